@@ -1,0 +1,158 @@
+"""Reads an appeal's TOML file into the domain, naming the file and key of every mistake."""
+
+from __future__ import annotations
+
+import tomllib
+from pathlib import Path
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+from everypenny.domain.appeal import (
+    Appeal,
+    AppealInvalid,
+    AppealStatus,
+    Beneficiary,
+    Billing,
+    FeesBorneBy,
+    Keyword,
+    RestrictedFund,
+    Shortcode,
+    SurplusRule,
+)
+
+
+class AppealFileError(ValueError):
+    def __init__(self, source: str, problems: list[tuple[str, str]]) -> None:
+        self.source = source
+        self.problems = problems
+        super().__init__("\n".join(f"{source}: {key}: {message}" for key, message in problems))
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", strict=True)
+
+
+class _Beneficiary(_Strict):
+    name: str = Field(min_length=1)
+    charity_number: str = Field(min_length=1)
+
+
+class _Fund(_Strict):
+    name: str = Field(min_length=1)
+    purpose: str = Field(min_length=1)
+
+
+class _Online(_Strict):
+    minimum_pence: int
+    suggested_pence: list[int] = []
+
+
+class _Limits(_Strict):
+    per_text_cap_pence: int = 2000
+    per_number_daily_cap_pence: int = 3000
+
+
+class _Keyword(_Strict):
+    word: str
+    amounts_pence: list[int]
+    default_pence: int | None = None
+
+
+class _Shortcode(_Strict):
+    number: str = Field(pattern=r"^(\d{5}|\+\d{10,15})$")
+    billing: Literal["carrier", "link"]
+    keywords: list[_Keyword]
+
+
+class _Sms(_Strict):
+    shortcodes: list[_Shortcode] = []
+
+
+class _Surplus(_Strict):
+    surplus_fund: str = Field(min_length=1)
+    wording: str = Field(min_length=1)
+    restricted_target_pence: int | None = None
+
+
+class _Fees(_Strict):
+    borne_by: Literal["media_partner", "platform"] = "media_partner"
+
+
+class AppealDocument(_Strict):
+    slug: str
+    name: str = Field(min_length=1)
+    media_partner: str = Field(min_length=1)
+    status: Literal["draft", "live", "closed"] = "live"
+    currency: str
+    terms_url: str = Field(pattern=r"^https?://")
+    helpline: str = Field(min_length=1)
+    intro: str = ""
+    target_pence: int | None = None
+    beneficiary: _Beneficiary
+    restricted_fund: _Fund
+    online: _Online
+    limits: _Limits = _Limits()
+    sms: _Sms = _Sms()
+    surplus: _Surplus
+    fees: _Fees = _Fees()
+
+    def to_domain(self) -> Appeal:
+        return Appeal(
+            slug=self.slug, name=self.name, media_partner=self.media_partner,
+            status=AppealStatus(self.status), currency=self.currency, terms_url=self.terms_url,
+            helpline=self.helpline, intro=self.intro, target_pence=self.target_pence,
+            beneficiary=Beneficiary(self.beneficiary.name, self.beneficiary.charity_number),
+            restricted_fund=RestrictedFund(self.restricted_fund.name, self.restricted_fund.purpose),
+            online_minimum_pence=self.online.minimum_pence,
+            suggested_amounts_pence=tuple(self.online.suggested_pence),
+            per_text_cap_pence=self.limits.per_text_cap_pence,
+            per_number_daily_cap_pence=self.limits.per_number_daily_cap_pence,
+            shortcodes=tuple(
+                Shortcode(s.number, Billing(s.billing), tuple(
+                    Keyword(k.word, tuple(k.amounts_pence), k.default_pence) for k in s.keywords))
+                for s in self.sms.shortcodes),
+            surplus_rule=SurplusRule(self.surplus.surplus_fund, self.surplus.wording,
+                                     self.surplus.restricted_target_pence),
+            fees_borne_by=FeesBorneBy(self.fees.borne_by),
+        )
+
+
+def _location(loc: tuple[Any, ...]) -> str:
+    text = ""
+    for part in loc:
+        text += f"[{part}]" if isinstance(part, int) else (f".{part}" if text else str(part))
+    return text or "(top level)"
+
+
+def parse_definition(definition: dict[str, Any], source: str) -> tuple[Appeal, dict[str, Any]]:
+    """The domain appeal and its normalised definition (what we store and compare)."""
+    try:
+        document = AppealDocument.model_validate(definition)
+    except ValidationError as error:
+        problems = []
+        for item in error.errors():
+            message = "is missing" if item["type"] == "missing" else (
+                "is not a setting an appeal has" if item["type"] == "extra_forbidden" else item["msg"])
+            problems.append((_location(item["loc"]), message))
+        raise AppealFileError(source, problems) from None
+    try:
+        appeal = document.to_domain()
+    except AppealInvalid as error:
+        raise AppealFileError(source, [(p.key, p.message) for p in error.problems]) from None
+    return appeal, document.model_dump(mode="json")
+
+
+def appeal_from_definition(definition: dict[str, Any]) -> Appeal:
+    return parse_definition(definition, "stored definition")[0]
+
+
+def load_appeal_file(path: Path) -> tuple[Appeal, dict[str, Any]]:
+    source = str(path)
+    try:
+        raw = tomllib.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise AppealFileError(source, [("(file)", "no such file")]) from None
+    except tomllib.TOMLDecodeError as error:
+        raise AppealFileError(source, [("(syntax)", f"not valid TOML: {error}")]) from None
+    return parse_definition(raw, source)

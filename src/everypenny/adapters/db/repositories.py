@@ -1,0 +1,294 @@
+"""SQL implementations of the service layer's ports, written in SQLAlchemy Core for predictable queries."""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from sqlalchemy import Connection, func, select, union_all, update
+from sqlalchemy.exc import IntegrityError
+
+from everypenny.adapters.appeal_file import appeal_from_definition
+from everypenny.adapters.db.schema import (
+    appeal_changes,
+    appeals,
+    inbox_messages,
+    ledger_accounts,
+    ledger_transfers,
+    outbox_tasks,
+)
+from everypenny.domain.appeal import Appeal
+from everypenny.domain.ledger import (
+    RAISING_KINDS,
+    AccountCode,
+    AppealTotals,
+    Phase,
+    Transfer,
+    TransferKind,
+    TransferRequest,
+    UnknownAccount,
+)
+from everypenny.service_layer.ports import AppealChange, DuplicateKey, OutboxTask, StoredAppeal
+
+POSTED_PHASES = [Phase.SINGLE.value, Phase.POST.value]
+
+
+def now() -> datetime:
+    return datetime.now(UTC)
+
+
+def _insert_or_duplicate(connection: Connection, statement) -> Any:
+    """Runs an insert in a savepoint so a unique-key race leaves the surrounding transaction usable."""
+    try:
+        with connection.begin_nested():
+            return connection.execute(statement)
+    except IntegrityError as error:
+        raise DuplicateKey(str(error.orig)) from error
+
+
+class SqlAppealRepository:
+    def __init__(self, connection: Connection) -> None:
+        self.connection = connection
+
+    def _id(self, slug: str) -> int | None:
+        return self.connection.scalar(select(appeals.c.id).where(appeals.c.slug == slug))
+
+    def get(self, slug: str) -> StoredAppeal | None:
+        row = self.connection.execute(select(appeals).where(appeals.c.slug == slug)).first()
+        return self._stored(row) if row else None
+
+    def list(self) -> list[StoredAppeal]:
+        rows = self.connection.execute(select(appeals).order_by(appeals.c.slug))
+        return [self._stored(row) for row in rows]
+
+    @staticmethod
+    def _stored(row) -> StoredAppeal:
+        definition = json.loads(row.definition)
+        return StoredAppeal(appeal_from_definition(definition), definition, row.definition_hash,
+                            row.updated_at)
+
+    def save(self, appeal: Appeal, definition: dict[str, Any], definition_hash: str) -> None:
+        values = {"name": appeal.name, "status": appeal.status.value, "currency": appeal.currency,
+                  "definition": json.dumps(definition, sort_keys=True), "definition_hash": definition_hash,
+                  "updated_at": now()}
+        if self._id(appeal.slug) is None:
+            self.connection.execute(appeals.insert().values(slug=appeal.slug, created_at=now(), **values))
+        else:
+            self.connection.execute(appeals.update().where(appeals.c.slug == appeal.slug).values(**values))
+
+    def record_change(self, slug: str, source: str, previous_hash: str | None, new_hash: str,
+                      changed_keys: list[str]) -> None:
+        self.connection.execute(appeal_changes.insert().values(
+            appeal_id=self._id(slug), changed_at=now(), source=source[:500], previous_hash=previous_hash,
+            new_hash=new_hash, changed_keys=json.dumps(changed_keys)))
+
+    def changes(self, slug: str) -> list[AppealChange]:
+        rows = self.connection.execute(
+            select(appeal_changes).join(appeals, appeals.c.id == appeal_changes.c.appeal_id)
+            .where(appeals.c.slug == slug).order_by(appeal_changes.c.id))
+        return [AppealChange(r.changed_at, r.source, json.loads(r.changed_keys)) for r in rows]
+
+
+class SqlLedgerRepository:
+    def __init__(self, connection: Connection) -> None:
+        self.connection = connection
+        self._account_ids: dict[tuple[str, str], int] = {}
+
+    def ensure_accounts(self, appeal_slug: str, currency: str, codes: list[str]) -> None:
+        appeal_id = self._appeal_id(appeal_slug)
+        existing = set(self.connection.scalars(
+            select(ledger_accounts.c.code).where(ledger_accounts.c.appeal_id == appeal_id)))
+        missing = [code for code in codes if code not in existing]
+        if missing:
+            self.connection.execute(ledger_accounts.insert(), [
+                {"appeal_id": appeal_id, "code": code, "currency": currency} for code in missing])
+
+    def _appeal_id(self, slug: str) -> int:
+        appeal_id = self.connection.scalar(select(appeals.c.id).where(appeals.c.slug == slug))
+        if appeal_id is None:
+            raise UnknownAccount(slug, "(no such appeal)")
+        return appeal_id
+
+    def _account_id(self, appeal_slug: str, code: str) -> int:
+        key = (appeal_slug, code)
+        if key not in self._account_ids:
+            account_id = self.connection.scalar(
+                select(ledger_accounts.c.id).join(appeals, appeals.c.id == ledger_accounts.c.appeal_id)
+                .where(appeals.c.slug == appeal_slug, ledger_accounts.c.code == code))
+            if account_id is None:
+                raise UnknownAccount(appeal_slug, code)
+            self._account_ids[key] = account_id
+        return self._account_ids[key]
+
+    def _transfer_query(self):
+        debit = ledger_accounts.alias("debit")
+        credit = ledger_accounts.alias("credit")
+        pending = ledger_transfers.alias("pending")
+        return select(
+            ledger_transfers, appeals.c.slug.label("appeal_slug"), debit.c.code.label("debit_code"),
+            credit.c.code.label("credit_code"), pending.c.idempotency_key.label("pending_key"),
+        ).select_from(
+            ledger_transfers.join(appeals, appeals.c.id == ledger_transfers.c.appeal_id)
+            .join(debit, debit.c.id == ledger_transfers.c.debit_account_id)
+            .join(credit, credit.c.id == ledger_transfers.c.credit_account_id)
+            .outerjoin(pending, pending.c.id == ledger_transfers.c.pending_id))
+
+    @staticmethod
+    def _transfer(row) -> Transfer:
+        return Transfer(
+            idempotency_key=row.idempotency_key, appeal=row.appeal_slug, debit=row.debit_code,
+            credit=row.credit_code, amount_pence=row.amount_pence, currency=row.currency,
+            kind=TransferKind(row.kind), phase=Phase(row.phase), pending_key=row.pending_key,
+            reference=row.reference, description=row.description, id=row.id)
+
+    def get(self, idempotency_key: str) -> Transfer | None:
+        row = self.connection.execute(
+            self._transfer_query().where(ledger_transfers.c.idempotency_key == idempotency_key)).first()
+        return self._transfer(row) if row else None
+
+    def transfers(self, appeal_slug: str, reference: str | None = None) -> list[Transfer]:
+        query = self._transfer_query().where(appeals.c.slug == appeal_slug)
+        if reference is not None:
+            query = query.where(ledger_transfers.c.reference == reference)
+        return [self._transfer(row) for row in self.connection.execute(query.order_by(ledger_transfers.c.id))]
+
+    def fingerprint(self, idempotency_key: str) -> str | None:
+        return self.connection.scalar(select(ledger_transfers.c.fingerprint)
+                                      .where(ledger_transfers.c.idempotency_key == idempotency_key))
+
+    def is_resolved(self, pending_id: int) -> bool:
+        return self.connection.scalar(
+            select(func.count()).where(ledger_transfers.c.pending_id == pending_id)) > 0
+
+    def add(self, request: TransferRequest, pending_id: int | None) -> Transfer:
+        statement = ledger_transfers.insert().values(
+            idempotency_key=request.idempotency_key, fingerprint=request.fingerprint,
+            appeal_id=self._appeal_id(request.appeal),
+            debit_account_id=self._account_id(request.appeal, request.debit),
+            credit_account_id=self._account_id(request.appeal, request.credit),
+            amount_pence=request.amount_pence, currency=request.currency, kind=request.kind.value,
+            phase=request.phase.value, pending_id=pending_id, reference=request.reference,
+            description=request.description[:500], created_at=now())
+        result = _insert_or_duplicate(self.connection, statement)
+        return Transfer.from_request(request, id=result.inserted_primary_key[0])
+
+    def _signed_movements(self, appeal_slug: str, phases: list[str], unresolved_only: bool = False):
+        """One row per side of each transfer: +amount on the debit account, -amount on the credit."""
+        t = ledger_transfers
+        conditions = [t.c.appeal_id == self._appeal_id(appeal_slug), t.c.phase.in_(phases)]
+        if unresolved_only:
+            resolver = ledger_transfers.alias("resolver")
+            conditions.append(~select(resolver.c.id).where(resolver.c.pending_id == t.c.id).exists())
+        sides = [
+            select(t.c.debit_account_id.label("account_id"), t.c.amount_pence.label("amount"),
+                   t.c.kind, t.c.reference).where(*conditions),
+            select(t.c.credit_account_id.label("account_id"), (-t.c.amount_pence).label("amount"),
+                   t.c.kind, t.c.reference).where(*conditions),
+        ]
+        return union_all(*sides).subquery()
+
+    def _sum_by_account(self, movements, *where) -> dict[str, int]:
+        rows = self.connection.execute(
+            select(ledger_accounts.c.code, func.sum(movements.c.amount))
+            .join(ledger_accounts, ledger_accounts.c.id == movements.c.account_id)
+            .where(*where).group_by(ledger_accounts.c.code))
+        return {code: int(total) for code, total in rows}
+
+    def balances(self, appeal_slug: str) -> dict[str, tuple[int, int]]:
+        """Each account's (posted, pending) balance; debits positive."""
+        posted = self._sum_by_account(self._signed_movements(appeal_slug, POSTED_PHASES))
+        pending = self._sum_by_account(
+            self._signed_movements(appeal_slug, [Phase.PENDING.value], unresolved_only=True))
+        return {code: (posted.get(code, 0), pending.get(code, 0)) for code in posted.keys() | pending.keys()}
+
+    def totals(self, appeal_slug: str) -> AppealTotals:
+        appeal_row = self.connection.execute(
+            select(appeals.c.currency).where(appeals.c.slug == appeal_slug)).one()
+        receivable = ledger_accounts.c.code.like("receivable:%")
+        raising = [kind.value for kind in RAISING_KINDS]
+        posted = self._signed_movements(appeal_slug, POSTED_PHASES)
+        by_account = self._sum_by_account(posted, receivable, posted.c.kind.in_(raising))
+        pending = self._signed_movements(appeal_slug, [Phase.PENDING.value], unresolved_only=True)
+        pending_by_account = self._sum_by_account(pending, receivable, pending.c.kind.in_(raising))
+        donation_count = self.connection.scalar(
+            select(func.count(func.distinct(ledger_transfers.c.reference))).where(
+                ledger_transfers.c.appeal_id == self._appeal_id(appeal_slug),
+                ledger_transfers.c.kind == TransferKind.DONATION.value,
+                ledger_transfers.c.phase.in_(POSTED_PHASES)))
+        by_channel = {AccountCode.channel_of(code).value: total for code, total in sorted(by_account.items())}
+        return AppealTotals(
+            currency=appeal_row.currency, raised_pence=sum(by_channel.values()),
+            pending_pence=sum(pending_by_account.values()), donation_count=donation_count or 0,
+            by_channel=by_channel)
+
+
+class SqlOutbox:
+    def __init__(self, connection: Connection) -> None:
+        self.connection = connection
+
+    def enqueue(self, topic: str, payload: dict[str, Any], dedupe_key: str | None = None,
+                delay: timedelta = timedelta(0)) -> bool:
+        """False when a task with this dedupe key was queued before: the work is already promised."""
+        moment = now()
+        statement = outbox_tasks.insert().values(
+            topic=topic, payload=json.dumps(payload), dedupe_key=dedupe_key, created_at=moment,
+            available_at=moment + delay, attempts=0)
+        if dedupe_key is None:
+            self.connection.execute(statement)
+            return True
+        try:
+            _insert_or_duplicate(self.connection, statement)
+        except DuplicateKey:
+            return False
+        return True
+
+    def claim(self, limit: int, lease: timedelta) -> list[OutboxTask]:
+        """Leases due tasks; on PostgreSQL SKIP LOCKED lets many workers claim side by side."""
+        moment = now()
+        due = (select(outbox_tasks.c.id)
+               .where(outbox_tasks.c.done_at.is_(None), outbox_tasks.c.available_at <= moment,
+                      (outbox_tasks.c.locked_until.is_(None)) | (outbox_tasks.c.locked_until < moment))
+               .order_by(outbox_tasks.c.available_at, outbox_tasks.c.id).limit(limit))
+        if self.connection.dialect.name == "postgresql":
+            due = due.with_for_update(skip_locked=True)
+        rows = self.connection.execute(
+            update(outbox_tasks).where(outbox_tasks.c.id.in_(due.scalar_subquery()))
+            .values(locked_until=moment + lease, attempts=outbox_tasks.c.attempts + 1)
+            .returning(outbox_tasks.c.id, outbox_tasks.c.topic, outbox_tasks.c.payload,
+                       outbox_tasks.c.attempts))
+        tasks = [OutboxTask(r.id, r.topic, json.loads(r.payload), r.attempts) for r in rows]
+        return sorted(tasks, key=lambda task: task.id)
+
+    def complete(self, task_id: int) -> bool:
+        """False when the task was already done by a worker whose lease outlived ours."""
+        result = self.connection.execute(
+            update(outbox_tasks).where(outbox_tasks.c.id == task_id, outbox_tasks.c.done_at.is_(None))
+            .values(done_at=now(), locked_until=None))
+        return result.rowcount == 1
+
+    def retry_later(self, task_id: int, error: str, delay: timedelta) -> None:
+        self.connection.execute(
+            update(outbox_tasks).where(outbox_tasks.c.id == task_id)
+            .values(available_at=now() + delay, locked_until=None, last_error=error[-4000:]))
+
+    def depth(self) -> int:
+        return self.connection.scalar(
+            select(func.count()).select_from(outbox_tasks).where(outbox_tasks.c.done_at.is_(None)))
+
+
+class SqlInbox:
+    def __init__(self, connection: Connection) -> None:
+        self.connection = connection
+
+    def accept(self, provider: str, message_id: str, kind: str, payload: dict[str, Any]) -> bool:
+        """Stores a provider's callback once; False means we have seen this message id before."""
+        try:
+            _insert_or_duplicate(self.connection, inbox_messages.insert().values(
+                provider=provider, message_id=message_id, kind=kind, payload=json.dumps(payload),
+                received_at=now()))
+        except DuplicateKey:
+            return False
+        return True
+
+

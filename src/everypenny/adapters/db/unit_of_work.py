@@ -1,0 +1,40 @@
+from __future__ import annotations
+
+from typing import Self
+
+from sqlalchemy import Engine
+
+from everypenny.adapters.db.repositories import (
+    SqlAppealRepository,
+    SqlInbox,
+    SqlLedgerRepository,
+    SqlOutbox,
+)
+from everypenny.service_layer.unit_of_work import UnitOfWork
+
+
+class SqlUnitOfWork(UnitOfWork):
+    def __init__(self, engine: Engine) -> None:
+        self.engine = engine
+
+    def __enter__(self) -> Self:
+        self.connection = self.engine.connect()
+        self.transaction = self.connection.begin()
+        self.appeals = SqlAppealRepository(self.connection)
+        self.ledger = SqlLedgerRepository(self.connection)
+        self.outbox = SqlOutbox(self.connection)
+        self.inbox = SqlInbox(self.connection)
+        return self
+
+    def __exit__(self, *exc_info) -> None:
+        try:
+            super().__exit__(*exc_info)
+        finally:
+            self.connection.close()
+
+    def commit(self) -> None:
+        self.transaction.commit()
+
+    def rollback(self) -> None:
+        if self.transaction.is_active:
+            self.transaction.rollback()

@@ -1,0 +1,181 @@
+"""An appeal as the charity and its media partner agree it: who benefits, how people give, what limits apply."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from enum import StrEnum
+
+from everypenny.domain.money import check_currency
+
+
+class AppealRuleBroken(ValueError):
+    """A definition that cannot run as written; `key` names the offending setting."""
+
+    def __init__(self, key: str, message: str) -> None:
+        super().__init__(f"{key}: {message}")
+        self.key = key
+        self.message = message
+
+
+class AppealInvalid(ValueError):
+    def __init__(self, problems: list[AppealRuleBroken]) -> None:
+        super().__init__("; ".join(str(p) for p in problems))
+        self.problems = problems
+
+
+class Channel(StrEnum):
+    CARRIER_SMS = "carrier_sms"
+    TEXT_TO_LINK = "text_to_link"
+    ONLINE = "online"
+
+
+class Billing(StrEnum):
+    """How a number takes money: on the phone bill, or by replying with a link to the donation page."""
+
+    CARRIER = "carrier"
+    LINK = "link"
+
+
+class AppealStatus(StrEnum):
+    DRAFT = "draft"
+    LIVE = "live"
+    CLOSED = "closed"
+
+
+class FeesBorneBy(StrEnum):
+    MEDIA_PARTNER = "media_partner"
+    PLATFORM = "platform"
+
+
+# Keyword providers ask for 3-20 characters that do not end in a digit, so that SUN5 reads as SUN + £5.
+KEYWORD_PATTERN = re.compile(r"^[A-Z][A-Z0-9]{1,18}[A-Z]$")
+
+
+@dataclass(frozen=True)
+class Keyword:
+    word: str
+    amounts_pence: tuple[int, ...]
+    default_pence: int | None = None
+
+
+@dataclass(frozen=True)
+class Shortcode:
+    number: str
+    billing: Billing
+    keywords: tuple[Keyword, ...]
+
+    @property
+    def channel(self) -> Channel:
+        return Channel.CARRIER_SMS if self.billing is Billing.CARRIER else Channel.TEXT_TO_LINK
+
+
+@dataclass(frozen=True)
+class Beneficiary:
+    name: str
+    charity_number: str
+
+
+@dataclass(frozen=True)
+class RestrictedFund:
+    name: str
+    purpose: str
+
+
+@dataclass(frozen=True)
+class SurplusRule:
+    """Money beyond the restricted fund's target goes to a named second fund, in the T&Cs' own words."""
+
+    surplus_fund: str
+    wording: str
+    restricted_target_pence: int | None = None
+
+
+@dataclass(frozen=True)
+class Appeal:
+    slug: str
+    name: str
+    media_partner: str
+    beneficiary: Beneficiary
+    restricted_fund: RestrictedFund
+    terms_url: str
+    helpline: str
+    currency: str
+    online_minimum_pence: int
+    suggested_amounts_pence: tuple[int, ...]
+    per_text_cap_pence: int
+    per_number_daily_cap_pence: int
+    surplus_rule: SurplusRule
+    shortcodes: tuple[Shortcode, ...] = ()
+    status: AppealStatus = AppealStatus.LIVE
+    target_pence: int | None = None
+    fees_borne_by: FeesBorneBy = FeesBorneBy.MEDIA_PARTNER
+    intro: str = field(default="")
+
+    def __post_init__(self) -> None:
+        problems = self.problems()
+        if problems:
+            raise AppealInvalid(problems)
+
+    def problems(self) -> list[AppealRuleBroken]:
+        """Every rule the definition breaks, so a file's author can fix them all at once."""
+        found: list[AppealRuleBroken] = []
+        if not re.fullmatch(r"[a-z0-9]+(-[a-z0-9]+)*", self.slug):
+            found.append(AppealRuleBroken("slug", f"{self.slug!r} must be lower-case words joined by hyphens"))
+        try:
+            check_currency(self.currency)
+        except ValueError as error:
+            found.append(AppealRuleBroken("currency", str(error)))
+        for key in ("online_minimum_pence", "per_text_cap_pence", "per_number_daily_cap_pence"):
+            if getattr(self, key) <= 0:
+                found.append(AppealRuleBroken(key, "must be a positive whole number of pence"))
+        if self.per_text_cap_pence > self.per_number_daily_cap_pence:
+            found.append(AppealRuleBroken(
+                "limits.per_text_cap_pence", "is larger than the per-number daily cap, so no text could reach it"))
+        for amount in self.suggested_amounts_pence:
+            if amount < self.online_minimum_pence:
+                found.append(AppealRuleBroken(
+                    "online.suggested_pence", f"{amount} is below the online minimum {self.online_minimum_pence}"))
+        found.extend(self._shortcode_problems())
+        return found
+
+    def _shortcode_problems(self) -> list[AppealRuleBroken]:
+        found: list[AppealRuleBroken] = []
+        numbers: set[str] = set()
+        for s, shortcode in enumerate(self.shortcodes):
+            where = f"sms.shortcodes[{s}]"
+            if shortcode.number in numbers:
+                found.append(AppealRuleBroken(f"{where}.number", f"{shortcode.number} is listed twice"))
+            numbers.add(shortcode.number)
+            words: set[str] = set()
+            for k, keyword in enumerate(shortcode.keywords):
+                at = f"{where}.keywords[{k}]"
+                if not KEYWORD_PATTERN.match(keyword.word):
+                    found.append(AppealRuleBroken(
+                        f"{at}.word",
+                        f"{keyword.word!r} must be 3-20 capital letters or digits, starting and ending in a letter"))
+                if keyword.word in words or any(keyword.word == f"{w}NOINFO" for w in words):
+                    found.append(AppealRuleBroken(
+                        f"{at}.word", f"keyword {keyword.word} is already used on shortcode {shortcode.number}"))
+                words.add(keyword.word)
+                if not keyword.amounts_pence:
+                    found.append(AppealRuleBroken(f"{at}.amounts_pence", "lists no amounts"))
+                for amount in keyword.amounts_pence:
+                    if amount <= 0 or amount % 100:
+                        found.append(AppealRuleBroken(
+                            f"{at}.amounts_pence", f"{amount} is not a whole number of pounds in pence"))
+                    elif amount > self.per_text_cap_pence:
+                        found.append(AppealRuleBroken(
+                            f"{at}.amounts_pence",
+                            f"{amount} is over the per-text cap of {self.per_text_cap_pence}"))
+                if keyword.default_pence is not None and keyword.default_pence not in keyword.amounts_pence:
+                    found.append(AppealRuleBroken(
+                        f"{at}.default_pence", f"{keyword.default_pence} is not one of the keyword's amounts"))
+        return found
+
+    def shortcode(self, number: str) -> Shortcode | None:
+        return next((s for s in self.shortcodes if s.number == number), None)
+
+    @property
+    def takes_money(self) -> bool:
+        return self.status is AppealStatus.LIVE

@@ -1,0 +1,56 @@
+"""Money as integer minor units with a currency: floats never touch a donation."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+# ISO 4217 currencies an appeal may run in, with their symbols for receipts and pages.
+CURRENCY_SYMBOLS: dict[str, str] = {"GBP": "£", "EUR": "€", "USD": "$"}
+
+
+class UnknownCurrency(ValueError):
+    def __init__(self, code: str) -> None:
+        known = ", ".join(sorted(CURRENCY_SYMBOLS))
+        super().__init__(f"unknown currency {code!r}; expected one of {known}")
+        self.code = code
+
+
+def check_currency(code: str) -> str:
+    if code not in CURRENCY_SYMBOLS:
+        raise UnknownCurrency(code)
+    return code
+
+
+@dataclass(frozen=True, order=True)
+class Money:
+    pence: int
+    currency: str = "GBP"
+
+    def __post_init__(self) -> None:
+        if not isinstance(self.pence, int) or isinstance(self.pence, bool):
+            raise TypeError(f"money is whole minor units, got {self.pence!r}")
+        check_currency(self.currency)
+
+    def __add__(self, other: Money) -> Money:
+        self._same_currency(other)
+        return Money(self.pence + other.pence, self.currency)
+
+    def __sub__(self, other: Money) -> Money:
+        self._same_currency(other)
+        return Money(self.pence - other.pence, self.currency)
+
+    def _same_currency(self, other: Money) -> None:
+        if other.currency != self.currency:
+            raise ValueError(f"cannot combine {self.currency} with {other.currency}")
+
+    def __str__(self) -> str:
+        return format_pence(self.pence, self.currency)
+
+
+def format_pence(pence: int, currency: str = "GBP") -> str:
+    """£5, £5.50, -£3.20: whole amounts drop the pence, as appeals print them."""
+    symbol = CURRENCY_SYMBOLS[currency]
+    sign = "-" if pence < 0 else ""
+    pounds, rest = divmod(abs(pence), 100)
+    body = f"{pounds:,}" if rest == 0 else f"{pounds:,}.{rest:02d}"
+    return f"{sign}{symbol}{body}"

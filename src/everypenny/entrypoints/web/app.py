@@ -1,0 +1,47 @@
+"""The HTTP face of everypenny: thin routes that call the service layer."""
+
+from __future__ import annotations
+
+from fastapi import FastAPI, HTTPException
+from pydantic import BaseModel
+
+from everypenny.bootstrap import Platform
+
+
+class Totals(BaseModel):
+    slug: str
+    currency: str
+    raised_pence: int
+    pending_pence: int
+    donation_count: int
+    by_channel: dict[str, int]
+
+
+class Health(BaseModel):
+    status: str
+
+
+def create_app(platform: Platform) -> FastAPI:
+    app = FastAPI(
+        title="everypenny",
+        summary="Runs a charity appeal end to end: text-to-donate, online giving and a provable ledger.",
+        version="0.1.0",
+    )
+    app.state.platform = platform
+
+    @app.get("/healthz", tags=["operations"])
+    def healthz() -> Health:
+        with platform.uow() as uow:
+            uow.outbox.depth()
+        return Health(status="ok")
+
+    @app.get("/api/v1/appeals/{slug}/totals", tags=["appeals"])
+    def totals(slug: str) -> Totals:
+        """Posted money only: a text whose charge is not yet confirmed is pending, not raised."""
+        with platform.uow() as uow:
+            if uow.appeals.get(slug) is None:
+                raise HTTPException(404, f"no appeal has the slug {slug!r}")
+            figures = uow.ledger.totals(slug)
+        return Totals(slug=slug, **figures.__dict__)
+
+    return app

@@ -1,0 +1,59 @@
+"""Loading an appeal definition: idempotent, and every change to a live definition is recorded."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import dataclass
+from typing import Any
+
+from everypenny.domain.appeal import Appeal
+from everypenny.domain.ledger import chart_of_accounts
+from everypenny.service_layer.unit_of_work import UnitOfWork
+
+
+@dataclass(frozen=True)
+class LoadResult:
+    slug: str
+    outcome: str  # "created", "updated" or "unchanged"
+    changed_keys: list[str]
+
+
+def definition_hash(definition: dict[str, Any]) -> str:
+    return hashlib.sha256(json.dumps(definition, sort_keys=True).encode()).hexdigest()
+
+
+def changed_keys(before: dict[str, Any], after: dict[str, Any], prefix: str = "") -> list[str]:
+    """Dotted keys whose values differ, so the change log says what an edit touched."""
+    keys: list[str] = []
+    for key in sorted(before.keys() | after.keys()):
+        path = f"{prefix}{key}"
+        old, new = before.get(key), after.get(key)
+        if isinstance(old, dict) and isinstance(new, dict):
+            keys.extend(changed_keys(old, new, f"{path}."))
+        elif old != new:
+            keys.append(path)
+    return keys
+
+
+class CurrencyChangeRefused(ValueError):
+    pass
+
+
+def load_appeal(uow: UnitOfWork, appeal: Appeal, definition: dict[str, Any], source: str) -> LoadResult:
+    new_hash = definition_hash(definition)
+    with uow:
+        stored = uow.appeals.get(appeal.slug)
+        if stored is not None and stored.definition_hash == new_hash:
+            return LoadResult(appeal.slug, "unchanged", [])
+        if stored is not None and stored.appeal.currency != appeal.currency:
+            raise CurrencyChangeRefused(
+                f"{source}: currency: appeal {appeal.slug} already keeps its ledger in "
+                f"{stored.appeal.currency}; a new currency needs a new appeal")
+        keys = changed_keys(stored.definition, definition) if stored else []
+        uow.appeals.save(appeal, definition, new_hash)
+        uow.ledger.ensure_accounts(appeal.slug, appeal.currency, chart_of_accounts(appeal))
+        uow.appeals.record_change(appeal.slug, source, stored.definition_hash if stored else None,
+                                  new_hash, keys)
+        uow.commit()
+    return LoadResult(appeal.slug, "updated" if stored else "created", keys)

@@ -1,0 +1,74 @@
+"""Runs queued work (charges, receipts, callbacks to process) at least once, with its effects exactly once.
+
+A task's handler and the mark that it is done commit in one transaction, so a crash either keeps both or
+neither; a crashed worker's lease expires and another worker takes the task up again.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable, Mapping
+from datetime import timedelta
+from typing import Any
+
+import structlog
+
+from everypenny.service_layer.ports import OutboxTask
+from everypenny.service_layer.unit_of_work import UnitOfWork
+
+TaskHandler = Callable[[UnitOfWork, dict[str, Any]], None]
+
+log = structlog.get_logger(__name__)
+
+MAX_BACKOFF = timedelta(hours=1)
+
+
+def backoff(attempts: int) -> timedelta:
+    """0.5 s, 1 s, 2 s, ... up to an hour: money work is retried for as long as it takes, never dropped."""
+    return min(timedelta(seconds=0.5 * 2 ** max(attempts - 1, 0)), MAX_BACKOFF)
+
+
+class OutboxWorker:
+    def __init__(self, uow_factory: Callable[[], UnitOfWork], handlers: Mapping[str, TaskHandler],
+                 batch_size: int = 50, lease: timedelta = timedelta(seconds=60)) -> None:
+        self.uow_factory = uow_factory
+        self.handlers = handlers
+        self.batch_size = batch_size
+        self.lease = lease
+
+    def run_once(self) -> int:
+        """Runs one batch of due tasks; returns how many it claimed."""
+        with self.uow_factory() as uow:
+            tasks = uow.outbox.claim(self.batch_size, self.lease)
+            uow.commit()
+        for task in tasks:
+            self._run(task)
+        return len(tasks)
+
+    def _run(self, task: OutboxTask) -> None:
+        handler = self.handlers.get(task.topic)
+        try:
+            if handler is None:
+                raise LookupError(f"no handler for outbox topic {task.topic!r}")
+            with self.uow_factory() as uow:
+                handler(uow, task.payload)
+                if uow.outbox.complete(task.id):
+                    uow.commit()
+        except Exception as error:  # any failure: keep the task and try again later
+            delay = backoff(task.attempts)
+            log.warning("outbox task failed", task_id=task.id, topic=task.topic, attempts=task.attempts,
+                        retry_in_s=delay.total_seconds(), error=repr(error))
+            with self.uow_factory() as uow:
+                uow.outbox.retry_later(task.id, repr(error), delay)
+                uow.commit()
+
+    def run_until(self, stop: threading.Event, idle_sleep_s: float = 0.05) -> None:
+        while not stop.is_set():
+            if self.run_once() == 0:
+                stop.wait(idle_sleep_s)
+
+    def drain(self, max_rounds: int = 1000) -> None:
+        """Runs until nothing is due: for tests and one-shot commands."""
+        for _ in range(max_rounds):
+            if self.run_once() == 0:
+                return

@@ -1,0 +1,27 @@
+"""One business operation, one database transaction: rolled back unless the operation commits."""
+
+from __future__ import annotations
+
+import abc
+from typing import Self
+
+from everypenny.service_layer.ports import AppealRepository, Inbox, LedgerRepository, Outbox
+
+
+class UnitOfWork(abc.ABC):
+    appeals: AppealRepository
+    ledger: LedgerRepository
+    outbox: Outbox
+    inbox: Inbox
+
+    def __enter__(self) -> Self:
+        return self
+
+    def __exit__(self, *exc_info) -> None:
+        self.rollback()
+
+    @abc.abstractmethod
+    def commit(self) -> None: ...
+
+    @abc.abstractmethod
+    def rollback(self) -> None: ...

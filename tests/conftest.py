@@ -1,0 +1,109 @@
+"""Shared fixtures: every store-backed test runs once on SQLite and once on the real PostgreSQL.
+
+PostgreSQL tests never skip: an unreachable server fails them loudly. Each test gets a fresh database
+cloned from a template migrated once per test process, so tests are isolated and the ledger's
+no-delete rules never need bypassing.
+"""
+
+from __future__ import annotations
+
+import itertools
+import os
+import shutil
+from pathlib import Path
+
+import pytest
+from sqlalchemy import create_engine, text
+
+from everypenny import bootstrap
+from everypenny.adapters.appeal_file import load_appeal_file
+from everypenny.adapters.db.engine import make_engine, upgrade
+from everypenny.config import Settings
+from everypenny.service_layer.appeals import load_appeal
+
+ROOT = Path(__file__).resolve().parent.parent
+SEED_APPEAL = ROOT / "appeals" / "sun-ukraine-fund.toml"
+POSTGRES_ADMIN_URL = os.environ.get(
+    "EVERYPENNY_TEST_POSTGRES_URL", "postgresql+psycopg://postgres@localhost:5432/postgres")
+
+_counter = itertools.count()
+
+
+def _worker() -> str:
+    return os.environ.get("PYTEST_XDIST_WORKER", "main")
+
+
+@pytest.fixture(scope="session")
+def sqlite_template(tmp_path_factory) -> Path:
+    path = tmp_path_factory.mktemp("template") / "template.db"
+    upgrade(f"sqlite:///{path}")
+    return path
+
+
+@pytest.fixture(scope="session")
+def postgres_template() -> str:
+    admin = create_engine(POSTGRES_ADMIN_URL, isolation_level="AUTOCOMMIT")
+    name = f"everypenny_test_template_{_worker()}"
+    try:
+        with admin.connect() as connection:
+            connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+            connection.execute(text(f'CREATE DATABASE "{name}"'))
+    except Exception as error:
+        pytest.fail(f"PostgreSQL is not reachable at {POSTGRES_ADMIN_URL} ({error}); "
+                    "start it (see .ci/run) or set EVERYPENNY_TEST_POSTGRES_URL", pytrace=False)
+    upgrade(_database_url(name))
+    yield name
+    with admin.connect() as connection:
+        connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+    admin.dispose()
+
+
+def _database_url(name: str) -> str:
+    return POSTGRES_ADMIN_URL.rsplit("/", 1)[0] + f"/{name}"
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def database_url(request, tmp_path):
+    if request.param == "sqlite":
+        path = tmp_path / "everypenny.db"
+        shutil.copy(request.getfixturevalue("sqlite_template"), path)
+        yield f"sqlite:///{path}"
+        return
+    template = request.getfixturevalue("postgres_template")
+    name = f"everypenny_test_{_worker()}_{next(_counter)}"
+    admin = create_engine(POSTGRES_ADMIN_URL, isolation_level="AUTOCOMMIT")
+    with admin.connect() as connection:
+        connection.execute(text(f'CREATE DATABASE "{name}" TEMPLATE "{template}"'))
+    yield _database_url(name)
+    with admin.connect() as connection:
+        connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+    admin.dispose()
+
+
+@pytest.fixture
+def settings(database_url) -> Settings:
+    return Settings(database_url=database_url, public_url="http://testserver")
+
+
+@pytest.fixture
+def platform(settings):
+    engine = make_engine(settings.database_url)
+    yield bootstrap.build(settings, engine)
+    engine.dispose()
+
+
+@pytest.fixture
+def seed_appeal(platform):
+    appeal, definition = load_appeal_file(SEED_APPEAL)
+    load_appeal(platform.uow(), appeal, definition, str(SEED_APPEAL))
+    return appeal
+
+
+@pytest.fixture
+def client(platform):
+    from fastapi.testclient import TestClient
+
+    from everypenny.entrypoints.web.app import create_app
+
+    with TestClient(create_app(platform)) as test_client:
+        yield test_client

@@ -1,0 +1,21 @@
+def test_a_new_appeal_has_raised_nothing(client, seed_appeal):
+    response = client.get("/api/v1/appeals/sun-ukraine-fund/totals")
+
+    assert response.status_code == 200
+    assert response.json() == {
+        "slug": "sun-ukraine-fund", "currency": "GBP", "raised_pence": 0, "pending_pence": 0,
+        "donation_count": 0, "by_channel": {},
+    }
+
+
+def test_an_unknown_appeal_is_a_404_that_names_it(client, seed_appeal):
+    response = client.get("/api/v1/appeals/no-such-appeal/totals")
+
+    assert response.status_code == 404
+    assert "no-such-appeal" in response.json()["detail"]
+
+
+def test_health_and_api_docs_are_served(client):
+    assert client.get("/healthz").json() == {"status": "ok"}
+    assert "/api/v1/appeals/{slug}/totals" in client.get("/openapi.json").json()["paths"]
+    assert client.get("/docs").status_code == 200
