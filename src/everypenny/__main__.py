@@ -1,0 +1,3 @@
+from everypenny.entrypoints.cli import app
+
+app(prog_name="everypenny")
