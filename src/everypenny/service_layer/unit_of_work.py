@@ -5,12 +5,21 @@ from __future__ import annotations
 import abc
 from typing import Self
 
-from everypenny.service_layer.ports import AppealRepository, Inbox, LedgerRepository, Outbox
+from everypenny.service_layer.ports import (
+    AppealRepository,
+    ConsentRepository,
+    DonationRepository,
+    Inbox,
+    LedgerRepository,
+    Outbox,
+)
 
 
 class UnitOfWork(abc.ABC):
     appeals: AppealRepository
     ledger: LedgerRepository
+    donations: DonationRepository
+    consents: ConsentRepository
     outbox: Outbox
     inbox: Inbox
 

@@ -13,12 +13,15 @@ from everypenny.adapters.appeal_file import appeal_from_definition
 from everypenny.adapters.db.schema import (
     appeal_changes,
     appeals,
+    consents,
+    donations,
     inbox_messages,
     ledger_accounts,
     ledger_transfers,
     outbox_tasks,
 )
-from everypenny.domain.appeal import Appeal
+from everypenny.domain.appeal import Appeal, Channel
+from everypenny.domain.donation import ConsentRecord, Donation, DonationStatus, Medium
 from everypenny.domain.ledger import (
     RAISING_KINDS,
     AccountCode,
@@ -90,6 +93,75 @@ class SqlAppealRepository:
         return [AppealChange(r.changed_at, r.source, json.loads(r.changed_keys)) for r in rows]
 
 
+def _appeal_id(connection: Connection, slug: str) -> int:
+    appeal_id = connection.scalar(select(appeals.c.id).where(appeals.c.slug == slug))
+    if appeal_id is None:
+        raise LookupError(f"no appeal has the slug {slug!r}")
+    return appeal_id
+
+
+class SqlDonationRepository:
+    def __init__(self, connection: Connection) -> None:
+        self.connection = connection
+
+    @staticmethod
+    def _values(donation: Donation) -> dict[str, Any]:
+        return {
+            "status": donation.status.value, "paid_pence": donation.paid_pence,
+            "refunded_pence": donation.refunded_pence, "phone": donation.phone, "email": donation.email,
+            "marketing_consent": donation.marketing_consent, "failure_reason": donation.failure_reason,
+            "metadata": json.dumps(donation.metadata, sort_keys=True), "updated_at": now(),
+        }
+
+    def add(self, donation: Donation) -> None:
+        self.connection.execute(donations.insert().values(
+            reference=donation.reference, appeal_id=_appeal_id(self.connection, donation.appeal),
+            channel=donation.channel.value, amount_pence=donation.amount_pence, currency=donation.currency,
+            keyword=donation.keyword, created_at=donation.created_at, **self._values(donation)))
+
+    def save(self, donation: Donation) -> None:
+        self.connection.execute(donations.update().where(donations.c.reference == donation.reference)
+                                .values(**self._values(donation)))
+
+    def _query(self):
+        return select(donations, appeals.c.slug).join(appeals, appeals.c.id == donations.c.appeal_id)
+
+    @staticmethod
+    def _donation(row) -> Donation:
+        return Donation(
+            reference=row.reference, appeal=row.slug, channel=Channel(row.channel), amount_pence=row.amount_pence,
+            currency=row.currency, created_at=row.created_at, status=DonationStatus(row.status),
+            paid_pence=row.paid_pence, refunded_pence=row.refunded_pence, phone=row.phone, email=row.email,
+            keyword=row.keyword, marketing_consent=row.marketing_consent, failure_reason=row.failure_reason,
+            metadata=json.loads(row.metadata))
+
+    def get(self, reference: str) -> Donation | None:
+        row = self.connection.execute(self._query().where(donations.c.reference == reference)).first()
+        return self._donation(row) if row else None
+
+    def latest(self, appeal_slug: str, limit: int = 50) -> list[Donation]:
+        rows = self.connection.execute(self._query().where(appeals.c.slug == appeal_slug)
+                                       .order_by(donations.c.id.desc()).limit(limit))
+        return [self._donation(row) for row in rows]
+
+
+class SqlConsentRepository:
+    def __init__(self, connection: Connection) -> None:
+        self.connection = connection
+
+    def record(self, consent: ConsentRecord) -> None:
+        self.connection.execute(consents.insert().values(
+            contact=consent.contact, medium=consent.medium.value, granted=consent.granted,
+            source=consent.source[:60], recorded_at=consent.recorded_at,
+            appeal_id=_appeal_id(self.connection, consent.appeal) if consent.appeal else None))
+
+    def current(self, contact: str, medium: Medium) -> bool | None:
+        """The person's latest word on marketing by this medium; None if they never gave one."""
+        return self.connection.scalar(
+            select(consents.c.granted).where(consents.c.contact == contact, consents.c.medium == medium.value)
+            .order_by(consents.c.id.desc()).limit(1))
+
+
 class SqlLedgerRepository:
     def __init__(self, connection: Connection) -> None:
         self.connection = connection
@@ -105,10 +177,10 @@ class SqlLedgerRepository:
                 {"appeal_id": appeal_id, "code": code, "currency": currency} for code in missing])
 
     def _appeal_id(self, slug: str) -> int:
-        appeal_id = self.connection.scalar(select(appeals.c.id).where(appeals.c.slug == slug))
-        if appeal_id is None:
-            raise UnknownAccount(slug, "(no such appeal)")
-        return appeal_id
+        try:
+            return _appeal_id(self.connection, slug)
+        except LookupError:
+            raise UnknownAccount(slug, "(no such appeal)") from None
 
     def _account_id(self, appeal_slug: str, code: str) -> int:
         key = (appeal_slug, code)
@@ -200,7 +272,9 @@ class SqlLedgerRepository:
         posted = self._sum_by_account(self._signed_movements(appeal_slug, POSTED_PHASES))
         pending = self._sum_by_account(
             self._signed_movements(appeal_slug, [Phase.PENDING.value], unresolved_only=True))
-        return {code: (posted.get(code, 0), pending.get(code, 0)) for code in posted.keys() | pending.keys()}
+        codes = self.connection.scalars(select(ledger_accounts.c.code).where(
+            ledger_accounts.c.appeal_id == self._appeal_id(appeal_slug)))
+        return {code: (posted.get(code, 0), pending.get(code, 0)) for code in codes}
 
     def totals(self, appeal_slug: str) -> AppealTotals:
         appeal_row = self.connection.execute(

@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
+
 from sqlalchemy import (
     BigInteger,
+    Boolean,
     CheckConstraint,
     Column,
     DateTime,
@@ -14,9 +17,28 @@ from sqlalchemy import (
     String,
     Table,
     Text,
+    TypeDecorator,
     UniqueConstraint,
     text,
 )
+
+
+class UtcDateTime(TypeDecorator):
+    """Aware UTC datetimes on both stores (SQLite would otherwise hand back naive ones)."""
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect) -> datetime | None:
+        if value is not None and value.tzinfo is None:
+            raise ValueError(f"refusing a naive datetime {value!r}: use UTC")
+        return value.astimezone(UTC) if value is not None else None
+
+    def process_result_value(self, value: datetime | None, dialect) -> datetime | None:
+        if value is None:
+            return None
+        return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
 
 # SQLite only autoincrements an INTEGER PRIMARY KEY; PostgreSQL wants 64 bits for a busy ledger.
 Id = BigInteger().with_variant(Integer(), "sqlite")
@@ -32,15 +54,15 @@ appeals = Table(
     Column("currency", String(3), nullable=False),
     Column("definition", Text, nullable=False),
     Column("definition_hash", String(64), nullable=False),
-    Column("created_at", DateTime(timezone=True), nullable=False),
-    Column("updated_at", DateTime(timezone=True), nullable=False),
+    Column("created_at", UtcDateTime, nullable=False),
+    Column("updated_at", UtcDateTime, nullable=False),
 )
 
 appeal_changes = Table(
     "appeal_changes", metadata,
     Column("id", Id, primary_key=True, autoincrement=True),
     Column("appeal_id", Id, ForeignKey("appeals.id"), nullable=False, index=True),
-    Column("changed_at", DateTime(timezone=True), nullable=False),
+    Column("changed_at", UtcDateTime, nullable=False),
     Column("source", String(500), nullable=False),
     Column("previous_hash", String(64)),
     Column("new_hash", String(64), nullable=False),
@@ -71,7 +93,7 @@ ledger_transfers = Table(
     Column("pending_id", Id, ForeignKey("ledger_transfers.id"), unique=True),
     Column("reference", String(120)),
     Column("description", String(500), nullable=False, default=""),
-    Column("created_at", DateTime(timezone=True), nullable=False),
+    Column("created_at", UtcDateTime, nullable=False),
     CheckConstraint("amount_pence > 0", name="ck_ledger_transfers_amount_positive"),
     CheckConstraint("debit_account_id <> credit_account_id", name="ck_ledger_transfers_two_accounts"),
     CheckConstraint("phase IN ('single', 'pending', 'post', 'void')", name="ck_ledger_transfers_phase"),
@@ -88,7 +110,7 @@ inbox_messages = Table(
     Column("message_id", String(255), nullable=False),
     Column("kind", String(40), nullable=False),
     Column("payload", Text, nullable=False),
-    Column("received_at", DateTime(timezone=True), nullable=False),
+    Column("received_at", UtcDateTime, nullable=False),
     UniqueConstraint("provider", "message_id", name="uq_inbox_messages_provider_message"),
 )
 
@@ -98,12 +120,51 @@ outbox_tasks = Table(
     Column("topic", String(60), nullable=False),
     Column("payload", Text, nullable=False),
     Column("dedupe_key", String(255), unique=True),
-    Column("created_at", DateTime(timezone=True), nullable=False),
-    Column("available_at", DateTime(timezone=True), nullable=False),
+    Column("created_at", UtcDateTime, nullable=False),
+    Column("available_at", UtcDateTime, nullable=False),
     Column("attempts", Integer, nullable=False, default=0),
-    Column("locked_until", DateTime(timezone=True)),
-    Column("done_at", DateTime(timezone=True)),
+    Column("locked_until", UtcDateTime),
+    Column("done_at", UtcDateTime),
     Column("last_error", Text),
     Index("ix_outbox_tasks_due", "available_at", postgresql_where=text("done_at IS NULL"),
           sqlite_where=text("done_at IS NULL")),
+)
+
+donations = Table(
+    "donations", metadata,
+    Column("id", Id, primary_key=True, autoincrement=True),
+    Column("reference", String(20), nullable=False, unique=True),
+    Column("appeal_id", Id, ForeignKey("appeals.id"), nullable=False),
+    Column("channel", String(20), nullable=False),
+    Column("status", String(12), nullable=False),
+    Column("amount_pence", BigInteger, nullable=False),
+    Column("paid_pence", BigInteger, nullable=False),
+    Column("refunded_pence", BigInteger, nullable=False),
+    Column("currency", String(3), nullable=False),
+    Column("phone", String(20)),
+    Column("email", String(320)),
+    Column("keyword", String(40)),
+    Column("marketing_consent", Boolean, nullable=False),
+    Column("failure_reason", String(200)),
+    Column("metadata", Text, nullable=False),
+    Column("created_at", UtcDateTime, nullable=False),
+    Column("updated_at", UtcDateTime, nullable=False),
+    CheckConstraint("amount_pence > 0", name="ck_donations_amount_positive"),
+    CheckConstraint("paid_pence >= 0 AND paid_pence <= amount_pence", name="ck_donations_paid_within_amount"),
+    CheckConstraint("refunded_pence >= 0 AND refunded_pence <= paid_pence", name="ck_donations_refund_within_paid"),
+    Index("ix_donations_appeal_created", "appeal_id", "created_at"),
+    Index("ix_donations_phone", "phone"),
+    Index("ix_donations_email", "email"),
+)
+
+consents = Table(
+    "consents", metadata,
+    Column("id", Id, primary_key=True, autoincrement=True),
+    Column("contact", String(320), nullable=False),
+    Column("medium", String(10), nullable=False),
+    Column("appeal_id", Id, ForeignKey("appeals.id")),
+    Column("granted", Boolean, nullable=False),
+    Column("source", String(60), nullable=False),
+    Column("recorded_at", UtcDateTime, nullable=False),
+    Index("ix_consents_contact", "contact", "medium", "id"),
 )

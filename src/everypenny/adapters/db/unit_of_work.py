@@ -6,6 +6,8 @@ from sqlalchemy import Engine
 
 from everypenny.adapters.db.repositories import (
     SqlAppealRepository,
+    SqlConsentRepository,
+    SqlDonationRepository,
     SqlInbox,
     SqlLedgerRepository,
     SqlOutbox,
@@ -22,6 +24,8 @@ class SqlUnitOfWork(UnitOfWork):
         self.transaction = self.connection.begin()
         self.appeals = SqlAppealRepository(self.connection)
         self.ledger = SqlLedgerRepository(self.connection)
+        self.donations = SqlDonationRepository(self.connection)
+        self.consents = SqlConsentRepository(self.connection)
         self.outbox = SqlOutbox(self.connection)
         self.inbox = SqlInbox(self.connection)
         return self

@@ -1,4 +1,4 @@
-"""Foundation: appeals, the double-entry ledger with its rules in the database, inbox and outbox.
+"""Foundation: appeals, the ledger with its rules in the database, donations, consents, inbox and outbox.
 
 Revision ID: 0001_foundation
 Revises:
@@ -114,6 +114,44 @@ def upgrade() -> None:
     )
     op.create_index("ix_outbox_tasks_due", "outbox_tasks", ["available_at"],
                     postgresql_where=sa.text("done_at IS NULL"), sqlite_where=sa.text("done_at IS NULL"))
+    op.create_table(
+        "donations",
+        sa.Column("id", Id, primary_key=True, autoincrement=True),
+        sa.Column("reference", sa.String(20), nullable=False, unique=True),
+        sa.Column("appeal_id", Id, sa.ForeignKey("appeals.id"), nullable=False),
+        sa.Column("channel", sa.String(20), nullable=False),
+        sa.Column("status", sa.String(12), nullable=False),
+        sa.Column("amount_pence", sa.BigInteger, nullable=False),
+        sa.Column("paid_pence", sa.BigInteger, nullable=False),
+        sa.Column("refunded_pence", sa.BigInteger, nullable=False),
+        sa.Column("currency", sa.String(3), nullable=False),
+        sa.Column("phone", sa.String(20)),
+        sa.Column("email", sa.String(320)),
+        sa.Column("keyword", sa.String(40)),
+        sa.Column("marketing_consent", sa.Boolean, nullable=False),
+        sa.Column("failure_reason", sa.String(200)),
+        sa.Column("metadata", sa.Text, nullable=False),
+        sa.Column("created_at", When, nullable=False),
+        sa.Column("updated_at", When, nullable=False),
+        sa.CheckConstraint("amount_pence > 0", name="ck_donations_amount_positive"),
+        sa.CheckConstraint("paid_pence >= 0 AND paid_pence <= amount_pence", name="ck_donations_paid_within_amount"),
+        sa.CheckConstraint("refunded_pence >= 0 AND refunded_pence <= paid_pence",
+                           name="ck_donations_refund_within_paid"),
+    )
+    op.create_index("ix_donations_appeal_created", "donations", ["appeal_id", "created_at"])
+    op.create_index("ix_donations_phone", "donations", ["phone"])
+    op.create_index("ix_donations_email", "donations", ["email"])
+    op.create_table(
+        "consents",
+        sa.Column("id", Id, primary_key=True, autoincrement=True),
+        sa.Column("contact", sa.String(320), nullable=False),
+        sa.Column("medium", sa.String(10), nullable=False),
+        sa.Column("appeal_id", Id, sa.ForeignKey("appeals.id")),
+        sa.Column("granted", sa.Boolean, nullable=False),
+        sa.Column("source", sa.String(60), nullable=False),
+        sa.Column("recorded_at", When, nullable=False),
+    )
+    op.create_index("ix_consents_contact", "consents", ["contact", "medium", "id"])
     if op.get_bind().dialect.name == "postgresql":
         _postgresql_ledger_rules()
     else:
@@ -177,7 +215,7 @@ def _sqlite_ledger_rules() -> None:
 
 
 def downgrade() -> None:
-    for table in ("outbox_tasks", "inbox_messages", "ledger_transfers", "ledger_accounts",
+    for table in ("consents", "donations", "outbox_tasks", "inbox_messages", "ledger_transfers", "ledger_accounts",
                   "appeal_changes", "appeals"):
         op.drop_table(table)
     if op.get_bind().dialect.name == "postgresql":
