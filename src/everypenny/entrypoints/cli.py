@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
+from typing import NoReturn
 
 import typer
 from rich.console import Console
@@ -22,21 +25,35 @@ appeal_app = typer.Typer(help="Appeal definitions.", no_args_is_help=True)
 app.add_typer(db_app, name="db")
 app.add_typer(appeal_app, name="appeal")
 
-console = Console()
-errors = Console(stderr=True)
+# Soft wrap: long lines stay whole, so output reads the same in a terminal, a pipe or a log.
+console = Console(soft_wrap=True)
+errors = Console(stderr=True, soft_wrap=True)
 
 
-def fail(message: str, code: int = 1) -> None:
-    errors.print(f"[bold red]error:[/] {message}", highlight=False, soft_wrap=True)
+def fail(message: str, code: int = 1) -> NoReturn:
+    errors.print(f"[bold red]error:[/] {message}", highlight=False)
     raise typer.Exit(code)
 
 
-def platform() -> bootstrap.Platform:
+@contextmanager
+def opened_platform() -> Iterator[bootstrap.Platform]:
+    """The wired platform for one command; refuses a database whose schema this code does not know."""
     try:
-        return bootstrap.build()
+        platform = bootstrap.build()
     except SchemaNotCurrent as error:
         fail(str(error), code=3)
-        raise
+    try:
+        yield platform
+    finally:
+        platform.engine.dispose()
+
+
+def _revisions(url: str) -> tuple[str | None, str]:
+    engine = make_engine(url)
+    try:
+        return schema_revisions(engine)
+    finally:
+        engine.dispose()
 
 
 @db_app.command("upgrade")
@@ -44,26 +61,26 @@ def db_upgrade() -> None:
     """Migrate the database to this version's schema (creates the SQLite file if needed)."""
     url = get_settings().database_url
     upgrade(url)
-    console.print(f"database is at schema {schema_revisions(make_engine(url))[0]}")
+    console.print(f"database is at schema {_revisions(url)[0]}")
 
 
 @db_app.command("current")
 def db_current() -> None:
     """Show the database's schema revision and the one this code needs."""
-    current, head = schema_revisions(make_engine(get_settings().database_url))
+    current, head = _revisions(get_settings().database_url)
     console.print(f"database: {current or '(empty)'}\ncode needs: {head}")
 
 
 def _load(files: list[Path]) -> None:
-    uow_platform = platform()
-    for path in files:
-        try:
-            appeal, definition = load_appeal_file(path)
-            result = load_appeal(uow_platform.uow(), appeal, definition, str(path))
-        except (AppealFileError, CurrencyChangeRefused) as error:
-            fail(str(error), code=2)
-        detail = f" ({', '.join(result.changed_keys)})" if result.changed_keys else ""
-        console.print(f"{result.slug}: {result.outcome}{detail}", highlight=False)
+    with opened_platform() as platform:
+        for path in files:
+            try:
+                appeal, definition = load_appeal_file(path)
+                result = load_appeal(platform.uow(), appeal, definition, str(path))
+            except (AppealFileError, CurrencyChangeRefused) as error:
+                fail(str(error), code=2)
+            detail = f" ({', '.join(result.changed_keys)})" if result.changed_keys else ""
+            console.print(f"{result.slug}: {result.outcome}{detail}", highlight=False)
 
 
 @appeal_app.command("load")
@@ -76,7 +93,7 @@ def appeal_load(files: list[Path] = typer.Argument(..., help="Appeal TOML files.
 def appeal_list() -> None:
     """Every appeal with its status and what it has raised."""
     table = Table("slug", "name", "status", "raised", "pending", "donations")
-    with platform().uow() as uow:
+    with opened_platform() as platform, platform.uow() as uow:
         for stored in uow.appeals.list():
             totals = uow.ledger.totals(stored.appeal.slug)
             table.add_row(stored.appeal.slug, stored.appeal.name, stored.appeal.status.value,
@@ -88,7 +105,7 @@ def appeal_list() -> None:
 @appeal_app.command("show")
 def appeal_show(slug: str) -> None:
     """One appeal's definition, ledger balances and change history."""
-    with platform().uow() as uow:
+    with opened_platform() as platform, platform.uow() as uow:
         stored = uow.appeals.get(slug)
         if stored is None:
             fail(f"no appeal has the slug {slug!r}; `everypenny appeal list` shows them", code=2)
@@ -123,15 +140,15 @@ def _serve(host: str, port: int) -> None:
 
     from everypenny.entrypoints.web.app import create_app
 
-    running = platform()
-    stop = threading.Event()
-    worker = threading.Thread(target=running.worker().run_until, args=(stop,), name="outbox", daemon=True)
-    worker.start()
-    try:
-        uvicorn.run(create_app(running), host=host, port=port, log_level="info")
-    finally:
-        stop.set()
-        worker.join(timeout=10)
+    with opened_platform() as platform:
+        stop = threading.Event()
+        worker = threading.Thread(target=platform.worker().run_until, args=(stop,), name="outbox", daemon=True)
+        worker.start()
+        try:
+            uvicorn.run(create_app(platform), host=host, port=port, log_level="info")
+        finally:
+            stop.set()
+            worker.join(timeout=10)
 
 
 @app.command()
@@ -144,10 +161,11 @@ def serve(host: str = typer.Option("127.0.0.1"), port: int = typer.Option(8000))
 def worker() -> None:
     """Run an outbox worker on its own (run several beside the web app to scale out)."""
     stop = threading.Event()
-    try:
-        platform().worker().run_until(stop)
-    except KeyboardInterrupt:
-        stop.set()
+    with opened_platform() as platform:
+        try:
+            platform.worker().run_until(stop)
+        except KeyboardInterrupt:
+            stop.set()
 
 
 @app.command()

@@ -1,0 +1,142 @@
+"""The ledger's rules hold in the database itself, so no code path, not even raw SQL, can break them."""
+
+import pytest
+from sqlalchemy import text
+from sqlalchemy.exc import DBAPIError
+
+from everypenny.domain.appeal import Channel
+from everypenny.domain.ledger import (
+    AccountCode,
+    IdempotencyConflict,
+    PendingAlreadyResolved,
+    Phase,
+    TransferKind,
+    TransferRequest,
+)
+from everypenny.service_layer.ledger import record_transfer
+
+SMS = AccountCode.receivable(Channel.CARRIER_SMS)
+SLUG = "sun-ukraine-fund"
+
+
+def donation(key: str, amount: int = 500, phase: Phase = Phase.SINGLE, reference: str = "EP-1") -> TransferRequest:
+    return TransferRequest(key, SLUG, SMS, AccountCode.RESTRICTED_FUND, amount, "GBP", TransferKind.DONATION,
+                           phase, reference=reference)
+
+
+@pytest.fixture
+def posted(platform, seed_appeal):
+    return record_transfer(platform.uow(), donation("text-1"))
+
+
+def raw(platform, sql: str, **params):
+    with platform.engine.begin() as connection:
+        return connection.execute(text(sql), params)
+
+
+def totals(platform):
+    with platform.uow() as uow:
+        return uow.ledger.totals(SLUG)
+
+
+def test_a_replay_returns_the_original_and_changes_nothing(platform, posted):
+    again = record_transfer(platform.uow(), donation("text-1"))
+
+    assert again == posted
+    assert totals(platform).raised_pence == 500
+
+
+def test_the_same_key_for_another_transfer_is_refused(platform, posted):
+    with pytest.raises(IdempotencyConflict, match="text-1"):
+        record_transfer(platform.uow(), donation("text-1", amount=1000))
+    assert totals(platform).raised_pence == 500
+
+
+def test_pending_money_is_not_raised_until_posted(platform, seed_appeal):
+    pending = record_transfer(platform.uow(), donation("charge-1", 2000, Phase.PENDING))
+    assert (totals(platform).raised_pence, totals(platform).pending_pence) == (0, 2000)
+
+    record_transfer(platform.uow(), TransferRequest.post(pending, "charge-1:post", 1000))
+
+    figures = totals(platform)
+    assert (figures.raised_pence, figures.pending_pence, figures.donation_count) == (1000, 0, 1)
+    assert figures.by_channel == {"carrier_sms": 1000}
+
+
+def test_a_voided_transfer_raises_nothing_and_cannot_then_be_posted(platform, seed_appeal):
+    pending = record_transfer(platform.uow(), donation("charge-2", 500, Phase.PENDING))
+    record_transfer(platform.uow(), TransferRequest.void(pending, "charge-2:void"))
+
+    with pytest.raises(PendingAlreadyResolved):
+        record_transfer(platform.uow(), TransferRequest.post(pending, "charge-2:post"))
+    assert (totals(platform).raised_pence, totals(platform).pending_pence) == (0, 0)
+
+
+def test_a_refund_is_a_new_transfer_that_lowers_the_total(platform, posted):
+    record_transfer(platform.uow(), posted.reversal("text-1:refund", TransferKind.REFUND))
+
+    figures = totals(platform)
+    assert figures.raised_pence == 0
+    with platform.uow() as uow:
+        assert uow.ledger.balances(SLUG)[SMS] == (0, 0)
+
+
+@pytest.mark.parametrize("statement", [
+    "UPDATE ledger_transfers SET amount_pence = 1 WHERE idempotency_key = 'text-1'",
+    "DELETE FROM ledger_transfers WHERE idempotency_key = 'text-1'",
+    "UPDATE ledger_accounts SET currency = 'EUR'",
+    "DELETE FROM ledger_accounts",
+])
+def test_raw_sql_cannot_change_or_remove_posted_money(platform, posted, statement):
+    with pytest.raises(DBAPIError, match=r"immutable|cannot be changed"):
+        raw(platform, statement)
+    assert totals(platform).raised_pence == 500
+
+
+def test_raw_sql_cannot_wipe_the_ledger(platform, posted):
+    wipe = {"postgresql": "TRUNCATE ledger_transfers CASCADE", "sqlite": "DELETE FROM ledger_transfers"}
+    with pytest.raises(DBAPIError, match="immutable"):
+        raw(platform, wipe[platform.engine.dialect.name])
+    assert totals(platform).raised_pence == 500
+
+
+INSERT = """
+INSERT INTO ledger_transfers (idempotency_key, fingerprint, appeal_id, debit_account_id, credit_account_id,
+    amount_pence, currency, kind, phase, pending_id, description, created_at)
+SELECT :key, 'x', a.id, d.id, c.id, :amount, :currency, 'donation', :phase,
+    (SELECT id FROM ledger_transfers WHERE idempotency_key = :pending), '', CURRENT_TIMESTAMP
+FROM appeals a JOIN ledger_accounts d ON d.appeal_id = a.id AND d.code = :debit
+JOIN ledger_accounts c ON c.appeal_id = a.id AND c.code = :credit
+"""
+
+
+@pytest.mark.parametrize(("fields", "refusal"), [
+    ({"amount": 0}, "amount_positive"),
+    ({"amount": -500}, "amount_positive"),
+    ({"credit": SMS}, "two_accounts|two accounts"),
+    ({"currency": "EUR"}, "own appeal and currency"),
+    ({"phase": "post"}, "resolution_names_pending|resolve a pending transfer"),
+    ({"phase": "post", "pending": "charge-9", "amount": 600}, "posting no more than was pending"),
+    ({"phase": "void", "pending": "charge-9", "amount": 200}, "voiding all of it"),
+    ({"phase": "post", "pending": "charge-9", "debit": "bank"}, "same accounts"),
+    ({"phase": "post", "pending": "text-1", "amount": 100}, "resolve a pending transfer"),
+])
+def test_raw_sql_cannot_insert_an_unbalanced_or_mismatched_transfer(platform, posted, fields, refusal):
+    record_transfer(platform.uow(), donation("charge-9", 500, Phase.PENDING))
+    values = {"key": "forged", "amount": 500, "currency": "GBP", "phase": "single", "pending": None,
+              "debit": SMS, "credit": AccountCode.RESTRICTED_FUND, **fields}
+
+    with pytest.raises(DBAPIError, match=refusal):
+        raw(platform, INSERT, **values)
+    assert (totals(platform).raised_pence, totals(platform).pending_pence) == (500, 500)
+
+
+def test_a_pending_transfer_cannot_be_resolved_twice_even_by_raw_sql(platform, seed_appeal):
+    record_transfer(platform.uow(), donation("charge-7", 500, Phase.PENDING))
+    values = {"amount": 500, "currency": "GBP", "phase": "post", "pending": "charge-7", "debit": SMS,
+              "credit": AccountCode.RESTRICTED_FUND}
+    raw(platform, INSERT, key="first", **values)
+
+    with pytest.raises(DBAPIError, match=r"pending_id|UNIQUE|unique"):
+        raw(platform, INSERT, key="second", **values)
+    assert totals(platform).raised_pence == 500

@@ -1,0 +1,87 @@
+"""An appeal file is checked as a whole, and every mistake names the file and the key."""
+
+import copy
+import tomllib
+
+import pytest
+
+from everypenny.adapters.appeal_file import AppealFileError, load_appeal_file, parse_definition
+from everypenny.domain.appeal import AppealStatus, Billing, Channel
+from tests.conftest import SEED_APPEAL
+
+SEED = tomllib.loads(SEED_APPEAL.read_text())
+
+
+def problems_of(change) -> list[tuple[str, str]]:
+    definition = copy.deepcopy(SEED)
+    change(definition)
+    with pytest.raises(AppealFileError) as caught:
+        parse_definition(definition, "appeals/x.toml")
+    assert all(line.startswith("appeals/x.toml: ") for line in str(caught.value).splitlines())
+    return caught.value.problems
+
+
+def test_the_seed_appeal_reads_as_the_article_prints_it():
+    appeal, _ = load_appeal_file(SEED_APPEAL)
+
+    assert appeal.slug == "sun-ukraine-fund"
+    assert appeal.beneficiary.name == "British Red Cross"
+    assert appeal.online_minimum_pence == 300
+    assert appeal.status is AppealStatus.LIVE
+    text_to_donate = appeal.shortcode("70141")
+    assert text_to_donate.billing is Billing.CARRIER and text_to_donate.channel is Channel.CARRIER_SMS
+    assert [(k.word, k.amounts_pence) for k in text_to_donate.keywords] == [("SUN", (300, 500, 1000))]
+    assert appeal.shortcode("+447700900141").billing is Billing.LINK
+    assert "other humanitarian disasters" in appeal.surplus_rule.wording
+
+
+def test_a_missing_key_is_named():
+    assert problems_of(lambda d: d["beneficiary"].pop("charity_number")) == [
+        ("beneficiary.charity_number", "is missing")]
+
+
+def test_a_keyword_used_twice_on_one_shortcode_is_refused():
+    def clash(d):
+        d["sms"]["shortcodes"][0]["keywords"].append({"word": "SUN", "amounts_pence": [2000]})
+
+    assert problems_of(clash) == [
+        ("sms.shortcodes[0].keywords[1].word", "keyword SUN is already used on shortcode 70141")]
+
+
+def test_an_amount_over_the_per_text_cap_is_refused():
+    def over(d):
+        d["sms"]["shortcodes"][0]["keywords"][0]["amounts_pence"] = [500, 2500]
+
+    assert problems_of(over) == [
+        ("sms.shortcodes[0].keywords[0].amounts_pence", "2500 is over the per-text cap of 2000")]
+
+
+def test_an_unknown_currency_is_refused():
+    [(key, message)] = problems_of(lambda d: d.update(currency="XYZ"))
+    assert key == "currency" and "unknown currency 'XYZ'" in message
+
+
+def test_a_misspelt_setting_is_not_silently_ignored():
+    assert problems_of(lambda d: d["online"].update(minimum_pounds=3)) == [
+        ("online.minimum_pounds", "is not a setting an appeal has")]
+
+
+def test_every_mistake_is_reported_at_once():
+    def two(d):
+        d["currency"] = "XYZ"
+        d["sms"]["shortcodes"][0]["keywords"][0]["word"] = "SUN5"
+
+    keys = [key for key, _ in problems_of(two)]
+    assert keys == ["currency", "sms.shortcodes[0].keywords[0].word"]
+
+
+def test_keywords_must_not_end_in_a_digit_so_sun5_stays_unambiguous():
+    [(_, message)] = problems_of(lambda d: d["sms"]["shortcodes"][0]["keywords"][0].update(word="SUN5"))
+    assert "ending in a letter" in message
+
+
+def test_a_file_that_is_not_toml_says_so(tmp_path):
+    broken = tmp_path / "broken.toml"
+    broken.write_text("slug = ")
+    with pytest.raises(AppealFileError, match=r"broken.toml: \(syntax\): not valid TOML"):
+        load_appeal_file(broken)

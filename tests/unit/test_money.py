@@ -1,0 +1,29 @@
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from everypenny.domain.money import Money, UnknownCurrency, format_pence
+
+
+@pytest.mark.parametrize(("pence", "shown"), [
+    (300, "£3"), (550, "£5.50"), (5, "£0.05"), (123456789, "£1,234,567.89"), (-320, "-£3.20"), (0, "£0"),
+])
+def test_amounts_are_shown_as_appeals_print_them(pence, shown):
+    assert format_pence(pence) == shown
+
+
+def test_money_refuses_floats_and_unknown_currencies():
+    with pytest.raises(TypeError):
+        Money(5.0)  # type: ignore[arg-type]
+    with pytest.raises(UnknownCurrency, match="XYZ"):
+        Money(500, "XYZ")
+
+
+def test_money_of_different_currencies_does_not_mix():
+    with pytest.raises(ValueError, match="GBP with EUR"):
+        Money(500, "GBP") + Money(500, "EUR")
+
+
+@given(st.integers(-10**12, 10**12), st.integers(-10**12, 10**12))
+def test_adding_and_subtracting_money_is_exact(a, b):
+    assert (Money(a) + Money(b) - Money(b)) == Money(a)
