@@ -60,7 +60,7 @@ def test_pending_money_is_not_raised_until_posted(platform, seed_appeal):
 
     figures = totals(platform)
     assert (figures.raised_pence, figures.pending_pence, figures.donation_count) == (1000, 0, 1)
-    assert figures.by_channel == {"carrier_sms": 1000}
+    assert figures.by_channel == {"carrier_sms": 1000, "text_to_link": 0, "online": 0}
 
 
 def test_a_voided_transfer_raises_nothing_and_cannot_then_be_posted(platform, seed_appeal):

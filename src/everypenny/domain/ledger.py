@@ -93,11 +93,6 @@ class AccountCode:
     def receivable(channel: Channel) -> str:
         return f"receivable:{channel.value}"
 
-    @staticmethod
-    def channel_of(code: str) -> Channel | None:
-        prefix = "receivable:"
-        return Channel(code[len(prefix):]) if code.startswith(prefix) else None
-
 
 def chart_of_accounts(appeal: Appeal) -> list[str]:
     return [

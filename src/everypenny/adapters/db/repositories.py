@@ -290,7 +290,7 @@ class SqlLedgerRepository:
                 ledger_transfers.c.appeal_id == self._appeal_id(appeal_slug),
                 ledger_transfers.c.kind == TransferKind.DONATION.value,
                 ledger_transfers.c.phase.in_(POSTED_PHASES)))
-        by_channel = {AccountCode.channel_of(code).value: total for code, total in sorted(by_account.items())}
+        by_channel = {channel.value: by_account.get(AccountCode.receivable(channel), 0) for channel in Channel}
         return AppealTotals(
             currency=appeal_row.currency, raised_pence=sum(by_channel.values()),
             pending_pence=sum(pending_by_account.values()), donation_count=donation_count or 0,

@@ -1,0 +1,135 @@
+"""Queued work runs at least once and takes effect exactly once, whatever fails or crashes."""
+
+import threading
+from datetime import UTC, datetime, timedelta
+
+from everypenny.domain.donation import ConsentRecord, Medium
+from everypenny.service_layer.outbox import OutboxWorker, backoff
+
+
+def enqueue(platform, topic, payload, **options) -> bool:
+    with platform.uow() as uow:
+        queued = uow.outbox.enqueue(topic, payload, **options)
+        uow.commit()
+    return queued
+
+
+def opt_out(uow, payload):
+    """A handler with a visible effect: one consent row per run that committed."""
+    uow.consents.record(ConsentRecord(payload["phone"], Medium.SMS, False, "test", datetime.now(UTC)))
+
+
+def opt_outs(platform, phone) -> bool | None:
+    with platform.uow() as uow:
+        return uow.consents.current(phone, Medium.SMS)
+
+
+def rows(platform, sql):
+    with platform.engine.connect() as connection:
+        return connection.exec_driver_sql(sql).all()
+
+
+def test_a_task_takes_effect_once_and_is_marked_done(platform, seed_appeal):
+    enqueue(platform, "opt-out", {"phone": "+447700900001"})
+    worker = OutboxWorker(platform.uow, {"opt-out": opt_out})
+
+    worker.drain()
+    worker.drain()
+
+    assert opt_outs(platform, "+447700900001") is False
+    assert rows(platform, "SELECT count(*) FROM consents") == [(1,)]
+    assert rows(platform, "SELECT attempts, done_at IS NOT NULL FROM outbox_tasks") == [(1, True)]
+
+
+def test_a_failing_task_rolls_back_its_effects_and_is_retried_later(platform, seed_appeal):
+    enqueue(platform, "flaky", {"phone": "+447700900002"})
+    calls = []
+
+    def flaky(uow, payload):
+        opt_out(uow, payload)
+        calls.append(payload)
+        if len(calls) == 1:
+            raise ConnectionError("aggregator unreachable")
+
+    worker = OutboxWorker(platform.uow, {"flaky": flaky})
+    worker.drain()
+
+    assert rows(platform, "SELECT count(*) FROM consents") == [(0,)]
+    [(attempts, error, done)] = rows(platform, "SELECT attempts, last_error, done_at FROM outbox_tasks")
+    assert (attempts, done) == (1, None) and "aggregator unreachable" in error
+
+    with platform.engine.begin() as connection:  # let the backoff pass
+        connection.exec_driver_sql("UPDATE outbox_tasks SET available_at = '2000-01-01 00:00:00'")
+    worker.drain()
+    assert len(calls) == 2
+    assert rows(platform, "SELECT count(*) FROM consents") == [(1,)]
+
+
+def test_a_task_nobody_can_handle_is_kept_not_dropped(platform):
+    enqueue(platform, "from-a-newer-version", {})
+
+    OutboxWorker(platform.uow, {}).drain()
+
+    [(error, done)] = rows(platform, "SELECT last_error, done_at FROM outbox_tasks")
+    assert "no handler for outbox topic 'from-a-newer-version'" in error and done is None
+
+
+def test_work_promised_twice_under_one_key_is_queued_once(platform):
+    assert enqueue(platform, "receipt", {"n": 1}, dedupe_key="receipt:EP-1") is True
+    assert enqueue(platform, "receipt", {"n": 1}, dedupe_key="receipt:EP-1") is False
+    assert rows(platform, "SELECT count(*) FROM outbox_tasks") == [(1,)]
+
+
+def test_a_crashed_workers_task_is_taken_up_again_after_its_lease(platform, seed_appeal):
+    enqueue(platform, "opt-out", {"phone": "+447700900003"})
+    with platform.uow() as uow:  # a worker claims the task, then dies before finishing
+        assert len(uow.outbox.claim(10, lease=timedelta(seconds=-1))) == 1
+        uow.commit()
+
+    OutboxWorker(platform.uow, {"opt-out": opt_out}).drain()
+
+    assert opt_outs(platform, "+447700900003") is False
+    assert rows(platform, "SELECT attempts, done_at IS NOT NULL FROM outbox_tasks") == [(2, True)]
+
+
+def test_a_leased_task_is_not_run_by_a_second_worker(platform, seed_appeal):
+    enqueue(platform, "opt-out", {"phone": "+447700900004"})
+    with platform.uow() as uow:
+        uow.outbox.claim(10, lease=timedelta(minutes=5))
+        uow.commit()
+
+    OutboxWorker(platform.uow, {"opt-out": opt_out}).drain()
+
+    assert opt_outs(platform, "+447700900004") is None
+
+
+def test_a_provider_message_is_accepted_once(platform):
+    with platform.uow() as uow:
+        assert uow.inbox.accept("aggregator", "MO-1", "mo", {"body": "SUN5"}) is True
+        assert uow.inbox.accept("aggregator", "MO-1", "mo", {"body": "SUN5"}) is False
+        assert uow.inbox.accept("twilio", "MO-1", "mo", {"body": "SUN5"}) is True
+        uow.commit()
+
+
+def test_backoff_grows_and_is_capped_at_an_hour():
+    assert [backoff(n).total_seconds() for n in (1, 2, 3, 4)] == [0.5, 1, 2, 4]
+    assert backoff(40) == timedelta(hours=1)
+
+
+def test_several_workers_share_the_queue_without_doing_any_task_twice(platform, seed_appeal):
+    tasks = 120
+    with platform.uow() as uow:
+        for n in range(tasks):
+            uow.outbox.enqueue("opt-out", {"phone": f"+4477009{n:05d}"})
+        uow.commit()
+    workers = [OutboxWorker(platform.uow, {"opt-out": opt_out}, batch_size=5) for _ in range(4)]
+
+    threads = [threading.Thread(target=worker.drain) for worker in workers]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+
+    assert rows(platform, "SELECT count(*), count(DISTINCT contact) FROM consents") == [(tasks, tasks)]
+    assert rows(platform, "SELECT max(attempts), count(*) FROM outbox_tasks WHERE done_at IS NOT NULL") == [
+        (1, tasks)]
