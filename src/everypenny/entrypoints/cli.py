@@ -17,6 +17,7 @@ from everypenny.adapters.appeal_file import AppealFileError, load_appeal_file
 from everypenny.adapters.db.engine import SchemaNotCurrent, make_engine, schema_revisions, upgrade
 from everypenny.config import get_settings
 from everypenny.domain.money import format_pence
+from everypenny.logs import configure_logging
 from everypenny.service_layer.appeals import CurrencyChangeRefused, load_appeal
 
 app = typer.Typer(help="Run a charity appeal end to end.", no_args_is_help=True, add_completion=False)
@@ -24,6 +25,11 @@ db_app = typer.Typer(help="The database schema.", no_args_is_help=True)
 appeal_app = typer.Typer(help="Appeal definitions.", no_args_is_help=True)
 app.add_typer(db_app, name="db")
 app.add_typer(appeal_app, name="appeal")
+
+@app.callback()
+def main() -> None:
+    configure_logging(get_settings().log_level)
+
 
 # Soft wrap: long lines stay whole, so output reads the same in a terminal, a pipe or a log.
 console = Console(soft_wrap=True)
