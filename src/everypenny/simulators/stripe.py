@@ -28,12 +28,12 @@ from typing import Any
 import httpx
 import stripe
 import structlog
-import uvicorn
 from fastapi import FastAPI, Request
 from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
 from fastapi.templating import Jinja2Templates
 
 from everypenny.domain.money import CURRENCY_SYMBOLS, format_pence
+from everypenny.simulators.server import BackgroundServer
 
 log = structlog.get_logger(__name__)
 
@@ -287,7 +287,7 @@ class StripeSimulator:
                 delay = self.webhook.retry_base_s * 2 ** (delivery.attempt - 1)
                 self._schedule(delivery.event, time.monotonic() + delay, delivery.attempt + 1)
         if not delivered:
-            log.info("webhook delivery failed", event=delivery.event["id"], attempt=delivery.attempt, status=status)
+            log.info("webhook delivery failed", event_id=delivery.event["id"], attempt=delivery.attempt, status=status)
 
     def wait_until_delivered(self, timeout_s: float = 10.0) -> None:
         """For tests: returns once nothing is queued or held (retries included), or raises."""
@@ -679,26 +679,17 @@ def create_app(sim: StripeSimulator) -> FastAPI:
 
 
 class SimulatorServer:
-    """The simulator on a real socket in a background thread: for tests and for `everypenny demo`."""
+    """The simulator on a real socket, delivering webhooks, until the `with` block ends."""
 
     def __init__(self, sim: StripeSimulator, host: str = "127.0.0.1", port: int = 0) -> None:
         self.sim = sim
-        self.server = uvicorn.Server(uvicorn.Config(create_app(sim), host=host, port=port, log_level="warning"))
-        self.thread = threading.Thread(target=self.server.run, name="stripe-simulator", daemon=True)
+        self.server = BackgroundServer(create_app(sim), host, port, name="stripe-simulator")
 
     def __enter__(self) -> str:
-        self.thread.start()
-        deadline = time.monotonic() + 10
-        while not self.server.started:
-            if time.monotonic() > deadline or not self.thread.is_alive():
-                raise RuntimeError("the Stripe simulator did not start")
-            time.sleep(0.02)
-        host, port = self.server.servers[0].sockets[0].getsockname()[:2]
-        self.sim.public_url = f"http://{host}:{port}"
+        self.sim.public_url = self.server.__enter__()
         self.sim.start_delivery()
         return self.sim.public_url
 
     def __exit__(self, *exc_info) -> None:
         self.sim.stop_delivery()
-        self.server.should_exit = True
-        self.thread.join(timeout=10)
+        self.server.__exit__(*exc_info)
