@@ -226,3 +226,14 @@ def test_the_dispute_test_card_opens_a_dispute_that_evidence_decides(sim, gatewa
     closed = [e["object"] for e in receiver.wait_for(10) if e["type"] == "charge.dispute.closed"]
     assert sorted(d["status"] for d in closed) == ["lost", "won"]
     assert sum(e["type"] == "charge.dispute.created" for e in receiver.accepted()) == 2
+
+
+def test_the_cli_helper_points_the_settings_at_the_simulator_it_starts():
+    from everypenny.entrypoints.simulator_cli import stripe_simulator
+
+    settings = Settings(stripe_api_key=API_KEY)
+    with stripe_simulator(settings, "127.0.0.1", 0, WebhookOptions()) as simulator:
+        checkout = StripeCheckoutGateway(settings).create_checkout(checkout_request())
+
+    assert settings.stripe_api_base == simulator.public_url
+    assert checkout.url.startswith(f"{simulator.public_url}/c/pay/")

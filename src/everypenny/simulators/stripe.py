@@ -96,8 +96,10 @@ def card_problem(number: str, expiry: str, cvc: str, today: date) -> str | None:
     month, year = int(match.group(1)), int(match.group(2)) % 100 + 2000
     if not 1 <= month <= 12:
         return "Your card's expiration date is invalid."
-    if (year, month) < (today.year, today.month):
+    if year < today.year:
         return "Your card's expiration year is in the past."
+    if (year, month) < (today.year, today.month):
+        return "Your card's expiration date is in the past."
     if not re.fullmatch(r"\d{3,4}", cvc):
         return "Your card's security code is incomplete."
     return None
