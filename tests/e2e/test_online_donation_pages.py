@@ -163,3 +163,21 @@ def test_a_donation_that_failed_cannot_take_gift_aid(client, platform, seed_appe
 
     assert response.status_code == 409
     assert "did not go through" in response.text
+
+
+def test_after_a_declined_card_the_pages_keep_the_checkout_open_to_another_card(client, platform, seed_appeal,
+                                                                                fake_gateway, stripe_event):
+    from everypenny.service_layer.online_donations import apply_stripe_event
+
+    reference = client.post(f"/api/v1/appeals/{SLUG}/donations", json={"amount_pence": 500}).json()["id"]
+    declined = stripe_event("payment_intent.payment_failed", {
+        "id": "pi_1", "metadata": {"reference": reference},
+        "last_payment_error": {"message": "Your card was declined."}})
+    with platform.uow() as uow:
+        apply_stripe_event(uow, declined)
+        uow.commit()
+
+    # Stripe sends the donor to the thank-you page only once another card has succeeded.
+    assert "pending until the card processor confirms it" in client.get(f"/donate/{SLUG}/thank-you/{reference}").text
+    cancelled = client.get(f"/donate/{SLUG}/cancelled/{reference}").text
+    assert f'href="https://checkout.example/cs_test_{reference}"' in cancelled

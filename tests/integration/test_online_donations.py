@@ -356,3 +356,20 @@ def test_when_the_mail_server_is_down_the_receipt_waits_in_the_outbox(platform, 
     with platform.uow() as uow:
         assert uow.outbox.depth() == 1
         assert uow.emails.find("receipt", started.reference) is None
+
+
+def test_rate_limit_windows_that_have_passed_are_forgotten(platform, seed_appeal, fake_gateway):
+    from datetime import UTC, datetime
+
+    from sqlalchemy import func, select
+
+    from everypenny.adapters.db.schema import rate_limit_windows
+
+    with platform.uow() as uow:
+        uow.rate_limits.hit("donation:ip", "192.0.2.1", datetime(2020, 1, 1, tzinfo=UTC))
+        uow.commit()
+
+    start(platform, fake_gateway, DonationForm(amount_pence=300))
+
+    with platform.engine.connect() as connection:
+        assert connection.scalar(select(func.count()).select_from(rate_limit_windows)) == 1

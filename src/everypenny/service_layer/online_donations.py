@@ -145,6 +145,7 @@ def _check_rate_limits(uow: UnitOfWork, limits: RateLimits, client_ip: str, emai
     start = datetime.fromtimestamp(int(moment.timestamp()) // window_s * window_s, UTC)
     retry_after_s = int((start + limits.window - moment).total_seconds()) + 1
     with uow:
+        uow.rate_limits.prune(before=start)
         over = uow.rate_limits.hit("donation:ip", client_ip, start) > limits.per_ip
         if email is not None:
             over = uow.rate_limits.hit("donation:email", email, start) > limits.per_email or over

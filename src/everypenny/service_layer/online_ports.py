@@ -62,6 +62,9 @@ class RateLimitCounter(Protocol):
     def hit(self, scope: str, subject: str, window_start: datetime) -> int:
         """Counts one attempt by `subject` in the window; returns the attempts so far, this one included."""
 
+    def prune(self, before: datetime) -> None:
+        """Forgets windows that started before `before`: they can no longer refuse anyone."""
+
 
 @dataclass(frozen=True)
 class CheckoutRequest:

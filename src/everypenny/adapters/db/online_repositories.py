@@ -5,7 +5,7 @@ from __future__ import annotations
 import hashlib
 from datetime import datetime
 
-from sqlalchemy import Connection, select, update
+from sqlalchemy import Connection, delete, select, update
 
 from everypenny.adapters.db.repositories import _insert_or_duplicate, now
 from everypenny.adapters.db.schema import (
@@ -130,3 +130,6 @@ class SqlRateLimitCounter:
                 self.connection.execute(
                     update(rate_limit_windows).where(*where).values(attempts=rate_limit_windows.c.attempts + 1))
         return self.connection.scalar(select(rate_limit_windows.c.attempts).where(*where))
+
+    def prune(self, before: datetime) -> None:
+        self.connection.execute(delete(rate_limit_windows).where(rate_limit_windows.c.window_start < before))

@@ -40,6 +40,7 @@ from everypenny.service_layer.online_donations import (
     declare_gift_aid,
     start_online_donation,
 )
+from everypenny.service_layer.online_ports import CheckoutStatus
 
 log = structlog.get_logger(__name__)
 
@@ -78,6 +79,16 @@ class DonationCreated(BaseModel):
     amount_pence: int
     currency: str
     checkout_url: str
+
+
+# A session stays payable at Stripe after a declined card, until it completes or expires.
+PAYABLE = (CheckoutStatus.OPEN, CheckoutStatus.FAILED)
+
+
+def mask_email(email: str) -> str:
+    """r••••@example.org: enough for donors to recognise their address, not enough to harvest it from a URL."""
+    name, _, domain = email.partition("@")
+    return f"{name[:1]}••••@{domain}"
 
 
 def _context(platform: Platform) -> OnlineContext:
@@ -201,9 +212,15 @@ def online_router(platform: Platform) -> APIRouter:
         found = donation_and_appeal(slug, reference)
         if found is None:
             return message(request, "Donation not found", "We could not find this donation.", 404)
-        donation, appeal, declaration, _checkout = found
+        donation, appeal, declaration, checkout = found
+        # Stripe sends donors here only after a successful payment. A donation that failed on an earlier card
+        # while its session is still payable is therefore awaiting the success event, not failed.
+        confirming = donation.status is DonationStatus.PENDING or (
+            donation.status is DonationStatus.FAILED and checkout is not None
+            and checkout.status is CheckoutStatus.FAILED)
         return page(request, "online/thank_you.html", {
             "donation": donation, "appeal": appeal, "declaration": declaration, "statuses": DonationStatus,
+            "confirming": confirming, "masked_email": mask_email(donation.email) if donation.email else None,
             "gift_aid_extra": gift_aid_pence(donation.amount_pence),
             "gift_aid_url": links.gift_aid_url("", platform.settings.secret_key, reference)})
 
@@ -215,7 +232,7 @@ def online_router(platform: Platform) -> APIRouter:
         donation, appeal, _declaration, checkout = found
         return page(request, "online/cancelled.html", {
             "donation": donation, "appeal": appeal,
-            "checkout_url": checkout.url if checkout and checkout.status.value == "open" else None})
+            "checkout_url": checkout.url if checkout and checkout.status in PAYABLE else None})
 
     @router.post("/api/v1/appeals/{slug}/donations", tags=["online donations"], status_code=201,
                  response_model=DonationCreated,
