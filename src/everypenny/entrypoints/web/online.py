@@ -207,32 +207,36 @@ def online_router(platform: Platform) -> APIRouter:
             checkout = uow.checkouts.by_reference(reference)
         return donation, appeal, declaration, checkout
 
-    @router.get("/donate/{slug}/thank-you/{reference}", response_class=HTMLResponse, include_in_schema=False)
-    def thank_you(slug: str, reference: str, request: Request):
+    def donation_view(slug: str, reference: str, request: Request, render) -> HTMLResponse:
         found = donation_and_appeal(slug, reference)
         if found is None:
             return message(request, "Donation not found", "We could not find this donation.", 404)
-        donation, appeal, declaration, checkout = found
-        # Stripe sends donors here only after a successful payment. A donation that failed on an earlier card
-        # while its session is still payable is therefore awaiting the success event, not failed.
-        confirming = donation.status is DonationStatus.PENDING or (
-            donation.status is DonationStatus.FAILED and checkout is not None
-            and checkout.status is CheckoutStatus.FAILED)
-        return page(request, "online/thank_you.html", {
-            "donation": donation, "appeal": appeal, "declaration": declaration, "statuses": DonationStatus,
-            "confirming": confirming, "masked_email": mask_email(donation.email) if donation.email else None,
-            "gift_aid_extra": gift_aid_pence(donation.amount_pence),
-            "gift_aid_url": links.gift_aid_url("", platform.settings.secret_key, reference)})
+        return render(*found)
+
+    @router.get("/donate/{slug}/thank-you/{reference}", response_class=HTMLResponse, include_in_schema=False)
+    def thank_you(slug: str, reference: str, request: Request):
+        def render(donation, appeal, declaration, checkout) -> HTMLResponse:
+            # Stripe sends donors here only after a successful payment. A donation that failed on an earlier
+            # card while its session is still payable is therefore awaiting the success event, not failed.
+            confirming = donation.status is DonationStatus.PENDING or (
+                donation.status is DonationStatus.FAILED and checkout is not None
+                and checkout.status is CheckoutStatus.FAILED)
+            return page(request, "online/thank_you.html", {
+                "donation": donation, "appeal": appeal, "declaration": declaration, "statuses": DonationStatus,
+                "confirming": confirming, "masked_email": mask_email(donation.email) if donation.email else None,
+                "gift_aid_extra": gift_aid_pence(donation.amount_pence),
+                "gift_aid_url": links.gift_aid_url("", platform.settings.secret_key, reference)})
+
+        return donation_view(slug, reference, request, render)
 
     @router.get("/donate/{slug}/cancelled/{reference}", response_class=HTMLResponse, include_in_schema=False)
     def cancelled(slug: str, reference: str, request: Request):
-        found = donation_and_appeal(slug, reference)
-        if found is None:
-            return message(request, "Donation not found", "We could not find this donation.", 404)
-        donation, appeal, _declaration, checkout = found
-        return page(request, "online/cancelled.html", {
-            "donation": donation, "appeal": appeal,
-            "checkout_url": checkout.url if checkout and checkout.status in PAYABLE else None})
+        def render(donation, appeal, _declaration, checkout) -> HTMLResponse:
+            return page(request, "online/cancelled.html", {
+                "donation": donation, "appeal": appeal,
+                "checkout_url": checkout.url if checkout and checkout.status in PAYABLE else None})
+
+        return donation_view(slug, reference, request, render)
 
     @router.post("/api/v1/appeals/{slug}/donations", tags=["online donations"], status_code=201,
                  response_model=DonationCreated,
