@@ -373,3 +373,46 @@ def test_rate_limit_windows_that_have_passed_are_forgotten(platform, seed_appeal
 
     with platform.engine.connect() as connection:
         assert connection.scalar(select(func.count()).select_from(rate_limit_windows)) == 1
+
+
+def test_two_workers_applying_refunds_for_one_payment_take_turns(platform, started, stripe_event):
+    import threading
+
+    apply(platform, stripe_event("checkout.session.completed", session_object(started.reference)))
+    first, second = (stripe_event("charge.refunded", charge(started.reference, refunded=r)) for r in (200, 500))
+    errors = []
+
+    def apply_second() -> None:
+        try:
+            apply(platform, second)
+        except Exception as error:  # surfaced below
+            errors.append(error)
+
+    with platform.uow() as uow:
+        apply_stripe_event(uow, first)  # holds the checkout's lock until it commits
+        other_worker = threading.Thread(target=apply_second)
+        other_worker.start()
+        _wait_until_another_transaction_waits_for_a_lock(platform)
+        uow.commit()
+    other_worker.join(timeout=30)
+
+    assert errors == []
+    assert [t.amount_pence for t in transfers(platform, started.reference) if t.kind is TransferKind.REFUND] == [
+        200, 300]
+    assert donation(platform, started.reference).refunded_pence == 500
+
+
+def _wait_until_another_transaction_waits_for_a_lock(platform) -> None:
+    """On PostgreSQL, until the other worker is blocked; SQLite serialises writers at BEGIN anyway."""
+    import time
+
+    from sqlalchemy import text
+
+    if platform.engine.dialect.name != "postgresql":
+        return
+    deadline = time.monotonic() + 10
+    with platform.engine.connect() as connection:
+        while not connection.scalar(text("SELECT count(*) FROM pg_locks WHERE NOT granted")):
+            assert time.monotonic() < deadline, "the other worker never reached the lock"
+            time.sleep(0.01)
+            connection.rollback()

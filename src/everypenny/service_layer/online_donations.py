@@ -301,7 +301,9 @@ def apply_stripe_event(uow: UnitOfWork, event: dict[str, Any]) -> None:
     retries for three days). Events on sessions in the other order (a late failure after a success, an expiry
     after a payment) find the checkout already resolved and change nothing; a success after a failed attempt
     (the donor tried another card) records the payment as a new transfer, as the pending one was released.
-    Replays are stopped earlier, at the inbox, by event id; each handler is idempotent as well.
+    Replays are stopped earlier, at the inbox, by event id; each handler is idempotent as well. Each handler
+    locks the checkout's row before reading the donation, so two workers applying two events for one payment
+    (say, two partial refunds) take turns and the second sees what the first recorded.
     """
     handler = _EVENT_HANDLERS.get(event["type"])
     if handler is not None:
@@ -313,7 +315,7 @@ def _reference_of(stripe_object: dict[str, Any]) -> str | None:
 
 
 def _checkout_for_session(uow: UnitOfWork, session: dict[str, Any]) -> tuple[Checkout, Donation] | None:
-    checkout = uow.checkouts.by_session(session["id"])
+    checkout = uow.checkouts.by_session(session["id"], lock=True)
     reference = checkout.donation_reference if checkout else _reference_of(session)
     donation = uow.donations.get(reference) if reference else None
     if donation is None:
@@ -363,7 +365,7 @@ def _payment_failed(uow: UnitOfWork, payment_intent: dict[str, Any]) -> None:
     reference = _reference_of(payment_intent)
     if reference is None or uow.donations.get(reference) is None:
         return
-    checkout = uow.checkouts.by_reference(reference)
+    checkout = uow.checkouts.by_reference(reference, lock=True)
     if checkout is None:
         raise EventNotYetApplicable(f"payment failure for {reference} arrived before its checkout was recorded")
     error = payment_intent.get("last_payment_error") or {}
@@ -372,7 +374,7 @@ def _payment_failed(uow: UnitOfWork, payment_intent: dict[str, Any]) -> None:
 
 
 def _paid_donation(uow: UnitOfWork, payment_intent: str | None, what: str) -> Donation:
-    checkout = uow.checkouts.by_payment_intent(payment_intent) if payment_intent else None
+    checkout = uow.checkouts.by_payment_intent(payment_intent, lock=True) if payment_intent else None
     if checkout is None:
         raise EventNotYetApplicable(f"{what} on payment {payment_intent} arrived before the payment was recorded")
     return uow.donations.get(checkout.donation_reference)

@@ -44,23 +44,25 @@ class SqlCheckoutRepository:
             update(online_checkouts).where(online_checkouts.c.session_id == checkout.session_id)
             .values(status=checkout.status.value, payment_intent=checkout.payment_intent, updated_at=now()))
 
-    def _find(self, condition) -> Checkout | None:
-        row = self.connection.execute(
-            select(online_checkouts, donations.c.reference)
-            .join(donations, donations.c.id == online_checkouts.c.donation_id).where(condition)).first()
+    def _find(self, condition, lock: bool) -> Checkout | None:
+        query = (select(online_checkouts, donations.c.reference)
+                 .join(donations, donations.c.id == online_checkouts.c.donation_id).where(condition))
+        if lock:  # PostgreSQL; SQLite's writers are already serialised by BEGIN IMMEDIATE
+            query = query.with_for_update(of=online_checkouts)
+        row = self.connection.execute(query).first()
         if row is None:
             return None
         return Checkout(session_id=row.session_id, donation_reference=row.reference, url=row.url,
                         status=CheckoutStatus(row.status), payment_intent=row.payment_intent)
 
-    def by_session(self, session_id: str) -> Checkout | None:
-        return self._find(online_checkouts.c.session_id == session_id)
+    def by_session(self, session_id: str, lock: bool = False) -> Checkout | None:
+        return self._find(online_checkouts.c.session_id == session_id, lock)
 
-    def by_reference(self, reference: str) -> Checkout | None:
-        return self._find(donations.c.reference == reference)
+    def by_reference(self, reference: str, lock: bool = False) -> Checkout | None:
+        return self._find(donations.c.reference == reference, lock)
 
-    def by_payment_intent(self, payment_intent: str) -> Checkout | None:
-        return self._find(online_checkouts.c.payment_intent == payment_intent)
+    def by_payment_intent(self, payment_intent: str, lock: bool = False) -> Checkout | None:
+        return self._find(online_checkouts.c.payment_intent == payment_intent, lock)
 
 
 class SqlGiftAidRepository:
