@@ -118,6 +118,7 @@ class FakePaymentGateway:
 
     def __init__(self) -> None:
         self.requests = []
+        self.refunds = []
         self.fail = False
 
     def create_checkout(self, request):
@@ -128,6 +129,10 @@ class FakePaymentGateway:
         self.requests.append(request)
         session_id = f"cs_test_{request.reference}"
         return HostedCheckout(session_id=session_id, url=f"https://checkout.example/{session_id}")
+
+    def refund(self, payment_intent, amount_pence, idempotency_key):
+        self.refunds.append((payment_intent, amount_pence, idempotency_key))
+        return f"re_fake_{len(self.refunds)}"
 
 
 @pytest.fixture

@@ -181,3 +181,14 @@ def test_after_a_declined_card_the_pages_keep_the_checkout_open_to_another_card(
     assert "pending until the card processor confirms it" in client.get(f"/donate/{SLUG}/thank-you/{reference}").text
     cancelled = client.get(f"/donate/{SLUG}/cancelled/{reference}").text
     assert f'href="https://checkout.example/cs_test_{reference}"' in cancelled
+
+
+def test_a_typed_amount_wins_over_a_ticked_one_and_nonsense_is_explained(client, seed_appeal, fake_gateway):
+    typed = client.post(f"/donate/{SLUG}", data={"amount": "500", "other_amount": "£12"}, follow_redirects=False)
+    nonsense = client.post(f"/donate/{SLUG}", data={"amount": "other", "other_amount": "five"})
+    nothing = client.post(f"/donate/{SLUG}", data={})
+
+    assert typed.status_code == 303
+    assert [r.amount_pence for r in fake_gateway.requests] == [1200]
+    assert nonsense.status_code == 422 and "Enter an amount in pounds, such as 7 or 7.50" in nonsense.text
+    assert nothing.status_code == 422 and "Choose an amount or enter your own" in nothing.text

@@ -14,6 +14,7 @@ from everypenny.service_layer import links
 from everypenny.service_layer.online_donations import (
     CheckoutUnavailable,
     DonationForm,
+    DonationNotFound,
     DonationRefused,
     EventNotYetApplicable,
     GiftAidAlreadyDeclared,
@@ -21,8 +22,10 @@ from everypenny.service_layer.online_donations import (
     OnlineContext,
     RateLimited,
     RateLimits,
+    RefundRefused,
     apply_stripe_event,
     declare_gift_aid,
+    request_refund,
     start_online_donation,
 )
 from everypenny.service_layer.online_ports import CheckoutStatus
@@ -416,3 +419,27 @@ def _wait_until_another_transaction_waits_for_a_lock(platform) -> None:
             assert time.monotonic() < deadline, "the other worker never reached the lock"
             time.sleep(0.01)
             connection.rollback()
+
+
+def test_a_refund_is_asked_of_the_processor_and_booked_when_it_confirms(platform, started, fake_gateway,
+                                                                       stripe_event):
+    with pytest.raises(RefundRefused, match="no card payment left"):
+        request_refund(platform.uow, fake_gateway, started.reference)  # not paid yet
+    apply(platform, stripe_event("checkout.session.completed", session_object(started.reference)))
+
+    with pytest.raises(RefundRefused, match="between 1 and 500"):
+        request_refund(platform.uow, fake_gateway, started.reference, 501)
+    requested = request_refund(platform.uow, fake_gateway, started.reference, 200)
+    request_refund(platform.uow, fake_gateway, started.reference, 200)  # repeated before Stripe answers
+
+    assert (requested.amount_pence, requested.currency) == (200, "GBP")
+    [(intent, amount, key), (_, _, same_key)] = fake_gateway.refunds
+    assert (intent, amount, key == same_key) == (f"pi_{started.reference}", 200, True)
+    assert totals(platform).raised_pence == 500  # nothing is booked until Stripe says it happened
+    apply(platform, stripe_event("charge.refunded", charge(started.reference, refunded=200)))
+    assert totals(platform).raised_pence == 300
+    rest = request_refund(platform.uow, fake_gateway, started.reference)
+    assert rest.amount_pence == 300
+    assert fake_gateway.refunds[-1][2] != key
+    with pytest.raises(DonationNotFound):
+        request_refund(platform.uow, fake_gateway, "EP-NOSUCHONE0")

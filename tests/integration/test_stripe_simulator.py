@@ -237,3 +237,16 @@ def test_the_cli_helper_points_the_settings_at_the_simulator_it_starts():
 
     assert settings.stripe_api_base == simulator.public_url
     assert checkout.url.startswith(f"{simulator.public_url}/c/pay/")
+
+
+def test_the_gateway_refunds_through_the_api_once_per_idempotency_key(sim, gateway, receiver):
+    checkout = gateway.create_checkout(checkout_request())
+    pay(checkout.url, "4242424242424242")
+    intent = gateway.client().v1.checkout.sessions.retrieve(checkout.session_id).payment_intent
+
+    first = gateway.refund(intent, 150, "refund-key-1")
+    again = gateway.refund(intent, 150, "refund-key-1")
+
+    assert first == again
+    [refunded] = [e["object"] for e in receiver.wait_for(4) if e["type"] == "charge.refunded"]
+    assert refunded["amount_refunded"] == 150

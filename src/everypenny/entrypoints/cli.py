@@ -14,6 +14,7 @@ from everypenny.adapters.appeal_file import AppealFileError, load_appeal_file
 from everypenny.adapters.db.engine import SchemaNotCurrent, make_engine, schema_revisions, upgrade
 from everypenny.config import get_settings
 from everypenny.domain.money import format_pence
+from everypenny.entrypoints.online_cli import online_app
 from everypenny.entrypoints.simulator_cli import simulator_app, stripe_simulator
 from everypenny.service_layer.appeals import CurrencyChangeRefused, load_appeal
 from everypenny.simulators.stripe import WebhookOptions
@@ -24,6 +25,7 @@ appeal_app = typer.Typer(help="Appeal definitions.", no_args_is_help=True)
 app.add_typer(db_app, name="db")
 app.add_typer(appeal_app, name="appeal")
 app.add_typer(simulator_app, name="simulator")
+app.add_typer(online_app, name="online")
 
 console = Console()
 errors = Console(stderr=True)

@@ -283,6 +283,40 @@ def declare_gift_aid(uow_factory: Callable[[], UnitOfWork], reference: str, answ
     return declaration
 
 
+class RefundRefused(ValueError):
+    pass
+
+
+@dataclass(frozen=True)
+class RefundRequested:
+    refund_id: str
+    amount_pence: int
+    currency: str
+
+
+def request_refund(uow_factory: Callable[[], UnitOfWork], gateway: PaymentGateway, reference: str,
+                   amount_pence: int | None = None) -> RefundRequested:
+    """Asks the processor to give a paid donation back (all that is left of it by default).
+
+    Nothing is booked here: the reversing transfer is made when `charge.refunded` arrives, so a refund made
+    in Stripe's dashboard and one made here are recorded the same way. The idempotency key names what has
+    been refunded so far, so repeating the command before Stripe answers cannot refund twice.
+    """
+    with uow_factory() as uow:
+        donation = uow.donations.get(reference)
+        checkout = uow.checkouts.by_reference(reference)
+    if donation is None:
+        raise DonationNotFound(reference)
+    if checkout is None or checkout.payment_intent is None or donation.net_pence == 0:
+        raise RefundRefused(f"donation {reference} has no card payment left to refund")
+    amount = donation.net_pence if amount_pence is None else amount_pence
+    if not 0 < amount <= donation.net_pence:
+        raise RefundRefused(f"can refund between 1 and {donation.net_pence} pence of donation {reference}, "
+                            f"not {amount}")
+    key = f"everypenny-refund-{reference}-after-{donation.refunded_pence}-{amount}"
+    return RefundRequested(gateway.refund(checkout.payment_intent, amount, key), amount, donation.currency)
+
+
 # ---------------------------------------------------------------------------------------------------------
 # Stripe events
 

@@ -90,6 +90,9 @@ class PaymentGateway(Protocol):
 
     def create_checkout(self, request: CheckoutRequest) -> HostedCheckout: ...
 
+    def refund(self, payment_intent: str, amount_pence: int, idempotency_key: str) -> str:
+        """Asks for money back on a payment; returns the refund's id. The books change on the processor's event."""
+
 
 class Mailer(Protocol):
     def send(self, recipient: str, subject: str, body: str) -> None: ...

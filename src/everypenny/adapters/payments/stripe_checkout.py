@@ -42,3 +42,9 @@ class StripeCheckoutGateway:
         session = self.client().v1.checkout.sessions.create(
             params=params, options={"idempotency_key": f"everypenny-checkout-{request.reference}"})
         return HostedCheckout(session_id=session.id, url=session.url)
+
+    def refund(self, payment_intent: str, amount_pence: int, idempotency_key: str) -> str:
+        refund = self.client().v1.refunds.create(
+            params={"payment_intent": payment_intent, "amount": amount_pence, "reason": "requested_by_customer"},
+            options={"idempotency_key": idempotency_key})
+        return refund.id

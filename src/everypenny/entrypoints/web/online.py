@@ -170,8 +170,8 @@ def online_router(platform: Platform) -> APIRouter:
             return donate_page(request, appeal, {}, {}, 400, "We could not start your donation. Please try again.")
         choice = values.get("amount", "")
         other = values.get("other_amount", "").strip()
-        amount = parse_pounds(other) if (choice == "other" or not choice) and other else (
-            int(choice) if choice.isdigit() else None)
+        # A typed amount wins over a ticked one: typing is the more deliberate act.
+        amount = parse_pounds(other) if other else (int(choice) if choice.isdigit() else None)
         errors: dict[str, str] = {}
         if amount is None:
             errors["amount_pence"] = ("enter an amount in pounds, such as 7 or 7.50" if other
