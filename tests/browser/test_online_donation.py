@@ -161,3 +161,21 @@ def test_less_than_the_minimum_is_refused_on_the_page_without_javascript(browser
     assert "The smallest donation we can take online is £3" in page.inner_text(".error-summary")
     assert stack.totals()["pending_pence"] == 0
     context.close()
+
+
+def test_a_text_to_link_donor_arrives_with_the_amount_chosen_and_is_counted_as_text_to_link(page, stack, platform):
+    from everypenny.service_layer import links
+
+    page.goto(links.prefilled_donation_url(stack.url, platform.settings.secret_key, SLUG, 1000, "+447700900123"))
+
+    assert page.get_by_label("£10", exact=True).is_checked()
+    assert "+447700900123" in page.inner_text("main")
+    page.get_by_role("button", name="Continue to secure card payment").click()
+    page.get_by_label("Email").fill("texter@example.org")
+    pay(page, "4242 4242 4242 4242")
+
+    page.wait_for_url(f"{stack.url}/donate/{SLUG}/thank-you/*")
+    wait_until_confirmed(page)
+    assert stack.wait_for_totals(1000, 0)["by_channel"] == {"text_to_link": 1000}
+    [receipt] = stack.wait_for_receipts(1)
+    assert receipt["To"] == "texter@example.org"  # the address given on the checkout page
