@@ -148,7 +148,7 @@ def test_a_forged_gift_aid_link_is_refused(client, seed_appeal):
     response = client.get("/gift-aid/not-a-real-token")
 
     assert response.status_code == 404
-    assert "not valid" in response.text
+    assert "This Gift Aid link is not valid; please use the link from your receipt" in response.text
 
 
 def test_a_donation_that_failed_cannot_take_gift_aid(client, platform, seed_appeal, fake_gateway):
@@ -192,3 +192,11 @@ def test_a_typed_amount_wins_over_a_ticked_one_and_nonsense_is_explained(client,
     assert [r.amount_pence for r in fake_gateway.requests] == [1200]
     assert nonsense.status_code == 422 and "Enter an amount in pounds, such as 7 or 7.50" in nonsense.text
     assert nothing.status_code == 422 and "Choose an amount or enter your own" in nothing.text
+
+
+def test_messages_keep_their_capitals(client, seed_appeal, fake_gateway):
+    response = client.post(f"/donate/{SLUG}", data={"amount": "500", "gift_aid": "yes", "first_name": "Jo",
+                                                     "last_name": "Bloggs", "house": "3", "postcode": "nowhere"})
+
+    assert response.status_code == 422
+    assert "Enter a UK postcode, such as SW1A 1AA" in response.text

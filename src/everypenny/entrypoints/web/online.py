@@ -46,7 +46,15 @@ log = structlog.get_logger(__name__)
 
 HERE = Path(__file__).parent
 TEMPLATES = Jinja2Templates(directory=str(HERE / "templates"))
+
+
+def sentence(text: str) -> str:
+    """A message as the start of a sentence: first letter capital, the rest as written (unlike str.capitalize)."""
+    return text[:1].upper() + text[1:]
+
+
 TEMPLATES.env.filters["money"] = lambda pence, currency="GBP": format_pence(pence, currency)
+TEMPLATES.env.filters["sentence"] = sentence
 HONEYPOT = "website"  # a field people never see or fill in; form-filling bots do
 _POUNDS = re.compile(r"^£?\s*(\d{1,7})(?:\.(\d{1,2}))?$")
 GIFT_AID_FIELDS = ("title", "first_name", "last_name", "house", "address", "postcode")
@@ -192,7 +200,7 @@ def online_router(platform: Platform) -> APIRouter:
             response.headers["Retry-After"] = str(limited.retry_after_s)
             return response
         except CheckoutUnavailable as unavailable:
-            return donate_page(request, appeal, values, {}, 503, str(unavailable).capitalize() + ".")
+            return donate_page(request, appeal, values, {}, 503, sentence(str(unavailable)) + ".")
         except AppealNotTakingDonations as closed:
             return message(request, appeal.name, str(closed) + ".", 410)
         return RedirectResponse(started.checkout_url, status_code=303)
@@ -321,14 +329,14 @@ def online_router(platform: Platform) -> APIRouter:
     def gift_aid_form(token: str, request: Request):
         found, problem = gift_aid_donation(token)
         if found is None:
-            return message(request, "Gift Aid link not valid", problem.capitalize(), 404)
+            return message(request, "Gift Aid link not valid", sentence(problem), 404)
         return gift_aid_page(request, found, {}, {})
 
     @router.post("/gift-aid/{token}", response_class=HTMLResponse, include_in_schema=False)
     async def gift_aid_submit(token: str, request: Request):
         found, problem = gift_aid_donation(token)
         if found is None:
-            return message(request, "Gift Aid link not valid", problem.capitalize(), 404)
+            return message(request, "Gift Aid link not valid", sentence(problem), 404)
         values = {k: str(v) for k, v in (await request.form()).items()}
         donation = found[0]
         try:
@@ -338,7 +346,7 @@ def online_router(platform: Platform) -> APIRouter:
             return gift_aid_page(request, found, values,
                                  {f"gift_aid.{k}": v for k, v in invalid.problems.items()}, 422)
         except GiftAidAlreadyDeclared as already:
-            return message(request, "Gift Aid", str(already).capitalize() + ".", 409)
+            return message(request, "Gift Aid", sentence(str(already)) + ".", 409)
         return gift_aid_page(request, (donation, found[1], declaration), {}, {})
 
     return router
