@@ -21,6 +21,8 @@ class Settings(BaseSettings):
     stripe_api_key: str = "sk_test_everypenny_simulator"
     stripe_webhook_secret: str = "whsec_everypenny_simulator_dev_only"
     stripe_webhook_tolerance_s: int = 300  # Stripe's own default: older signatures are replays
+    # An unpaid checkout ends after this long (Stripe allows 30 minutes to 24 hours), releasing its pending money.
+    stripe_checkout_expiry_s: int = 3600
     # Receipts go out through this SMTP server (smtp://host:port, or smtps:// / smtp+starttls:// with user:pass@).
     smtp_url: str = "smtp://127.0.0.1:1025"
     email_from: str = "everypenny receipts <receipts@everypenny.invalid>"

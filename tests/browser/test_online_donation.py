@@ -179,3 +179,15 @@ def test_a_text_to_link_donor_arrives_with_the_amount_chosen_and_is_counted_as_t
     assert stack.wait_for_totals(1000, 0)["by_channel"] == {"text_to_link": 1000}
     [receipt] = stack.wait_for_receipts(1)
     assert receipt["To"] == "texter@example.org"  # the address given on the checkout page
+
+
+def test_an_abandoned_checkout_expires_and_releases_the_pending_money(page, stack):
+    fill_donation(page, stack, "£25", "abandoner@example.org")
+    stack.wait_for_totals(0, 2500)
+
+    httpx.post(f"{stack.sim.public_url}/_simulator/clock", json={"advance_s": 2 * 3600})
+
+    stack.wait_for_totals(0, 0)
+    page.get_by_role("link", name="Back").click()
+    assert "You have not been charged" in page.inner_text("main")
+    assert page.get_by_role("link", name="Return to the payment page").count() == 0

@@ -96,6 +96,7 @@ def test_starting_a_donation_reserves_it_as_pending_and_opens_a_checkout(platfor
     assert request.success_url == f"https://give.example/donate/{SLUG}/thank-you/{started.reference}"
     assert request.cancel_url == f"https://give.example/donate/{SLUG}/cancelled/{started.reference}"
     stored = donation(platform, started.reference)
+    assert request.expires_at - stored.created_at == timedelta(hours=1)
     assert (stored.status, stored.channel, stored.marketing_consent) == (DonationStatus.PENDING, Channel.ONLINE, False)
     [pending] = transfers(platform, started.reference)
     assert (pending.phase, pending.kind, pending.debit, pending.credit, pending.amount_pence) == (

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import threading
 import time
+from dataclasses import replace
+from datetime import UTC, datetime, timedelta
 
 import httpx
 import pytest
@@ -71,10 +73,15 @@ def gateway(sim) -> StripeCheckoutGateway:
     return StripeCheckoutGateway(Settings(stripe_api_base=sim.public_url, stripe_api_key=API_KEY))
 
 
+# Fixed once, so a repeated request is the same request (Stripe allows 30 minutes to 24 hours ahead).
+EXPIRES_AT = datetime.now(UTC) + timedelta(hours=23)
+
+
 def checkout_request(reference="EP-TEST000001", amount_pence=500, email=None) -> CheckoutRequest:
     return CheckoutRequest(reference=reference, appeal_slug="sun-ukraine-fund", description="Donation to a fund",
                            amount_pence=amount_pence, currency="GBP", email=email,
-                           success_url="https://give.example/thanks", cancel_url="https://give.example/cancelled")
+                           success_url="https://give.example/thanks", cancel_url="https://give.example/cancelled",
+                           expires_at=EXPIRES_AT)
 
 
 def pay(url: str, card: str, email: str = "donor@example.org", exp: str = "12 / 34", cvc: str = "123"):
@@ -250,3 +257,20 @@ def test_the_gateway_refunds_through_the_api_once_per_idempotency_key(sim, gatew
     assert first == again
     [refunded] = [e["object"] for e in receiver.wait_for(4) if e["type"] == "charge.refunded"]
     assert refunded["amount_refunded"] == 150
+
+
+def test_an_unpaid_session_expires_on_its_own_at_its_expiry_time(sim, gateway, receiver):
+    checkout = gateway.create_checkout(checkout_request())
+
+    httpx.post(f"{sim.public_url}/_simulator/clock", json={"advance_s": 24 * 3600})
+
+    [expired] = receiver.wait_for(1)
+    assert (expired["type"], expired["object"]["id"]) == ("checkout.session.expired", checkout.session_id)
+    assert "expired" in httpx.get(checkout.url).text
+
+
+def test_an_expiry_outside_stripes_limits_is_refused(sim, gateway):
+    too_soon = replace(checkout_request(), expires_at=datetime.now(UTC) + timedelta(minutes=5))
+
+    with pytest.raises(stripe.InvalidRequestError, match="between 30 minutes and 24 hours"):
+        gateway.create_checkout(too_soon)

@@ -103,6 +103,7 @@ class OnlineContext:
     public_url: str
     secret_key: str
     limits: RateLimits
+    checkout_expiry: timedelta = timedelta(hours=1)
 
 
 @dataclass(frozen=True)
@@ -234,7 +235,8 @@ def start_online_donation(uow_factory: Callable[[], UnitOfWork], gateway: Paymen
         reference=reference, appeal_slug=appeal.slug, description=f"Donation to {appeal.name}",
         amount_pence=donation.amount_pence, currency=donation.currency, email=email,
         success_url=f"{base}/donate/{appeal.slug}/thank-you/{reference}",
-        cancel_url=f"{base}/donate/{appeal.slug}/cancelled/{reference}")
+        cancel_url=f"{base}/donate/{appeal.slug}/cancelled/{reference}",
+        expires_at=moment + context.checkout_expiry)
     try:
         session = gateway.create_checkout(request)
     except Exception as error:

@@ -77,6 +77,7 @@ class CheckoutRequest:
     email: str | None
     success_url: str
     cancel_url: str
+    expires_at: datetime  # an unpaid session ends then, releasing the pending money
 
 
 @dataclass(frozen=True)

@@ -192,6 +192,24 @@ class StripeSimulator:
         self._wake = threading.Condition(self._lock)
         self._stop = threading.Event()
         self._sender: threading.Thread | None = None
+        self.clock_offset_s = 0  # moved on by advance_clock, as a Stripe test clock would be
+
+    def now(self) -> int:
+        return int(time.time()) + self.clock_offset_s
+
+    def advance_clock(self, seconds: int) -> None:
+        """Moves the simulator's time on, so sessions reach their expiry without waiting a real hour."""
+        with self._wake:
+            self.clock_offset_s += seconds
+            self._wake.notify_all()
+
+    def expire_due_sessions(self) -> None:
+        """Stripe expires an unpaid session at its `expires_at` on its own and says so with an event."""
+        with self._lock:
+            moment = self.now()
+            for session in self.sessions.values():
+                if session["status"] == "open" and session["expires_at"] <= moment:
+                    self._expire(session)
 
     # --- webhook delivery ------------------------------------------------------------------------------
 
@@ -209,7 +227,7 @@ class StripeSimulator:
     def _emit(self, type_: str, obj: dict[str, Any]) -> dict[str, Any]:
         event = {
             "id": "evt_" + secrets.token_hex(12), "object": "event", "api_version": stripe.api_version,
-            "created": int(time.time()), "type": type_, "livemode": False, "pending_webhooks": 1,
+            "created": self.now(), "type": type_, "livemode": False, "pending_webhooks": 1,
             "request": {"id": None, "idempotency_key": None}, "data": {"object": json.loads(json.dumps(obj))},
         }
         with self._wake:
@@ -253,6 +271,7 @@ class StripeSimulator:
                     self._deliver(client, delivery)
 
     def _next_due(self) -> _Delivery | None:
+        self.expire_due_sessions()
         with self._wake:
             moment = time.monotonic()
             if self._held and moment - self._held_since >= self.webhook.reorder_window_s:
@@ -348,7 +367,12 @@ class StripeSimulator:
                                   f"line_items[{index}][price_data][currency]")
             total += unit_amount * quantity
         session_id = "cs_test_" + secrets.token_urlsafe(24).replace("-", "a").replace("_", "b")
-        created = int(time.time())
+        created = self.now()
+        expires_at = int(params.get("expires_at") or created + 24 * 3600)
+        if not created + 30 * 60 <= expires_at <= created + 24 * 3600:
+            raise StripeError(400, "invalid_request_error",
+                              "The `expires_at` timestamp must be between 30 minutes and 24 hours from Checkout "
+                              "Session creation.", "expires_at")
         session = {
             "id": session_id, "object": "checkout.session", "mode": "payment", "status": "open",
             "payment_status": "unpaid", "amount_total": total, "amount_subtotal": total,
@@ -358,7 +382,7 @@ class StripeSimulator:
             "payment_intent_data": params.get("payment_intent_data") or {},
             "success_url": params["success_url"], "cancel_url": params.get("cancel_url"),
             "submit_type": params.get("submit_type"), "line_items": params["line_items"],
-            "created": created, "expires_at": int(params.get("expires_at") or created + 24 * 3600),
+            "created": created, "expires_at": expires_at,
             "livemode": False, "url": f"{self.public_url}/c/pay/{session_id}",
         }
         self.sessions[session_id] = session
@@ -372,7 +396,7 @@ class StripeSimulator:
         session = self.sessions.get(session_id)
         if session is None:
             raise _missing("checkout.session", session_id)
-        if session["status"] == "open" and session["expires_at"] <= time.time():
+        if session["status"] == "open" and session["expires_at"] <= self.now():
             self._expire(session)
         return session
 
@@ -402,7 +426,7 @@ class StripeSimulator:
                 "id": "pi_" + secrets.token_hex(12), "object": "payment_intent", "amount": session["amount_total"],
                 "currency": session["currency"], "status": "requires_payment_method",
                 "metadata": data.get("metadata") or {}, "description": data.get("description"),
-                "last_payment_error": None, "latest_charge": None, "created": int(time.time()), "livemode": False,
+                "last_payment_error": None, "latest_charge": None, "created": self.now(), "livemode": False,
             }
             self.payment_intents[intent["id"]] = intent
             session["payment_intent"] = intent["id"]
@@ -419,7 +443,7 @@ class StripeSimulator:
             "outcome": {"type": "authorized" if outcome.succeeds else "issuer_declined",
                         "reason": outcome.decline_code or None},
             "payment_method_details": {"type": "card", "card": {"last4": number[-4:]}},
-            "refunds": {"object": "list", "data": []}, "created": int(time.time()), "livemode": False,
+            "refunds": {"object": "list", "data": []}, "created": self.now(), "livemode": False,
         }
         self.charges[charge["id"]] = charge
         intent["latest_charge"] = charge["id"]
@@ -473,7 +497,7 @@ class StripeSimulator:
             refund = {"id": "re_" + secrets.token_hex(12), "object": "refund", "amount": amount,
                       "charge": charge["id"], "payment_intent": charge["payment_intent"],
                       "currency": charge["currency"],
-                      "status": "succeeded", "reason": params.get("reason"), "created": int(time.time())}
+                      "status": "succeeded", "reason": params.get("reason"), "created": self.now()}
             self.refunds[refund["id"]] = refund
             charge["amount_refunded"] += amount
             charge["refunded"] = charge["amount_refunded"] == charge["amount"]
@@ -503,7 +527,8 @@ class StripeSimulator:
                 raise _missing("charge", charge_id)
             dispute = {"id": "dp_" + secrets.token_hex(12), "object": "dispute", "amount": charge["amount"],
                        "currency": charge["currency"], "charge": charge_id, "payment_intent": charge["payment_intent"],
-                       "reason": reason, "status": "needs_response", "created": int(time.time()), "livemode": False}
+                       "reason": reason, "status": "needs_response", "created": self.now(),
+                       "livemode": False}
             self.disputes[dispute["id"]] = dispute
             charge["disputed"] = True
             self._emit("charge.dispute.created", dispute)
@@ -672,6 +697,14 @@ def create_app(sim: StripeSimulator) -> FastAPI:
         for name, value in changes.items():
             setattr(sim.webhook, name, value)
         return sim.webhook.__dict__
+
+    @app.post("/_simulator/clock")
+    async def advance_clock(request: Request) -> dict[str, int]:
+        seconds = (await request.json()).get("advance_s")
+        if not isinstance(seconds, int) or seconds <= 0:
+            raise StripeError(400, "invalid_request_error", "advance_s must be a positive whole number of seconds")
+        sim.advance_clock(seconds)
+        return {"now": sim.now()}
 
     @app.get("/_simulator/deliveries")
     def deliveries() -> list[dict[str, Any]]:

@@ -36,6 +36,7 @@ class StripeCheckoutGateway:
             "submit_type": "donate",
             "success_url": request.success_url,
             "cancel_url": request.cancel_url,
+            "expires_at": int(request.expires_at.timestamp()),
         }
         if request.email:
             params["customer_email"] = request.email

@@ -104,7 +104,8 @@ def _context(platform: Platform) -> OnlineContext:
     return OnlineContext(
         public_url=settings.public_url, secret_key=settings.secret_key,
         limits=RateLimits(per_ip=settings.donation_limit_per_ip, per_email=settings.donation_limit_per_email,
-                          window=timedelta(seconds=settings.donation_limit_window_s)))
+                          window=timedelta(seconds=settings.donation_limit_window_s)),
+        checkout_expiry=timedelta(seconds=settings.stripe_checkout_expiry_s))
 
 
 def parse_pounds(raw: str) -> int | None:
