@@ -27,6 +27,8 @@ def refund(
         fail(f"no donation has the reference {reference}", code=2)
     except RefundRefused as refused:
         fail(str(refused), code=2)
+    finally:
+        running.engine.dispose()
     console.print(f"refund {requested.refund_id} of {format_pence(requested.amount_pence, requested.currency)} "
                   f"requested for {reference.upper()}; "
                   "the ledger records it when Stripe confirms", highlight=False)
