@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from functools import lru_cache
-
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
@@ -32,6 +30,6 @@ class Settings(BaseSettings):
     donation_limit_window_s: int = 600
 
 
-@lru_cache
 def get_settings() -> Settings:
+    """Read afresh on each call: cheap, and a command always sees the environment it runs in."""
     return Settings()

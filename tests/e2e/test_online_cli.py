@@ -5,16 +5,12 @@ from __future__ import annotations
 import pytest
 from typer.testing import CliRunner
 
-from everypenny.config import get_settings
 from everypenny.entrypoints.cli import app
 
 
 @pytest.fixture
 def cli_env(monkeypatch, database_url):
     monkeypatch.setenv("EVERYPENNY_DATABASE_URL", database_url)
-    get_settings.cache_clear()
-    yield
-    get_settings.cache_clear()
 
 
 def test_refunding_an_unknown_donation_names_it_and_exits_2(cli_env, seed_appeal):

@@ -235,14 +235,16 @@ def test_the_dispute_test_card_opens_a_dispute_that_evidence_decides(sim, gatewa
     assert sum(e["type"] == "charge.dispute.created" for e in receiver.accepted()) == 2
 
 
-def test_the_cli_helper_points_the_settings_at_the_simulator_it_starts():
+def test_the_cli_helper_points_the_settings_at_the_simulator_it_starts(monkeypatch):
+    from everypenny.config import get_settings
     from everypenny.entrypoints.simulator_cli import stripe_simulator
 
-    settings = Settings(stripe_api_key=API_KEY)
-    with stripe_simulator(settings, "127.0.0.1", 0, WebhookOptions()) as simulator:
-        checkout = StripeCheckoutGateway(settings).create_checkout(checkout_request())
+    monkeypatch.setenv("EVERYPENNY_STRIPE_API_BASE", "http://127.0.0.1:1")
+    monkeypatch.setenv("EVERYPENNY_STRIPE_API_KEY", API_KEY)
+    with stripe_simulator("127.0.0.1", 0, WebhookOptions()) as simulator:
+        checkout = StripeCheckoutGateway(get_settings()).create_checkout(checkout_request())
+        assert get_settings().stripe_api_base == simulator.public_url
 
-    assert settings.stripe_api_base == simulator.public_url
     assert checkout.url.startswith(f"{simulator.public_url}/c/pay/")
 
 

@@ -166,9 +166,7 @@ def demo(
     """Migrate the database, load the demo appeals and serve everything on this machine."""
     upgrade(get_settings().database_url)
     _load(sorted(appeals_dir.glob("*.toml")))
-    if "EVERYPENNY_PUBLIC_URL" not in os.environ:  # donors return from checkout to where the demo really is
-        get_settings().public_url = f"http://{host}:{port}"
+    os.environ.setdefault("EVERYPENNY_PUBLIC_URL", f"http://{host}:{port}")  # where donors return from checkout
     console.print(f"everypenny demo on http://{host}:{port}  (API docs: http://{host}:{port}/docs)")
-    with stripe_simulator(get_settings(), host, stripe_port,
-                          WebhookOptions(url=f"http://{host}:{port}/webhooks/stripe")):
+    with stripe_simulator(host, stripe_port, WebhookOptions(url=f"http://{host}:{port}/webhooks/stripe")):
         _serve(host, port)

@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import os
 import threading
 from contextlib import contextmanager, suppress
 
 import typer
 from rich.console import Console
 
-from everypenny.config import Settings, get_settings
+from everypenny.config import get_settings
 from everypenny.simulators.stripe import SimulatorServer, StripeSimulator, WebhookOptions
 
 simulator_app = typer.Typer(help="Local stand-ins for outside services.", no_args_is_help=True)
@@ -16,14 +17,23 @@ console = Console()
 
 
 @contextmanager
-def stripe_simulator(settings: Settings, host: str, port: int, webhook: WebhookOptions):
-    """Runs the simulator with the settings' API key and webhook secret, and points the settings at it."""
+def stripe_simulator(host: str, port: int, webhook: WebhookOptions):
+    """Runs the simulator with the configured API key and webhook secret, and points this process's
+    settings (EVERYPENNY_STRIPE_API_BASE) at it."""
+    settings = get_settings()
     sim = StripeSimulator(settings.stripe_webhook_secret, settings.stripe_api_key, webhook)
+    previous = os.environ.get("EVERYPENNY_STRIPE_API_BASE")
     with SimulatorServer(sim, host, port) as url:
-        settings.stripe_api_base = url
-        console.print(f"Stripe simulator on {url}, webhooks to {webhook.url}; "
-                      "pay with 4242 4242 4242 4242 (success) or 4000 0000 0000 0002 (declined)", highlight=False)
-        yield sim
+        os.environ["EVERYPENNY_STRIPE_API_BASE"] = url
+        try:
+            console.print(f"Stripe simulator on {url}, webhooks to {webhook.url}; "
+                          "pay with 4242 4242 4242 4242 (success) or 4000 0000 0000 0002 (declined)", highlight=False)
+            yield sim
+        finally:
+            if previous is None:
+                os.environ.pop("EVERYPENNY_STRIPE_API_BASE", None)
+            else:
+                os.environ["EVERYPENNY_STRIPE_API_BASE"] = previous
 
 
 @simulator_app.command("stripe")
