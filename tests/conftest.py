@@ -108,3 +108,93 @@ def client(platform):
 
     with TestClient(create_app(platform)) as test_client:
         yield test_client
+
+
+# --- Online donations: a card processor double, a real SMTP server, Stripe events ----------------------------
+
+
+class FakePaymentGateway:
+    """Records the checkouts asked for; `fail` makes the processor unreachable."""
+
+    def __init__(self) -> None:
+        self.requests = []
+        self.refunds = []
+        self.fail = False
+
+    def create_checkout(self, request):
+        from everypenny.service_layer.online_ports import HostedCheckout
+
+        if self.fail:
+            raise ConnectionError("card processor unreachable")
+        self.requests.append(request)
+        session_id = f"cs_test_{request.reference}"
+        return HostedCheckout(session_id=session_id, url=f"https://checkout.example/{session_id}")
+
+    def refund(self, payment_intent, amount_pence, idempotency_key):
+        self.refunds.append((payment_intent, amount_pence, idempotency_key))
+        return f"re_fake_{len(self.refunds)}"
+
+
+@pytest.fixture
+def fake_gateway(platform) -> FakePaymentGateway:
+    platform.payments = FakePaymentGateway()
+    return platform.payments
+
+
+class SmtpSink:
+    """A real SMTP server (aiosmtpd) on a loopback port, keeping what it receives."""
+
+    def __init__(self) -> None:
+        self.messages = []
+
+    async def handle_DATA(self, server, session, envelope):
+        from email import message_from_bytes, policy
+
+        self.messages.append(message_from_bytes(envelope.content, policy=policy.default))
+        return "250 Message accepted for delivery"
+
+    def __enter__(self) -> SmtpSink:
+        import asyncio
+        import threading
+
+        from aiosmtpd.smtp import SMTP
+
+        self.loop = asyncio.new_event_loop()
+        self.thread = threading.Thread(target=self.loop.run_forever, daemon=True)
+        self.thread.start()
+        self.server = asyncio.run_coroutine_threadsafe(
+            self.loop.create_server(lambda: SMTP(self), "127.0.0.1", 0), self.loop).result(10)
+        self.url = f"smtp://127.0.0.1:{self.server.sockets[0].getsockname()[1]}"
+        return self
+
+    def __exit__(self, *exc_info) -> None:
+        import asyncio
+
+        async def close() -> None:
+            self.server.close()
+            await self.server.wait_closed()
+
+        asyncio.run_coroutine_threadsafe(close(), self.loop).result(10)
+        self.loop.call_soon_threadsafe(self.loop.stop)
+        self.thread.join(timeout=10)
+        self.loop.close()
+
+
+@pytest.fixture
+def smtp_sink(platform):
+    """Receipts from `platform` go to this server."""
+    with SmtpSink() as sink:
+        platform.settings.smtp_url = sink.url
+        yield sink
+
+
+@pytest.fixture
+def stripe_event():
+    """Builds a Stripe event as Stripe sends it: {"id", "type", "data": {"object": ...}}."""
+    import secrets
+
+    def make(type_: str, obj: dict, event_id: str | None = None) -> dict:
+        return {"id": event_id or f"evt_{secrets.token_hex(8)}", "object": "event", "type": type_,
+                "created": 1764158400, "livemode": False, "data": {"object": obj}}
+
+    return make

@@ -9,6 +9,7 @@ from sqlalchemy import Engine
 from everypenny.adapters.db.engine import make_engine, require_current_schema
 from everypenny.adapters.db.unit_of_work import SqlUnitOfWork
 from everypenny.config import Settings, get_settings
+from everypenny.service_layer.online_ports import PaymentGateway
 from everypenny.service_layer.outbox import OutboxWorker, TaskHandler
 
 
@@ -17,6 +18,7 @@ class Platform:
     settings: Settings
     engine: Engine
     handlers: dict[str, TaskHandler] = field(default_factory=dict)
+    payments: PaymentGateway | None = None  # the card processor; built from the settings unless a test sets one
 
     def uow(self) -> SqlUnitOfWork:
         return SqlUnitOfWork(self.engine)
@@ -24,11 +26,33 @@ class Platform:
     def worker(self, **options) -> OutboxWorker:
         return OutboxWorker(self.uow, self.handlers, **options)
 
+    def payment_gateway(self) -> PaymentGateway:
+        if self.payments is None:
+            from everypenny.adapters.payments.stripe_checkout import StripeCheckoutGateway
+
+            self.payments = StripeCheckoutGateway(self.settings)
+        return self.payments
+
 
 def task_handlers(settings: Settings) -> dict[str, TaskHandler]:
     """Every outbox topic and the use case that carries it out."""
     handlers: dict[str, TaskHandler] = {}
+    handlers.update(online_task_handlers(settings))
     return handlers
+
+
+def online_task_handlers(settings: Settings) -> dict[str, TaskHandler]:
+    """Stripe events applied to the books, and receipts mailed once a payment is confirmed."""
+    from everypenny.adapters.email.smtp import SmtpMailer
+    from everypenny.service_layer.online_donations import RECEIPT_TOPIC, STRIPE_EVENT_TOPIC, apply_stripe_event
+    from everypenny.service_layer.online_receipts import send_receipt
+
+    mailer = SmtpMailer(settings)
+    return {
+        STRIPE_EVENT_TOPIC: apply_stripe_event,
+        RECEIPT_TOPIC: lambda uow, payload: send_receipt(uow, payload, mailer, settings.public_url,
+                                                         settings.secret_key),
+    }
 
 
 def build(settings: Settings | None = None, engine: Engine | None = None, check_schema: bool = True) -> Platform:

@@ -14,6 +14,21 @@ class Settings(BaseSettings):
     secret_key: str = "dev-only-secret-change-me"
     log_level: str = "INFO"
 
+    # Online donations. The defaults point at the local Stripe simulator (`everypenny simulator stripe`).
+    stripe_api_base: str = "http://127.0.0.1:12111"
+    stripe_api_key: str = "sk_test_everypenny_simulator"
+    stripe_webhook_secret: str = "whsec_everypenny_simulator_dev_only"
+    stripe_webhook_tolerance_s: int = 300  # Stripe's own default: older signatures are replays
+    # An unpaid checkout ends after this long (Stripe allows 30 minutes to 24 hours), releasing its pending money.
+    stripe_checkout_expiry_s: int = 3600
+    # Receipts go out through this SMTP server (smtp://host:port, or smtps:// / smtp+starttls:// with user:pass@).
+    smtp_url: str = "smtp://127.0.0.1:1025"
+    email_from: str = "everypenny receipts <receipts@everypenny.invalid>"
+    # Card-testing defence: donation attempts allowed per client IP and per email in each window.
+    donation_limit_per_ip: int = 20
+    donation_limit_per_email: int = 5
+    donation_limit_window_s: int = 600
+
 
 def get_settings() -> Settings:
     """Read afresh on each call: cheap, and a command always sees the environment it runs in."""

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -17,14 +18,19 @@ from everypenny.adapters.appeal_file import AppealFileError, load_appeal_file
 from everypenny.adapters.db.engine import SchemaNotCurrent, make_engine, schema_revisions, upgrade
 from everypenny.config import get_settings
 from everypenny.domain.money import format_pence
+from everypenny.entrypoints.online_cli import online_app
+from everypenny.entrypoints.simulator_cli import simulator_app, stripe_simulator
 from everypenny.logs import configure_logging
 from everypenny.service_layer.appeals import CurrencyChangeRefused, load_appeal
+from everypenny.simulators.stripe import WebhookOptions
 
 app = typer.Typer(help="Run a charity appeal end to end.", no_args_is_help=True, add_completion=False)
 db_app = typer.Typer(help="The database schema.", no_args_is_help=True)
 appeal_app = typer.Typer(help="Appeal definitions.", no_args_is_help=True)
 app.add_typer(db_app, name="db")
 app.add_typer(appeal_app, name="appeal")
+app.add_typer(simulator_app, name="simulator")
+app.add_typer(online_app, name="online")
 
 @app.callback()
 def main() -> None:
@@ -179,9 +185,12 @@ def demo(
     host: str = typer.Option("127.0.0.1"),
     port: int = typer.Option(8000),
     appeals_dir: Path = typer.Option(Path("appeals"), help="Folder of appeal TOML files to load."),
+    stripe_port: int = typer.Option(12111, help="Port of the Stripe simulator started beside the app."),
 ) -> None:
     """Migrate the database, load the demo appeals and serve everything on this machine."""
     upgrade(get_settings().database_url)
     _load(sorted(appeals_dir.glob("*.toml")))
+    os.environ.setdefault("EVERYPENNY_PUBLIC_URL", f"http://{host}:{port}")  # where donors return from checkout
     console.print(f"everypenny demo on http://{host}:{port}  (API docs: http://{host}:{port}/docs)")
-    _serve(host, port)
+    with stripe_simulator(host, stripe_port, WebhookOptions(url=f"http://{host}:{port}/webhooks/stripe")):
+        _serve(host, port)

@@ -5,6 +5,12 @@ from __future__ import annotations
 import abc
 from typing import Self
 
+from everypenny.service_layer.online_ports import (
+    CheckoutRepository,
+    EmailLog,
+    GiftAidRepository,
+    RateLimitCounter,
+)
 from everypenny.service_layer.ports import (
     AppealRepository,
     ConsentRepository,
@@ -22,6 +28,10 @@ class UnitOfWork(abc.ABC):
     consents: ConsentRepository
     outbox: Outbox
     inbox: Inbox
+    checkouts: CheckoutRepository
+    gift_aid: GiftAidRepository
+    emails: EmailLog
+    rate_limits: RateLimitCounter
 
     def __enter__(self) -> Self:
         return self

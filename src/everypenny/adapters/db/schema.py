@@ -168,3 +168,60 @@ consents = Table(
     Column("recorded_at", UtcDateTime, nullable=False),
     Index("ix_consents_contact", "contact", "medium", "id"),
 )
+
+# Online donations (migration 0003_online_donations).
+
+online_checkouts = Table(
+    "online_checkouts", metadata,
+    Column("id", Id, primary_key=True, autoincrement=True),
+    Column("session_id", String(255), nullable=False, unique=True),
+    Column("donation_id", Id, ForeignKey("donations.id"), nullable=False, unique=True),
+    Column("url", Text, nullable=False),
+    Column("status", String(10), nullable=False),
+    Column("payment_intent", String(255), unique=True),
+    Column("created_at", UtcDateTime, nullable=False),
+    Column("updated_at", UtcDateTime, nullable=False),
+    CheckConstraint("status IN ('open', 'paid', 'failed', 'expired')", name="ck_online_checkouts_status"),
+)
+
+gift_aid_declarations = Table(
+    "gift_aid_declarations", metadata,
+    Column("id", Id, primary_key=True, autoincrement=True),
+    Column("donation_id", Id, ForeignKey("donations.id"), nullable=False, unique=True),
+    Column("contact", String(320)),
+    Column("charity_name", String(200), nullable=False),
+    Column("title", String(4), nullable=False),
+    Column("first_name", String(35), nullable=False),
+    Column("last_name", String(35), nullable=False),
+    Column("house", String(100), nullable=False),
+    Column("address", String(200), nullable=False),
+    Column("postcode", String(10), nullable=False),
+    Column("scope", String(20), nullable=False),
+    Column("wording", Text, nullable=False),
+    Column("source", String(40), nullable=False),
+    Column("declared_at", UtcDateTime, nullable=False),
+    Index("ix_gift_aid_declarations_contact", "contact"),
+)
+
+email_messages = Table(
+    "email_messages", metadata,
+    Column("id", Id, primary_key=True, autoincrement=True),
+    Column("purpose", String(40), nullable=False),
+    Column("reference", String(40), nullable=False),
+    Column("recipient", String(320), nullable=False),
+    Column("subject", String(200), nullable=False),
+    Column("body", Text, nullable=False),
+    Column("sent_at", UtcDateTime, nullable=False),
+    UniqueConstraint("purpose", "reference", name="uq_email_messages_purpose_reference"),
+)
+
+rate_limit_windows = Table(
+    "rate_limit_windows", metadata,
+    Column("id", Id, primary_key=True, autoincrement=True),
+    Column("scope", String(20), nullable=False),
+    Column("subject_hash", String(64), nullable=False),
+    Column("window_start", UtcDateTime, nullable=False),
+    Column("attempts", Integer, nullable=False),
+    UniqueConstraint("scope", "subject_hash", "window_start", name="uq_rate_limit_windows_subject"),
+    Index("ix_rate_limit_windows_window_start", "window_start"),
+)

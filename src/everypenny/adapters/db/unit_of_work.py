@@ -4,6 +4,12 @@ from typing import Self
 
 from sqlalchemy import Engine
 
+from everypenny.adapters.db.online_repositories import (
+    SqlCheckoutRepository,
+    SqlEmailLog,
+    SqlGiftAidRepository,
+    SqlRateLimitCounter,
+)
 from everypenny.adapters.db.repositories import (
     SqlAppealRepository,
     SqlConsentRepository,
@@ -28,6 +34,10 @@ class SqlUnitOfWork(UnitOfWork):
         self.consents = SqlConsentRepository(self.connection)
         self.outbox = SqlOutbox(self.connection)
         self.inbox = SqlInbox(self.connection)
+        self.checkouts = SqlCheckoutRepository(self.connection)
+        self.gift_aid = SqlGiftAidRepository(self.connection)
+        self.emails = SqlEmailLog(self.connection)
+        self.rate_limits = SqlRateLimitCounter(self.connection)
         return self
 
     def __exit__(self, *exc_info) -> None:

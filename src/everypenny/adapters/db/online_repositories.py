@@ -1,0 +1,137 @@
+"""SQL storage for online donations: checkout sessions, Gift Aid declarations, sent emails, rate limits."""
+
+from __future__ import annotations
+
+import hashlib
+from datetime import datetime
+
+from sqlalchemy import Connection, delete, select, update
+
+from everypenny.adapters.db.repositories import _insert_or_duplicate, now
+from everypenny.adapters.db.schema import (
+    donations,
+    email_messages,
+    gift_aid_declarations,
+    online_checkouts,
+    rate_limit_windows,
+)
+from everypenny.domain.gift_aid import GiftAidDeclaration, GiftAidScope
+from everypenny.service_layer.online_ports import Checkout, CheckoutStatus, EmailMessage
+from everypenny.service_layer.ports import DuplicateKey
+
+
+def _donation_id(connection: Connection, reference: str) -> int:
+    donation_id = connection.scalar(select(donations.c.id).where(donations.c.reference == reference))
+    if donation_id is None:
+        raise LookupError(f"no donation has the reference {reference!r}")
+    return donation_id
+
+
+class SqlCheckoutRepository:
+    def __init__(self, connection: Connection) -> None:
+        self.connection = connection
+
+    def add(self, checkout: Checkout) -> None:
+        """Raises DuplicateKey when the session (or a session for the donation) is already recorded."""
+        moment = now()
+        _insert_or_duplicate(self.connection, online_checkouts.insert().values(
+            session_id=checkout.session_id, donation_id=_donation_id(self.connection, checkout.donation_reference),
+            url=checkout.url, status=checkout.status.value, payment_intent=checkout.payment_intent,
+            created_at=moment, updated_at=moment))
+
+    def save(self, checkout: Checkout) -> None:
+        self.connection.execute(
+            update(online_checkouts).where(online_checkouts.c.session_id == checkout.session_id)
+            .values(status=checkout.status.value, payment_intent=checkout.payment_intent, updated_at=now()))
+
+    def _find(self, condition, lock: bool) -> Checkout | None:
+        query = (select(online_checkouts, donations.c.reference)
+                 .join(donations, donations.c.id == online_checkouts.c.donation_id).where(condition))
+        if lock:  # PostgreSQL; SQLite's writers are already serialised by BEGIN IMMEDIATE
+            query = query.with_for_update(of=online_checkouts)
+        row = self.connection.execute(query).first()
+        if row is None:
+            return None
+        return Checkout(session_id=row.session_id, donation_reference=row.reference, url=row.url,
+                        status=CheckoutStatus(row.status), payment_intent=row.payment_intent)
+
+    def by_session(self, session_id: str, lock: bool = False) -> Checkout | None:
+        return self._find(online_checkouts.c.session_id == session_id, lock)
+
+    def by_reference(self, reference: str, lock: bool = False) -> Checkout | None:
+        return self._find(donations.c.reference == reference, lock)
+
+    def by_payment_intent(self, payment_intent: str, lock: bool = False) -> Checkout | None:
+        return self._find(online_checkouts.c.payment_intent == payment_intent, lock)
+
+
+class SqlGiftAidRepository:
+    def __init__(self, connection: Connection) -> None:
+        self.connection = connection
+
+    def add(self, declaration: GiftAidDeclaration) -> None:
+        _insert_or_duplicate(self.connection, gift_aid_declarations.insert().values(
+            donation_id=_donation_id(self.connection, declaration.donation_reference),
+            contact=declaration.contact, charity_name=declaration.charity_name, title=declaration.title,
+            first_name=declaration.first_name, last_name=declaration.last_name, house=declaration.house,
+            address=declaration.address, postcode=declaration.postcode, scope=declaration.scope.value,
+            wording=declaration.wording, source=declaration.source, declared_at=declaration.declared_at))
+
+    def for_donation(self, reference: str) -> GiftAidDeclaration | None:
+        row = self.connection.execute(
+            select(gift_aid_declarations, donations.c.reference)
+            .join(donations, donations.c.id == gift_aid_declarations.c.donation_id)
+            .where(donations.c.reference == reference)).first()
+        if row is None:
+            return None
+        return GiftAidDeclaration(
+            donation_reference=row.reference, charity_name=row.charity_name, title=row.title,
+            first_name=row.first_name, last_name=row.last_name, house=row.house, address=row.address,
+            postcode=row.postcode, scope=GiftAidScope(row.scope), wording=row.wording,
+            declared_at=row.declared_at, source=row.source, contact=row.contact)
+
+
+class SqlEmailLog:
+    def __init__(self, connection: Connection) -> None:
+        self.connection = connection
+
+    def record(self, message: EmailMessage) -> None:
+        self.connection.execute(email_messages.insert().values(
+            purpose=message.purpose, reference=message.reference, recipient=message.recipient,
+            subject=message.subject[:200], body=message.body, sent_at=message.sent_at))
+
+    def find(self, purpose: str, reference: str) -> EmailMessage | None:
+        row = self.connection.execute(select(email_messages).where(
+            email_messages.c.purpose == purpose, email_messages.c.reference == reference)).first()
+        if row is None:
+            return None
+        return EmailMessage(purpose=row.purpose, reference=row.reference, recipient=row.recipient,
+                            subject=row.subject, body=row.body, sent_at=row.sent_at)
+
+
+class SqlRateLimitCounter:
+    """Fixed-window counters in the database, so every app process sees the same attempts.
+
+    Subjects (IP addresses, emails) are stored hashed: the table needs to count them, not to know them.
+    """
+
+    def __init__(self, connection: Connection) -> None:
+        self.connection = connection
+
+    def hit(self, scope: str, subject: str, window_start: datetime) -> int:
+        subject_hash = hashlib.sha256(subject.encode()).hexdigest()
+        where = (rate_limit_windows.c.scope == scope, rate_limit_windows.c.subject_hash == subject_hash,
+                 rate_limit_windows.c.window_start == window_start)
+        counted = self.connection.execute(
+            update(rate_limit_windows).where(*where).values(attempts=rate_limit_windows.c.attempts + 1))
+        if counted.rowcount == 0:
+            try:
+                _insert_or_duplicate(self.connection, rate_limit_windows.insert().values(
+                    scope=scope, subject_hash=subject_hash, window_start=window_start, attempts=1))
+            except DuplicateKey:  # another process opened the window first: count on its row
+                self.connection.execute(
+                    update(rate_limit_windows).where(*where).values(attempts=rate_limit_windows.c.attempts + 1))
+        return self.connection.scalar(select(rate_limit_windows.c.attempts).where(*where))
+
+    def prune(self, before: datetime) -> None:
+        self.connection.execute(delete(rate_limit_windows).where(rate_limit_windows.c.window_start < before))

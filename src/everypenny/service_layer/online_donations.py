@@ -1,0 +1,475 @@
+"""Online card donations: start a hosted checkout, then let the processor's events move the money.
+
+The ledger follows the checkout: a PENDING donation transfer when the session is created, POSTed when it is
+paid, VOIDed when it expires or a payment attempt fails. Refunds and lost disputes are new transfers the other
+way; nothing already recorded is edited. Processor fees never touch the donation: it is recorded gross.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+from dataclasses import dataclass, replace
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import structlog
+
+from everypenny.domain.appeal import Appeal, Channel
+from everypenny.domain.donation import ConsentRecord, Donation, DonationStatus, Medium, new_reference
+from everypenny.domain.gift_aid import GiftAidDeclaration, GiftAidInvalid, GiftAidScope
+from everypenny.domain.ledger import AccountCode, Phase, TransferKind, TransferRequest
+from everypenny.domain.money import format_pence
+from everypenny.service_layer import links
+from everypenny.service_layer.ledger import apply_transfer
+from everypenny.service_layer.online_ports import (
+    Checkout,
+    CheckoutRequest,
+    CheckoutStatus,
+    HostedCheckout,
+    PaymentGateway,
+)
+from everypenny.service_layer.ports import DuplicateKey
+from everypenny.service_layer.unit_of_work import UnitOfWork
+
+log = structlog.get_logger(__name__)
+
+RECEIPT_TOPIC = "online.receipt"
+STRIPE_EVENT_TOPIC = "stripe.event"
+# Stripe cannot take more than £999,999.99 in one card payment.
+MAX_ONLINE_PENCE = 99_999_999
+_EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
+
+
+class AppealNotFound(LookupError):
+    def __init__(self, slug: str) -> None:
+        super().__init__(f"no appeal has the slug {slug!r}")
+
+
+class AppealNotTakingDonations(ValueError):
+    def __init__(self, appeal: Appeal) -> None:
+        super().__init__(f"{appeal.name} is {appeal.status.value} and is not taking donations")
+
+
+class DonationRefused(ValueError):
+    """The form has mistakes; `problems` maps each field to what is wrong with it, in the donor's terms."""
+
+    def __init__(self, problems: dict[str, str]) -> None:
+        super().__init__("; ".join(f"{field}: {reason}" for field, reason in problems.items()))
+        self.problems = problems
+
+
+class RateLimited(Exception):
+    def __init__(self, retry_after_s: int) -> None:
+        super().__init__(f"too many donation attempts; try again in {retry_after_s} seconds")
+        self.retry_after_s = retry_after_s
+
+
+class CheckoutUnavailable(Exception):
+    """The card processor could not start a checkout; the donation is marked failed and nothing is pending."""
+
+
+@dataclass(frozen=True)
+class GiftAidAnswers:
+    first_name: str
+    last_name: str
+    house: str
+    postcode: str
+    address: str = ""
+    title: str = ""
+    scope: GiftAidScope = GiftAidScope.THIS_DONATION
+
+
+@dataclass(frozen=True)
+class DonationForm:
+    amount_pence: int
+    email: str | None = None
+    marketing_consent: bool = False
+    gift_aid: GiftAidAnswers | None = None
+    prefill_token: str | None = None  # the `from` of a text-to-link link: the donor's phone, signed
+
+
+@dataclass(frozen=True)
+class RateLimits:
+    per_ip: int
+    per_email: int
+    window: timedelta
+
+
+@dataclass(frozen=True)
+class OnlineContext:
+    """What starting a donation needs besides storage: where donors return to, and the signing key."""
+
+    public_url: str
+    secret_key: str
+    limits: RateLimits
+    checkout_expiry: timedelta = timedelta(hours=1)
+
+
+@dataclass(frozen=True)
+class StartedDonation:
+    reference: str
+    checkout_url: str
+
+
+def _utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+def validate_amount(appeal: Appeal, amount_pence: int) -> str | None:
+    minimum = format_pence(appeal.online_minimum_pence, appeal.currency)
+    if amount_pence < appeal.online_minimum_pence:
+        return f"the smallest donation we can take online is {minimum}"
+    if amount_pence > MAX_ONLINE_PENCE:
+        return f"the most we can take in one card payment is {format_pence(MAX_ONLINE_PENCE, appeal.currency)}"
+    return None
+
+
+def normalise_email(raw: str | None) -> str | None:
+    email = (raw or "").strip().lower()
+    return email or None
+
+
+def _gift_aid_declaration(appeal: Appeal, reference: str, answers: GiftAidAnswers, source: str,
+                          contact: str | None, moment: datetime) -> GiftAidDeclaration:
+    return GiftAidDeclaration.make(
+        donation_reference=reference, charity_name=appeal.beneficiary.name, title=answers.title,
+        first_name=answers.first_name, last_name=answers.last_name, house=answers.house, address=answers.address,
+        postcode=answers.postcode,
+        scope=answers.scope, declared_at=moment, source=source, contact=contact)
+
+
+def _check_rate_limits(uow: UnitOfWork, limits: RateLimits, client_ip: str, email: str | None,
+                       moment: datetime) -> None:
+    """Counts this attempt (committed even when refused, so a flood keeps counting) and refuses over the limit."""
+    window_s = int(limits.window.total_seconds())
+    start = datetime.fromtimestamp(int(moment.timestamp()) // window_s * window_s, UTC)
+    retry_after_s = int((start + limits.window - moment).total_seconds()) + 1
+    with uow:
+        uow.rate_limits.prune(before=start)
+        over = uow.rate_limits.hit("donation:ip", client_ip, start) > limits.per_ip
+        if email is not None:
+            over = uow.rate_limits.hit("donation:email", email, start) > limits.per_email or over
+        uow.commit()
+    if over:
+        raise RateLimited(retry_after_s)
+
+
+def donation_transfer(donation: Donation, idempotency_key: str, phase: Phase = Phase.PENDING,
+                      amount_pence: int | None = None) -> TransferRequest:
+    """The donation's own movement: the donor's money owed to us by the processor, held for the fund."""
+    return TransferRequest(
+        idempotency_key=idempotency_key, appeal=donation.appeal, debit=AccountCode.receivable(donation.channel),
+        credit=AccountCode.RESTRICTED_FUND,
+        amount_pence=donation.amount_pence if amount_pence is None else amount_pence, currency=donation.currency,
+        kind=TransferKind.DONATION, phase=phase, reference=donation.reference,
+        description=f"online donation {donation.reference}")
+
+
+def pending_key(session_id: str) -> str:
+    return f"stripe:{session_id}:pending"
+
+
+def record_checkout(uow: UnitOfWork, donation: Donation, session: HostedCheckout) -> Checkout:
+    """Links the session to the donation and reserves the money as pending, in the caller's transaction."""
+    checkout = Checkout(session_id=session.session_id, donation_reference=donation.reference, url=session.url)
+    uow.checkouts.add(checkout)
+    apply_transfer(uow, donation_transfer(donation, pending_key(session.session_id)))
+    return checkout
+
+
+def start_online_donation(uow_factory: Callable[[], UnitOfWork], gateway: PaymentGateway, context: OnlineContext,
+                          slug: str, form: DonationForm, client_ip: str) -> StartedDonation:
+    """Checks the form, stores the donation (and any Gift Aid declaration) and opens a hosted checkout."""
+    moment = _utcnow()
+    email = normalise_email(form.email)
+    with uow_factory() as uow:
+        stored = uow.appeals.get(slug)
+    if stored is None:
+        raise AppealNotFound(slug)
+    appeal = stored.appeal
+    if not appeal.takes_money:
+        raise AppealNotTakingDonations(appeal)
+    _check_rate_limits(uow_factory(), context.limits, client_ip, email, moment)
+
+    problems: dict[str, str] = {}
+    amount_problem = validate_amount(appeal, form.amount_pence)
+    if amount_problem:
+        problems["amount_pence"] = amount_problem
+    if email is not None and (not _EMAIL.match(email) or len(email) > 320):
+        problems["email"] = "enter an email address like name@example.com, or leave it empty"
+    if form.marketing_consent and email is None:
+        problems["marketing_consent"] = "give an email address so the charity can keep you informed"
+    phone = None
+    if form.prefill_token:
+        try:
+            phone = links.phone_from_prefill_token(context.secret_key, form.prefill_token)
+        except links.InvalidLink:
+            log.info("ignoring an invalid text-to-link token; taking the donation as an online one")
+    reference = new_reference()
+    declaration = None
+    if form.gift_aid is not None:
+        try:
+            declaration = _gift_aid_declaration(appeal, reference, form.gift_aid, "online:donation-form",
+                                                email or phone, moment)
+        except GiftAidInvalid as error:
+            problems.update({f"gift_aid.{field}": reason for field, reason in error.problems.items()})
+    if problems:
+        raise DonationRefused(problems)
+
+    donation = Donation(
+        reference=reference, appeal=appeal.slug, channel=Channel.TEXT_TO_LINK if phone else Channel.ONLINE,
+        amount_pence=form.amount_pence, currency=appeal.currency, created_at=moment, phone=phone, email=email,
+        marketing_consent=form.marketing_consent)
+    with uow_factory() as uow:
+        uow.donations.add(donation)
+        if declaration is not None:
+            uow.gift_aid.add(declaration)
+        if form.marketing_consent and email is not None:
+            uow.consents.record(ConsentRecord(contact=email, medium=Medium.EMAIL, granted=True,
+                                              source="online:checkbox", recorded_at=moment, appeal=appeal.slug))
+        uow.commit()
+
+    base = context.public_url.rstrip("/")
+    request = CheckoutRequest(
+        reference=reference, appeal_slug=appeal.slug, description=f"Donation to {appeal.name}",
+        amount_pence=donation.amount_pence, currency=donation.currency, email=email,
+        success_url=f"{base}/donate/{appeal.slug}/thank-you/{reference}",
+        cancel_url=f"{base}/donate/{appeal.slug}/cancelled/{reference}",
+        expires_at=moment + context.checkout_expiry)
+    try:
+        session = gateway.create_checkout(request)
+    except Exception as error:
+        log.error("could not start a checkout", reference=reference, error=repr(error))
+        with uow_factory() as uow:
+            uow.donations.save(donation.settled(0, "the card checkout could not be started"))
+            uow.commit()
+        raise CheckoutUnavailable("card payments are unavailable just now; please try again in a few minutes") \
+            from error
+    with uow_factory() as uow:
+        try:
+            record_checkout(uow, donation, session)
+            uow.commit()
+        except DuplicateKey:  # the completed-checkout event got here first and recorded it
+            pass
+    return StartedDonation(reference=reference, checkout_url=session.url)
+
+
+class GiftAidAlreadyDeclared(ValueError):
+    pass
+
+
+class DonationNotFound(LookupError):
+    pass
+
+
+def declare_gift_aid(uow_factory: Callable[[], UnitOfWork], reference: str, answers: GiftAidAnswers,
+                     source: str) -> GiftAidDeclaration:
+    """Adds Gift Aid to a donation already made (the link in a text or email receipt)."""
+    with uow_factory() as uow:
+        donation = uow.donations.get(reference)
+        if donation is None:
+            raise DonationNotFound(reference)
+        if uow.gift_aid.for_donation(reference) is not None:
+            raise GiftAidAlreadyDeclared("Gift Aid is already declared on this donation; thank you")
+        if donation.status is DonationStatus.FAILED:
+            raise GiftAidAlreadyDeclared("this donation did not go through, so there is nothing to Gift Aid")
+        appeal = uow.appeals.get(donation.appeal).appeal
+        declaration = _gift_aid_declaration(appeal, reference, answers, source, donation.email or donation.phone,
+                                            _utcnow())
+        try:
+            uow.gift_aid.add(declaration)
+        except DuplicateKey:
+            raise GiftAidAlreadyDeclared("Gift Aid is already declared on this donation; thank you") from None
+        uow.commit()
+    return declaration
+
+
+class RefundRefused(ValueError):
+    pass
+
+
+@dataclass(frozen=True)
+class RefundRequested:
+    refund_id: str
+    amount_pence: int
+    currency: str
+
+
+def request_refund(uow_factory: Callable[[], UnitOfWork], gateway: PaymentGateway, reference: str,
+                   amount_pence: int | None = None) -> RefundRequested:
+    """Asks the processor to give a paid donation back (all that is left of it by default).
+
+    Nothing is booked here: the reversing transfer is made when `charge.refunded` arrives, so a refund made
+    in Stripe's dashboard and one made here are recorded the same way. The idempotency key names what has
+    been refunded so far, so repeating the command before Stripe answers cannot refund twice.
+    """
+    with uow_factory() as uow:
+        donation = uow.donations.get(reference)
+        checkout = uow.checkouts.by_reference(reference)
+    if donation is None:
+        raise DonationNotFound(reference)
+    if checkout is None or checkout.payment_intent is None or donation.net_pence == 0:
+        raise RefundRefused(f"donation {reference} has no card payment left to refund")
+    amount = donation.net_pence if amount_pence is None else amount_pence
+    if not 0 < amount <= donation.net_pence:
+        raise RefundRefused(f"can refund between 1 and {donation.net_pence} pence of donation {reference}, "
+                            f"not {amount}")
+    key = f"everypenny-refund-{reference}-after-{donation.refunded_pence}-{amount}"
+    return RefundRequested(gateway.refund(checkout.payment_intent, amount, key), amount, donation.currency)
+
+
+# ---------------------------------------------------------------------------------------------------------
+# Stripe events
+
+
+class EventNotYetApplicable(Exception):
+    """An event that depends on one not yet applied (e.g. a refund before its payment); the outbox retries it."""
+
+
+def apply_stripe_event(uow: UnitOfWork, event: dict[str, Any]) -> None:
+    """Applies one verified Stripe event; replays and any arrival order leave the same books.
+
+    Order: Stripe may deliver a refund or dispute before the checkout.session.completed it follows. Such an
+    event raises EventNotYetApplicable, so the outbox keeps it and retries with backoff until the payment is
+    recorded. We chose this over fetching the session from Stripe's API: the retry needs no network call in the
+    handler, works the same against the simulator, and the completed event is guaranteed to come (Stripe
+    retries for three days). Events on sessions in the other order (a late failure after a success, an expiry
+    after a payment) find the checkout already resolved and change nothing; a success after a failed attempt
+    (the donor tried another card) records the payment as a new transfer, as the pending one was released.
+    Replays are stopped earlier, at the inbox, by event id; each handler is idempotent as well. Each handler
+    locks the checkout's row before reading the donation, so two workers applying two events for one payment
+    (say, two partial refunds) take turns and the second sees what the first recorded.
+    """
+    handler = _EVENT_HANDLERS.get(event["type"])
+    if handler is not None:
+        handler(uow, event["data"]["object"])
+
+
+def _reference_of(stripe_object: dict[str, Any]) -> str | None:
+    return (stripe_object.get("metadata") or {}).get("reference") or stripe_object.get("client_reference_id")
+
+
+def _checkout_for_session(uow: UnitOfWork, session: dict[str, Any]) -> tuple[Checkout, Donation] | None:
+    checkout = uow.checkouts.by_session(session["id"], lock=True)
+    reference = checkout.donation_reference if checkout else _reference_of(session)
+    donation = uow.donations.get(reference) if reference else None
+    if donation is None:
+        return None  # a session some other integration created on the same Stripe account: not ours
+    if checkout is None:  # our own commit after creating the session failed or has not happened yet
+        checkout = record_checkout(uow, donation, HostedCheckout(session["id"], session.get("url") or ""))
+    return checkout, donation
+
+
+def _session_completed(uow: UnitOfWork, session: dict[str, Any]) -> None:
+    found = _checkout_for_session(uow, session)
+    if found is None or session.get("payment_status") != "paid":
+        return
+    checkout, donation = found
+    if checkout.status is CheckoutStatus.PAID:
+        return
+    if session.get("amount_total") != donation.amount_pence:
+        raise ValueError(f"session {session['id']} took {session.get('amount_total')}, "
+                         f"donation {donation.reference} is for {donation.amount_pence}")
+    pending = uow.ledger.get(pending_key(checkout.session_id))
+    if checkout.status is CheckoutStatus.OPEN:
+        apply_transfer(uow, TransferRequest.post(pending, f"stripe:{checkout.session_id}:post"))
+    else:  # a failed attempt released the pending money before this card succeeded
+        apply_transfer(uow, donation_transfer(donation, f"stripe:{checkout.session_id}:paid", Phase.SINGLE))
+    uow.checkouts.save(replace(checkout, status=CheckoutStatus.PAID, payment_intent=session.get("payment_intent")))
+    email = donation.email or normalise_email((session.get("customer_details") or {}).get("email"))
+    uow.donations.save(replace(donation.settled(donation.amount_pence), email=email))
+    uow.outbox.enqueue(RECEIPT_TOPIC, {"reference": donation.reference}, dedupe_key=f"receipt:{donation.reference}")
+
+
+def _release(uow: UnitOfWork, checkout: Checkout, donation: Donation, status: CheckoutStatus, reason: str) -> None:
+    if checkout.status is not CheckoutStatus.OPEN:
+        return  # already paid, failed or expired: a late or repeated event changes nothing
+    pending = uow.ledger.get(pending_key(checkout.session_id))
+    apply_transfer(uow, TransferRequest.void(pending, f"stripe:{checkout.session_id}:void", description=reason))
+    uow.checkouts.save(replace(checkout, status=status))
+    uow.donations.save(donation.settled(0, reason[:200]))
+
+
+def _session_expired(uow: UnitOfWork, session: dict[str, Any]) -> None:
+    found = _checkout_for_session(uow, session)
+    if found is not None:
+        _release(uow, *found, CheckoutStatus.EXPIRED, "the checkout expired before payment")
+
+
+def _payment_failed(uow: UnitOfWork, payment_intent: dict[str, Any]) -> None:
+    reference = _reference_of(payment_intent)
+    if reference is None or uow.donations.get(reference) is None:
+        return
+    checkout = uow.checkouts.by_reference(reference, lock=True)
+    if checkout is None:
+        raise EventNotYetApplicable(f"payment failure for {reference} arrived before its checkout was recorded")
+    error = payment_intent.get("last_payment_error") or {}
+    reason = error.get("message") or "the card payment failed"
+    _release(uow, checkout, uow.donations.get(reference), CheckoutStatus.FAILED, reason)
+
+
+def _paid_donation(uow: UnitOfWork, payment_intent: str | None, what: str) -> Donation:
+    checkout = uow.checkouts.by_payment_intent(payment_intent, lock=True) if payment_intent else None
+    if checkout is None:
+        raise EventNotYetApplicable(f"{what} on payment {payment_intent} arrived before the payment was recorded")
+    return uow.donations.get(checkout.donation_reference)
+
+
+def _give_back(uow: UnitOfWork, donation: Donation, pence: int, key: str, kind: TransferKind,
+               metadata: dict[str, str]) -> None:
+    """A reversing transfer for money that left the fund; the donation records how much came back."""
+    original = donation_transfer(donation, key, Phase.SINGLE, amount_pence=pence)
+    apply_transfer(uow, original.reversal(key, kind=kind, description=f"{kind.value} of {donation.reference}"))
+    uow.donations.save(replace(donation.refunded(pence), metadata={**donation.metadata, **metadata}))
+
+
+def _charge_refunded(uow: UnitOfWork, charge: dict[str, Any]) -> None:
+    """`amount_refunded` is cumulative, so an older event arriving late finds nothing new to reverse."""
+    donation = _paid_donation(uow, charge.get("payment_intent"), "a refund")
+    refunded_to = int(charge["amount_refunded"])
+    already = int(donation.metadata.get("stripe_refunded_pence", "0"))
+    if refunded_to > already:
+        _give_back(uow, donation, refunded_to - already, f"stripe:{charge['id']}:refunded-to:{refunded_to}",
+                   TransferKind.REFUND, {"stripe_refunded_pence": str(refunded_to)})
+
+
+def _dispute_created(uow: UnitOfWork, dispute: dict[str, Any]) -> None:
+    donation = _paid_donation(uow, dispute.get("payment_intent"), "a dispute")
+    key = f"dispute:{dispute['id']}"
+    if key not in donation.metadata:
+        uow.donations.save(replace(donation, metadata={**donation.metadata, key: "open"}))
+
+
+def _dispute_closed(uow: UnitOfWork, dispute: dict[str, Any]) -> None:
+    """Only a lost dispute moves money back; a won one leaves the donation as it was."""
+    donation = _paid_donation(uow, dispute.get("payment_intent"), "a dispute")
+    key = f"dispute:{dispute['id']}"
+    if donation.metadata.get(key) in ("lost", "won"):
+        return
+    outcome = "lost" if dispute.get("status") == "lost" else "won"
+    if outcome == "lost":
+        _give_back(uow, donation, int(dispute["amount"]), f"stripe:{dispute['id']}:lost", TransferKind.DISPUTE,
+                   {key: outcome})
+    else:
+        uow.donations.save(replace(donation, metadata={**donation.metadata, key: outcome}))
+
+
+_EVENT_HANDLERS: dict[str, Callable[[UnitOfWork, dict[str, Any]], None]] = {
+    "checkout.session.completed": _session_completed,
+    "checkout.session.expired": _session_expired,
+    "payment_intent.payment_failed": _payment_failed,
+    "charge.refunded": _charge_refunded,
+    "charge.dispute.created": _dispute_created,
+    "charge.dispute.closed": _dispute_closed,
+}
+
+
+def accept_stripe_event(uow_factory: Callable[[], UnitOfWork], event: dict[str, Any]) -> bool:
+    """Stores a verified event once and queues it, in one transaction; False for a replay we already hold."""
+    with uow_factory() as uow:
+        if not uow.inbox.accept("stripe", event["id"], event["type"][:40], event):
+            return False
+        uow.outbox.enqueue(STRIPE_EVENT_TOPIC, event, dedupe_key=f"stripe:{event['id']}")
+        uow.commit()
+    return True

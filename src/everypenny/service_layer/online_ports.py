@@ -1,0 +1,99 @@
+"""What online donations need from storage, the card processor and the mail server. Tests can fake each."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from enum import StrEnum
+from typing import Protocol
+
+from everypenny.domain.gift_aid import GiftAidDeclaration
+
+
+class CheckoutStatus(StrEnum):
+    OPEN = "open"  # the donor can still pay on the hosted page
+    PAID = "paid"
+    FAILED = "failed"  # a payment attempt failed; the pending money was released
+    EXPIRED = "expired"  # the session ended unpaid
+
+
+@dataclass(frozen=True)
+class Checkout:
+    """A hosted checkout session and the donation it pays for."""
+
+    session_id: str
+    donation_reference: str
+    url: str
+    status: CheckoutStatus = CheckoutStatus.OPEN
+    payment_intent: str | None = None
+
+
+class CheckoutRepository(Protocol):
+    def add(self, checkout: Checkout) -> None: ...
+    def save(self, checkout: Checkout) -> None: ...
+    # `lock` holds the checkout's row until the transaction ends, so two events for one payment apply in turn.
+    def by_session(self, session_id: str, lock: bool = False) -> Checkout | None: ...
+    def by_reference(self, reference: str, lock: bool = False) -> Checkout | None: ...
+    def by_payment_intent(self, payment_intent: str, lock: bool = False) -> Checkout | None: ...
+
+
+class GiftAidRepository(Protocol):
+    def add(self, declaration: GiftAidDeclaration) -> None:
+        """Raises DuplicateKey when the donation already has a declaration."""
+
+    def for_donation(self, reference: str) -> GiftAidDeclaration | None: ...
+
+
+@dataclass(frozen=True)
+class EmailMessage:
+    purpose: str  # e.g. "receipt"
+    reference: str  # the donation it is about
+    recipient: str
+    subject: str
+    body: str
+    sent_at: datetime
+
+
+class EmailLog(Protocol):
+    def record(self, message: EmailMessage) -> None: ...
+    def find(self, purpose: str, reference: str) -> EmailMessage | None: ...
+
+
+class RateLimitCounter(Protocol):
+    def hit(self, scope: str, subject: str, window_start: datetime) -> int:
+        """Counts one attempt by `subject` in the window; returns the attempts so far, this one included."""
+
+    def prune(self, before: datetime) -> None:
+        """Forgets windows that started before `before`: they can no longer refuse anyone."""
+
+
+@dataclass(frozen=True)
+class CheckoutRequest:
+    reference: str
+    appeal_slug: str
+    description: str  # what the donor sees on the hosted page and their statement
+    amount_pence: int
+    currency: str
+    email: str | None
+    success_url: str
+    cancel_url: str
+    expires_at: datetime  # an unpaid session ends then, releasing the pending money
+
+
+@dataclass(frozen=True)
+class HostedCheckout:
+    session_id: str
+    url: str
+
+
+class PaymentGateway(Protocol):
+    """A hosted card checkout: card details are typed on the processor's page, never on ours."""
+
+    def create_checkout(self, request: CheckoutRequest) -> HostedCheckout: ...
+
+    def refund(self, payment_intent: str, amount_pence: int, idempotency_key: str) -> str:
+        """Asks for money back on a payment; returns the refund's id. The books change on the processor's event."""
+
+
+class Mailer(Protocol):
+    def send(self, recipient: str, subject: str, body: str) -> None: ...

@@ -1,0 +1,59 @@
+"""Email receipts for online donations, sent by the outbox once the payment is confirmed."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from everypenny.domain.gift_aid import gift_aid_pence
+from everypenny.domain.money import format_pence
+from everypenny.service_layer import links
+from everypenny.service_layer.online_ports import EmailMessage, Mailer
+from everypenny.service_layer.unit_of_work import UnitOfWork
+
+UK = ZoneInfo("Europe/London")
+
+
+def receipt_text(uow: UnitOfWork, reference: str, public_url: str, secret_key: str) -> tuple[str, str]:
+    """(subject, body) of the receipt: amount, appeal, beneficiary, date, reference and Gift Aid status."""
+    donation = uow.donations.get(reference)
+    appeal = uow.appeals.get(donation.appeal).appeal
+    amount = format_pence(donation.amount_pence, donation.currency)
+    declaration = uow.gift_aid.for_donation(reference)
+    if declaration is not None:
+        extra = format_pence(gift_aid_pence(donation.amount_pence), donation.currency)
+        gift_aid = (f"Gift Aid: yes, declared on {declaration.declared_at.astimezone(UK):%d %B %Y}. "
+                    f"{appeal.beneficiary.name} can claim an extra {extra} from HMRC at no cost to you.")
+    else:
+        gift_aid = ("Gift Aid: not declared. If you are a UK taxpayer, you can add 25% to your donation at no "
+                    f"cost to you: {links.gift_aid_url(public_url, secret_key, reference)}")
+    subject = f"Thank you for your {amount} donation to {appeal.name}"
+    body = "\n".join([
+        f"Thank you for donating to {appeal.name}.",
+        "",
+        f"Amount: {amount}",
+        f"Appeal: {appeal.name}",
+        f"Beneficiary: {appeal.beneficiary.name} (registered charity {appeal.beneficiary.charity_number})",
+        f"Date: {donation.created_at.astimezone(UK):%d %B %Y}",
+        f"Reference: {donation.reference}",
+        gift_aid,
+        "",
+        f"Every penny goes to {appeal.restricted_fund.name}: {appeal.restricted_fund.purpose}",
+        "",
+        f"Questions? Call {appeal.helpline} and quote your reference. Terms: {appeal.terms_url}",
+    ])
+    return subject, body
+
+
+def send_receipt(uow: UnitOfWork, payload: dict[str, Any], mailer: Mailer, public_url: str,
+                 secret_key: str) -> None:
+    """Sends at most one receipt per donation; a donor who gave no email gets none."""
+    reference = payload["reference"]
+    donation = uow.donations.get(reference)
+    if donation is None or donation.email is None or uow.emails.find("receipt", reference) is not None:
+        return
+    subject, body = receipt_text(uow, reference, public_url, secret_key)
+    mailer.send(donation.email, subject, body)
+    uow.emails.record(EmailMessage(purpose="receipt", reference=reference, recipient=donation.email,
+                                   subject=subject, body=body, sent_at=datetime.now(UTC)))
