@@ -170,3 +170,8 @@ def test_any_sentences_fit_into_gsm7_parts(sentences):
     for part in fit_parts(sentences):
         length = gsm7_length(part)
         assert length is not None and 0 < length <= 160
+
+
+def test_a_link_stays_in_the_same_message_as_the_words_that_introduce_it():
+    parts = receipt(APPEAL, 500, 1, 1, URL)
+    assert any(part.startswith("Add Gift Aid") and part.endswith(URL) for part in parts)

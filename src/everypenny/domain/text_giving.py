@@ -92,8 +92,17 @@ def split_charges(amount_pence: int, network: str) -> list[int]:
 
 def charge_request_id(provider_message_id: str, sequence: int) -> str:
     """Our id for one charge, echoed in its report: derived from the text, so a replay asks for the same."""
-    base = re.sub(r"[^A-Za-z0-9_-]", "", provider_message_id)[: MAX_REQUEST_ID_LENGTH - 8]
-    return f"{base}-c{sequence}"
+    return f"{_id_base(provider_message_id)}-c{sequence}"
+
+
+def message_request_id(base: str, tag: str, part: int) -> str:
+    """Our id for one outbound message: the charge or text it answers, what it is, which part."""
+    return f"{_id_base(base)}-{tag}{part}"
+
+
+def _id_base(provider_id: str) -> str:
+    # Room for two suffixes within the aggregator's 80 characters; ids are safe in URLs and form fields.
+    return re.sub(r"[^A-Za-z0-9_-]", "", provider_id)[:60]
 
 
 class ChargeStatus(StrEnum):
@@ -191,11 +200,23 @@ def to_gsm7(text: str) -> str:
 
 
 def fit_parts(sentences: list[str]) -> tuple[str, ...]:
-    """Packs sentences into messages of at most 160 GSM-7 septets, each sent on its own (no concatenation)."""
+    """Packs sentences into messages of at most 160 GSM-7 septets, each sent on its own (no concatenation).
+
+    A sentence stays whole in one message when it can, so a link is never parted from what it is for;
+    only a sentence longer than a message is broken, between words.
+    """
     parts: list[str] = []
     current = ""
     for sentence in sentences:
-        for word in to_gsm7(sentence).split(" "):
+        plain = to_gsm7(sentence)
+        joined = f"{current} {plain}" if current else plain
+        if gsm7_length(joined) <= SMS_PART_LENGTH:
+            current = joined
+            continue
+        if current:
+            parts.append(current)
+        current = ""
+        for word in plain.split(" "):
             candidate = f"{current} {word}" if current else word
             if gsm7_length(candidate) <= SMS_PART_LENGTH:
                 current = candidate
@@ -308,3 +329,27 @@ def link_to_give(appeal: Appeal, amount_pence: int, donate_url: str) -> tuple[st
 def no_appeal(number: str) -> tuple[str, ...]:
     return fit_parts([f"Sorry, {number} is not taking donations at the moment. No charge was made."])
 
+
+
+class MessageStatus(StrEnum):
+    QUEUED = "queued"  # stored, waiting for the outbox to hand it to the provider
+    SENT = "sent"  # the provider accepted it
+    DELIVERED = "delivered"  # the handset has it (delivery report)
+    FAILED = "failed"  # the provider or network gave up (delivery report)
+    REPLIED = "replied"  # answered inline in the provider's webhook response (TwiML)
+
+
+@dataclass(frozen=True)
+class OutboundText:
+    """One free message to a donor: a receipt, a reply or a link."""
+
+    request_id: str
+    provider: str
+    to: str
+    sender: str
+    body: str
+    purpose: str
+    in_reply_to: str
+    donation_reference: str | None = None
+    status: MessageStatus = MessageStatus.QUEUED
+    status_detail: str | None = None

@@ -13,6 +13,7 @@ from everypenny.service_layer.ports import (
     LedgerRepository,
     Outbox,
 )
+from everypenny.service_layer.text_giving_ports import TextGivingStore
 
 
 class UnitOfWork(abc.ABC):
@@ -22,6 +23,7 @@ class UnitOfWork(abc.ABC):
     consents: ConsentRepository
     outbox: Outbox
     inbox: Inbox
+    texts: TextGivingStore
 
     def __enter__(self) -> Self:
         return self

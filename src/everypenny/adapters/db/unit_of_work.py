@@ -12,6 +12,7 @@ from everypenny.adapters.db.repositories import (
     SqlLedgerRepository,
     SqlOutbox,
 )
+from everypenny.adapters.db.text_giving_repository import SqlTextGivingStore
 from everypenny.service_layer.unit_of_work import UnitOfWork
 
 
@@ -28,6 +29,7 @@ class SqlUnitOfWork(UnitOfWork):
         self.consents = SqlConsentRepository(self.connection)
         self.outbox = SqlOutbox(self.connection)
         self.inbox = SqlInbox(self.connection)
+        self.texts = SqlTextGivingStore(self.connection)
         return self
 
     def __exit__(self, *exc_info) -> None:

@@ -6,6 +6,7 @@ from fastapi import FastAPI, HTTPException
 from pydantic import BaseModel
 
 from everypenny.bootstrap import Platform
+from everypenny.entrypoints.web.sms_webhooks import sms_webhooks
 
 
 class Totals(BaseModel):
@@ -28,6 +29,7 @@ def create_app(platform: Platform) -> FastAPI:
         version="0.1.0",
     )
     app.state.platform = platform
+    app.include_router(sms_webhooks(platform))
 
     @app.get("/healthz", tags=["operations"])
     def healthz() -> Health:
