@@ -57,6 +57,8 @@ PROFILES: list[tuple[range, HandsetProfile]] = [
     (range(400, 450), HandsetProfile("EE", "a number no network knows", refusal="UNKNOWN_SUBSCRIBER")),
     (range(450, 500), HandsetProfile("TESCO", "Tesco Mobile contract: bills at most £10 per charge",
                                      max_charge_pence=1000)),
+    (range(500, 550), HandsetProfile("O2", "O2 pay-as-you-go with £15 credit, at most £10 per charge",
+                                     max_charge_pence=1000, credit_pence=1500)),
 ]
 _DRAMA = re.compile(r"^447700900([0-9]{3})$")
 
