@@ -25,6 +25,7 @@ from everypenny.domain.text_giving import (
     fit_parts,
     gsm7_length,
     help_text,
+    link_to_give,
     london_day_start,
     needs_amount,
     not_uk_mobile,
@@ -141,6 +142,7 @@ def _all_replies():
     yield unknown_text(APPEAL, SHORTCODE)
     yield help_text(APPEAL)
     yield stopped(APPEAL, everything=True)
+    yield link_to_give(APPEAL, 5000, donate)
 
 
 @pytest.mark.parametrize("parts", list(_all_replies()))

@@ -321,8 +321,8 @@ def started(appeal: Appeal) -> tuple[str, ...]:
 
 def link_to_give(appeal: Appeal, amount_pence: int, donate_url: str) -> tuple[str, ...]:
     return fit_parts([
-        f"Thank you! To give {_money(appeal, amount_pence)} to {appeal.name} for {appeal.beneficiary.name}, "
-        f"tap: {donate_url}",
+        f"Thank you for giving to {appeal.name} for {appeal.beneficiary.name}.",
+        f"Tap to give {_money(appeal, amount_pence)}: {donate_url}",
         f"Help: {appeal.helpline}. Text STOP to opt out."])
 
 
