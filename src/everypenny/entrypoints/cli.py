@@ -14,6 +14,7 @@ from everypenny.adapters.appeal_file import AppealFileError, load_appeal_file
 from everypenny.adapters.db.engine import SchemaNotCurrent, make_engine, schema_revisions, upgrade
 from everypenny.config import get_settings
 from everypenny.domain.money import format_pence
+from everypenny.entrypoints import cli_text_giving
 from everypenny.service_layer.appeals import CurrencyChangeRefused, load_appeal
 
 app = typer.Typer(help="Run a charity appeal end to end.", no_args_is_help=True, add_completion=False)
@@ -21,6 +22,9 @@ db_app = typer.Typer(help="The database schema.", no_args_is_help=True)
 appeal_app = typer.Typer(help="Appeal definitions.", no_args_is_help=True)
 app.add_typer(db_app, name="db")
 app.add_typer(appeal_app, name="appeal")
+app.add_typer(cli_text_giving.simulator_app, name="simulator")
+app.add_typer(cli_text_giving.simulate_app, name="simulate")
+app.add_typer(cli_text_giving.donations_app, name="donations")
 
 console = Console()
 errors = Console(stderr=True)
@@ -160,4 +164,6 @@ def demo(
     upgrade(get_settings().database_url)
     _load(sorted(appeals_dir.glob("*.toml")))
     console.print(f"everypenny demo on http://{host}:{port}  (API docs: http://{host}:{port}/docs)")
-    _serve(host, port)
+    with cli_text_giving.running_simulator(get_settings(), app_url=f"http://{host}:{port}") as aggregator_url:
+        console.print(f"aggregator simulator on {aggregator_url}: try `everypenny simulate text 07700900001 SUN£5`")
+        _serve(host, port)

@@ -105,6 +105,7 @@ class SimulatedAggregator:
         self.api_key = api_key
         self.callback_secret = callback_secret
         self.delivery = delivery
+        self._owns_client = client is None
         self.client = client or httpx.Client(base_url=app_url, timeout=10)
         self.max_attempts = max_attempts
         self.handsets: dict[str, Handset] = {}
@@ -278,6 +279,8 @@ class SimulatedAggregator:
         self._wake.set()
         if self._courier is not None:
             self._courier.join(timeout=10)
+        if self._owns_client:
+            self.client.close()
 
 
 def _missing(fields: dict[str, str], *names: str) -> str | None:

@@ -22,6 +22,10 @@ class HttpAggregator:
             self._client = httpx.Client(timeout=self.timeout_s)
         return self._client
 
+    def close(self) -> None:
+        if self._client is not None:
+            self._client.close()
+
     def _post(self, path: str, fields: dict[str, str]) -> None:
         response = self.client.post(f"{self.base_url}{path}", data=fields, headers={API_KEY_HEADER: self.api_key})
         if 400 <= response.status_code < 500:
