@@ -206,30 +206,28 @@ def fit_parts(sentences: list[str]) -> tuple[str, ...]:
     only a sentence longer than a message is broken, between words.
     """
     parts: list[str] = []
-    current = ""
     for sentence in sentences:
         plain = to_gsm7(sentence)
-        joined = f"{current} {plain}" if current else plain
-        if gsm7_length(joined) <= SMS_PART_LENGTH:
-            current = joined
-            continue
-        if current:
-            parts.append(current)
-        current = ""
-        for word in plain.split(" "):
-            candidate = f"{current} {word}" if current else word
-            if gsm7_length(candidate) <= SMS_PART_LENGTH:
-                current = candidate
-                continue
-            if current:
-                parts.append(current)
-            while gsm7_length(word) > SMS_PART_LENGTH:
-                parts.append(word[:SMS_PART_LENGTH // 2])
-                word = word[SMS_PART_LENGTH // 2:]
-            current = word
-    if current:
-        parts.append(current)
-    return tuple(parts)
+        if parts and gsm7_length(f"{parts[-1]} {plain}") <= SMS_PART_LENGTH:
+            parts[-1] = f"{parts[-1]} {plain}"
+        elif gsm7_length(plain) <= SMS_PART_LENGTH:
+            parts.append(plain)
+        else:
+            parts.extend(_between_words(plain))
+    return tuple(part for part in parts if part)
+
+
+def _between_words(text: str) -> list[str]:
+    # A word longer than a message (a very long link) is cut into pieces of 80, which fit even in escapes.
+    parts = [""]
+    for word in text.split(" "):
+        for piece in [word[i:i + SMS_PART_LENGTH // 2] for i in range(0, len(word), SMS_PART_LENGTH // 2)] or [""]:
+            joined = f"{parts[-1]} {piece}" if parts[-1] else piece
+            if gsm7_length(joined) <= SMS_PART_LENGTH:
+                parts[-1] = joined
+            else:
+                parts.append(piece)
+    return parts
 
 
 def _money(appeal: Appeal, pence: int) -> str:
