@@ -95,7 +95,13 @@ class SqlTextGivingStore:
         return [self._message(row) for row in rows]
 
     def given_today(self, appeal_slug: str, phone: str, since: datetime) -> int:
-        """Pence this number gave by text since `since`: pending donations at their full amount, others as paid."""
+        """Pence this number gave by text since `since`: pending donations at their full amount, others as paid.
+
+        On PostgreSQL it first takes a transaction lock on the number, so two texts from one phone handled
+        side by side cannot both pass the daily cap (SQLite's write lock already serialises them).
+        """
+        if self.connection.dialect.name == "postgresql":
+            self.connection.execute(select(func.pg_advisory_xact_lock(func.hashtextextended(phone, 0))))
         counted = case((donations.c.status == DonationStatus.PENDING.value, donations.c.amount_pence),
                        else_=donations.c.paid_pence)
         total = self.connection.scalar(
