@@ -40,12 +40,13 @@ def _fail(message: str, code: int) -> None:
 
 
 @contextlib.contextmanager
-def running_simulator(settings: Settings, app_url: str, delivery: Delivery = Delivery()) -> Iterator[str]:
+def running_simulator(settings: Settings, app_url: str, delivery: Delivery = Delivery(),
+                      couriers: int = 1) -> Iterator[str]:
     """The simulated aggregator, listening where settings say the aggregator is, calling back `app_url`."""
     where = urlparse(settings.aggregator_url)
     simulator = SimulatedAggregator(app_url, settings.aggregator_api_key, settings.aggregator_callback_secret,
                                     delivery=delivery)
-    simulator.start()
+    simulator.start(couriers)
     try:
         with ThreadedServer(create_simulator_app(simulator), host=where.hostname or "127.0.0.1",
                             port=where.port or 80) as url:
@@ -60,11 +61,12 @@ def simulator_aggregator(
     delay_s: float = typer.Option(0.0, help="Hold every callback this long."),
     jitter_s: float = typer.Option(0.0, help="Add up to this much random delay, which reorders callbacks."),
     duplicate_rate: float = typer.Option(0.0, min=0.0, max=1.0, help="Share of callbacks sent twice."),
+    couriers: int = typer.Option(1, min=1, max=64, help="Threads posting callbacks side by side."),
 ) -> None:
     """Run the carrier-billing aggregator simulator at EVERYPENNY_AGGREGATOR_URL until interrupted."""
     settings = get_settings()
     delivery = Delivery(delay_s=delay_s, jitter_s=jitter_s, duplicate_rate=duplicate_rate)
-    with running_simulator(settings, app_url or settings.public_url, delivery) as url:
+    with running_simulator(settings, app_url or settings.public_url, delivery, couriers) as url:
         console.print(f"aggregator simulator on {url}, calling back {app_url or settings.public_url}")
         with contextlib.suppress(KeyboardInterrupt):
             while True:

@@ -118,7 +118,7 @@ class SimulatedAggregator:
         self._lock = threading.Lock()
         self._wake = threading.Event()
         self._stop = threading.Event()
-        self._courier: threading.Thread | None = None
+        self._couriers: list[threading.Thread] = []
         self._in_flight = 0
 
     # ---- what handsets do ----
@@ -260,10 +260,12 @@ class SimulatedAggregator:
             heapq.heappush(self._queue, (retry, next(self._sequence), path, fields, attempts + 1))
         self._wake.set()
 
-    def start(self) -> None:
-        """Delivers callbacks from a background thread, as a real aggregator does."""
-        self._courier = threading.Thread(target=self._run_courier, name="aggregator-courier", daemon=True)
-        self._courier.start()
+    def start(self, couriers: int = 1) -> None:
+        """Delivers callbacks from background threads, as a real aggregator does; more couriers, more load."""
+        self._couriers = [threading.Thread(target=self._run_courier, name=f"aggregator-courier-{n}", daemon=True)
+                          for n in range(couriers)]
+        for courier in self._couriers:
+            courier.start()
 
     def _run_courier(self) -> None:
         while not self._stop.is_set():
@@ -277,8 +279,8 @@ class SimulatedAggregator:
     def stop(self) -> None:
         self._stop.set()
         self._wake.set()
-        if self._courier is not None:
-            self._courier.join(timeout=10)
+        for courier in self._couriers:
+            courier.join(timeout=10)
         if self._owns_client:
             self.client.close()
 

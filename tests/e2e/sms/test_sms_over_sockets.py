@@ -28,7 +28,7 @@ def live(platform, seed_appeal, monkeypatch):
     with ThreadedServer(create_app(platform)) as app_url:
         simulator = SimulatedAggregator(app_url, settings.aggregator_api_key, settings.aggregator_callback_secret,
                                         delivery=Delivery(jitter_s=0.05, duplicate_rate=0.3), seed=7)
-        simulator.start()
+        simulator.start(couriers=2)
         with ThreadedServer(create_simulator_app(simulator)) as simulator_url:
             aggregator = HttpAggregator(simulator_url, settings.aggregator_api_key)
             platform.handlers.update(text_giving_handlers(

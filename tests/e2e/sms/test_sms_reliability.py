@@ -173,3 +173,20 @@ def test_the_simulator_refuses_a_request_id_reused_for_another_charge(texts):
 
     assert first.json() == replay.json() and other.status_code == 409
     assert texts.simulator.charged_pence() == 500
+
+
+def test_a_delivery_report_before_its_message_is_kept_until_the_message_exists(texts):
+    early = texts.callback(wire.DELIVERY_REPORT_CALLBACK, {"REQUESTID": "mo-9-c1-r1", "STATUSCODE": "DELIVERED"})
+    texts.settle()
+
+    assert early.status_code == 200
+    with texts.platform.uow() as uow:
+        assert uow.outbox.depth() == 1
+
+    texts.callback(wire.MO_CALLBACK, _mo("mo-9"))
+    texts.settle()
+    texts.make_retries_due()
+
+    with texts.platform.uow() as uow:
+        assert uow.outbox.depth() == 0
+        assert uow.texts.message("mo-9-c1-r1").status.value == "delivered"
