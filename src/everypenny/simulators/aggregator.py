@@ -101,13 +101,15 @@ def _stamp() -> str:
 
 class SimulatedAggregator:
     def __init__(self, app_url: str, api_key: str, callback_secret: str, delivery: Delivery = Delivery(),
-                 seed: int = 0, client: httpx.Client | None = None, max_attempts: int = 8) -> None:
+                 seed: int = 0, client: httpx.Client | None = None, max_attempts: int = 8,
+                 retry_base_s: float = 0.2) -> None:
         self.api_key = api_key
         self.callback_secret = callback_secret
         self.delivery = delivery
         self._owns_client = client is None
         self.client = client or httpx.Client(base_url=app_url, timeout=10)
         self.max_attempts = max_attempts
+        self.retry_base_s = retry_base_s
         self.handsets: dict[str, Handset] = {}
         self.charges: dict[str, dict[str, str | int]] = {}
         self.messages: dict[str, dict[str, str]] = {}
@@ -256,7 +258,7 @@ class SimulatedAggregator:
                 self.undeliverable.append((path, fields))
                 log.warning("simulator gave up on a callback", path=path, error=error)
                 return
-            retry = time.monotonic() + 0.2 * 2 ** attempts
+            retry = time.monotonic() + self.retry_base_s * 2 ** attempts
             heapq.heappush(self._queue, (retry, next(self._sequence), path, fields, attempts + 1))
         self._wake.set()
 
