@@ -16,6 +16,8 @@ from rich.console import Console
 from rich.table import Table
 from twilio.request_validator import RequestValidator
 
+from everypenny import bootstrap
+from everypenny.adapters.db.engine import SchemaNotCurrent
 from everypenny.config import Settings, get_settings
 from everypenny.domain.money import format_pence
 from everypenny.domain.text_giving import SmsCharge
@@ -144,11 +146,12 @@ def donations_list(
     limit: int = typer.Option(50, min=1, help="How many, newest first."),
 ) -> None:
     """An appeal's donations, newest first, with the charges each text became."""
-    from everypenny.entrypoints.cli import platform
-
     table = Table("reference", "received (UTC)", "channel", "keyword", "amount", "paid", "status", "phone",
                   "charges", title=f"{appeal}: newest {limit} donations")
-    running = platform()
+    try:
+        running = bootstrap.build(get_settings())
+    except SchemaNotCurrent as error:
+        _fail(str(error), 3)
     try:
         with running.uow() as uow:
             if uow.appeals.get(appeal) is None:

@@ -10,7 +10,7 @@ import pytest
 from typer.testing import CliRunner
 
 from everypenny.adapters.aggregator.client import HttpAggregator
-from everypenny.config import get_settings
+from everypenny.entrypoints import cli_text_giving
 from everypenny.entrypoints.cli import app as cli
 from everypenny.entrypoints.web.app import create_app
 from everypenny.service_layer.text_giving import DonorLinks, text_giving_handlers
@@ -35,16 +35,14 @@ def live(platform, seed_appeal, monkeypatch):
                 aggregator, DonorLinks(settings.public_url, settings.secret_key)))
             worker = threading.Thread(target=platform.worker().run_until, args=(stop,), daemon=True)
             worker.start()
-            for name, value in (("DATABASE_URL", settings.database_url), ("AGGREGATOR_URL", simulator_url),
-                                ("PUBLIC_URL", app_url)):
-                monkeypatch.setenv(f"EVERYPENNY_{name}", value)
-            get_settings.cache_clear()
+            # The commands read their settings here: point them at this app, simulator and database.
+            as_run = settings.model_copy(update={"aggregator_url": simulator_url, "public_url": app_url})
+            monkeypatch.setattr(cli_text_giving, "get_settings", lambda: as_run)
             yield app_url, simulator_url
             stop.set()
             worker.join(timeout=10)
             aggregator.close()
         simulator.stop()
-    get_settings.cache_clear()
 
 
 def _settled(app_url: str, simulator_url: str) -> dict:
@@ -82,12 +80,9 @@ def test_simulate_text_prints_the_receipt_and_totals_equal_what_the_networks_cha
 
 
 def test_donations_list_names_an_unknown_appeal(platform, seed_appeal, monkeypatch):
-    monkeypatch.setenv("EVERYPENNY_DATABASE_URL", platform.settings.database_url)
-    get_settings.cache_clear()
-    try:
-        result = CliRunner().invoke(cli, ["donations", "list", "--appeal", "no-such-appeal"])
-    finally:
-        get_settings.cache_clear()
+    monkeypatch.setattr(cli_text_giving, "get_settings", lambda: platform.settings)
+
+    result = CliRunner().invoke(cli, ["donations", "list", "--appeal", "no-such-appeal"])
 
     assert result.exit_code == 2
     assert "no appeal has the slug 'no-such-appeal'" in result.output
