@@ -6,11 +6,13 @@ from dataclasses import dataclass, field
 
 from sqlalchemy import Engine
 
+from everypenny.adapters.aggregator.client import HttpAggregator
 from everypenny.adapters.db.engine import make_engine, require_current_schema
 from everypenny.adapters.db.unit_of_work import SqlUnitOfWork
 from everypenny.config import Settings, get_settings
 from everypenny.service_layer.online_ports import PaymentGateway
 from everypenny.service_layer.outbox import OutboxWorker, TaskHandler
+from everypenny.service_layer.text_giving import DonorLinks, text_giving_handlers
 
 
 @dataclass
@@ -38,6 +40,9 @@ def task_handlers(settings: Settings) -> dict[str, TaskHandler]:
     """Every outbox topic and the use case that carries it out."""
     handlers: dict[str, TaskHandler] = {}
     handlers.update(online_task_handlers(settings))
+    handlers.update(text_giving_handlers(
+        HttpAggregator(settings.aggregator_url, settings.aggregator_api_key),
+        DonorLinks(settings.public_url, settings.secret_key)))
     return handlers
 
 

@@ -13,6 +13,12 @@ class Settings(BaseSettings):
     # Signs tokens in links we send donors; set a long random value in production.
     secret_key: str = "dev-only-secret-change-me"
     log_level: str = "INFO"
+    # Text-to-donate: the carrier-billing aggregator's API, and the secret its callbacks to us are signed with.
+    aggregator_url: str = "http://127.0.0.1:8001"
+    aggregator_api_key: str = "dev-aggregator-key"
+    aggregator_callback_secret: str = "dev-aggregator-callback-secret"
+    # Text-to-link: Twilio signs its webhooks with the account's auth token.
+    twilio_auth_token: str = "dev-twilio-auth-token"
 
     # Online donations. The defaults point at the local Stripe simulator (`everypenny simulator stripe`).
     stripe_api_base: str = "http://127.0.0.1:12111"

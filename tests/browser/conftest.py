@@ -3,41 +3,19 @@
 from __future__ import annotations
 
 import shutil
-import threading
-import time
 
 import pytest
-import uvicorn
 
 from everypenny.entrypoints.web.app import create_app
+from everypenny.simulators.server import BackgroundServer
 
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
-
-
-class LiveServer:
-    def __init__(self, app) -> None:
-        self.server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=0, log_level="warning"))
-        self.thread = threading.Thread(target=self.server.run, daemon=True)
-
-    def __enter__(self) -> str:
-        self.thread.start()
-        deadline = time.monotonic() + 10
-        while not self.server.started:
-            if time.monotonic() > deadline:
-                raise RuntimeError("the app did not start within 10 s")
-            time.sleep(0.02)
-        port = self.server.servers[0].sockets[0].getsockname()[1]
-        return f"http://127.0.0.1:{port}"
-
-    def __exit__(self, *exc_info) -> None:
-        self.server.should_exit = True
-        self.thread.join(timeout=10)
 
 
 @pytest.fixture
 def live_server(platform):
     """The app's base URL; the tests' `platform` is what it serves."""
-    with LiveServer(create_app(platform)) as url:
+    with BackgroundServer(create_app(platform), name="app") as url:
         yield url
 
 

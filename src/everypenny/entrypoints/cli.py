@@ -18,6 +18,7 @@ from everypenny.adapters.appeal_file import AppealFileError, load_appeal_file
 from everypenny.adapters.db.engine import SchemaNotCurrent, make_engine, schema_revisions, upgrade
 from everypenny.config import get_settings
 from everypenny.domain.money import format_pence
+from everypenny.entrypoints import cli_text_giving
 from everypenny.entrypoints.online_cli import online_app
 from everypenny.entrypoints.simulator_cli import simulator_app, stripe_simulator
 from everypenny.logs import configure_logging
@@ -31,6 +32,8 @@ app.add_typer(db_app, name="db")
 app.add_typer(appeal_app, name="appeal")
 app.add_typer(simulator_app, name="simulator")
 app.add_typer(online_app, name="online")
+app.add_typer(cli_text_giving.simulate_app, name="simulate")
+app.add_typer(cli_text_giving.donations_app, name="donations")
 
 @app.callback()
 def main() -> None:
@@ -192,5 +195,7 @@ def demo(
     _load(sorted(appeals_dir.glob("*.toml")))
     os.environ.setdefault("EVERYPENNY_PUBLIC_URL", f"http://{host}:{port}")  # where donors return from checkout
     console.print(f"everypenny demo on http://{host}:{port}  (API docs: http://{host}:{port}/docs)")
-    with stripe_simulator(host, stripe_port, WebhookOptions(url=f"http://{host}:{port}/webhooks/stripe")):
+    with (stripe_simulator(host, stripe_port, WebhookOptions(url=f"http://{host}:{port}/webhooks/stripe")),
+          cli_text_giving.running_simulator(get_settings(), app_url=f"http://{host}:{port}") as aggregator_url):
+        console.print(f"aggregator simulator on {aggregator_url}: try `everypenny simulate text 07700900001 SUN£5`")
         _serve(host, port)

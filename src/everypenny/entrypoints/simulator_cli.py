@@ -49,5 +49,5 @@ def stripe_command(
     """Serve Stripe's API subset, its hosted checkout page and signed webhooks until interrupted."""
     options = WebhookOptions(url=webhook_url, duplicate=duplicate, reorder=reorder, delay_s=delay_s,
                              retry_base_s=retry_base_s)
-    with stripe_simulator(get_settings(), host, port, options), suppress(KeyboardInterrupt):
+    with stripe_simulator(host, port, options), suppress(KeyboardInterrupt):
         threading.Event().wait()

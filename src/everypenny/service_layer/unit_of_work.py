@@ -19,6 +19,7 @@ from everypenny.service_layer.ports import (
     LedgerRepository,
     Outbox,
 )
+from everypenny.service_layer.text_giving_ports import TextGivingStore
 
 
 class UnitOfWork(abc.ABC):
@@ -32,6 +33,7 @@ class UnitOfWork(abc.ABC):
     gift_aid: GiftAidRepository
     emails: EmailLog
     rate_limits: RateLimitCounter
+    texts: TextGivingStore
 
     def __enter__(self) -> Self:
         return self

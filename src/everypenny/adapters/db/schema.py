@@ -225,3 +225,44 @@ rate_limit_windows = Table(
     UniqueConstraint("scope", "subject_hash", "window_start", name="uq_rate_limit_windows_subject"),
     Index("ix_rate_limit_windows_window_start", "window_start"),
 )
+
+# Text-to-donate (migration 0002_text_to_donate).
+
+sms_charges = Table(
+    "sms_charges", metadata,
+    Column("id", Id, primary_key=True, autoincrement=True),
+    Column("request_id", String(80), nullable=False, unique=True),
+    Column("donation_id", Id, ForeignKey("donations.id"), nullable=False),
+    Column("sequence", Integer, nullable=False),
+    Column("amount_pence", BigInteger, nullable=False),
+    Column("currency", String(3), nullable=False),
+    Column("network", String(40), nullable=False),
+    Column("status", String(10), nullable=False),
+    Column("failure_reason", String(40)),
+    Column("contradicting_report", String(200)),
+    Column("created_at", UtcDateTime, nullable=False),
+    Column("reported_at", UtcDateTime),
+    CheckConstraint("amount_pence > 0", name="ck_sms_charges_amount_positive"),
+    CheckConstraint("status IN ('requested', 'charged', 'failed')", name="ck_sms_charges_status"),
+    CheckConstraint("(status = 'failed') = (failure_reason IS NOT NULL)", name="ck_sms_charges_failure_has_reason"),
+    UniqueConstraint("donation_id", "sequence", name="uq_sms_charges_donation_sequence"),
+)
+
+sms_outbound = Table(
+    "sms_outbound", metadata,
+    Column("id", Id, primary_key=True, autoincrement=True),
+    Column("request_id", String(80), nullable=False, unique=True),
+    Column("provider", String(20), nullable=False),
+    Column("to_number", String(20), nullable=False),
+    Column("sender", String(20), nullable=False),
+    Column("body", Text, nullable=False),
+    Column("purpose", String(20), nullable=False),
+    Column("in_reply_to", String(255), nullable=False),
+    Column("donation_id", Id, ForeignKey("donations.id")),
+    Column("status", String(10), nullable=False),
+    Column("status_detail", String(200)),
+    Column("created_at", UtcDateTime, nullable=False),
+    Column("updated_at", UtcDateTime, nullable=False),
+    Index("ix_sms_outbound_in_reply_to", "in_reply_to"),
+    Index("ix_sms_outbound_to_number", "to_number"),
+)

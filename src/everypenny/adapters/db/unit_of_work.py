@@ -18,6 +18,7 @@ from everypenny.adapters.db.repositories import (
     SqlLedgerRepository,
     SqlOutbox,
 )
+from everypenny.adapters.db.text_giving_repository import SqlTextGivingStore
 from everypenny.service_layer.unit_of_work import UnitOfWork
 
 
@@ -38,6 +39,7 @@ class SqlUnitOfWork(UnitOfWork):
         self.gift_aid = SqlGiftAidRepository(self.connection)
         self.emails = SqlEmailLog(self.connection)
         self.rate_limits = SqlRateLimitCounter(self.connection)
+        self.texts = SqlTextGivingStore(self.connection)
         return self
 
     def __exit__(self, *exc_info) -> None:

@@ -7,6 +7,7 @@ from pydantic import BaseModel
 
 from everypenny.bootstrap import Platform
 from everypenny.entrypoints.web import online
+from everypenny.entrypoints.web.sms_webhooks import sms_webhooks
 
 
 class Totals(BaseModel):
@@ -29,6 +30,7 @@ def create_app(platform: Platform) -> FastAPI:
         version="0.1.0",
     )
     app.state.platform = platform
+    app.include_router(sms_webhooks(platform))
 
     @app.get("/healthz", tags=["operations"])
     def healthz() -> Health:

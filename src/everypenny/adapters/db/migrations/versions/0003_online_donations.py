@@ -1,7 +1,7 @@
 """Online donations: Stripe Checkout sessions, Gift Aid declarations, sent emails, rate-limit windows.
 
 Revision ID: 0003_online_donations
-Revises: 0001_foundation
+Revises: 0002_text_to_donate
 Create Date: 2026-11-26
 """
 
@@ -9,7 +9,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "0003_online_donations"
-down_revision = "0001_foundation"
+down_revision = "0002_text_to_donate"
 branch_labels = None
 depends_on = None
 

@@ -1,0 +1,353 @@
+"""Text giving's rules: who may give by text, how much, how a donation becomes charges, what donors are told.
+
+Pure: the service layer feeds in what it read from the store and acts on what comes back.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, replace
+from datetime import datetime, time
+from enum import StrEnum
+from zoneinfo import ZoneInfo
+
+import phonenumbers
+
+from everypenny.domain.appeal import Appeal, AppealStatus, Billing, Shortcode
+from everypenny.domain.donation import Donation, DonationStatus
+from everypenny.domain.money import format_pence
+
+APPEAL_TIMEZONE = ZoneInfo("Europe/London")
+# Ofcom keeps 07700 900000-900999 for drama: no real subscriber has one, so demos and tests use them.
+DRAMA_MOBILES = re.compile(r"^\+447700900[0-9]{3}$")
+CROWN_DEPENDENCIES = {"GG": "Guernsey", "JE": "Jersey", "IM": "the Isle of Man"}
+# Networks that bill at most this much in one charge; a larger donation is split into several charges.
+NETWORK_CHARGE_MAX_PENCE = {"O2": 1000, "TESCO": 1000}
+MAX_REQUEST_ID_LENGTH = 80
+
+
+class NotUkMobile(ValueError):
+    """Carrier billing and our replies serve UK mobiles only."""
+
+
+def uk_mobile(msisdn: str) -> str:
+    """The number in E.164, or NotUkMobile saying why it cannot give by text."""
+    raw = msisdn.strip()
+    candidate = raw if raw.startswith("+") else f"+{raw}"
+    if DRAMA_MOBILES.match(candidate):
+        return candidate
+    try:
+        number = phonenumbers.parse(candidate)
+    except phonenumbers.NumberParseException:
+        raise NotUkMobile(f"{raw!r} is not a phone number") from None
+    region = phonenumbers.region_code_for_number(number)
+    if region in CROWN_DEPENDENCIES:
+        raise NotUkMobile(f"numbers from {CROWN_DEPENDENCIES[region]} cannot give by text")
+    if region != "GB" or not phonenumbers.is_valid_number(number):
+        raise NotUkMobile(f"{candidate} is not a UK number")
+    if phonenumbers.number_type(number) is not phonenumbers.PhoneNumberType.MOBILE:
+        raise NotUkMobile(f"{candidate} is not a UK mobile")
+    return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
+
+
+def london_day_start(moment: datetime) -> datetime:
+    """Midnight (appeal time) of the day `moment` falls in: when a number's daily cap starts again."""
+    local = moment.astimezone(APPEAL_TIMEZONE)
+    return datetime.combine(local.date(), time(0), tzinfo=APPEAL_TIMEZONE)
+
+
+class Refusal(StrEnum):
+    CLOSED = "closed"
+    NOT_OFFERED = "not_offered"
+    OVER_TEXT_CAP = "over_text_cap"
+    OVER_DAILY_CAP = "over_daily_cap"
+
+
+def refusal(appeal: Appeal, shortcode: Shortcode, keyword: str, amount_pence: int,
+            given_today_pence: int) -> Refusal | None:
+    """Why this text cannot become a donation, or None when it can.
+
+    `given_today_pence` counts the number's confirmed AND pending text donations today, so a burst of
+    texts cannot pass the daily cap while the first charges are still unconfirmed.
+    """
+    if appeal.status is not AppealStatus.LIVE:
+        return Refusal.CLOSED
+    listed = amount_pence in next(k.amounts_pence for k in shortcode.keywords if k.word == keyword)
+    if shortcode.billing is Billing.LINK:
+        # The donation page takes any amount from the online minimum, so the link can carry it.
+        return None if listed or amount_pence >= appeal.online_minimum_pence else Refusal.NOT_OFFERED
+    if amount_pence > appeal.per_text_cap_pence:
+        return Refusal.OVER_TEXT_CAP
+    if given_today_pence + amount_pence > appeal.per_number_daily_cap_pence:
+        return Refusal.OVER_DAILY_CAP
+    return None if listed else Refusal.NOT_OFFERED
+
+
+def split_charges(amount_pence: int, network: str) -> list[int]:
+    """The charges one donation becomes on this network: £20 on O2 is two £10 charges."""
+    most = NETWORK_CHARGE_MAX_PENCE.get(network.upper(), amount_pence)
+    full, rest = divmod(amount_pence, most)
+    return [most] * full + ([rest] if rest else [])
+
+
+def charge_request_id(provider_message_id: str, sequence: int) -> str:
+    """Our id for one charge, echoed in its report: derived from the text, so a replay asks for the same."""
+    return f"{_id_base(provider_message_id)}-c{sequence}"
+
+
+def message_request_id(base: str, tag: str, part: int) -> str:
+    """Our id for one outbound message: the charge or text it answers, what it is, which part."""
+    return f"{_id_base(base)}-{tag}{part}"
+
+
+def _id_base(provider_id: str) -> str:
+    # Room for two suffixes within the aggregator's 80 characters; ids are safe in URLs and form fields.
+    return re.sub(r"[^A-Za-z0-9_-]", "", provider_id)[:60]
+
+
+class ChargeStatus(StrEnum):
+    REQUESTED = "requested"
+    CHARGED = "charged"
+    FAILED = "failed"
+
+
+class FailureReason(StrEnum):
+    """Why a network refused a charge, in the aggregator's reason codes."""
+
+    INSUFFICIENT_CREDIT = "INSUFFICIENT_CREDIT"
+    BARRED = "BARRED"
+    SPEND_CAP = "SPEND_CAP"
+    UNKNOWN_SUBSCRIBER = "UNKNOWN_SUBSCRIBER"
+    NETWORK_NOT_SUPPORTED = "NETWORK_NOT_SUPPORTED"
+    OVER_NETWORK_MAXIMUM = "OVER_NETWORK_MAXIMUM"
+    OTHER = "OTHER"
+
+    @classmethod
+    def read(cls, code: str) -> FailureReason:
+        return cls.__members__.get(code.strip().upper(), cls.OTHER)
+
+
+# What the donor is told, completing "…, so no charge was made".
+FAILURE_EXPLANATIONS = {
+    FailureReason.INSUFFICIENT_CREDIT: "there was not enough pay-as-you-go credit on this phone",
+    FailureReason.BARRED: "this number is barred from premium or donation texts",
+    FailureReason.SPEND_CAP: "this number has reached its network spending limit",
+    FailureReason.UNKNOWN_SUBSCRIBER: "your network did not recognise this number",
+    FailureReason.NETWORK_NOT_SUPPORTED: "your network does not take text donations",
+    FailureReason.OVER_NETWORK_MAXIMUM: "the amount is more than your network allows in one charge",
+    FailureReason.OTHER: "your network could not take the donation",
+}
+
+
+@dataclass(frozen=True)
+class SmsCharge:
+    """One charge to a phone bill; a donation has one or more."""
+
+    request_id: str
+    donation_reference: str
+    sequence: int
+    amount_pence: int
+    currency: str
+    network: str
+    status: ChargeStatus = ChargeStatus.REQUESTED
+    failure_reason: str | None = None
+    contradicting_report: str | None = None
+
+    @property
+    def final(self) -> bool:
+        return self.status is not ChargeStatus.REQUESTED
+
+    def reported(self, status: ChargeStatus, reason: str | None) -> SmsCharge:
+        """The charge after its report. The first final report wins: see `ChargeReportOutcome`."""
+        if not self.final:
+            return replace(self, status=status, failure_reason=reason if status is ChargeStatus.FAILED else None)
+        if status is self.status:
+            return self
+        note = f"{status.value}" + (f" ({reason})" if reason else "") + f" after {self.status.value}"
+        return replace(self, contradicting_report=note)
+
+
+def donation_after_charges(donation: Donation, charges: list[SmsCharge]) -> Donation:
+    """The donation once all its charges are final (settled() decides paid, part paid or failed)."""
+    if donation.status is not DonationStatus.PENDING or not all(c.final for c in charges):
+        return donation
+    paid = sum(c.amount_pence for c in charges if c.status is ChargeStatus.CHARGED)
+    reasons = sorted({c.failure_reason for c in charges if c.status is ChargeStatus.FAILED and c.failure_reason})
+    return donation.settled(paid, ", ".join(reasons) or None)
+
+
+# ---- what donors read -------------------------------------------------------------------------------
+
+SMS_PART_LENGTH = 160
+_GSM7_BASIC = set(
+    "@£$¥èéùìòÇ\nØø\rÅåΔ_ΦΓΛΩΠΨΣΘΞÆæßÉ !\"#¤%&'()*+,-./0123456789:;<=>?"
+    "¡ABCDEFGHIJKLMNOPQRSTUVWXYZÄÖÑÜ§¿abcdefghijklmnopqrstuvwxyzäöñüà")
+_GSM7_EXTENSION = set("^{}\\[~]|€")  # each costs two septets
+_GSM7_SUBSTITUTES = str.maketrans({"’": "'", "‘": "'", "“": '"', "”": '"', "–": "-", "—": "-", "…": "..."})
+
+
+def gsm7_length(text: str) -> int | None:
+    """Septets `text` takes in GSM-7, or None when it needs Unicode (which would cut a part to 70)."""
+    if any(ch not in _GSM7_BASIC and ch not in _GSM7_EXTENSION for ch in text):
+        return None
+    return len(text) + sum(1 for ch in text if ch in _GSM7_EXTENSION)
+
+
+def to_gsm7(text: str) -> str:
+    """Typographic quotes and dashes become their plain forms; anything else outside GSM-7 becomes '?'."""
+    plain = text.translate(_GSM7_SUBSTITUTES)
+    return "".join(ch if gsm7_length(ch) is not None else "?" for ch in plain)
+
+
+def fit_parts(sentences: list[str]) -> tuple[str, ...]:
+    """Packs sentences into messages of at most 160 GSM-7 septets, each sent on its own (no concatenation).
+
+    A sentence stays whole in one message when it can, so a link is never parted from what it is for;
+    only a sentence longer than a message is broken, between words.
+    """
+    parts: list[str] = []
+    for sentence in sentences:
+        plain = to_gsm7(sentence)
+        if parts and gsm7_length(f"{parts[-1]} {plain}") <= SMS_PART_LENGTH:
+            parts[-1] = f"{parts[-1]} {plain}"
+        elif gsm7_length(plain) <= SMS_PART_LENGTH:
+            parts.append(plain)
+        else:
+            parts.extend(_between_words(plain))
+    return tuple(part for part in parts if part)
+
+
+def _between_words(text: str) -> list[str]:
+    # A word longer than a message (a very long link) is cut into pieces of 80, which fit even in escapes.
+    parts = [""]
+    for word in text.split(" "):
+        for piece in [word[i:i + SMS_PART_LENGTH // 2] for i in range(0, len(word), SMS_PART_LENGTH // 2)] or [""]:
+            joined = f"{parts[-1]} {piece}" if parts[-1] else piece
+            if gsm7_length(joined) <= SMS_PART_LENGTH:
+                parts[-1] = joined
+            else:
+                parts.append(piece)
+    return parts
+
+
+def _money(appeal: Appeal, pence: int) -> str:
+    return format_pence(pence, appeal.currency)
+
+
+def keyword_list(appeal: Appeal, shortcode: Shortcode) -> str:
+    """`SUN3, SUN5 or SUN10` (as donors type them, without the pound sign)."""
+    options = [f"{k.word}{a // 100}" for k in shortcode.keywords for a in k.amounts_pence]
+    return options[0] if len(options) == 1 else f"{', '.join(options[:-1])} or {options[-1]}"
+
+
+def receipt(appeal: Appeal, charge_pence: int, sequence: int, of: int, gift_aid_url: str) -> tuple[str, ...]:
+    part = f" (part {sequence} of {of} of your gift)" if of > 1 else ""
+    return fit_parts([
+        f"Thank you! You gave {_money(appeal, charge_pence)}{part} to {appeal.name} for "
+        f"{appeal.beneficiary.name} by text.",
+        f"Help: {appeal.helpline}. Text STOP to opt out.",
+        f"Add Gift Aid at no cost to you: {gift_aid_url}",
+    ])
+
+
+def charge_failed(appeal: Appeal, charge_pence: int, reason: str, donate_url: str) -> tuple[str, ...]:
+    explanation = FAILURE_EXPLANATIONS[FailureReason.read(reason)]
+    return fit_parts([
+        f"Sorry, your {_money(appeal, charge_pence)} gift to {appeal.name} did not go through: "
+        f"{explanation}, so no charge was made.",
+        f"You can give online instead: {donate_url}",
+    ])
+
+
+def refused(appeal: Appeal, shortcode: Shortcode, why: Refusal, amount_pence: int,
+            donate_url: str | None) -> tuple[str, ...]:
+    money = _money(appeal, amount_pence)
+    if why is Refusal.CLOSED:
+        return fit_parts([
+            f"{appeal.name} has closed, so no charge was made. Thank you for thinking of "
+            f"{appeal.beneficiary.name}: see {appeal.terms_url} or call {appeal.helpline}."])
+    if why is Refusal.NOT_OFFERED:
+        return fit_parts([
+            f"Sorry, {money} is not an amount you can give by text, so no charge was made. "
+            f"Text {keyword_list(appeal, shortcode)} to {shortcode.number}."])
+    if why is Refusal.OVER_TEXT_CAP:
+        sentence = (f"The most you can give in one text is {_money(appeal, appeal.per_text_cap_pence)}, "
+                    f"so no charge was made.")
+    else:
+        sentence = (f"Giving {money} would take this number past the "
+                    f"{_money(appeal, appeal.per_number_daily_cap_pence)} a day limit for text gifts, "
+                    f"so no charge was made.")
+    return fit_parts([sentence, *([f"Give {money} online: {donate_url}"] if donate_url else [])])
+
+
+def not_uk_mobile(appeal: Appeal, why: str, donate_url: str) -> tuple[str, ...]:
+    return fit_parts([
+        f"Sorry, text giving is for UK mobiles only (not the Channel Islands or Isle of Man): {why}. "
+        "No charge was made.",
+        f"You can give to {appeal.name} online: {donate_url}"])
+
+
+def needs_amount(appeal: Appeal, shortcode: Shortcode) -> tuple[str, ...]:
+    return fit_parts([
+        f"To give to {appeal.name}, text {keyword_list(appeal, shortcode)} to {shortcode.number}. "
+        "Texts cost your donation plus one standard rate message."])
+
+
+def unknown_text(appeal: Appeal, shortcode: Shortcode) -> tuple[str, ...]:
+    return fit_parts([
+        f"Sorry, we did not recognise that. No charge was made. To give to {appeal.name}, text "
+        f"{keyword_list(appeal, shortcode)} to {shortcode.number}. Text HELP for help."])
+
+
+def help_text(appeal: Appeal) -> tuple[str, ...]:
+    return fit_parts([
+        f"{appeal.name} for {appeal.beneficiary.name} (charity {appeal.beneficiary.charity_number}). "
+        f"Help: {appeal.helpline}. T&Cs: {appeal.terms_url}. Text STOP to opt out."])
+
+
+def stopped(appeal: Appeal, everything: bool) -> tuple[str, ...]:
+    whom = "any charity on this number" if everything else appeal.beneficiary.name
+    return fit_parts([
+        f"You will get no more marketing texts from {whom}. Text START to opt back in. "
+        f"Help: {appeal.helpline}"])
+
+
+def started(appeal: Appeal) -> tuple[str, ...]:
+    return fit_parts([
+        f"Thank you: {appeal.beneficiary.name} may text you about its work. Text STOP at any time to opt out."])
+
+
+def link_to_give(appeal: Appeal, amount_pence: int, donate_url: str) -> tuple[str, ...]:
+    return fit_parts([
+        f"Thank you for giving to {appeal.name} for {appeal.beneficiary.name}.",
+        f"Tap to give {_money(appeal, amount_pence)}: {donate_url}",
+        f"Help: {appeal.helpline}. Text STOP to opt out."])
+
+
+def no_appeal(number: str) -> tuple[str, ...]:
+    return fit_parts([f"Sorry, {number} is not taking donations at the moment. No charge was made."])
+
+
+
+class MessageStatus(StrEnum):
+    QUEUED = "queued"  # stored, waiting for the outbox to hand it to the provider
+    SENT = "sent"  # the provider accepted it
+    DELIVERED = "delivered"  # the handset has it (delivery report)
+    FAILED = "failed"  # the provider or network gave up (delivery report)
+    REPLIED = "replied"  # answered inline in the provider's webhook response (TwiML)
+
+
+@dataclass(frozen=True)
+class OutboundText:
+    """One free message to a donor: a receipt, a reply or a link."""
+
+    request_id: str
+    provider: str
+    to: str
+    sender: str
+    body: str
+    purpose: str
+    in_reply_to: str
+    donation_reference: str | None = None
+    status: MessageStatus = MessageStatus.QUEUED
+    status_detail: str | None = None

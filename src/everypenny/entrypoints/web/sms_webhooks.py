@@ -1,0 +1,78 @@
+"""Webhooks from SMS providers: check who is calling, store the callback, answer fast. The outbox does the work."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from fastapi import APIRouter, HTTPException, Request, Response
+from starlette.concurrency import run_in_threadpool
+from twilio.request_validator import RequestValidator
+from twilio.twiml.messaging_response import MessagingResponse
+
+from everypenny.adapters.aggregator import wire
+from everypenny.bootstrap import Platform
+from everypenny.service_layer.text_giving import (
+    TWILIO,
+    DonorLinks,
+    InboundText,
+    receive_charge_report,
+    receive_delivery_report,
+    receive_text,
+    reply_by_link,
+)
+
+TWILIO_PATH = "/webhooks/twilio/sms"
+
+
+def sms_webhooks(platform: Platform) -> APIRouter:
+    router = APIRouter(tags=["sms webhooks"])
+    settings = platform.settings
+
+    async def _aggregator_callback(request: Request, read: Callable, receive: Callable) -> Response:
+        body = await request.body()
+        if not wire.signature_valid(settings.aggregator_callback_secret, body,
+                                    request.headers.get(wire.SIGNATURE_HEADER)):
+            raise HTTPException(403, f"missing or wrong {wire.SIGNATURE_HEADER}")
+        try:
+            message = read(wire.decode(body))
+        except wire.BadCallback as error:
+            raise HTTPException(400, str(error)) from None
+        stored = await run_in_threadpool(receive, platform.uow(), message)
+        return Response("OK" if stored else "OK (already received)", media_type="text/plain")
+
+    @router.post(wire.MO_CALLBACK)
+    async def aggregator_mo(request: Request) -> Response:
+        """A donor's text to one of our shortcodes."""
+        return await _aggregator_callback(request, wire.read_mo, receive_text)
+
+    @router.post(wire.CHARGE_REPORT_CALLBACK)
+    async def aggregator_charge_report(request: Request) -> Response:
+        """Whether a charge to a phone bill went through."""
+        return await _aggregator_callback(request, wire.read_charge_report, receive_charge_report)
+
+    @router.post(wire.DELIVERY_REPORT_CALLBACK)
+    async def aggregator_delivery_report(request: Request) -> Response:
+        """Whether a message we sent reached the handset."""
+        return await _aggregator_callback(request, wire.read_delivery_report, receive_delivery_report)
+
+    @router.post(TWILIO_PATH)
+    async def twilio_sms(request: Request) -> Response:
+        """Twilio's inbound SMS webhook for text-to-link numbers; the reply goes back as TwiML."""
+        form = {key: value for key, value in (await request.form()).multi_items() if isinstance(value, str)}
+        url = settings.public_url.rstrip("/") + TWILIO_PATH
+        validator = RequestValidator(settings.twilio_auth_token)
+        if not validator.validate(url, form, request.headers.get("X-Twilio-Signature", "")):
+            raise HTTPException(403, "missing or wrong X-Twilio-Signature")
+        missing = [name for name in ("MessageSid", "From", "To") if not form.get(name)]
+        if missing:
+            raise HTTPException(400, f"missing {', '.join(missing)}")
+        text = InboundText(provider=TWILIO, message_id=form["MessageSid"], msisdn=form["From"], to=form["To"],
+                           body=form.get("Body", ""))
+        links = DonorLinks(settings.public_url, settings.secret_key)
+        replies = await run_in_threadpool(reply_by_link, platform.uow(), text, links)
+        twiml = MessagingResponse()
+        for body in replies:
+            twiml.message(body)
+        return Response(str(twiml), media_type="application/xml")
+
+    return router

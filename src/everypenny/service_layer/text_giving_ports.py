@@ -1,0 +1,53 @@
+"""What text giving needs from storage and from the SMS aggregator. Adapters implement these; tests fake them."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Protocol
+
+from everypenny.domain.text_giving import MessageStatus, OutboundText, SmsCharge
+
+
+class TextGivingStore(Protocol):
+    def add_charge(self, charge: SmsCharge) -> None: ...
+    def charge(self, request_id: str) -> SmsCharge | None: ...
+    def save_charge(self, charge: SmsCharge) -> None: ...
+    def charges_for(self, donation_reference: str) -> list[SmsCharge]: ...
+    def add_message(self, message: OutboundText) -> None: ...
+    def message(self, request_id: str) -> OutboundText | None: ...
+    def set_message_status(self, request_id: str, status: MessageStatus, detail: str | None,
+                           only_if: MessageStatus | None = None) -> None: ...
+    def replies_to(self, inbound_id: str) -> list[OutboundText]: ...
+    def given_today(self, appeal_slug: str, phone: str, since: datetime) -> int: ...
+
+
+@dataclass(frozen=True)
+class ChargeOrder:
+    """Bill `amount_pence` to `msisdn`'s phone; the aggregator echoes `request_id` in the charge report."""
+
+    request_id: str
+    msisdn: str
+    shortcode: str
+    amount_pence: int
+    description: str
+
+
+@dataclass(frozen=True)
+class MessageOrder:
+    request_id: str
+    msisdn: str
+    sender: str
+    body: str
+
+
+class AggregatorRefused(Exception):
+    """The aggregator answered but refused the request outright (bad key, malformed): retrying will not help
+    until someone fixes the configuration, so the outbox keeps retrying with backoff and logs why."""
+
+
+class AggregatorGateway(Protocol):
+    """The aggregator's API. Both calls are idempotent on `request_id`, so the outbox may repeat them."""
+
+    def request_charge(self, order: ChargeOrder) -> None: ...
+    def send_message(self, order: MessageOrder) -> None: ...

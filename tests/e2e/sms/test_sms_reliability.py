@@ -1,0 +1,192 @@
+"""Callbacks arrive twice, late, early, out of order or forged: no donation is counted twice or lost."""
+
+from __future__ import annotations
+
+import pytest
+from fastapi.testclient import TestClient
+from sms_harness import TextGiving, connect, count_rows
+
+from everypenny.adapters.aggregator import wire
+from everypenny.adapters.db.schema import inbox_messages, outbox_tasks
+from everypenny.domain.donation import DonationStatus
+from everypenny.domain.text_giving import ChargeStatus
+from everypenny.simulators.aggregator import Delivery, create_simulator_app
+
+EE = "+447700900002"
+O2 = "+447700900102"
+PAYG_5 = "+447700900202"
+NO_DONATIONS_NETWORK = "+447700900352"
+SENDERS = [EE, O2, PAYG_5, "+447700900003", "+447700900252", "+447700900004"]
+
+
+def _harness(platform, client, delivery: Delivery) -> TextGiving:
+    return TextGiving(platform, client, connect(platform, client, delivery))
+
+
+def _mo(guid: str, number: str = EE[1:], body: str = "SUN5") -> dict[str, str]:
+    return {"IFVERSION": wire.INTERFACE_VERSION, "GUID": guid, "MONUMBER": number, "DESTINATION": "70141",
+            "OPERATOR": "EE", "BODY": body, "RECEIVETIME": "20261126120000"}
+
+
+def _report(request_id: str, status: str, reason: str = "") -> dict[str, str]:
+    return {"IFVERSION": wire.INTERFACE_VERSION, "GUID": "tx-1", "REQUESTID": request_id, "STATUSCODE": status,
+            "STATUSTEXT": reason, "OPERATOR": "EE", "AMOUNT": "500", "STATUSTIME": "20261126120001"}
+
+
+def test_every_callback_delivered_twice_counts_once(platform, client, seed_appeal):
+    texts = _harness(platform, client, Delivery(duplicate_rate=1.0))
+
+    replies = texts.text(EE, "SUN5")
+
+    assert len(texts.donations()) == 1 and len(texts.simulator.charges) == 1
+    assert len(replies) == 2  # one receipt, in two parts, sent once
+    assert texts.totals()["raised_pence"] == 500 == texts.simulator.charged_pence()
+
+
+def test_the_same_mo_twice_is_acknowledged_and_ignored(texts):
+    first = texts.callback(wire.MO_CALLBACK, _mo("mo-1"))
+    again = texts.callback(wire.MO_CALLBACK, _mo("mo-1"))
+    texts.settle()
+
+    assert first.status_code == again.status_code == 200
+    assert again.text == "OK (already received)"
+    assert len(texts.donations()) == 1 and texts.totals()["raised_pence"] == 500
+
+
+def test_reordered_callbacks_from_many_handsets_end_consistent(platform, client, seed_appeal):
+    texts = _harness(platform, client, Delivery(reverse_batches=True, duplicate_rate=0.5))
+    for sender in SENDERS:
+        texts.simulator.text(sender, "70141", "SUN10")
+        texts.simulator.text(sender, "70141", "SUN3")
+    texts.settle()
+
+    donations = texts.donations()
+    assert len(donations) == 2 * len(SENDERS)
+    assert all(d.status is not DonationStatus.PENDING for d in donations)
+    assert texts.totals()["raised_pence"] == texts.simulator.charged_pence() == sum(d.paid_pence for d in donations)
+    assert texts.totals()["pending_pence"] == 0
+
+
+def test_a_charge_report_before_our_charge_exists_is_kept_and_applied_later(texts):
+    early = texts.callback(wire.CHARGE_REPORT_CALLBACK, _report("mo-2-c1", wire.CHARGED))
+    texts.settle()
+
+    assert early.status_code == 200
+    with texts.platform.uow() as uow:
+        assert uow.outbox.depth() == 1  # waiting for its charge, with backoff
+
+    texts.callback(wire.MO_CALLBACK, _mo("mo-2"))
+    texts.settle()
+    texts.make_retries_due()
+
+    [donation] = texts.donations()
+    assert donation.status is DonationStatus.PAID
+    assert texts.totals()["raised_pence"] == 500 and texts.totals()["pending_pence"] == 0
+    with texts.platform.uow() as uow:
+        assert uow.outbox.depth() == 0
+
+
+def test_a_charge_report_twice_posts_once_and_receipts_once(texts):
+    texts.callback(wire.MO_CALLBACK, _mo("mo-3"))
+    texts.settle()  # the simulator's own report has charged it
+    again = texts.callback(wire.CHARGE_REPORT_CALLBACK, _report("mo-3-c1", wire.CHARGED))
+    texts.settle()
+
+    assert again.text == "OK (already received)"
+    assert texts.totals()["raised_pence"] == 500
+    assert len([m for m in texts.received(EE) if m.startswith("Thank you!")]) == 1
+
+
+def test_failed_then_charged_keeps_the_first_outcome_and_flags_the_contradiction(texts):
+    texts.text(NO_DONATIONS_NETWORK, "SUN5")
+    [donation] = texts.donations()
+    [charge] = texts.charges(donation.reference)
+    assert charge.status is ChargeStatus.FAILED
+
+    late = texts.callback(wire.CHARGE_REPORT_CALLBACK, _report(charge.request_id, wire.CHARGED))
+    texts.settle()
+
+    assert late.status_code == 200
+    [charge] = texts.charges(donation.reference)
+    assert charge.status is ChargeStatus.FAILED
+    assert charge.contradicting_report == "charged after failed"
+    assert texts.donations()[0].status is DonationStatus.FAILED
+    assert texts.totals()["raised_pence"] == 0 and texts.totals()["pending_pence"] == 0
+    assert not any(m.startswith("Thank you!") for m in texts.received(NO_DONATIONS_NETWORK))
+
+
+def test_charged_then_failed_keeps_the_money_and_flags_the_contradiction(texts):
+    texts.text(EE, "SUN5")
+    [donation] = texts.donations()
+    [charge] = texts.charges(donation.reference)
+
+    texts.callback(wire.CHARGE_REPORT_CALLBACK, _report(charge.request_id, wire.FAILED, "BARRED"))
+    texts.settle()
+
+    [charge] = texts.charges(donation.reference)
+    assert charge.status is ChargeStatus.CHARGED
+    assert charge.contradicting_report == "failed (BARRED) after charged"
+    assert texts.totals()["raised_pence"] == 500
+
+
+@pytest.mark.parametrize("path", [wire.MO_CALLBACK, wire.CHARGE_REPORT_CALLBACK, wire.DELIVERY_REPORT_CALLBACK])
+def test_a_forged_or_unsigned_callback_gets_403_and_stores_nothing(texts, path):
+    fields = _mo("forged") if path == wire.MO_CALLBACK else _report("x-c1", wire.CHARGED)
+
+    forged = texts.callback(path, fields, secret="not-the-secret")
+    unsigned = texts.client.post(path, data=fields)
+
+    assert forged.status_code == unsigned.status_code == 403
+    assert "X-Aggregator-Signature" in forged.json()["detail"]
+    assert count_rows(texts.platform, inbox_messages) == 0 == count_rows(texts.platform, outbox_tasks)
+
+
+def test_a_signed_callback_missing_fields_is_a_400_that_names_them(texts):
+    response = texts.callback(wire.MO_CALLBACK, {"GUID": "g-1", "BODY": "SUN5"})
+
+    assert response.status_code == 400
+    assert response.json()["detail"] == "missing MONUMBER, DESTINATION"
+    assert count_rows(texts.platform, inbox_messages) == 0
+
+
+def test_an_aggregator_outage_delays_the_charge_but_never_loses_it(platform, client, seed_appeal):
+    texts = _harness(platform, client, Delivery())
+    texts.simulator.api_key = "rotated"  # the aggregator refuses us until the keys agree again
+
+    texts.text(EE, "SUN5")
+    assert texts.simulator.charges == {} and texts.totals()["pending_pence"] == 500
+
+    texts.simulator.api_key = platform.settings.aggregator_api_key
+    texts.make_retries_due()
+
+    assert texts.totals()["raised_pence"] == 500 == texts.simulator.charged_pence()
+
+
+def test_the_simulator_refuses_a_request_id_reused_for_another_charge(texts):
+    simulator_client = TestClient(create_simulator_app(texts.simulator))
+    fields = {"ORIGINATOR": "70141", "NUMBERS": EE[1:], "AMOUNT": "500", "REQUESTID": "r-1"}
+    headers = {wire.API_KEY_HEADER: texts.platform.settings.aggregator_api_key}
+
+    first = simulator_client.post(wire.CHARGE_PATH, data=fields, headers=headers)
+    replay = simulator_client.post(wire.CHARGE_PATH, data=fields, headers=headers)
+    other = simulator_client.post(wire.CHARGE_PATH, data={**fields, "AMOUNT": "1000"}, headers=headers)
+
+    assert first.json() == replay.json() and other.status_code == 409
+    assert texts.simulator.charged_pence() == 500
+
+
+def test_a_delivery_report_before_its_message_is_kept_until_the_message_exists(texts):
+    early = texts.callback(wire.DELIVERY_REPORT_CALLBACK, {"REQUESTID": "mo-9-c1-r1", "STATUSCODE": "DELIVERED"})
+    texts.settle()
+
+    assert early.status_code == 200
+    with texts.platform.uow() as uow:
+        assert uow.outbox.depth() == 1
+
+    texts.callback(wire.MO_CALLBACK, _mo("mo-9"))
+    texts.settle()
+    texts.make_retries_due()
+
+    with texts.platform.uow() as uow:
+        assert uow.outbox.depth() == 0
+        assert uow.texts.message("mo-9-c1-r1").status.value == "delivered"

@@ -1,0 +1,66 @@
+"""The text-giving store on both databases: what counts towards a number's daily cap, charges and messages."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+import pytest
+from sqlalchemy.exc import IntegrityError
+
+from everypenny.domain.appeal import Channel
+from everypenny.domain.donation import Donation
+from everypenny.domain.text_giving import ChargeStatus, MessageStatus, OutboundText, SmsCharge
+
+PHONE = "+447700900001"
+
+
+def _donation(reference: str, amount: int, created_at: datetime, channel=Channel.CARRIER_SMS, phone=PHONE):
+    return Donation(reference, "sun-ukraine-fund", channel, amount, "GBP", created_at, phone=phone)
+
+
+def test_given_today_counts_pending_in_full_paid_as_paid_and_nothing_else(platform, seed_appeal):
+    now = datetime.now(UTC)
+    with platform.uow() as uow:
+        uow.donations.add(_donation("EP-0000000001", 1000, now))  # pending
+        uow.donations.add(_donation("EP-0000000002", 2000, now).settled(1000, "SPEND_CAP"))  # part paid
+        uow.donations.add(_donation("EP-0000000003", 500, now).settled(0, "BARRED"))  # failed
+        uow.donations.add(_donation("EP-0000000004", 500, now - timedelta(days=1)))  # yesterday
+        uow.donations.add(_donation("EP-0000000005", 500, now, channel=Channel.ONLINE))  # not a text
+        uow.donations.add(_donation("EP-0000000006", 500, now, phone="+447700900002"))  # another number
+        uow.commit()
+
+    with platform.uow() as uow:
+        assert uow.texts.given_today("sun-ukraine-fund", PHONE, now - timedelta(hours=1)) == 2000
+
+
+def test_charges_and_messages_round_trip_and_request_ids_are_unique(platform, seed_appeal):
+    now = datetime.now(UTC)
+    charge = SmsCharge("mo-1-c1", "EP-0000000001", 1, 500, "GBP", "EE")
+    message = OutboundText("mo-1-m1", "aggregator", PHONE, "70141", "Thank you", "receipt", "aggregator:mo-1",
+                           donation_reference="EP-0000000001")
+    with platform.uow() as uow:
+        uow.donations.add(_donation("EP-0000000001", 500, now))
+        uow.texts.add_charge(charge)
+        uow.texts.add_message(message)
+        uow.commit()
+
+    with platform.uow() as uow:
+        assert uow.texts.charge("mo-1-c1") == charge
+        uow.texts.save_charge(charge.reported(ChargeStatus.FAILED, "BARRED"))
+        uow.texts.set_message_status("mo-1-m1", MessageStatus.DELIVERED, None)
+        uow.texts.set_message_status("mo-1-m1", MessageStatus.SENT, None, only_if=MessageStatus.QUEUED)
+        uow.commit()
+
+    with platform.uow() as uow:
+        assert uow.texts.charges_for("EP-0000000001")[0].failure_reason == "BARRED"
+        assert uow.texts.message("mo-1-m1").status is MessageStatus.DELIVERED  # a late 'sent' does not win
+        assert uow.texts.replies_to("aggregator:mo-1") == [uow.texts.message("mo-1-m1")]
+        with pytest.raises(IntegrityError):
+            uow.texts.add_charge(charge)
+
+
+def test_a_message_for_an_unknown_donation_is_refused(platform, seed_appeal):
+    with platform.uow() as uow, pytest.raises(LookupError, match="EP-NOPE"):
+        uow.texts.add_message(OutboundText("x-m1", "aggregator", PHONE, "70141", "hi", "reply", "a:x",
+                                           donation_reference="EP-NOPE"))
+

@@ -1,0 +1,179 @@
+"""Text giving's rules: eligible numbers, caps, split charges, outcomes and the texts donors read."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from everypenny.adapters.appeal_file import load_appeal_file
+from everypenny.domain.appeal import AppealStatus
+from everypenny.domain.donation import Donation, DonationStatus
+from everypenny.domain.text_giving import (
+    ChargeStatus,
+    FailureReason,
+    NotUkMobile,
+    Refusal,
+    SmsCharge,
+    charge_failed,
+    charge_request_id,
+    donation_after_charges,
+    fit_parts,
+    gsm7_length,
+    help_text,
+    link_to_give,
+    london_day_start,
+    needs_amount,
+    not_uk_mobile,
+    receipt,
+    refusal,
+    refused,
+    split_charges,
+    stopped,
+    uk_mobile,
+    unknown_text,
+)
+
+APPEAL = load_appeal_file(Path(__file__).resolve().parents[2] / "appeals" / "sun-ukraine-fund.toml")[0]
+SHORTCODE = APPEAL.shortcode("70141")
+LONG_NUMBER = APPEAL.shortcode("+447700900141")
+URL = "http://127.0.0.1:8000/gift-aid/IkVQLTdLM005UTJYREEi.Zr8gkT3mZ1i3e0yq6O4bS6PHyR8"
+
+
+@pytest.mark.parametrize("msisdn", ["447700900123", "+447700900999", "+447400123456"])
+def test_uk_mobiles_can_give(msisdn):
+    assert uk_mobile(msisdn).startswith("+447")
+
+
+@pytest.mark.parametrize(("msisdn", "says"), [
+    ("447781123456", "Guernsey"), ("+447797123456", "Jersey"), ("447624123456", "Isle of Man"),
+    ("33612345678", "not a UK number"), ("442079460000", "not a UK mobile"), ("banana", "not a phone number"),
+])
+def test_other_numbers_are_refused_with_the_reason(msisdn, says):
+    with pytest.raises(NotUkMobile, match=says):
+        uk_mobile(msisdn)
+
+
+def test_the_daily_cap_resets_at_london_midnight_not_utc():
+    summer_evening = datetime(2026, 7, 1, 23, 30, tzinfo=UTC)  # 00:30 on 2 July in London
+    assert london_day_start(summer_evening) == datetime(2026, 7, 1, 23, 0, tzinfo=UTC)
+    winter = datetime(2026, 12, 1, 23, 30, tzinfo=UTC)
+    assert london_day_start(winter) == datetime(2026, 12, 1, 0, 0, tzinfo=UTC)
+
+
+def test_caps_and_listed_amounts_on_the_carrier_shortcode():
+    assert refusal(APPEAL, SHORTCODE, "SUN", 500, given_today_pence=0) is None
+    assert refusal(APPEAL, SHORTCODE, "SUN", 700, 0) is Refusal.NOT_OFFERED
+    assert refusal(APPEAL, SHORTCODE, "SUN", 2500, 0) is Refusal.OVER_TEXT_CAP
+    assert refusal(APPEAL, SHORTCODE, "SUN", 1000, 2000) is None  # exactly the £30 cap
+    assert refusal(APPEAL, SHORTCODE, "SUN", 1000, 2500) is Refusal.OVER_DAILY_CAP
+
+
+def test_the_link_number_takes_any_amount_the_donation_page_takes():
+    assert refusal(APPEAL, LONG_NUMBER, "SUN", 5000, given_today_pence=10_000) is None
+    assert refusal(APPEAL, LONG_NUMBER, "SUN", 250, 0) is Refusal.NOT_OFFERED
+
+
+@pytest.mark.parametrize("status", [AppealStatus.CLOSED, AppealStatus.DRAFT])
+def test_closed_and_draft_appeals_take_no_money(status):
+    appeal = replace(APPEAL, status=status)
+    assert refusal(appeal, SHORTCODE, "SUN", 500, 0) is Refusal.CLOSED
+    assert "has closed" in refused(appeal, SHORTCODE, Refusal.CLOSED, 500, None)[0]
+
+
+@pytest.mark.parametrize(("amount", "network", "charges"), [
+    (2000, "O2", [1000, 1000]), (1500, "tesco", [1000, 500]), (2000, "EE", [2000]), (500, "O2", [500]),
+])
+def test_networks_with_a_per_charge_maximum_get_several_charges(amount, network, charges):
+    assert split_charges(amount, network) == charges
+
+
+def test_request_ids_are_stable_and_short():
+    assert charge_request_id("abc-123", 2) == "abc-123-c2"
+    assert len(charge_request_id("x" * 300, 1)) <= 80
+
+
+def _donation(amount=2000):
+    return Donation("EP-0000000001", APPEAL.slug, SHORTCODE.channel, amount, "GBP", datetime.now(UTC))
+
+
+def _charge(sequence, status, reason=None):
+    return SmsCharge(f"r-c{sequence}", "EP-0000000001", sequence, 1000, "GBP", "O2", status, reason)
+
+
+def test_a_donation_settles_only_when_every_charge_is_final():
+    donation = _donation()
+    assert donation_after_charges(donation, [_charge(1, ChargeStatus.CHARGED), _charge(2, ChargeStatus.REQUESTED)]
+                                  ) is donation
+    both = donation_after_charges(donation, [_charge(1, ChargeStatus.CHARGED), _charge(2, ChargeStatus.CHARGED)])
+    assert (both.status, both.paid_pence) == (DonationStatus.PAID, 2000)
+    half = donation_after_charges(donation, [_charge(1, ChargeStatus.CHARGED),
+                                             _charge(2, ChargeStatus.FAILED, "SPEND_CAP")])
+    assert (half.status, half.paid_pence, half.failure_reason) == (DonationStatus.PART_PAID, 1000, "SPEND_CAP")
+
+
+def test_the_first_final_report_wins_and_a_contradiction_is_noted():
+    failed = _charge(1, ChargeStatus.REQUESTED).reported(ChargeStatus.FAILED, "BARRED")
+    assert failed.reported(ChargeStatus.FAILED, "BARRED") == failed
+    contradicted = failed.reported(ChargeStatus.CHARGED, None)
+    assert contradicted.status is ChargeStatus.FAILED
+    assert contradicted.contradicting_report == "charged after failed"
+
+
+def test_unknown_failure_codes_read_as_other():
+    assert FailureReason.read("insufficient_credit") is FailureReason.INSUFFICIENT_CREDIT
+    assert FailureReason.read("SOMETHING NEW") is FailureReason.OTHER
+
+
+def _all_replies():
+    donate = "http://127.0.0.1:8000/donate/sun-ukraine-fund?amount_pence=500&from=ImFiYyI.c2lnbmF0dXJlc2lnbmF0dXJl"
+    yield receipt(APPEAL, 1000, 1, 2, URL)
+    yield receipt(APPEAL, 500, 1, 1, URL)
+    for reason in FailureReason:
+        yield charge_failed(APPEAL, 500, reason.value, donate)
+    for why in Refusal:
+        yield refused(APPEAL, SHORTCODE, why, 2500, donate)
+    yield not_uk_mobile(APPEAL, "numbers from Jersey cannot give by text", donate)
+    yield needs_amount(APPEAL, SHORTCODE)
+    yield unknown_text(APPEAL, SHORTCODE)
+    yield help_text(APPEAL)
+    yield stopped(APPEAL, everything=True)
+    yield link_to_give(APPEAL, 5000, donate)
+
+
+@pytest.mark.parametrize("parts", list(_all_replies()))
+def test_every_reply_is_gsm7_parts_of_at_most_160(parts):
+    assert parts
+    for part in parts:
+        assert gsm7_length(part) is not None and gsm7_length(part) <= 160, part
+
+
+def test_a_receipt_says_who_how_much_helpline_opt_out_and_gift_aid():
+    text = " ".join(receipt(APPEAL, 500, 1, 1, URL))
+    for expected in ("£5", "The Sun's Ukraine Fund", "British Red Cross", "0344 871 11 11", "STOP", URL):
+        assert expected in text
+
+
+def test_a_failure_reply_says_what_happened_and_that_nothing_was_charged():
+    text = " ".join(charge_failed(APPEAL, 500, "INSUFFICIENT_CREDIT", "http://x/donate"))
+    assert "not enough pay-as-you-go credit" in text and "no charge was made" in text
+
+
+def test_unknown_text_lists_the_valid_keywords():
+    assert "SUN3, SUN5 or SUN10 to 70141" in unknown_text(APPEAL, SHORTCODE)[0]
+
+
+@given(st.lists(st.text(min_size=0, max_size=400), max_size=5))
+def test_any_sentences_fit_into_gsm7_parts(sentences):
+    for part in fit_parts(sentences):
+        length = gsm7_length(part)
+        assert length is not None and 0 < length <= 160
+
+
+def test_a_link_stays_in_the_same_message_as_the_words_that_introduce_it():
+    parts = receipt(APPEAL, 500, 1, 1, URL)
+    assert any(part.startswith("Add Gift Aid") and part.endswith(URL) for part in parts)
