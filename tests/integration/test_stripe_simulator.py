@@ -178,6 +178,9 @@ def test_a_failed_delivery_is_retried_until_the_endpoint_accepts_it(sim, gateway
     gateway.client().v1.checkout.sessions.expire(checkout.session_id)
 
     [expired] = receiver.wait_for(1)
+    deadline = time.monotonic() + 10  # the simulator logs a delivery once it has read the response
+    while len(sim.deliveries) < 3 and time.monotonic() < deadline:
+        time.sleep(0.01)
 
     assert expired["type"] == "checkout.session.expired"
     assert [d["attempt"] for d in sim.deliveries if d["event"] == expired["id"]] == [1, 2, 3]
