@@ -8,7 +8,9 @@ from sqlalchemy import Engine
 
 from everypenny.adapters.db.engine import make_engine, require_current_schema
 from everypenny.adapters.db.unit_of_work import SqlUnitOfWork
+from everypenny.adapters.passwords import Argon2Passwords
 from everypenny.config import Settings, get_settings
+from everypenny.service_layer.desk_ports import PasswordHasher
 from everypenny.service_layer.outbox import OutboxWorker, TaskHandler
 
 
@@ -17,6 +19,7 @@ class Platform:
     settings: Settings
     engine: Engine
     handlers: dict[str, TaskHandler] = field(default_factory=dict)
+    passwords: PasswordHasher = field(default_factory=Argon2Passwords)
 
     def uow(self) -> SqlUnitOfWork:
         return SqlUnitOfWork(self.engine)

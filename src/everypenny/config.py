@@ -15,6 +15,11 @@ class Settings(BaseSettings):
     # Signs tokens in links we send donors; set a long random value in production.
     secret_key: str = "dev-only-secret-change-me"
     log_level: str = "INFO"
+    # Appeal desk: web pages allowed to read the public totaliser (comma-separated origins) and to frame
+    # its widget; how long a desk login lasts; how long browsers and CDNs may cache public totals.
+    totaliser_origins: str = ""
+    desk_session_hours: int = 12
+    totaliser_max_age_seconds: int = 5
 
 
 @lru_cache

@@ -5,6 +5,7 @@ from __future__ import annotations
 import abc
 from typing import Self
 
+from everypenny.service_layer.desk_ports import DeskReporting, SessionRepository, UserRepository
 from everypenny.service_layer.ports import (
     AppealRepository,
     ConsentRepository,
@@ -22,6 +23,9 @@ class UnitOfWork(abc.ABC):
     consents: ConsentRepository
     outbox: Outbox
     inbox: Inbox
+    users: UserRepository
+    sessions: SessionRepository
+    reporting: DeskReporting
 
     def __enter__(self) -> Self:
         return self

@@ -4,6 +4,8 @@ from typing import Self
 
 from sqlalchemy import Engine
 
+from everypenny.adapters.db.desk_users import SqlSessionRepository, SqlUserRepository
+from everypenny.adapters.db.reporting import SqlDeskReporting
 from everypenny.adapters.db.repositories import (
     SqlAppealRepository,
     SqlConsentRepository,
@@ -28,6 +30,9 @@ class SqlUnitOfWork(UnitOfWork):
         self.consents = SqlConsentRepository(self.connection)
         self.outbox = SqlOutbox(self.connection)
         self.inbox = SqlInbox(self.connection)
+        self.users = SqlUserRepository(self.connection)
+        self.sessions = SqlSessionRepository(self.connection)
+        self.reporting = SqlDeskReporting(self.connection)
         return self
 
     def __exit__(self, *exc_info) -> None:
