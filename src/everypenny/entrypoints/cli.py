@@ -14,6 +14,7 @@ from everypenny.adapters.appeal_file import AppealFileError, load_appeal_file
 from everypenny.adapters.db.engine import SchemaNotCurrent, make_engine, schema_revisions, upgrade
 from everypenny.config import get_settings
 from everypenny.domain.money import format_pence
+from everypenny.entrypoints.desk_cli import appeal_status, export_app, user_app
 from everypenny.service_layer.appeals import CurrencyChangeRefused, load_appeal
 
 app = typer.Typer(help="Run a charity appeal end to end.", no_args_is_help=True, add_completion=False)
@@ -21,6 +22,9 @@ db_app = typer.Typer(help="The database schema.", no_args_is_help=True)
 appeal_app = typer.Typer(help="Appeal definitions.", no_args_is_help=True)
 app.add_typer(db_app, name="db")
 app.add_typer(appeal_app, name="appeal")
+app.add_typer(user_app, name="user")
+app.add_typer(export_app, name="export")
+appeal_app.command("status")(appeal_status)
 
 console = Console()
 errors = Console(stderr=True)

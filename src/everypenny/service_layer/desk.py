@@ -119,6 +119,13 @@ def _activity(uow: UnitOfWork, slug: str) -> ActivitySeries | None:
     return ActivitySeries(seconds, buckets)
 
 
+def activity(uow: UnitOfWork, slug: str) -> ActivitySeries | None:
+    """Donations received over the appeal's life, in the narrowest buckets that keep the chart readable."""
+    with uow:
+        _stored_appeal(uow, slug)
+        return _activity(uow, slug)
+
+
 def _raised_and_settled(uow: UnitOfWork, slug: str) -> tuple[dict[Channel, int], int | None]:
     kinds = [kind.value for kind in (*RAISING_KINDS, TransferKind.SETTLEMENT)]
     raised: dict[Channel, int] = defaultdict(int)

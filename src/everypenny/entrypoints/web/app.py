@@ -6,6 +6,8 @@ from fastapi import FastAPI, HTTPException
 from pydantic import BaseModel
 
 from everypenny.bootstrap import Platform
+from everypenny.entrypoints.web.admin import STATIC_PATH, desk_app, static_files
+from everypenny.entrypoints.web.totaliser import PublicTotalsHeaders, widget_router
 
 
 class Totals(BaseModel):
@@ -44,4 +46,8 @@ def create_app(platform: Platform) -> FastAPI:
             figures = uow.ledger.totals(slug)
         return Totals(slug=slug, **figures.__dict__)
 
+    app.add_middleware(PublicTotalsHeaders, settings=platform.settings)
+    app.include_router(widget_router(platform))
+    app.mount("/admin", desk_app(platform))
+    app.mount(STATIC_PATH, static_files())
     return app
