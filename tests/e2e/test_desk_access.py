@@ -5,10 +5,10 @@ from __future__ import annotations
 import pytest
 from fastapi.testclient import TestClient
 from starlette.routing import Mount
-
-from everypenny.entrypoints.web.app import create_app
 from tests.builders import DonationBuilder
 from tests.e2e.desk_helpers import PASSWORD, log_in, make_user, session_csrf
+
+from everypenny.entrypoints.web.app import create_app
 
 # The specification: every desk route and what it needs. A route missing here fails the walk.
 PUBLIC = None

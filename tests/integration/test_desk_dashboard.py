@@ -5,10 +5,10 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 
 import pytest
+from tests.builders import DonationBuilder
 
 from everypenny.domain.appeal import Channel
 from everypenny.service_layer.desk import UnknownAppeal, dashboard
-from tests.builders import DonationBuilder
 
 
 @pytest.fixture
