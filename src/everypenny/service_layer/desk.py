@@ -218,7 +218,7 @@ def search_donations(uow: UnitOfWork, query: str, limit: int = 50) -> SearchResu
                 number = phonenumbers.parse(text, "GB")
             except phonenumbers.NumberParseException:
                 number = None
-            if number is not None and phonenumbers.is_valid_number(number):
+            if number is not None and phonenumbers.is_possible_number(number):
                 e164 = phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
                 return SearchResult(f"phone {mask_phone(e164)}", uow.reporting.find_donations(phone=e164, limit=limit))
             raise SearchNotUnderstood(f"{text} is not a valid phone number")
