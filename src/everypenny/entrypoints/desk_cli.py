@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import UTC, datetime
 from enum import StrEnum
 from pathlib import Path
@@ -25,6 +27,16 @@ def _cli():
     return cli
 
 
+@contextmanager
+def _platform() -> Iterator:
+    """The platform for one command, its database connections closed when the command ends."""
+    running = _cli().platform()
+    try:
+        yield running
+    finally:
+        running.engine.dispose()
+
+
 def _read_password(from_stdin: bool) -> str:
     if from_stdin:
         return sys.stdin.readline().rstrip("\r\n")
@@ -43,14 +55,14 @@ def user_add(
         auth.parse_role(role)
     except UserRuleBroken as error:
         cli.fail(str(error), code=2)
-    running = cli.platform()
     password = _read_password(password_stdin)
-    try:
-        user = auth.add_user(running.uow(), running.passwords, email, role, password, datetime.now(UTC))
-    except UserRuleBroken as error:
-        cli.fail(str(error), code=2)
-    except auth.UserExists as error:
-        cli.fail(str(error), code=3)
+    with _platform() as running:
+        try:
+            user = auth.add_user(running.uow(), running.passwords, email, role, password, datetime.now(UTC))
+        except UserRuleBroken as error:
+            cli.fail(str(error), code=2)
+        except auth.UserExists as error:
+            cli.fail(str(error), code=3)
     cli.console.print(f"added {user.email} as {user.role.value}", highlight=False)
 
 
@@ -58,7 +70,9 @@ def user_add(
 def user_list() -> None:
     """Every desk user and their role."""
     cli = _cli()
-    for user in auth.list_users(cli.platform().uow()):
+    with _platform() as running:
+        users = auth.list_users(running.uow())
+    for user in users:
         cli.console.print(f"{user.email}\t{user.role.value}\t{user.created_at:%Y-%m-%d}", highlight=False)
 
 
@@ -69,8 +83,12 @@ class ExportKind(StrEnum):
 
 
 def _export(kind: ExportKind, appeal: str, output: Path) -> None:
+    with _platform() as running:
+        _write_export(running, kind, appeal, output)
+
+
+def _write_export(running, kind: ExportKind, appeal: str, output: Path) -> None:
     cli = _cli()
-    running = cli.platform()
     try:
         total = desk.check_export(running.uow(), kind.value, appeal)
     except (desk.ExportRefused, desk.UnknownAppeal) as error:
@@ -114,10 +132,11 @@ def appeal_status(slug: str = typer.Argument(..., help="The appeal's slug."),
                   status: str = typer.Argument(..., help="live or closed (draft → live → closed).")) -> None:
     """Move an appeal along draft → live → closed; a closed appeal stays closed."""
     cli = _cli()
-    try:
-        before = desk.change_appeal_status(cli.platform().uow(), slug, status, "cli")
-    except desk.UnknownAppeal as error:
-        cli.fail(f"{error}; `everypenny appeal list` shows them", code=2)
-    except (desk.StatusUnknown, TransitionRefused) as error:
-        cli.fail(str(error), code=2)
+    with _platform() as running:
+        try:
+            before = desk.change_appeal_status(running.uow(), slug, status, "cli")
+        except desk.UnknownAppeal as error:
+            cli.fail(f"{error}; `everypenny appeal list` shows them", code=2)
+        except (desk.StatusUnknown, TransitionRefused) as error:
+            cli.fail(str(error), code=2)
     cli.console.print(f"{slug}: {before.value} → {status.strip().lower()}", highlight=False)
