@@ -306,18 +306,27 @@ EXPORT_CHUNK_ROWS = 1000
 _FORMULA_START = ("=", "@", "\t", "\r")
 
 
-def _cell(value) -> str:
-    """A CSV cell; text that a spreadsheet would run as a formula is quoted with a leading apostrophe."""
-    if value is None:
-        return ""
-    if value is True or value is False:
-        return "yes" if value else "no"
-    if isinstance(value, datetime):
-        return value.isoformat()
-    if isinstance(value, str) and value and (
-            value.startswith(_FORMULA_START) or (value[0] in "+-" and not value[1:].isdigit())):
+def csv_safe_text(value: str | None) -> str | None:
+    """Text that a spreadsheet would run as a formula gets a leading apostrophe; phone numbers pass."""
+    if value and (value.startswith(_FORMULA_START) or (value[0] in "+-" and not value[1:].isdigit())):
         return "'" + value
-    return str(value)
+    return value
+
+
+def _iso(moment: datetime | None) -> str:
+    return moment.isoformat() if moment is not None else ""
+
+
+def _yes_no(flag: bool | None) -> str:
+    return "" if flag is None else ("yes" if flag else "no")
+
+
+# How a column's values become CSV text, where csv's own str() (and "" for None) would not do.
+_CELL_FORMATS: dict[str, Callable] = {
+    "created_at": _iso, "opted_in_at": _iso, "marketing_consent": _yes_no,
+    **{name: csv_safe_text for name in ("keyword", "email", "failure_reason", "description", "source", "contact",
+                                        "reference", "idempotency_key")},
+}
 
 
 @dataclass(frozen=True)
@@ -340,10 +349,14 @@ def export_csv(uow: UnitOfWork, kind: str, slug: str) -> Iterator[ExportChunk]:
     buffer = io.StringIO()
     writer = csv.writer(buffer, lineterminator="\r\n")
     writer.writerow(EXPORT_COLUMNS[kind])
+    formats = [(index, _CELL_FORMATS[name]) for index, name in enumerate(EXPORT_COLUMNS[kind]) if name in _CELL_FORMATS]
     rows = 0
     with uow:
         for row in uow.reporting.export_rows(kind, slug):
-            writer.writerow([_cell(value) for value in row])
+            values = list(row)
+            for index, format_cell in formats:
+                values[index] = format_cell(values[index])
+            writer.writerow(values)
             rows += 1
             if rows % EXPORT_CHUNK_ROWS == 0:
                 yield ExportChunk(EXPORT_CHUNK_ROWS, buffer.getvalue())

@@ -8,9 +8,9 @@ through a server-side cursor (yield_per), so memory does not grow with the numbe
 from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
-from datetime import datetime
+from datetime import datetime, timedelta
 
-from sqlalchemy import Connection, Integer, and_, case, cast, func, literal, select
+from sqlalchemy import Connection, Integer, Interval, and_, case, cast, func, literal, select
 from sqlalchemy.sql import Select
 
 from everypenny.adapters.db.repositories import POSTED_PHASES, SqlDonationRepository, _appeal_id
@@ -69,19 +69,21 @@ class SqlDeskReporting:
             .where(donations.c.appeal_id == self._appeal(appeal_slug))).one()
         return None if first is None else (first, last)
 
-    def _epoch_seconds(self, column):
-        if self.connection.dialect.name == "postgresql":
-            return func.extract("epoch", column)
-        return cast(func.strftime("%s", column), Integer)
-
     def donations_per_bucket(self, appeal_slug: str, start: datetime, bucket_seconds: int) -> list[TimeBucket]:
-        offset = self._epoch_seconds(donations.c.created_at) - literal(int(start.timestamp()))
-        bucket = func.floor(offset / bucket_seconds).label("bucket")
+        created = donations.c.created_at
+        if self.connection.dialect.name == "postgresql":
+            # date_bin keeps to timestamps; EXTRACT(epoch) would do numeric arithmetic on every row.
+            width = literal(timedelta(seconds=bucket_seconds), Interval)
+            bucket = func.date_bin(width, created, literal(start, created.type), type_=created.type).label("bucket")
+        else:
+            offset = cast(func.strftime("%s", created), Integer) - int(start.timestamp())
+            bucket = func.floor(offset / bucket_seconds).label("bucket")
         rows = self.connection.execute(
             select(bucket, func.count()).where(donations.c.appeal_id == self._appeal(appeal_slug))
             .group_by(bucket).order_by(bucket))
-        return [TimeBucket(datetime.fromtimestamp(int(start.timestamp()) + int(index) * bucket_seconds, start.tzinfo),
-                           count) for index, count in rows]
+        return [TimeBucket(moment if isinstance(moment, datetime)
+                           else start + timedelta(seconds=int(moment) * bucket_seconds), count)
+                for moment, count in rows]
 
     def latest_donations(self, appeal_slug: str, limit: int) -> list[Donation]:
         query = (self._donations._query().where(donations.c.appeal_id == self._appeal(appeal_slug))
