@@ -140,3 +140,18 @@ def test_passwords_are_stored_as_argon2_hashes(platform):
     with platform.uow() as uow:
         _, password_hash = uow.users.credentials("ann@example.org")
     assert password_hash.startswith("$argon2id$") and "a long passphrase" not in password_hash
+
+
+def test_reloading_the_appeal_file_cannot_reopen_an_appeal_the_desk_closed(platform, seed_appeal):
+    from tests.conftest import SEED_APPEAL
+
+    from everypenny.adapters.appeal_file import load_appeal_file
+    from everypenny.service_layer.appeals import StatusChangeRefused, load_appeal
+
+    desk.change_appeal_status(platform.uow(), "sun-ukraine-fund", "closed", "desk:ann@example.org")
+    appeal, definition = load_appeal_file(SEED_APPEAL)
+
+    with pytest.raises(StatusChangeRefused, match=r'closed and cannot become live.*set status = "closed"'):
+        load_appeal(platform.uow(), appeal, definition, str(SEED_APPEAL))
+    with platform.uow() as uow:
+        assert uow.appeals.get("sun-ukraine-fund").appeal.status.value == "closed"

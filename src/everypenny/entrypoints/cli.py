@@ -15,7 +15,7 @@ from everypenny.adapters.db.engine import SchemaNotCurrent, make_engine, schema_
 from everypenny.config import get_settings
 from everypenny.domain.money import format_pence
 from everypenny.entrypoints.desk_cli import appeal_status, export_app, user_app
-from everypenny.service_layer.appeals import CurrencyChangeRefused, load_appeal
+from everypenny.service_layer.appeals import CurrencyChangeRefused, StatusChangeRefused, load_appeal
 
 app = typer.Typer(help="Run a charity appeal end to end.", no_args_is_help=True, add_completion=False)
 db_app = typer.Typer(help="The database schema.", no_args_is_help=True)
@@ -64,7 +64,7 @@ def _load(files: list[Path]) -> None:
         try:
             appeal, definition = load_appeal_file(path)
             result = load_appeal(uow_platform.uow(), appeal, definition, str(path))
-        except (AppealFileError, CurrencyChangeRefused) as error:
+        except (AppealFileError, CurrencyChangeRefused, StatusChangeRefused) as error:
             fail(str(error), code=2)
         detail = f" ({', '.join(result.changed_keys)})" if result.changed_keys else ""
         console.print(f"{result.slug}: {result.outcome}{detail}", highlight=False)
