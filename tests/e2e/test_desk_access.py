@@ -167,3 +167,14 @@ def test_desk_pages_refuse_to_be_framed_and_are_not_cached(client, seed_appeal):
     assert response.headers["X-Frame-Options"] == "DENY"
     assert "frame-ancestors 'none'" in response.headers["Content-Security-Policy"]
     assert response.headers["Cache-Control"] == "no-store"
+
+
+def test_after_five_wrong_passwords_the_login_form_says_when_to_try_again(platform, seed_appeal, client):
+    email = make_user(platform, "viewer")
+    for _ in range(5):
+        assert log_in(client, email, "a wrong passphrase").status_code == 401
+
+    locked = log_in(client, email)
+
+    assert locked.status_code == 429
+    assert "Too many failed attempts for this account: try again after" in locked.text

@@ -28,7 +28,7 @@ def test_user_add_reads_the_password_from_stdin(run, platform):
     assert result.exit_code == 0, result.output
     assert "added ann@example.org as finance" in result.output
     with platform.uow() as uow:
-        assert uow.users.credentials("ann@example.org")[0].role.value == "finance"
+        assert uow.users.credentials("ann@example.org").user.role.value == "finance"
 
 
 def test_user_add_prompts_twice_for_the_password(run, platform):

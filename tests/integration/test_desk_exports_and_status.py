@@ -138,7 +138,7 @@ def test_passwords_are_stored_as_argon2_hashes(platform):
                   datetime.now(UTC))
 
     with platform.uow() as uow:
-        _, password_hash = uow.users.credentials("ann@example.org")
+        password_hash = uow.users.credentials("ann@example.org").password_hash
     assert password_hash.startswith("$argon2id$") and "a long passphrase" not in password_hash
 
 
@@ -155,3 +155,31 @@ def test_reloading_the_appeal_file_cannot_reopen_an_appeal_the_desk_closed(platf
         load_appeal(platform.uow(), appeal, definition, str(SEED_APPEAL))
     with platform.uow() as uow:
         assert uow.appeals.get("sun-ukraine-fund").appeal.status.value == "closed"
+
+
+def test_repeated_wrong_passwords_rest_the_account_for_a_while(platform):
+    now = datetime(2026, 11, 26, 13, 0, tzinfo=UTC)
+    hour = timedelta(hours=1)
+    auth.add_user(platform.uow(), platform.passwords, "ann@example.org", "viewer", "a long passphrase", now)
+
+    for _ in range(5):
+        assert auth.log_in(platform.uow(), platform.passwords, "ann@example.org", "guess", now, hour) is None
+    with pytest.raises(auth.LoginLocked, match="try again after 13:15 UTC"):
+        auth.log_in(platform.uow(), platform.passwords, "ann@example.org", "a long passphrase", now, hour)
+
+    later = now + timedelta(minutes=16)
+    assert auth.log_in(platform.uow(), platform.passwords, "ann@example.org", "a long passphrase", later, hour)
+
+
+def test_a_successful_login_forgets_earlier_wrong_passwords(platform):
+    now = datetime(2026, 11, 26, 13, 0, tzinfo=UTC)
+    hour = timedelta(hours=1)
+    auth.add_user(platform.uow(), platform.passwords, "ann@example.org", "viewer", "a long passphrase", now)
+
+    for _ in range(4):
+        auth.log_in(platform.uow(), platform.passwords, "ann@example.org", "guess", now, hour)
+    assert auth.log_in(platform.uow(), platform.passwords, "ann@example.org", "a long passphrase", now, hour)
+    for _ in range(4):
+        auth.log_in(platform.uow(), platform.passwords, "ann@example.org", "guess", now, hour)
+
+    assert auth.log_in(platform.uow(), platform.passwords, "ann@example.org", "a long passphrase", now, hour)

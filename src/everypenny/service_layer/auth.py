@@ -12,9 +12,11 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from everypenny.domain.users import (
+    MAXIMUM_PASSWORD_LENGTH,
     Permission,
     User,
     check_password,
+    lockout_after_failure,
     normalise_email,
     parse_role,
 )
@@ -26,6 +28,14 @@ from everypenny.service_layer.unit_of_work import UnitOfWork
 class UserExists(ValueError):
     def __init__(self, email: str) -> None:
         super().__init__(f"a desk user with the email {email} already exists")
+
+
+class LoginLocked(Exception):
+    """Too many wrong passwords for this account; no password is checked until `until`."""
+
+    def __init__(self, until: datetime) -> None:
+        super().__init__(f"too many failed logins: try again after {until:%H:%M} UTC")
+        self.until = until
 
 
 class NotAllowed(PermissionError):
@@ -77,17 +87,25 @@ def _decoy_hash(passwords: PasswordHasher) -> str:
 
 def log_in(uow: UnitOfWork, passwords: PasswordHasher, email: str, password: str, now: datetime,
            lifetime: timedelta) -> LoggedIn | None:
-    """A new session for the right email and password; None otherwise (never saying which was wrong)."""
+    """A new session for the right email and password; None otherwise (never saying which was wrong).
+
+    Raises LoginLocked while the account rests after repeated wrong passwords.
+    """
     try:
         address = normalise_email(email)
     except ValueError:
         return None
     with uow:
         found = uow.users.credentials(address)
-        stored_hash = found[1] if found else _decoy_hash(passwords)
-        if not passwords.verify(stored_hash, password[:4096]) or found is None:
+        if found is not None and found.locked_until is not None and found.locked_until > now:
+            raise LoginLocked(found.locked_until)
+        stored_hash = found.password_hash if found else _decoy_hash(passwords)
+        if not passwords.verify(stored_hash, password[:MAXIMUM_PASSWORD_LENGTH]) or found is None:
+            if found is not None:
+                uow.users.record_failed_login(found.user.id, lockout_after_failure(found.failed_logins, now))
+                uow.commit()
             return None
-        user = found[0]
+        user = found.user
         token, csrf = new_token(), new_token()
         uow.sessions.delete_expired(now)
         uow.sessions.add(hash_token(token), user.id, csrf, now, now + lifetime)

@@ -9,7 +9,7 @@ from sqlalchemy import Connection, delete, select, update
 from everypenny.adapters.db.repositories import _insert_or_duplicate
 from everypenny.adapters.db.schema import desk_sessions, desk_users
 from everypenny.domain.users import Role, User
-from everypenny.service_layer.desk_ports import DeskSession
+from everypenny.service_layer.desk_ports import Credentials, DeskSession
 
 
 def _user(row) -> User:
@@ -26,19 +26,22 @@ class SqlUserRepository:
             email=email, role=role.value, password_hash=password_hash, created_at=created_at))
         return User(id=result.inserted_primary_key[0], email=email, role=role, created_at=created_at)
 
-    def get(self, user_id: int) -> User | None:
-        row = self.connection.execute(select(desk_users).where(desk_users.c.id == user_id)).first()
-        return _user(row) if row else None
-
-    def credentials(self, email: str) -> tuple[User, str] | None:
+    def credentials(self, email: str) -> Credentials | None:
         row = self.connection.execute(select(desk_users).where(desk_users.c.email == email)).first()
-        return (_user(row), row.password_hash) if row else None
+        return Credentials(_user(row), row.password_hash, row.failed_logins, row.locked_until) if row else None
 
     def list(self) -> list[User]:
         return [_user(row) for row in self.connection.execute(select(desk_users).order_by(desk_users.c.email))]
 
     def record_login(self, user_id: int, at: datetime) -> None:
-        self.connection.execute(update(desk_users).where(desk_users.c.id == user_id).values(last_login_at=at))
+        self.connection.execute(update(desk_users).where(desk_users.c.id == user_id)
+                                .values(last_login_at=at, failed_logins=0, locked_until=None))
+
+    def record_failed_login(self, user_id: int, locked_until: datetime | None) -> None:
+        """Counts a wrong password; a lockout starts the count again, so each lockout needs fresh failures."""
+        values = ({"failed_logins": 0, "locked_until": locked_until} if locked_until is not None
+                  else {"failed_logins": desk_users.c.failed_logins + 1})
+        self.connection.execute(update(desk_users).where(desk_users.c.id == user_id).values(**values))
 
 
 class SqlSessionRepository:

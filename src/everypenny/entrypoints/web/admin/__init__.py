@@ -119,7 +119,11 @@ def desk_app(platform: Platform) -> FastAPI:
         if not same_token(csrf_token, request.cookies.get(LOGIN_CSRF_COOKIE)):
             return login_page(request, email, "The login form expired. Please try again.", next, 403)
         lifetime = timedelta(hours=platform.settings.desk_session_hours)
-        logged_in = auth.log_in(platform.uow(), platform.passwords, email, password, now(), lifetime)
+        try:
+            logged_in = auth.log_in(platform.uow(), platform.passwords, email, password, now(), lifetime)
+        except auth.LoginLocked as error:
+            return login_page(request, email, f"Too many failed attempts for this account: try again after "
+                                              f"{error.until:%H:%M} UTC, or ask an admin.", next, 429)
         if logged_in is None:
             return login_page(request, email, "That email and password do not match a desk user.", next, 401)
         target = next if next.startswith("/admin") and not next.startswith("/admin/login") else "/admin/"

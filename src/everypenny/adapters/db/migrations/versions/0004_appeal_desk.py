@@ -26,6 +26,8 @@ def upgrade() -> None:
         sa.Column("password_hash", sa.String(255), nullable=False),
         sa.Column("created_at", When, nullable=False),
         sa.Column("last_login_at", When),
+        sa.Column("failed_logins", sa.Integer, nullable=False, server_default="0"),
+        sa.Column("locked_until", When),
         sa.CheckConstraint("role IN ('admin', 'finance', 'viewer')", name="ck_desk_users_role"),
     )
     op.create_table(
