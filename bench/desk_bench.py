@@ -161,7 +161,9 @@ def time_dashboard(platform, runs: int = 7) -> list[float]:
         timings = {}
         for name, path in (("dashboard page", f"/admin/appeals/{SLUG}"),
                            ("live refresh (HTMX poll)", f"/admin/appeals/{SLUG}/live"),
-                           ("activity chart (SVG)", f"/admin/appeals/{SLUG}/activity.svg")):
+                           ("activity chart (SVG)", f"/admin/appeals/{SLUG}/activity.svg"),
+                           ("public totals API", f"/api/v1/appeals/{SLUG}/totals"),
+                           ("embeddable widget", f"/widget/{SLUG}")):
             client.get(path)  # warm caches and the connection pool
             samples = []
             for _ in range(runs):

@@ -26,6 +26,7 @@ from everypenny.service_layer.appeals import definition_hash
 from everypenny.service_layer.desk_ports import EXPORT_COLUMNS, TimeBucket
 from everypenny.service_layer.unit_of_work import UnitOfWork
 
+CHANNEL_NAMES = {Channel.CARRIER_SMS: "Carrier SMS", Channel.TEXT_TO_LINK: "Text-to-link", Channel.ONLINE: "Online"}
 LATEST_DONATIONS = 20
 MAX_CHART_BUCKETS = 120
 BUCKET_CHOICES_SECONDS = (60, 300, 900, 1800, 3600, 3 * 3600, 6 * 3600, 86400, 7 * 86400)
@@ -250,7 +251,8 @@ HistorySource = Callable[[UnitOfWork, Donation], HistorySection]
 
 def _donation_section(uow: UnitOfWork, donation: Donation) -> HistorySection:
     money = lambda pence: format_pence(pence, donation.currency)  # noqa: E731
-    events = [HistoryEvent(donation.created_at, f"{donation.channel.value} donation of {money(donation.amount_pence)}",
+    events = [HistoryEvent(donation.created_at, f"{CHANNEL_NAMES[donation.channel]} donation of "
+                                                f"{money(donation.amount_pence)}",
                            f"keyword {donation.keyword}" if donation.keyword else "")]
     events.append(HistoryEvent(None, f"now {donation.status.value}",
                                f"paid {money(donation.paid_pence)}, refunded {money(donation.refunded_pence)}"

@@ -17,7 +17,6 @@ from fastapi.templating import Jinja2Templates
 from starlette.exceptions import HTTPException
 
 from everypenny.bootstrap import Platform
-from everypenny.domain.appeal import Channel
 from everypenny.domain.appeal_lifecycle import ALLOWED_TRANSITIONS, TransitionRefused
 from everypenny.domain.money import format_pence
 from everypenny.domain.privacy import mask_email, mask_phone
@@ -40,7 +39,6 @@ from everypenny.service_layer.desk_ports import DeskSession
 
 HERE = Path(__file__).parent
 STATIC_PATH = "/static/desk"
-CHANNEL_NAMES = {Channel.CARRIER_SMS: "Carrier SMS", Channel.TEXT_TO_LINK: "Text-to-link", Channel.ONLINE: "Online"}
 EXPORT_NAMES = {"donations": "Donations", "transfers": "Ledger transfers", "consents": "Consent list (opted in)"}
 POLL_SECONDS = 3
 SECURITY_HEADERS = {
@@ -59,7 +57,7 @@ def _templates() -> Jinja2Templates:
     templates.env.filters["phone"] = mask_phone
     templates.env.filters["email"] = mask_email
     templates.env.filters["when"] = lambda moment: moment.strftime("%d %b %Y %H:%M:%S") if moment else ""
-    templates.env.globals.update(channel_names=CHANNEL_NAMES, static=STATIC_PATH, csrf_field=CSRF_FIELD,
+    templates.env.globals.update(channel_names=desk.CHANNEL_NAMES, static=STATIC_PATH, csrf_field=CSRF_FIELD,
                                  Permission=Permission, export_names=EXPORT_NAMES, poll_seconds=POLL_SECONDS)
     return templates
 
