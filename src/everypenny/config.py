@@ -16,10 +16,12 @@ class Settings(BaseSettings):
     secret_key: str = "dev-only-secret-change-me"
     log_level: str = "INFO"
     # Appeal desk: web pages allowed to read the public totaliser (comma-separated origins) and to frame
-    # its widget; how long a desk login lasts; how long browsers and CDNs may cache public totals.
+    # its widget; how long a desk login lasts; how long browsers and CDNs may cache public totals; how often
+    # an embedded widget refreshes.
     totaliser_origins: str = ""
     desk_session_hours: int = 12
     totaliser_max_age_seconds: int = 5
+    widget_poll_seconds: int = 10
 
 
 @lru_cache

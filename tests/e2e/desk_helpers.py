@@ -5,9 +5,19 @@ from __future__ import annotations
 import re
 from datetime import UTC, datetime
 
+import pytest
+from argon2 import PasswordHasher
+
+from everypenny.adapters.passwords import Argon2Passwords
 from everypenny.service_layer.auth import add_user
 
 PASSWORD = "a long enough passphrase"
+
+
+@pytest.fixture
+def quick_passwords(platform):
+    """Argon2id as in production but with tiny costs, so tests do not spend seconds stretching keys."""
+    platform.passwords = Argon2Passwords(PasswordHasher(time_cost=1, memory_cost=1024, parallelism=1))
 
 
 def make_user(platform, role: str, email: str | None = None) -> str:

@@ -6,9 +6,11 @@ import pytest
 from fastapi.testclient import TestClient
 from starlette.routing import Mount
 from tests.builders import DonationBuilder
-from tests.e2e.desk_helpers import PASSWORD, log_in, make_user, session_csrf
+from tests.e2e.desk_helpers import PASSWORD, log_in, make_user, quick_passwords, session_csrf
 
 from everypenny.entrypoints.web.app import create_app
+
+pytestmark = [pytest.mark.usefixtures(quick_passwords.__name__)]
 
 # The specification: every desk route and what it needs. A route missing here fails the walk.
 PUBLIC = None

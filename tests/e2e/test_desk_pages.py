@@ -8,9 +8,11 @@ import io
 import pytest
 from fastapi.testclient import TestClient
 from tests.builders import DonationBuilder
-from tests.e2e.desk_helpers import log_in, make_user, session_csrf
+from tests.e2e.desk_helpers import log_in, make_user, quick_passwords, session_csrf
 
 from everypenny.entrypoints.web.app import create_app
+
+pytestmark = [pytest.mark.usefixtures(quick_passwords.__name__)]
 
 
 @pytest.fixture

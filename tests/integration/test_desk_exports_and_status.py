@@ -8,10 +8,13 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 from tests.builders import DonationBuilder
+from tests.e2e.desk_helpers import quick_passwords
 
 from everypenny.domain.appeal_lifecycle import TransitionRefused
 from everypenny.domain.users import Role, UserRuleBroken
 from everypenny.service_layer import auth, desk
+
+pytestmark = [pytest.mark.usefixtures(quick_passwords.__name__)]
 
 
 @pytest.fixture

@@ -24,7 +24,6 @@ from everypenny.domain.money import CURRENCY_SYMBOLS, format_pence
 from everypenny.service_layer import desk
 
 TOTALS_PATH = re.compile(r"^/api/v1/appeals/[^/]+/totals$")
-WIDGET_POLL_SECONDS = 10
 
 
 def allowed_origins(settings: Settings) -> frozenset[str]:
@@ -137,7 +136,8 @@ def widget_router(platform: Platform) -> APIRouter:
                    if shortcode.channel.value == "carrier_sms" for keyword in shortcode.keywords]
         response = templates.TemplateResponse(request, "widget.html", {
             "totaliser": totaliser, "appeal": totaliser.appeal, "carrier": carrier[:1],
-            "symbol": CURRENCY_SYMBOLS[totaliser.appeal.currency], "poll_seconds": WIDGET_POLL_SECONDS})
+            "symbol": CURRENCY_SYMBOLS[totaliser.appeal.currency],
+            "poll_seconds": platform.settings.widget_poll_seconds})
         response.headers["Content-Security-Policy"] = (
             f"default-src 'self'; style-src 'self' 'unsafe-inline'; frame-ancestors {frame_ancestors}")
         response.headers["Cache-Control"] = f"public, max-age={platform.settings.totaliser_max_age_seconds}"

@@ -9,6 +9,7 @@ from collections.abc import Callable
 from datetime import UTC, datetime
 
 from fastapi import Request
+from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException
 
 from everypenny.domain.users import Permission
@@ -69,7 +70,8 @@ def allowed(permission: Permission) -> Callable:
 
     async def check(request: Request) -> DeskSession:
         platform = request.app.state.platform
-        session = current_session(platform.uow(), request.cookies.get(SESSION_COOKIE), now())
+        # The store is reached synchronously; keep it off the event loop that serves every other request.
+        session = await run_in_threadpool(current_session, platform.uow(), request.cookies.get(SESSION_COOKIE), now())
         if session is None:
             wants_page = request.method in SAFE_METHODS and not is_htmx(request)
             raise LoginRequired(wants_page, request.url.path)
