@@ -28,6 +28,7 @@ EXPECTED = {
     ("GET", "/appeals/{slug}/exports/{kind}.csv"): "export",
     ("GET", "/users"): "manage_users",
     ("POST", "/users"): "manage_users",
+    ("POST", "/users/remove"): "manage_users",
 }
 ROLE_PERMISSIONS = {"admin": {"view", "export", "manage_appeals", "manage_users"},
                     "finance": {"view", "export"}, "viewer": {"view"}}

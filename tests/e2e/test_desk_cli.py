@@ -77,3 +77,14 @@ def test_appeal_status_closes_an_appeal_and_refuses_to_reopen_it(run, platform, 
 
     assert closed.exit_code == 0 and "sun-ukraine-fund: live → closed" in closed.output
     assert reopened.exit_code == 2 and "a closed appeal stays closed" in reopened.output
+
+
+def test_user_remove_takes_a_leaver_off_the_desk(run, platform):
+    run("user", "add", "ann@example.org", "--role", "admin", "--password-stdin", stdin="a long enough passphrase\n")
+    run("user", "add", "bob@example.org", "--role", "viewer", "--password-stdin", stdin="a long enough passphrase\n")
+
+    removed = run("user", "remove", "bob@example.org")
+    last_admin = run("user", "remove", "ann@example.org")
+
+    assert removed.exit_code == 0 and "removed bob@example.org (viewer)" in removed.output
+    assert last_admin.exit_code == 2 and "only admin" in last_admin.output

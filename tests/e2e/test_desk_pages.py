@@ -153,3 +153,17 @@ def test_an_admin_adds_a_user_and_mistakes_are_explained(as_role):
     assert short.status_code == 400 and "at least 12 characters" in short.text
     with TestClient(admin.app) as newcomer:
         assert log_in(newcomer, "new@desk.example.org").status_code == 303
+
+
+def test_an_admin_removes_a_user_whose_sessions_end_at_once(as_role, platform):
+    leaver = as_role("viewer")
+    admin = as_role("admin")
+
+    removed = admin.post("/admin/users/remove", data={"email": "viewer@desk.example.org",
+                                                      "csrf_token": session_csrf(admin)})
+    yourself = admin.post("/admin/users/remove", data={"email": "admin@desk.example.org",
+                                                       "csrf_token": session_csrf(admin)})
+
+    assert removed.status_code == 200 and "Removed viewer@desk.example.org" in removed.text
+    assert yourself.status_code == 400 and "cannot remove yourself" in yourself.text
+    assert leaver.get("/admin/", follow_redirects=False).status_code == 303

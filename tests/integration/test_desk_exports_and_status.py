@@ -186,3 +186,16 @@ def test_a_successful_login_forgets_earlier_wrong_passwords(platform):
         auth.log_in(platform.uow(), platform.passwords, "ann@example.org", "guess", now, hour)
 
     assert auth.log_in(platform.uow(), platform.passwords, "ann@example.org", "a long passphrase", now, hour)
+
+
+def test_the_desk_always_keeps_an_admin(platform):
+    now = datetime(2026, 11, 26, 13, 0, tzinfo=UTC)
+    only_admin = auth.add_user(platform.uow(), platform.passwords, "ann@example.org", "admin", "a long passphrase", now)
+    auth.add_user(platform.uow(), platform.passwords, "bob@example.org", "finance", "a long passphrase", now)
+
+    with pytest.raises(auth.RemovalRefused, match="only admin; add another admin first"):
+        auth.remove_user(platform.uow(), "ann@example.org")
+    with pytest.raises(auth.RemovalRefused, match="no desk user has the email carol"):
+        auth.remove_user(platform.uow(), "carol@example.org")
+    assert auth.remove_user(platform.uow(), "BOB@example.org", removed_by=only_admin).email == "bob@example.org"
+    assert [user.email for user in auth.list_users(platform.uow())] == ["ann@example.org"]

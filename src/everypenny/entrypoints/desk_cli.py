@@ -66,6 +66,18 @@ def user_add(
     cli.console.print(f"added {user.email} as {user.role.value}", highlight=False)
 
 
+@user_app.command("remove")
+def user_remove(email: str = typer.Argument(..., help="The email of the user to remove.")) -> None:
+    """Remove a desk user (someone leaving the team) and end their sessions at once."""
+    cli = _cli()
+    with _platform() as running:
+        try:
+            removed = auth.remove_user(running.uow(), email)
+        except auth.RemovalRefused as error:
+            cli.fail(str(error), code=2)
+    cli.console.print(f"removed {removed.email} ({removed.role.value})", highlight=False)
+
+
 @user_app.command("list")
 def user_list() -> None:
     """Every desk user and their role."""

@@ -14,6 +14,7 @@ from datetime import datetime, timedelta
 from everypenny.domain.users import (
     MAXIMUM_PASSWORD_LENGTH,
     Permission,
+    Role,
     User,
     check_password,
     lockout_after_failure,
@@ -130,6 +131,27 @@ def log_out(uow: UnitOfWork, token: str) -> None:
 def require(user: User, permission: Permission) -> None:
     if not user.can(permission):
         raise NotAllowed(user, permission)
+
+
+class RemovalRefused(ValueError):
+    pass
+
+
+def remove_user(uow: UnitOfWork, email: str, removed_by: User | None = None) -> User:
+    """Removes a desk user and ends their sessions; the desk always keeps at least one admin."""
+    address = email.strip().lower()
+    with uow:
+        found = uow.users.credentials(address)
+        if found is None:
+            raise RemovalRefused(f"no desk user has the email {address}")
+        if removed_by is not None and removed_by.id == found.user.id:
+            raise RemovalRefused("you cannot remove yourself; ask another admin")
+        admins = [user for user in uow.users.list() if user.role is Role.ADMIN]
+        if found.user.role is Role.ADMIN and len(admins) == 1:
+            raise RemovalRefused(f"{address} is the only admin; add another admin first")
+        uow.users.remove(found.user.id)
+        uow.commit()
+    return found.user
 
 
 def list_users(uow: UnitOfWork) -> list[User]:

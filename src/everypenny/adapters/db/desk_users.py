@@ -44,6 +44,12 @@ class SqlUserRepository:
         self.connection.execute(update(desk_users).where(desk_users.c.id == user_id).values(**values))
 
 
+    def remove(self, user_id: int) -> None:
+        """Removes the user and ends every session they have."""
+        self.connection.execute(delete(desk_sessions).where(desk_sessions.c.user_id == user_id))
+        self.connection.execute(delete(desk_users).where(desk_users.c.id == user_id))
+
+
 class SqlSessionRepository:
     def __init__(self, connection: Connection) -> None:
         self.connection = connection

@@ -219,9 +219,9 @@ def desk_app(platform: Platform) -> FastAPI:
     # --- users -------------------------------------------------------------------------------------------
 
     def users_page(request: Request, status_code: int = 200, error: str | None = None, added: str | None = None,
-                   email: str = "", role: str = Role.VIEWER.value) -> HTMLResponse:
+                   removed: str | None = None, email: str = "", role: str = Role.VIEWER.value) -> HTMLResponse:
         return page(request, "users.html", status_code, users=auth.list_users(platform.uow()), roles=list(Role),
-                    error=error, added=added, email=email, role=role)
+                    error=error, added=added, removed=removed, email=email, role=role)
 
     @desk_api.get("/users", response_class=HTMLResponse)
     def users(request: Request, session: DeskSession = Depends(allowed(Permission.MANAGE_USERS))) -> HTMLResponse:
@@ -235,5 +235,14 @@ def desk_app(platform: Platform) -> FastAPI:
         except (UserRuleBroken, auth.UserExists) as error:
             return users_page(request, 400, error=str(error), email=email, role=role)
         return users_page(request, added=user.email)
+
+    @desk_api.post("/users/remove", response_class=HTMLResponse)
+    def remove_user(request: Request, email: str = Form(""),
+                    session: DeskSession = Depends(allowed(Permission.MANAGE_USERS))) -> HTMLResponse:
+        try:
+            removed = auth.remove_user(platform.uow(), email, removed_by=session.user)
+        except auth.RemovalRefused as error:
+            return users_page(request, 400, error=str(error))
+        return users_page(request, removed=removed.email)
 
     return desk_api
