@@ -9,7 +9,9 @@ from sqlalchemy import Engine
 from everypenny.adapters.aggregator.client import HttpAggregator
 from everypenny.adapters.db.engine import make_engine, require_current_schema
 from everypenny.adapters.db.unit_of_work import SqlUnitOfWork
+from everypenny.adapters.passwords import Argon2Passwords
 from everypenny.config import Settings, get_settings
+from everypenny.service_layer.desk_ports import PasswordHasher
 from everypenny.service_layer.online_ports import PaymentGateway
 from everypenny.service_layer.outbox import OutboxWorker, TaskHandler
 from everypenny.service_layer.text_giving import DonorLinks, text_giving_handlers
@@ -21,6 +23,7 @@ class Platform:
     engine: Engine
     handlers: dict[str, TaskHandler] = field(default_factory=dict)
     payments: PaymentGateway | None = None  # the card processor; built from the settings unless a test sets one
+    passwords: PasswordHasher = field(default_factory=Argon2Passwords)
 
     def uow(self) -> SqlUnitOfWork:
         return SqlUnitOfWork(self.engine)

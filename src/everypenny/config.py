@@ -34,6 +34,13 @@ class Settings(BaseSettings):
     donation_limit_per_ip: int = 20
     donation_limit_per_email: int = 5
     donation_limit_window_s: int = 600
+    # Appeal desk: web pages allowed to read the public totaliser (comma-separated origins) and to frame
+    # its widget; how long a desk login lasts; how long browsers and CDNs may cache public totals; how often
+    # an embedded widget refreshes.
+    totaliser_origins: str = ""
+    desk_session_hours: int = 12
+    totaliser_max_age_seconds: int = 5
+    widget_poll_seconds: int = 10
 
 
 def get_settings() -> Settings:

@@ -19,10 +19,11 @@ from everypenny.adapters.db.engine import SchemaNotCurrent, make_engine, schema_
 from everypenny.config import get_settings
 from everypenny.domain.money import format_pence
 from everypenny.entrypoints import cli_text_giving
+from everypenny.entrypoints.desk_cli import appeal_status, export_app, user_app
 from everypenny.entrypoints.online_cli import online_app
 from everypenny.entrypoints.simulator_cli import simulator_app, stripe_simulator
 from everypenny.logs import configure_logging
-from everypenny.service_layer.appeals import CurrencyChangeRefused, load_appeal
+from everypenny.service_layer.appeals import CurrencyChangeRefused, StatusChangeRefused, load_appeal
 from everypenny.simulators.stripe import WebhookOptions
 
 app = typer.Typer(help="Run a charity appeal end to end.", no_args_is_help=True, add_completion=False)
@@ -34,6 +35,9 @@ app.add_typer(simulator_app, name="simulator")
 app.add_typer(online_app, name="online")
 app.add_typer(cli_text_giving.simulate_app, name="simulate")
 app.add_typer(cli_text_giving.donations_app, name="donations")
+app.add_typer(user_app, name="user")
+app.add_typer(export_app, name="export")
+appeal_app.command("status")(appeal_status)
 
 @app.callback()
 def main() -> None:
@@ -92,7 +96,7 @@ def _load(files: list[Path]) -> None:
             try:
                 appeal, definition = load_appeal_file(path)
                 result = load_appeal(platform.uow(), appeal, definition, str(path))
-            except (AppealFileError, CurrencyChangeRefused) as error:
+            except (AppealFileError, CurrencyChangeRefused, StatusChangeRefused) as error:
                 fail(str(error), code=2)
             detail = f" ({', '.join(result.changed_keys)})" if result.changed_keys else ""
             console.print(f"{result.slug}: {result.outcome}{detail}", highlight=False)

@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from everypenny.domain.appeal import Appeal
+from everypenny.domain.appeal_lifecycle import TransitionRefused, check_transition
 from everypenny.domain.ledger import chart_of_accounts
 from everypenny.service_layer.unit_of_work import UnitOfWork
 
@@ -40,6 +41,10 @@ class CurrencyChangeRefused(ValueError):
     pass
 
 
+class StatusChangeRefused(ValueError):
+    """A file would move an appeal backwards (e.g. reopen one the desk closed)."""
+
+
 def load_appeal(uow: UnitOfWork, appeal: Appeal, definition: dict[str, Any], source: str) -> LoadResult:
     new_hash = definition_hash(definition)
     with uow:
@@ -50,6 +55,13 @@ def load_appeal(uow: UnitOfWork, appeal: Appeal, definition: dict[str, Any], sou
             raise CurrencyChangeRefused(
                 f"{source}: currency: appeal {appeal.slug} already keeps its ledger in "
                 f"{stored.appeal.currency}; a new currency needs a new appeal")
+        if stored is not None and stored.appeal.status is not appeal.status:
+            try:
+                check_transition(appeal.slug, stored.appeal.status, appeal.status)
+            except TransitionRefused as error:
+                raise StatusChangeRefused(
+                    f"{source}: status: {error}; to change anything else, set "
+                    f'status = "{stored.appeal.status.value}" in the file') from None
         keys = changed_keys(stored.definition, definition) if stored else []
         uow.appeals.save(appeal, definition, new_hash)
         uow.ledger.ensure_accounts(appeal.slug, appeal.currency, chart_of_accounts(appeal))

@@ -5,6 +5,7 @@ from __future__ import annotations
 import abc
 from typing import Self
 
+from everypenny.service_layer.desk_ports import DeskReporting, SessionRepository, UserRepository
 from everypenny.service_layer.online_ports import (
     CheckoutRepository,
     EmailLog,
@@ -34,6 +35,9 @@ class UnitOfWork(abc.ABC):
     emails: EmailLog
     rate_limits: RateLimitCounter
     texts: TextGivingStore
+    users: UserRepository
+    sessions: SessionRepository
+    reporting: DeskReporting
 
     def __enter__(self) -> Self:
         return self

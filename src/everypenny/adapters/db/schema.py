@@ -266,3 +266,33 @@ sms_outbound = Table(
     Index("ix_sms_outbound_in_reply_to", "in_reply_to"),
     Index("ix_sms_outbound_to_number", "to_number"),
 )
+# The appeal desk (migration 0004_appeal_desk): its users, their sessions and the reporting indexes.
+desk_users = Table(
+    "desk_users", metadata,
+    Column("id", Id, primary_key=True, autoincrement=True),
+    Column("email", String(320), nullable=False, unique=True),
+    Column("role", String(10), nullable=False),
+    Column("password_hash", String(255), nullable=False),
+    Column("created_at", UtcDateTime, nullable=False),
+    Column("last_login_at", UtcDateTime),
+    Column("failed_logins", Integer, nullable=False, server_default="0"),
+    Column("locked_until", UtcDateTime),
+    CheckConstraint("role IN ('admin', 'finance', 'viewer')", name="ck_desk_users_role"),
+)
+
+desk_sessions = Table(
+    "desk_sessions", metadata,
+    Column("id", Id, primary_key=True, autoincrement=True),
+    Column("token_hash", String(64), nullable=False, unique=True),
+    Column("user_id", Id, ForeignKey("desk_users.id"), nullable=False, index=True),
+    Column("csrf_token", String(64), nullable=False),
+    Column("created_at", UtcDateTime, nullable=False),
+    Column("expires_at", UtcDateTime, nullable=False),
+)
+
+Index("ix_donations_desk_breakdown", donations.c.appeal_id, donations.c.channel, donations.c.status,
+      donations.c.keyword, donations.c.amount_pence,
+      postgresql_include=["paid_pence", "refunded_pence", "failure_reason"])
+Index("ix_ledger_transfers_desk_posted", ledger_transfers.c.appeal_id, ledger_transfers.c.phase,
+      ledger_transfers.c.kind, postgresql_include=["debit_account_id", "credit_account_id", "amount_pence"])
+Index("ix_consents_appeal_granted", consents.c.appeal_id, consents.c.granted, consents.c.contact)

@@ -4,12 +4,14 @@ from typing import Self
 
 from sqlalchemy import Engine
 
+from everypenny.adapters.db.desk_users import SqlSessionRepository, SqlUserRepository
 from everypenny.adapters.db.online_repositories import (
     SqlCheckoutRepository,
     SqlEmailLog,
     SqlGiftAidRepository,
     SqlRateLimitCounter,
 )
+from everypenny.adapters.db.reporting import SqlDeskReporting
 from everypenny.adapters.db.repositories import (
     SqlAppealRepository,
     SqlConsentRepository,
@@ -40,6 +42,9 @@ class SqlUnitOfWork(UnitOfWork):
         self.emails = SqlEmailLog(self.connection)
         self.rate_limits = SqlRateLimitCounter(self.connection)
         self.texts = SqlTextGivingStore(self.connection)
+        self.users = SqlUserRepository(self.connection)
+        self.sessions = SqlSessionRepository(self.connection)
+        self.reporting = SqlDeskReporting(self.connection)
         return self
 
     def __exit__(self, *exc_info) -> None:

@@ -7,7 +7,9 @@ from pydantic import BaseModel
 
 from everypenny.bootstrap import Platform
 from everypenny.entrypoints.web import online
+from everypenny.entrypoints.web.admin import STATIC_PATH, desk_app, static_files
 from everypenny.entrypoints.web.sms_webhooks import sms_webhooks
+from everypenny.entrypoints.web.totaliser import PublicTotalsHeaders, widget_router
 
 
 class Totals(BaseModel):
@@ -48,4 +50,8 @@ def create_app(platform: Platform) -> FastAPI:
         return Totals(slug=slug, **figures.__dict__)
 
     online.install(app, platform)
+    app.add_middleware(PublicTotalsHeaders, settings=platform.settings)
+    app.include_router(widget_router(platform))
+    app.mount("/admin", desk_app(platform))
+    app.mount(STATIC_PATH, static_files())
     return app

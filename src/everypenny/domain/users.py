@@ -1,0 +1,81 @@
+"""People who run an appeal desk, their roles, and what each role may do.
+
+Roles are a closed set so a typo in `everypenny user add` is refused rather than granting nothing (or
+everything). Permissions, not roles, are what routes ask for, so a new role is one line here.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from enum import StrEnum
+
+MINIMUM_PASSWORD_LENGTH = 12
+MAXIMUM_PASSWORD_LENGTH = 1024  # argon2 hashes any length; a bound stops a megabyte "password" costing CPU
+# After this many wrong passwords in a row an account rests for LOCKOUT, slowing guessing to a crawl.
+FAILED_LOGINS_BEFORE_LOCKOUT = 5
+LOCKOUT = timedelta(minutes=15)
+_EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
+
+
+class Role(StrEnum):
+    ADMIN = "admin"  # manages appeals and users
+    FINANCE = "finance"  # money: exports, reconciliation
+    VIEWER = "viewer"  # reads the dashboard and donations
+
+
+class Permission(StrEnum):
+    VIEW = "view"
+    EXPORT = "export"
+    MANAGE_APPEALS = "manage_appeals"
+    MANAGE_USERS = "manage_users"
+
+
+ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
+    Role.ADMIN: frozenset(Permission),
+    Role.FINANCE: frozenset({Permission.VIEW, Permission.EXPORT}),
+    Role.VIEWER: frozenset({Permission.VIEW}),
+}
+
+
+class UserRuleBroken(ValueError):
+    """A user that cannot be created as asked; the message says what to change."""
+
+
+def parse_role(name: str) -> Role:
+    try:
+        return Role(name.strip().lower())
+    except ValueError:
+        known = ", ".join(role.value for role in Role)
+        raise UserRuleBroken(f"unknown role {name!r}; choose one of {known}") from None
+
+
+def normalise_email(email: str) -> str:
+    cleaned = email.strip().lower()
+    if len(cleaned) > 320 or not _EMAIL.match(cleaned):
+        raise UserRuleBroken(f"{email!r} is not an email address")
+    return cleaned
+
+
+def check_password(password: str) -> None:
+    if len(password) < MINIMUM_PASSWORD_LENGTH:
+        raise UserRuleBroken(f"a password needs at least {MINIMUM_PASSWORD_LENGTH} characters")
+    if len(password) > MAXIMUM_PASSWORD_LENGTH:
+        raise UserRuleBroken(f"a password may have at most {MAXIMUM_PASSWORD_LENGTH} characters")
+
+
+@dataclass(frozen=True)
+class User:
+    id: int
+    email: str
+    role: Role
+    created_at: datetime
+
+    def can(self, permission: Permission) -> bool:
+        return permission in ROLE_PERMISSIONS[self.role]
+
+
+def lockout_after_failure(failed_logins_before: int, now: datetime) -> datetime | None:
+    """When a failed login locks the account until (None while it has attempts left)."""
+    return now + LOCKOUT if failed_logins_before + 1 >= FAILED_LOGINS_BEFORE_LOCKOUT else None

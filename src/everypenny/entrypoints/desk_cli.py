@@ -1,0 +1,154 @@
+"""`everypenny user …`, `everypenny export …` and `everypenny appeal status …`: the appeal desk from a shell."""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import UTC, datetime
+from enum import StrEnum
+from pathlib import Path
+
+import typer
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
+
+from everypenny.domain.appeal_lifecycle import TransitionRefused
+from everypenny.domain.users import UserRuleBroken
+from everypenny.service_layer import auth, desk
+
+user_app = typer.Typer(help="People who use the appeal desk at /admin.", no_args_is_help=True)
+export_app = typer.Typer(help="CSV exports of an appeal's donations, ledger and consent list.", no_args_is_help=True)
+
+
+def _cli():
+    """The root CLI module, for its shared `platform()` and `fail()` (imported late: it imports us)."""
+    from everypenny.entrypoints import cli
+
+    return cli
+
+
+@contextmanager
+def _platform() -> Iterator:
+    """The platform for one command, its database connections closed when the command ends."""
+    running = _cli().platform()
+    try:
+        yield running
+    finally:
+        running.engine.dispose()
+
+
+def _read_password(from_stdin: bool) -> str:
+    if from_stdin:
+        return sys.stdin.readline().rstrip("\r\n")
+    return typer.prompt("Password", hide_input=True, confirmation_prompt=True)
+
+
+@user_app.command("add")
+def user_add(
+    email: str = typer.Argument(..., help="The user's email address, used to log in."),
+    role: str = typer.Option(..., "--role", help="admin (appeals and users), finance (money, exports) or viewer."),
+    password_stdin: bool = typer.Option(False, "--password-stdin", help="Read the password from standard input."),
+) -> None:
+    """Create a desk user; the password is asked for twice unless given on standard input."""
+    cli = _cli()
+    try:
+        auth.parse_role(role)
+    except UserRuleBroken as error:
+        cli.fail(str(error), code=2)
+    password = _read_password(password_stdin)
+    with _platform() as running:
+        try:
+            user = auth.add_user(running.uow(), running.passwords, email, role, password, datetime.now(UTC))
+        except UserRuleBroken as error:
+            cli.fail(str(error), code=2)
+        except auth.UserExists as error:
+            cli.fail(str(error), code=3)
+    cli.console.print(f"added {user.email} as {user.role.value}", highlight=False)
+
+
+@user_app.command("remove")
+def user_remove(email: str = typer.Argument(..., help="The email of the user to remove.")) -> None:
+    """Remove a desk user (someone leaving the team) and end their sessions at once."""
+    cli = _cli()
+    with _platform() as running:
+        try:
+            removed = auth.remove_user(running.uow(), email)
+        except auth.RemovalRefused as error:
+            cli.fail(str(error), code=2)
+    cli.console.print(f"removed {removed.email} ({removed.role.value})", highlight=False)
+
+
+@user_app.command("list")
+def user_list() -> None:
+    """Every desk user and their role."""
+    cli = _cli()
+    with _platform() as running:
+        users = auth.list_users(running.uow())
+    for user in users:
+        cli.console.print(f"{user.email}\t{user.role.value}\t{user.created_at:%Y-%m-%d}", highlight=False)
+
+
+class ExportKind(StrEnum):
+    DONATIONS = "donations"
+    TRANSFERS = "transfers"
+    CONSENTS = "consents"
+
+
+def _export(kind: ExportKind, appeal: str, output: Path) -> None:
+    with _platform() as running:
+        _write_export(running, kind, appeal, output)
+
+
+def _write_export(running, kind: ExportKind, appeal: str, output: Path) -> None:
+    cli = _cli()
+    try:
+        total = desk.check_export(running.uow(), kind.value, appeal)
+    except (desk.ExportRefused, desk.UnknownAppeal) as error:
+        cli.fail(str(error), code=2)
+    partial = output.with_name(output.name + ".partial")
+    progress = Progress(TextColumn(f"{kind.value}"), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn(),
+                        console=cli.errors, transient=True)
+    written = 0
+    with progress, partial.open("w", encoding="utf-8", newline="") as file:
+        task = progress.add_task(kind.value, total=total)
+        for chunk in desk.export_csv(running.uow(), kind.value, appeal):
+            file.write(chunk.text)
+            written += chunk.rows
+            progress.advance(task, chunk.rows)
+    partial.replace(output)  # a half-written file never sits under the name asked for
+    cli.console.print(f"wrote {written:,} {kind.value} rows to {output}", highlight=False)
+
+
+@export_app.command("donations")
+def export_donations(appeal: str = typer.Option(..., "--appeal", help="The appeal's slug."),
+                     output: Path = typer.Option(..., "--output", "-o", help="The CSV file to write.")) -> None:
+    """Every donation to the appeal, with the donor's contact details (handle as personal data)."""
+    _export(ExportKind.DONATIONS, appeal, output)
+
+
+@export_app.command("transfers")
+def export_transfers(appeal: str = typer.Option(..., "--appeal", help="The appeal's slug."),
+                     output: Path = typer.Option(..., "--output", "-o", help="The CSV file to write.")) -> None:
+    """Every ledger transfer of the appeal, in the order the ledger recorded them."""
+    _export(ExportKind.TRANSFERS, appeal, output)
+
+
+@export_app.command("consents")
+def export_consents(appeal: str = typer.Option(..., "--appeal", help="The appeal's slug."),
+                    output: Path = typer.Option(..., "--output", "-o", help="The CSV file to write.")) -> None:
+    """People who opted in to marketing through the appeal and have not opted out since (STOP wins)."""
+    _export(ExportKind.CONSENTS, appeal, output)
+
+
+def appeal_status(slug: str = typer.Argument(..., help="The appeal's slug."),
+                  status: str = typer.Argument(..., help="live or closed (draft → live → closed).")) -> None:
+    """Move an appeal along draft → live → closed; a closed appeal stays closed."""
+    cli = _cli()
+    with _platform() as running:
+        try:
+            before = desk.change_appeal_status(running.uow(), slug, status, "cli")
+        except desk.UnknownAppeal as error:
+            cli.fail(f"{error}; `everypenny appeal list` shows them", code=2)
+        except (desk.StatusUnknown, TransitionRefused) as error:
+            cli.fail(str(error), code=2)
+    cli.console.print(f"{slug}: {before.value} → {status.strip().lower()}", highlight=False)

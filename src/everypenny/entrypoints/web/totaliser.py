@@ -1,0 +1,146 @@
+"""The public totaliser for the media partner's pages: cacheable totals with CORS, and an embeddable widget.
+
+The totals route itself stays in app.py; this middleware adds what a newspaper's page needs from it:
+Cache-Control so a spike of readers is served from caches, an ETag so a poll whose figures have not moved
+costs a 304, and CORS for the origins named in EVERYPENNY_TOTALISER_ORIGINS.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import re
+from pathlib import Path
+
+from fastapi import APIRouter, HTTPException, Request
+from fastapi.responses import HTMLResponse, Response
+from fastapi.templating import Jinja2Templates
+from starlette.datastructures import Headers, MutableHeaders
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from everypenny.bootstrap import Platform
+from everypenny.config import Settings
+from everypenny.domain.money import CURRENCY_SYMBOLS, format_pence
+from everypenny.service_layer import desk
+
+TOTALS_PATH = re.compile(r"^/api/v1/appeals/[^/]+/totals$")
+
+
+def allowed_origins(settings: Settings) -> frozenset[str]:
+    return frozenset(origin.strip().rstrip("/") for origin in settings.totaliser_origins.split(",") if origin.strip())
+
+
+def etag_of(body: bytes) -> str:
+    return f'W/"{hashlib.sha256(body).hexdigest()[:32]}"'
+
+
+def _matches(if_none_match: str | None, etag: str) -> bool:
+    if not if_none_match:
+        return False
+    tags = {tag.strip() for tag in if_none_match.split(",")}
+    return "*" in tags or etag in tags or etag.removeprefix("W/") in tags
+
+
+class PublicTotalsHeaders:
+    """ASGI middleware for GET/OPTIONS on /api/v1/appeals/{slug}/totals only; other paths pass untouched."""
+
+    def __init__(self, app: ASGIApp, settings: Settings) -> None:
+        self.app = app
+        self.origins = allowed_origins(settings)
+        self.max_age_seconds = settings.totaliser_max_age_seconds
+
+    def _cors(self, request_headers: Headers) -> dict[str, str]:
+        origin = request_headers.get("origin", "").rstrip("/")
+        return {"Access-Control-Allow-Origin": origin} if origin and origin in self.origins else {}
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http" or not TOTALS_PATH.match(scope["path"]) or scope["method"] not in (
+                "GET", "HEAD", "OPTIONS"):
+            await self.app(scope, receive, send)
+            return
+        request_headers = Headers(scope=scope)
+        cors = self._cors(request_headers)
+        if scope["method"] == "OPTIONS":
+            headers = {**cors, "Vary": "Origin"}
+            if cors:
+                headers.update({"Access-Control-Allow-Methods": "GET, HEAD, OPTIONS",
+                                "Access-Control-Allow-Headers": "If-None-Match",
+                                "Access-Control-Max-Age": "600"})
+            await Response(status_code=204, headers=headers)(scope, receive, send)
+            return
+        start: Message = {}
+        body = bytearray()
+
+        async def capture(message: Message) -> None:
+            nonlocal start
+            if message["type"] == "http.response.start":
+                start = message
+            else:
+                body.extend(message.get("body", b""))
+
+        await self.app(scope, receive, capture)
+        headers = MutableHeaders(raw=list(start["headers"]))
+        for name, value in cors.items():
+            headers[name] = value
+        if cors:
+            headers["Access-Control-Expose-Headers"] = "ETag"
+        headers["Vary"] = "Origin"
+        status = start["status"]
+        if status == 200:
+            etag = etag_of(bytes(body))
+            headers["ETag"] = etag
+            headers["Cache-Control"] = f"public, max-age={self.max_age_seconds}"
+            if _matches(request_headers.get("if-none-match"), etag):
+                del headers["content-length"]
+                del headers["content-type"]
+                await send({"type": "http.response.start", "status": 304, "headers": headers.raw})
+                await send({"type": "http.response.body", "body": b""})
+                return
+        else:
+            headers["Cache-Control"] = "no-store"
+        await send({"type": "http.response.start", "status": status, "headers": headers.raw})
+        await send({"type": "http.response.body", "body": bytes(body)})
+
+
+def widget_router(platform: Platform) -> APIRouter:
+    router = APIRouter(tags=["totaliser"])
+    templates = Jinja2Templates(directory=Path(__file__).parent / "templates")
+    templates.env.filters["money"] = format_pence
+    origins = allowed_origins(platform.settings)
+    frame_ancestors = " ".join(sorted(origins)) if origins else "*"
+
+    def _totaliser(slug: str) -> desk.Totaliser:
+        try:
+            return desk.totaliser(platform.uow(), slug)
+        except desk.UnknownAppeal as error:
+            raise HTTPException(404, str(error)) from None
+
+    @router.get("/widget/{slug}.js", response_class=Response)
+    def widget_script(slug: str) -> Response:
+        """The one line a newspaper adds: <script src=".../widget/SLUG.js" async></script>."""
+        totaliser = _totaliser(slug)
+        source = f"{platform.settings.public_url.rstrip('/')}/widget/{slug}"
+        script = (
+            "(function(){var s=document.currentScript;var f=document.createElement('iframe');"
+            f"f.src={json.dumps(source)};f.title={json.dumps(totaliser.appeal.name + ': amount raised')};"
+            "f.loading='lazy';f.style.cssText='width:100%;max-width:640px;height:150px;border:0;display:block';"
+            "s.parentNode.insertBefore(f,s.nextSibling);})();\n")
+        return Response(script, media_type="text/javascript; charset=utf-8",
+                        headers={"Cache-Control": "public, max-age=300"})
+
+    @router.get("/widget/{slug}", response_class=HTMLResponse)
+    def widget(request: Request, slug: str) -> HTMLResponse:
+        """An iframe-able totaliser: amount raised and progress to the target, refreshed by polling."""
+        totaliser = _totaliser(slug)
+        carrier = [(shortcode.number, keyword) for shortcode in totaliser.appeal.shortcodes
+                   if shortcode.channel.value == "carrier_sms" for keyword in shortcode.keywords]
+        response = templates.TemplateResponse(request, "widget.html", {
+            "totaliser": totaliser, "appeal": totaliser.appeal, "carrier": carrier[:1],
+            "symbol": CURRENCY_SYMBOLS[totaliser.appeal.currency],
+            "poll_seconds": platform.settings.widget_poll_seconds})
+        response.headers["Content-Security-Policy"] = (
+            f"default-src 'self'; style-src 'self' 'unsafe-inline'; frame-ancestors {frame_ancestors}")
+        response.headers["Cache-Control"] = f"public, max-age={platform.settings.totaliser_max_age_seconds}"
+        return response
+
+    return router

@@ -1,0 +1,424 @@
+"""The appeal desk's use cases: the dashboard, donation search and history, CSV exports, appeal status.
+
+Everything here asks the reporting port for small aggregates and summarises them; no use case reads a
+whole appeal's donations into memory.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import re
+from collections import defaultdict
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, replace
+from datetime import datetime, timedelta
+
+import phonenumbers
+
+from everypenny.domain.appeal import Appeal, AppealStatus, Channel
+from everypenny.domain.appeal_lifecycle import check_transition
+from everypenny.domain.donation import Donation, DonationStatus, Medium
+from everypenny.domain.ledger import RAISING_KINDS, AccountCode, TransferKind
+from everypenny.domain.money import format_pence
+from everypenny.domain.privacy import mask_email, mask_phone
+from everypenny.service_layer.appeals import definition_hash
+from everypenny.service_layer.desk_ports import EXPORT_COLUMNS, TimeBucket
+from everypenny.service_layer.unit_of_work import UnitOfWork
+
+CHANNEL_NAMES = {Channel.CARRIER_SMS: "Carrier SMS", Channel.TEXT_TO_LINK: "Text-to-link", Channel.ONLINE: "Online"}
+LATEST_DONATIONS = 20
+MAX_CHART_BUCKETS = 120
+BUCKET_CHOICES_SECONDS = (60, 300, 900, 1800, 3600, 3 * 3600, 6 * 3600, 86400, 7 * 86400)
+PAID_STATUSES = frozenset({DonationStatus.PAID.value, DonationStatus.PART_PAID.value})
+FAILED_STATUSES = frozenset({DonationStatus.FAILED.value, DonationStatus.PART_PAID.value})
+
+
+class UnknownAppeal(LookupError):
+    def __init__(self, slug: str) -> None:
+        super().__init__(f"no appeal has the slug {slug!r}")
+
+
+def _stored_appeal(uow: UnitOfWork, slug: str) -> Appeal:
+    stored = uow.appeals.get(slug)
+    if stored is None:
+        raise UnknownAppeal(slug)
+    return stored.appeal
+
+
+# --- the dashboard -------------------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class ChannelLine:
+    channel: Channel
+    received: int = 0
+    paid: int = 0
+    pending: int = 0
+    failed: int = 0
+    raised_pence: int = 0
+
+
+@dataclass(frozen=True)
+class KeywordLine:
+    keyword: str
+    amount_pence: int
+    received: int
+    paid: int
+    paid_pence: int
+
+
+@dataclass(frozen=True)
+class ActivitySeries:
+    bucket_seconds: int
+    buckets: list[TimeBucket]
+
+    @property
+    def per_minute(self) -> list[float]:
+        """Donations per minute in each bucket (a rate for the chart, not money)."""
+        return [bucket.count * 60 / self.bucket_seconds for bucket in self.buckets]
+
+
+@dataclass(frozen=True)
+class Dashboard:
+    appeal: Appeal
+    raised_pence: int  # posted in the ledger, net of refunds and disputes
+    settled_pence: int | None  # None until a settlement is recorded: "not yet reported", not zero
+    pending_pence: int  # promised by donations whose charges are not confirmed yet
+    pending_count: int
+    paid_count: int
+    average_gift_pence: int | None
+    channels: list[ChannelLine]
+    keywords: list[KeywordLine]
+    failures: list[tuple[str, int]]
+    activity: ActivitySeries | None
+    latest: list[Donation]
+
+    @property
+    def currency(self) -> str:
+        return self.appeal.currency
+
+
+def _bucket_seconds(span: timedelta) -> int:
+    for seconds in BUCKET_CHOICES_SECONDS:
+        if span.total_seconds() / seconds < MAX_CHART_BUCKETS:
+            return seconds
+    return BUCKET_CHOICES_SECONDS[-1]
+
+
+def _activity(uow: UnitOfWork, slug: str) -> ActivitySeries | None:
+    span = uow.reporting.activity_span(slug)
+    if span is None:
+        return None
+    first, last = span
+    seconds = _bucket_seconds(last - first)
+    start = datetime.fromtimestamp(int(first.timestamp()) // seconds * seconds, first.tzinfo)
+    counted = {bucket.start: bucket.count for bucket in uow.reporting.donations_per_bucket(slug, start, seconds)}
+    buckets, moment = [], start
+    while moment <= last:
+        buckets.append(TimeBucket(moment, counted.get(moment, 0)))
+        moment += timedelta(seconds=seconds)
+    return ActivitySeries(seconds, buckets)
+
+
+def activity(uow: UnitOfWork, slug: str) -> ActivitySeries | None:
+    """Donations received over the appeal's life, in the narrowest buckets that keep the chart readable."""
+    with uow:
+        _stored_appeal(uow, slug)
+        return _activity(uow, slug)
+
+
+def _raised_and_settled(uow: UnitOfWork, slug: str) -> tuple[dict[Channel, int], int | None]:
+    kinds = [kind.value for kind in (*RAISING_KINDS, TransferKind.SETTLEMENT)]
+    raised: dict[Channel, int] = defaultdict(int)
+    settled: int | None = None
+    for movement in uow.reporting.posted_movements(slug, kinds):
+        if movement.kind == TransferKind.SETTLEMENT.value:
+            sign = (movement.debit == AccountCode.BANK) - (movement.credit == AccountCode.BANK)
+            settled = (settled or 0) + sign * movement.amount_pence
+            continue
+        for code, sign in ((movement.debit, 1), (movement.credit, -1)):
+            channel = AccountCode.channel_of(code)
+            if channel is not None:
+                raised[channel] += sign * movement.amount_pence
+    return raised, settled
+
+
+def dashboard(uow: UnitOfWork, slug: str) -> Dashboard:
+    with uow:
+        appeal = _stored_appeal(uow, slug)
+        raised, settled = _raised_and_settled(uow, slug)
+        groups = uow.reporting.donation_groups(slug)
+        activity = _activity(uow, slug)
+        latest = uow.reporting.latest_donations(slug, LATEST_DONATIONS)
+    channels = {channel: ChannelLine(channel, raised_pence=raised.get(channel, 0)) for channel in Channel}
+    keywords: dict[tuple[str, int], KeywordLine] = {}
+    failures: dict[str, int] = defaultdict(int)
+    pending_pence = pending_count = paid_count = paid_net_pence = 0
+    for group in groups:
+        line = channels[Channel(group.channel)]
+        paid = group.count if group.status in PAID_STATUSES else 0
+        pending = group.count if group.status == DonationStatus.PENDING.value else 0
+        failed = group.count if group.status in FAILED_STATUSES else 0
+        channels[line.channel] = replace(line, received=line.received + group.count, paid=line.paid + paid,
+                                         pending=line.pending + pending, failed=line.failed + failed)
+        if pending:
+            pending_pence += group.promised_pence
+            pending_count += pending
+        if paid:
+            paid_count += paid
+            paid_net_pence += group.paid_pence - group.refunded_pence
+        if failed:
+            failures[group.failure_reason or "no reason given"] += failed
+        if group.keyword is not None and group.keyword_amount_pence is not None:
+            key = (group.keyword, group.keyword_amount_pence)
+            before = keywords.get(key, KeywordLine(group.keyword, group.keyword_amount_pence, 0, 0, 0))
+            keywords[key] = replace(before, received=before.received + group.count, paid=before.paid + paid,
+                                    paid_pence=before.paid_pence + (group.paid_pence - group.refunded_pence
+                                                                    if paid else 0))
+    return Dashboard(
+        appeal=appeal, raised_pence=sum(raised.values()), settled_pence=settled, pending_pence=pending_pence,
+        pending_count=pending_count, paid_count=paid_count,
+        average_gift_pence=paid_net_pence // paid_count if paid_count else None,
+        channels=list(channels.values()), keywords=sorted(keywords.values(), key=lambda k: (k.keyword, k.amount_pence)),
+        failures=sorted(failures.items(), key=lambda item: (-item[1], item[0])), activity=activity, latest=latest)
+
+
+# --- search and history --------------------------------------------------------------------------------
+
+class SearchNotUnderstood(ValueError):
+    pass
+
+
+_REFERENCE = re.compile(r"^(EP-?)?([0-9A-HJKMNP-TV-Z]{10})$")
+MIN_PHONE_DIGITS = 3
+
+
+@dataclass(frozen=True)
+class SearchResult:
+    understood_as: str
+    donations: list[Donation]
+
+
+def search_donations(uow: UnitOfWork, query: str, limit: int = 50) -> SearchResult:
+    """A reference (EP-…), an email, a whole phone number, or a phone's last digits (07•••••123 or 123)."""
+    text = query.strip()
+    if not text:
+        raise SearchNotUnderstood("type a reference (EP-…), an email address, or a phone number's last digits")
+    reference = _REFERENCE.match(text.upper())
+    with uow:
+        if reference:
+            found = f"EP-{reference.group(2)}"
+            return SearchResult(f"reference {found}", uow.reporting.find_donations(reference=found, limit=limit))
+        if "@" in text:
+            email = text.lower()
+            return SearchResult(f"email {mask_email(email)}", uow.reporting.find_donations(email=email, limit=limit))
+        digits = re.sub(r"\D", "", text)
+        masked = not re.fullmatch(r"[+\d\s()-]+", text)
+        if not masked and len(digits) >= 10:
+            try:
+                number = phonenumbers.parse(text, "GB")
+            except phonenumbers.NumberParseException:
+                number = None
+            if number is not None and phonenumbers.is_possible_number(number):
+                e164 = phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
+                return SearchResult(f"phone {mask_phone(e164)}", uow.reporting.find_donations(phone=e164, limit=limit))
+            raise SearchNotUnderstood(f"{text} is not a valid phone number")
+        trailing = re.search(r"(\d+)\s*$", text)
+        if trailing is None or len(trailing.group(1)) < MIN_PHONE_DIGITS:
+            raise SearchNotUnderstood(
+                f"give at least the last {MIN_PHONE_DIGITS} digits of the phone number, e.g. 07•••••123 or 123")
+        suffix = trailing.group(1)
+        return SearchResult(f"phones ending {suffix}", uow.reporting.find_donations(phone_suffix=suffix, limit=limit))
+
+
+@dataclass(frozen=True)
+class HistoryEvent:
+    at: datetime | None
+    what: str
+    detail: str = ""
+
+
+@dataclass(frozen=True)
+class HistorySection:
+    title: str
+    events: list[HistoryEvent]
+    empty_note: str = "nothing recorded"
+
+
+# One source per part of a donation's story. Other features (texts and charges, card payments) add theirs.
+HistorySource = Callable[[UnitOfWork, Donation], HistorySection]
+
+
+def _donation_section(uow: UnitOfWork, donation: Donation) -> HistorySection:
+    money = lambda pence: format_pence(pence, donation.currency)  # noqa: E731
+    events = [HistoryEvent(donation.created_at, f"{CHANNEL_NAMES[donation.channel]} donation of "
+                                                f"{money(donation.amount_pence)}",
+                           f"keyword {donation.keyword}" if donation.keyword else "")]
+    events.append(HistoryEvent(None, f"now {donation.status.value}",
+                               f"paid {money(donation.paid_pence)}, refunded {money(donation.refunded_pence)}"
+                               + (f"; {donation.failure_reason}" if donation.failure_reason else "")))
+    return HistorySection("Donation", events)
+
+
+def _ledger_section(uow: UnitOfWork, donation: Donation) -> HistorySection:
+    events = [HistoryEvent(entry.created_at,
+                           f"{entry.phase} {entry.kind} {format_pence(entry.amount_pence, entry.currency)}",
+                           f"{entry.debit} → {entry.credit}" + (f" ({entry.description})" if entry.description else ""))
+              for entry in uow.reporting.transfers_for(donation.reference)]
+    return HistorySection("Ledger transfers", events, "no transfer names this donation yet")
+
+
+def _masked_contact(contact: str, medium: str) -> str:
+    return mask_phone(contact) if medium == Medium.SMS.value else mask_email(contact)
+
+
+def _consent_section(uow: UnitOfWork, donation: Donation) -> HistorySection:
+    contacts = [contact for contact in (donation.phone, donation.email) if contact]
+    events = [HistoryEvent(entry.recorded_at, "opted in" if entry.granted else "opted out",
+                           f"{entry.medium} {_masked_contact(entry.contact, entry.medium)} via {entry.source}"
+                           + (f" ({entry.appeal})" if entry.appeal else ""))
+              for entry in (uow.reporting.consents_for(contacts) if contacts else [])]
+    return HistorySection("Marketing consent", events, "the donor has never said yes or no to marketing")
+
+
+HISTORY_SOURCES: list[HistorySource] = [_donation_section, _ledger_section, _consent_section]
+
+
+@dataclass(frozen=True)
+class DonationHistory:
+    donation: Donation
+    sections: list[HistorySection]
+
+
+def donation_history(uow: UnitOfWork, reference: str) -> DonationHistory | None:
+    with uow:
+        donation = uow.donations.get(reference)
+        if donation is None:
+            return None
+        return DonationHistory(donation, [source(uow, donation) for source in HISTORY_SOURCES])
+
+
+# --- exports -------------------------------------------------------------------------------------------
+
+class ExportRefused(ValueError):
+    pass
+
+
+EXPORT_CHUNK_ROWS = 1000
+_FORMULA_START = ("=", "@", "\t", "\r")
+
+
+def csv_safe_text(value: str | None) -> str | None:
+    """Text that a spreadsheet would run as a formula gets a leading apostrophe; phone numbers pass."""
+    if value and (value.startswith(_FORMULA_START) or (value[0] in "+-" and not value[1:].isdigit())):
+        return "'" + value
+    return value
+
+
+def _iso(moment: datetime | None) -> str:
+    return moment.isoformat() if moment is not None else ""
+
+
+def _yes_no(flag: bool | None) -> str:
+    return "" if flag is None else ("yes" if flag else "no")
+
+
+# How a column's values become CSV text, where csv's own str() (and "" for None) would not do.
+_CELL_FORMATS: dict[str, Callable] = {
+    "created_at": _iso, "opted_in_at": _iso, "marketing_consent": _yes_no,
+    **{name: csv_safe_text for name in ("keyword", "email", "failure_reason", "description", "source", "contact",
+                                        "reference", "idempotency_key")},
+}
+
+
+@dataclass(frozen=True)
+class ExportChunk:
+    rows: int
+    text: str
+
+
+def check_export(uow: UnitOfWork, kind: str, slug: str) -> int:
+    """How many rows the export will hold; refuses an unknown export or appeal before anything streams."""
+    if kind not in EXPORT_COLUMNS:
+        raise ExportRefused(f"no export is called {kind!r}; choose one of {', '.join(EXPORT_COLUMNS)}")
+    with uow:
+        _stored_appeal(uow, slug)
+        return uow.reporting.export_size(kind, slug)
+
+
+def export_csv(uow: UnitOfWork, kind: str, slug: str) -> Iterator[ExportChunk]:
+    """The export as CSV text in chunks of rows, read through a server-side cursor."""
+    buffer = io.StringIO()
+    writer = csv.writer(buffer, lineterminator="\r\n")
+    writer.writerow(EXPORT_COLUMNS[kind])
+    formats = [(index, _CELL_FORMATS[name]) for index, name in enumerate(EXPORT_COLUMNS[kind]) if name in _CELL_FORMATS]
+    rows = 0
+    with uow:
+        for row in uow.reporting.export_rows(kind, slug):
+            values = list(row)
+            for index, format_cell in formats:
+                values[index] = format_cell(values[index])
+            writer.writerow(values)
+            rows += 1
+            if rows % EXPORT_CHUNK_ROWS == 0:
+                yield ExportChunk(EXPORT_CHUNK_ROWS, buffer.getvalue())
+                buffer.seek(0)
+                buffer.truncate()
+    yield ExportChunk(rows % EXPORT_CHUNK_ROWS, buffer.getvalue())
+
+
+def export_filename(kind: str, slug: str, now: datetime) -> str:
+    return f"{slug}-{kind}-{now:%Y%m%d-%H%M%S}.csv"
+
+
+# --- appeal lifecycle ----------------------------------------------------------------------------------
+
+class StatusUnknown(ValueError):
+    pass
+
+
+def change_appeal_status(uow: UnitOfWork, slug: str, wanted: str, source: str) -> AppealStatus:
+    """Moves an appeal along draft → live → closed, recording who did it; returns the status it had."""
+    try:
+        status = AppealStatus(wanted.strip().lower())
+    except ValueError:
+        raise StatusUnknown(f"{wanted!r} is not an appeal status; choose draft, live or closed") from None
+    with uow:
+        stored = uow.appeals.get(slug)
+        if stored is None:
+            raise UnknownAppeal(slug)
+        check_transition(slug, stored.appeal.status, status)
+        definition = {**stored.definition, "status": status.value}
+        new_hash = definition_hash(definition)
+        uow.appeals.save(replace(stored.appeal, status=status), definition, new_hash)
+        uow.appeals.record_change(slug, source, stored.definition_hash, new_hash, ["status"])
+        uow.commit()
+    return stored.appeal.status
+
+
+# --- the public totaliser ------------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class Totaliser:
+    appeal: Appeal
+    raised_pence: int
+    donation_count: int
+
+    @property
+    def progress_percent(self) -> int | None:
+        """How far to the target, capped at 100 for the bar; None when the appeal has no target."""
+        if not self.appeal.target_pence:
+            return None
+        return min(100, self.raised_pence * 100 // self.appeal.target_pence)
+
+
+def totaliser(uow: UnitOfWork, slug: str) -> Totaliser:
+    with uow:
+        appeal = _stored_appeal(uow, slug)
+        totals = uow.ledger.totals(slug)
+    return Totaliser(appeal, totals.raised_pence, totals.donation_count)
+
+
+def appeals(uow: UnitOfWork) -> list[Appeal]:
+    with uow:
+        return [stored.appeal for stored in uow.appeals.list()]

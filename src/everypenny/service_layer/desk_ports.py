@@ -1,0 +1,131 @@
+"""What the appeal desk needs from storage and from a password hasher. Adapters implement these."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Protocol
+
+from everypenny.domain.donation import Donation
+from everypenny.domain.users import Role, User
+
+
+class PasswordHasher(Protocol):
+    def hash(self, password: str) -> str: ...
+    def verify(self, password_hash: str, password: str) -> bool: ...
+
+
+@dataclass(frozen=True)
+class Credentials:
+    user: User
+    password_hash: str
+    failed_logins: int
+    locked_until: datetime | None
+
+
+class UserRepository(Protocol):
+    def add(self, email: str, role: Role, password_hash: str, created_at: datetime) -> User: ...
+    def credentials(self, email: str) -> Credentials | None: ...
+    def list(self) -> list[User]: ...
+    def record_login(self, user_id: int, at: datetime) -> None: ...
+    def record_failed_login(self, user_id: int, locked_until: datetime | None) -> None: ...
+    def remove(self, user_id: int) -> None: ...
+
+
+@dataclass(frozen=True)
+class DeskSession:
+    user: User
+    csrf_token: str
+    expires_at: datetime
+
+
+class SessionRepository(Protocol):
+    def add(self, token_hash: str, user_id: int, csrf_token: str, created_at: datetime,
+            expires_at: datetime) -> None: ...
+    def get(self, token_hash: str, now: datetime) -> DeskSession | None: ...
+    def delete(self, token_hash: str) -> None: ...
+    def delete_expired(self, now: datetime) -> int: ...
+
+
+@dataclass(frozen=True)
+class DonationGroup:
+    """Donations sharing channel, status, keyword, keyword amount and failure reason, summed in the store."""
+
+    channel: str
+    status: str
+    keyword: str | None
+    keyword_amount_pence: int | None  # the amount texted with a keyword; None for online gifts of any size
+    failure_reason: str | None
+    count: int
+    promised_pence: int
+    paid_pence: int
+    refunded_pence: int
+
+
+@dataclass(frozen=True)
+class PostedMovement:
+    """Posted transfers of one kind between two accounts, summed in the store."""
+
+    kind: str
+    debit: str
+    credit: str
+    amount_pence: int
+
+
+@dataclass(frozen=True)
+class TimeBucket:
+    start: datetime
+    count: int
+
+
+@dataclass(frozen=True)
+class TransferEntry:
+    id: int
+    created_at: datetime
+    idempotency_key: str
+    kind: str
+    phase: str
+    debit: str
+    credit: str
+    amount_pence: int
+    currency: str
+    pending_id: int | None
+    description: str
+
+
+@dataclass(frozen=True)
+class ConsentEntry:
+    recorded_at: datetime
+    contact: str
+    medium: str
+    granted: bool
+    source: str
+    appeal: str | None
+
+
+# Columns of each CSV export, in the order the reporting adapter yields them.
+EXPORT_COLUMNS: dict[str, tuple[str, ...]] = {
+    "donations": ("reference", "created_at", "channel", "status", "keyword", "amount_pence", "paid_pence",
+                  "refunded_pence", "currency", "phone", "email", "marketing_consent", "failure_reason"),
+    "transfers": ("id", "created_at", "idempotency_key", "kind", "phase", "debit_account", "credit_account",
+                  "amount_pence", "currency", "pending_id", "reference", "description"),
+    "consents": ("contact", "medium", "opted_in_at", "source"),
+}
+
+
+class DeskReporting(Protocol):
+    """Read-only questions the appeal desk asks; each answers in the store, never row by row in Python."""
+
+    def donation_groups(self, appeal_slug: str) -> list[DonationGroup]: ...
+    def posted_movements(self, appeal_slug: str, kinds: Sequence[str]) -> list[PostedMovement]: ...
+    def activity_span(self, appeal_slug: str) -> tuple[datetime, datetime] | None: ...
+    def donations_per_bucket(self, appeal_slug: str, start: datetime, bucket_seconds: int) -> list[TimeBucket]: ...
+    def latest_donations(self, appeal_slug: str, limit: int) -> list[Donation]: ...
+    def find_donations(self, *, reference: str | None = None, phone: str | None = None,
+                       phone_suffix: str | None = None, email: str | None = None,
+                       limit: int = 50) -> list[Donation]: ...
+    def transfers_for(self, reference: str) -> list[TransferEntry]: ...
+    def consents_for(self, contacts: Sequence[str]) -> list[ConsentEntry]: ...
+    def export_size(self, kind: str, appeal_slug: str) -> int: ...
+    def export_rows(self, kind: str, appeal_slug: str) -> Iterator[tuple]: ...

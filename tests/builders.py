@@ -1,0 +1,100 @@
+"""Builds donations as the text and card features will store them: a donation row, its ledger transfers
+(pending then posted or voided for texts, posted at once online) and the donor's consent record."""
+
+from __future__ import annotations
+
+import itertools
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+
+from everypenny.domain.appeal import Channel
+from everypenny.domain.donation import ConsentRecord, Donation, Medium, new_reference
+from everypenny.domain.ledger import AccountCode, Phase, TransferKind, TransferRequest
+from everypenny.service_layer.ledger import apply_transfer
+
+_phones = itertools.count(900100)
+
+
+def a_phone() -> str:
+    """A fresh number in Ofcom's drama range, so no real subscriber is ever named in a test."""
+    return f"+447700{next(_phones):06d}"
+
+
+@dataclass
+class DonationBuilder:
+    platform: object
+    appeal: str = "sun-ukraine-fund"
+    currency: str = "GBP"
+    clock: datetime = field(default_factory=lambda: datetime(2026, 11, 26, 9, 0, tzinfo=UTC))
+
+    def _at(self, at: datetime | None) -> datetime:
+        if at is None:
+            self.clock += timedelta(seconds=7)
+            return self.clock
+        return at
+
+    def text(self, amount_pence: int = 500, *, phone: str | None = None, keyword: str = "SUN",
+             outcome: str = "paid", paid_pence: int | None = None, failure_reason: str | None = None,
+             channel: Channel = Channel.CARRIER_SMS, consent: bool | None = None,
+             at: datetime | None = None) -> Donation:
+        """A text donation; outcome is paid, part_paid, failed or pending."""
+        donation = Donation(new_reference(), self.appeal, channel, amount_pence, self.currency, self._at(at),
+                            phone=phone or a_phone(), keyword=keyword, marketing_consent=bool(consent))
+        paid = {"paid": amount_pence, "failed": 0, "pending": None}.get(outcome, paid_pence)
+        return self._store(donation, paid, failure_reason, two_phase=True, consent=consent,
+                           contact=(donation.phone, Medium.SMS))
+
+    def online(self, amount_pence: int = 2500, *, email: str = "jane.doe@example.org", outcome: str = "paid",
+               failure_reason: str | None = None, consent: bool | None = None,
+               at: datetime | None = None) -> Donation:
+        donation = Donation(new_reference(), self.appeal, Channel.ONLINE, amount_pence, self.currency,
+                            self._at(at), email=email, marketing_consent=bool(consent))
+        paid = {"paid": amount_pence, "failed": 0, "pending": None}[outcome]
+        return self._store(donation, paid, failure_reason, two_phase=False, consent=consent,
+                           contact=(email, Medium.EMAIL))
+
+    def _store(self, donation: Donation, paid_pence: int | None, failure_reason: str | None, *, two_phase: bool,
+               consent: bool | None, contact: tuple[str, Medium]) -> Donation:
+        receivable = AccountCode.receivable(donation.channel)
+        with self.platform.uow() as uow:
+            uow.donations.add(donation)
+            if two_phase:
+                pending = apply_transfer(uow, self._transfer(donation, f"{donation.reference}:pending",
+                                                             donation.amount_pence, receivable, Phase.PENDING))
+                if paid_pence == 0:
+                    apply_transfer(uow, TransferRequest.void(pending, f"{donation.reference}:void"))
+                elif paid_pence is not None:
+                    apply_transfer(uow, TransferRequest.post(pending, f"{donation.reference}:post", paid_pence))
+            elif paid_pence:
+                apply_transfer(uow, self._transfer(donation, f"{donation.reference}:paid", paid_pence, receivable,
+                                                   Phase.SINGLE))
+            if paid_pence is not None:
+                donation = donation.settled(paid_pence, failure_reason)
+                uow.donations.save(donation)
+            if consent is not None:
+                uow.consents.record(ConsentRecord(contact[0], contact[1], consent, f"test:{donation.channel}",
+                                                  donation.created_at, self.appeal))
+            uow.commit()
+        return donation
+
+    def _transfer(self, donation: Donation, key: str, amount_pence: int, receivable: str,
+                  phase: Phase) -> TransferRequest:
+        return TransferRequest(key, self.appeal, receivable, AccountCode.RESTRICTED_FUND, amount_pence,
+                               self.currency, TransferKind.DONATION, phase, reference=donation.reference)
+
+    def refund(self, donation: Donation, pence: int) -> Donation:
+        with self.platform.uow() as uow:
+            apply_transfer(uow, TransferRequest(
+                f"{donation.reference}:refund", self.appeal, AccountCode.RESTRICTED_FUND,
+                AccountCode.receivable(donation.channel), pence, self.currency, TransferKind.REFUND,
+                reference=donation.reference))
+            refunded = donation.refunded(pence)
+            uow.donations.save(refunded)
+            uow.commit()
+        return refunded
+
+    def stop(self, phone: str, at: datetime | None = None) -> None:
+        """The donor texts STOP: no appeal, no marketing by text from now on."""
+        with self.platform.uow() as uow:
+            uow.consents.record(ConsentRecord(phone, Medium.SMS, False, "sms:STOP", self._at(at)))
+            uow.commit()
