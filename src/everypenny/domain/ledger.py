@@ -93,6 +93,12 @@ class AccountCode:
     def receivable(channel: Channel) -> str:
         return f"receivable:{channel.value}"
 
+    @staticmethod
+    def channel_of(code: str) -> Channel | None:
+        """The channel whose receivable `code` is, if it is one."""
+        prefix = "receivable:"
+        return Channel(code.removeprefix(prefix)) if code.startswith(prefix) else None
+
 
 def chart_of_accounts(appeal: Appeal) -> list[str]:
     return [
