@@ -7,7 +7,6 @@ import csv
 import pytest
 from typer.testing import CliRunner
 
-from everypenny.config import get_settings
 from everypenny.entrypoints.cli import app
 from tests.builders import DonationBuilder
 
@@ -15,10 +14,8 @@ from tests.builders import DonationBuilder
 @pytest.fixture
 def run(database_url, monkeypatch):
     monkeypatch.setenv("EVERYPENNY_DATABASE_URL", database_url)
-    get_settings.cache_clear()
     runner = CliRunner()
-    yield lambda *args, stdin=None: runner.invoke(app, list(args), input=stdin)
-    get_settings.cache_clear()
+    return lambda *args, stdin=None: runner.invoke(app, list(args), input=stdin)
 
 
 def test_user_add_reads_the_password_from_stdin(run, platform):

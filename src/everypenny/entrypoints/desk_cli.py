@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import sys
-from collections.abc import Iterator
-from contextlib import contextmanager
 from datetime import UTC, datetime
 from enum import StrEnum
 from pathlib import Path
@@ -21,20 +19,10 @@ export_app = typer.Typer(help="CSV exports of an appeal's donations, ledger and 
 
 
 def _cli():
-    """The root CLI module, for its shared `platform()` and `fail()` (imported late: it imports us)."""
+    """The root CLI module, for its shared `opened_platform()` and `fail()` (imported late: it imports us)."""
     from everypenny.entrypoints import cli
 
     return cli
-
-
-@contextmanager
-def _platform() -> Iterator:
-    """The platform for one command, its database connections closed when the command ends."""
-    running = _cli().platform()
-    try:
-        yield running
-    finally:
-        running.engine.dispose()
 
 
 def _read_password(from_stdin: bool) -> str:
@@ -56,7 +44,7 @@ def user_add(
     except UserRuleBroken as error:
         cli.fail(str(error), code=2)
     password = _read_password(password_stdin)
-    with _platform() as running:
+    with _cli().opened_platform() as running:
         try:
             user = auth.add_user(running.uow(), running.passwords, email, role, password, datetime.now(UTC))
         except UserRuleBroken as error:
@@ -70,7 +58,7 @@ def user_add(
 def user_remove(email: str = typer.Argument(..., help="The email of the user to remove.")) -> None:
     """Remove a desk user (someone leaving the team) and end their sessions at once."""
     cli = _cli()
-    with _platform() as running:
+    with _cli().opened_platform() as running:
         try:
             removed = auth.remove_user(running.uow(), email)
         except auth.RemovalRefused as error:
@@ -82,7 +70,7 @@ def user_remove(email: str = typer.Argument(..., help="The email of the user to 
 def user_list() -> None:
     """Every desk user and their role."""
     cli = _cli()
-    with _platform() as running:
+    with _cli().opened_platform() as running:
         users = auth.list_users(running.uow())
     for user in users:
         cli.console.print(f"{user.email}\t{user.role.value}\t{user.created_at:%Y-%m-%d}", highlight=False)
@@ -95,7 +83,7 @@ class ExportKind(StrEnum):
 
 
 def _export(kind: ExportKind, appeal: str, output: Path) -> None:
-    with _platform() as running:
+    with _cli().opened_platform() as running:
         _write_export(running, kind, appeal, output)
 
 
@@ -144,7 +132,7 @@ def appeal_status(slug: str = typer.Argument(..., help="The appeal's slug."),
                   status: str = typer.Argument(..., help="live or closed (draft → live → closed).")) -> None:
     """Move an appeal along draft → live → closed; a closed appeal stays closed."""
     cli = _cli()
-    with _platform() as running:
+    with _cli().opened_platform() as running:
         try:
             before = desk.change_appeal_status(running.uow(), slug, status, "cli")
         except desk.UnknownAppeal as error:
