@@ -108,3 +108,59 @@ def client(platform):
 
     with TestClient(create_app(platform)) as test_client:
         yield test_client
+
+
+@pytest.fixture
+def record_donation(platform, seed_appeal):
+    """Records a paid donation to the seed appeal (its row and posted ledger transfer) as a channel would."""
+    from datetime import UTC, datetime
+
+    from everypenny.domain.appeal import Channel
+    from everypenny.domain.donation import Donation, new_reference
+    from everypenny.domain.ledger import AccountCode, TransferKind, TransferRequest
+    from everypenny.service_layer.ledger import apply_transfer
+
+    def record(pence: int, channel: Channel = Channel.ONLINE, phone: str | None = None,
+               email: str | None = None, created_at: datetime | None = None) -> Donation:
+        donation = Donation(new_reference(), seed_appeal.slug, channel, pence, "GBP",
+                            created_at or datetime.now(UTC), phone=phone, email=email).settled(pence)
+        with platform.uow() as uow:
+            uow.donations.add(donation)
+            apply_transfer(uow, TransferRequest(
+                f"donation:{donation.reference}", seed_appeal.slug, AccountCode.receivable(channel),
+                AccountCode.RESTRICTED_FUND, pence, "GBP", TransferKind.DONATION, reference=donation.reference))
+            uow.commit()
+        return donation
+
+    return record
+
+
+@pytest.fixture
+def record_refund(platform, seed_appeal):
+    """Gives back part or all of a donation: a REFUND transfer the other way, and the donation's row."""
+    from dataclasses import replace
+
+    from everypenny.domain.ledger import TransferKind
+    from everypenny.service_layer.ledger import apply_transfer
+
+    def refund(reference: str, pence: int) -> None:
+        with platform.uow() as uow:
+            donation = uow.donations.get(reference)
+            gift = uow.ledger.get(f"donation:{reference}")
+            uow.donations.save(donation.refunded(pence))
+            request = gift.reversal(f"refund:{reference}:{donation.refunded_pence}", TransferKind.REFUND)
+            apply_transfer(uow, replace(request, amount_pence=pence))
+            uow.commit()
+
+    return refund
+
+
+@pytest.fixture
+def cli(platform, monkeypatch):
+    """Runs `everypenny ARGS…` in-process against the test's platform; returns typer's Result."""
+    from typer.testing import CliRunner
+
+    from everypenny.entrypoints.cli import app
+
+    monkeypatch.setattr("everypenny.bootstrap.build", lambda *args, **kwargs: platform)
+    return lambda *args: CliRunner().invoke(app, [str(arg) for arg in args])

@@ -3,13 +3,15 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from datetime import timedelta
 
 from sqlalchemy import Engine
 
 from everypenny.adapters.db.engine import make_engine, require_current_schema
 from everypenny.adapters.db.unit_of_work import SqlUnitOfWork
 from everypenny.config import Settings, get_settings
-from everypenny.service_layer.outbox import OutboxWorker, TaskHandler
+from everypenny.service_layer import proof
+from everypenny.service_layer.outbox import OutboxWorker, PeriodicJob, TaskHandler
 
 
 @dataclass
@@ -22,6 +24,7 @@ class Platform:
         return SqlUnitOfWork(self.engine)
 
     def worker(self, **options) -> OutboxWorker:
+        options.setdefault("periodic", periodic_jobs(self))
         return OutboxWorker(self.uow, self.handlers, **options)
 
 
@@ -29,6 +32,15 @@ def task_handlers(settings: Settings) -> dict[str, TaskHandler]:
     """Every outbox topic and the use case that carries it out."""
     handlers: dict[str, TaskHandler] = {}
     return handlers
+
+
+def periodic_jobs(platform: Platform) -> list[PeriodicJob]:
+    """Housekeeping every worker runs on a timer; each job is safe to run in several workers at once."""
+    settings = platform.settings
+    return [
+        PeriodicJob("seal-ledger", timedelta(seconds=settings.seal_interval_s),
+                    lambda: proof.seal_ledger(platform.uow)),
+    ]
 
 
 def build(settings: Settings | None = None, engine: Engine | None = None, check_schema: bool = True) -> Platform:

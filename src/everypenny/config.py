@@ -15,6 +15,8 @@ class Settings(BaseSettings):
     # Signs tokens in links we send donors; set a long random value in production.
     secret_key: str = "dev-only-secret-change-me"
     log_level: str = "INFO"
+    # How often each worker seals new ledger transfers into the hash chain.
+    seal_interval_s: float = 2.0
 
 
 @lru_cache

@@ -161,3 +161,9 @@ def demo(
     _load(sorted(appeals_dir.glob("*.toml")))
     console.print(f"everypenny demo on http://{host}:{port}  (API docs: http://{host}:{port}/docs)")
     _serve(host, port)
+
+
+# Money out and proof (ledger, settlement, payout, allocate, donor): registered last, it uses the helpers above.
+from everypenny.entrypoints import proof_cli  # noqa: E402
+
+proof_cli.register(app)

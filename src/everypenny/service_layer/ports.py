@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 from typing import Any, Protocol
 
 from everypenny.domain.appeal import Appeal
+from everypenny.domain.chain import ChainEntry, SealedTransfer
 from everypenny.domain.donation import ConsentRecord, Donation, Medium
 from everypenny.domain.ledger import AppealTotals, Transfer, TransferRequest
 
@@ -79,3 +81,14 @@ class Outbox(Protocol):
 
 class Inbox(Protocol):
     def accept(self, provider: str, message_id: str, kind: str, payload: dict[str, Any]) -> bool: ...
+
+
+class ChainRepository(Protocol):
+    def lock_head(self, appeal_slug: str) -> None: ...
+    def head(self, appeal_slug: str) -> ChainEntry | None: ...
+    def unsealed(self, appeal_slug: str, limit: int) -> list[SealedTransfer]: ...
+    def unsealed_ages(self, appeal_slug: str) -> list[tuple[int, datetime]]: ...
+    def append(self, appeal_slug: str, entries: list[ChainEntry]) -> None: ...
+    def walk(self, appeal_slug: str, batch_size: int = 1000) -> Iterator[tuple[ChainEntry, SealedTransfer | None]]: ...
+    def entry_for_transfer(self, transfer_id: int) -> ChainEntry | None: ...
+    def daily_heads(self, appeal_slug: str, days: int = 31) -> list[tuple[date, ChainEntry]]: ...

@@ -7,6 +7,7 @@ from typing import Self
 
 from everypenny.service_layer.ports import (
     AppealRepository,
+    ChainRepository,
     ConsentRepository,
     DonationRepository,
     Inbox,
@@ -22,6 +23,7 @@ class UnitOfWork(abc.ABC):
     consents: ConsentRepository
     outbox: Outbox
     inbox: Inbox
+    chain: ChainRepository
 
     def __enter__(self) -> Self:
         return self

@@ -4,6 +4,7 @@ from typing import Self
 
 from sqlalchemy import Engine
 
+from everypenny.adapters.db.chain import SqlChainRepository
 from everypenny.adapters.db.repositories import (
     SqlAppealRepository,
     SqlConsentRepository,
@@ -28,6 +29,7 @@ class SqlUnitOfWork(UnitOfWork):
         self.consents = SqlConsentRepository(self.connection)
         self.outbox = SqlOutbox(self.connection)
         self.inbox = SqlInbox(self.connection)
+        self.chain = SqlChainRepository(self.connection)
         return self
 
     def __exit__(self, *exc_info) -> None:

@@ -1,0 +1,140 @@
+"""The hash-chained ledger on both stores: sealing, verifying, and catching tampering done by raw SQL."""
+
+import threading
+
+import pytest
+from sqlalchemy import text
+from sqlalchemy.exc import DBAPIError
+
+from everypenny.domain.appeal import Channel
+from everypenny.service_layer.proof import seal_appeal, verify_appeal
+
+SLUG = "sun-ukraine-fund"
+
+
+def verify(platform, **options):
+    with platform.uow() as uow:
+        return verify_appeal(uow, SLUG, **options)
+
+
+def tamper(platform, statement: str) -> None:
+    """What an attacker with the database's superuser could do: switch the ledger's guard off, then edit."""
+    if platform.engine.dialect.name == "postgresql":
+        with platform.engine.begin() as connection:
+            connection.execute(text("ALTER TABLE ledger_transfers DISABLE TRIGGER ALL"))
+            connection.execute(text(statement))
+        return
+    connection = platform.engine.raw_connection()  # outside a transaction, where SQLite obeys the pragma
+    try:
+        for sql in ("PRAGMA foreign_keys=OFF", "DROP TRIGGER IF EXISTS ledger_transfers_refuse_update",
+                    "DROP TRIGGER IF EXISTS ledger_transfers_refuse_delete", statement):
+            connection.execute(sql)
+    finally:
+        connection.close()
+
+
+def test_the_worker_that_serve_runs_seals_new_transfers(platform, record_donation):
+    for pence in (300, 500, 1000):
+        record_donation(pence)
+
+    platform.worker().run_due_jobs()
+
+    result = verify(platform)
+    assert result.intact
+    assert result.entries_checked == 3 and result.head.seq == 3
+
+
+def test_sealing_twice_seals_nothing_more(platform, record_donation):
+    record_donation(500)
+
+    assert seal_appeal(platform.uow, SLUG) == 1
+    assert seal_appeal(platform.uow, SLUG) == 0
+
+
+def test_an_amount_changed_behind_the_ledgers_back_is_named(platform, record_donation):
+    gifts = [record_donation(pence) for pence in (300, 500, 1000)]
+    seal_appeal(platform.uow, SLUG)
+
+    tamper(platform, f"UPDATE ledger_transfers SET amount_pence = 50 WHERE reference = '{gifts[1].reference}'")
+
+    result = verify(platform)
+    assert not result.intact
+    assert result.first_break.seq == 2
+    assert "altered" in result.first_break.reason
+
+
+def test_a_deleted_transfer_is_named(platform, record_donation):
+    gifts = [record_donation(pence) for pence in (300, 500)]
+    seal_appeal(platform.uow, SLUG)
+
+    tamper(platform, f"DELETE FROM ledger_transfers WHERE reference = '{gifts[0].reference}'")
+
+    assert "removed" in verify(platform).first_break.reason
+
+
+def test_a_transfer_never_sealed_is_reported_once_overdue(platform, record_donation):
+    from datetime import timedelta
+
+    record_donation(500)
+
+    assert verify(platform).intact  # new: still within the grace period
+    overdue = verify(platform, grace=timedelta(0))
+    assert not overdue.intact and len(overdue.unsealed_overdue) == 1
+
+
+def test_chain_entries_cannot_be_changed_or_removed(platform, record_donation):
+    record_donation(500)
+    seal_appeal(platform.uow, SLUG)
+
+    for statement in ("UPDATE ledger_chain SET hash = 'x'", "DELETE FROM ledger_chain"):
+        with pytest.raises(DBAPIError, match="append-only"), platform.engine.begin() as connection:
+            connection.execute(text(statement))
+
+
+def test_concurrent_sealers_never_fork_the_chain(platform, record_donation):
+    stop = threading.Event()
+    failures: list[BaseException] = []
+
+    def sealer():
+        try:
+            while not stop.is_set():
+                seal_appeal(platform.uow, SLUG, batch_size=3)
+        except BaseException as error:  # surfaced below
+            failures.append(error)
+
+    sealers = [threading.Thread(target=sealer) for _ in range(3)]
+    for thread in sealers:
+        thread.start()
+    for i in range(30):
+        record_donation(300 + i, channel=list(Channel)[i % 3])
+    stop.set()
+    for thread in sealers:
+        thread.join()
+    seal_appeal(platform.uow, SLUG)
+
+    assert failures == []
+    result = verify(platform)
+    assert result.intact and result.entries_checked == 30
+    with platform.engine.connect() as connection:
+        seqs = connection.execute(text("SELECT seq FROM ledger_chain ORDER BY seq")).scalars().all()
+    assert seqs == list(range(1, 31))
+
+
+def test_verify_on_the_command_line(cli, platform, record_donation):
+    gift = record_donation(500)
+    assert cli("ledger", "seal", "--appeal", SLUG).exit_code == 0
+
+    intact = cli("ledger", "verify", "--appeal", SLUG)
+    assert intact.exit_code == 0, intact.output
+    assert "intact: 1 entries checked, head #1" in intact.output
+
+    tamper(platform, f"UPDATE ledger_transfers SET description = 'edited' WHERE reference = '{gift.reference}'")
+    broken = cli("ledger", "verify", "--appeal", SLUG)
+    assert broken.exit_code == 1
+    assert "BROKEN at chain entry 1" in broken.output
+
+
+def test_verify_names_an_unknown_appeal(cli, seed_appeal):
+    result = cli("ledger", "verify", "--appeal", "no-such-appeal")
+
+    assert result.exit_code == 2 and "no-such-appeal" in result.output
