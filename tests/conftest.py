@@ -164,3 +164,19 @@ def cli(platform, monkeypatch):
 
     monkeypatch.setattr("everypenny.bootstrap.build", lambda *args, **kwargs: platform)
     return lambda *args: CliRunner().invoke(app, [str(arg) for arg in args])
+
+
+@pytest.fixture
+def load_seed_variant(platform):
+    """Loads the seed appeal's file with some settings changed (a table's keys are merged); returns the appeal."""
+    from everypenny.adapters.appeal_file import parse_definition
+
+    def load(**changes):
+        _, definition = load_appeal_file(SEED_APPEAL)
+        for key, value in changes.items():
+            definition[key] = definition[key] | value if isinstance(value, dict) else value
+        appeal, normalised = parse_definition(definition, "test variant")
+        load_appeal(platform.uow(), appeal, normalised, "test variant")
+        return appeal
+
+    return load

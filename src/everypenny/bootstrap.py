@@ -10,7 +10,7 @@ from sqlalchemy import Engine
 from everypenny.adapters.db.engine import make_engine, require_current_schema
 from everypenny.adapters.db.unit_of_work import SqlUnitOfWork
 from everypenny.config import Settings, get_settings
-from everypenny.service_layer import proof
+from everypenny.service_layer import money_out, proof
 from everypenny.service_layer.outbox import OutboxWorker, PeriodicJob, TaskHandler
 
 
@@ -40,6 +40,8 @@ def periodic_jobs(platform: Platform) -> list[PeriodicJob]:
     return [
         PeriodicJob("seal-ledger", timedelta(seconds=settings.seal_interval_s),
                     lambda: proof.seal_ledger(platform.uow)),
+        PeriodicJob("allocate-surplus", timedelta(seconds=settings.allocate_interval_s),
+                    lambda: money_out.allocate_all(platform.uow)),
     ]
 
 

@@ -17,6 +17,8 @@ class Settings(BaseSettings):
     log_level: str = "INFO"
     # How often each worker seals new ledger transfers into the hash chain.
     seal_interval_s: float = 2.0
+    # How often each worker applies appeals' surplus rules to newly posted money.
+    allocate_interval_s: float = 60.0
 
 
 @lru_cache

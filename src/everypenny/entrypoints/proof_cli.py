@@ -1,16 +1,23 @@
-"""`everypenny ledger …`: sealing the ledger into its hash chain and verifying it."""
+"""`everypenny ledger|allocate|settlement|fees|payout …`: the proof of the ledger, and money out for finance."""
 
 from __future__ import annotations
 
 from datetime import timedelta
+from pathlib import Path
 
 import typer
 
+from everypenny.domain.appeal import Channel
 from everypenny.domain.chain import DEFAULT_SEAL_GRACE
+from everypenny.domain.money import format_pence
+from everypenny.domain.payouts import Fund, MoneyOutRefused
 from everypenny.entrypoints.cli import console, errors, fail, platform
-from everypenny.service_layer import proof
+from everypenny.service_layer import money_out, proof
 
 ledger_app = typer.Typer(help="The ledger's hash chain: seal it, verify it.", no_args_is_help=True)
+settlement_app = typer.Typer(help="Cash received from aggregators and card processors.", no_args_is_help=True)
+fees_app = typer.Typer(help="Fees borne by the media partner or the platform.", no_args_is_help=True)
+payout_app = typer.Typer(help="Payouts of settled money to the beneficiary.", no_args_is_help=True)
 
 AppealOption = typer.Option(None, "--appeal", help="One appeal's slug (default: every appeal).")
 
@@ -63,5 +70,95 @@ def ledger_verify(
         raise typer.Exit(1)
 
 
+RequiredAppeal = typer.Option(..., "--appeal", help="The appeal's slug.")
+Amount = typer.Option(..., "--amount-pence", help="Whole pence, e.g. 125000 for £1,250.")
+Reference = typer.Option(..., "--reference", help="The reference on the bank statement or remittance.")
+
+
+def _money_out(action):
+    """Runs a money-out use case, turning its refusals into a clear error and exit code 2."""
+    try:
+        return action()
+    except (MoneyOutRefused, money_out.UnknownAppeal) as error:
+        fail(str(error).strip('"'), code=2)
+
+
+def allocate(appeal: str = RequiredAppeal) -> None:
+    """Apply the appeal's surplus rule: money beyond the restricted fund's target goes to the surplus fund."""
+    result = _money_out(lambda: money_out.allocate_surplus(platform().uow, appeal))
+    funds = result.funds
+    moved = (f"moved {format_pence(result.moved_pence)} to the surplus fund" if result.moved_pence > 0 else
+             f"moved {format_pence(-result.moved_pence)} back to the restricted fund" if result.moved_pence < 0
+             else "nothing to move")
+    console.print(f"{appeal}: {moved}; restricted {format_pence(funds.restricted_pence)}, "
+                  f"surplus {format_pence(funds.surplus_pence)}", highlight=False)
+
+
+@settlement_app.command("record")
+def settlement_record(
+    appeal: str = RequiredAppeal,
+    channel: Channel = typer.Option(..., "--channel", help="Which receivable the cash settles."),
+    amount_pence: int = typer.Option(..., "--amount-pence", help="The gross settled, before any fee withheld."),
+    reference: str = Reference,
+    fee_pence: int = typer.Option(0, "--fee-pence", help="A fee withheld from the gross, borne by the fee bearer."),
+) -> None:
+    """Record cash received for a channel's charged donations (settlement import calls the same use case)."""
+    result = _money_out(lambda: money_out.record_settlement(
+        platform().uow(), appeal, channel, amount_pence, reference, fee_pence))
+    status = "already recorded" if result.already_recorded else "recorded"
+    fee = f", fee {format_pence(result.fee_pence)} recoverable" if result.fee_pence else ""
+    console.print(f"settlement {reference} {status}: {format_pence(result.gross_pence)} gross{fee}",
+                  highlight=False)
+
+
+@fees_app.command("reimburse")
+def fees_reimburse(appeal: str = RequiredAppeal, amount_pence: int = Amount, reference: str = Reference) -> None:
+    """Record the fee bearer paying back fees withheld from settlements."""
+    new = _money_out(lambda: money_out.reimburse_fees(platform().uow(), appeal, amount_pence, reference))
+    console.print(f"reimbursement {reference} {'recorded' if new else 'already recorded'}: "
+                  f"{format_pence(amount_pence)}", highlight=False)
+
+
+@payout_app.command("record")
+def payout_record(
+    appeal: str = RequiredAppeal,
+    amount_pence: int = Amount,
+    fund: Fund = typer.Option(..., "--fund", help="The fund the money is paid from."),
+    reference: str = Reference,
+) -> None:
+    """Record a payout of settled money to the beneficiary; never more than settled, unpaid money."""
+    payout, new = _money_out(lambda: money_out.record_payout(platform().uow(), appeal, amount_pence, fund, reference))
+    console.print(f"payout {payout.reference} {'recorded' if new else 'already recorded'}: "
+                  f"{format_pence(payout.amount_pence)} from the {payout.fund.value} fund", highlight=False)
+
+
+@payout_app.command("list")
+def payout_list(appeal: str = RequiredAppeal) -> None:
+    """The appeal's payouts, oldest first."""
+    for payout in _money_out(lambda: money_out.list_payouts(platform().uow(), appeal)):
+        console.print(f"{payout.recorded_at:%Y-%m-%d} {payout.reference}: {format_pence(payout.amount_pence)} "
+                      f"from the {payout.fund.value} fund", highlight=False)
+
+
+@payout_app.command("remittance")
+def payout_remittance(
+    appeal: str = RequiredAppeal,
+    reference: str = typer.Option(..., "--reference", help="The payout's reference."),
+    output: Path | None = typer.Option(None, "--output", help="Write the CSV here instead of to the screen."),
+) -> None:
+    """Remittance advice CSV: the donations a payout covers, oldest settled first."""
+    _payout, lines = _money_out(lambda: money_out.remittance_advice(platform().uow(), appeal, reference))
+    text = money_out.remittance_csv(lines)
+    if output is None:
+        typer.echo(text, nl=False)
+    else:
+        output.write_text(text, encoding="utf-8")
+        console.print(f"wrote {len(lines)} lines to {output}", highlight=False)
+
+
 def register(app: typer.Typer) -> None:
     app.add_typer(ledger_app, name="ledger")
+    app.command("allocate")(allocate)
+    app.add_typer(settlement_app, name="settlement")
+    app.add_typer(fees_app, name="fees")
+    app.add_typer(payout_app, name="payout")

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from typing import Any, Protocol
@@ -10,7 +10,8 @@ from typing import Any, Protocol
 from everypenny.domain.appeal import Appeal
 from everypenny.domain.chain import ChainEntry, SealedTransfer
 from everypenny.domain.donation import ConsentRecord, Donation, Medium
-from everypenny.domain.ledger import AppealTotals, Transfer, TransferRequest
+from everypenny.domain.ledger import AppealTotals, Transfer, TransferKind, TransferRequest
+from everypenny.domain.payouts import Payout
 
 
 class DuplicateKey(Exception):
@@ -92,3 +93,12 @@ class ChainRepository(Protocol):
     def walk(self, appeal_slug: str, batch_size: int = 1000) -> Iterator[tuple[ChainEntry, SealedTransfer | None]]: ...
     def entry_for_transfer(self, transfer_id: int) -> ChainEntry | None: ...
     def daily_heads(self, appeal_slug: str, days: int = 31) -> list[tuple[date, ChainEntry]]: ...
+
+
+class ProofRepository(Protocol):
+    def count_transfers(self, appeal_slug: str, kind: TransferKind) -> int: ...
+    def posted_transfers(self, appeal_slug: str, kinds: Iterable[TransferKind],
+                         reference: str | None = None) -> list[SealedTransfer]: ...
+    def add_payout(self, appeal_slug: str, payout: Payout) -> None: ...
+    def payouts(self, appeal_slug: str) -> list[Payout]: ...
+    def record_erasure(self, pseudonym: str, medium: str, donations: int, consents: int) -> None: ...

@@ -13,6 +13,7 @@ from everypenny.service_layer.ports import (
     Inbox,
     LedgerRepository,
     Outbox,
+    ProofRepository,
 )
 
 
@@ -24,6 +25,7 @@ class UnitOfWork(abc.ABC):
     outbox: Outbox
     inbox: Inbox
     chain: ChainRepository
+    proof: ProofRepository
 
     def __enter__(self) -> Self:
         return self

@@ -5,6 +5,7 @@ from typing import Self
 from sqlalchemy import Engine
 
 from everypenny.adapters.db.chain import SqlChainRepository
+from everypenny.adapters.db.proof import SqlProofRepository
 from everypenny.adapters.db.repositories import (
     SqlAppealRepository,
     SqlConsentRepository,
@@ -30,6 +31,7 @@ class SqlUnitOfWork(UnitOfWork):
         self.outbox = SqlOutbox(self.connection)
         self.inbox = SqlInbox(self.connection)
         self.chain = SqlChainRepository(self.connection)
+        self.proof = SqlProofRepository(self.connection)
         return self
 
     def __exit__(self, *exc_info) -> None:

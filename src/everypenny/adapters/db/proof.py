@@ -1,0 +1,57 @@
+"""SQL for money out and proof: payouts, posted transfers by kind, and the donor-erasure log."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+from sqlalchemy import Connection, func, select
+from sqlalchemy.exc import IntegrityError
+
+from everypenny.adapters.db.chain import _sealed_transfer
+from everypenny.adapters.db.repositories import POSTED_PHASES, SqlLedgerRepository, _appeal_id, now
+from everypenny.adapters.db.schema import appeals, donor_erasures, ledger_transfers, payouts
+from everypenny.domain.chain import SealedTransfer
+from everypenny.domain.ledger import TransferKind
+from everypenny.domain.payouts import Fund, Payout
+from everypenny.service_layer.ports import DuplicateKey
+
+
+class SqlProofRepository:
+    def __init__(self, connection: Connection) -> None:
+        self.connection = connection
+
+    def count_transfers(self, appeal_slug: str, kind: TransferKind) -> int:
+        return self.connection.scalar(
+            select(func.count()).select_from(ledger_transfers)
+            .where(ledger_transfers.c.appeal_id == _appeal_id(self.connection, appeal_slug),
+                   ledger_transfers.c.kind == kind.value))
+
+    def posted_transfers(self, appeal_slug: str, kinds: Iterable[TransferKind],
+                         reference: str | None = None) -> list[SealedTransfer]:
+        """The appeal's posted transfers of these kinds (optionally for one reference), in id order."""
+        query = SqlLedgerRepository(self.connection)._transfer_query().where(
+            appeals.c.slug == appeal_slug, ledger_transfers.c.phase.in_(POSTED_PHASES),
+            ledger_transfers.c.kind.in_([kind.value for kind in kinds]))
+        if reference is not None:
+            query = query.where(ledger_transfers.c.reference == reference)
+        return [_sealed_transfer(row) for row in self.connection.execute(query.order_by(ledger_transfers.c.id))]
+
+    def add_payout(self, appeal_slug: str, payout: Payout) -> None:
+        try:
+            with self.connection.begin_nested():
+                self.connection.execute(payouts.insert().values(
+                    appeal_id=_appeal_id(self.connection, appeal_slug), reference=payout.reference,
+                    fund=payout.fund.value, amount_pence=payout.amount_pence, transfer_id=payout.transfer_id,
+                    recorded_at=payout.recorded_at))
+        except IntegrityError as error:
+            raise DuplicateKey(str(error.orig)) from error
+
+    def payouts(self, appeal_slug: str) -> list[Payout]:
+        rows = self.connection.execute(
+            select(payouts).where(payouts.c.appeal_id == _appeal_id(self.connection, appeal_slug))
+            .order_by(payouts.c.id))
+        return [Payout(r.reference, Fund(r.fund), r.amount_pence, r.recorded_at, r.transfer_id) for r in rows]
+
+    def record_erasure(self, pseudonym: str, medium: str, donations: int, consents: int) -> None:
+        self.connection.execute(donor_erasures.insert().values(
+            pseudonym=pseudonym, medium=medium, donations=donations, consents=consents, erased_at=now()))
