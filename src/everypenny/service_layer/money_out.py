@@ -235,13 +235,15 @@ def record_payout(uow: UnitOfWork, slug: str, amount_pence: int, fund: Fund, ref
 
 def gifts(uow: UnitOfWork, slug: str) -> list[Gift]:
     """Each donation's posted money net of refunds, in the order it was first posted."""
+    dates = uow.proof.donation_dates(slug)
     found: dict[str, Gift] = {}
     for transfer in uow.proof.posted_transfers(slug, RAISING_KINDS):
         channel = AccountCode.channel_of(transfer.debit) or AccountCode.channel_of(transfer.credit)
         if transfer.reference is None or channel is None:
             continue
         sign = 1 if transfer.kind == TransferKind.DONATION else -1
-        gift = found.get(transfer.reference) or Gift(transfer.reference, channel.value, transfer.created_at, 0)
+        gift = found.get(transfer.reference) or Gift(
+            transfer.reference, channel.value, dates.get(transfer.reference, transfer.created_at), 0)
         found[transfer.reference] = Gift(gift.reference, gift.channel, gift.donated_at,
                                          gift.net_pence + sign * transfer.amount_pence)
     return list(found.values())

@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 from collections.abc import Iterable
+from datetime import datetime
 
 from sqlalchemy import Connection, func, select
 from sqlalchemy.exc import IntegrityError
 
 from everypenny.adapters.db.chain import _sealed_transfer
 from everypenny.adapters.db.repositories import POSTED_PHASES, SqlLedgerRepository, _appeal_id, now
-from everypenny.adapters.db.schema import appeals, donor_erasures, ledger_transfers, payouts
+from everypenny.adapters.db.schema import appeals, donations, donor_erasures, ledger_transfers, payouts
 from everypenny.domain.chain import SealedTransfer
 from everypenny.domain.ledger import TransferKind
 from everypenny.domain.payouts import Fund, Payout
@@ -35,6 +36,12 @@ class SqlProofRepository:
         if reference is not None:
             query = query.where(ledger_transfers.c.reference == reference)
         return [_sealed_transfer(row) for row in self.connection.execute(query.order_by(ledger_transfers.c.id))]
+
+    def donation_dates(self, appeal_slug: str) -> dict[str, datetime]:
+        """When each donation of the appeal was made (its row's date, not its charge's)."""
+        rows = self.connection.execute(select(donations.c.reference, donations.c.created_at).where(
+            donations.c.appeal_id == _appeal_id(self.connection, appeal_slug)))
+        return {reference: created_at for reference, created_at in rows}
 
     def add_payout(self, appeal_slug: str, payout: Payout) -> None:
         try:
