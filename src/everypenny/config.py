@@ -19,6 +19,8 @@ class Settings(BaseSettings):
     seal_interval_s: float = 2.0
     # How often each worker applies appeals' surplus rules to newly posted money.
     allocate_interval_s: float = 60.0
+    # Receipt checks a client may make per minute on a public transparency page.
+    receipt_checks_per_minute: int = 10
 
 
 @lru_cache

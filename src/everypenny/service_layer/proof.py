@@ -7,11 +7,18 @@ head locked so concurrent sealers queue behind each other instead of forking the
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
-from datetime import UTC, datetime, timedelta
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, timedelta
 
 from everypenny.domain import chain
-from everypenny.domain.chain import DEFAULT_SEAL_GRACE, ChainVerifier, Verification
+from everypenny.domain.allocation import FundBalances
+from everypenny.domain.appeal import Appeal
+from everypenny.domain.chain import DEFAULT_SEAL_GRACE, ChainEntry, ChainVerifier, Verification
+from everypenny.domain.ledger import RAISING_KINDS, AccountCode, AppealTotals, TransferKind
+from everypenny.domain.payouts import Fund
+from everypenny.service_layer.money_out import fund_balances
 from everypenny.service_layer.ports import DuplicateKey
 from everypenny.service_layer.unit_of_work import UnitOfWork
 
@@ -64,3 +71,94 @@ def verify_appeal(uow: UnitOfWork, slug: str, grace: timedelta = DEFAULT_SEAL_GR
     for entry, transfer in uow.chain.walk(slug):
         verifier.check(entry, transfer)
     return verifier.result(uow.chain.unsealed_ages(slug), now or utc_now(), grace)
+
+
+# --- the public transparency page ---------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class Movement:
+    """A public line of the ledger: when, how much, and why (never who)."""
+
+    at: datetime
+    amount_pence: int
+    label: str
+    description: str = ""
+
+
+@dataclass(frozen=True)
+class TransparencyReport:
+    appeal: Appeal
+    totals: AppealTotals
+    funds: FundBalances
+    allocations: list[Movement]
+    payouts: list[Movement]
+    paid_out_pence: int
+    daily_heads: list[tuple[date, ChainEntry]]
+
+
+def transparency_report(uow: UnitOfWork, slug: str) -> TransparencyReport | None:
+    """Everything the public page shows about an appeal: totals, allocations, payouts, chain heads."""
+    with uow:
+        stored = uow.appeals.get(slug)
+        if stored is None:
+            return None
+        appeal = stored.appeal
+        allocations = [
+            Movement(t.created_at, t.amount_pence,
+                     f"to the {appeal.surplus_rule.surplus_fund}" if t.credit == AccountCode.SURPLUS_FUND
+                     else f"back to the {appeal.restricted_fund.name}", t.description)
+            for t in uow.proof.posted_transfers(slug, [TransferKind.ALLOCATION])]
+        fund_names = {Fund.RESTRICTED: appeal.restricted_fund.name, Fund.SURPLUS: appeal.surplus_rule.surplus_fund}
+        payouts = [Movement(p.recorded_at, p.amount_pence, p.reference, fund_names[p.fund])
+                   for p in uow.proof.payouts(slug)]
+        return TransparencyReport(appeal, uow.ledger.totals(slug), fund_balances(uow, slug), allocations, payouts,
+                                  sum(p.amount_pence for p in payouts), uow.chain.daily_heads(slug))
+
+
+RECEIPT_REFERENCE = re.compile(r"^EP-[0-9A-HJKMNP-TV-Z]{10}$")
+# Crockford's base 32 reads I and L as 1 and O as 0, so a reference copied by hand still matches.
+_MISREAD = str.maketrans({"I": "1", "L": "1", "O": "0"})
+
+
+def normalise_reference(text: str) -> str | None:
+    """A receipt reference as typed (any case, spaces, with or without EP-) in its printed form."""
+    compact = re.sub(r"[\s-]", "", text.upper())
+    if len(compact) == 12 and compact.startswith("EP"):
+        compact = compact[2:]
+    candidate = "EP-" + compact.translate(_MISREAD)
+    return candidate if RECEIPT_REFERENCE.match(candidate) else None
+
+
+@dataclass(frozen=True)
+class ReceiptCheck:
+    """The answer to "is my donation counted?": the same shape whether or not the reference exists."""
+
+    reference: str
+    counted: bool
+    amount_pence: int = 0
+    donated_at: datetime | None = None
+    chain_entries: tuple[ChainEntry, ...] = ()
+    awaiting_seal: bool = False
+
+
+def check_receipt(uow: UnitOfWork, slug: str, typed_reference: str) -> ReceiptCheck:
+    """Whether a donation with this receipt reference is counted in this appeal's total, and its chain entry.
+
+    Only posted money counts: a text still waiting for its charge report, a failed charge, a refunded
+    donation and an unknown reference all get the same "not counted" answer.
+    """
+    reference = normalise_reference(typed_reference)
+    if reference is None:
+        return ReceiptCheck(typed_reference.strip()[:20], counted=False)
+    with uow:
+        transfers = uow.proof.posted_transfers(slug, RAISING_KINDS, reference=reference)
+        gifts = [t for t in transfers if t.kind == TransferKind.DONATION]
+        net = sum(t.amount_pence if t.kind == TransferKind.DONATION else -t.amount_pence for t in transfers)
+        if not gifts or net <= 0:
+            return ReceiptCheck(reference, counted=False)
+        donation = uow.donations.get(reference)
+        entries = [uow.chain.entry_for_transfer(t.id) for t in gifts]
+    return ReceiptCheck(
+        reference, counted=True, amount_pence=net,
+        donated_at=donation.created_at if donation else gifts[0].created_at,
+        chain_entries=tuple(e for e in entries if e is not None), awaiting_seal=None in entries)

@@ -6,6 +6,7 @@ from fastapi import FastAPI, HTTPException
 from pydantic import BaseModel
 
 from everypenny.bootstrap import Platform
+from everypenny.entrypoints.web import transparency
 
 
 class Totals(BaseModel):
@@ -44,4 +45,5 @@ def create_app(platform: Platform) -> FastAPI:
             figures = uow.ledger.totals(slug)
         return Totals(slug=slug, **figures.__dict__)
 
+    app.include_router(transparency.router(platform))
     return app
