@@ -11,6 +11,7 @@ from everypenny.adapters.db.engine import make_engine, require_current_schema
 from everypenny.adapters.db.unit_of_work import SqlUnitOfWork
 from everypenny.config import Settings, get_settings
 from everypenny.service_layer import money_out, proof
+from everypenny.service_layer.erasure import RetentionRule
 from everypenny.service_layer.outbox import OutboxWorker, PeriodicJob, TaskHandler
 
 
@@ -19,6 +20,7 @@ class Platform:
     settings: Settings
     engine: Engine
     handlers: dict[str, TaskHandler] = field(default_factory=dict)
+    retention_rules: list[RetentionRule] = field(default_factory=list)
 
     def uow(self) -> SqlUnitOfWork:
         return SqlUnitOfWork(self.engine)
@@ -32,6 +34,12 @@ def task_handlers(settings: Settings) -> dict[str, TaskHandler]:
     """Every outbox topic and the use case that carries it out."""
     handlers: dict[str, TaskHandler] = {}
     return handlers
+
+
+def retention_rules(settings: Settings) -> list[RetentionRule]:
+    """Records the law makes us keep: a donor's erasure is refused, with the reason, while any rule holds."""
+    rules: list[RetentionRule] = []
+    return rules
 
 
 def periodic_jobs(platform: Platform) -> list[PeriodicJob]:
@@ -50,6 +58,6 @@ def build(settings: Settings | None = None, engine: Engine | None = None, check_
     engine = engine or make_engine(settings.database_url)
     if check_schema:
         require_current_schema(engine)
-    return Platform(settings, engine, task_handlers(settings))
+    return Platform(settings, engine, task_handlers(settings), retention_rules=retention_rules(settings))
 
 

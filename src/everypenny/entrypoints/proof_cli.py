@@ -1,4 +1,4 @@
-"""`everypenny ledger|allocate|settlement|fees|payout …`: the proof of the ledger, and money out for finance."""
+"""`everypenny ledger|allocate|settlement|fees|payout|donor …`: proof of the ledger, money out, donors' rights."""
 
 from __future__ import annotations
 
@@ -9,15 +9,23 @@ import typer
 
 from everypenny.domain.appeal import Channel
 from everypenny.domain.chain import DEFAULT_SEAL_GRACE
+from everypenny.domain.donation import Medium
+from everypenny.domain.erasure import Contact, ErasureRefused, InvalidContact
 from everypenny.domain.money import format_pence
 from everypenny.domain.payouts import Fund, MoneyOutRefused
 from everypenny.entrypoints.cli import console, errors, fail, platform
 from everypenny.service_layer import money_out, proof
+from everypenny.service_layer.erasure import erase_donor
 
 ledger_app = typer.Typer(help="The ledger's hash chain: seal it, verify it.", no_args_is_help=True)
 settlement_app = typer.Typer(help="Cash received from aggregators and card processors.", no_args_is_help=True)
 fees_app = typer.Typer(help="Fees borne by the media partner or the platform.", no_args_is_help=True)
 payout_app = typer.Typer(help="Payouts of settled money to the beneficiary.", no_args_is_help=True)
+donor_app = typer.Typer(help="Donors' rights over their personal data.", no_args_is_help=True)
+
+def say(text: str) -> None:
+    console.print(text, highlight=False, soft_wrap=True)
+
 
 AppealOption = typer.Option(None, "--appeal", help="One appeal's slug (default: every appeal).")
 
@@ -36,7 +44,7 @@ def ledger_seal(appeal: str | None = AppealOption) -> None:
     """Append every transfer not yet in the chain (the worker does this every few seconds)."""
     running = platform()
     for slug in _slugs(running, appeal):
-        console.print(f"{slug}: sealed {proof.seal_appeal(running.uow, slug)} transfers", highlight=False)
+        say(f"{slug}: sealed {proof.seal_appeal(running.uow, slug)} transfers")
 
 
 @ledger_app.command("verify")
@@ -54,13 +62,12 @@ def ledger_verify(
         head = f"head #{result.head.seq} {result.head.hash}" if result.head else "no entries yet"
         waiting = f"; {result.unsealed_recent} new transfers awaiting sealing" if result.unsealed_recent else ""
         if result.intact:
-            console.print(f"{slug}: intact: {result.entries_checked} entries checked, {head}{waiting}",
-                          highlight=False)
+            say(f"{slug}: intact: {result.entries_checked} entries checked, {head}{waiting}")
             continue
         broken = True
         if result.first_break:
             errors.print(f"{slug}: BROKEN at {result.first_break} "
-                         f"({len(result.breaks)} broken entries in all)", highlight=False, soft_wrap=True)
+                         f"({len(result.breaks)} broken entries in all)")
         if result.unsealed_overdue:
             ids = ", ".join(str(i) for i in result.unsealed_overdue[:10])
             more = "…" if len(result.unsealed_overdue) > 10 else ""
@@ -90,8 +97,8 @@ def allocate(appeal: str = RequiredAppeal) -> None:
     moved = (f"moved {format_pence(result.moved_pence)} to the surplus fund" if result.moved_pence > 0 else
              f"moved {format_pence(-result.moved_pence)} back to the restricted fund" if result.moved_pence < 0
              else "nothing to move")
-    console.print(f"{appeal}: {moved}; restricted {format_pence(funds.restricted_pence)}, "
-                  f"surplus {format_pence(funds.surplus_pence)}", highlight=False)
+    say(f"{appeal}: {moved}; restricted {format_pence(funds.restricted_pence)}, "
+        f"surplus {format_pence(funds.surplus_pence)}")
 
 
 @settlement_app.command("record")
@@ -107,16 +114,15 @@ def settlement_record(
         platform().uow(), appeal, channel, amount_pence, reference, fee_pence))
     status = "already recorded" if result.already_recorded else "recorded"
     fee = f", fee {format_pence(result.fee_pence)} recoverable" if result.fee_pence else ""
-    console.print(f"settlement {reference} {status}: {format_pence(result.gross_pence)} gross{fee}",
-                  highlight=False)
+    say(f"settlement {reference} {status}: {format_pence(result.gross_pence)} gross{fee}")
 
 
 @fees_app.command("reimburse")
 def fees_reimburse(appeal: str = RequiredAppeal, amount_pence: int = Amount, reference: str = Reference) -> None:
     """Record the fee bearer paying back fees withheld from settlements."""
     new = _money_out(lambda: money_out.reimburse_fees(platform().uow(), appeal, amount_pence, reference))
-    console.print(f"reimbursement {reference} {'recorded' if new else 'already recorded'}: "
-                  f"{format_pence(amount_pence)}", highlight=False)
+    say(f"reimbursement {reference} {'recorded' if new else 'already recorded'}: "
+        f"{format_pence(amount_pence)}")
 
 
 @payout_app.command("record")
@@ -128,16 +134,16 @@ def payout_record(
 ) -> None:
     """Record a payout of settled money to the beneficiary; never more than settled, unpaid money."""
     payout, new = _money_out(lambda: money_out.record_payout(platform().uow(), appeal, amount_pence, fund, reference))
-    console.print(f"payout {payout.reference} {'recorded' if new else 'already recorded'}: "
-                  f"{format_pence(payout.amount_pence)} from the {payout.fund.value} fund", highlight=False)
+    say(f"payout {payout.reference} {'recorded' if new else 'already recorded'}: "
+        f"{format_pence(payout.amount_pence)} from the {payout.fund.value} fund")
 
 
 @payout_app.command("list")
 def payout_list(appeal: str = RequiredAppeal) -> None:
     """The appeal's payouts, oldest first."""
     for payout in _money_out(lambda: money_out.list_payouts(platform().uow(), appeal)):
-        console.print(f"{payout.recorded_at:%Y-%m-%d} {payout.reference}: {format_pence(payout.amount_pence)} "
-                      f"from the {payout.fund.value} fund", highlight=False)
+        say(f"{payout.recorded_at:%Y-%m-%d} {payout.reference}: {format_pence(payout.amount_pence)} "
+            f"from the {payout.fund.value} fund")
 
 
 @payout_app.command("remittance")
@@ -153,7 +159,36 @@ def payout_remittance(
         typer.echo(text, nl=False)
     else:
         output.write_text(text, encoding="utf-8")
-        console.print(f"wrote {len(lines)} lines to {output}", highlight=False)
+        say(f"wrote {len(lines)} lines to {output}")
+
+
+@donor_app.command("erase")
+def donor_erase(
+    phone: str | None = typer.Option(None, "--phone", help="The donor's mobile number."),
+    email: str | None = typer.Option(None, "--email", help="The donor's email address."),
+    yes: bool = typer.Option(False, "--yes", help="Do not ask for confirmation."),
+) -> None:
+    """Replace a donor's personal data with a pseudonym; their donations stay counted in every total."""
+    if (phone is None) == (email is None):
+        fail("give exactly one of --phone or --email", code=2)
+    try:
+        contact = Contact.parse(Medium.SMS, phone) if phone is not None else Contact.parse(Medium.EMAIL, email)
+    except InvalidContact as error:
+        fail(str(error), code=2)
+    if not yes and not typer.confirm(f"Erase the personal data of {contact.value}? This cannot be undone"):
+        raise typer.Exit(1)
+    running = platform()
+    try:
+        result = erase_donor(running.uow(), contact, running.settings.secret_key, running.retention_rules)
+    except ErasureRefused as error:
+        fail(str(error), code=3)
+    if result.already_erased:
+        say(f"already erased on {result.previously_erased_at[0]:%Y-%m-%d} as {result.pseudonym}")
+    elif result.donations or result.consents:
+        say(f"erased: {result.donations} donations and {result.consents} consent records now read "
+            f"{result.pseudonym}; every ledger entry and total is unchanged")
+    else:
+        say("nothing stored under that contact")
 
 
 def register(app: typer.Typer) -> None:
@@ -162,3 +197,4 @@ def register(app: typer.Typer) -> None:
     app.add_typer(settlement_app, name="settlement")
     app.add_typer(fees_app, name="fees")
     app.add_typer(payout_app, name="payout")
+    app.add_typer(donor_app, name="donor")

@@ -2,16 +2,28 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterable
 from datetime import datetime
 
-from sqlalchemy import Connection, func, select
+from sqlalchemy import Connection, func, or_, select
 from sqlalchemy.exc import IntegrityError
 
 from everypenny.adapters.db.chain import _sealed_transfer
 from everypenny.adapters.db.repositories import POSTED_PHASES, SqlLedgerRepository, _appeal_id, now
-from everypenny.adapters.db.schema import appeals, donations, donor_erasures, ledger_transfers, payouts
+from everypenny.adapters.db.schema import (
+    appeals,
+    consents,
+    donations,
+    donor_erasures,
+    inbox_messages,
+    ledger_transfers,
+    outbox_tasks,
+    payouts,
+)
 from everypenny.domain.chain import SealedTransfer
+from everypenny.domain.donation import Medium
+from everypenny.domain.erasure import Contact, is_pseudonym, scrub
 from everypenny.domain.ledger import TransferKind
 from everypenny.domain.payouts import Fund, Payout
 from everypenny.service_layer.ports import DuplicateKey
@@ -58,6 +70,46 @@ class SqlProofRepository:
             select(payouts).where(payouts.c.appeal_id == _appeal_id(self.connection, appeal_slug))
             .order_by(payouts.c.id))
         return [Payout(r.reference, Fund(r.fund), r.amount_pence, r.recorded_at, r.transfer_id) for r in rows]
+
+    def contacts_on_donations(self, contact: Contact) -> set[Contact]:
+        """Every contact stored on the donations that carry this one (a donor's phone and email together)."""
+        column = donations.c.phone if contact.medium is Medium.SMS else donations.c.email
+        rows = self.connection.execute(
+            select(donations.c.phone, donations.c.email).where(column == contact.value))
+        found = {contact}
+        for phone, email in rows:
+            found |= {Contact(Medium.SMS, phone)} if phone and not is_pseudonym(phone) else set()
+            found |= {Contact(Medium.EMAIL, email)} if email and not is_pseudonym(email) else set()
+        return found
+
+    def pseudonymise(self, contact: Contact, replacement: str) -> tuple[set[int], int]:
+        """Replaces the contact on donations, consents and stored provider messages.
+
+        Returns the ids of the donations changed and how many consent records were.
+        """
+        replacements = dict.fromkeys(contact.spellings(), replacement)
+        column = donations.c.phone if contact.medium is Medium.SMS else donations.c.email
+        rows = self.connection.execute(select(donations.c.id, donations.c.metadata).where(column == contact.value))
+        changed: set[int] = set()
+        for row in rows.all():
+            metadata = scrub(json.loads(row.metadata), replacements)
+            self.connection.execute(donations.update().where(donations.c.id == row.id).values(
+                {column.name: replacement, "metadata": json.dumps(metadata, sort_keys=True), "updated_at": now()}))
+            changed.add(row.id)
+        consents_changed = self.connection.execute(
+            consents.update().where(consents.c.contact == contact.value, consents.c.medium == contact.medium.value)
+            .values(contact=replacement)).rowcount
+        for table in (inbox_messages, outbox_tasks):
+            matches = or_(*(table.c.payload.contains(spelling, autoescape=True) for spelling in replacements))
+            for row in self.connection.execute(select(table.c.id, table.c.payload).where(matches)).all():
+                payload = json.dumps(scrub(json.loads(row.payload), replacements))
+                self.connection.execute(table.update().where(table.c.id == row.id).values(payload=payload))
+        return changed, consents_changed
+
+    def erased_at(self, pseudonym: str) -> list[datetime]:
+        return list(self.connection.scalars(select(donor_erasures.c.erased_at)
+                                            .where(donor_erasures.c.pseudonym == pseudonym)
+                                            .order_by(donor_erasures.c.id)))
 
     def record_erasure(self, pseudonym: str, medium: str, donations: int, consents: int) -> None:
         self.connection.execute(donor_erasures.insert().values(
