@@ -113,6 +113,8 @@ def test_finance_runs_settlement_payout_and_remittance_from_the_command_line(cli
     cli("payout", "remittance", "--appeal", SLUG, "--reference", "BACS-2", "--output", tmp_path / "bacs-2.csv")
 
     assert refused.exit_code == 2 and "only £0 of settled money is unpaid" in refused.output
+    listed = cli("payout", "list", "--appeal", SLUG).output
+    assert "BACS-1: £38.50 from the restricted fund" in listed and "BACS-2: £1.50 from the restricted fund" in listed
     assert first.output.splitlines() == [
         "donation_reference,channel,donation_date,amount,settlement_reference,settlement_date",
         f"{a.reference},carrier_sms,2026-11-01,5.00,AGG-2026-11,{datetime.now(UTC):%Y-%m-%d}",

@@ -135,3 +135,17 @@ def test_after_any_donations_refunds_and_allocations_the_rule_holds(platform, ap
         assert after.restricted_pence == target
     else:
         assert after.surplus_pence == 0
+
+
+def test_allocate_on_the_command_line(cli, platform, appeal_with_target):
+    slug = appeal_with_target(1_000)
+    give(platform, slug, "a", 1_250)
+
+    first = cli("allocate", "--appeal", slug)
+    again = cli("allocate", "--appeal", slug)
+    unknown = cli("allocate", "--appeal", "nope")
+
+    assert first.exit_code == 0
+    assert "moved £2.50 to the surplus fund; restricted £10, surplus £2.50" in first.output
+    assert "nothing to move" in again.output
+    assert unknown.exit_code == 2 and "'nope'" in unknown.output

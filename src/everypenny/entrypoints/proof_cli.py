@@ -82,6 +82,14 @@ Amount = typer.Option(..., "--amount-pence", help="Whole pence, e.g. 125000 for 
 Reference = typer.Option(..., "--reference", help="The reference on the bank statement or remittance.")
 
 
+def _money(slug: str):
+    """Formats pence in the appeal's own currency."""
+    with platform().uow() as uow:
+        stored = uow.appeals.get(slug)
+    currency = stored.appeal.currency if stored else "GBP"
+    return lambda pence: format_pence(pence, currency)
+
+
 def _money_out(action):
     """Runs a money-out use case, turning its refusals into a clear error and exit code 2."""
     try:
@@ -93,12 +101,11 @@ def _money_out(action):
 def allocate(appeal: str = RequiredAppeal) -> None:
     """Apply the appeal's surplus rule: money beyond the restricted fund's target goes to the surplus fund."""
     result = _money_out(lambda: money_out.allocate_surplus(platform().uow, appeal))
-    funds = result.funds
-    moved = (f"moved {format_pence(result.moved_pence)} to the surplus fund" if result.moved_pence > 0 else
-             f"moved {format_pence(-result.moved_pence)} back to the restricted fund" if result.moved_pence < 0
+    money, funds = _money(appeal), result.funds
+    moved = (f"moved {money(result.moved_pence)} to the surplus fund" if result.moved_pence > 0 else
+             f"moved {money(-result.moved_pence)} back to the restricted fund" if result.moved_pence < 0
              else "nothing to move")
-    say(f"{appeal}: {moved}; restricted {format_pence(funds.restricted_pence)}, "
-        f"surplus {format_pence(funds.surplus_pence)}")
+    say(f"{appeal}: {moved}; restricted {money(funds.restricted_pence)}, surplus {money(funds.surplus_pence)}")
 
 
 @settlement_app.command("record")
@@ -112,17 +119,17 @@ def settlement_record(
     """Record cash received for a channel's charged donations (settlement import calls the same use case)."""
     result = _money_out(lambda: money_out.record_settlement(
         platform().uow(), appeal, channel, amount_pence, reference, fee_pence))
+    money = _money(appeal)
     status = "already recorded" if result.already_recorded else "recorded"
-    fee = f", fee {format_pence(result.fee_pence)} recoverable" if result.fee_pence else ""
-    say(f"settlement {reference} {status}: {format_pence(result.gross_pence)} gross{fee}")
+    fee = f", fee {money(result.fee_pence)} recoverable from the fee bearer" if result.fee_pence else ""
+    say(f"settlement {reference} {status}: {money(result.gross_pence)} gross{fee}")
 
 
 @fees_app.command("reimburse")
 def fees_reimburse(appeal: str = RequiredAppeal, amount_pence: int = Amount, reference: str = Reference) -> None:
     """Record the fee bearer paying back fees withheld from settlements."""
     new = _money_out(lambda: money_out.reimburse_fees(platform().uow(), appeal, amount_pence, reference))
-    say(f"reimbursement {reference} {'recorded' if new else 'already recorded'}: "
-        f"{format_pence(amount_pence)}")
+    say(f"reimbursement {reference} {'recorded' if new else 'already recorded'}: {_money(appeal)(amount_pence)}")
 
 
 @payout_app.command("record")
@@ -135,15 +142,19 @@ def payout_record(
     """Record a payout of settled money to the beneficiary; never more than settled, unpaid money."""
     payout, new = _money_out(lambda: money_out.record_payout(platform().uow(), appeal, amount_pence, fund, reference))
     say(f"payout {payout.reference} {'recorded' if new else 'already recorded'}: "
-        f"{format_pence(payout.amount_pence)} from the {payout.fund.value} fund")
+        f"{_money(appeal)(payout.amount_pence)} from the {payout.fund.value} fund")
 
 
 @payout_app.command("list")
 def payout_list(appeal: str = RequiredAppeal) -> None:
     """The appeal's payouts, oldest first."""
-    for payout in _money_out(lambda: money_out.list_payouts(platform().uow(), appeal)):
-        say(f"{payout.recorded_at:%Y-%m-%d} {payout.reference}: {format_pence(payout.amount_pence)} "
+    payouts = _money_out(lambda: money_out.list_payouts(platform().uow(), appeal))
+    money = _money(appeal)
+    for payout in payouts:
+        say(f"{payout.recorded_at:%Y-%m-%d} {payout.reference}: {money(payout.amount_pence)} "
             f"from the {payout.fund.value} fund")
+    if not payouts:
+        say(f"{appeal}: no payouts yet")
 
 
 @payout_app.command("remittance")
