@@ -40,6 +40,7 @@ def test_the_page_shows_money_in_allocations_payouts_and_the_chain_head(client, 
     assert "Ukraine Crisis Appeal £30" in text and "Disaster Fund (surplus) £5" in text
     assert "to the Disaster Fund £5" in text
     assert "Ukraine Crisis Appeal BACS-1 £20" in text and "Total paid out £20" in text
+    assert "Still to be paid to British Red Cross: £15" in text
     with platform.uow() as uow:
         head = uow.chain.head(SLUG)
     assert f"#{head.seq} {head.hash}" in text
