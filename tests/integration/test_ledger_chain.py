@@ -138,3 +138,38 @@ def test_verify_names_an_unknown_appeal(cli, seed_appeal):
     result = cli("ledger", "verify", "--appeal", "no-such-appeal")
 
     assert result.exit_code == 2 and "no-such-appeal" in result.output
+
+
+def test_a_transfer_committed_late_is_reported_then_sealed_by_a_full_pass(platform, record_donation):
+    """As if two transfers' transactions committed after a later one was sealed, and beyond the lookback."""
+    from datetime import timedelta
+
+    from everypenny.domain.chain import seal
+    from everypenny.service_layer.proof import utc_now
+
+    for pence in (300, 500, 1000):
+        record_donation(pence)
+    with platform.uow() as uow:
+        transfers = uow.chain.unsealed(SLUG, 10)
+        uow.chain.append(SLUG, seal(SLUG, None, [transfers[-1]], utc_now()))
+        uow.commit()
+
+    assert seal_appeal(platform.uow, SLUG, lookback_ids=0) == 0  # the worker's cheap pass misses them
+    missed = verify(platform, grace=timedelta(0))
+    assert missed.unsealed_overdue == [transfers[0].id, transfers[1].id]
+
+    assert seal_appeal(platform.uow, SLUG) == 2  # `everypenny ledger seal` looks at everything
+    assert verify(platform, grace=timedelta(0)).intact
+
+
+def test_the_published_daily_heads_are_each_days_last_entry(platform, record_donation):
+    from datetime import UTC, datetime
+
+    for day, gifts in ((24, 2), (25, 3)):
+        for _ in range(gifts):
+            record_donation(500)
+        seal_appeal(platform.uow, SLUG, clock=lambda day=day: datetime(2026, 11, day, 23, 59, tzinfo=UTC))
+
+    with platform.uow() as uow:
+        heads = uow.chain.daily_heads(SLUG)
+    assert [(str(day), entry.seq) for day, entry in heads] == [("2026-11-25", 5), ("2026-11-24", 2)]

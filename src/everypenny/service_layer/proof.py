@@ -24,6 +24,11 @@ from everypenny.service_layer.unit_of_work import UnitOfWork
 
 SEAL_BATCH_SIZE = 500
 MAX_SEAL_CONFLICTS = 5
+# The worker looks for unsealed transfers only this many ids below the last one it sealed, so sealing stays
+# cheap however long the ledger grows. A transfer whose transaction stayed open longer than it took the
+# ledger to grow by this many would be missed: `ledger verify` then reports it as never sealed, and
+# `ledger seal` (which looks at every transfer) seals it.
+SEAL_LOOKBACK_IDS = 100_000
 
 
 def utc_now() -> datetime:
@@ -36,17 +41,22 @@ def appeal_slugs(uow_factory: Callable[[], UnitOfWork]) -> list[str]:
 
 
 def seal_appeal(uow_factory: Callable[[], UnitOfWork], slug: str, batch_size: int = SEAL_BATCH_SIZE,
-                clock: Callable[[], datetime] = utc_now) -> int:
-    """Appends every not-yet-sealed transfer of the appeal to its chain; returns how many it sealed."""
+                lookback_ids: int | None = None, clock: Callable[[], datetime] = utc_now) -> int:
+    """Appends the appeal's not-yet-sealed transfers to its chain; returns how many it sealed.
+
+    With `lookback_ids`, only transfers above the last sealed one's id less that many are looked at.
+    """
     sealed = conflicts = 0
     while True:
         try:
             with uow_factory() as uow:
                 uow.chain.lock_head(slug)
-                batch = uow.chain.unsealed(slug, batch_size)
+                head = uow.chain.head(slug)
+                after_id = max(head.transfer_id - lookback_ids, 0) if head and lookback_ids is not None else 0
+                batch = uow.chain.unsealed(slug, batch_size, after_id)
                 if not batch:
                     return sealed
-                uow.chain.append(slug, chain.seal(slug, uow.chain.head(slug), batch, clock()))
+                uow.chain.append(slug, chain.seal(slug, head, batch, clock()))
                 uow.commit()
         except DuplicateKey:
             # Only a store without a head lock gets here: another sealer won; start again from its head.
@@ -59,9 +69,9 @@ def seal_appeal(uow_factory: Callable[[], UnitOfWork], slug: str, batch_size: in
             return sealed
 
 
-def seal_ledger(uow_factory: Callable[[], UnitOfWork], batch_size: int = SEAL_BATCH_SIZE) -> dict[str, int]:
-    """Seals every appeal's chain: the worker's periodic job."""
-    return {slug: seal_appeal(uow_factory, slug, batch_size) for slug in appeal_slugs(uow_factory)}
+def seal_ledger(uow_factory: Callable[[], UnitOfWork]) -> dict[str, int]:
+    """Seals every appeal's recent transfers: the worker's periodic job."""
+    return {slug: seal_appeal(uow_factory, slug, lookback_ids=SEAL_LOOKBACK_IDS) for slug in appeal_slugs(uow_factory)}
 
 
 def verify_appeal(uow: UnitOfWork, slug: str, grace: timedelta = DEFAULT_SEAL_GRACE,

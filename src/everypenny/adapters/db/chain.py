@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
-from datetime import date, datetime
+from datetime import UTC, date, datetime, time
 
-from sqlalchemy import Connection, Date, cast, func, select
+from sqlalchemy import Connection, select
 from sqlalchemy.exc import IntegrityError
 
 from everypenny.adapters.db.repositories import SqlLedgerRepository, _appeal_id
@@ -52,10 +52,11 @@ class SqlChainRepository:
     def _unsealed_condition(self):
         return ~select(ledger_chain.c.seq).where(ledger_chain.c.transfer_id == ledger_transfers.c.id).exists()
 
-    def unsealed(self, appeal_slug: str, limit: int) -> list[SealedTransfer]:
-        """The appeal's oldest transfers that no chain entry names yet, in id order."""
+    def unsealed(self, appeal_slug: str, limit: int, after_id: int = 0) -> list[SealedTransfer]:
+        """The appeal's oldest transfers (with ids above `after_id`) that no chain entry names yet, in id order."""
         rows = self.connection.execute(
-            self._transfers().where(appeals.c.slug == appeal_slug, self._unsealed_condition())
+            self._transfers().where(appeals.c.slug == appeal_slug, ledger_transfers.c.id > after_id,
+                                    self._unsealed_condition())
             .order_by(ledger_transfers.c.id).limit(limit))
         return [_sealed_transfer(row) for row in rows]
 
@@ -105,17 +106,20 @@ class SqlChainRepository:
         return _entry(row.slug, row) if row else None
 
     def daily_heads(self, appeal_slug: str, days: int = 31) -> list[tuple[date, ChainEntry]]:
-        """The last entry sealed on each UTC day, newest day first."""
-        if self.connection.dialect.name == "postgresql":
-            day = cast(func.timezone("UTC", ledger_chain.c.sealed_at), Date)
-        else:
-            day = func.date(ledger_chain.c.sealed_at)
+        """The last entry sealed on each UTC day, newest day first: one index seek per day shown."""
         appeal_id = _appeal_id(self.connection, appeal_slug)
-        last_per_day = (select(func.max(ledger_chain.c.seq))
-                        .where(ledger_chain.c.appeal_id == appeal_id).group_by(day))
-        rows = self.connection.execute(
-            select(ledger_chain).where(ledger_chain.c.appeal_id == appeal_id,
-                                       ledger_chain.c.seq.in_(last_per_day.scalar_subquery()))
-            .order_by(ledger_chain.c.seq.desc()).limit(days))
-        entries = [_entry(appeal_slug, row) for row in rows]
-        return [(entry.sealed_at.date(), entry) for entry in entries]
+        heads: list[tuple[date, ChainEntry]] = []
+        before: datetime | None = None
+        while len(heads) < days:
+            query = select(ledger_chain).where(ledger_chain.c.appeal_id == appeal_id)
+            if before is not None:
+                query = query.where(ledger_chain.c.sealed_at < before)
+            row = self.connection.execute(
+                query.order_by(ledger_chain.c.sealed_at.desc(), ledger_chain.c.seq.desc()).limit(1)).first()
+            if row is None:
+                break
+            entry = _entry(appeal_slug, row)
+            day = entry.sealed_at.astimezone(UTC).date()
+            heads.append((day, entry))
+            before = datetime.combine(day, time.min, tzinfo=UTC)
+        return heads
