@@ -136,3 +136,20 @@ def test_an_unknown_appeal_or_payout_is_named(cli, seed_appeal):
 
     assert unknown_appeal.exit_code == 2 and "'nope'" in unknown_appeal.output
     assert unknown_payout.exit_code == 2 and "BACS-404" in unknown_payout.output
+
+
+@pytest.mark.parametrize("args, message", [
+    (("fees", "reimburse", "--amount-pence", 0, "--reference", "SUN-1"), "positive amount"),
+    (("payout", "record", "--amount-pence", 100, "--fund", "restricted", "--reference", " "), "needs a reference"),
+    (("settlement", "record", "--channel", "online", "--amount-pence", 100, "--reference", "x" * 121),
+     "at most 120"),
+    (("settlement", "record", "--channel", "online", "--amount-pence", 100, "--reference", "po_1",
+      "--fee-pence", 100), "a fee below it"),
+])
+def test_bad_figures_are_refused_by_name_and_nothing_is_stored(cli, platform, four_gifts, args, message):
+    before = balances(platform)
+
+    result = cli(*args[:2], "--appeal", SLUG, *args[2:])
+
+    assert result.exit_code == 2 and message in result.output
+    assert balances(platform) == before

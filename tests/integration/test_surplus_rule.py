@@ -149,3 +149,9 @@ def test_allocate_on_the_command_line(cli, platform, appeal_with_target):
     assert "moved £2.50 to the surplus fund; restricted £10, surplus £2.50" in first.output
     assert "nothing to move" in again.output
     assert unknown.exit_code == 2 and "'nope'" in unknown.output
+
+
+def test_allocate_says_when_the_appeal_sets_no_target(cli, platform, appeal_with_target):
+    slug = appeal_with_target(None)
+
+    assert "sets no surplus.restricted_target_pence, so nothing moves" in cli("allocate", "--appeal", slug).output

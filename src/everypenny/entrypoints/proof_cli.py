@@ -104,7 +104,8 @@ def allocate(appeal: str = RequiredAppeal) -> None:
     money, funds = _money(appeal), result.funds
     moved = (f"moved {money(result.moved_pence)} to the surplus fund" if result.moved_pence > 0 else
              f"moved {money(-result.moved_pence)} back to the restricted fund" if result.moved_pence < 0
-             else "nothing to move")
+             else "the appeal file sets no surplus.restricted_target_pence, so nothing moves"
+             if result.target_pence is None else "nothing to move")
     say(f"{appeal}: {moved}; restricted {money(funds.restricted_pence)}, surplus {money(funds.surplus_pence)}")
 
 

@@ -39,6 +39,14 @@ from everypenny.service_layer.ports import DuplicateKey
 from everypenny.service_layer.unit_of_work import UnitOfWork
 
 MAX_ATTEMPTS = 5
+MAX_REFERENCE_LENGTH = 120
+
+
+def _check_reference(reference: str, what: str) -> None:
+    if not reference.strip():
+        raise MoneyOutRefused(f"{what} needs a reference (the one on the bank statement or remittance)")
+    if len(reference) > MAX_REFERENCE_LENGTH:
+        raise MoneyOutRefused(f"{what}'s reference is {len(reference)} characters; at most {MAX_REFERENCE_LENGTH}")
 
 
 class UnknownAppeal(LookupError):
@@ -74,6 +82,7 @@ def fund_balances(uow: UnitOfWork, slug: str) -> FundBalances:
 class AllocationResult:
     moved_pence: int  # positive: restricted -> surplus; negative: back
     funds: FundBalances
+    target_pence: int | None
 
 
 def allocate_surplus(uow_factory: Callable[[], UnitOfWork], slug: str) -> AllocationResult:
@@ -87,9 +96,10 @@ def allocate_surplus(uow_factory: Callable[[], UnitOfWork], slug: str) -> Alloca
             with uow_factory() as uow:
                 appeal = _appeal(uow, slug)
                 funds = fund_balances(uow, slug)
-                move = surplus_move(appeal.surplus_rule.restricted_target_pence, funds)
+                target = appeal.surplus_rule.restricted_target_pence
+                move = surplus_move(target, funds)
                 if move == 0:
-                    return AllocationResult(0, funds)
+                    return AllocationResult(0, funds, target)
                 debit, credit = AccountCode.RESTRICTED_FUND, AccountCode.SURPLUS_FUND
                 if move < 0:
                     debit, credit = credit, debit
@@ -97,7 +107,7 @@ def allocate_surplus(uow_factory: Callable[[], UnitOfWork], slug: str) -> Alloca
                 apply_transfer(uow, TransferRequest(
                     f"allocation:{slug}:{number}", slug, debit, credit, abs(move), appeal.currency,
                     TransferKind.ALLOCATION, description=allocation_description(appeal, move)))
-                result = AllocationResult(move, fund_balances(uow, slug))
+                result = AllocationResult(move, fund_balances(uow, slug), target)
                 uow.commit()
                 return result
         except (DuplicateKey, IdempotencyConflict):
@@ -145,8 +155,7 @@ def record_settlement(uow: UnitOfWork, slug: str, channel: Channel, gross_pence:
     The whole gross leaves the receivable; a fee withheld from it becomes recoverable from whoever bears
     fees (the appeal file's `fees.borne_by`), so the beneficiary's fund still shows 100% of every gift.
     """
-    if not reference.strip():
-        raise MoneyOutRefused("a settlement needs the reference on the provider's statement")
+    _check_reference(reference, "a settlement")
     if gross_pence <= 0 or not 0 <= fee_pence < gross_pence:
         raise MoneyOutRefused(f"a settlement needs a positive gross and a fee below it; got gross {gross_pence}, "
                               f"fee {fee_pence}")
@@ -184,6 +193,9 @@ def record_settlement(uow: UnitOfWork, slug: str, channel: Channel, gross_pence:
 
 def reimburse_fees(uow: UnitOfWork, slug: str, amount_pence: int, reference: str) -> bool:
     """The fee bearer paid back fees we had withheld from settlements; False if already recorded."""
+    _check_reference(reference, "a reimbursement")
+    if amount_pence <= 0:
+        raise MoneyOutRefused(f"a reimbursement must be a positive amount of pence, got {amount_pence}")
     with uow:
         appeal = _appeal(uow, slug)
         request = TransferRequest(
@@ -206,8 +218,7 @@ def reimburse_fees(uow: UnitOfWork, slug: str, amount_pence: int, reference: str
 def record_payout(uow: UnitOfWork, slug: str, amount_pence: int, fund: Fund, reference: str,
                   clock: Callable[[], datetime] = lambda: datetime.now(UTC)) -> tuple[Payout, bool]:
     """Pays settled money to the beneficiary from one fund; (the payout, whether it is new)."""
-    if not reference.strip():
-        raise MoneyOutRefused("a payout needs a reference (e.g. the bank transfer's)")
+    _check_reference(reference, "a payout")
     if amount_pence <= 0:
         raise MoneyOutRefused(f"a payout must be a positive amount of pence, got {amount_pence}")
     with uow:
