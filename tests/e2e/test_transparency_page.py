@@ -77,12 +77,13 @@ def test_a_reference_typed_loosely_still_matches(client, appeal_in_progress):
     assert "Yes." in visible_text(response.text)
 
 
-@pytest.mark.parametrize("reference", ["EP-0000000000", "not a reference", ""])
-def test_an_unknown_reference_gets_the_same_shape_of_answer(client, appeal_in_progress, reference):
-    response = client.post(f"/transparency/{SLUG}/check", data={"reference": reference})
+def test_an_unknown_reference_gets_the_same_shape_of_answer(client, appeal_in_progress):
+    for reference in ("EP-0000000000", "not a reference", ""):
+        response = client.post(f"/transparency/{SLUG}/check", data={"reference": reference})
 
-    assert response.status_code == 200
-    assert "Not yet. We can't find a counted donation to this appeal with the reference" in visible_text(response.text)
+        assert response.status_code == 200
+        assert "Not yet. We can't find a counted donation to this appeal with the reference" in \
+            visible_text(response.text)
 
 
 def test_a_pending_text_is_not_yet_counted(client, platform, seed_appeal):

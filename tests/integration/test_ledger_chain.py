@@ -173,3 +173,18 @@ def test_the_published_daily_heads_are_each_days_last_entry(platform, record_don
     with platform.uow() as uow:
         heads = uow.chain.daily_heads(SLUG)
     assert [(str(day), entry.seq) for day, entry in heads] == [("2026-11-25", 5), ("2026-11-24", 2)]
+
+
+def test_a_sealer_holding_the_chain_head_does_not_hold_up_donations(platform, record_donation):
+    record_donation(300)
+    inserted = threading.Event()
+    donor = threading.Thread(target=lambda: (record_donation(500), inserted.set()))
+
+    with platform.uow() as sealer:
+        sealer.chain.lock_head(SLUG)
+        donor.start()
+        if platform.engine.dialect.name == "postgresql":  # SQLite has one writer at a time, by design
+            assert inserted.wait(timeout=10), "a donation waited for the sealer's lock"
+    donor.join()
+
+    assert seal_appeal(platform.uow, SLUG) == 2

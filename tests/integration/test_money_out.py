@@ -138,18 +138,21 @@ def test_an_unknown_appeal_or_payout_is_named(cli, seed_appeal):
     assert unknown_payout.exit_code == 2 and "BACS-404" in unknown_payout.output
 
 
-@pytest.mark.parametrize("args, message", [
+BAD_FIGURES = [
     (("fees", "reimburse", "--amount-pence", 0, "--reference", "SUN-1"), "positive amount"),
     (("payout", "record", "--amount-pence", 100, "--fund", "restricted", "--reference", " "), "needs a reference"),
     (("settlement", "record", "--channel", "online", "--amount-pence", 100, "--reference", "x" * 121),
      "at most 120"),
     (("settlement", "record", "--channel", "online", "--amount-pence", 100, "--reference", "po_1",
       "--fee-pence", 100), "a fee below it"),
-])
-def test_bad_figures_are_refused_by_name_and_nothing_is_stored(cli, platform, four_gifts, args, message):
+]
+
+
+def test_bad_figures_are_refused_by_name_and_nothing_is_stored(cli, platform, four_gifts):
     before = balances(platform)
 
-    result = cli(*args[:2], "--appeal", SLUG, *args[2:])
+    for args, message in BAD_FIGURES:
+        result = cli(*args[:2], "--appeal", SLUG, *args[2:])
+        assert result.exit_code == 2 and message in result.output, args
 
-    assert result.exit_code == 2 and message in result.output
     assert balances(platform) == before

@@ -110,7 +110,7 @@ operations = st.lists(st.one_of(
 ), max_size=10)
 
 
-@settings(max_examples=12, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@settings(max_examples=8, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(target=st.integers(0, 10_000), steps=operations)
 def test_after_any_donations_refunds_and_allocations_the_rule_holds(platform, appeal_with_target, target, steps):
     slug = appeal_with_target(target, slug=f"property-{next(_slugs)}")
