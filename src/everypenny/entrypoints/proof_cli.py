@@ -33,6 +33,8 @@ AppealOption = typer.Option(None, "--appeal", help="One appeal's slug (default: 
 def _slugs(running, slug: str | None) -> list[str]:
     slugs = proof.appeal_slugs(running.uow)
     if slug is None:
+        if not slugs:
+            fail("there are no appeals yet: load one with `everypenny appeal load FILE`", code=2)
         return slugs
     if slug not in slugs:
         fail(f"no appeal has the slug {slug!r}; `everypenny appeal list` shows them", code=2)

@@ -34,6 +34,7 @@ from everypenny.domain.payouts import (
     check_payout,
     remittance,
 )
+from everypenny.service_layer.housekeeping import for_each_appeal
 from everypenny.service_layer.ledger import apply_transfer
 from everypenny.service_layer.ports import DuplicateKey
 from everypenny.service_layer.unit_of_work import UnitOfWork
@@ -118,9 +119,8 @@ def allocate_surplus(uow_factory: Callable[[], UnitOfWork], slug: str) -> Alloca
 
 def allocate_all(uow_factory: Callable[[], UnitOfWork]) -> dict[str, int]:
     """The worker's periodic job: the surplus rule for every appeal that sets a target."""
-    with uow_factory() as uow:
-        slugs = [s.appeal.slug for s in uow.appeals.list() if s.appeal.surplus_rule.restricted_target_pence is not None]
-    return {slug: allocate_surplus(uow_factory, slug).moved_pence for slug in slugs}
+    return for_each_appeal(uow_factory, lambda slug: allocate_surplus(uow_factory, slug).moved_pence,
+                           lambda appeal: appeal.surplus_rule.restricted_target_pence is not None)
 
 
 # --- settled cash and fees ----------------------------------------------------------------------------------

@@ -18,6 +18,7 @@ from everypenny.domain.appeal import Appeal
 from everypenny.domain.chain import DEFAULT_SEAL_GRACE, ChainEntry, ChainVerifier, Verification
 from everypenny.domain.ledger import RAISING_KINDS, AccountCode, AppealTotals, TransferKind
 from everypenny.domain.payouts import Fund
+from everypenny.service_layer.housekeeping import for_each_appeal
 from everypenny.service_layer.money_out import fund_balances
 from everypenny.service_layer.ports import DuplicateKey
 from everypenny.service_layer.unit_of_work import UnitOfWork
@@ -71,7 +72,7 @@ def seal_appeal(uow_factory: Callable[[], UnitOfWork], slug: str, batch_size: in
 
 def seal_ledger(uow_factory: Callable[[], UnitOfWork]) -> dict[str, int]:
     """Seals every appeal's recent transfers: the worker's periodic job."""
-    return {slug: seal_appeal(uow_factory, slug, lookback_ids=SEAL_LOOKBACK_IDS) for slug in appeal_slugs(uow_factory)}
+    return for_each_appeal(uow_factory, lambda slug: seal_appeal(uow_factory, slug, lookback_ids=SEAL_LOOKBACK_IDS))
 
 
 def verify_appeal(uow: UnitOfWork, slug: str, grace: timedelta = DEFAULT_SEAL_GRACE,
