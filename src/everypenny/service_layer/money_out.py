@@ -43,7 +43,10 @@ MAX_ATTEMPTS = 5
 MAX_REFERENCE_LENGTH = 120
 
 
-def _check_reference(reference: str, what: str) -> None:
+def _check_figures(what: str, reference: str, amount_pence: int | None = None) -> None:
+    """Refuses a missing or over-long reference, or a non-positive amount, before anything is read."""
+    if amount_pence is not None and amount_pence <= 0:
+        raise MoneyOutRefused(f"{what} must be a positive amount of pence, got {amount_pence}")
     if not reference.strip():
         raise MoneyOutRefused(f"{what} needs a reference (the one on the bank statement or remittance)")
     if len(reference) > MAX_REFERENCE_LENGTH:
@@ -155,7 +158,7 @@ def record_settlement(uow: UnitOfWork, slug: str, channel: Channel, gross_pence:
     The whole gross leaves the receivable; a fee withheld from it becomes recoverable from whoever bears
     fees (the appeal file's `fees.borne_by`), so the beneficiary's fund still shows 100% of every gift.
     """
-    _check_reference(reference, "a settlement")
+    _check_figures("a settlement", reference)
     if gross_pence <= 0 or not 0 <= fee_pence < gross_pence:
         raise MoneyOutRefused(f"a settlement needs a positive gross and a fee below it; got gross {gross_pence}, "
                               f"fee {fee_pence}")
@@ -193,9 +196,7 @@ def record_settlement(uow: UnitOfWork, slug: str, channel: Channel, gross_pence:
 
 def reimburse_fees(uow: UnitOfWork, slug: str, amount_pence: int, reference: str) -> bool:
     """The fee bearer paid back fees we had withheld from settlements; False if already recorded."""
-    _check_reference(reference, "a reimbursement")
-    if amount_pence <= 0:
-        raise MoneyOutRefused(f"a reimbursement must be a positive amount of pence, got {amount_pence}")
+    _check_figures("a reimbursement", reference, amount_pence)
     with uow:
         appeal = _appeal(uow, slug)
         request = TransferRequest(
@@ -218,9 +219,7 @@ def reimburse_fees(uow: UnitOfWork, slug: str, amount_pence: int, reference: str
 def record_payout(uow: UnitOfWork, slug: str, amount_pence: int, fund: Fund, reference: str,
                   clock: Callable[[], datetime] = lambda: datetime.now(UTC)) -> tuple[Payout, bool]:
     """Pays settled money to the beneficiary from one fund; (the payout, whether it is new)."""
-    _check_reference(reference, "a payout")
-    if amount_pence <= 0:
-        raise MoneyOutRefused(f"a payout must be a positive amount of pence, got {amount_pence}")
+    _check_figures("a payout", reference, amount_pence)
     with uow:
         appeal = _appeal(uow, slug)
         request = TransferRequest(
