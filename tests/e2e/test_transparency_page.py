@@ -111,3 +111,14 @@ def test_checks_are_rate_limited_per_client(client, platform, seed_appeal):
 
 def test_an_unknown_appeal_is_a_404(client, seed_appeal):
     assert client.get("/transparency/no-such-appeal").status_code == 404
+
+
+def test_the_daily_chain_heads_are_published_as_json(client, platform, appeal_in_progress):
+    with platform.uow() as uow:
+        head = uow.chain.head(SLUG)
+
+    response = client.get(f"/api/v1/appeals/{SLUG}/chain-heads")
+
+    assert response.json() == {"slug": SLUG, "heads": [
+        {"date": f"{head.sealed_at:%Y-%m-%d}", "seq": head.seq, "hash": head.hash}]}
+    assert client.get("/api/v1/appeals/nope/chain-heads").status_code == 404

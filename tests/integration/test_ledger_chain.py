@@ -1,5 +1,6 @@
 """The hash-chained ledger on both stores: sealing, verifying, and catching tampering done by raw SQL."""
 
+import itertools
 import threading
 
 import pytest
@@ -17,18 +18,22 @@ def verify(platform, **options):
         return verify_appeal(uow, SLUG, **options)
 
 
-def tamper(platform, statement: str) -> None:
-    """What an attacker with the database's superuser could do: switch the ledger's guard off, then edit."""
+def tamper(platform, *statements: str) -> None:
+    """What an attacker with the database's superuser could do: switch the guards off, then edit."""
     if platform.engine.dialect.name == "postgresql":
         with platform.engine.begin() as connection:
-            connection.execute(text("ALTER TABLE ledger_transfers DISABLE TRIGGER ALL"))
-            connection.execute(text(statement))
+            for table in ("ledger_transfers", "ledger_chain"):
+                connection.execute(text(f"ALTER TABLE {table} DISABLE TRIGGER ALL"))
+            for statement in statements:
+                connection.execute(text(statement))
         return
     connection = platform.engine.raw_connection()  # outside a transaction, where SQLite obeys the pragma
     try:
-        for sql in ("PRAGMA foreign_keys=OFF", "DROP TRIGGER IF EXISTS ledger_transfers_refuse_update",
-                    "DROP TRIGGER IF EXISTS ledger_transfers_refuse_delete", statement):
-            connection.execute(sql)
+        connection.execute("PRAGMA foreign_keys=OFF")
+        for table, event in itertools.product(("ledger_transfers", "ledger_chain"), ("update", "delete")):
+            connection.execute(f"DROP TRIGGER IF EXISTS {table}_refuse_{event}")
+        for statement in statements:
+            connection.execute(statement)
     finally:
         connection.close()
 
@@ -188,3 +193,40 @@ def test_a_sealer_holding_the_chain_head_does_not_hold_up_donations(platform, re
     donor.join()
 
     assert seal_appeal(platform.uow, SLUG) == 2
+
+
+def test_a_rewritten_chain_is_caught_by_a_published_head(cli, platform, record_donation):
+    from everypenny.domain.chain import entry_hash
+
+    gifts = [record_donation(pence) for pence in (300, 500, 1000)]
+    seal_appeal(platform.uow, SLUG)
+    published = verify(platform).head
+
+    # Rewrite the second gift and re-hash every entry from it on, so the chain agrees with itself again.
+    tamper(platform, f"UPDATE ledger_transfers SET amount_pence = 50 WHERE reference = '{gifts[1].reference}'")
+    with platform.uow() as uow:
+        walked = list(uow.chain.walk(SLUG))
+    prev, rewrites = walked[0][0].hash, []
+    for entry, transfer in walked[1:]:
+        digest = entry_hash(entry.seq, prev, transfer)
+        rewrites.append(f"UPDATE ledger_chain SET prev_hash = '{prev}', hash = '{digest}' WHERE seq = {entry.seq}")
+        prev = digest
+    tamper(platform, *rewrites)
+
+    assert verify(platform).intact  # consistent with itself...
+    caught = cli("ledger", "verify", "--appeal", SLUG, "--published-head", f"{published.seq}:{published.hash}")
+    assert caught.exit_code == 1  # ...but not with what was published
+    assert "chain entry 3" in caught.output and "differs from the one published for it" in caught.output
+
+
+def test_a_published_head_beyond_the_chain_or_malformed_is_named(cli, platform, record_donation):
+    record_donation(300)
+    seal_appeal(platform.uow, SLUG)
+
+    beyond = cli("ledger", "verify", "--appeal", SLUG, "--published-head", f"9:{'a' * 64}")
+    malformed = cli("ledger", "verify", "--appeal", SLUG, "--published-head", "9:abc")
+    no_appeal = cli("ledger", "verify", "--published-head", f"1:{'a' * 64}")
+
+    assert beyond.exit_code == 1 and "a head was published for entry 9 but the chain ends at 1" in beyond.output
+    assert malformed.exit_code == 2 and "is not SEQ:HASH" in malformed.output
+    assert no_appeal.exit_code == 2 and "add --appeal SLUG" in no_appeal.output

@@ -17,8 +17,8 @@ def transfer(id: int, amount_pence: int = 500, **changes) -> SealedTransfer:
     return SealedTransfer(**(fields | changes))
 
 
-def verify(entries, transfers, unsealed=(), now=NOON):
-    verifier = ChainVerifier("sun-ukraine-fund")
+def verify(entries, transfers, unsealed=(), now=NOON, published=None):
+    verifier = ChainVerifier("sun-ukraine-fund", published)
     for entry in entries:
         verifier.check(entry, transfers.get(entry.transfer_id))
     return verifier.result(list(unsealed), now)
@@ -90,3 +90,14 @@ def test_transfers_never_sealed_are_reported_after_the_grace_period():
 
     assert not result.intact
     assert result.unsealed_overdue == [1] and result.unsealed_recent == 1
+
+
+def test_a_chain_rewritten_from_the_start_is_caught_only_by_a_published_head():
+    transfers = {i: transfer(i) for i in (1, 2)}
+    original = seal("sun-ukraine-fund", None, list(transfers.values()), NOON)
+    transfers[1] = replace(transfers[1], amount_pence=1)
+    rewritten = seal("sun-ukraine-fund", None, list(transfers.values()), NOON)
+
+    assert verify(rewritten, transfers).intact
+    caught = verify(rewritten, transfers, published={2: original[1].hash})
+    assert caught.first_break.seq == 2 and "published" in caught.first_break.reason

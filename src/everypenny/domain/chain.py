@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+from collections.abc import Mapping
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime, timedelta
 
@@ -85,7 +86,8 @@ class ChainBreak:
     reason: str
 
     def __str__(self) -> str:
-        return f"chain entry {self.seq} (transfer {self.transfer_id}): {self.reason}"
+        transfer = f" (transfer {self.transfer_id})" if self.transfer_id else ""
+        return f"chain entry {self.seq}{transfer}: {self.reason}"
 
 
 @dataclass(frozen=True)
@@ -110,11 +112,14 @@ class ChainVerifier:
     """Checks a chain entry by entry, in seq order, so a long chain streams through in batches.
 
     Each entry comes with its transfer's row as stored now (None when the row is gone); every hash is
-    recomputed from that row and every link checked against the entry before it.
+    recomputed from that row and every link checked against the entry before it. `published` holds
+    heads published earlier (seq -> hash): a chain rewritten from its first entry on is consistent with
+    itself, but no longer with what was published.
     """
 
-    def __init__(self, appeal: str) -> None:
+    def __init__(self, appeal: str, published: Mapping[int, str] | None = None) -> None:
         self.appeal = appeal
+        self.published = dict(published or {})
         self.entries_checked = 0
         self.head: ChainEntry | None = None
         self.breaks: list[ChainBreak] = []
@@ -130,6 +135,8 @@ class ChainVerifier:
             self._break(entry, "its transfer has been removed from the ledger")
         elif transfer.appeal != self.appeal or entry_hash(entry.seq, entry.prev_hash, transfer) != entry.hash:
             self._break(entry, "its transfer no longer matches the hash sealed for it: it was altered")
+        elif self.published.get(entry.seq, entry.hash) != entry.hash:
+            self._break(entry, "its hash differs from the one published for it: the chain was rewritten")
         self.entries_checked += 1
         self._expected_prev = entry.hash
         self.head = entry
@@ -141,5 +148,8 @@ class ChainVerifier:
                grace: timedelta = DEFAULT_SEAL_GRACE) -> Verification:
         """`unsealed`: (id, created_at) of the appeal's transfers no entry names."""
         overdue = sorted(transfer_id for transfer_id, created_at in unsealed if now - created_at > grace)
+        self.breaks.extend(
+            ChainBreak(seq, 0, f"a head was published for entry {seq} but the chain ends at {self.entries_checked}")
+            for seq in sorted(self.published) if seq > self.entries_checked)
         return Verification(self.appeal, self.entries_checked, self.head, self.breaks, overdue,
                             len(unsealed) - len(overdue))

@@ -27,6 +27,10 @@ def say(text: str) -> None:
     console.print(text, highlight=False, soft_wrap=True)
 
 
+def complain(text: str) -> None:
+    errors.print(text, highlight=False, soft_wrap=True)
+
+
 AppealOption = typer.Option(None, "--appeal", help="One appeal's slug (default: every appeal).")
 
 
@@ -49,18 +53,34 @@ def ledger_seal(appeal: str | None = AppealOption) -> None:
         say(f"{slug}: sealed {proof.seal_appeal(running.uow, slug)} transfers")
 
 
+def _published_heads(texts: list[str]) -> dict[int, str]:
+    heads: dict[int, str] = {}
+    for text in texts:
+        seq, _, digest = text.strip().lstrip("#").partition(":")
+        if not seq.isdigit() or int(seq) < 1 or len(digest) != 64 or not all(c in "0123456789abcdef" for c in digest):
+            fail(f"--published-head {text!r} is not SEQ:HASH (e.g. 42:9f86d0…, the 64 hex digits in full)", code=2)
+        heads[int(seq)] = digest
+    return heads
+
+
 @ledger_app.command("verify")
 def ledger_verify(
     appeal: str | None = AppealOption,
     grace_minutes: float = typer.Option(DEFAULT_SEAL_GRACE.total_seconds() / 60, min=0,
                                         help="How long a new transfer may wait to be sealed."),
+    published_heads: list[str] = typer.Option(
+        [], "--published-head", metavar="SEQ:HASH",
+        help="A daily head copied from the transparency page; repeat for several (needs --appeal)."),
 ) -> None:
     """Recompute every hash from the stored transfers; exit 1 naming the first broken entry if any."""
+    published = _published_heads(published_heads)
+    if published and appeal is None:
+        fail("--published-head belongs to one appeal's chain: add --appeal SLUG", code=2)
     running = platform()
     broken = False
     for slug in _slugs(running, appeal):
         with running.uow() as uow:
-            result = proof.verify_appeal(uow, slug, grace=timedelta(minutes=grace_minutes))
+            result = proof.verify_appeal(uow, slug, grace=timedelta(minutes=grace_minutes), published=published)
         head = f"head #{result.head.seq} {result.head.hash}" if result.head else "no entries yet"
         waiting = f"; {result.unsealed_recent} new transfers awaiting sealing" if result.unsealed_recent else ""
         if result.intact:
@@ -68,13 +88,12 @@ def ledger_verify(
             continue
         broken = True
         if result.first_break:
-            errors.print(f"{slug}: BROKEN at {result.first_break} "
-                         f"({len(result.breaks)} broken entries in all)")
+            complain(f"{slug}: BROKEN at {result.first_break} ({len(result.breaks)} broken entries in all)")
         if result.unsealed_overdue:
             ids = ", ".join(str(i) for i in result.unsealed_overdue[:10])
             more = "…" if len(result.unsealed_overdue) > 10 else ""
-            errors.print(f"{slug}: {len(result.unsealed_overdue)} transfers were never sealed "
-                         f"(older than {grace_minutes:g} minutes): {ids}{more}", highlight=False, soft_wrap=True)
+            complain(f"{slug}: {len(result.unsealed_overdue)} transfers were never sealed "
+                     f"(older than {grace_minutes:g} minutes): {ids}{more}")
     if broken:
         raise typer.Exit(1)
 

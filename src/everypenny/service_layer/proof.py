@@ -8,7 +8,7 @@ head locked so concurrent sealers queue behind each other instead of forking the
 from __future__ import annotations
 
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 
@@ -76,9 +76,10 @@ def seal_ledger(uow_factory: Callable[[], UnitOfWork]) -> dict[str, int]:
 
 
 def verify_appeal(uow: UnitOfWork, slug: str, grace: timedelta = DEFAULT_SEAL_GRACE,
-                  now: datetime | None = None) -> Verification:
-    """Recomputes every hash of the appeal's chain from the transfers as they are stored now."""
-    verifier = ChainVerifier(slug)
+                  now: datetime | None = None, published: Mapping[int, str] | None = None) -> Verification:
+    """Recomputes every hash of the appeal's chain from the transfers as they are stored now, and checks
+    it against any heads published earlier (seq -> hash)."""
+    verifier = ChainVerifier(slug, published)
     for entry, transfer in uow.chain.walk(slug):
         verifier.check(entry, transfer)
     return verifier.result(uow.chain.unsealed_ages(slug), now or utc_now(), grace)

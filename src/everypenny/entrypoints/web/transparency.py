@@ -5,11 +5,13 @@ from __future__ import annotations
 import time
 from collections import OrderedDict, deque
 from collections.abc import Callable
+from datetime import date
 from pathlib import Path
 
 from fastapi import APIRouter, Form, HTTPException, Request
 from fastapi.responses import HTMLResponse
 from fastapi.templating import Jinja2Templates
+from pydantic import BaseModel
 
 from everypenny.bootstrap import Platform
 from everypenny.domain.money import format_pence
@@ -52,6 +54,17 @@ class RateLimiter:
         return 0
 
 
+class ChainHead(BaseModel):
+    date: date
+    seq: int
+    hash: str
+
+
+class ChainHeads(BaseModel):
+    slug: str
+    heads: list[ChainHead]
+
+
 def router(platform: Platform) -> APIRouter:
     routes = APIRouter(tags=["transparency"])
     limiter = RateLimiter(platform.settings.receipt_checks_per_minute)
@@ -84,5 +97,15 @@ def router(platform: Platform) -> APIRouter:
             response.headers["Retry-After"] = str(wait_s)
             return response
         return page(request, slug, check=check_receipt(platform.uow(), slug, reference))
+
+    @routes.get("/api/v1/appeals/{slug}/chain-heads")
+    def chain_heads(slug: str) -> ChainHeads:
+        """The last ledger-chain entry of each recent day, newest first: archive them to check the ledger later
+        with `everypenny ledger verify --published-head SEQ:HASH`."""
+        with platform.uow() as uow:
+            if uow.appeals.get(slug) is None:
+                raise HTTPException(404, f"no appeal has the slug {slug!r}")
+            heads = uow.chain.daily_heads(slug)
+        return ChainHeads(slug=slug, heads=[ChainHead(date=day, seq=e.seq, hash=e.hash) for day, e in heads])
 
     return routes
