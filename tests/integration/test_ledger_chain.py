@@ -77,7 +77,7 @@ def test_a_deleted_transfer_is_named(platform, record_donation):
     assert "removed" in verify(platform).first_break.reason
 
 
-def test_a_transfer_never_sealed_is_reported_once_overdue(platform, record_donation):
+def test_a_transfer_never_sealed_is_reported_once_overdue(cli, platform, record_donation):
     from datetime import timedelta
 
     record_donation(500)
@@ -85,6 +85,11 @@ def test_a_transfer_never_sealed_is_reported_once_overdue(platform, record_donat
     assert verify(platform).intact  # new: still within the grace period
     overdue = verify(platform, grace=timedelta(0))
     assert not overdue.intact and len(overdue.unsealed_overdue) == 1
+    recent = cli("ledger", "verify", "--appeal", SLUG)
+    late = cli("ledger", "verify", "--appeal", SLUG, "--grace-minutes", 0)
+    assert recent.exit_code == 0 and "1 new transfer awaiting sealing" in recent.output
+    assert late.exit_code == 1 and f"1 transfer never sealed (older than 0 minutes): {overdue.unsealed_overdue[0]}" \
+        in late.output
 
 
 def test_chain_entries_cannot_be_changed_or_removed(platform, record_donation):
@@ -131,7 +136,7 @@ def test_verify_on_the_command_line(cli, platform, record_donation):
 
     intact = cli("ledger", "verify", "--appeal", SLUG)
     assert intact.exit_code == 0, intact.output
-    assert "intact: 1 entries checked, head #1" in intact.output
+    assert "intact: 1 entry checked, head #1" in intact.output
 
     tamper(platform, f"UPDATE ledger_transfers SET description = 'edited' WHERE reference = '{gift.reference}'")
     broken = cli("ledger", "verify", "--appeal", SLUG)

@@ -27,6 +27,10 @@ def say(text: str) -> None:
     console.print(text, highlight=False, soft_wrap=True)
 
 
+def count(n: int, noun: str, plural: str | None = None) -> str:
+    return f"{n} {noun if n == 1 else plural or noun + 's'}"
+
+
 def complain(text: str) -> None:
     errors.print(text, highlight=False, soft_wrap=True)
 
@@ -50,7 +54,7 @@ def ledger_seal(appeal: str | None = AppealOption) -> None:
     """Append every transfer not yet in the chain (the worker does this every few seconds)."""
     running = platform()
     for slug in _slugs(running, appeal):
-        say(f"{slug}: sealed {proof.seal_appeal(running.uow, slug)} transfers")
+        say(f"{slug}: sealed {count(proof.seal_appeal(running.uow, slug), 'transfer')}")
 
 
 def _published_heads(texts: list[str]) -> dict[int, str]:
@@ -82,17 +86,19 @@ def ledger_verify(
         with running.uow() as uow:
             result = proof.verify_appeal(uow, slug, grace=timedelta(minutes=grace_minutes), published=published)
         head = f"head #{result.head.seq} {result.head.hash}" if result.head else "no entries yet"
-        waiting = f"; {result.unsealed_recent} new transfers awaiting sealing" if result.unsealed_recent else ""
+        recent = result.unsealed_recent
+        waiting = f"; {count(recent, 'new transfer')} awaiting sealing" if recent else ""
         if result.intact:
-            say(f"{slug}: intact: {result.entries_checked} entries checked, {head}{waiting}")
+            say(f"{slug}: intact: {count(result.entries_checked, 'entry', 'entries')} checked, {head}{waiting}")
             continue
         broken = True
         if result.first_break:
-            complain(f"{slug}: BROKEN at {result.first_break} ({len(result.breaks)} broken entries in all)")
+            in_all = count(len(result.breaks), "broken entry", "broken entries")
+            complain(f"{slug}: BROKEN at {result.first_break} ({in_all} in all)")
         if result.unsealed_overdue:
             ids = ", ".join(str(i) for i in result.unsealed_overdue[:10])
             more = "…" if len(result.unsealed_overdue) > 10 else ""
-            complain(f"{slug}: {len(result.unsealed_overdue)} transfers were never sealed "
+            complain(f"{slug}: {count(len(result.unsealed_overdue), 'transfer')} never sealed "
                      f"(older than {grace_minutes:g} minutes): {ids}{more}")
     if broken:
         raise typer.Exit(1)
