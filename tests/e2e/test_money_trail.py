@@ -46,7 +46,9 @@ def test_donations_settlement_fees_surplus_payouts_proof_and_erasure(
     assert balances == {
         "receivable:carrier_sms": 0, "receivable:text_to_link": 0, "receivable:online": 0, "bank": 0,
         "recoverable:fees": 0, "fund:restricted": -3000, "fund:surplus": -2500, "paid_out:beneficiary": 5500}
-    assert (totals.raised_pence, totals.by_channel) == (5500, {"carrier_sms": 3000, "online": 2500})
+    assert totals.raised_pence == 5500
+    assert {channel: pence for channel, pence in totals.by_channel.items() if pence} == {
+        "carrier_sms": 3000, "online": 2500}
 
     remittance = cli("payout", "remittance", "--appeal", SLUG, "--reference", "BACS-1").output.splitlines()
     assert [line.split(",")[0] for line in remittance[1:]] == [t.reference for t in texts]

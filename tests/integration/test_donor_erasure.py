@@ -27,6 +27,7 @@ def donors(platform, record_donation):
         uow.consents.record(ConsentRecord(PHONE, Medium.SMS, True, "sms:SUN5", moment, SLUG))
         uow.consents.record(ConsentRecord(EMAIL, Medium.EMAIL, True, "online:checkbox", moment, SLUG))
         uow.inbox.accept("aggregator", "mo-1", "mo", {"msisdn": "447700900123", "text": "SUN5"})
+        uow.outbox.enqueue("sms.receipt", {"to": PHONE, "body": "Thank you for your £5 to The Sun's Ukraine Fund"})
         uow.commit()
     seal_appeal(platform.uow, SLUG)
     return jane_text, jane_online, sam
@@ -60,7 +61,7 @@ def test_the_donors_contacts_become_pseudonyms_everywhere_and_no_one_elses(platf
 
     phone_alias = pseudonym(key, Contact(Medium.SMS, PHONE))
     email_alias = pseudonym(key, Contact(Medium.EMAIL, EMAIL))
-    assert (result.pseudonym, result.donations, result.consents) == (phone_alias, 2, 2)
+    assert (result.pseudonym, result.donations, result.records) == (phone_alias, 2, 4)  # 2 consents, 2 messages
     with platform.uow() as uow:
         assert uow.donations.get(jane_text.reference).phone == phone_alias
         online = uow.donations.get(jane_online.reference)
@@ -69,7 +70,8 @@ def test_the_donors_contacts_become_pseudonyms_everywhere_and_no_one_elses(platf
         assert uow.consents.current(phone_alias, Medium.SMS) is True
     with platform.engine.connect() as connection:
         stored = " ".join(connection.execute(text(
-            "SELECT payload FROM inbox_messages UNION ALL SELECT contact FROM consents "
+            "SELECT payload FROM inbox_messages UNION ALL SELECT payload FROM outbox_tasks "
+            "UNION ALL SELECT contact FROM consents "
             "UNION ALL SELECT coalesce(phone, '') || coalesce(email, '') FROM donations")).scalars())
     assert "900123" not in stored and EMAIL not in stored
 
@@ -104,7 +106,7 @@ def test_erasure_from_the_command_line(cli, donors, platform):
     invalid = cli("donor", "erase", "--phone", "12", "--yes")
     both = cli("donor", "erase", "--phone", PHONE, "--email", EMAIL, "--yes")
 
-    assert erased.exit_code == 0 and "erased: 2 donations and 2 consent records" in erased.output
+    assert erased.exit_code == 0 and "erased: 2 donations and 4 other records (consents, messages)" in erased.output
     assert "every ledger entry and total is unchanged" in erased.output
     assert again.exit_code == 0 and "already erased on" in again.output
     assert unknown.exit_code == 0 and "nothing stored under that contact" in unknown.output

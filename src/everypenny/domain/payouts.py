@@ -34,6 +34,12 @@ class Fund(StrEnum):
         return AccountCode.RESTRICTED_FUND if self is Fund.RESTRICTED else AccountCode.SURPLUS_FUND
 
 
+def channel_of(account: str) -> str | None:
+    """The channel whose receivable this account is (`receivable:online` -> `online`), else None."""
+    prefix = "receivable:"
+    return account.removeprefix(prefix) if account.startswith(prefix) else None
+
+
 class MoneyOutRefused(ValueError):
     """A settlement, fee or payout the ledger will not record; nothing is written."""
 

@@ -223,9 +223,9 @@ def donor_erase(
         fail(str(error), code=3)
     if result.already_erased:
         say(f"already erased on {result.previously_erased_at[0]:%Y-%m-%d} as {result.pseudonym}")
-    elif result.donations or result.consents:
-        say(f"erased: {result.donations} donations and {result.consents} consent records now read "
-            f"{result.pseudonym}; every ledger entry and total is unchanged")
+    elif result.donations or result.records:
+        say(f"erased: {count(result.donations, 'donation')} and {count(result.records, 'other record')} "
+            f"(consents, messages) now read {result.pseudonym}; every ledger entry and total is unchanged")
     else:
         say("nothing stored under that contact")
 

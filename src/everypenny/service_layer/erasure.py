@@ -1,7 +1,8 @@
 """Erasing a donor's personal data on request, while every ledger transfer and total stays as it was.
 
 Ledger transfers name donations by receipt reference, never by person, so pseudonymising the donation
-rows, consents and stored provider messages leaves the money, the totals and the hash chain untouched.
+rows, consents and stored provider messages (adapters/db/proof.py lists where personal data lives) leaves
+the money, the totals and the hash chain untouched.
 """
 
 from __future__ import annotations
@@ -23,12 +24,12 @@ RetentionRule = Callable[[UnitOfWork, Contact], RetentionHold | None]
 class ErasureResult:
     pseudonym: str
     donations: int
-    consents: int
+    records: int  # consents and stored messages
     previously_erased_at: list[datetime]
 
     @property
     def already_erased(self) -> bool:
-        return self.donations == 0 and self.consents == 0 and bool(self.previously_erased_at)
+        return self.donations == 0 and self.records == 0 and bool(self.previously_erased_at)
 
 
 def erase_donor(uow: UnitOfWork, contact: Contact, secret_key: str,
@@ -46,12 +47,12 @@ def erase_donor(uow: UnitOfWork, contact: Contact, secret_key: str,
             raise ErasureRefused(holds)
         previously = uow.proof.erased_at(replacement)
         donation_ids: set[int] = set()
-        consents = 0
+        records = 0
         for each in contacts:
-            changed_donations, changed_consents = uow.proof.pseudonymise(each, pseudonym(secret_key, each))
+            changed_donations, changed_records = uow.proof.pseudonymise(each, pseudonym(secret_key, each))
             donation_ids |= changed_donations
-            consents += changed_consents
-        if donation_ids or consents:
-            uow.proof.record_erasure(replacement, contact.medium.value, len(donation_ids), consents)
+            records += changed_records
+        if donation_ids or records:
+            uow.proof.record_erasure(replacement, contact.medium.value, len(donation_ids), records)
             uow.commit()
-    return ErasureResult(replacement, len(donation_ids), consents, previously)
+    return ErasureResult(replacement, len(donation_ids), records, previously)

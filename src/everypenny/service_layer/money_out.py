@@ -31,6 +31,7 @@ from everypenny.domain.payouts import (
     Payout,
     RemittanceLine,
     Settlement,
+    channel_of,
     check_payout,
     remittance,
 )
@@ -248,12 +249,12 @@ def gifts(uow: UnitOfWork, slug: str) -> list[Gift]:
     dates = uow.proof.donation_dates(slug)
     found: dict[str, Gift] = {}
     for transfer in uow.proof.posted_transfers(slug, RAISING_KINDS):
-        channel = AccountCode.channel_of(transfer.debit) or AccountCode.channel_of(transfer.credit)
+        channel = channel_of(transfer.debit) or channel_of(transfer.credit)
         if transfer.reference is None or channel is None:
             continue
         sign = 1 if transfer.kind == TransferKind.DONATION else -1
         gift = found.get(transfer.reference) or Gift(
-            transfer.reference, channel.value, dates.get(transfer.reference, transfer.created_at), 0)
+            transfer.reference, channel, dates.get(transfer.reference, transfer.created_at), 0)
         found[transfer.reference] = Gift(gift.reference, gift.channel, gift.donated_at,
                                          gift.net_pence + sign * transfer.amount_pence)
     return list(found.values())
@@ -263,11 +264,11 @@ def settlements(uow: UnitOfWork, slug: str) -> list[Settlement]:
     """Settlements in the order recorded, each at its gross (cash plus any fee withheld)."""
     found: dict[tuple[str, str], Settlement] = {}
     for transfer in uow.proof.posted_transfers(slug, [TransferKind.SETTLEMENT, TransferKind.FEE]):
-        channel = AccountCode.channel_of(transfer.credit)
+        channel = channel_of(transfer.credit)
         if channel is None or transfer.reference is None:
             continue  # a reimbursement of fees, not a settlement
-        key = (channel.value, transfer.reference)
-        before = found.get(key) or Settlement(transfer.reference, channel.value, transfer.created_at, 0)
+        key = (channel, transfer.reference)
+        before = found.get(key) or Settlement(transfer.reference, channel, transfer.created_at, 0)
         found[key] = Settlement(before.reference, before.channel, before.settled_at,
                                 before.gross_pence + transfer.amount_pence)
     return list(found.values())

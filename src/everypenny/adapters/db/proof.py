@@ -6,7 +6,7 @@ import json
 from collections.abc import Iterable
 from datetime import datetime
 
-from sqlalchemy import Connection, func, or_, select
+from sqlalchemy import Connection, func, or_, select, update
 from sqlalchemy.exc import IntegrityError
 
 from everypenny.adapters.db.chain import _sealed_transfer
@@ -27,6 +27,19 @@ from everypenny.domain.erasure import Contact, is_pseudonym, scrub
 from everypenny.domain.ledger import TransferKind
 from everypenny.domain.payouts import Fund, Payout
 from everypenny.service_layer.ports import DuplicateKey
+
+# Where personal data lives besides donations' phone, email and metadata. A column that holds exactly one
+# contact is replaced outright; a text column (a JSON payload or prose) is scrubbed of every spelling of it.
+# A feature that stores contacts in a new table adds its columns here (e.g. an email log's recipient and body).
+CONTACT_COLUMNS = [consents.c.contact]
+TEXT_COLUMNS = [inbox_messages.c.payload, outbox_tasks.c.payload]
+
+
+def _scrubbed_text(text: str, replacements: dict[str, str]) -> str:
+    try:
+        return json.dumps(scrub(json.loads(text), replacements))
+    except ValueError:
+        return scrub(text, replacements)
 
 
 class SqlProofRepository:
@@ -83,9 +96,9 @@ class SqlProofRepository:
         return found
 
     def pseudonymise(self, contact: Contact, replacement: str) -> tuple[set[int], int]:
-        """Replaces the contact on donations, consents and stored provider messages.
+        """Replaces the contact on donations and wherever else personal data lives (see below).
 
-        Returns the ids of the donations changed and how many consent records were.
+        Returns the ids of the donations changed and how many other records were.
         """
         replacements = dict.fromkeys(contact.spellings(), replacement)
         column = donations.c.phone if contact.medium is Medium.SMS else donations.c.email
@@ -96,21 +109,21 @@ class SqlProofRepository:
             self.connection.execute(donations.update().where(donations.c.id == row.id).values(
                 {column.name: replacement, "metadata": json.dumps(metadata, sort_keys=True), "updated_at": now()}))
             changed.add(row.id)
-        consents_changed = self.connection.execute(
-            consents.update().where(consents.c.contact == contact.value, consents.c.medium == contact.medium.value)
-            .values(contact=replacement)).rowcount
-        for table in (inbox_messages, outbox_tasks):
-            matches = or_(*(table.c.payload.contains(spelling, autoescape=True) for spelling in replacements))
-            for row in self.connection.execute(select(table.c.id, table.c.payload).where(matches)).all():
-                payload = json.dumps(scrub(json.loads(row.payload), replacements))
-                self.connection.execute(table.update().where(table.c.id == row.id).values(payload=payload))
-        return changed, consents_changed
+        records = sum(self.connection.execute(
+            update(c.table).where(c == contact.value).values({c.name: replacement})).rowcount for c in CONTACT_COLUMNS)
+        for text in TEXT_COLUMNS:
+            mentions = or_(*(text.contains(spelling, autoescape=True) for spelling in replacements))
+            for row in self.connection.execute(select(text.table.c.id, text).where(mentions)).all():
+                self.connection.execute(update(text.table).where(text.table.c.id == row.id).values(
+                    {text.name: _scrubbed_text(row[1], replacements)}))
+                records += 1
+        return changed, records
 
     def erased_at(self, pseudonym: str) -> list[datetime]:
         return list(self.connection.scalars(select(donor_erasures.c.erased_at)
                                             .where(donor_erasures.c.pseudonym == pseudonym)
                                             .order_by(donor_erasures.c.id)))
 
-    def record_erasure(self, pseudonym: str, medium: str, donations: int, consents: int) -> None:
+    def record_erasure(self, pseudonym: str, medium: str, donations: int, records: int) -> None:
         self.connection.execute(donor_erasures.insert().values(
-            pseudonym=pseudonym, medium=medium, donations=donations, consents=consents, erased_at=now()))
+            pseudonym=pseudonym, medium=medium, donations=donations, records=records, erased_at=now()))

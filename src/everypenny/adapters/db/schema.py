@@ -202,6 +202,6 @@ donor_erasures = Table(
     Column("pseudonym", String(20), nullable=False, index=True),
     Column("medium", String(10), nullable=False),
     Column("donations", Integer, nullable=False),
-    Column("consents", Integer, nullable=False),
+    Column("records", Integer, nullable=False),
     Column("erased_at", UtcDateTime, nullable=False),
 )

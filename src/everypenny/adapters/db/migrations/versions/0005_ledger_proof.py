@@ -54,7 +54,7 @@ def upgrade() -> None:
         sa.Column("pseudonym", sa.String(20), nullable=False, index=True),
         sa.Column("medium", sa.String(10), nullable=False),
         sa.Column("donations", sa.Integer, nullable=False),
-        sa.Column("consents", sa.Integer, nullable=False),
+        sa.Column("records", sa.Integer, nullable=False),
         sa.Column("erased_at", When, nullable=False),
     )
     postgresql = op.get_bind().dialect.name == "postgresql"
