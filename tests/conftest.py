@@ -198,3 +198,73 @@ def stripe_event():
                 "created": 1764158400, "livemode": False, "data": {"object": obj}}
 
     return make
+@pytest.fixture
+def record_donation(platform, seed_appeal):
+    """Records a paid donation to the seed appeal (its row and posted ledger transfer) as a channel would."""
+    from datetime import UTC, datetime
+
+    from everypenny.domain.appeal import Channel
+    from everypenny.domain.donation import Donation, new_reference
+    from everypenny.domain.ledger import AccountCode, TransferKind, TransferRequest
+    from everypenny.service_layer.ledger import apply_transfer
+
+    def record(pence: int, channel: Channel = Channel.ONLINE, phone: str | None = None,
+               email: str | None = None, created_at: datetime | None = None) -> Donation:
+        donation = Donation(new_reference(), seed_appeal.slug, channel, pence, "GBP",
+                            created_at or datetime.now(UTC), phone=phone, email=email).settled(pence)
+        with platform.uow() as uow:
+            uow.donations.add(donation)
+            apply_transfer(uow, TransferRequest(
+                f"donation:{donation.reference}", seed_appeal.slug, AccountCode.receivable(channel),
+                AccountCode.RESTRICTED_FUND, pence, "GBP", TransferKind.DONATION, reference=donation.reference))
+            uow.commit()
+        return donation
+
+    return record
+
+
+@pytest.fixture
+def record_refund(platform, seed_appeal):
+    """Gives back part or all of a donation: a REFUND transfer the other way, and the donation's row."""
+    from dataclasses import replace
+
+    from everypenny.domain.ledger import TransferKind
+    from everypenny.service_layer.ledger import apply_transfer
+
+    def refund(reference: str, pence: int) -> None:
+        with platform.uow() as uow:
+            donation = uow.donations.get(reference)
+            gift = uow.ledger.get(f"donation:{reference}")
+            uow.donations.save(donation.refunded(pence))
+            request = gift.reversal(f"refund:{reference}:{donation.refunded_pence}", TransferKind.REFUND)
+            apply_transfer(uow, replace(request, amount_pence=pence))
+            uow.commit()
+
+    return refund
+
+
+@pytest.fixture
+def cli(platform, monkeypatch):
+    """Runs `everypenny ARGS…` in-process against the test's platform; returns typer's Result."""
+    from typer.testing import CliRunner
+
+    from everypenny.entrypoints.cli import app
+
+    monkeypatch.setattr("everypenny.bootstrap.build", lambda *args, **kwargs: platform)
+    return lambda *args: CliRunner().invoke(app, [str(arg) for arg in args])
+
+
+@pytest.fixture
+def load_seed_variant(platform):
+    """Loads the seed appeal's file with some settings changed (a table's keys are merged); returns the appeal."""
+    from everypenny.adapters.appeal_file import parse_definition
+
+    def load(**changes):
+        _, definition = load_appeal_file(SEED_APPEAL)
+        for key, value in changes.items():
+            definition[key] = definition[key] | value if isinstance(value, dict) else value
+        appeal, normalised = parse_definition(definition, "test variant")
+        load_appeal(platform.uow(), appeal, normalised, "test variant")
+        return appeal
+
+    return load

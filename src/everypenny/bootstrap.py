@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from datetime import timedelta
 
 from sqlalchemy import Engine
 
@@ -11,9 +12,11 @@ from everypenny.adapters.db.engine import make_engine, require_current_schema
 from everypenny.adapters.db.unit_of_work import SqlUnitOfWork
 from everypenny.adapters.passwords import Argon2Passwords
 from everypenny.config import Settings, get_settings
+from everypenny.service_layer import money_out, proof
 from everypenny.service_layer.desk_ports import PasswordHasher
+from everypenny.service_layer.erasure import RetentionRule
 from everypenny.service_layer.online_ports import PaymentGateway
-from everypenny.service_layer.outbox import OutboxWorker, TaskHandler
+from everypenny.service_layer.outbox import OutboxWorker, PeriodicJob, TaskHandler
 from everypenny.service_layer.text_giving import DonorLinks, text_giving_handlers
 
 
@@ -24,11 +27,13 @@ class Platform:
     handlers: dict[str, TaskHandler] = field(default_factory=dict)
     payments: PaymentGateway | None = None  # the card processor; built from the settings unless a test sets one
     passwords: PasswordHasher = field(default_factory=Argon2Passwords)
+    retention_rules: list[RetentionRule] = field(default_factory=list)
 
     def uow(self) -> SqlUnitOfWork:
         return SqlUnitOfWork(self.engine)
 
     def worker(self, **options) -> OutboxWorker:
+        options.setdefault("periodic", periodic_jobs(self))
         return OutboxWorker(self.uow, self.handlers, **options)
 
     def payment_gateway(self) -> PaymentGateway:
@@ -61,6 +66,21 @@ def online_task_handlers(settings: Settings) -> dict[str, TaskHandler]:
         RECEIPT_TOPIC: lambda uow, payload: send_receipt(uow, payload, mailer, settings.public_url,
                                                          settings.secret_key),
     }
+def retention_rules(settings: Settings) -> list[RetentionRule]:
+    """Records the law makes us keep: a donor's erasure is refused, with the reason, while any rule holds."""
+    rules: list[RetentionRule] = []
+    return rules
+
+
+def periodic_jobs(platform: Platform) -> list[PeriodicJob]:
+    """Housekeeping every worker runs on a timer; each job is safe to run in several workers at once."""
+    settings = platform.settings
+    return [
+        PeriodicJob("seal-ledger", timedelta(seconds=settings.seal_interval_s),
+                    lambda: proof.seal_ledger(platform.uow)),
+        PeriodicJob("allocate-surplus", timedelta(seconds=settings.allocate_interval_s),
+                    lambda: money_out.allocate_all(platform.uow)),
+    ]
 
 
 def build(settings: Settings | None = None, engine: Engine | None = None, check_schema: bool = True) -> Platform:
@@ -68,6 +88,6 @@ def build(settings: Settings | None = None, engine: Engine | None = None, check_
     engine = engine or make_engine(settings.database_url)
     if check_schema:
         require_current_schema(engine)
-    return Platform(settings, engine, task_handlers(settings))
+    return Platform(settings, engine, task_handlers(settings), retention_rules=retention_rules(settings))
 
 

@@ -41,6 +41,12 @@ class Settings(BaseSettings):
     desk_session_hours: int = 12
     totaliser_max_age_seconds: int = 5
     widget_poll_seconds: int = 10
+    # How often each worker seals new ledger transfers into the hash chain.
+    seal_interval_s: float = 2.0
+    # How often each worker applies appeals' surplus rules to newly posted money.
+    allocate_interval_s: float = 60.0
+    # Receipt checks a client may make per minute on a public transparency page.
+    receipt_checks_per_minute: int = 10
 
 
 def get_settings() -> Settings:

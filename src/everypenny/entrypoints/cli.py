@@ -203,3 +203,9 @@ def demo(
           cli_text_giving.running_simulator(get_settings(), app_url=f"http://{host}:{port}") as aggregator_url):
         console.print(f"aggregator simulator on {aggregator_url}: try `everypenny simulate text 07700900001 SUN£5`")
         _serve(host, port)
+
+
+# Money out and proof (ledger, settlement, payout, allocate, donor): registered last, it uses the helpers above.
+from everypenny.entrypoints import proof_cli  # noqa: E402
+
+proof_cli.register(app)

@@ -7,7 +7,9 @@ neither; a crashed worker's lease expires and another worker takes the task up a
 from __future__ import annotations
 
 import threading
-from collections.abc import Callable, Mapping
+import time
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
 
@@ -28,13 +30,26 @@ def backoff(attempts: int) -> timedelta:
     return min(timedelta(seconds=0.5 * 2 ** max(attempts - 1, 0)), MAX_BACKOFF)
 
 
+@dataclass(frozen=True)
+class PeriodicJob:
+    """Housekeeping the worker runs every `every` (e.g. sealing the ledger); it must be safe to run
+    in several workers at once, and a failure is logged and retried at the next interval."""
+
+    name: str
+    every: timedelta
+    run: Callable[[], object]
+
+
 class OutboxWorker:
     def __init__(self, uow_factory: Callable[[], UnitOfWork], handlers: Mapping[str, TaskHandler],
-                 batch_size: int = 50, lease: timedelta = timedelta(seconds=60)) -> None:
+                 batch_size: int = 50, lease: timedelta = timedelta(seconds=60),
+                 periodic: Sequence[PeriodicJob] = ()) -> None:
         self.uow_factory = uow_factory
         self.handlers = handlers
         self.batch_size = batch_size
         self.lease = lease
+        self.periodic = periodic
+        self._next_run_s = dict.fromkeys((job.name for job in periodic), 0.0)
 
     def run_once(self) -> int:
         """Runs one batch of due tasks; returns how many it claimed."""
@@ -62,8 +77,21 @@ class OutboxWorker:
                 uow.outbox.retry_later(task.id, repr(error), delay)
                 uow.commit()
 
+    def run_due_jobs(self) -> None:
+        """Runs each periodic job whose interval has passed since its last run."""
+        for job in self.periodic:
+            moment = time.monotonic()
+            if moment < self._next_run_s[job.name]:
+                continue
+            self._next_run_s[job.name] = moment + job.every.total_seconds()
+            try:
+                job.run()
+            except Exception as error:  # housekeeping must never stop the worker
+                log.warning("periodic job failed", job=job.name, error=repr(error))
+
     def run_until(self, stop: threading.Event, idle_sleep_s: float = 0.05) -> None:
         while not stop.is_set():
+            self.run_due_jobs()
             if self.run_once() == 0:
                 stop.wait(idle_sleep_s)
 

@@ -14,11 +14,13 @@ from everypenny.service_layer.online_ports import (
 )
 from everypenny.service_layer.ports import (
     AppealRepository,
+    ChainRepository,
     ConsentRepository,
     DonationRepository,
     Inbox,
     LedgerRepository,
     Outbox,
+    ProofRepository,
 )
 from everypenny.service_layer.text_giving_ports import TextGivingStore
 
@@ -38,6 +40,8 @@ class UnitOfWork(abc.ABC):
     users: UserRepository
     sessions: SessionRepository
     reporting: DeskReporting
+    chain: ChainRepository
+    proof: ProofRepository
 
     def __enter__(self) -> Self:
         return self

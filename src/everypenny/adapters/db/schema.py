@@ -296,3 +296,39 @@ Index("ix_donations_desk_breakdown", donations.c.appeal_id, donations.c.channel,
 Index("ix_ledger_transfers_desk_posted", ledger_transfers.c.appeal_id, ledger_transfers.c.phase,
       ledger_transfers.c.kind, postgresql_include=["debit_account_id", "credit_account_id", "amount_pence"])
 Index("ix_consents_appeal_granted", consents.c.appeal_id, consents.c.granted, consents.c.contact)
+# Ledger proof (migration 0005_ledger_proof): the hash chain, payouts, the erasure log; all append-only.
+ledger_chain = Table(
+    "ledger_chain", metadata,
+    Column("appeal_id", Id, ForeignKey("appeals.id"), primary_key=True),
+    Column("seq", BigInteger, primary_key=True, autoincrement=False),
+    Column("transfer_id", Id, ForeignKey("ledger_transfers.id"), nullable=False, unique=True),
+    Column("prev_hash", String(64), nullable=False),
+    Column("hash", String(64), nullable=False),
+    Column("sealed_at", UtcDateTime, nullable=False),
+    CheckConstraint("seq > 0", name="ck_ledger_chain_seq_positive"),
+    Index("ix_ledger_chain_sealed_at", "appeal_id", "sealed_at"),
+)
+
+payouts = Table(
+    "payouts", metadata,
+    Column("id", Id, primary_key=True, autoincrement=True),
+    Column("appeal_id", Id, ForeignKey("appeals.id"), nullable=False),
+    Column("reference", String(120), nullable=False),
+    Column("fund", String(20), nullable=False),
+    Column("amount_pence", BigInteger, nullable=False),
+    Column("transfer_id", Id, ForeignKey("ledger_transfers.id"), nullable=False, unique=True),
+    Column("recorded_at", UtcDateTime, nullable=False),
+    CheckConstraint("amount_pence > 0", name="ck_payouts_amount_positive"),
+    CheckConstraint("fund IN ('restricted', 'surplus')", name="ck_payouts_fund"),
+    UniqueConstraint("appeal_id", "reference", name="uq_payouts_appeal_reference"),
+)
+
+donor_erasures = Table(
+    "donor_erasures", metadata,
+    Column("id", Id, primary_key=True, autoincrement=True),
+    Column("pseudonym", String(20), nullable=False, index=True),
+    Column("medium", String(10), nullable=False),
+    Column("donations", Integer, nullable=False),
+    Column("records", Integer, nullable=False),
+    Column("erased_at", UtcDateTime, nullable=False),
+)

@@ -4,6 +4,7 @@ from typing import Self
 
 from sqlalchemy import Engine
 
+from everypenny.adapters.db.chain import SqlChainRepository
 from everypenny.adapters.db.desk_users import SqlSessionRepository, SqlUserRepository
 from everypenny.adapters.db.online_repositories import (
     SqlCheckoutRepository,
@@ -11,6 +12,7 @@ from everypenny.adapters.db.online_repositories import (
     SqlGiftAidRepository,
     SqlRateLimitCounter,
 )
+from everypenny.adapters.db.proof import SqlProofRepository
 from everypenny.adapters.db.reporting import SqlDeskReporting
 from everypenny.adapters.db.repositories import (
     SqlAppealRepository,
@@ -45,6 +47,8 @@ class SqlUnitOfWork(UnitOfWork):
         self.users = SqlUserRepository(self.connection)
         self.sessions = SqlSessionRepository(self.connection)
         self.reporting = SqlDeskReporting(self.connection)
+        self.chain = SqlChainRepository(self.connection)
+        self.proof = SqlProofRepository(self.connection)
         return self
 
     def __exit__(self, *exc_info) -> None:

@@ -6,7 +6,7 @@ from fastapi import FastAPI, HTTPException
 from pydantic import BaseModel
 
 from everypenny.bootstrap import Platform
-from everypenny.entrypoints.web import online
+from everypenny.entrypoints.web import online, transparency
 from everypenny.entrypoints.web.admin import STATIC_PATH, desk_app, static_files
 from everypenny.entrypoints.web.sms_webhooks import sms_webhooks
 from everypenny.entrypoints.web.totaliser import PublicTotalsHeaders, widget_router
@@ -54,4 +54,5 @@ def create_app(platform: Platform) -> FastAPI:
     app.include_router(widget_router(platform))
     app.mount("/admin", desk_app(platform))
     app.mount(STATIC_PATH, static_files())
+    app.include_router(transparency.router(platform))
     return app

@@ -1,0 +1,98 @@
+"""Erasing a donor (UK GDPR, Article 17): personal data becomes a pseudonym, money and proof stay whole.
+
+The pseudonym is an HMAC of the contact under the platform's secret key: the same person always gets the
+same pseudonym, so a repeated erasure or a later question ("did you erase this number?") has a consistent
+answer, yet nobody without the key can turn a pseudonym back into a number. Records the law makes us keep
+(Gift Aid declarations for six years) are protected by retention rules that refuse erasure with a reason.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+from dataclasses import dataclass
+
+import phonenumbers
+
+from everypenny.domain.donation import Medium
+
+PSEUDONYM_PREFIX = "anon-"
+# 5 + 15 hex characters: fits the narrowest contact column (a phone number's 20) and is 60 bits wide.
+PSEUDONYM_LENGTH = 20
+
+# Keys a channel may put in a donation's metadata that identify a person; erasure replaces their values.
+PERSONAL_METADATA_KEYS = frozenset({
+    "name", "first_name", "last_name", "full_name", "title", "address", "house", "street", "town", "postcode",
+    "phone", "email", "ip", "ip_address", "user_agent",
+})
+
+
+class InvalidContact(ValueError):
+    pass
+
+
+@dataclass(frozen=True)
+class Contact:
+    medium: Medium
+    value: str  # E.164 phone or lower-case email
+
+    @classmethod
+    def parse(cls, medium: Medium, typed: str) -> Contact:
+        if medium is Medium.EMAIL:
+            email = typed.strip().lower()
+            if email.count("@") != 1 or not all(email.split("@")):
+                raise InvalidContact(f"{typed!r} is not an email address")
+            return cls(medium, email)
+        try:
+            number = phonenumbers.parse(typed, "GB")
+        except phonenumbers.NumberParseException:
+            number = None
+        if number is None or not phonenumbers.is_possible_number(number):
+            raise InvalidContact(f"{typed!r} is not a valid phone number (UK numbers may be written 07…)")
+        return cls(medium, phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164))
+
+    def spellings(self) -> list[str]:
+        """How this contact may appear in stored provider payloads, longest first."""
+        if self.medium is Medium.EMAIL:
+            return [self.value]
+        national = phonenumbers.format_number(phonenumbers.parse(self.value), phonenumbers.PhoneNumberFormat.NATIONAL)
+        return sorted({self.value, self.value.removeprefix("+"), "%2B" + self.value[1:], national.replace(" ", "")},
+                      key=len, reverse=True)
+
+
+def is_pseudonym(value: str | None) -> bool:
+    return value is not None and value.startswith(PSEUDONYM_PREFIX) and len(value) == PSEUDONYM_LENGTH
+
+
+def pseudonym(secret_key: str, contact: Contact) -> str:
+    digest = hmac.new(secret_key.encode(), f"erasure:{contact.medium.value}:{contact.value}".encode(), hashlib.sha256)
+    return PSEUDONYM_PREFIX + digest.hexdigest()[: PSEUDONYM_LENGTH - len(PSEUDONYM_PREFIX)]
+
+
+@dataclass(frozen=True)
+class RetentionHold:
+    """Why a record must be kept: the rule's name and the reason a donor is told."""
+
+    rule: str
+    reason: str
+
+
+class ErasureRefused(Exception):
+    def __init__(self, holds: list[RetentionHold]) -> None:
+        super().__init__("erasure refused: " + "; ".join(f"{hold.reason} ({hold.rule})" for hold in holds))
+        self.holds = holds
+
+
+def scrub(value, replacements: dict[str, str]):
+    """A JSON-like value with every spelling of the contacts replaced, and personal keys' values too."""
+    if isinstance(value, str):
+        for spelling, replacement in replacements.items():
+            value = value.replace(spelling, replacement)
+        return value
+    if isinstance(value, list):
+        return [scrub(item, replacements) for item in value]
+    if isinstance(value, dict):
+        anonymous = next(iter(replacements.values()), "")
+        return {key: anonymous if key in PERSONAL_METADATA_KEYS and item else scrub(item, replacements)
+                for key, item in value.items()}
+    return value

@@ -1,0 +1,239 @@
+"""`everypenny ledger|allocate|settlement|fees|payout|donor …`: proof of the ledger, money out, donors' rights."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from pathlib import Path
+
+import typer
+
+from everypenny.domain.appeal import Channel
+from everypenny.domain.chain import DEFAULT_SEAL_GRACE
+from everypenny.domain.donation import Medium
+from everypenny.domain.erasure import Contact, ErasureRefused, InvalidContact
+from everypenny.domain.money import format_pence
+from everypenny.domain.payouts import Fund, MoneyOutRefused
+from everypenny.entrypoints.cli import console, errors, fail, platform
+from everypenny.service_layer import money_out, proof
+from everypenny.service_layer.erasure import erase_donor
+
+ledger_app = typer.Typer(help="The ledger's hash chain: seal it, verify it.", no_args_is_help=True)
+settlement_app = typer.Typer(help="Cash received from aggregators and card processors.", no_args_is_help=True)
+fees_app = typer.Typer(help="Fees borne by the media partner or the platform.", no_args_is_help=True)
+payout_app = typer.Typer(help="Payouts of settled money to the beneficiary.", no_args_is_help=True)
+donor_app = typer.Typer(help="Donors' rights over their personal data.", no_args_is_help=True)
+
+def say(text: str) -> None:
+    console.print(text, highlight=False, soft_wrap=True)
+
+
+def count(n: int, noun: str, plural: str | None = None) -> str:
+    return f"{n} {noun if n == 1 else plural or noun + 's'}"
+
+
+def complain(text: str) -> None:
+    errors.print(text, highlight=False, soft_wrap=True)
+
+
+AppealOption = typer.Option(None, "--appeal", help="One appeal's slug (default: every appeal).")
+
+
+def _slugs(running, slug: str | None) -> list[str]:
+    slugs = proof.appeal_slugs(running.uow)
+    if slug is None:
+        if not slugs:
+            fail("there are no appeals yet: load one with `everypenny appeal load FILE`", code=2)
+        return slugs
+    if slug not in slugs:
+        fail(f"no appeal has the slug {slug!r}; `everypenny appeal list` shows them", code=2)
+    return [slug]
+
+
+@ledger_app.command("seal")
+def ledger_seal(appeal: str | None = AppealOption) -> None:
+    """Append every transfer not yet in the chain (the worker does this every few seconds)."""
+    running = platform()
+    for slug in _slugs(running, appeal):
+        say(f"{slug}: sealed {count(proof.seal_appeal(running.uow, slug), 'transfer')}")
+
+
+def _published_heads(texts: list[str]) -> dict[int, str]:
+    heads: dict[int, str] = {}
+    for text in texts:
+        seq, _, digest = text.strip().lstrip("#").partition(":")
+        if not seq.isdigit() or int(seq) < 1 or len(digest) != 64 or not all(c in "0123456789abcdef" for c in digest):
+            fail(f"--published-head {text!r} is not SEQ:HASH (e.g. 42:9f86d0…, the 64 hex digits in full)", code=2)
+        heads[int(seq)] = digest
+    return heads
+
+
+@ledger_app.command("verify")
+def ledger_verify(
+    appeal: str | None = AppealOption,
+    grace_minutes: float = typer.Option(DEFAULT_SEAL_GRACE.total_seconds() / 60, min=0,
+                                        help="How long a new transfer may wait to be sealed."),
+    published_heads: list[str] = typer.Option(
+        [], "--published-head", metavar="SEQ:HASH",
+        help="A daily head copied from the transparency page; repeat for several (needs --appeal)."),
+) -> None:
+    """Recompute every hash from the stored transfers; exit 1 naming the first broken entry if any."""
+    published = _published_heads(published_heads)
+    if published and appeal is None:
+        fail("--published-head belongs to one appeal's chain: add --appeal SLUG", code=2)
+    running = platform()
+    broken = False
+    for slug in _slugs(running, appeal):
+        with running.uow() as uow:
+            result = proof.verify_appeal(uow, slug, grace=timedelta(minutes=grace_minutes), published=published)
+        head = f"head #{result.head.seq} {result.head.hash}" if result.head else "no entries yet"
+        recent = result.unsealed_recent
+        waiting = f"; {count(recent, 'new transfer')} awaiting sealing" if recent else ""
+        if result.intact:
+            say(f"{slug}: intact: {count(result.entries_checked, 'entry', 'entries')} checked, {head}{waiting}")
+            continue
+        broken = True
+        if result.first_break:
+            in_all = count(len(result.breaks), "broken entry", "broken entries")
+            complain(f"{slug}: BROKEN at {result.first_break} ({in_all} in all)")
+        if result.unsealed_overdue:
+            ids = ", ".join(str(i) for i in result.unsealed_overdue[:10])
+            more = "…" if len(result.unsealed_overdue) > 10 else ""
+            complain(f"{slug}: {count(len(result.unsealed_overdue), 'transfer')} never sealed "
+                     f"(older than {grace_minutes:g} minutes): {ids}{more}")
+    if broken:
+        raise typer.Exit(1)
+
+
+RequiredAppeal = typer.Option(..., "--appeal", help="The appeal's slug.")
+Amount = typer.Option(..., "--amount-pence", help="Whole pence, e.g. 125000 for £1,250.")
+Reference = typer.Option(..., "--reference", help="The reference on the bank statement or remittance.")
+
+
+def _money(slug: str):
+    """Formats pence in the appeal's own currency."""
+    with platform().uow() as uow:
+        stored = uow.appeals.get(slug)
+    currency = stored.appeal.currency if stored else "GBP"
+    return lambda pence: format_pence(pence, currency)
+
+
+def _money_out(action):
+    """Runs a money-out use case, turning its refusals into a clear error and exit code 2."""
+    try:
+        return action()
+    except (MoneyOutRefused, money_out.UnknownAppeal) as error:
+        fail(str(error).strip('"'), code=2)
+
+
+def allocate(appeal: str = RequiredAppeal) -> None:
+    """Apply the appeal's surplus rule: money beyond the restricted fund's target goes to the surplus fund."""
+    result = _money_out(lambda: money_out.allocate_surplus(platform().uow, appeal))
+    money, funds = _money(appeal), result.funds
+    moved = (f"moved {money(result.moved_pence)} to the surplus fund" if result.moved_pence > 0 else
+             f"moved {money(-result.moved_pence)} back to the restricted fund" if result.moved_pence < 0
+             else "the appeal file sets no surplus.restricted_target_pence, so nothing moves"
+             if result.target_pence is None else "nothing to move")
+    say(f"{appeal}: {moved}; restricted {money(funds.restricted_pence)}, surplus {money(funds.surplus_pence)}")
+
+
+@settlement_app.command("record")
+def settlement_record(
+    appeal: str = RequiredAppeal,
+    channel: Channel = typer.Option(..., "--channel", help="Which receivable the cash settles."),
+    amount_pence: int = typer.Option(..., "--amount-pence", help="The gross settled, before any fee withheld."),
+    reference: str = Reference,
+    fee_pence: int = typer.Option(0, "--fee-pence", help="A fee withheld from the gross, borne by the fee bearer."),
+) -> None:
+    """Record cash received for a channel's charged donations (settlement import calls the same use case)."""
+    result = _money_out(lambda: money_out.record_settlement(
+        platform().uow(), appeal, channel, amount_pence, reference, fee_pence))
+    money = _money(appeal)
+    status = "already recorded" if result.already_recorded else "recorded"
+    fee = f", fee {money(result.fee_pence)} recoverable from the fee bearer" if result.fee_pence else ""
+    say(f"settlement {reference} {status}: {money(result.gross_pence)} gross{fee}")
+
+
+@fees_app.command("reimburse")
+def fees_reimburse(appeal: str = RequiredAppeal, amount_pence: int = Amount, reference: str = Reference) -> None:
+    """Record the fee bearer paying back fees withheld from settlements."""
+    new = _money_out(lambda: money_out.reimburse_fees(platform().uow(), appeal, amount_pence, reference))
+    say(f"reimbursement {reference} {'recorded' if new else 'already recorded'}: {_money(appeal)(amount_pence)}")
+
+
+@payout_app.command("record")
+def payout_record(
+    appeal: str = RequiredAppeal,
+    amount_pence: int = Amount,
+    fund: Fund = typer.Option(..., "--fund", help="The fund the money is paid from."),
+    reference: str = Reference,
+) -> None:
+    """Record a payout of settled money to the beneficiary; never more than settled, unpaid money."""
+    payout, new = _money_out(lambda: money_out.record_payout(platform().uow(), appeal, amount_pence, fund, reference))
+    say(f"payout {payout.reference} {'recorded' if new else 'already recorded'}: "
+        f"{_money(appeal)(payout.amount_pence)} from the {payout.fund.value} fund")
+
+
+@payout_app.command("list")
+def payout_list(appeal: str = RequiredAppeal) -> None:
+    """The appeal's payouts, oldest first."""
+    payouts = _money_out(lambda: money_out.list_payouts(platform().uow(), appeal))
+    money = _money(appeal)
+    for payout in payouts:
+        say(f"{payout.recorded_at:%Y-%m-%d} {payout.reference}: {money(payout.amount_pence)} "
+            f"from the {payout.fund.value} fund")
+    if not payouts:
+        say(f"{appeal}: no payouts yet")
+
+
+@payout_app.command("remittance")
+def payout_remittance(
+    appeal: str = RequiredAppeal,
+    reference: str = typer.Option(..., "--reference", help="The payout's reference."),
+    output: Path | None = typer.Option(None, "--output", help="Write the CSV here instead of to the screen."),
+) -> None:
+    """Remittance advice CSV: the donations a payout covers, oldest settled first."""
+    _payout, lines = _money_out(lambda: money_out.remittance_advice(platform().uow(), appeal, reference))
+    text = money_out.remittance_csv(lines)
+    if output is None:
+        typer.echo(text, nl=False)
+    else:
+        output.write_text(text, encoding="utf-8")
+        say(f"wrote {len(lines)} lines to {output}")
+
+
+@donor_app.command("erase")
+def donor_erase(
+    phone: str | None = typer.Option(None, "--phone", help="The donor's mobile number."),
+    email: str | None = typer.Option(None, "--email", help="The donor's email address."),
+    yes: bool = typer.Option(False, "--yes", help="Do not ask for confirmation."),
+) -> None:
+    """Replace a donor's personal data with a pseudonym; their donations stay counted in every total."""
+    if (phone is None) == (email is None):
+        fail("give exactly one of --phone or --email", code=2)
+    try:
+        contact = Contact.parse(Medium.SMS, phone) if phone is not None else Contact.parse(Medium.EMAIL, email)
+    except InvalidContact as error:
+        fail(str(error), code=2)
+    if not yes and not typer.confirm(f"Erase the personal data of {contact.value}? This cannot be undone"):
+        raise typer.Exit(1)
+    running = platform()
+    try:
+        result = erase_donor(running.uow(), contact, running.settings.secret_key, running.retention_rules)
+    except ErasureRefused as error:
+        fail(str(error), code=3)
+    if result.already_erased:
+        say(f"already erased on {result.previously_erased_at[0]:%Y-%m-%d} as {result.pseudonym}")
+    elif result.donations or result.records:
+        say(f"erased: {count(result.donations, 'donation')} and {count(result.records, 'other record')} "
+            f"(consents, messages) now read {result.pseudonym}; every ledger entry and total is unchanged")
+    else:
+        say("nothing stored under that contact")
+
+
+def register(app: typer.Typer) -> None:
+    app.add_typer(ledger_app, name="ledger")
+    app.command("allocate")(allocate)
+    app.add_typer(settlement_app, name="settlement")
+    app.add_typer(fees_app, name="fees")
+    app.add_typer(payout_app, name="payout")
+    app.add_typer(donor_app, name="donor")

@@ -1,0 +1,304 @@
+"""Money out of an appeal: the surplus rule, settled cash, fees borne by others, payouts and their remittance.
+
+Each use case runs in one unit of work and is idempotent on the caller's reference: repeating it with the
+same figures returns what was recorded, with other figures is refused, and a refusal writes nothing.
+Postings are described in domain/payouts.py.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+from everypenny.domain.allocation import FundBalances, allocation_description, surplus_move
+from everypenny.domain.appeal import Appeal, Channel, FeesBorneBy
+from everypenny.domain.ledger import (
+    RAISING_KINDS,
+    AccountCode,
+    IdempotencyConflict,
+    Transfer,
+    TransferKind,
+    TransferRequest,
+)
+from everypenny.domain.money import format_pence
+from everypenny.domain.payouts import (
+    Fund,
+    Gift,
+    MoneyOutRefused,
+    Payout,
+    RemittanceLine,
+    Settlement,
+    check_payout,
+    remittance,
+)
+from everypenny.service_layer.housekeeping import for_each_appeal
+from everypenny.service_layer.ledger import apply_transfer
+from everypenny.service_layer.ports import DuplicateKey
+from everypenny.service_layer.unit_of_work import UnitOfWork
+
+MAX_ATTEMPTS = 5
+MAX_REFERENCE_LENGTH = 120
+
+
+def _check_figures(what: str, reference: str, amount_pence: int | None = None) -> None:
+    """Refuses a missing or over-long reference, or a non-positive amount, before anything is read."""
+    if amount_pence is not None and amount_pence <= 0:
+        raise MoneyOutRefused(f"{what} must be a positive amount of pence, got {amount_pence}")
+    if not reference.strip():
+        raise MoneyOutRefused(f"{what} needs a reference (the one on the bank statement or remittance)")
+    if len(reference) > MAX_REFERENCE_LENGTH:
+        raise MoneyOutRefused(f"{what}'s reference is {len(reference)} characters; at most {MAX_REFERENCE_LENGTH}")
+
+
+class UnknownAppeal(LookupError):
+    def __init__(self, slug: str) -> None:
+        super().__init__(f"no appeal has the slug {slug!r}")
+
+
+def _appeal(uow: UnitOfWork, slug: str) -> Appeal:
+    stored = uow.appeals.get(slug)
+    if stored is None:
+        raise UnknownAppeal(slug)
+    return stored.appeal
+
+
+def _posted(uow: UnitOfWork, slug: str) -> dict[str, int]:
+    """Posted balances, debits positive."""
+    return {code: posted for code, (posted, _pending) in uow.ledger.balances(slug).items()}
+
+
+def _paid_out(uow: UnitOfWork, slug: str, fund: Fund) -> int:
+    return sum(p.amount_pence for p in uow.proof.payouts(slug) if p.fund is fund)
+
+
+def fund_balances(uow: UnitOfWork, slug: str) -> FundBalances:
+    posted = _posted(uow, slug)
+    return FundBalances(-posted.get(AccountCode.RESTRICTED_FUND, 0), -posted.get(AccountCode.SURPLUS_FUND, 0),
+                        _paid_out(uow, slug, Fund.SURPLUS))
+
+
+# --- the surplus rule -------------------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class AllocationResult:
+    moved_pence: int  # positive: restricted -> surplus; negative: back
+    funds: FundBalances
+    target_pence: int | None
+
+
+def allocate_surplus(uow_factory: Callable[[], UnitOfWork], slug: str) -> AllocationResult:
+    """Applies the appeal's surplus rule to its posted money; running it again moves nothing more.
+
+    Allocation keys are numbered (allocation:SLUG:N), so two workers allocating at once collide on the
+    key and the loser re-reads the balances instead of moving the money twice.
+    """
+    for attempt in range(MAX_ATTEMPTS):
+        try:
+            with uow_factory() as uow:
+                appeal = _appeal(uow, slug)
+                funds = fund_balances(uow, slug)
+                target = appeal.surplus_rule.restricted_target_pence
+                move = surplus_move(target, funds)
+                if move == 0:
+                    return AllocationResult(0, funds, target)
+                debit, credit = AccountCode.RESTRICTED_FUND, AccountCode.SURPLUS_FUND
+                if move < 0:
+                    debit, credit = credit, debit
+                number = uow.proof.count_transfers(slug, TransferKind.ALLOCATION) + 1
+                apply_transfer(uow, TransferRequest(
+                    f"allocation:{slug}:{number}", slug, debit, credit, abs(move), appeal.currency,
+                    TransferKind.ALLOCATION, description=allocation_description(appeal, move)))
+                result = AllocationResult(move, fund_balances(uow, slug), target)
+                uow.commit()
+                return result
+        except (DuplicateKey, IdempotencyConflict):
+            if attempt == MAX_ATTEMPTS - 1:
+                raise
+    raise AssertionError("unreachable")
+
+
+def allocate_all(uow_factory: Callable[[], UnitOfWork]) -> dict[str, int]:
+    """The worker's periodic job: the surplus rule for every appeal that sets a target."""
+    return for_each_appeal(uow_factory, lambda slug: allocate_surplus(uow_factory, slug).moved_pence,
+                           lambda appeal: appeal.surplus_rule.restricted_target_pence is not None)
+
+
+# --- settled cash and fees ----------------------------------------------------------------------------------
+
+def _same_or_refuse(existing: Transfer | None, request: TransferRequest, what: str) -> bool:
+    """True when `request` was already recorded; refuses the same reference with other figures."""
+    if existing is None:
+        return False
+    if existing.fingerprint != request.fingerprint:
+        raise MoneyOutRefused(f"{what} was already recorded with different figures "
+                              f"({format_pence(existing.amount_pence, existing.currency)})")
+    return True
+
+
+def _fee_bearer(appeal: Appeal) -> str:
+    if appeal.fees_borne_by is FeesBorneBy.MEDIA_PARTNER:
+        return f"{appeal.media_partner} (media partner)"
+    return "the platform"
+
+
+@dataclass(frozen=True)
+class SettlementResult:
+    gross_pence: int
+    fee_pence: int
+    already_recorded: bool
+
+
+def record_settlement(uow: UnitOfWork, slug: str, channel: Channel, gross_pence: int, reference: str,
+                      fee_pence: int = 0) -> SettlementResult:
+    """Cash the aggregator or card processor paid us for a channel's charged donations.
+
+    The whole gross leaves the receivable; a fee withheld from it becomes recoverable from whoever bears
+    fees (the appeal file's `fees.borne_by`), so the beneficiary's fund still shows 100% of every gift.
+    """
+    _check_figures("a settlement", reference)
+    if gross_pence <= 0 or not 0 <= fee_pence < gross_pence:
+        raise MoneyOutRefused(f"a settlement needs a positive gross and a fee below it; got gross {gross_pence}, "
+                              f"fee {fee_pence}")
+    with uow:
+        appeal = _appeal(uow, slug)
+        receivable = AccountCode.receivable(channel)
+        key = f"settlement:{slug}:{channel.value}:{reference}"
+        cash = TransferRequest(
+            key, slug, AccountCode.BANK, receivable, gross_pence - fee_pence, appeal.currency,
+            TransferKind.SETTLEMENT, reference=reference,
+            description=f"{channel.value} settlement {reference}: gross {format_pence(gross_pence, appeal.currency)}"
+                        + (f", fee {format_pence(fee_pence, appeal.currency)} withheld" if fee_pence else ""))
+        fee = TransferRequest(
+            f"settlement-fee:{slug}:{channel.value}:{reference}", slug, AccountCode.FEES_RECOVERABLE, receivable,
+            fee_pence, appeal.currency, TransferKind.FEE, reference=reference,
+            description=f"{channel.value} fee on settlement {reference}, borne by {_fee_bearer(appeal)}: "
+                        "recoverable from them, never taken from donations") if fee_pence else None
+        recorded = _same_or_refuse(uow.ledger.get(key), cash, f"settlement {reference}")
+        recorded_fee = uow.ledger.get(f"settlement-fee:{slug}:{channel.value}:{reference}")
+        if recorded:
+            if (recorded_fee.amount_pence if recorded_fee else 0) != fee_pence:
+                raise MoneyOutRefused(f"settlement {reference} was already recorded with a different fee")
+            return SettlementResult(gross_pence, fee_pence, already_recorded=True)
+        unsettled = _posted(uow, slug).get(receivable, 0)
+        if gross_pence > unsettled:
+            raise MoneyOutRefused(
+                f"settlement {reference} of {format_pence(gross_pence, appeal.currency)} is more than the "
+                f"{format_pence(unsettled, appeal.currency)} charged on {channel.value} and not yet settled")
+        apply_transfer(uow, cash)
+        if fee is not None:
+            apply_transfer(uow, fee)
+        uow.commit()
+    return SettlementResult(gross_pence, fee_pence, already_recorded=False)
+
+
+def reimburse_fees(uow: UnitOfWork, slug: str, amount_pence: int, reference: str) -> bool:
+    """The fee bearer paid back fees we had withheld from settlements; False if already recorded."""
+    _check_figures("a reimbursement", reference, amount_pence)
+    with uow:
+        appeal = _appeal(uow, slug)
+        request = TransferRequest(
+            f"fee-reimbursement:{slug}:{reference}", slug, AccountCode.BANK, AccountCode.FEES_RECOVERABLE,
+            amount_pence, appeal.currency, TransferKind.FEE, reference=reference,
+            description=f"fees reimbursed by {_fee_bearer(appeal)}, ref {reference}")
+        if _same_or_refuse(uow.ledger.get(request.idempotency_key), request, f"reimbursement {reference}"):
+            return False
+        owed = _posted(uow, slug).get(AccountCode.FEES_RECOVERABLE, 0)
+        if amount_pence > owed:
+            raise MoneyOutRefused(f"cannot record a reimbursement of {format_pence(amount_pence, appeal.currency)}: "
+                                  f"only {format_pence(owed, appeal.currency)} of fees is recoverable")
+        apply_transfer(uow, request)
+        uow.commit()
+    return True
+
+
+# --- payouts ------------------------------------------------------------------------------------------------
+
+def record_payout(uow: UnitOfWork, slug: str, amount_pence: int, fund: Fund, reference: str,
+                  clock: Callable[[], datetime] = lambda: datetime.now(UTC)) -> tuple[Payout, bool]:
+    """Pays settled money to the beneficiary from one fund; (the payout, whether it is new)."""
+    _check_figures("a payout", reference, amount_pence)
+    with uow:
+        appeal = _appeal(uow, slug)
+        request = TransferRequest(
+            f"payout:{slug}:{reference}", slug, AccountCode.PAID_OUT, AccountCode.BANK, amount_pence,
+            appeal.currency, TransferKind.PAYOUT, reference=reference,
+            description=f"Paid to {appeal.beneficiary.name} (registered charity {appeal.beneficiary.charity_number}) "
+                        f"from the {fund.value} fund, ref {reference}")
+        if _same_or_refuse(uow.ledger.get(request.idempotency_key), request, f"payout {reference}"):
+            previous = next(p for p in uow.proof.payouts(slug) if p.reference == reference)
+            if previous.fund is not fund:
+                raise MoneyOutRefused(f"payout {reference} was already recorded from the {previous.fund.value} fund")
+            return previous, False
+        funds = fund_balances(uow, slug)
+        given = funds.restricted_pence if fund is Fund.RESTRICTED else funds.surplus_pence
+        check_payout(amount_pence, fund, _posted(uow, slug).get(AccountCode.BANK, 0),
+                     given - _paid_out(uow, slug, fund), appeal.currency)
+        transfer = apply_transfer(uow, request)
+        payout = Payout(reference, fund, amount_pence, clock(), transfer.id)
+        uow.proof.add_payout(slug, payout)
+        uow.commit()
+    return payout, True
+
+
+def gifts(uow: UnitOfWork, slug: str) -> list[Gift]:
+    """Each donation's posted money net of refunds, in the order it was first posted."""
+    dates = uow.proof.donation_dates(slug)
+    found: dict[str, Gift] = {}
+    for transfer in uow.proof.posted_transfers(slug, RAISING_KINDS):
+        channel = AccountCode.channel_of(transfer.debit) or AccountCode.channel_of(transfer.credit)
+        if transfer.reference is None or channel is None:
+            continue
+        sign = 1 if transfer.kind == TransferKind.DONATION else -1
+        gift = found.get(transfer.reference) or Gift(
+            transfer.reference, channel, dates.get(transfer.reference, transfer.created_at), 0)
+        found[transfer.reference] = Gift(gift.reference, gift.channel, gift.donated_at,
+                                         gift.net_pence + sign * transfer.amount_pence)
+    return list(found.values())
+
+
+def settlements(uow: UnitOfWork, slug: str) -> list[Settlement]:
+    """Settlements in the order recorded, each at its gross (cash plus any fee withheld)."""
+    found: dict[tuple[str, str], Settlement] = {}
+    for transfer in uow.proof.posted_transfers(slug, [TransferKind.SETTLEMENT, TransferKind.FEE]):
+        channel = AccountCode.channel_of(transfer.credit)
+        if channel is None or transfer.reference is None:
+            continue  # a reimbursement of fees, not a settlement
+        key = (channel, transfer.reference)
+        before = found.get(key) or Settlement(transfer.reference, channel, transfer.created_at, 0)
+        found[key] = Settlement(before.reference, before.channel, before.settled_at,
+                                before.gross_pence + transfer.amount_pence)
+    return list(found.values())
+
+
+def list_payouts(uow: UnitOfWork, slug: str) -> list[Payout]:
+    with uow:
+        _appeal(uow, slug)
+        return uow.proof.payouts(slug)
+
+
+def remittance_advice(uow: UnitOfWork, slug: str, payout_reference: str) -> tuple[Payout, list[RemittanceLine]]:
+    with uow:
+        _appeal(uow, slug)
+        payouts = uow.proof.payouts(slug)
+        payout = next((p for p in payouts if p.reference == payout_reference), None)
+        if payout is None:
+            raise MoneyOutRefused(f"appeal {slug} has no payout with the reference {payout_reference!r}")
+        lines = remittance(gifts(uow, slug), settlements(uow, slug),
+                           [(p.reference, p.amount_pence) for p in payouts], payout_reference)
+    return payout, lines
+
+
+def remittance_csv(lines: list[RemittanceLine]) -> str:
+    """One row per donation (or part of one) the payout covers; amounts in pounds with two decimals."""
+    out = io.StringIO()
+    writer = csv.writer(out, lineterminator="\n")
+    writer.writerow(["donation_reference", "channel", "donation_date", "amount", "settlement_reference",
+                     "settlement_date"])
+    for line in lines:
+        writer.writerow([line.donation_reference, line.channel, f"{line.donated_at:%Y-%m-%d}",
+                         f"{line.covered_pence // 100}.{line.covered_pence % 100:02d}", line.settlement_reference,
+                         f"{line.settled_at:%Y-%m-%d}"])
+    return out.getvalue()
