@@ -13,7 +13,7 @@ from everypenny.domain.donation import Medium
 from everypenny.domain.erasure import Contact, ErasureRefused, InvalidContact
 from everypenny.domain.money import format_pence
 from everypenny.domain.payouts import Fund, MoneyOutRefused
-from everypenny.entrypoints.cli import console, errors, fail, platform
+from everypenny.entrypoints.cli import console, errors, fail, opened_platform
 from everypenny.service_layer import money_out, proof
 from everypenny.service_layer.erasure import erase_donor
 
@@ -22,6 +22,7 @@ settlement_app = typer.Typer(help="Cash received from aggregators and card proce
 fees_app = typer.Typer(help="Fees borne by the media partner or the platform.", no_args_is_help=True)
 payout_app = typer.Typer(help="Payouts of settled money to the beneficiary.", no_args_is_help=True)
 donor_app = typer.Typer(help="Donors' rights over their personal data.", no_args_is_help=True)
+
 
 def say(text: str) -> None:
     console.print(text, highlight=False, soft_wrap=True)
@@ -52,9 +53,9 @@ def _slugs(running, slug: str | None) -> list[str]:
 @ledger_app.command("seal")
 def ledger_seal(appeal: str | None = AppealOption) -> None:
     """Append every transfer not yet in the chain (the worker does this every few seconds)."""
-    running = platform()
-    for slug in _slugs(running, appeal):
-        say(f"{slug}: sealed {count(proof.seal_appeal(running.uow, slug), 'transfer')}")
+    with opened_platform() as running:
+        for slug in _slugs(running, appeal):
+            say(f"{slug}: sealed {count(proof.seal_appeal(running.uow, slug), 'transfer')}")
 
 
 def _published_heads(texts: list[str]) -> dict[int, str]:
@@ -80,26 +81,26 @@ def ledger_verify(
     published = _published_heads(published_heads)
     if published and appeal is None:
         fail("--published-head belongs to one appeal's chain: add --appeal SLUG", code=2)
-    running = platform()
     broken = False
-    for slug in _slugs(running, appeal):
-        with running.uow() as uow:
-            result = proof.verify_appeal(uow, slug, grace=timedelta(minutes=grace_minutes), published=published)
-        head = f"head #{result.head.seq} {result.head.hash}" if result.head else "no entries yet"
-        recent = result.unsealed_recent
-        waiting = f"; {count(recent, 'new transfer')} awaiting sealing" if recent else ""
-        if result.intact:
-            say(f"{slug}: intact: {count(result.entries_checked, 'entry', 'entries')} checked, {head}{waiting}")
-            continue
-        broken = True
-        if result.first_break:
-            in_all = count(len(result.breaks), "broken entry", "broken entries")
-            complain(f"{slug}: BROKEN at {result.first_break} ({in_all} in all)")
-        if result.unsealed_overdue:
-            ids = ", ".join(str(i) for i in result.unsealed_overdue[:10])
-            more = "…" if len(result.unsealed_overdue) > 10 else ""
-            complain(f"{slug}: {count(len(result.unsealed_overdue), 'transfer')} never sealed "
-                     f"(older than {grace_minutes:g} minutes): {ids}{more}")
+    with opened_platform() as running:
+        for slug in _slugs(running, appeal):
+            with running.uow() as uow:
+                result = proof.verify_appeal(uow, slug, grace=timedelta(minutes=grace_minutes), published=published)
+            head = f"head #{result.head.seq} {result.head.hash}" if result.head else "no entries yet"
+            recent = result.unsealed_recent
+            waiting = f"; {count(recent, 'new transfer')} awaiting sealing" if recent else ""
+            if result.intact:
+                say(f"{slug}: intact: {count(result.entries_checked, 'entry', 'entries')} checked, {head}{waiting}")
+                continue
+            broken = True
+            if result.first_break:
+                in_all = count(len(result.breaks), "broken entry", "broken entries")
+                complain(f"{slug}: BROKEN at {result.first_break} ({in_all} in all)")
+            if result.unsealed_overdue:
+                ids = ", ".join(str(i) for i in result.unsealed_overdue[:10])
+                more = "…" if len(result.unsealed_overdue) > 10 else ""
+                complain(f"{slug}: {count(len(result.unsealed_overdue), 'transfer')} never sealed "
+                         f"(older than {grace_minutes:g} minutes): {ids}{more}")
     if broken:
         raise typer.Exit(1)
 
@@ -111,23 +112,24 @@ Reference = typer.Option(..., "--reference", help="The reference on the bank sta
 
 def _money(slug: str):
     """Formats pence in the appeal's own currency."""
-    with platform().uow() as uow:
+    with opened_platform() as running, running.uow() as uow:
         stored = uow.appeals.get(slug)
     currency = stored.appeal.currency if stored else "GBP"
     return lambda pence: format_pence(pence, currency)
 
 
 def _money_out(action):
-    """Runs a money-out use case, turning its refusals into a clear error and exit code 2."""
-    try:
-        return action()
-    except (MoneyOutRefused, money_out.UnknownAppeal) as error:
-        fail(str(error).strip('"'), code=2)
+    """Runs a money-out use case on the platform, turning its refusals into a clear error and exit code 2."""
+    with opened_platform() as running:
+        try:
+            return action(running)
+        except (MoneyOutRefused, money_out.UnknownAppeal) as error:
+            fail(str(error).strip('"'), code=2)
 
 
 def allocate(appeal: str = RequiredAppeal) -> None:
     """Apply the appeal's surplus rule: money beyond the restricted fund's target goes to the surplus fund."""
-    result = _money_out(lambda: money_out.allocate_surplus(platform().uow, appeal))
+    result = _money_out(lambda running: money_out.allocate_surplus(running.uow, appeal))
     money, funds = _money(appeal), result.funds
     moved = (f"moved {money(result.moved_pence)} to the surplus fund" if result.moved_pence > 0 else
              f"moved {money(-result.moved_pence)} back to the restricted fund" if result.moved_pence < 0
@@ -145,8 +147,8 @@ def settlement_record(
     fee_pence: int = typer.Option(0, "--fee-pence", help="A fee withheld from the gross, borne by the fee bearer."),
 ) -> None:
     """Record cash received for a channel's charged donations (settlement import calls the same use case)."""
-    result = _money_out(lambda: money_out.record_settlement(
-        platform().uow(), appeal, channel, amount_pence, reference, fee_pence))
+    result = _money_out(lambda running: money_out.record_settlement(
+        running.uow(), appeal, channel, amount_pence, reference, fee_pence))
     money = _money(appeal)
     status = "already recorded" if result.already_recorded else "recorded"
     fee = f", fee {money(result.fee_pence)} recoverable from the fee bearer" if result.fee_pence else ""
@@ -156,7 +158,7 @@ def settlement_record(
 @fees_app.command("reimburse")
 def fees_reimburse(appeal: str = RequiredAppeal, amount_pence: int = Amount, reference: str = Reference) -> None:
     """Record the fee bearer paying back fees withheld from settlements."""
-    new = _money_out(lambda: money_out.reimburse_fees(platform().uow(), appeal, amount_pence, reference))
+    new = _money_out(lambda running: money_out.reimburse_fees(running.uow(), appeal, amount_pence, reference))
     say(f"reimbursement {reference} {'recorded' if new else 'already recorded'}: {_money(appeal)(amount_pence)}")
 
 
@@ -168,7 +170,8 @@ def payout_record(
     reference: str = Reference,
 ) -> None:
     """Record a payout of settled money to the beneficiary; never more than settled, unpaid money."""
-    payout, new = _money_out(lambda: money_out.record_payout(platform().uow(), appeal, amount_pence, fund, reference))
+    payout, new = _money_out(
+        lambda running: money_out.record_payout(running.uow(), appeal, amount_pence, fund, reference))
     say(f"payout {payout.reference} {'recorded' if new else 'already recorded'}: "
         f"{_money(appeal)(payout.amount_pence)} from the {payout.fund.value} fund")
 
@@ -176,7 +179,7 @@ def payout_record(
 @payout_app.command("list")
 def payout_list(appeal: str = RequiredAppeal) -> None:
     """The appeal's payouts, oldest first."""
-    payouts = _money_out(lambda: money_out.list_payouts(platform().uow(), appeal))
+    payouts = _money_out(lambda running: money_out.list_payouts(running.uow(), appeal))
     money = _money(appeal)
     for payout in payouts:
         say(f"{payout.recorded_at:%Y-%m-%d} {payout.reference}: {money(payout.amount_pence)} "
@@ -192,7 +195,7 @@ def payout_remittance(
     output: Path | None = typer.Option(None, "--output", help="Write the CSV here instead of to the screen."),
 ) -> None:
     """Remittance advice CSV: the donations a payout covers, oldest settled first."""
-    _payout, lines = _money_out(lambda: money_out.remittance_advice(platform().uow(), appeal, reference))
+    _payout, lines = _money_out(lambda running: money_out.remittance_advice(running.uow(), appeal, reference))
     text = money_out.remittance_csv(lines)
     if output is None:
         typer.echo(text, nl=False)
@@ -216,11 +219,11 @@ def donor_erase(
         fail(str(error), code=2)
     if not yes and not typer.confirm(f"Erase the personal data of {contact.value}? This cannot be undone"):
         raise typer.Exit(1)
-    running = platform()
-    try:
-        result = erase_donor(running.uow(), contact, running.settings.secret_key, running.retention_rules)
-    except ErasureRefused as error:
-        fail(str(error), code=3)
+    with opened_platform() as running:
+        try:
+            result = erase_donor(running.uow(), contact, running.settings.secret_key, running.retention_rules)
+        except ErasureRefused as error:
+            fail(str(error), code=3)
     if result.already_erased:
         say(f"already erased on {result.previously_erased_at[0]:%Y-%m-%d} as {result.pseudonym}")
     elif result.donations or result.records:
