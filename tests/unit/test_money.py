@@ -2,7 +2,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from everypenny.domain.money import Money, UnknownCurrency, format_pence
+from everypenny.domain.money import Money, UnknownCurrency, average_pence, format_pence
 
 
 @pytest.mark.parametrize(("pence", "shown"), [
@@ -27,3 +27,15 @@ def test_money_of_different_currencies_does_not_mix():
 @given(st.integers(-10**12, 10**12), st.integers(-10**12, 10**12))
 def test_adding_and_subtracting_money_is_exact(a, b):
     assert (Money(a) + Money(b) - Money(b)) == Money(a)
+
+
+@pytest.mark.parametrize(("total", "count", "average"), [
+    (2000, 3, 667), (4000, 3, 1333), (1000, 4, 250), (5, 2, 3), (-5, 2, -3), (0, 7, 0),
+])
+def test_an_average_gift_is_shown_to_the_nearest_penny(total, count, average):
+    assert average_pence(total, count) == average
+
+
+def test_there_is_no_average_of_nothing():
+    with pytest.raises(ValueError):
+        average_pence(500, 0)

@@ -54,3 +54,12 @@ def format_pence(pence: int, currency: str = "GBP") -> str:
     pounds, rest = divmod(abs(pence), 100)
     body = f"{pounds:,}" if rest == 0 else f"{pounds:,}.{rest:02d}"
     return f"{sign}{symbol}{body}"
+
+
+def average_pence(total_pence: int, count: int) -> int:
+    """The mean to the nearest penny (halves away from zero), in whole-number arithmetic."""
+    if count <= 0:
+        raise ValueError("an average needs at least one amount")
+    quotient, remainder = divmod(abs(total_pence), count)
+    rounded = quotient + (2 * remainder >= count)
+    return rounded if total_pence >= 0 else -rounded

@@ -20,7 +20,7 @@ from everypenny.domain.appeal import Appeal, AppealStatus, Channel
 from everypenny.domain.appeal_lifecycle import check_transition
 from everypenny.domain.donation import Donation, DonationStatus, Medium
 from everypenny.domain.ledger import RAISING_KINDS, AccountCode, TransferKind
-from everypenny.domain.money import format_pence
+from everypenny.domain.money import average_pence, format_pence
 from everypenny.domain.privacy import mask_email, mask_phone
 from everypenny.service_layer.appeals import definition_hash
 from everypenny.service_layer.desk_ports import EXPORT_COLUMNS, TimeBucket
@@ -178,7 +178,7 @@ def dashboard(uow: UnitOfWork, slug: str) -> Dashboard:
     return Dashboard(
         appeal=appeal, raised_pence=sum(raised.values()), settled_pence=settled, pending_pence=pending_pence,
         pending_count=pending_count, paid_count=paid_count,
-        average_gift_pence=paid_net_pence // paid_count if paid_count else None,
+        average_gift_pence=average_pence(paid_net_pence, paid_count) if paid_count else None,
         channels=list(channels.values()), keywords=sorted(keywords.values(), key=lambda k: (k.keyword, k.amount_pence)),
         failures=sorted(failures.items(), key=lambda item: (-item[1], item[0])), activity=activity, latest=latest)
 
