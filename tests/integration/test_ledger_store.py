@@ -1,10 +1,14 @@
 """The ledger's rules hold in the database itself, so no code path, not even raw SQL, can break them."""
 
+from dataclasses import replace
+from datetime import UTC, datetime
+
 import pytest
 from sqlalchemy import text
 from sqlalchemy.exc import DBAPIError
 
 from everypenny.domain.appeal import Channel
+from everypenny.domain.donation import Donation, DonationStatus, new_reference
 from everypenny.domain.ledger import (
     AccountCode,
     IdempotencyConflict,
@@ -59,7 +63,7 @@ def test_pending_money_is_not_raised_until_posted(platform, seed_appeal):
     record_transfer(platform.uow(), TransferRequest.post(pending, "charge-1:post", 1000))
 
     figures = totals(platform)
-    assert (figures.raised_pence, figures.pending_pence, figures.donation_count) == (1000, 0, 1)
+    assert (figures.raised_pence, figures.pending_pence) == (1000, 0)
     assert figures.by_channel == {"carrier_sms": 1000, "text_to_link": 0, "online": 0}
 
 
@@ -140,3 +144,41 @@ def test_a_pending_transfer_cannot_be_resolved_twice_even_by_raw_sql(platform, s
     with pytest.raises(DBAPIError, match=r"pending_id|UNIQUE|unique"):
         raw(platform, INSERT, key="second", **values)
     assert totals(platform).raised_pence == 500
+
+
+def test_the_donation_count_counts_each_paid_donation_once(platform, seed_appeal):
+    def save(donation, new=False):
+        with platform.uow() as uow:
+            (uow.donations.add if new else uow.donations.save)(donation)
+            uow.commit()
+        return totals(platform).donation_count
+
+    split = Donation(new_reference(), SLUG, Channel.CARRIER_SMS, 2000, "GBP", datetime.now(UTC))
+    assert save(split, new=True) == 0
+    assert save(replace(split, paid_pence=1000, status=DonationStatus.PART_PAID)) == 1  # first of two £10 charges
+    assert save(split.settled(2000)) == 1
+    online = Donation(new_reference(), SLUG, Channel.ONLINE, 500, "GBP", datetime.now(UTC)).settled(500)
+    assert save(online, new=True) == 2
+    failed = Donation(new_reference(), SLUG, Channel.CARRIER_SMS, 500, "GBP", datetime.now(UTC)).settled(0)
+    assert save(failed, new=True) == 2
+
+
+def test_running_sums_agree_with_the_transfers_they_summarise(platform, posted):
+    pending = record_transfer(platform.uow(), donation("charge-3", 1500, Phase.PENDING))
+    record_transfer(platform.uow(), TransferRequest.post(pending, "charge-3:post", 1000))
+    record_transfer(platform.uow(), donation("charge-4", 700, Phase.PENDING))
+    scanned = raw(platform, """
+        SELECT a.code,
+               sum(CASE WHEN t.phase IN ('single', 'post') THEN
+                   CASE WHEN t.debit_account_id = a.id THEN t.amount_pence ELSE -t.amount_pence END ELSE 0 END),
+               sum(CASE WHEN t.phase = 'pending' AND NOT EXISTS (
+                       SELECT 1 FROM ledger_transfers r WHERE r.pending_id = t.id) THEN
+                   CASE WHEN t.debit_account_id = a.id THEN t.amount_pence ELSE -t.amount_pence END ELSE 0 END)
+        FROM ledger_accounts a JOIN ledger_transfers t ON a.id IN (t.debit_account_id, t.credit_account_id)
+        GROUP BY a.code""").all()
+
+    with platform.uow() as uow:
+        balances = uow.ledger.balances(SLUG)
+    assert {code: (posted_, pending_) for code, posted_, pending_ in scanned} == {
+        code: sums for code, sums in balances.items() if sums != (0, 0)}
+    assert balances[SMS] == (500 + 1000, 700)

@@ -128,19 +128,16 @@ def activity(uow: UnitOfWork, slug: str) -> ActivitySeries | None:
 
 
 def _raised_and_settled(uow: UnitOfWork, slug: str) -> tuple[dict[Channel, int], int | None]:
-    kinds = [kind.value for kind in (*RAISING_KINDS, TransferKind.SETTLEMENT)]
+    """Raised by channel, and the cash settled into the bank (None until any settlement is recorded)."""
+    sums = uow.ledger.sums(slug)
+    raising = {kind.value for kind in RAISING_KINDS}
     raised: dict[Channel, int] = defaultdict(int)
-    settled: int | None = None
-    for movement in uow.reporting.posted_movements(slug, kinds):
-        if movement.kind == TransferKind.SETTLEMENT.value:
-            sign = (movement.debit == AccountCode.BANK) - (movement.credit == AccountCode.BANK)
-            settled = (settled or 0) + sign * movement.amount_pence
-            continue
-        for code, sign in ((movement.debit, 1), (movement.credit, -1)):
-            channel = AccountCode.channel_of(code)
-            if channel is not None:
-                raised[channel] += sign * movement.amount_pence
-    return raised, settled
+    for (code, kind), (posted, _pending) in sums.items():
+        channel = AccountCode.channel_of(code)
+        if channel is not None and kind in raising:
+            raised[channel] += posted
+    settlement = sums.get((AccountCode.BANK, TransferKind.SETTLEMENT.value))
+    return raised, settlement[0] if settlement else None
 
 
 def dashboard(uow: UnitOfWork, slug: str) -> Dashboard:

@@ -64,16 +64,6 @@ class DonationGroup:
 
 
 @dataclass(frozen=True)
-class PostedMovement:
-    """Posted transfers of one kind between two accounts, summed in the store."""
-
-    kind: str
-    debit: str
-    credit: str
-    amount_pence: int
-
-
-@dataclass(frozen=True)
 class TimeBucket:
     start: datetime
     count: int
@@ -118,7 +108,6 @@ class DeskReporting(Protocol):
     """Read-only questions the appeal desk asks; each answers in the store, never row by row in Python."""
 
     def donation_groups(self, appeal_slug: str) -> list[DonationGroup]: ...
-    def posted_movements(self, appeal_slug: str, kinds: Sequence[str]) -> list[PostedMovement]: ...
     def activity_span(self, appeal_slug: str) -> tuple[datetime, datetime] | None: ...
     def donations_per_bucket(self, appeal_slug: str, start: datetime, bucket_seconds: int) -> list[TimeBucket]: ...
     def latest_donations(self, appeal_slug: str, limit: int) -> list[Donation]: ...

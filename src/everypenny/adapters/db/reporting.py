@@ -13,13 +13,12 @@ from datetime import datetime, timedelta
 from sqlalchemy import Connection, Integer, Interval, and_, case, cast, func, literal, select
 from sqlalchemy.sql import Select
 
-from everypenny.adapters.db.repositories import POSTED_PHASES, SqlDonationRepository, _appeal_id
+from everypenny.adapters.db.repositories import SqlDonationRepository, _appeal_id
 from everypenny.adapters.db.schema import appeals, consents, donations, ledger_accounts, ledger_transfers
 from everypenny.domain.donation import Donation
 from everypenny.service_layer.desk_ports import (
     ConsentEntry,
     DonationGroup,
-    PostedMovement,
     TimeBucket,
     TransferEntry,
 )
@@ -49,19 +48,6 @@ class SqlDeskReporting:
         return [DonationGroup(channel, status, keyword, amount, reason, count, int(promised), int(paid),
                               int(refunded))
                 for channel, status, keyword, amount, reason, count, promised, paid, refunded in rows]
-
-    def posted_movements(self, appeal_slug: str, kinds: Sequence[str]) -> list[PostedMovement]:
-        t = ledger_transfers.c
-        summed = (select(t.kind, t.debit_account_id, t.credit_account_id, func.sum(t.amount_pence).label("amount"))
-                  .where(t.appeal_id == self._appeal(appeal_slug), t.phase.in_(POSTED_PHASES), t.kind.in_(kinds))
-                  .group_by(t.kind, t.debit_account_id, t.credit_account_id).subquery())
-        debit, credit = ledger_accounts.alias("debit"), ledger_accounts.alias("credit")
-        rows = self.connection.execute(
-            select(summed.c.kind, debit.c.code, credit.c.code, summed.c.amount)
-            .join(debit, debit.c.id == summed.c.debit_account_id)
-            .join(credit, credit.c.id == summed.c.credit_account_id))
-        return [PostedMovement(kind, debit_code, credit_code, int(amount))
-                for kind, debit_code, credit_code, amount in rows]
 
     def activity_span(self, appeal_slug: str) -> tuple[datetime, datetime] | None:
         first, last = self.connection.execute(

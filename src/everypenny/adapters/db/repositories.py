@@ -6,7 +6,7 @@ import json
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Connection, func, select, union_all, update
+from sqlalchemy import Connection, func, select, update
 from sqlalchemy.exc import IntegrityError
 
 from everypenny.adapters.appeal_file import appeal_from_definition
@@ -14,8 +14,10 @@ from everypenny.adapters.db.schema import (
     appeal_changes,
     appeals,
     consents,
+    donation_paid_counts,
     donations,
     inbox_messages,
+    ledger_account_sums,
     ledger_accounts,
     ledger_transfers,
     outbox_tasks,
@@ -245,56 +247,40 @@ class SqlLedgerRepository:
         result = _insert_or_duplicate(self.connection, statement)
         return Transfer.from_request(request, id=result.inserted_primary_key[0])
 
-    def _signed_movements(self, appeal_slug: str, phases: list[str], unresolved_only: bool = False):
-        """One row per side of each transfer: +amount on the debit account, -amount on the credit."""
-        t = ledger_transfers
-        conditions = [t.c.appeal_id == self._appeal_id(appeal_slug), t.c.phase.in_(phases)]
-        if unresolved_only:
-            resolver = ledger_transfers.alias("resolver")
-            conditions.append(~select(resolver.c.id).where(resolver.c.pending_id == t.c.id).exists())
-        sides = [
-            select(t.c.debit_account_id.label("account_id"), t.c.amount_pence.label("amount"),
-                   t.c.kind, t.c.reference).where(*conditions),
-            select(t.c.credit_account_id.label("account_id"), (-t.c.amount_pence).label("amount"),
-                   t.c.kind, t.c.reference).where(*conditions),
-        ]
-        return union_all(*sides).subquery()
-
-    def _sum_by_account(self, movements, *where) -> dict[str, int]:
+    def sums(self, appeal_slug: str) -> dict[tuple[str, str], tuple[int, int]]:
+        """(posted, pending) per account code and transfer kind, from the trigger-kept running sums."""
+        sums = ledger_account_sums
         rows = self.connection.execute(
-            select(ledger_accounts.c.code, func.sum(movements.c.amount))
-            .join(ledger_accounts, ledger_accounts.c.id == movements.c.account_id)
-            .where(*where).group_by(ledger_accounts.c.code))
-        return {code: int(total) for code, total in rows}
+            select(ledger_accounts.c.code, sums.c.kind, func.sum(sums.c.posted_pence), func.sum(sums.c.pending_pence))
+            .join(ledger_accounts, ledger_accounts.c.id == sums.c.account_id)
+            .where(ledger_accounts.c.appeal_id == self._appeal_id(appeal_slug))
+            .group_by(ledger_accounts.c.code, sums.c.kind))
+        return {(code, kind): (int(posted), int(pending)) for code, kind, posted, pending in rows}
 
     def balances(self, appeal_slug: str) -> dict[str, tuple[int, int]]:
         """Each account's (posted, pending) balance; debits positive."""
-        posted = self._sum_by_account(self._signed_movements(appeal_slug, POSTED_PHASES))
-        pending = self._sum_by_account(
-            self._signed_movements(appeal_slug, [Phase.PENDING.value], unresolved_only=True))
         codes = self.connection.scalars(select(ledger_accounts.c.code).where(
             ledger_accounts.c.appeal_id == self._appeal_id(appeal_slug)))
-        return {code: (posted.get(code, 0), pending.get(code, 0)) for code in codes}
+        balances = dict.fromkeys(codes, (0, 0))
+        for (code, _kind), (posted, pending) in self.sums(appeal_slug).items():
+            balances[code] = (balances[code][0] + posted, balances[code][1] + pending)
+        return balances
 
     def totals(self, appeal_slug: str) -> AppealTotals:
-        appeal_row = self.connection.execute(
-            select(appeals.c.currency).where(appeals.c.slug == appeal_slug)).one()
-        receivable = ledger_accounts.c.code.like("receivable:%")
-        raising = [kind.value for kind in RAISING_KINDS]
-        posted = self._signed_movements(appeal_slug, POSTED_PHASES)
-        by_account = self._sum_by_account(posted, receivable, posted.c.kind.in_(raising))
-        pending = self._signed_movements(appeal_slug, [Phase.PENDING.value], unresolved_only=True)
-        pending_by_account = self._sum_by_account(pending, receivable, pending.c.kind.in_(raising))
+        appeal_id = self._appeal_id(appeal_slug)
+        currency = self.connection.scalar(select(appeals.c.currency).where(appeals.c.id == appeal_id))
+        raising = {kind.value for kind in RAISING_KINDS}
+        by_channel = dict.fromkeys((channel.value for channel in Channel), 0)
+        pending_pence = 0
+        for (code, kind), (posted, pending) in self.sums(appeal_slug).items():
+            channel = AccountCode.channel_of(code)
+            if channel is not None and kind in raising:
+                by_channel[channel.value] += posted
+                pending_pence += pending
         donation_count = self.connection.scalar(
-            select(func.count(func.distinct(ledger_transfers.c.reference))).where(
-                ledger_transfers.c.appeal_id == self._appeal_id(appeal_slug),
-                ledger_transfers.c.kind == TransferKind.DONATION.value,
-                ledger_transfers.c.phase.in_(POSTED_PHASES)))
-        by_channel = {channel.value: by_account.get(AccountCode.receivable(channel), 0) for channel in Channel}
-        return AppealTotals(
-            currency=appeal_row.currency, raised_pence=sum(by_channel.values()),
-            pending_pence=sum(pending_by_account.values()), donation_count=donation_count or 0,
-            by_channel=by_channel)
+            select(func.sum(donation_paid_counts.c.paid_count)).where(donation_paid_counts.c.appeal_id == appeal_id))
+        return AppealTotals(currency=currency, raised_pence=sum(by_channel.values()), pending_pence=pending_pence,
+                            donation_count=int(donation_count or 0), by_channel=by_channel)
 
 
 class SqlOutbox:

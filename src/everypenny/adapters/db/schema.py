@@ -14,6 +14,7 @@ from sqlalchemy import (
     Index,
     Integer,
     MetaData,
+    SmallInteger,
     String,
     Table,
     Text,
@@ -331,4 +332,22 @@ donor_erasures = Table(
     Column("donations", Integer, nullable=False),
     Column("records", Integer, nullable=False),
     Column("erased_at", UtcDateTime, nullable=False),
+)
+
+# Running sums kept by triggers (migration 0006_ledger_sums): totals without scanning the ledger.
+
+ledger_account_sums = Table(
+    "ledger_account_sums", metadata,
+    Column("account_id", Id, ForeignKey("ledger_accounts.id"), primary_key=True),
+    Column("kind", String(20), primary_key=True),
+    Column("shard", SmallInteger, primary_key=True),
+    Column("posted_pence", BigInteger, nullable=False),
+    Column("pending_pence", BigInteger, nullable=False),
+)
+
+donation_paid_counts = Table(
+    "donation_paid_counts", metadata,
+    Column("appeal_id", Id, ForeignKey("appeals.id"), primary_key=True),
+    Column("shard", SmallInteger, primary_key=True),
+    Column("paid_count", BigInteger, nullable=False),
 )

@@ -1,0 +1,63 @@
+"""Upgrading a database that already holds money keeps every total, on both stores."""
+
+import itertools
+import os
+
+import pytest
+from sqlalchemy import create_engine, text
+
+from everypenny import bootstrap
+from everypenny.adapters.appeal_file import load_appeal_file
+from everypenny.adapters.db.engine import make_engine, upgrade
+from everypenny.config import Settings
+from everypenny.domain.appeal import Channel
+from everypenny.domain.ledger import AccountCode, Phase, TransferKind, TransferRequest
+from everypenny.service_layer.appeals import load_appeal
+from everypenny.service_layer.ledger import record_transfer
+from tests.conftest import POSTGRES_ADMIN_URL, SEED_APPEAL
+
+_names = itertools.count()
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def empty_database(request, tmp_path):
+    if request.param == "sqlite":
+        yield f"sqlite:///{tmp_path / 'old.db'}"
+        return
+    name = f"everypenny_migration_{os.getpid()}_{next(_names)}"
+    admin = create_engine(POSTGRES_ADMIN_URL, isolation_level="AUTOCOMMIT")
+    with admin.connect() as connection:
+        connection.execute(text(f'CREATE DATABASE "{name}"'))
+    yield POSTGRES_ADMIN_URL.rsplit("/", 1)[0] + f"/{name}"
+    with admin.connect() as connection:
+        connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+    admin.dispose()
+
+
+def test_running_sums_start_from_the_money_already_recorded(empty_database):
+    upgrade(empty_database, "0005_ledger_proof")
+    engine = make_engine(empty_database)
+    platform = bootstrap.build(Settings(database_url=empty_database), engine, check_schema=False)
+    appeal, definition = load_appeal_file(SEED_APPEAL)
+    load_appeal(platform.uow(), appeal, definition, "test")
+    sms = AccountCode.receivable(Channel.CARRIER_SMS)
+
+    def text_gift(key, amount, phase=Phase.SINGLE):
+        return record_transfer(platform.uow(), TransferRequest(
+            key, appeal.slug, sms, AccountCode.RESTRICTED_FUND, amount, "GBP", TransferKind.DONATION, phase,
+            reference=key))
+
+    text_gift("a", 500)
+    posted_later = text_gift("b", 1000, Phase.PENDING)
+    record_transfer(platform.uow(), TransferRequest.post(posted_later, "b:post", 1000))
+    text_gift("c", 300, Phase.PENDING)
+
+    upgrade(empty_database)
+
+    with platform.uow() as uow:
+        totals = uow.ledger.totals(appeal.slug)
+    assert (totals.raised_pence, totals.pending_pence) == (1500, 300)
+    text_gift("d", 1000)
+    with platform.uow() as uow:
+        assert uow.ledger.totals(appeal.slug).raised_pence == 2500
+    engine.dispose()
