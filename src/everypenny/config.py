@@ -45,6 +45,9 @@ class Settings(BaseSettings):
     seal_interval_s: float = 2.0
     # How often each worker applies appeals' surplus rules to newly posted money.
     allocate_interval_s: float = 60.0
+    # The aggregator pays a month's charges within this many days after the month ends (45-99 is usual);
+    # reconciliation calls a charge unpaid after that overdue.
+    settlement_window_days: int = 99
     # Receipt checks a client may make per minute on a public transparency page.
     receipt_checks_per_minute: int = 10
 

@@ -22,6 +22,7 @@ from everypenny.adapters.db.repositories import (
     SqlLedgerRepository,
     SqlOutbox,
 )
+from everypenny.adapters.db.settlement_repository import SqlSettlementStore
 from everypenny.adapters.db.text_giving_repository import SqlTextGivingStore
 from everypenny.service_layer.unit_of_work import UnitOfWork
 
@@ -49,6 +50,7 @@ class SqlUnitOfWork(UnitOfWork):
         self.reporting = SqlDeskReporting(self.connection)
         self.chain = SqlChainRepository(self.connection)
         self.proof = SqlProofRepository(self.connection)
+        self.settlements = SqlSettlementStore(self.connection)
         return self
 
     def __exit__(self, *exc_info) -> None:

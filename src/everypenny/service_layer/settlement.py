@@ -1,0 +1,151 @@
+"""Settlement import and reconciliation: what was paid for our charges, and what is still owed or wrong.
+
+An import is one unit of work: the statement and its line-level matches are stored, and the money that
+settles our charges is posted through money_out's settlement postings (Dr bank net, Dr recoverable:fees
+fee, Cr receivable gross). Cash paid for nothing we charged (unknown ids, failed charges, a charge paid
+twice, the excess of an over-payment) is not posted: it is listed for finance to query with the payer.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+
+from everypenny.domain.appeal import Channel
+from everypenny.domain.settlement import (
+    Charge,
+    LineStatus,
+    StatementRefused,
+    match_lines,
+    parse_statement,
+    settlement_due_by,
+)
+from everypenny.service_layer.money_out import _appeal, post_settlement
+from everypenny.service_layer.settlement_ports import StoredLine
+from everypenny.service_layer.unit_of_work import UnitOfWork
+
+AGGREGATOR = "aggregator"
+DEFAULT_WINDOW_DAYS = 99
+
+
+@dataclass(frozen=True)
+class ImportResult:
+    reference: str
+    lines: int
+    gross_pence: int
+    settled_pence: int
+    fee_pence: int
+    problems: dict[LineStatus, int]
+    already_imported: bool
+
+
+def import_aggregator_statement(uow: UnitOfWork, slug: str, content: bytes) -> ImportResult:
+    """Imports one network's monthly statement; the same file again changes nothing, a changed one is refused."""
+    statement = parse_statement(content)
+    with uow:
+        appeal = _appeal(uow, slug)
+        stored = uow.settlements.statement(slug, AGGREGATOR, statement.reference)
+        if stored is not None:
+            if stored.sha256 != statement.sha256:
+                raise StatementRefused(
+                    f"statement {statement.reference} was imported on {stored.imported_at:%d %b %Y} with other "
+                    "contents; nothing was changed. Ask the aggregator for a correcting statement with its own "
+                    "reference")
+            return ImportResult(statement.reference, len(statement.lines), stored.gross_pence,
+                                stored.settled_pence, 0, {}, already_imported=True)
+        charges = uow.settlements.sms_charges(slug)
+        by_id = {c.request_id: c for c in charges}
+        settled_before = {line.external_id for line in uow.settlements.lines(slug) if line.status.settles}
+        matched = match_lines(statement.lines, by_id, settled_before)
+        settled = sum(m.settled_pence for m in matched)
+        fee = sum(m.settled_fee_pence for m in matched)
+        if settled:
+            post_settlement(uow, appeal, Channel.CARRIER_SMS, settled,
+                            f"{statement.network} {statement.period} {statement.reference}", fee)
+        uow.settlements.add_statement(slug, AGGREGATOR, statement, matched)
+        uow.commit()
+    problems: dict[LineStatus, int] = {}
+    for m in matched:
+        if m.status is not LineStatus.MATCHED:
+            problems[m.status] = problems.get(m.status, 0) + 1
+    return ImportResult(statement.reference, len(matched), statement.gross_pence, settled, fee, problems,
+                        already_imported=False)
+
+
+# --- reconciliation ---------------------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class UnsettledCharge:
+    request_id: str
+    donation_reference: str
+    network: str
+    amount_pence: int
+    charged_at: datetime | None
+    due_by: datetime | None
+    overdue: bool
+
+
+@dataclass
+class Reconciliation:
+    charged_pence: int = 0
+    settled_pence: int = 0
+    matched: int = 0
+    problem_lines: list[StoredLine] = field(default_factory=list)
+    unsettled: list[UnsettledCharge] = field(default_factory=list)
+
+    def lines_with(self, status: LineStatus) -> list[StoredLine]:
+        return [line for line in self.problem_lines if line.status is status]
+
+    @property
+    def shortfall_pence(self) -> int:
+        return sum(line.charged_pence - line.gross_pence for line in self.lines_with(LineStatus.SHORT))
+
+    @property
+    def overpaid_pence(self) -> int:
+        return sum(line.gross_pence - line.charged_pence for line in self.lines_with(LineStatus.OVER))
+
+    @property
+    def unmatched_cash_pence(self) -> int:
+        """Paid for nothing we charged: unknown ids, failed charges, charges paid twice."""
+        return sum(line.gross_pence for line in self.problem_lines
+                   if line.status in (LineStatus.UNKNOWN, LineStatus.FAILED_CHARGE, LineStatus.DUPLICATE))
+
+    @property
+    def awaiting_pence(self) -> int:
+        return sum(c.amount_pence for c in self.unsettled if not c.overdue)
+
+    @property
+    def overdue_pence(self) -> int:
+        return sum(c.amount_pence for c in self.unsettled if c.overdue)
+
+
+def reconcile(uow_factory: Callable[[], UnitOfWork], slug: str, window_days: int = DEFAULT_WINDOW_DAYS,
+              now: datetime | None = None) -> Reconciliation:
+    """Every charged text against the statement lines that paid it; each side's leftovers, with amounts."""
+    now = now or datetime.now(UTC)
+    with uow_factory() as uow:
+        _appeal(uow, slug)
+        charges = uow.settlements.sms_charges(slug)
+        lines = [line for line in uow.settlements.lines(slug) if line.source == AGGREGATOR]
+    report = Reconciliation()
+    paid_for = {line.external_id for line in lines if line.status.settles}
+    for line in lines:
+        report.settled_pence += line.settled_pence
+        if line.status is LineStatus.MATCHED:
+            report.matched += 1
+        else:
+            report.problem_lines.append(line)
+    for charge in charges:
+        if not charge.charged:
+            continue
+        report.charged_pence += charge.amount_pence
+        if charge.request_id not in paid_for:
+            report.unsettled.append(_unsettled(charge, window_days, now))
+    return report
+
+
+def _unsettled(charge: Charge, window_days: int, now: datetime) -> UnsettledCharge:
+    due_by = settlement_due_by(charge.charged_at, window_days) if charge.charged_at else None
+    return UnsettledCharge(charge.request_id, charge.donation_reference, charge.network, charge.amount_pence,
+                           charge.charged_at, due_by, due_by is not None and now > due_by)
