@@ -213,3 +213,36 @@ def settlement_due_by(charged_at: datetime, window_days: int) -> datetime:
     period = f"{charged_at:%Y-%m}"
     end = period_end(period)
     return datetime(end.year, end.month, end.day, tzinfo=UTC) + timedelta(days=1 + window_days)
+
+
+# --- card payouts ------------------------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class CardTransaction:
+    """One balance transaction a card payout paid: a charge, refund or dispute movement, with its fee."""
+
+    id: str
+    type: str
+    category: str
+    amount_pence: int  # negative for refunds and disputes
+    fee_pence: int
+    payment_intent: str | None
+    created_at: datetime
+
+
+@dataclass(frozen=True)
+class CardPayout:
+    id: str
+    amount_pence: int  # net: what reached the bank
+    currency: str
+    arrives_at: datetime
+    transactions: tuple[CardTransaction, ...]
+
+    def statement(self, transactions: Iterable[CardTransaction]) -> Statement:
+        """The payout's transactions (those of one appeal) as a statement; its hash covers every figure."""
+        lines = tuple(StatementLine(number, t.id, t.payment_intent or "", t.created_at.isoformat(), t.amount_pence,
+                                    t.fee_pence) for number, t in enumerate(transactions, start=1))
+        canonical = "\n".join(f"{line.request_id},{line.message_id},{line.gross_pence},{line.fee_pence}"
+                              for line in lines)
+        return Statement(self.id, "stripe", f"{self.arrives_at:%Y-%m}", lines,
+                         hashlib.sha256(f"{self.id}:{self.amount_pence}\n{canonical}".encode()).hexdigest())

@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from pathlib import Path
 
+import stripe
 import typer
 
+from everypenny.adapters.payments.stripe_payouts import StripePayouts
 from everypenny.domain.payouts import MoneyOutRefused
 from everypenny.domain.settlement import LineStatus, StatementRefused
 from everypenny.entrypoints.cli import fail, opened_platform
@@ -16,7 +19,7 @@ import_app = typer.Typer(help="Import a settlement: an aggregator's statement or
                          no_args_is_help=True)
 
 PROBLEM_WORDS = {
-    LineStatus.SHORT: "short-paid", LineStatus.OVER: "over-paid", LineStatus.UNKNOWN: "for unknown request ids",
+    LineStatus.SHORT: "short-paid", LineStatus.OVER: "over-paid", LineStatus.UNKNOWN: "for nothing we know of",
     LineStatus.FAILED_CHARGE: "for failed charges", LineStatus.DUPLICATE: "already paid on an earlier statement",
 }
 
@@ -45,6 +48,10 @@ def import_aggregator(ctx: typer.Context, statement: Path = StatementFile) -> No
     result = _run(lambda running: settlement.import_aggregator_statement(
         running.uow(), appeal, statement.read_bytes()))
     money = _money(appeal)
+    _report(appeal, result, money)
+
+
+def _report(appeal: str, result: settlement.ImportResult, money) -> None:
     if result.already_imported:
         say(f"statement {result.reference} was already imported: nothing changed")
         return
@@ -53,6 +60,25 @@ def import_aggregator(ctx: typer.Context, statement: Path = StatementFile) -> No
         + (f", fee {money(result.fee_pence)} recoverable from the fee bearer" if result.fee_pence else ""))
     for status, n in result.problems.items():
         say(f"  {count(n, 'line')} {PROBLEM_WORDS[status]}: see `everypenny reconcile --appeal {appeal}`")
+
+
+@import_app.command("stripe")
+def import_stripe(ctx: typer.Context, since: datetime | None = typer.Option(
+        None, "--since", formats=["%Y-%m-%d"], help="Only payouts created on or after this day (UTC).")) -> None:
+    """Import Stripe's paid payouts: each payout's charges, refunds and disputes of this appeal, and their fees."""
+    appeal = ctx.obj
+    start = since.replace(tzinfo=UTC) if since else None
+    try:
+        results = _run(lambda running: settlement.import_card_payouts(
+            running.uow, appeal, StripePayouts(running.settings), start))
+    except stripe.StripeError as error:
+        fail(f"Stripe refused or could not be reached: {error.user_message or error}", code=3)
+    money = _money(appeal)
+    for result in results:
+        _report(appeal, result, money)
+    if not results:
+        say(f"{appeal}: no paid Stripe payouts carry this appeal's donations"
+            + (f" since {start:%d %b %Y}" if start else ""))
 
 
 def reconcile(

@@ -12,20 +12,25 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
-from everypenny.domain.appeal import Channel
+from everypenny.domain.appeal import Appeal, Channel
+from everypenny.domain.money import format_pence
 from everypenny.domain.settlement import (
+    CardTransaction,
     Charge,
     LineStatus,
+    MatchedLine,
+    Statement,
     StatementRefused,
     match_lines,
     parse_statement,
     settlement_due_by,
 )
 from everypenny.service_layer.money_out import _appeal, post_settlement
-from everypenny.service_layer.settlement_ports import StoredLine
+from everypenny.service_layer.settlement_ports import PayoutSource, StoredLine
 from everypenny.service_layer.unit_of_work import UnitOfWork
 
 AGGREGATOR = "aggregator"
+STRIPE = "stripe"
 DEFAULT_WINDOW_DAYS = 99
 
 
@@ -45,32 +50,83 @@ def import_aggregator_statement(uow: UnitOfWork, slug: str, content: bytes) -> I
     statement = parse_statement(content)
     with uow:
         appeal = _appeal(uow, slug)
-        stored = uow.settlements.statement(slug, AGGREGATOR, statement.reference)
-        if stored is not None:
-            if stored.sha256 != statement.sha256:
-                raise StatementRefused(
-                    f"statement {statement.reference} was imported on {stored.imported_at:%d %b %Y} with other "
-                    "contents; nothing was changed. Ask the aggregator for a correcting statement with its own "
-                    "reference")
-            return ImportResult(statement.reference, len(statement.lines), stored.gross_pence,
-                                stored.settled_pence, 0, {}, already_imported=True)
-        charges = uow.settlements.sms_charges(slug)
-        by_id = {c.request_id: c for c in charges}
+        already = _already_imported(uow, slug, AGGREGATOR, statement)
+        if already is not None:
+            return already
+        charges = {c.request_id: c for c in uow.settlements.sms_charges(slug)}
         settled_before = {line.external_id for line in uow.settlements.lines(slug) if line.status.settles}
-        matched = match_lines(statement.lines, by_id, settled_before)
-        settled = sum(m.settled_pence for m in matched)
-        fee = sum(m.settled_fee_pence for m in matched)
-        if settled:
-            post_settlement(uow, appeal, Channel.CARRIER_SMS, settled,
-                            f"{statement.network} {statement.period} {statement.reference}", fee)
-        uow.settlements.add_statement(slug, AGGREGATOR, statement, matched)
+        matched = match_lines(statement.lines, charges, settled_before)
+        result = _post_and_store(uow, appeal, AGGREGATOR, Channel.CARRIER_SMS, statement, matched,
+                                 sum(m.settled_fee_pence for m in matched),
+                                 f"{statement.network} {statement.period} {statement.reference}")
         uow.commit()
+    return result
+
+
+def import_card_payouts(uow_factory: Callable[[], UnitOfWork], slug: str, payouts: PayoutSource,
+                        since: datetime | None = None) -> list[ImportResult]:
+    """Imports the appeal's share of each paid Stripe payout, one unit of work per payout, oldest first.
+
+    A payout can carry several appeals' donations; each appeal imports its own transactions (plus any
+    that belong to no donation at all, listed for reconciliation). Card fees are the fee bearer's.
+    """
+    results = []
+    for payout in payouts.paid_since(since):
+        with uow_factory() as uow:
+            appeal = _appeal(uow, slug)
+            lines: list[tuple[CardTransaction, str | None]] = []
+            for transaction in payout.transactions:
+                checkout = (uow.checkouts.by_payment_intent(transaction.payment_intent)
+                            if transaction.payment_intent else None)
+                donation = uow.donations.get(checkout.donation_reference) if checkout else None
+                if donation is None or donation.appeal == slug:
+                    lines.append((transaction, donation.reference if donation else None))
+            if not any(reference for _, reference in lines):
+                continue  # none of this appeal's donations
+            statement = payout.statement(transaction for transaction, _ in lines)
+            already = _already_imported(uow, slug, STRIPE, statement)
+            if already is not None:
+                results.append(already)
+                continue
+            matched = [MatchedLine(line, LineStatus.MATCHED, reference, line.gross_pence) if reference
+                       else MatchedLine(line, LineStatus.UNKNOWN, None, 0)
+                       for line, (_, reference) in zip(statement.lines, lines, strict=True)]
+            fee = sum(m.line.fee_pence for m in matched if m.status is LineStatus.MATCHED)
+            results.append(_post_and_store(uow, appeal, STRIPE, Channel.ONLINE, statement, matched, fee,
+                                           f"stripe {payout.id}"))
+            uow.commit()
+    return results
+
+
+def _already_imported(uow: UnitOfWork, slug: str, source: str, statement: Statement) -> ImportResult | None:
+    """The earlier import of this statement if it is identical; a refusal if it differs."""
+    stored = uow.settlements.statement(slug, source, statement.reference)
+    if stored is None:
+        return None
+    if stored.sha256 != statement.sha256:
+        raise StatementRefused(
+            f"statement {statement.reference} was imported on {stored.imported_at:%d %b %Y} with other "
+            "contents; nothing was changed. Ask the payer for a correcting statement with its own reference")
+    return ImportResult(statement.reference, len(statement.lines), stored.gross_pence, stored.settled_pence, 0, {},
+                        already_imported=True)
+
+
+def _post_and_store(uow: UnitOfWork, appeal: Appeal, source: str, channel: Channel, statement: Statement,
+                    matched: list[MatchedLine], fee_pence: int, posting_reference: str) -> ImportResult:
+    settled = sum(m.settled_pence for m in matched)
+    if settled > 0:
+        post_settlement(uow, appeal, channel, settled, posting_reference, fee_pence)
+    elif settled < 0:
+        raise StatementRefused(f"statement {statement.reference} settles {format_pence(settled, appeal.currency)} "
+                               "of this appeal's donations (refunds or disputes exceed its charges): record it by "
+                               "hand with `everypenny settlement record` once agreed with the payer")
+    uow.settlements.add_statement(appeal.slug, source, statement, matched)
     problems: dict[LineStatus, int] = {}
     for m in matched:
         if m.status is not LineStatus.MATCHED:
             problems[m.status] = problems.get(m.status, 0) + 1
-    return ImportResult(statement.reference, len(matched), statement.gross_pence, settled, fee, problems,
-                        already_imported=False)
+    return ImportResult(statement.reference, len(matched), statement.gross_pence, settled,
+                        fee_pence if settled > 0 else 0, problems, already_imported=False)
 
 
 # --- reconciliation ---------------------------------------------------------------------------------------

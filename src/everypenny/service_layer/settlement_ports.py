@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Protocol
 
-from everypenny.domain.settlement import Charge, LineStatus, MatchedLine, Statement
+from everypenny.domain.settlement import CardPayout, Charge, LineStatus, MatchedLine, Statement
 
 
 @dataclass(frozen=True)
@@ -44,3 +44,9 @@ class SettlementStore(Protocol):
     def statements(self, appeal_slug: str) -> list[StoredStatement]: ...
     def lines(self, appeal_slug: str) -> list[StoredLine]: ...
     def sms_charges(self, appeal_slug: str) -> list[Charge]: ...
+
+
+class PayoutSource(Protocol):
+    def paid_since(self, since: datetime | None) -> list[CardPayout]:
+        """Paid card payouts, oldest first, each with the balance transactions it paid."""
+        ...

@@ -55,7 +55,7 @@ def test_a_statement_with_mistakes_settles_only_what_was_charged_and_lists_the_r
     assert result.exit_code == 0, result.output
     assert f"statement EE-{datetime.now(UTC):%Y-%m}: 4 lines, £18 gross; settled £13 of our charges, " \
            "fee £0.30 recoverable from the fee bearer" in result.output
-    assert "1 line short-paid" in result.output and "1 line for unknown request ids" in result.output
+    assert "1 line short-paid" in result.output and "1 line for nothing we know of" in result.output
     # £5 + £5 of £10 (short) + £3 settled; fees are the fee bearer's, never the fund's.
     posted = balances(platform)
     assert posted["bank"] == 1270 and posted["recoverable:fees"] == 30
