@@ -48,6 +48,8 @@ class Settings(BaseSettings):
     # The aggregator pays a month's charges within this many days after the month ends (45-99 is usual);
     # reconciliation calls a charge unpaid after that overdue.
     settlement_window_days: int = 99
+    # Stripe pays card donations within days; a card donation unpaid after this many days is overdue.
+    card_settlement_window_days: int = 14
     # Receipt checks a client may make per minute on a public transparency page.
     receipt_checks_per_minute: int = 10
 

@@ -89,7 +89,8 @@ def reconcile(
 ) -> None:
     """Every charged text against the statement lines that paid it; exit 1 if anything needs chasing."""
     report = _run(lambda running: settlement.reconcile(
-        running.uow, appeal, window_days if window_days is not None else running.settings.settlement_window_days))
+        running.uow, appeal, window_days if window_days is not None else running.settings.settlement_window_days,
+        running.settings.card_settlement_window_days))
     money = _money(appeal)
     say(f"{appeal}: charged {money(report.charged_pence)}, settled {money(report.settled_pence)}; "
         f"{count(report.matched, 'line')} matched in full")

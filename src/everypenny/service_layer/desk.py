@@ -128,13 +128,17 @@ def activity(uow: UnitOfWork, slug: str) -> ActivitySeries | None:
 
 
 def _raised_and_settled(uow: UnitOfWork, slug: str) -> tuple[dict[Channel, int], int | None]:
-    kinds = [kind.value for kind in (*RAISING_KINDS, TransferKind.SETTLEMENT)]
+    """Raised by channel, and settled at its gross: the cash received plus any fee withheld from it (a fee
+    the fee bearer owes us is settled money too; their reimbursement later is not settled again)."""
+    kinds = [kind.value for kind in (*RAISING_KINDS, TransferKind.SETTLEMENT, TransferKind.FEE)]
     raised: dict[Channel, int] = defaultdict(int)
     settled: int | None = None
     for movement in uow.reporting.posted_movements(slug, kinds):
-        if movement.kind == TransferKind.SETTLEMENT.value:
-            sign = (movement.debit == AccountCode.BANK) - (movement.credit == AccountCode.BANK)
-            settled = (settled or 0) + sign * movement.amount_pence
+        if movement.kind in (TransferKind.SETTLEMENT.value, TransferKind.FEE.value):
+            sign = ((AccountCode.channel_of(movement.credit) is not None)
+                    - (AccountCode.channel_of(movement.debit) is not None))
+            if sign:
+                settled = (settled or 0) + sign * movement.amount_pence
             continue
         for code, sign in ((movement.debit, 1), (movement.credit, -1)):
             channel = AccountCode.channel_of(code)

@@ -10,13 +10,12 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 from everypenny.domain.appeal import Appeal, Channel
 from everypenny.domain.money import format_pence
 from everypenny.domain.settlement import (
     CardTransaction,
-    Charge,
     LineStatus,
     MatchedLine,
     Statement,
@@ -25,13 +24,14 @@ from everypenny.domain.settlement import (
     parse_statement,
     settlement_due_by,
 )
-from everypenny.service_layer.money_out import _appeal, post_settlement
+from everypenny.service_layer.money_out import _appeal, gifts, post_settlement
 from everypenny.service_layer.settlement_ports import PayoutSource, StoredLine
 from everypenny.service_layer.unit_of_work import UnitOfWork
 
 AGGREGATOR = "aggregator"
 STRIPE = "stripe"
 DEFAULT_WINDOW_DAYS = 99
+DEFAULT_CARD_WINDOW_DAYS = 14  # Stripe pays UK accounts on a 7-day rolling schedule; a week's grace
 
 
 @dataclass(frozen=True)
@@ -177,31 +177,40 @@ class Reconciliation:
 
 
 def reconcile(uow_factory: Callable[[], UnitOfWork], slug: str, window_days: int = DEFAULT_WINDOW_DAYS,
-              now: datetime | None = None) -> Reconciliation:
-    """Every charged text against the statement lines that paid it; each side's leftovers, with amounts."""
+              card_window_days: int = DEFAULT_CARD_WINDOW_DAYS, now: datetime | None = None) -> Reconciliation:
+    """Every charged text and paid card donation against the lines that paid it; each side's leftovers."""
     now = now or datetime.now(UTC)
     with uow_factory() as uow:
         _appeal(uow, slug)
         charges = uow.settlements.sms_charges(slug)
-        lines = [line for line in uow.settlements.lines(slug) if line.source == AGGREGATOR]
+        lines = uow.settlements.lines(slug)
+        card_gifts = [gift for gift in gifts(uow, slug) if gift.channel == Channel.ONLINE]
     report = Reconciliation()
-    paid_for = {line.external_id for line in lines if line.status.settles}
     for line in lines:
         report.settled_pence += line.settled_pence
         if line.status is LineStatus.MATCHED:
             report.matched += 1
         else:
             report.problem_lines.append(line)
+    paid_for = {line.external_id for line in lines if line.source == AGGREGATOR and line.status.settles}
     for charge in charges:
         if not charge.charged:
             continue
         report.charged_pence += charge.amount_pence
         if charge.request_id not in paid_for:
-            report.unsettled.append(_unsettled(charge, window_days, now))
+            due_by = settlement_due_by(charge.charged_at, window_days) if charge.charged_at else None
+            report.unsettled.append(UnsettledCharge(
+                charge.request_id, charge.donation_reference, charge.network, charge.amount_pence,
+                charge.charged_at, due_by, due_by is not None and now > due_by))
+    card_settled: dict[str, int] = {}
+    for line in lines:
+        if line.source == STRIPE and line.donation_reference:
+            card_settled[line.donation_reference] = card_settled.get(line.donation_reference, 0) + line.settled_pence
+    for gift in card_gifts:
+        report.charged_pence += gift.net_pence
+        owed = gift.net_pence - card_settled.get(gift.reference, 0)
+        if owed > 0:
+            due_by = gift.donated_at + timedelta(days=card_window_days)
+            report.unsettled.append(UnsettledCharge(gift.reference, gift.reference, "card", owed, gift.donated_at,
+                                                    due_by, now > due_by))
     return report
-
-
-def _unsettled(charge: Charge, window_days: int, now: datetime) -> UnsettledCharge:
-    due_by = settlement_due_by(charge.charged_at, window_days) if charge.charged_at else None
-    return UnsettledCharge(charge.request_id, charge.donation_reference, charge.network, charge.amount_pence,
-                           charge.charged_at, due_by, due_by is not None and now > due_by)

@@ -148,3 +148,25 @@ def test_a_malformed_statement_is_refused_by_row_and_nothing_is_stored(
     assert balances(platform) == before
     with platform.uow() as uow:
         assert uow.settlements.statements(SLUG) == []
+
+
+def test_finance_sees_the_reconciliation_page_and_the_dashboard_counts_settled_money(
+        texts, charged, platform, client, cli, tmp_path):
+    from tests.e2e.desk_helpers import log_in, make_user
+
+    path = tmp_path / "ee.csv"
+    path.write_bytes(statement(texts, "EE", fee_pence=10, short=charged[EE[1]].request_id, unknown=1))
+    assert cli("settlement", "import", "--appeal", SLUG, "aggregator", path).exit_code == 0
+    assert log_in(client, make_user(platform, "finance")).status_code == 303
+
+    page = client.get(f"/admin/appeals/{SLUG}/reconciliation")
+    dashboard = client.get(f"/admin/appeals/{SLUG}")
+
+    assert page.status_code == 200
+    text = " ".join(page.text.split())
+    assert 'id="charged">£33<' in text and 'id="settled-lines">£18<' in text
+    assert 'id="shortfall">£5<' in text and 'id="unmatched-cash">£5<' in text and 'id="awaiting">£10<' in text
+    assert f"<td>Short-paid</td><td>EE-{datetime.now(UTC):%Y-%m}</td>" in text
+    assert charged[O2].request_id in text and charged[EE[1]].donation_reference in text
+    assert 'id="settled">£18<' in dashboard.text  # at its gross: the 40p of fees is owed by the fee bearer
+    assert "/reconciliation" in dashboard.text
