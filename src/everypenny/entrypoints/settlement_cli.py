@@ -1,4 +1,4 @@
-"""`everypenny settlement import …`, `everypenny reconcile`: settlement statements in, what is still owed out."""
+"""`everypenny settlement import …`, `everypenny reconcile`, `everypenny giftaid schedule`: money in, checked."""
 
 from __future__ import annotations
 
@@ -9,11 +9,12 @@ import stripe
 import typer
 
 from everypenny.adapters.payments.stripe_payouts import StripePayouts
+from everypenny.domain.gift_aid_claims import schedule_csv
 from everypenny.domain.payouts import MoneyOutRefused
 from everypenny.domain.settlement import LineStatus, StatementRefused
 from everypenny.entrypoints.cli import fail, opened_platform
 from everypenny.entrypoints.proof_cli import _money, count, say, settlement_app
-from everypenny.service_layer import money_out, settlement
+from everypenny.service_layer import gift_aid_claims, money_out, settlement
 
 import_app = typer.Typer(help="Import a settlement: an aggregator's statement or Stripe's payouts.",
                          no_args_is_help=True)
@@ -111,6 +112,36 @@ def reconcile(
         raise typer.Exit(1)
 
 
+giftaid_app = typer.Typer(help="Gift Aid claims to HMRC.", no_args_is_help=True)
+
+
+@giftaid_app.command("schedule")
+def giftaid_schedule(
+    appeal: str = typer.Option(..., "--appeal", help="The appeal's slug."),
+    output: Path = typer.Option(..., "--output", dir_okay=False, help="Where to write the schedule CSV."),
+    claim: bool = typer.Option(False, "--claim", help="Record these donations as claimed (default: preview)."),
+) -> None:
+    """HMRC's Charities Online schedule of unclaimed donations with a declaration; --claim records the claim."""
+    def run(running):
+        try:
+            return gift_aid_claims.gift_aid_schedule(running.uow, appeal, claim)
+        except gift_aid_claims.GiftAidClaimRefused as error:
+            fail(str(error), code=2)
+    position = _run(run)
+    output.write_text(schedule_csv(position.schedule), encoding="utf-8")
+    money, schedule = _money(appeal), position.schedule
+    action = f"claim #{position.claim_id} recorded" if position.claim_id else "preview, nothing recorded"
+    say(f"wrote {count(len(schedule.rows), 'row')} ({count(len(schedule.references), 'donation')}, "
+        f"{money(schedule.donations_pence)}) to {output}: Gift Aid claimable {money(schedule.gift_aid_pence)}; "
+        f"{action}")
+    if position.without_declaration:
+        say(f"  {count(position.without_declaration, 'paid donation')} without a Gift Aid declaration "
+            "(not claimable)")
+    say(f"  claimed so far: {count(position.claims, 'claim')}, {money(position.claimed_gift_aid_pence)} of Gift Aid "
+        f"on {money(position.claimed_donations_pence)} of donations")
+
+
 def register(app: typer.Typer) -> None:
     settlement_app.add_typer(import_app, name="import")
     app.command("reconcile")(reconcile)
+    app.add_typer(giftaid_app, name="giftaid")

@@ -1,4 +1,4 @@
-"""What settlement import and reconciliation need from a store."""
+"""What settlement import, reconciliation and Gift Aid claims need from a store."""
 
 from __future__ import annotations
 
@@ -6,6 +6,8 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Protocol
 
+from everypenny.domain.gift_aid import GiftAidDeclaration
+from everypenny.domain.gift_aid_claims import Gift
 from everypenny.domain.settlement import CardPayout, Charge, LineStatus, MatchedLine, Statement
 
 
@@ -50,3 +52,12 @@ class PayoutSource(Protocol):
     def paid_since(self, since: datetime | None) -> list[CardPayout]:
         """Paid card payouts, oldest first, each with the balance transactions it paid."""
         ...
+
+
+class GiftAidClaims(Protocol):
+    def unclaimed_gifts(self, appeal_slug: str) -> list[Gift]: ...
+    def declarations(self, references: list[str]) -> dict[str, GiftAidDeclaration]: ...
+    def enduring_declarations(self, contacts: set[str]) -> list[GiftAidDeclaration]: ...
+    def record_claim(self, appeal_slug: str, references: list[str], donations_pence: int, gift_aid_pence: int,
+                     claimed_at: datetime) -> int: ...
+    def claimed(self, appeal_slug: str) -> tuple[int, int, int]: ...

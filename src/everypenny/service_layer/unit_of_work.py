@@ -22,7 +22,7 @@ from everypenny.service_layer.ports import (
     Outbox,
     ProofRepository,
 )
-from everypenny.service_layer.settlement_ports import SettlementStore
+from everypenny.service_layer.settlement_ports import GiftAidClaims, SettlementStore
 from everypenny.service_layer.text_giving_ports import TextGivingStore
 
 
@@ -44,6 +44,7 @@ class UnitOfWork(abc.ABC):
     chain: ChainRepository
     proof: ProofRepository
     settlements: SettlementStore
+    gift_aid_claims: GiftAidClaims
 
     def __enter__(self) -> Self:
         return self

@@ -168,5 +168,6 @@ def test_finance_sees_the_reconciliation_page_and_the_dashboard_counts_settled_m
     assert 'id="shortfall">£5<' in text and 'id="unmatched-cash">£5<' in text and 'id="awaiting">£10<' in text
     assert f"<td>Short-paid</td><td>EE-{datetime.now(UTC):%Y-%m}</td>" in text
     assert charged[O2].request_id in text and charged[EE[1]].donation_reference in text
+    assert 'id="gift-aid-claimable">£0<' in text  # no text donor has declared Gift Aid
     assert 'id="settled">£18<' in dashboard.text  # at its gross: the 40p of fees is owed by the fee bearer
     assert "/reconciliation" in dashboard.text

@@ -6,6 +6,7 @@ from sqlalchemy import Engine
 
 from everypenny.adapters.db.chain import SqlChainRepository
 from everypenny.adapters.db.desk_users import SqlSessionRepository, SqlUserRepository
+from everypenny.adapters.db.gift_aid_claims import SqlGiftAidClaims
 from everypenny.adapters.db.online_repositories import (
     SqlCheckoutRepository,
     SqlEmailLog,
@@ -51,6 +52,7 @@ class SqlUnitOfWork(UnitOfWork):
         self.chain = SqlChainRepository(self.connection)
         self.proof = SqlProofRepository(self.connection)
         self.settlements = SqlSettlementStore(self.connection)
+        self.gift_aid_claims = SqlGiftAidClaims(self.connection)
         return self
 
     def __exit__(self, *exc_info) -> None:

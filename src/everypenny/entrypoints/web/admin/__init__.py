@@ -34,7 +34,7 @@ from everypenny.entrypoints.web.admin.security import (
     now,
     same_token,
 )
-from everypenny.service_layer import auth, desk, money_out, settlement
+from everypenny.service_layer import auth, desk, gift_aid_claims, money_out, settlement
 from everypenny.service_layer.desk_ports import DeskSession
 
 HERE = Path(__file__).parent
@@ -195,7 +195,7 @@ def desk_app(platform: Platform) -> FastAPI:
         except money_out.UnknownAppeal as error:
             raise HTTPException(404, str(error)) from None
         return page(request, "reconciliation.html", board=_dashboard(slug), report=report,
-                    problem_names=PROBLEM_NAMES)
+                    problem_names=PROBLEM_NAMES, gift_aid=gift_aid_claims.gift_aid_schedule(platform.uow, slug))
 
     # --- donations ---------------------------------------------------------------------------------------
 
