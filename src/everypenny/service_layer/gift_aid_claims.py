@@ -10,10 +10,27 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
+from everypenny.domain.erasure import Contact, RetentionHold
 from everypenny.domain.gift_aid_claims import Schedule, build_schedule, covering_declaration
 from everypenny.service_layer.money_out import _appeal
 from everypenny.service_layer.ports import DuplicateKey
 from everypenny.service_layer.unit_of_work import UnitOfWork
+
+GIFT_AID_RETENTION_YEARS = 6
+
+
+def gift_aid_retention(uow: UnitOfWork, contact: Contact, now: datetime | None = None) -> RetentionHold | None:
+    """HMRC requires Gift Aid declarations and claim records to be kept for six years: a retention rule."""
+    last = uow.gift_aid_claims.last_gift_aid_record(contact.value)
+    if last is None:
+        return None
+    until = last.replace(year=last.year + GIFT_AID_RETENTION_YEARS, day=min(last.day, 28) if last.month == 2
+                         else last.day)
+    if (now or datetime.now(UTC)) >= until:
+        return None
+    return RetentionHold("gift-aid-records", f"HMRC requires Gift Aid declarations and claims to be kept for "
+                                             f"{GIFT_AID_RETENTION_YEARS} years: this donor's latest was on "
+                                             f"{last:%d %b %Y}, so their details are kept until {until:%d %b %Y}")
 
 
 class GiftAidClaimRefused(ValueError):

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import Connection, func, insert, select
+from sqlalchemy import Connection, func, insert, or_, select
 
 from everypenny.adapters.db.online_repositories import declaration_from_row
 from everypenny.adapters.db.repositories import _appeal_id, _insert_or_duplicate
@@ -83,3 +83,17 @@ class SqlGiftAidClaims:
             .join(appeals, appeals.c.id == gift_aid_claims.c.appeal_id)
             .where(appeals.c.slug == appeal_slug)).one()
         return int(row[0]), int(row[1]), int(row[2])
+
+    def last_gift_aid_record(self, contact: str) -> datetime | None:
+        """When the newest Gift Aid record about this contact was made: a declaration or a claim on their gifts."""
+        theirs = or_(donations.c.phone == contact, donations.c.email == contact)
+        declared = self.connection.scalar(
+            select(func.max(gift_aid_declarations.c.declared_at))
+            .join(donations, donations.c.id == gift_aid_declarations.c.donation_id)
+            .where(or_(gift_aid_declarations.c.contact == contact, theirs)))
+        claimed = self.connection.scalar(
+            select(func.max(gift_aid_claims.c.claimed_at))
+            .join(gift_aid_claimed_donations, gift_aid_claimed_donations.c.claim_id == gift_aid_claims.c.id)
+            .join(donations, donations.c.id == gift_aid_claimed_donations.c.donation_id).where(theirs))
+        moments = [moment for moment in (declared, claimed) if moment is not None]
+        return max(moments) if moments else None
