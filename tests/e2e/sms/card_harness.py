@@ -48,3 +48,9 @@ class CardDonations:
                 apply_stripe_event(uow, event)
                 uow.commit()
         self.applied = len(self.sim.events)
+
+
+def balances(platform, slug: str = SLUG) -> dict[str, int]:
+    """The appeal's posted balances by account, debits positive."""
+    with platform.uow() as uow:
+        return {code: posted for code, (posted, _pending) in uow.ledger.balances(slug).items()}

@@ -2,28 +2,14 @@
 
 from __future__ import annotations
 
-import pytest
-from card_harness import CardDonations
+from card_harness import balances
 
 from everypenny.domain.settlement import LineStatus
-from everypenny.simulators.stripe import SimulatorServer, StripeSimulator, card_fee
+from everypenny.simulators.stripe import card_fee
 
 SLUG = "sun-ukraine-fund"
 
 
-@pytest.fixture
-def cards(platform, seed_appeal):
-    settings = platform.settings
-    sim = StripeSimulator(settings.stripe_webhook_secret, settings.stripe_api_key)
-    with SimulatorServer(sim) as url:
-        settings.stripe_api_base = url
-        platform.payments = None  # the gateway is built for the simulator's address
-        yield CardDonations(platform, sim)
-
-
-def balances(platform) -> dict[str, int]:
-    with platform.uow() as uow:
-        return {code: posted for code, (posted, _pending) in uow.ledger.balances(SLUG).items()}
 
 
 def test_a_payout_settles_its_charges_less_refunds_and_the_fees_are_recoverable(cards, platform, cli):

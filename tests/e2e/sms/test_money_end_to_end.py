@@ -5,8 +5,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
-import pytest
-from card_harness import CardDonations
+from card_harness import balances
 from fastapi.testclient import TestClient
 from sms_harness import load_seed_variant
 
@@ -14,7 +13,7 @@ from everypenny.domain.settlement import LineStatus
 from everypenny.service_layer import desk, settlement
 from everypenny.service_layer.online_donations import GiftAidAnswers, declare_gift_aid
 from everypenny.simulators.aggregator import create_simulator_app
-from everypenny.simulators.stripe import SimulatorServer, StripeSimulator, card_fee
+from everypenny.simulators.stripe import card_fee
 
 SLUG = "sun-ukraine-fund"
 EE = ["+447700900001", "+447700900002", "+447700900003"]
@@ -23,19 +22,6 @@ BARRED = "+447700900251"
 MONTH = f"{datetime.now(UTC):%Y-%m}"
 
 
-@pytest.fixture
-def cards(platform, seed_appeal):
-    settings = platform.settings
-    sim = StripeSimulator(settings.stripe_webhook_secret, settings.stripe_api_key)
-    with SimulatorServer(sim) as url:
-        settings.stripe_api_base = url
-        platform.payments = None
-        yield CardDonations(platform, sim)
-
-
-def balances(platform) -> dict[str, int]:
-    with platform.uow() as uow:
-        return {code: posted for code, (posted, _pending) in uow.ledger.balances(SLUG).items()}
 
 
 def import_statement(texts, cli, tmp_path, network: str, **options):

@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 
 import pytest
+from card_harness import balances
 from fastapi.testclient import TestClient
 
 from everypenny.domain.settlement import LineStatus
@@ -16,10 +17,6 @@ EE = ["+447700900001", "+447700900002", "+447700900003", "+447700900004"]
 O2 = "+447700900101"
 BARRED = "+447700900251"  # Three, donation texts barred: the charge fails
 
-
-def balances(platform) -> dict[str, int]:
-    with platform.uow() as uow:
-        return {code: posted for code, (posted, _pending) in uow.ledger.balances(SLUG).items()}
 
 
 @pytest.fixture
