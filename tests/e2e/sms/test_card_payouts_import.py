@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
+
 from card_harness import balances
 
 from everypenny.domain.settlement import LineStatus
@@ -58,3 +60,19 @@ def test_an_unreachable_stripe_is_a_clear_error(platform, seed_appeal, cli):
     result = cli("settlement", "import", "--appeal", SLUG, "stripe")
 
     assert result.exit_code == 3 and "Stripe refused or could not be reached" in result.output
+
+
+def test_since_leaves_out_earlier_payouts(cards, platform, cli):
+    cards.donate(500)
+    earlier = cards.sim.create_payout()
+    earlier["created"] -= 3 * 86400  # paid out three days ago
+    cards.donate(1000)
+    later = cards.sim.create_payout()
+    day = datetime.fromtimestamp(later["created"], UTC)
+
+    result = cli("settlement", "import", "--appeal", SLUG, "stripe", "--since", f"{day:%Y-%m-%d}")
+
+    assert result.exit_code == 0, result.output
+    assert f"statement {later['id']}: 1 line, £10 gross" in result.output
+    with platform.uow() as uow:
+        assert [s.reference for s in uow.settlements.statements(SLUG)] == [later["id"]]

@@ -69,10 +69,11 @@ class SqlGiftAidClaims:
         claim_id = self.connection.execute(insert(gift_aid_claims).values(
             appeal_id=_appeal_id(self.connection, appeal_slug), donations_pence=donations_pence,
             gift_aid_pence=gift_aid_pence, claimed_at=claimed_at)).inserted_primary_key[0]
-        rows = self.connection.execute(select(donations.c.id, donations.c.paid_pence)
-                                       .where(donations.c.reference.in_(references))).all()
-        _insert_or_duplicate(self.connection, insert(gift_aid_claimed_donations).values(
-            [{"donation_id": row.id, "claim_id": claim_id, "amount_pence": row.paid_pence} for row in rows]))
+        for start in range(0, len(references), 500):
+            rows = self.connection.execute(select(donations.c.id, donations.c.paid_pence)
+                                           .where(donations.c.reference.in_(references[start:start + 500]))).all()
+            _insert_or_duplicate(self.connection, insert(gift_aid_claimed_donations).values(
+                [{"donation_id": row.id, "claim_id": claim_id, "amount_pence": row.paid_pence} for row in rows]))
         return claim_id
 
     def claimed(self, appeal_slug: str) -> tuple[int, int, int]:
