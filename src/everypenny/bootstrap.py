@@ -15,6 +15,7 @@ from everypenny.config import Settings, get_settings
 from everypenny.service_layer import money_out, proof
 from everypenny.service_layer.desk_ports import PasswordHasher
 from everypenny.service_layer.erasure import RetentionRule
+from everypenny.service_layer.gift_aid_claims import gift_aid_retention
 from everypenny.service_layer.online_ports import PaymentGateway
 from everypenny.service_layer.outbox import OutboxWorker, PeriodicJob, TaskHandler
 from everypenny.service_layer.text_giving import DonorLinks, text_giving_handlers
@@ -69,6 +70,7 @@ def online_task_handlers(settings: Settings) -> dict[str, TaskHandler]:
 def retention_rules(settings: Settings) -> list[RetentionRule]:
     """Records the law makes us keep: a donor's erasure is refused, with the reason, while any rule holds."""
     rules: list[RetentionRule] = []
+    rules.append(gift_aid_retention)
     return rules
 
 

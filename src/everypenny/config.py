@@ -45,6 +45,11 @@ class Settings(BaseSettings):
     seal_interval_s: float = 2.0
     # How often each worker applies appeals' surplus rules to newly posted money.
     allocate_interval_s: float = 60.0
+    # The aggregator pays a month's charges within this many days after the month ends (45-99 is usual);
+    # reconciliation calls a charge unpaid after that overdue.
+    settlement_window_days: int = 99
+    # Stripe pays card donations within days; a card donation unpaid after this many days is overdue.
+    card_settlement_window_days: int = 14
     # Receipt checks a client may make per minute on a public transparency page.
     receipt_checks_per_minute: int = 10
 

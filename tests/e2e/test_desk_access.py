@@ -26,6 +26,7 @@ EXPECTED = {
     ("GET", "/donations"): "view",
     ("GET", "/donations/{reference}"): "view",
     ("GET", "/appeals/{slug}/exports/{kind}.csv"): "export",
+    ("GET", "/appeals/{slug}/reconciliation"): "export",
     ("GET", "/users"): "manage_users",
     ("POST", "/users"): "manage_users",
     ("POST", "/users/remove"): "manage_users",

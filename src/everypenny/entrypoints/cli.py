@@ -209,3 +209,8 @@ def demo(
 from everypenny.entrypoints import proof_cli  # noqa: E402
 
 proof_cli.register(app)
+
+# Settlement import and reconciliation: added to the proof commands above.
+from everypenny.entrypoints import settlement_cli  # noqa: E402
+
+settlement_cli.register(app)

@@ -128,16 +128,20 @@ def activity(uow: UnitOfWork, slug: str) -> ActivitySeries | None:
 
 
 def _raised_and_settled(uow: UnitOfWork, slug: str) -> tuple[dict[Channel, int], int | None]:
-    """Raised by channel, and the cash settled into the bank (None until any settlement is recorded)."""
-    sums = uow.ledger.sums(slug)
+    """Raised by channel, and settled at its gross: the cash received plus any fee withheld from it (a fee
+    the fee bearer owes us is settled money too; their reimbursement later is not settled again).
+    None until any settlement is recorded."""
+    settling = {TransferKind.SETTLEMENT.value, TransferKind.FEE.value}
     raising = {kind.value for kind in RAISING_KINDS}
     raised: dict[Channel, int] = defaultdict(int)
-    for (code, kind), (posted, _pending) in sums.items():
+    settled: int | None = None
+    for (code, kind), (posted, _pending) in uow.ledger.sums(slug).items():
         channel = AccountCode.channel_of(code)
         if channel is not None and kind in raising:
             raised[channel] += posted
-    settlement = sums.get((AccountCode.BANK, TransferKind.SETTLEMENT.value))
-    return raised, settlement[0] if settlement else None
+        elif channel is not None and kind in settling:
+            settled = (settled or 0) - posted  # settling credits the channel's receivable
+    return raised, settled
 
 
 def dashboard(uow: UnitOfWork, slug: str) -> Dashboard:

@@ -158,40 +158,47 @@ def record_settlement(uow: UnitOfWork, slug: str, channel: Channel, gross_pence:
     The whole gross leaves the receivable; a fee withheld from it becomes recoverable from whoever bears
     fees (the appeal file's `fees.borne_by`), so the beneficiary's fund still shows 100% of every gift.
     """
+    with uow:
+        recorded = post_settlement(uow, _appeal(uow, slug), channel, gross_pence, reference, fee_pence)
+        uow.commit()
+    return SettlementResult(gross_pence, fee_pence, already_recorded=not recorded)
+
+
+def post_settlement(uow: UnitOfWork, appeal: Appeal, channel: Channel, gross_pence: int, reference: str,
+                    fee_pence: int = 0) -> bool:
+    """Posts a settlement inside the caller's unit of work; False if it was already recorded as it is."""
     _check_figures("a settlement", reference)
     if gross_pence <= 0 or not 0 <= fee_pence < gross_pence:
         raise MoneyOutRefused(f"a settlement needs a positive gross and a fee below it; got gross {gross_pence}, "
                               f"fee {fee_pence}")
-    with uow:
-        appeal = _appeal(uow, slug)
-        receivable = AccountCode.receivable(channel)
-        key = f"settlement:{slug}:{channel.value}:{reference}"
-        cash = TransferRequest(
-            key, slug, AccountCode.BANK, receivable, gross_pence - fee_pence, appeal.currency,
-            TransferKind.SETTLEMENT, reference=reference,
-            description=f"{channel.value} settlement {reference}: gross {format_pence(gross_pence, appeal.currency)}"
-                        + (f", fee {format_pence(fee_pence, appeal.currency)} withheld" if fee_pence else ""))
-        fee = TransferRequest(
-            f"settlement-fee:{slug}:{channel.value}:{reference}", slug, AccountCode.FEES_RECOVERABLE, receivable,
-            fee_pence, appeal.currency, TransferKind.FEE, reference=reference,
-            description=f"{channel.value} fee on settlement {reference}, borne by {_fee_bearer(appeal)}: "
-                        "recoverable from them, never taken from donations") if fee_pence else None
-        recorded = _same_or_refuse(uow.ledger.get(key), cash, f"settlement {reference}")
-        recorded_fee = uow.ledger.get(f"settlement-fee:{slug}:{channel.value}:{reference}")
-        if recorded:
-            if (recorded_fee.amount_pence if recorded_fee else 0) != fee_pence:
-                raise MoneyOutRefused(f"settlement {reference} was already recorded with a different fee")
-            return SettlementResult(gross_pence, fee_pence, already_recorded=True)
-        unsettled = _posted(uow, slug).get(receivable, 0)
-        if gross_pence > unsettled:
-            raise MoneyOutRefused(
-                f"settlement {reference} of {format_pence(gross_pence, appeal.currency)} is more than the "
-                f"{format_pence(unsettled, appeal.currency)} charged on {channel.value} and not yet settled")
-        apply_transfer(uow, cash)
-        if fee is not None:
-            apply_transfer(uow, fee)
-        uow.commit()
-    return SettlementResult(gross_pence, fee_pence, already_recorded=False)
+    slug = appeal.slug
+    receivable = AccountCode.receivable(channel)
+    key = f"settlement:{slug}:{channel.value}:{reference}"
+    cash = TransferRequest(
+        key, slug, AccountCode.BANK, receivable, gross_pence - fee_pence, appeal.currency,
+        TransferKind.SETTLEMENT, reference=reference,
+        description=f"{channel.value} settlement {reference}: gross {format_pence(gross_pence, appeal.currency)}"
+                    + (f", fee {format_pence(fee_pence, appeal.currency)} withheld" if fee_pence else ""))
+    fee = TransferRequest(
+        f"settlement-fee:{slug}:{channel.value}:{reference}", slug, AccountCode.FEES_RECOVERABLE, receivable,
+        fee_pence, appeal.currency, TransferKind.FEE, reference=reference,
+        description=f"{channel.value} fee on settlement {reference}, borne by {_fee_bearer(appeal)}: "
+                    "recoverable from them, never taken from donations") if fee_pence else None
+    recorded = _same_or_refuse(uow.ledger.get(key), cash, f"settlement {reference}")
+    recorded_fee = uow.ledger.get(f"settlement-fee:{slug}:{channel.value}:{reference}")
+    if recorded:
+        if (recorded_fee.amount_pence if recorded_fee else 0) != fee_pence:
+            raise MoneyOutRefused(f"settlement {reference} was already recorded with a different fee")
+        return False
+    unsettled = _posted(uow, slug).get(receivable, 0)
+    if gross_pence > unsettled:
+        raise MoneyOutRefused(
+            f"settlement {reference} of {format_pence(gross_pence, appeal.currency)} is more than the "
+            f"{format_pence(unsettled, appeal.currency)} charged on {channel.value} and not yet settled")
+    apply_transfer(uow, cash)
+    if fee is not None:
+        apply_transfer(uow, fee)
+    return True
 
 
 def reimburse_fees(uow: UnitOfWork, slug: str, amount_pence: int, reference: str) -> bool:

@@ -22,6 +22,7 @@ from everypenny.service_layer.ports import (
     Outbox,
     ProofRepository,
 )
+from everypenny.service_layer.settlement_ports import GiftAidClaims, SettlementStore
 from everypenny.service_layer.text_giving_ports import TextGivingStore
 
 
@@ -42,6 +43,8 @@ class UnitOfWork(abc.ABC):
     reporting: DeskReporting
     chain: ChainRepository
     proof: ProofRepository
+    settlements: SettlementStore
+    gift_aid_claims: GiftAidClaims
 
     def __enter__(self) -> Self:
         return self

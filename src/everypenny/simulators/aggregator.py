@@ -18,7 +18,7 @@ import re
 import threading
 import time
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
@@ -30,6 +30,7 @@ from starlette.responses import JSONResponse, PlainTextResponse
 from starlette.routing import Route
 
 from everypenny.adapters.aggregator import wire
+from everypenny.domain.settlement import StatementLine, statement_csv
 
 log = structlog.get_logger(__name__)
 
@@ -161,7 +162,8 @@ class SimulatedAggregator:
             record: dict[str, str | int] = {
                 "request_id": request_id, "txguid": uuid.uuid4().hex, "msisdn": handset.msisdn,
                 "shortcode": fields["ORIGINATOR"], "amount_pence": amount, "network": handset.profile.network,
-                "status": "charged" if reason is None else "failed", "reason": reason or ""}
+                "status": "charged" if reason is None else "failed", "reason": reason or "",
+                "charged_at": datetime.now(UTC).isoformat(timespec="seconds")}
             self.charges[request_id] = record
             self._schedule(wire.CHARGE_REPORT_CALLBACK, {
                 "IFVERSION": wire.INTERFACE_VERSION, "GUID": str(record["txguid"]), "REQUESTID": request_id,
@@ -211,6 +213,26 @@ class SimulatedAggregator:
     def charged_pence(self) -> int:
         """What the simulated networks billed: the figure an appeal's raised total must equal."""
         return sum(int(c["amount_pence"]) for c in self.charge_records() if c["status"] == "charged")
+
+    def settlement_statement(self, month: str, network: str, fee_pence: int = 0, omit: Iterable[str] = (),
+                             short: Iterable[str] = (), unknown: int = 0, pay_failed: bool = False) -> str:
+        """The CSV statement this aggregator would send for a network's month (see README, "Settlement
+        statements"), with deliberate mistakes on request: `omit` leaves charges out, `short` pays them
+        half, `unknown` adds lines for charges that never happened, `pay_failed` pays failed charges."""
+        omitted, halved = set(omit), set(short)
+        lines: list[StatementLine] = []
+        for record in self.charge_records():
+            wanted = record["status"] == "charged" or pay_failed
+            if (record["network"] != network or not str(record["charged_at"]).startswith(month) or not wanted
+                    or record["request_id"] in omitted):
+                continue
+            gross = int(record["amount_pence"]) // (2 if record["request_id"] in halved else 1)
+            lines.append(StatementLine(len(lines) + 1, str(record["request_id"]), str(record["txguid"]),
+                                       str(record["charged_at"]), gross, min(fee_pence, gross)))
+        for _ in range(unknown):
+            lines.append(StatementLine(len(lines) + 1, f"unknown-{uuid.uuid4().hex[:12]}", uuid.uuid4().hex,
+                                       f"{month}-01T00:00:00+00:00", 500, min(fee_pence, 500)))
+        return statement_csv(f"{network.upper()}-{month}", network, month, lines)
 
     # ---- callbacks to the app ----
 
@@ -316,6 +338,20 @@ def create_simulator_app(simulator: SimulatedAggregator) -> Starlette:
     async def charges(request: Request):
         return JSONResponse({"charged_pence": simulator.charged_pence(), "charges": simulator.charge_records()})
 
+    async def settlements(request: Request):
+        query = request.query_params
+        month, network = query.get("month", ""), query.get("network", "")
+        if not re.fullmatch(r"20[0-9]{2}-(0[1-9]|1[0-2])", month) or not network:
+            return JSONResponse({"error": "give month=YYYY-MM and network=NAME"}, status_code=400)
+        numbers = {name: query.get(name, "0") for name in ("fee_pence", "unknown")}
+        if not all(value.isdigit() for value in numbers.values()):
+            return JSONResponse({"error": "fee_pence and unknown must be whole numbers"}, status_code=400)
+        body = simulator.settlement_statement(
+            month, network, int(numbers["fee_pence"]), query.getlist("omit"), query.getlist("short"),
+            int(numbers["unknown"]), query.get("pay_failed") in ("1", "true", "yes"))
+        return PlainTextResponse(body, media_type="text/csv", headers={
+            "Content-Disposition": f'attachment; filename="settlement-{network}-{month}.csv"'})
+
     async def health(request: Request):
         return PlainTextResponse("ok")
 
@@ -325,5 +361,6 @@ def create_simulator_app(simulator: SimulatedAggregator) -> Starlette:
         Route("/sim/texts", text, methods=["POST"]),
         Route("/sim/handsets/{msisdn}", received),
         Route("/sim/charges", charges),
+        Route("/sim/settlements", settlements),
         Route("/healthz", health),
     ])

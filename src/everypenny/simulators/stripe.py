@@ -181,6 +181,9 @@ class StripeSimulator:
         self.charges: dict[str, dict[str, Any]] = {}
         self.refunds: dict[str, dict[str, Any]] = {}
         self.disputes: dict[str, dict[str, Any]] = {}
+        self.balance_transactions: list[dict[str, Any]] = []  # oldest first
+        self.payouts: list[dict[str, Any]] = []  # oldest first
+        self._paid_out_in: dict[str, str] = {}  # balance transaction id -> payout id
         self.events: list[dict[str, Any]] = []
         self.deliveries: list[dict[str, Any]] = []  # every attempt: event id, type, attempt, status
         self._idempotent: dict[str, tuple[str, int, dict[str, Any]]] = {}
@@ -466,6 +469,8 @@ class StripeSimulator:
             intent.update(status="succeeded", last_payment_error=None)
             session.update(status="complete", payment_status="paid",
                            customer_details={"email": email or session["customer_email"]})
+            self._balance("charge", "charge", charge["amount"], card_fee(charge["amount"]), charge["id"],
+                          charge["currency"])
             self._emit("charge.succeeded", charge)
             self._emit("payment_intent.succeeded", intent)
             self._emit("checkout.session.completed", self._public_session(session))
@@ -499,6 +504,7 @@ class StripeSimulator:
                       "currency": charge["currency"],
                       "status": "succeeded", "reason": params.get("reason"), "created": self.now()}
             self.refunds[refund["id"]] = refund
+            self._balance("refund", "refund", -amount, 0, refund["id"], refund["currency"])
             charge["amount_refunded"] += amount
             charge["refunded"] = charge["amount_refunded"] == charge["amount"]
             charge["refunds"]["data"].insert(0, refund)
@@ -530,6 +536,8 @@ class StripeSimulator:
                        "reason": reason, "status": "needs_response", "created": self.now(),
                        "livemode": False}
             self.disputes[dispute["id"]] = dispute
+            self._balance("adjustment", "dispute", -dispute["amount"], DISPUTE_FEE_PENCE, dispute["id"],
+                          dispute["currency"])
             charge["disputed"] = True
             self._emit("charge.dispute.created", dispute)
             return dispute
@@ -560,7 +568,83 @@ class StripeSimulator:
 
     def _close_dispute(self, dispute: dict[str, Any], status: str) -> None:
         dispute["status"] = status
+        if status == "won":
+            self._balance("adjustment", "dispute_reversal", dispute["amount"], 0, dispute["id"], dispute["currency"])
         self._emit("charge.dispute.closed", dispute)
+
+    # ---- the balance and payouts ----
+
+    def _balance(self, type_: str, category: str, amount: int, fee: int, source: str, currency: str) -> None:
+        """A movement of the account's balance, as Stripe's balance transactions report it."""
+        self.balance_transactions.append({
+            "id": "txn_" + secrets.token_hex(12), "object": "balance_transaction", "type": type_,
+            "reporting_category": category, "amount": amount, "fee": fee, "net": amount - fee, "currency": currency,
+            "source": source, "status": "available", "created": self.now(), "available_on": self.now(),
+            "description": None})
+
+    def create_payout(self) -> dict[str, Any]:
+        """Pays everything available and not yet paid out to the bank, as an automatic payout does."""
+        with self._lock:
+            unpaid = [t for t in self.balance_transactions if t["id"] not in self._paid_out_in]
+            amount = sum(t["net"] for t in unpaid)
+            if not unpaid or amount <= 0:
+                raise StripeError(400, "invalid_request_error",
+                                  "You have insufficient funds in your Stripe account for this payout.",
+                                  code="balance_insufficient")
+            payout = {"id": "po_" + secrets.token_hex(12), "object": "payout", "amount": amount,
+                      "currency": unpaid[0]["currency"], "status": "paid", "automatic": True, "method": "standard",
+                      "created": self.now(), "arrival_date": self.now() + 2 * 86400, "livemode": False}
+            self._balance("payout", "payout", -amount, 0, payout["id"], payout["currency"])
+            payout["balance_transaction"] = self.balance_transactions[-1]["id"]
+            for transaction in [*unpaid, self.balance_transactions[-1]]:
+                self._paid_out_in[transaction["id"]] = payout["id"]
+            self.payouts.append(payout)
+            self._emit("payout.paid", payout)
+            return payout
+
+    def list_payouts(self, params: dict[str, Any]) -> dict[str, Any]:
+        since = int((params.get("created") or {}).get("gte", 0))
+        with self._lock:
+            return _page([p for p in reversed(self.payouts) if p["created"] >= since], params, "/v1/payouts")
+
+    def list_balance_transactions(self, params: dict[str, Any]) -> dict[str, Any]:
+        payout = params.get("payout")
+        expand = "data.source" in (params.get("expand") or [])
+        with self._lock:
+            found = [t for t in reversed(self.balance_transactions)
+                     if payout is None or self._paid_out_in.get(t["id"]) == payout]
+            if expand:
+                found = [t | {"source": self._source(t["source"])} for t in found]
+            return _page(found, params, "/v1/balance_transactions")
+
+    def _source(self, object_id: str) -> dict[str, Any]:
+        for objects in (self.charges, self.refunds, self.disputes):
+            if object_id in objects:
+                return objects[object_id]
+        return next(p for p in self.payouts if p["id"] == object_id)
+
+
+def card_fee(amount_pence: int) -> int:
+    """Stripe's standard UK card pricing: 1.5% + 20p, rounded to the nearest penny."""
+    return (amount_pence * 15 + 500) // 1000 + 20
+
+
+DISPUTE_FEE_PENCE = 2000
+
+
+def _page(items: list[dict[str, Any]], params: dict[str, Any], url: str) -> dict[str, Any]:
+    """A Stripe list: newest first, `limit` (default 10, at most 100) after `starting_after`."""
+    try:
+        limit = min(max(int(params.get("limit", 10)), 1), 100)
+    except ValueError:
+        raise StripeError(400, "invalid_request_error", "Invalid integer.", "limit") from None
+    after = params.get("starting_after")
+    if after:
+        ids = [item["id"] for item in items]
+        if after not in ids:
+            raise StripeError(400, "invalid_request_error", f"No such object: '{after}'", "starting_after")
+        items = items[ids.index(after) + 1:]
+    return {"object": "list", "url": url, "data": items[:limit], "has_more": len(items) > limit}
 
 
 # --- HTTP --------------------------------------------------------------------------------------------------
@@ -630,6 +714,18 @@ def create_app(sim: StripeSimulator) -> FastAPI:
     @app.post("/v1/disputes/{dispute_id}/close")
     async def close_dispute(dispute_id: str, request: Request) -> JSONResponse:
         return await idempotent_post(request, lambda _params: sim.close_dispute(dispute_id))
+
+    @app.get("/v1/payouts")
+    def list_payouts(request: Request) -> dict[str, Any]:
+        return sim.list_payouts(decode_form(list(request.query_params.multi_items())))
+
+    @app.get("/v1/balance_transactions")
+    def list_balance_transactions(request: Request) -> dict[str, Any]:
+        return sim.list_balance_transactions(decode_form(list(request.query_params.multi_items())))
+
+    @app.post("/_simulator/payouts")
+    def create_payout() -> dict[str, Any]:
+        return sim.create_payout()
 
     @app.get("/v1/events/{event_id}")
     def get_event(event_id: str) -> dict[str, Any]:

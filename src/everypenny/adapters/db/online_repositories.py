@@ -82,13 +82,16 @@ class SqlGiftAidRepository:
             select(gift_aid_declarations, donations.c.reference)
             .join(donations, donations.c.id == gift_aid_declarations.c.donation_id)
             .where(donations.c.reference == reference)).first()
-        if row is None:
-            return None
-        return GiftAidDeclaration(
-            donation_reference=row.reference, charity_name=row.charity_name, title=row.title,
-            first_name=row.first_name, last_name=row.last_name, house=row.house, address=row.address,
-            postcode=row.postcode, scope=GiftAidScope(row.scope), wording=row.wording,
-            declared_at=row.declared_at, source=row.source, contact=row.contact)
+        return None if row is None else declaration_from_row(row)
+
+
+def declaration_from_row(row) -> GiftAidDeclaration:
+    """A declaration from its row joined with its donation's reference."""
+    return GiftAidDeclaration(
+        donation_reference=row.reference, charity_name=row.charity_name, title=row.title,
+        first_name=row.first_name, last_name=row.last_name, house=row.house, address=row.address,
+        postcode=row.postcode, scope=GiftAidScope(row.scope), wording=row.wording,
+        declared_at=row.declared_at, source=row.source, contact=row.contact)
 
 
 class SqlEmailLog:

@@ -16,10 +16,12 @@ from everypenny.adapters.db.schema import (
     consents,
     donations,
     donor_erasures,
+    email_messages,
     inbox_messages,
     ledger_transfers,
     outbox_tasks,
     payouts,
+    sms_outbound,
 )
 from everypenny.domain.chain import SealedTransfer
 from everypenny.domain.donation import Medium
@@ -31,8 +33,8 @@ from everypenny.service_layer.ports import DuplicateKey
 # Where personal data lives besides donations' phone, email and metadata. A column that holds exactly one
 # contact is replaced outright; a text column (a JSON payload or prose) is scrubbed of every spelling of it.
 # A feature that stores contacts in a new table adds its columns here (e.g. an email log's recipient and body).
-CONTACT_COLUMNS = [consents.c.contact]
-TEXT_COLUMNS = [inbox_messages.c.payload, outbox_tasks.c.payload]
+CONTACT_COLUMNS = [consents.c.contact, email_messages.c.recipient, sms_outbound.c.to_number]
+TEXT_COLUMNS = [inbox_messages.c.payload, outbox_tasks.c.payload, email_messages.c.body]
 
 
 def _scrubbed_text(text: str, replacements: dict[str, str]) -> str:

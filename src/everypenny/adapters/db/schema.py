@@ -351,3 +351,57 @@ donation_paid_counts = Table(
     Column("shard", SmallInteger, primary_key=True),
     Column("paid_count", BigInteger, nullable=False),
 )
+
+# Settlement statements, their lines, and Gift Aid claims (migration 0007_settlement).
+
+settlement_statements = Table(
+    "settlement_statements", metadata,
+    Column("id", Id, primary_key=True, autoincrement=True),
+    Column("appeal_id", Id, ForeignKey("appeals.id"), nullable=False),
+    Column("source", String(20), nullable=False),
+    Column("reference", String(120), nullable=False),
+    Column("network", String(40), nullable=False),
+    Column("period", String(7), nullable=False),
+    Column("sha256", String(64), nullable=False),
+    Column("gross_pence", BigInteger, nullable=False),
+    Column("fee_pence", BigInteger, nullable=False),
+    Column("settled_pence", BigInteger, nullable=False),
+    Column("imported_at", UtcDateTime, nullable=False),
+    CheckConstraint("source IN ('aggregator', 'stripe')", name="ck_settlement_statements_source"),
+    UniqueConstraint("appeal_id", "source", "reference", name="uq_settlement_statements_reference"),
+)
+
+settlement_lines = Table(
+    "settlement_lines", metadata,
+    Column("id", Id, primary_key=True, autoincrement=True),
+    Column("statement_id", Id, ForeignKey("settlement_statements.id"), nullable=False),
+    Column("line", Integer, nullable=False),
+    Column("external_id", String(120), nullable=False),
+    Column("message_id", String(120), nullable=False),
+    Column("donation_reference", String(20)),
+    Column("status", String(20), nullable=False),
+    Column("gross_pence", BigInteger, nullable=False),
+    Column("fee_pence", BigInteger, nullable=False),
+    Column("charged_pence", BigInteger, nullable=False),
+    Column("settled_pence", BigInteger, nullable=False),
+    CheckConstraint("status IN ('matched', 'short', 'over', 'unknown', 'failed_charge', 'duplicate')",
+                    name="ck_settlement_lines_status"),
+    UniqueConstraint("statement_id", "external_id", name="uq_settlement_lines_external_id"),
+    Index("ix_settlement_lines_external_id", "external_id"),
+)
+
+gift_aid_claims = Table(
+    "gift_aid_claims", metadata,
+    Column("id", Id, primary_key=True, autoincrement=True),
+    Column("appeal_id", Id, ForeignKey("appeals.id"), nullable=False),
+    Column("donations_pence", BigInteger, nullable=False),
+    Column("gift_aid_pence", BigInteger, nullable=False),
+    Column("claimed_at", UtcDateTime, nullable=False),
+)
+
+gift_aid_claimed_donations = Table(
+    "gift_aid_claimed_donations", metadata,
+    Column("donation_id", Id, ForeignKey("donations.id"), primary_key=True),
+    Column("claim_id", Id, ForeignKey("gift_aid_claims.id"), nullable=False),
+    Column("amount_pence", BigInteger, nullable=False),
+)

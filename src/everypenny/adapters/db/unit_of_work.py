@@ -6,6 +6,7 @@ from sqlalchemy import Engine
 
 from everypenny.adapters.db.chain import SqlChainRepository
 from everypenny.adapters.db.desk_users import SqlSessionRepository, SqlUserRepository
+from everypenny.adapters.db.gift_aid_claims import SqlGiftAidClaims
 from everypenny.adapters.db.online_repositories import (
     SqlCheckoutRepository,
     SqlEmailLog,
@@ -22,6 +23,7 @@ from everypenny.adapters.db.repositories import (
     SqlLedgerRepository,
     SqlOutbox,
 )
+from everypenny.adapters.db.settlement_repository import SqlSettlementStore
 from everypenny.adapters.db.text_giving_repository import SqlTextGivingStore
 from everypenny.service_layer.unit_of_work import UnitOfWork
 
@@ -49,6 +51,8 @@ class SqlUnitOfWork(UnitOfWork):
         self.reporting = SqlDeskReporting(self.connection)
         self.chain = SqlChainRepository(self.connection)
         self.proof = SqlProofRepository(self.connection)
+        self.settlements = SqlSettlementStore(self.connection)
+        self.gift_aid_claims = SqlGiftAidClaims(self.connection)
         return self
 
     def __exit__(self, *exc_info) -> None:

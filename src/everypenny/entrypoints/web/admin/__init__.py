@@ -34,13 +34,15 @@ from everypenny.entrypoints.web.admin.security import (
     now,
     same_token,
 )
-from everypenny.service_layer import auth, desk
+from everypenny.service_layer import auth, desk, gift_aid_claims, money_out, settlement
 from everypenny.service_layer.desk_ports import DeskSession
 
 HERE = Path(__file__).parent
 STATIC_PATH = "/static/desk"
 EXPORT_NAMES = {"donations": "Donations", "transfers": "Ledger transfers", "consents": "Consent list (opted in)"}
 POLL_SECONDS = 3
+PROBLEM_NAMES = {"short": "Short-paid", "over": "Over-paid", "unknown": "Paid for nothing we know of",
+                 "failed_charge": "Paid for a failed charge", "duplicate": "Paid twice"}
 SECURITY_HEADERS = {
     "Content-Security-Policy": "default-src 'self'; img-src 'self' data:; style-src 'self' 'unsafe-inline'; "
                                "script-src 'self'; frame-ancestors 'none'; form-action 'self'; base-uri 'none'",
@@ -181,6 +183,19 @@ def desk_app(platform: Platform) -> FastAPI:
         except (desk.StatusUnknown, TransitionRefused) as error:
             raise HTTPException(409, str(error)) from None
         return RedirectResponse(f"/admin/appeals/{slug}", status_code=303)
+
+    @desk_api.get("/appeals/{slug}/reconciliation", response_class=HTMLResponse)
+    def appeal_reconciliation(request: Request, slug: str,
+                              session: DeskSession = Depends(allowed(Permission.EXPORT))) -> HTMLResponse:
+        """Finance's view: settlement lines against charges, and what is still owed or wrong."""
+        settings = platform.settings
+        try:
+            report = settlement.reconcile(platform.uow, slug, settings.settlement_window_days,
+                                          settings.card_settlement_window_days)
+        except money_out.UnknownAppeal as error:
+            raise HTTPException(404, str(error)) from None
+        return page(request, "reconciliation.html", board=_dashboard(slug), report=report,
+                    problem_names=PROBLEM_NAMES, gift_aid=gift_aid_claims.gift_aid_schedule(platform.uow, slug))
 
     # --- donations ---------------------------------------------------------------------------------------
 

@@ -1,0 +1,41 @@
+"""Stripe's payouts and the balance transactions each pays, through the `stripe` library."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+import stripe
+
+from everypenny.config import Settings
+from everypenny.domain.settlement import CardPayout, CardTransaction
+
+
+class StripePayouts:
+    """Reads from the API base in the settings: Stripe itself, or the local simulator."""
+
+    def __init__(self, settings: Settings) -> None:
+        self.client = stripe.StripeClient(
+            settings.stripe_api_key, base_addresses={"api": settings.stripe_api_base}, max_network_retries=2)
+
+    def paid_since(self, since: datetime | None) -> list[CardPayout]:
+        """Paid payouts created at or after `since`, oldest first, each with the transactions it paid."""
+        params: dict = {"limit": 100}
+        if since is not None:
+            params["created"] = {"gte": int(since.timestamp())}
+        payouts = [p for p in self.client.v1.payouts.list(params=params).auto_paging_iter() if p.status == "paid"]
+        return [self._payout(payout) for payout in reversed(payouts)]
+
+    def _payout(self, payout) -> CardPayout:
+        listing = self.client.v1.balance_transactions.list(
+            params={"payout": payout.id, "limit": 100, "expand": ["data.source"]})
+        transactions = [
+            CardTransaction(t.id, t.type, t.reporting_category, t.amount, t.fee, _payment_intent(t.source),
+                            datetime.fromtimestamp(t.created, UTC))
+            for t in listing.auto_paging_iter() if t.type != "payout"]
+        return CardPayout(payout.id, payout.amount, payout.currency.upper(),
+                          datetime.fromtimestamp(payout.arrival_date, UTC), tuple(reversed(transactions)))
+
+
+def _payment_intent(source) -> str | None:
+    """The PaymentIntent behind a charge, refund or dispute (sources come expanded)."""
+    return None if isinstance(source, str) else getattr(source, "payment_intent", None)

@@ -1,0 +1,147 @@
+"""`everypenny settlement import …`, `everypenny reconcile`, `everypenny giftaid schedule`: money in, checked."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from pathlib import Path
+
+import stripe
+import typer
+
+from everypenny.adapters.payments.stripe_payouts import StripePayouts
+from everypenny.domain.gift_aid_claims import schedule_csv
+from everypenny.domain.payouts import MoneyOutRefused
+from everypenny.domain.settlement import LineStatus, StatementRefused
+from everypenny.entrypoints.cli import fail, opened_platform
+from everypenny.entrypoints.proof_cli import _money, count, say, settlement_app
+from everypenny.service_layer import gift_aid_claims, money_out, settlement
+
+import_app = typer.Typer(help="Import a settlement: an aggregator's statement or Stripe's payouts.",
+                         no_args_is_help=True)
+
+PROBLEM_WORDS = {
+    LineStatus.SHORT: "short-paid", LineStatus.OVER: "over-paid", LineStatus.UNKNOWN: "for nothing we know of",
+    LineStatus.FAILED_CHARGE: "for failed charges", LineStatus.DUPLICATE: "already paid on an earlier statement",
+}
+
+
+@import_app.callback()
+def import_options(ctx: typer.Context, appeal: str = typer.Option(..., "--appeal", help="The appeal's slug.")) -> None:
+    ctx.obj = appeal
+
+
+def _run(action):
+    with opened_platform() as running:
+        try:
+            return action(running)
+        except (StatementRefused, MoneyOutRefused, money_out.UnknownAppeal) as error:
+            fail(str(error).strip('"'), code=2)
+
+
+StatementFile = typer.Argument(..., exists=True, dir_okay=False, readable=True,
+                               help="The statement CSV (README: Settlement statements).")
+
+
+@import_app.command("aggregator")
+def import_aggregator(ctx: typer.Context, statement: Path = StatementFile) -> None:
+    """Import one network's monthly statement; importing it again changes nothing."""
+    appeal = ctx.obj
+    result = _run(lambda running: settlement.import_aggregator_statement(
+        running.uow(), appeal, statement.read_bytes()))
+    money = _money(appeal)
+    _report(appeal, result, money)
+
+
+def _report(appeal: str, result: settlement.ImportResult, money) -> None:
+    if result.already_imported:
+        say(f"statement {result.reference} was already imported: nothing changed")
+        return
+    say(f"statement {result.reference}: {count(result.lines, 'line')}, {money(result.gross_pence)} gross; "
+        f"settled {money(result.settled_pence)} of our charges"
+        + (f", fee {money(result.fee_pence)} recoverable from the fee bearer" if result.fee_pence else ""))
+    for status, n in result.problems.items():
+        say(f"  {count(n, 'line')} {PROBLEM_WORDS[status]}: see `everypenny reconcile --appeal {appeal}`")
+
+
+@import_app.command("stripe")
+def import_stripe(ctx: typer.Context, since: datetime | None = typer.Option(
+        None, "--since", formats=["%Y-%m-%d"], help="Only payouts created on or after this day (UTC).")) -> None:
+    """Import Stripe's paid payouts: each payout's charges, refunds and disputes of this appeal, and their fees."""
+    appeal = ctx.obj
+    start = since.replace(tzinfo=UTC) if since else None
+    try:
+        results = _run(lambda running: settlement.import_card_payouts(
+            running.uow, appeal, StripePayouts(running.settings), start))
+    except stripe.StripeError as error:
+        fail(f"Stripe refused or could not be reached: {error.user_message or error}", code=3)
+    money = _money(appeal)
+    for result in results:
+        _report(appeal, result, money)
+    if not results:
+        say(f"{appeal}: no paid Stripe payouts carry this appeal's donations"
+            + (f" since {start:%d %b %Y}" if start else ""))
+
+
+def reconcile(
+    appeal: str = typer.Option(..., "--appeal", help="The appeal's slug."),
+    window_days: int | None = typer.Option(None, "--window-days", min=0,
+                                           help="Days after month end the aggregator has to pay "
+                                                "(default EVERYPENNY_SETTLEMENT_WINDOW_DAYS)."),
+) -> None:
+    """Every charged text against the statement lines that paid it; exit 1 if anything needs chasing."""
+    report = _run(lambda running: settlement.reconcile(
+        running.uow, appeal, window_days if window_days is not None else running.settings.settlement_window_days,
+        running.settings.card_settlement_window_days))
+    money = _money(appeal)
+    say(f"{appeal}: charged {money(report.charged_pence)}, settled {money(report.settled_pence)}; "
+        f"{count(report.matched, 'line')} matched in full")
+    for status, words in PROBLEM_WORDS.items():
+        for line in report.lines_with(status):
+            charged = f" (charged {money(line.charged_pence)})" if line.charged_pence else ""
+            say(f"  {words}: {line.statement_reference} line {line.line} {line.external_id} "
+                f"paid {money(line.gross_pence)}{charged}")
+    for charge in report.unsettled:
+        state = "OVERDUE" if charge.overdue else "awaiting settlement"
+        due = f", due by {charge.due_by:%d %b %Y}" if charge.due_by else ""
+        say(f"  {state}: {charge.request_id} ({charge.donation_reference}, {charge.network}) "
+            f"{money(charge.amount_pence)}{due}")
+    say(f"totals: short {money(report.shortfall_pence)}, over {money(report.overpaid_pence)}, paid for nothing "
+        f"we charged {money(report.unmatched_cash_pence)}, awaiting {money(report.awaiting_pence)}, overdue "
+        f"{money(report.overdue_pence)}")
+    if report.problem_lines or report.overdue_pence:
+        raise typer.Exit(1)
+
+
+giftaid_app = typer.Typer(help="Gift Aid claims to HMRC.", no_args_is_help=True)
+
+
+@giftaid_app.command("schedule")
+def giftaid_schedule(
+    appeal: str = typer.Option(..., "--appeal", help="The appeal's slug."),
+    output: Path = typer.Option(..., "--output", dir_okay=False, help="Where to write the schedule CSV."),
+    claim: bool = typer.Option(False, "--claim", help="Record these donations as claimed (default: preview)."),
+) -> None:
+    """HMRC's Charities Online schedule of unclaimed donations with a declaration; --claim records the claim."""
+    def run(running):
+        try:
+            return gift_aid_claims.gift_aid_schedule(running.uow, appeal, claim)
+        except gift_aid_claims.GiftAidClaimRefused as error:
+            fail(str(error), code=2)
+    position = _run(run)
+    output.write_text(schedule_csv(position.schedule), encoding="utf-8")
+    money, schedule = _money(appeal), position.schedule
+    action = f"claim #{position.claim_id} recorded" if position.claim_id else "preview, nothing recorded"
+    say(f"wrote {count(len(schedule.rows), 'row')} ({count(len(schedule.references), 'donation')}, "
+        f"{money(schedule.donations_pence)}) to {output}: Gift Aid claimable {money(schedule.gift_aid_pence)}; "
+        f"{action}")
+    if position.without_declaration:
+        say(f"  {count(position.without_declaration, 'paid donation')} without a Gift Aid declaration "
+            "(not claimable)")
+    say(f"  claimed so far: {count(position.claims, 'claim')}, {money(position.claimed_gift_aid_pence)} of Gift Aid "
+        f"on {money(position.claimed_donations_pence)} of donations")
+
+
+def register(app: typer.Typer) -> None:
+    settlement_app.add_typer(import_app, name="import")
+    app.command("reconcile")(reconcile)
+    app.add_typer(giftaid_app, name="giftaid")

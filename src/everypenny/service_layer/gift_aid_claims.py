@@ -1,0 +1,81 @@
+"""Gift Aid claims: the schedule of claimable donations for HMRC, previewed or recorded as a claim.
+
+Recording a claim stores each donation it covers, so a later schedule never repeats one (see
+domain/gift_aid_claims.py for which donations are claimable and how small ones are aggregated).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+from everypenny.domain.erasure import Contact, RetentionHold
+from everypenny.domain.gift_aid_claims import Schedule, build_schedule, covering_declaration
+from everypenny.service_layer.money_out import _appeal
+from everypenny.service_layer.ports import DuplicateKey
+from everypenny.service_layer.unit_of_work import UnitOfWork
+
+GIFT_AID_RETENTION_YEARS = 6
+
+
+def gift_aid_retention(uow: UnitOfWork, contact: Contact, now: datetime | None = None) -> RetentionHold | None:
+    """HMRC requires Gift Aid declarations and claim records to be kept for six years: a retention rule."""
+    last = uow.gift_aid_claims.last_gift_aid_record(contact.value)
+    if last is None:
+        return None
+    until = last.replace(year=last.year + GIFT_AID_RETENTION_YEARS, day=min(last.day, 28) if last.month == 2
+                         else last.day)
+    if (now or datetime.now(UTC)) >= until:
+        return None
+    return RetentionHold("gift-aid-records", f"HMRC requires Gift Aid declarations and claims to be kept for "
+                                             f"{GIFT_AID_RETENTION_YEARS} years: this donor's latest was on "
+                                             f"{last:%d %b %Y}, so their details are kept until {until:%d %b %Y}")
+
+
+class GiftAidClaimRefused(ValueError):
+    """A claim that cannot be recorded; nothing is stored."""
+
+
+@dataclass(frozen=True)
+class ClaimPosition:
+    """An appeal's Gift Aid: what is claimable now and what was claimed before."""
+
+    schedule: Schedule
+    without_declaration: int  # paid donations no declaration covers
+    claims: int
+    claimed_donations_pence: int
+    claimed_gift_aid_pence: int
+    claim_id: int | None = None  # set when this call recorded the schedule as a claim
+
+
+def gift_aid_schedule(uow_factory: Callable[[], UnitOfWork], slug: str, claim: bool = False,
+                      clock: Callable[[], datetime] = lambda: datetime.now(UTC)) -> ClaimPosition:
+    """The schedule of every claimable donation not yet claimed; with `claim`, records it as claimed."""
+    with uow_factory() as uow:
+        appeal = _appeal(uow, slug)
+        store = uow.gift_aid_claims
+        gifts = store.unclaimed_gifts(slug)
+        own = store.declarations([gift.reference for gift in gifts])
+        enduring = store.enduring_declarations({contact for gift in gifts for contact in gift.contacts})
+        claimable = []
+        for gift in gifts:
+            declaration = covering_declaration(gift, own.get(gift.reference), enduring, appeal.beneficiary.name)
+            if declaration is not None:
+                claimable.append((gift, declaration))
+        schedule = build_schedule(claimable)
+        claim_id = None
+        if claim:
+            if not schedule.rows:
+                raise GiftAidClaimRefused(f"{slug} has no unclaimed donation with a Gift Aid declaration: "
+                                          "nothing to claim")
+            try:
+                claim_id = store.record_claim(slug, schedule.references, schedule.donations_pence,
+                                              schedule.gift_aid_pence, clock())
+            except DuplicateKey:
+                raise GiftAidClaimRefused("another claim recorded some of these donations at the same moment: "
+                                          "run the schedule again") from None
+        claims, donations_pence, gift_aid_pence = store.claimed(slug)
+        if claim:
+            uow.commit()
+    return ClaimPosition(schedule, len(gifts) - len(claimable), claims, donations_pence, gift_aid_pence, claim_id)

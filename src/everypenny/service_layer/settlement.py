@@ -1,0 +1,216 @@
+"""Settlement import and reconciliation: what was paid for our charges, and what is still owed or wrong.
+
+An import is one unit of work: the statement and its line-level matches are stored, and the money that
+settles our charges is posted through money_out's settlement postings (Dr bank net, Dr recoverable:fees
+fee, Cr receivable gross). Cash paid for nothing we charged (unknown ids, failed charges, a charge paid
+twice, the excess of an over-payment) is not posted: it is listed for finance to query with the payer.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+
+from everypenny.domain.appeal import Appeal, Channel
+from everypenny.domain.money import format_pence
+from everypenny.domain.settlement import (
+    CardTransaction,
+    LineStatus,
+    MatchedLine,
+    Statement,
+    StatementRefused,
+    match_lines,
+    parse_statement,
+    settlement_due_by,
+)
+from everypenny.service_layer.money_out import _appeal, gifts, post_settlement
+from everypenny.service_layer.settlement_ports import PayoutSource, StoredLine
+from everypenny.service_layer.unit_of_work import UnitOfWork
+
+AGGREGATOR = "aggregator"
+STRIPE = "stripe"
+DEFAULT_WINDOW_DAYS = 99
+DEFAULT_CARD_WINDOW_DAYS = 14  # Stripe pays UK accounts on a 7-day rolling schedule; a week's grace
+
+
+@dataclass(frozen=True)
+class ImportResult:
+    reference: str
+    lines: int
+    gross_pence: int
+    settled_pence: int
+    fee_pence: int
+    problems: dict[LineStatus, int]
+    already_imported: bool
+
+
+def import_aggregator_statement(uow: UnitOfWork, slug: str, content: bytes) -> ImportResult:
+    """Imports one network's monthly statement; the same file again changes nothing, a changed one is refused."""
+    statement = parse_statement(content)
+    with uow:
+        appeal = _appeal(uow, slug)
+        already = _already_imported(uow, slug, AGGREGATOR, statement)
+        if already is not None:
+            return already
+        charges = {c.request_id: c for c in uow.settlements.sms_charges(slug)}
+        settled_before = {line.external_id for line in uow.settlements.lines(slug) if line.status.settles}
+        matched = match_lines(statement.lines, charges, settled_before)
+        result = _post_and_store(uow, appeal, AGGREGATOR, Channel.CARRIER_SMS, statement, matched,
+                                 sum(m.settled_fee_pence for m in matched),
+                                 f"{statement.network} {statement.period} {statement.reference}")
+        uow.commit()
+    return result
+
+
+def import_card_payouts(uow_factory: Callable[[], UnitOfWork], slug: str, payouts: PayoutSource,
+                        since: datetime | None = None) -> list[ImportResult]:
+    """Imports the appeal's share of each paid Stripe payout, one unit of work per payout, oldest first.
+
+    A payout can carry several appeals' donations; each appeal imports its own transactions (plus any
+    that belong to no donation at all, listed for reconciliation). Card fees are the fee bearer's.
+    """
+    results = []
+    for payout in payouts.paid_since(since):
+        with uow_factory() as uow:
+            appeal = _appeal(uow, slug)
+            lines: list[tuple[CardTransaction, str | None]] = []
+            for transaction in payout.transactions:
+                checkout = (uow.checkouts.by_payment_intent(transaction.payment_intent)
+                            if transaction.payment_intent else None)
+                donation = uow.donations.get(checkout.donation_reference) if checkout else None
+                if donation is None or donation.appeal == slug:
+                    lines.append((transaction, donation.reference if donation else None))
+            if not any(reference for _, reference in lines):
+                continue  # none of this appeal's donations
+            statement = payout.statement(transaction for transaction, _ in lines)
+            already = _already_imported(uow, slug, STRIPE, statement)
+            if already is not None:
+                results.append(already)
+                continue
+            matched = [MatchedLine(line, LineStatus.MATCHED, reference, line.gross_pence) if reference
+                       else MatchedLine(line, LineStatus.UNKNOWN, None, 0)
+                       for line, (_, reference) in zip(statement.lines, lines, strict=True)]
+            fee = sum(m.line.fee_pence for m in matched if m.status is LineStatus.MATCHED)
+            results.append(_post_and_store(uow, appeal, STRIPE, Channel.ONLINE, statement, matched, fee,
+                                           f"stripe {payout.id}"))
+            uow.commit()
+    return results
+
+
+def _already_imported(uow: UnitOfWork, slug: str, source: str, statement: Statement) -> ImportResult | None:
+    """The earlier import of this statement if it is identical; a refusal if it differs."""
+    stored = uow.settlements.statement(slug, source, statement.reference)
+    if stored is None:
+        return None
+    if stored.sha256 != statement.sha256:
+        raise StatementRefused(
+            f"statement {statement.reference} was imported on {stored.imported_at:%d %b %Y} with other "
+            "contents; nothing was changed. Ask the payer for a correcting statement with its own reference")
+    return ImportResult(statement.reference, len(statement.lines), stored.gross_pence, stored.settled_pence, 0, {},
+                        already_imported=True)
+
+
+def _post_and_store(uow: UnitOfWork, appeal: Appeal, source: str, channel: Channel, statement: Statement,
+                    matched: list[MatchedLine], fee_pence: int, posting_reference: str) -> ImportResult:
+    settled = sum(m.settled_pence for m in matched)
+    if settled > 0:
+        post_settlement(uow, appeal, channel, settled, posting_reference, fee_pence)
+    elif settled < 0:
+        raise StatementRefused(f"statement {statement.reference} settles {format_pence(settled, appeal.currency)} "
+                               "of this appeal's donations (refunds or disputes exceed its charges): record it by "
+                               "hand with `everypenny settlement record` once agreed with the payer")
+    uow.settlements.add_statement(appeal.slug, source, statement, matched)
+    problems: dict[LineStatus, int] = {}
+    for m in matched:
+        if m.status is not LineStatus.MATCHED:
+            problems[m.status] = problems.get(m.status, 0) + 1
+    return ImportResult(statement.reference, len(matched), statement.gross_pence, settled,
+                        fee_pence if settled > 0 else 0, problems, already_imported=False)
+
+
+# --- reconciliation ---------------------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class UnsettledCharge:
+    request_id: str
+    donation_reference: str
+    network: str
+    amount_pence: int
+    charged_at: datetime | None
+    due_by: datetime | None
+    overdue: bool
+
+
+@dataclass
+class Reconciliation:
+    charged_pence: int = 0
+    settled_pence: int = 0
+    matched: int = 0
+    problem_lines: list[StoredLine] = field(default_factory=list)
+    unsettled: list[UnsettledCharge] = field(default_factory=list)
+
+    def lines_with(self, status: LineStatus) -> list[StoredLine]:
+        return [line for line in self.problem_lines if line.status is status]
+
+    @property
+    def shortfall_pence(self) -> int:
+        return sum(line.charged_pence - line.gross_pence for line in self.lines_with(LineStatus.SHORT))
+
+    @property
+    def overpaid_pence(self) -> int:
+        return sum(line.gross_pence - line.charged_pence for line in self.lines_with(LineStatus.OVER))
+
+    @property
+    def unmatched_cash_pence(self) -> int:
+        """Paid for nothing we charged: unknown ids, failed charges, charges paid twice."""
+        return sum(line.gross_pence for line in self.problem_lines
+                   if line.status in (LineStatus.UNKNOWN, LineStatus.FAILED_CHARGE, LineStatus.DUPLICATE))
+
+    @property
+    def awaiting_pence(self) -> int:
+        return sum(c.amount_pence for c in self.unsettled if not c.overdue)
+
+    @property
+    def overdue_pence(self) -> int:
+        return sum(c.amount_pence for c in self.unsettled if c.overdue)
+
+
+def reconcile(uow_factory: Callable[[], UnitOfWork], slug: str, window_days: int = DEFAULT_WINDOW_DAYS,
+              card_window_days: int = DEFAULT_CARD_WINDOW_DAYS, now: datetime | None = None) -> Reconciliation:
+    """Every charged text and paid card donation against the lines that paid it; each side's leftovers."""
+    now = now or datetime.now(UTC)
+    with uow_factory() as uow:
+        _appeal(uow, slug)
+        charges = uow.settlements.sms_charges(slug)
+        lines = uow.settlements.lines(slug)
+        card_gifts = [gift for gift in gifts(uow, slug) if gift.channel == Channel.ONLINE]
+    report = Reconciliation()
+    for line in lines:
+        report.settled_pence += line.settled_pence
+        if line.status is LineStatus.MATCHED:
+            report.matched += 1
+        else:
+            report.problem_lines.append(line)
+    paid_for = {line.external_id for line in lines if line.source == AGGREGATOR and line.status.settles}
+    for charge in charges:
+        if not charge.charged:
+            continue
+        report.charged_pence += charge.amount_pence
+        if charge.request_id not in paid_for:
+            due_by = settlement_due_by(charge.charged_at, window_days) if charge.charged_at else None
+            report.unsettled.append(UnsettledCharge(
+                charge.request_id, charge.donation_reference, charge.network, charge.amount_pence,
+                charge.charged_at, due_by, due_by is not None and now > due_by))
+    card_settled: dict[str, int] = {}
+    for line in lines:
+        if line.source == STRIPE and line.donation_reference:
+            card_settled[line.donation_reference] = card_settled.get(line.donation_reference, 0) + line.settled_pence
+    for gift in card_gifts:
+        report.charged_pence += gift.net_pence
+        owed = gift.net_pence - card_settled.get(gift.reference, 0)
+        if owed > 0:
+            due_by = gift.donated_at + timedelta(days=card_window_days)
+            report.unsettled.append(UnsettledCharge(gift.reference, gift.reference, "card", owed, gift.donated_at,
+                                                    due_by, now > due_by))
+    return report

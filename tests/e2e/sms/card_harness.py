@@ -1,0 +1,56 @@
+"""Online donations paid on the Stripe simulator (on a real socket, as the `stripe` library needs), with
+its events applied as the webhook would apply them."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from everypenny.service_layer.online_donations import (
+    DonationForm,
+    OnlineContext,
+    RateLimits,
+    apply_stripe_event,
+    request_refund,
+    start_online_donation,
+)
+from everypenny.simulators.stripe import StripeSimulator
+
+SLUG = "sun-ukraine-fund"
+SUCCESS_CARD = "4242424242424242"
+
+
+class CardDonations:
+    def __init__(self, platform, sim: StripeSimulator) -> None:
+        self.platform = platform
+        self.sim = sim
+        self.applied = 0
+        self.context = OnlineContext(public_url="https://give.example", secret_key=platform.settings.secret_key,
+                                     limits=RateLimits(per_ip=1000, per_email=1000, window=timedelta(minutes=10)))
+
+    def donate(self, pence: int, email: str = "reader@example.org", gift_aid=None) -> str:
+        """A donor pays on the hosted page; returns the donation's reference."""
+        started = start_online_donation(self.platform.uow, self.platform.payment_gateway(), self.context, SLUG,
+                                        DonationForm(pence, email, gift_aid=gift_aid), "203.0.113.7")
+        with self.platform.uow() as uow:
+            session_id = uow.checkouts.by_reference(started.reference).session_id
+        assert self.sim.pay(session_id, SUCCESS_CARD, email).succeeds
+        self.deliver()
+        return started.reference
+
+    def refund(self, reference: str, pence: int | None = None) -> None:
+        request_refund(self.platform.uow, self.platform.payment_gateway(), reference, pence)
+        self.deliver()
+
+    def deliver(self) -> None:
+        """Applies the events Stripe has emitted since the last delivery, in order."""
+        for event in self.sim.events[self.applied:]:
+            with self.platform.uow() as uow:
+                apply_stripe_event(uow, event)
+                uow.commit()
+        self.applied = len(self.sim.events)
+
+
+def balances(platform, slug: str = SLUG) -> dict[str, int]:
+    """The appeal's posted balances by account, debits positive."""
+    with platform.uow() as uow:
+        return {code: posted for code, (posted, _pending) in uow.ledger.balances(slug).items()}
