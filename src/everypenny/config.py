@@ -47,6 +47,10 @@ class Settings(BaseSettings):
     allocate_interval_s: float = 60.0
     # Receipt checks a client may make per minute on a public transparency page.
     receipt_checks_per_minute: int = 10
+    # Spike: threads each outbox worker runs its claimed tasks on (each task keeps its own transaction),
+    # and how many tasks it claims at once.
+    worker_threads: int = 8
+    worker_batch_size: int = 100
 
 
 def get_settings() -> Settings:

@@ -182,7 +182,8 @@ def worker() -> None:
     stop = threading.Event()
     with opened_platform() as platform:
         try:
-            platform.worker().run_until(stop)
+            settings = platform.settings
+            platform.worker(threads=settings.worker_threads, batch_size=settings.worker_batch_size).run_until(stop)
         except KeyboardInterrupt:
             stop.set()
 
@@ -209,3 +210,8 @@ def demo(
 from everypenny.entrypoints import proof_cli  # noqa: E402
 
 proof_cli.register(app)
+
+# The TV-appeal rehearsal: `everypenny simulate spike`.
+from everypenny.entrypoints.spike_cli import spike_command  # noqa: E402
+
+cli_text_giving.simulate_app.command("spike")(spike_command)

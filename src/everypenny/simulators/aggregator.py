@@ -91,6 +91,10 @@ class Delivery:
     reverse_batches: bool = False
 
 
+# Told of every callback attempt: (path, fields, when it was due, when the app answered, whether it took it).
+CallbackObserver = Callable[[str, dict[str, str], float, float, bool], None]
+
+
 def _msisdn(number: str) -> str:
     return number.strip().lstrip("+")
 
@@ -102,8 +106,9 @@ def _stamp() -> str:
 class SimulatedAggregator:
     def __init__(self, app_url: str, api_key: str, callback_secret: str, delivery: Delivery = Delivery(),
                  seed: int = 0, client: httpx.Client | None = None, max_attempts: int = 8,
-                 retry_base_s: float = 0.2) -> None:
+                 retry_base_s: float = 0.2, observer: CallbackObserver | None = None) -> None:
         self.api_key = api_key
+        self.observer = observer
         self.callback_secret = callback_secret
         self.delivery = delivery
         self._owns_client = client is None
@@ -236,11 +241,11 @@ class SimulatedAggregator:
             self._in_flight += len(batch)
         if self.delivery.reverse_batches:
             batch.reverse()
-        for _, _, path, fields, attempts in batch:
-            self._post(path, fields, attempts)
+        for due, _, path, fields, attempts in batch:
+            self._post(path, fields, attempts, due)
         return len(batch)
 
-    def _post(self, path: str, fields: dict[str, str], attempts: int) -> None:
+    def _post(self, path: str, fields: dict[str, str], attempts: int, due: float) -> None:
         body = wire.encode(fields)
         try:
             response = self.client.post(path, content=body, headers={
@@ -250,6 +255,8 @@ class SimulatedAggregator:
             error = f"HTTP {response.status_code}"
         except httpx.HTTPError as failure:
             delivered, error = False, repr(failure)
+        if self.observer is not None:
+            self.observer(path, fields, due, time.monotonic(), delivered)
         with self._lock:
             self._in_flight -= 1
             if delivered:
