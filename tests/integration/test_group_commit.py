@@ -99,3 +99,22 @@ def test_a_worker_running_tasks_on_threads_runs_each_exactly_once(platform):
 
     assert sorted(seen) == sorted(f"m{n}" for n in range(40))
     assert rows(platform, "SELECT count(*) FROM outbox_tasks WHERE done_at IS NULL") == [(0,)]
+
+
+def test_a_worker_survives_a_database_outage_and_carries_on(platform):
+    accept_callbacks(platform.uow(), [text_callback(text("m1"))])
+    outage = {"left": 2}
+    seen: list[str] = []
+
+    def flaky_uow():
+        if outage["left"]:
+            outage["left"] -= 1
+            raise ConnectionError("the database is restarting")
+        return platform.uow()
+
+    stop = threading.Event()
+    worker = OutboxWorker(flaky_uow, {TEXT_RECEIVED: lambda uow, payload: (seen.append(payload["message_id"]),
+                                                                            stop.set())})
+    worker.run_until(stop, outage_sleep_s=0.01)
+
+    assert seen == ["m1"]

@@ -99,10 +99,18 @@ class OutboxWorker:
             except Exception as error:  # housekeeping must never stop the worker
                 log.warning("periodic job failed", job=job.name, error=repr(error))
 
-    def run_until(self, stop: threading.Event, idle_sleep_s: float = 0.05) -> None:
+    def run_until(self, stop: threading.Event, idle_sleep_s: float = 0.05, outage_sleep_s: float = 1.0) -> None:
+        """Works until `stop`; a database outage (e.g. PostgreSQL restarting) pauses it rather than ending it:
+        claimed tasks whose run failed are leased and come back when their lease ends."""
         while not stop.is_set():
             self.run_due_jobs()
-            if self.run_once() == 0:
+            try:
+                claimed = self.run_once()
+            except Exception as error:
+                log.warning("outbox worker cannot reach the database; retrying", error=repr(error))
+                stop.wait(outage_sleep_s)
+                continue
+            if claimed == 0:
                 stop.wait(idle_sleep_s)
 
     def drain(self, max_rounds: int = 1000) -> None:
