@@ -51,6 +51,9 @@ class Settings(BaseSettings):
     # and how many tasks it claims at once.
     worker_threads: int = 8
     worker_batch_size: int = 100
+    # How long a claimed task stays a worker's before another may take it: after a crash, its tasks wait this
+    # long. Shorter recovers faster; a task outliving it may run twice but takes effect once (see outbox.py).
+    worker_lease_s: float = 30.0
 
 
 def get_settings() -> Settings:

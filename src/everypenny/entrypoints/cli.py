@@ -6,6 +6,7 @@ import os
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
+from datetime import timedelta
 from pathlib import Path
 from typing import NoReturn
 
@@ -183,7 +184,8 @@ def worker() -> None:
     with opened_platform() as platform:
         try:
             settings = platform.settings
-            platform.worker(threads=settings.worker_threads, batch_size=settings.worker_batch_size).run_until(stop)
+            platform.worker(threads=settings.worker_threads, batch_size=settings.worker_batch_size,
+                            lease=timedelta(seconds=settings.worker_lease_s)).run_until(stop)
         except KeyboardInterrupt:
             stop.set()
 
