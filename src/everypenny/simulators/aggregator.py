@@ -91,6 +91,8 @@ class Delivery:
     reverse_batches: bool = False
 
 
+COURIER_BATCH = 4  # callbacks one courier takes at a time
+
 # Told of every callback attempt: (path, fields, when it was due, when the app answered, whether it took it).
 CallbackObserver = Callable[[str, dict[str, str], float, float, bool], None]
 
@@ -231,12 +233,13 @@ class SimulatedAggregator:
         with self._lock:
             return len(self._queue) + self._in_flight
 
-    def deliver_due(self) -> int:
-        """Posts every callback whose time has come; a refused or failed one is retried with backoff."""
+    def deliver_due(self, limit: int | None = None) -> int:
+        """Posts every callback whose time has come (at most `limit`, so couriers share a burst rather than
+        one courier taking all of it); a refused or failed one is retried with backoff."""
         now = time.monotonic()
         with self._lock:
             batch = []
-            while self._queue and self._queue[0][0] <= now:
+            while self._queue and self._queue[0][0] <= now and (limit is None or len(batch) < limit):
                 batch.append(heapq.heappop(self._queue))
             self._in_flight += len(batch)
         if self.delivery.reverse_batches:
@@ -278,7 +281,7 @@ class SimulatedAggregator:
 
     def _run_courier(self) -> None:
         while not self._stop.is_set():
-            self.deliver_due()
+            self.deliver_due(limit=COURIER_BATCH)
             with self._lock:
                 wait = (self._queue[0][0] - time.monotonic()) if self._queue else 1.0
             if wait > 0:
@@ -292,6 +295,11 @@ class SimulatedAggregator:
             courier.join(timeout=10)
         if self._owns_client:
             self.client.close()
+
+    @property
+    def couriers_stopped(self) -> bool:
+        """False while a courier still waits on a slow app after stop() gave up waiting for it."""
+        return not any(courier.is_alive() for courier in self._couriers)
 
 
 def _missing(fields: dict[str, str], *names: str) -> str | None:

@@ -245,7 +245,8 @@ class SpikeRun:
                 self._stop_polling.set()
                 poller.join(timeout=5)
                 self.simulator.stop()
-                self.simulator.client.close()
+                if self.simulator.couriers_stopped:
+                    self.simulator.client.close()  # else a courier still waits on the app: leave it its client
             donations, raised = self._totals(client)
         return self._figures(offered_for_s, donations - base_donations, raised - base_raised, drained)
 
@@ -255,18 +256,26 @@ class SpikeRun:
         while time.monotonic() < deadline:
             if progress:
                 progress(self.record, "draining")
-            if self.simulator.queued() == 0:
-                try:
-                    _, raised = self._totals(client)
-                except httpx.HTTPError:
-                    raised = None
-                if raised is not None and raised - base_raised == self.simulator.charged_pence():
-                    time.sleep(0.5)  # a charge requested just now would show in the simulator's record
-                    if self.simulator.queued() == 0 and \
-                            self._totals(client)[1] - base_raised == self.simulator.charged_pence():
-                        return True
+            try:
+                settled = self._settled(client, base_raised)
+            except httpx.HTTPError:
+                settled = False  # an app node restarting: ask again
+            if settled:
+                return True
             time.sleep(0.25)
         return False
+
+    def _settled(self, client: httpx.Client, base_raised: int) -> bool:
+        """No callback on its way, no work queued in the deployment (its /metrics), and the books match."""
+        if self.simulator.queued() or self._outbox_depth(client):
+            return False
+        return self._totals(client)[1] - base_raised == self.simulator.charged_pence()
+
+    @staticmethod
+    def _outbox_depth(client: httpx.Client) -> int:
+        body = client.get("/metrics").raise_for_status().text
+        return sum(int(float(line.rsplit(" ", 1)[1])) for line in body.splitlines()
+                   if line.startswith("everypenny_outbox_depth{"))
 
     def _figures(self, offered_for_s: float, donations: int, raised: int, drained: bool) -> SpikeFigures:
         record, plan = self.record, self.plan
