@@ -23,7 +23,7 @@ def summary(figures: SpikeFigures) -> list[str]:
         f"ack latency     p50 {figures.ack_p50_ms:.1f} ms, p99 {figures.ack_p99_ms:.1f} ms "
         f"(at peak: p99 {figures.peak_ack_p99_ms:.1f} ms)",
         f"posted          {figures.donations_posted:,} donations at {figures.donations_posted_per_s:,.0f}/s "
-        f"end to end ({figures.seconds_to_drain:.1f} s until all were on the books)",
+        "end to end" + (f" ({figures.seconds_to_drain:.1f} s until all were on the books)" if figures.drained else ""),
         f"raised          {format_pence(figures.raised_pence, 'GBP')} on the books, "
         f"{format_pence(figures.simulator_charged_pence, 'GBP')} charged by the networks: {money}",
         *([f"undeliverable   {figures.undeliverable_callbacks} callbacks the app never took"]
