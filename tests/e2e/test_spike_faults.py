@@ -10,8 +10,8 @@ from everypenny.simulators.spike import SpikePlan
 
 
 def test_killed_app_and_worker_processes_lose_no_donation_and_count_none_twice(postgres_database_url):
-    plan = SpikePlan(peak_per_s=60, ramp_s=1, hold_s=5, refusing_share=0.1, duplicate_rate=0.1, jitter_s=0.05,
-                     couriers=4, drain_timeout_s=40)
+    plan = SpikePlan(peak_per_s=40, ramp_s=1, hold_s=4, refusing_share=0.1, duplicate_rate=0.1, jitter_s=0.05,
+                     couriers=4, drain_timeout_s=150)
 
     result = run_drill(postgres_database_url, plan, kills=3, apps=2, workers=2)
 
