@@ -268,3 +268,16 @@ def load_seed_variant(platform):
         return appeal
 
     return load
+
+
+@pytest.fixture
+def postgres_database_url(postgres_template):
+    """A fresh PostgreSQL database only: for tests of several processes sharing one server (SKIP LOCKED)."""
+    name = f"everypenny_test_{_worker()}_{next(_counter)}"
+    admin = create_engine(POSTGRES_ADMIN_URL, isolation_level="AUTOCOMMIT")
+    with admin.connect() as connection:
+        connection.execute(text(f'CREATE DATABASE "{name}" TEMPLATE "{postgres_template}"'))
+    yield _database_url(name)
+    with admin.connect() as connection:
+        connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+    admin.dispose()

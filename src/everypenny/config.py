@@ -52,6 +52,13 @@ class Settings(BaseSettings):
     card_settlement_window_days: int = 14
     # Receipt checks a client may make per minute on a public transparency page.
     receipt_checks_per_minute: int = 10
+    # Spike: threads each outbox worker runs its claimed tasks on (each task keeps its own transaction),
+    # and how many tasks it claims at once.
+    worker_threads: int = 8
+    worker_batch_size: int = 100
+    # How long a claimed task stays a worker's before another may take it: after a crash, its tasks wait this
+    # long. Shorter recovers faster; a task outliving it may run twice but takes effect once (see outbox.py).
+    worker_lease_s: float = 30.0
 
 
 def get_settings() -> Settings:

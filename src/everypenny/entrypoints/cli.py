@@ -6,6 +6,7 @@ import os
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
+from datetime import timedelta
 from pathlib import Path
 from typing import NoReturn
 
@@ -182,7 +183,9 @@ def worker() -> None:
     stop = threading.Event()
     with opened_platform() as platform:
         try:
-            platform.worker().run_until(stop)
+            settings = platform.settings
+            platform.worker(threads=settings.worker_threads, batch_size=settings.worker_batch_size,
+                            lease=timedelta(seconds=settings.worker_lease_s)).run_until(stop)
         except KeyboardInterrupt:
             stop.set()
 
@@ -214,3 +217,7 @@ proof_cli.register(app)
 from everypenny.entrypoints import settlement_cli  # noqa: E402
 
 settlement_cli.register(app)
+# The TV-appeal rehearsal: `everypenny simulate spike`.
+from everypenny.entrypoints.spike_cli import spike_command  # noqa: E402
+
+cli_text_giving.simulate_app.command("spike")(spike_command)

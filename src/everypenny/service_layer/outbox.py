@@ -9,6 +9,7 @@ from __future__ import annotations
 import threading
 import time
 from collections.abc import Callable, Mapping, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
@@ -43,8 +44,12 @@ class PeriodicJob:
 class OutboxWorker:
     def __init__(self, uow_factory: Callable[[], UnitOfWork], handlers: Mapping[str, TaskHandler],
                  batch_size: int = 50, lease: timedelta = timedelta(seconds=60),
-                 periodic: Sequence[PeriodicJob] = ()) -> None:
+                 periodic: Sequence[PeriodicJob] = (), threads: int = 1) -> None:
         self.uow_factory = uow_factory
+        # Tasks spend most of their time waiting on the database and on providers: a claimed batch runs on
+        # this many threads, each task still in its own transaction.
+        self.threads = threads
+        self._pool: ThreadPoolExecutor | None = None
         self.handlers = handlers
         self.batch_size = batch_size
         self.lease = lease
@@ -56,8 +61,13 @@ class OutboxWorker:
         with self.uow_factory() as uow:
             tasks = uow.outbox.claim(self.batch_size, self.lease)
             uow.commit()
-        for task in tasks:
-            self._run(task)
+        if self.threads > 1 and len(tasks) > 1:
+            if self._pool is None:
+                self._pool = ThreadPoolExecutor(self.threads, thread_name_prefix="outbox-task")
+            list(self._pool.map(self._run, tasks))
+        else:
+            for task in tasks:
+                self._run(task)
         return len(tasks)
 
     def _run(self, task: OutboxTask) -> None:
@@ -89,10 +99,18 @@ class OutboxWorker:
             except Exception as error:  # housekeeping must never stop the worker
                 log.warning("periodic job failed", job=job.name, error=repr(error))
 
-    def run_until(self, stop: threading.Event, idle_sleep_s: float = 0.05) -> None:
+    def run_until(self, stop: threading.Event, idle_sleep_s: float = 0.05, outage_sleep_s: float = 1.0) -> None:
+        """Works until `stop`; a database outage (e.g. PostgreSQL restarting) pauses it rather than ending it:
+        claimed tasks whose run failed are leased and come back when their lease ends."""
         while not stop.is_set():
             self.run_due_jobs()
-            if self.run_once() == 0:
+            try:
+                claimed = self.run_once()
+            except Exception as error:
+                log.warning("outbox worker cannot reach the database; retrying", error=repr(error))
+                stop.wait(outage_sleep_s)
+                continue
+            if claimed == 0:
                 stop.wait(idle_sleep_s)
 
     def drain(self, max_rounds: int = 1000) -> None:

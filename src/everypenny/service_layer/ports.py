@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from typing import Any, Protocol
@@ -80,10 +80,12 @@ class Outbox(Protocol):
     def complete(self, task_id: int) -> bool: ...
     def retry_later(self, task_id: int, error: str, delay: timedelta) -> None: ...
     def depth(self) -> int: ...
+    def enqueue_many(self, tasks: Sequence[tuple[str, dict[str, Any], str]]) -> None: ...
 
 
 class Inbox(Protocol):
     def accept(self, provider: str, message_id: str, kind: str, payload: dict[str, Any]) -> bool: ...
+    def accept_many(self, callbacks: Sequence[tuple[str, str, str, dict[str, Any]]]) -> list[bool]: ...
 
 
 class ChainRepository(Protocol):

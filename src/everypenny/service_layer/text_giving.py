@@ -17,7 +17,7 @@ re-posting triggered by a provider's retry.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass, replace
 from datetime import UTC, datetime
 from typing import Any
@@ -130,30 +130,45 @@ def _now() -> datetime:
 
 # ---- receiving callbacks (called by webhooks: store, queue, answer fast) --------------------------------
 
-def _accept(uow: UnitOfWork, provider: str, message_id: str, kind: str, topic: str,
-            payload: dict[str, Any]) -> bool:
-    """False when the provider sent this callback before: nothing new is stored or queued."""
+@dataclass(frozen=True)
+class Callback:
+    """A provider's callback as the inbox stores it and the outbox task that will work it."""
+
+    provider: str
+    message_id: str
+    kind: str
+    topic: str
+    payload: dict[str, Any]
+
+    @property
+    def dedupe_key(self) -> str:
+        return f"{self.provider}:{self.kind}:{self.message_id}"
+
+
+def accept_callbacks(uow: UnitOfWork, callbacks: Sequence[Callback]) -> list[bool]:
+    """Stores many callbacks and queues their work in one transaction (a webhook's group commit): for each,
+    False when the provider sent it before, in which case nothing new is stored or queued."""
     with uow:
-        if not uow.inbox.accept(provider, message_id, kind, payload):
-            return False
-        uow.outbox.enqueue(topic, payload, dedupe_key=f"{provider}:{kind}:{message_id}")
+        new = uow.inbox.accept_many([(c.provider, c.message_id, c.kind, c.payload) for c in callbacks])
+        uow.outbox.enqueue_many([(c.topic, c.payload, c.dedupe_key) for c, fresh in zip(callbacks, new, strict=True)
+                                 if fresh])
         uow.commit()
-    return True
+    return new
 
 
-def receive_text(uow: UnitOfWork, text: InboundText) -> bool:
-    return _accept(uow, text.provider, text.message_id, "mo", TEXT_RECEIVED, asdict(text))
+def text_callback(text: InboundText) -> Callback:
+    return Callback(text.provider, text.message_id, "mo", TEXT_RECEIVED, asdict(text))
 
 
-def receive_charge_report(uow: UnitOfWork, report: ChargeReport) -> bool:
+def charge_report_callback(report: ChargeReport) -> Callback:
     # A charge has one report per outcome: the same outcome again is a duplicate, another is a contradiction.
-    return _accept(uow, AGGREGATOR, f"charge:{report.request_id}:{report.status}", "charge_report",
-                   CHARGE_REPORTED, asdict(report))
+    return Callback(AGGREGATOR, f"charge:{report.request_id}:{report.status}", "charge_report", CHARGE_REPORTED,
+                    asdict(report))
 
 
-def receive_delivery_report(uow: UnitOfWork, report: DeliveryReport) -> bool:
-    return _accept(uow, AGGREGATOR, f"delivery:{report.request_id}:{report.status}", "delivery_report",
-                   DELIVERY_REPORTED, asdict(report))
+def delivery_report_callback(report: DeliveryReport) -> Callback:
+    return Callback(AGGREGATOR, f"delivery:{report.request_id}:{report.status}", "delivery_report",
+                    DELIVERY_REPORTED, asdict(report))
 
 
 def reply_by_link(uow: UnitOfWork, text: InboundText, donor_links: DonorLinks) -> list[str]:

@@ -92,6 +92,12 @@ class Delivery:
     reverse_batches: bool = False
 
 
+COURIER_BATCH = 4  # callbacks one courier takes at a time
+
+# Told of every callback attempt: (path, fields, when it was due, when the app answered, whether it took it).
+CallbackObserver = Callable[[str, dict[str, str], float, float, bool], None]
+
+
 def _msisdn(number: str) -> str:
     return number.strip().lstrip("+")
 
@@ -103,8 +109,9 @@ def _stamp() -> str:
 class SimulatedAggregator:
     def __init__(self, app_url: str, api_key: str, callback_secret: str, delivery: Delivery = Delivery(),
                  seed: int = 0, client: httpx.Client | None = None, max_attempts: int = 8,
-                 retry_base_s: float = 0.2) -> None:
+                 retry_base_s: float = 0.2, observer: CallbackObserver | None = None) -> None:
         self.api_key = api_key
+        self.observer = observer
         self.callback_secret = callback_secret
         self.delivery = delivery
         self._owns_client = client is None
@@ -248,21 +255,22 @@ class SimulatedAggregator:
         with self._lock:
             return len(self._queue) + self._in_flight
 
-    def deliver_due(self) -> int:
-        """Posts every callback whose time has come; a refused or failed one is retried with backoff."""
+    def deliver_due(self, limit: int | None = None) -> int:
+        """Posts every callback whose time has come (at most `limit`, so couriers share a burst rather than
+        one courier taking all of it); a refused or failed one is retried with backoff."""
         now = time.monotonic()
         with self._lock:
             batch = []
-            while self._queue and self._queue[0][0] <= now:
+            while self._queue and self._queue[0][0] <= now and (limit is None or len(batch) < limit):
                 batch.append(heapq.heappop(self._queue))
             self._in_flight += len(batch)
         if self.delivery.reverse_batches:
             batch.reverse()
-        for _, _, path, fields, attempts in batch:
-            self._post(path, fields, attempts)
+        for due, _, path, fields, attempts in batch:
+            self._post(path, fields, attempts, due)
         return len(batch)
 
-    def _post(self, path: str, fields: dict[str, str], attempts: int) -> None:
+    def _post(self, path: str, fields: dict[str, str], attempts: int, due: float) -> None:
         body = wire.encode(fields)
         try:
             response = self.client.post(path, content=body, headers={
@@ -272,6 +280,8 @@ class SimulatedAggregator:
             error = f"HTTP {response.status_code}"
         except httpx.HTTPError as failure:
             delivered, error = False, repr(failure)
+        if self.observer is not None:
+            self.observer(path, fields, due, time.monotonic(), delivered)
         with self._lock:
             self._in_flight -= 1
             if delivered:
@@ -293,7 +303,7 @@ class SimulatedAggregator:
 
     def _run_courier(self) -> None:
         while not self._stop.is_set():
-            self.deliver_due()
+            self.deliver_due(limit=COURIER_BATCH)
             with self._lock:
                 wait = (self._queue[0][0] - time.monotonic()) if self._queue else 1.0
             if wait > 0:
@@ -307,6 +317,11 @@ class SimulatedAggregator:
             courier.join(timeout=10)
         if self._owns_client:
             self.client.close()
+
+    @property
+    def couriers_stopped(self) -> bool:
+        """False while a courier still waits on a slow app after stop() gave up waiting for it."""
+        return not any(courier.is_alive() for courier in self._couriers)
 
 
 def _missing(fields: dict[str, str], *names: str) -> str | None:

@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from sqlalchemy import Connection, func, select, update
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import IntegrityError
 
 from everypenny.adapters.appeal_file import appeal_from_definition
@@ -50,6 +52,12 @@ def _insert_or_duplicate(connection: Connection, statement) -> Any:
             return connection.execute(statement)
     except IntegrityError as error:
         raise DuplicateKey(str(error.orig)) from error
+
+
+def _insert_skipping_duplicates(connection: Connection, table, rows: list[dict[str, Any]]):
+    """A multi-row INSERT that skips rows whose unique key exists: one round trip for a whole batch."""
+    dialect = postgresql if connection.dialect.name == "postgresql" else sqlite
+    return dialect.insert(table).values(rows).on_conflict_do_nothing()
 
 
 class SqlAppealRepository:
@@ -336,6 +344,15 @@ class SqlOutbox:
         return self.connection.scalar(
             select(func.count()).select_from(outbox_tasks).where(outbox_tasks.c.done_at.is_(None)))
 
+    def enqueue_many(self, tasks: Sequence[tuple[str, dict[str, Any], str]]) -> None:
+        """Queues (topic, payload, dedupe key) tasks in one statement; a key queued before is skipped."""
+        if not tasks:
+            return
+        moment = now()
+        rows = [{"topic": topic, "payload": json.dumps(payload), "dedupe_key": key, "created_at": moment,
+                 "available_at": moment, "attempts": 0} for topic, payload, key in tasks]
+        self.connection.execute(_insert_skipping_duplicates(self.connection, outbox_tasks, rows))
+
 
 class SqlInbox:
     def __init__(self, connection: Connection) -> None:
@@ -350,5 +367,25 @@ class SqlInbox:
         except DuplicateKey:
             return False
         return True
+
+    def accept_many(self, callbacks: Sequence[tuple[str, str, str, dict[str, Any]]]) -> list[bool]:
+        """Stores (provider, message id, kind, payload) callbacks in one statement; for each, whether it is
+        new (a repeat, stored before or earlier in the same batch, is False)."""
+        first: dict[tuple[str, str], dict[str, Any]] = {}
+        moment = now()
+        for provider, message_id, kind, payload in callbacks:
+            first.setdefault((provider, message_id), {
+                "provider": provider, "message_id": message_id, "kind": kind, "payload": json.dumps(payload),
+                "received_at": moment})
+        if not first:
+            return []
+        statement = _insert_skipping_duplicates(self.connection, inbox_messages, list(first.values())).returning(
+            inbox_messages.c.provider, inbox_messages.c.message_id)
+        stored = {(row.provider, row.message_id) for row in self.connection.execute(statement)}
+        answers = []
+        for provider, message_id, _, _ in callbacks:
+            answers.append((provider, message_id) in stored)
+            stored.discard((provider, message_id))  # a second copy in this batch is a repeat
+        return answers
 
 

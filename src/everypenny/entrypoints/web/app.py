@@ -8,6 +8,7 @@ from pydantic import BaseModel
 from everypenny.bootstrap import Platform
 from everypenny.entrypoints.web import online, transparency
 from everypenny.entrypoints.web.admin import STATIC_PATH, desk_app, static_files
+from everypenny.entrypoints.web.metrics import metrics_router
 from everypenny.entrypoints.web.sms_webhooks import sms_webhooks
 from everypenny.entrypoints.web.totaliser import PublicTotalsHeaders, widget_router
 
@@ -55,4 +56,5 @@ def create_app(platform: Platform) -> FastAPI:
     app.mount("/admin", desk_app(platform))
     app.mount(STATIC_PATH, static_files())
     app.include_router(transparency.router(platform))
+    app.include_router(metrics_router(platform))
     return app

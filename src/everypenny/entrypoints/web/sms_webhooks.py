@@ -1,7 +1,12 @@
-"""Webhooks from SMS providers: check who is calling, store the callback, answer fast. The outbox does the work."""
+"""Webhooks from SMS providers: check who is calling, store the callback, answer fast. The outbox does the work.
+
+Aggregator callbacks are stored by the process's group committer (service_layer/group_commit.py): many
+requests share one transaction, and each is answered only after its transaction commits.
+"""
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Callable
 
 from fastapi import APIRouter, HTTPException, Request, Response
@@ -11,14 +16,15 @@ from twilio.twiml.messaging_response import MessagingResponse
 
 from everypenny.adapters.aggregator import wire
 from everypenny.bootstrap import Platform
+from everypenny.service_layer.group_commit import GroupCommit
 from everypenny.service_layer.text_giving import (
     TWILIO,
     DonorLinks,
     InboundText,
-    receive_charge_report,
-    receive_delivery_report,
-    receive_text,
+    charge_report_callback,
+    delivery_report_callback,
     reply_by_link,
+    text_callback,
 )
 
 TWILIO_PATH = "/webhooks/twilio/sms"
@@ -27,8 +33,10 @@ TWILIO_PATH = "/webhooks/twilio/sms"
 def sms_webhooks(platform: Platform) -> APIRouter:
     router = APIRouter(tags=["sms webhooks"])
     settings = platform.settings
+    committer = GroupCommit(platform.uow)
+    router.add_event_handler("shutdown", committer.close)
 
-    async def _aggregator_callback(request: Request, read: Callable, receive: Callable) -> Response:
+    async def _aggregator_callback(request: Request, read: Callable, as_callback: Callable) -> Response:
         body = await request.body()
         if not wire.signature_valid(settings.aggregator_callback_secret, body,
                                     request.headers.get(wire.SIGNATURE_HEADER)):
@@ -37,23 +45,23 @@ def sms_webhooks(platform: Platform) -> APIRouter:
             message = read(wire.decode(body))
         except wire.BadCallback as error:
             raise HTTPException(400, str(error)) from None
-        stored = await run_in_threadpool(receive, platform.uow(), message)
+        stored = await asyncio.wrap_future(committer.submit(as_callback(message)))
         return Response("OK" if stored else "OK (already received)", media_type="text/plain")
 
     @router.post(wire.MO_CALLBACK)
     async def aggregator_mo(request: Request) -> Response:
         """A donor's text to one of our shortcodes."""
-        return await _aggregator_callback(request, wire.read_mo, receive_text)
+        return await _aggregator_callback(request, wire.read_mo, text_callback)
 
     @router.post(wire.CHARGE_REPORT_CALLBACK)
     async def aggregator_charge_report(request: Request) -> Response:
         """Whether a charge to a phone bill went through."""
-        return await _aggregator_callback(request, wire.read_charge_report, receive_charge_report)
+        return await _aggregator_callback(request, wire.read_charge_report, charge_report_callback)
 
     @router.post(wire.DELIVERY_REPORT_CALLBACK)
     async def aggregator_delivery_report(request: Request) -> Response:
         """Whether a message we sent reached the handset."""
-        return await _aggregator_callback(request, wire.read_delivery_report, receive_delivery_report)
+        return await _aggregator_callback(request, wire.read_delivery_report, delivery_report_callback)
 
     @router.post(TWILIO_PATH)
     async def twilio_sms(request: Request) -> Response:

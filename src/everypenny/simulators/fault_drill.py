@@ -1,0 +1,168 @@
+"""The fault drill: a spike while app and worker processes are killed with SIGKILL (and, optionally,
+PostgreSQL restarts), then an audit of every penny against the simulated networks' record.
+
+Run by bench/fault_test.py (50,000 texts, 20 kills, one PostgreSQL restart) and, smaller and without the
+restart, by the test suite.
+"""
+
+from __future__ import annotations
+
+import random
+import subprocess
+import sys
+import threading
+import time
+from collections import Counter
+from dataclasses import dataclass, field
+
+from sqlalchemy import create_engine, text
+
+from everypenny.config import Settings
+from everypenny.domain.text_giving import message_request_id
+from everypenny.simulators.deployment import ROOT, LocalDeployment
+from everypenny.simulators.spike import SpikeFigures, SpikePlan, SpikeRun
+
+RESTART_POSTGRES = ["pg_ctlcluster", "--skip-systemctl-redirect", "15", "main", "restart"]
+
+
+@dataclass
+class DrillResult:
+    figures: SpikeFigures
+    faults: list[str] = field(default_factory=list)
+    problems: list[str] = field(default_factory=list)
+
+    @property
+    def passed(self) -> bool:
+        return not self.problems
+
+
+class Saboteur:
+    """Kills a random app or worker process with SIGKILL at random moments, restarting it at once (a
+    process manager's job), and restarts PostgreSQL once halfway if asked."""
+
+    def __init__(self, deployment: LocalDeployment, kills: int, within_s: float, restart_postgres: bool,
+                 seed: int) -> None:
+        self.deployment = deployment
+        self.random = random.Random(seed)
+        self.moments = sorted(self.random.uniform(0.1, within_s) for _ in range(kills))
+        self.postgres_at = within_s / 2 if restart_postgres else None
+        self.log: list[str] = []
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, name="saboteur", daemon=True)
+
+    def _run(self) -> None:
+        start = time.monotonic()
+        events = [(moment, "kill") for moment in self.moments]
+        if self.postgres_at is not None:
+            events.append((self.postgres_at, "postgres"))
+        for moment, what in sorted(events):
+            if self._stop.wait(max(0.0, start + moment - time.monotonic())):
+                return
+            if what == "postgres":
+                subprocess.run(RESTART_POSTGRES, check=True, capture_output=True)
+                self.log.append(f"{moment:5.1f} s: restarted PostgreSQL")
+                continue
+            kind = self.random.choice(["app", "worker"])
+            count = self.deployment.app_processes if kind == "app" else self.deployment.workers
+            index = self.random.randrange(count)
+            self.deployment.restart(kind, index)
+            self.log.append(f"{moment:5.1f} s: kill -9 {kind} {index}, restarted")
+
+    def __enter__(self) -> Saboteur:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc_info) -> None:
+        self._stop.set()
+        self._thread.join(timeout=120)
+
+
+def run_drill(database_url: str, plan: SpikePlan, kills: int, restart_postgres: bool = False,
+              apps: int = 2, workers: int = 2, seed: int = 11, lease_s: float = 3.0) -> DrillResult:
+    """A short lease, so a killed worker's tasks are taken up again within the drill."""
+    settings = Settings()
+    with LocalDeployment(database_url, app_processes=apps, workers=workers,
+                         extra_env={"EVERYPENNY_WORKER_LEASE_S": str(lease_s)}) as deployment:
+        run = SpikeRun(plan, deployment.app_urls, deployment.aggregator_url, settings.aggregator_api_key,
+                       settings.aggregator_callback_secret)
+        with Saboteur(deployment, kills, plan.duration_s, restart_postgres, seed) as saboteur:
+            figures = run.run()
+        for url in deployment.app_urls:  # the last restarts are serving before the audit
+            deployment.wait_until_serving(url)
+        result = DrillResult(figures, saboteur.log)
+        result.problems = audit(database_url, run, figures)
+    return result
+
+
+def audit(database_url: str, run: SpikeRun, figures: SpikeFigures) -> list[str]:
+    """Everything the drill promises, checked against the simulator's record; an empty list means all held."""
+    simulator = run.simulator
+    problems: list[str] = []
+    charged = {c["request_id"]: c for c in simulator.charge_records()}
+    engine = create_engine(database_url)
+    try:
+        with engine.connect() as connection:
+            stored = dict(connection.execute(text("SELECT request_id, status FROM sms_charges")).all())
+            texts = {row[0] for row in connection.execute(
+                text("SELECT message_id FROM inbox_messages WHERE kind = 'mo'"))}
+            phases = Counter(dict(connection.execute(text(
+                "SELECT phase, count(*) FROM ledger_transfers WHERE idempotency_key LIKE 'sms:%' GROUP BY phase"))
+                .all()))
+            undone = connection.scalar(text("SELECT count(*) FROM outbox_tasks WHERE done_at IS NULL"))
+    finally:
+        engine.dispose()
+    lost = run.record.acked_guids - texts
+    if lost:
+        problems.append(f"{len(lost)} texts the app acknowledged are not in its inbox, e.g. {sorted(lost)[:3]}")
+    if undone:
+        problems.append(f"{undone} outbox tasks never finished")
+    if simulator.undeliverable:
+        problems.append(f"{len(simulator.undeliverable)} callbacks the simulator could never deliver")
+    never_asked = set(stored) - set(charged)
+    if never_asked:
+        problems.append(f"{len(never_asked)} charges stored but never requested from the networks")
+    disagree = [rid for rid, record in charged.items() if stored.get(rid) != record["status"]]
+    if disagree:
+        problems.append(f"{len(disagree)} charges whose stored outcome differs from the network's, "
+                        f"e.g. {disagree[:3]}")
+    outcome_counts = Counter(record["status"] for record in charged.values())
+    expected = {"pending": len(stored), "post": outcome_counts["charged"], "void": outcome_counts["failed"]}
+    for phase, count in expected.items():
+        if phases[phase] != count:
+            problems.append(f"{phases[phase]} {phase} ledger transfers for text charges, expected {count}")
+    problems += _receipt_problems(run, charged)
+    problems += _ledger_chain_problems(database_url)
+    if not figures.totals_match:
+        problems.append(f"the books show {figures.raised_pence}p raised but the networks charged "
+                        f"{figures.simulator_charged_pence}p")
+    return problems
+
+
+def _receipt_problems(run: SpikeRun, charged: dict[str, dict]) -> list[str]:
+    """Each charge's handset got exactly its one receipt (charged) or failure notice (failed), and no other."""
+    problems = []
+    by_handset: dict[str, Counter] = {}
+    for msisdn, handset in run.simulator.handsets.items():
+        by_handset[msisdn] = Counter(message["request_id"] for message in handset.received)
+    for request_id, record in charged.items():
+        got = by_handset.get(str(record["msisdn"]), Counter())
+        wanted, unwanted = ("r", "f") if record["status"] == "charged" else ("f", "r")
+        if run.simulator.handset(str(record["msisdn"])).profile.refusal == "UNKNOWN_SUBSCRIBER":
+            continue  # such handsets receive nothing, by design
+        if got[message_request_id(request_id, wanted, 1)] != 1:
+            problems.append(f"{record['msisdn']} got {got[message_request_id(request_id, wanted, 1)]} "
+                            f"{'receipts' if wanted == 'r' else 'failure notices'} for {request_id}, expected 1")
+        if got[message_request_id(request_id, unwanted, 1)]:
+            problems.append(f"{record['msisdn']} got a wrong message for {request_id}")
+    return problems[:20]
+
+
+def _ledger_chain_problems(database_url: str) -> list[str]:
+    env = LocalDeployment(database_url, 1, 1).env()
+    problems = []
+    for command in (["ledger", "seal"], ["ledger", "verify", "--grace-minutes", "0"]):
+        done = subprocess.run([sys.executable, "-m", "everypenny", *command], env=env, cwd=ROOT,
+                              capture_output=True, text=True)
+        if done.returncode != 0:
+            problems.append(f"`everypenny {' '.join(command)}` failed: {(done.stdout + done.stderr).strip()[-500:]}")
+    return problems

@@ -1,0 +1,67 @@
+"""The spike's report: its figures as JSON and text, and a chart of offered vs acked rate and ack latency.
+
+matplotlib comes with the `spike` extra (pip install 'everypenny[spike]'): app nodes never draw charts.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from everypenny.domain.money import format_pence
+from everypenny.simulators.spike import SpikeFigures, SpikePlan
+
+TARGETS = "targets: ≥ 2,000 texts/s acked, ≥ 1,000 donations/s posted, p99 ack < 100 ms at 1,000/s offered"
+
+
+def summary(figures: SpikeFigures) -> list[str]:
+    """The figures as a finance or digital team reads them."""
+    money = "match" if figures.totals_match else "DO NOT MATCH"
+    return [
+        f"texts offered   {figures.texts_offered:,} at {figures.offered_per_s:,.0f}/s",
+        f"texts acked     {figures.texts_acked:,} at {figures.acked_per_s:,.0f}/s",
+        f"ack latency     p50 {figures.ack_p50_ms:.1f} ms, p99 {figures.ack_p99_ms:.1f} ms "
+        f"(at peak: p99 {figures.peak_ack_p99_ms:.1f} ms)",
+        f"posted          {figures.donations_posted:,} donations at {figures.donations_posted_per_s:,.0f}/s "
+        "end to end" + (f" ({figures.seconds_to_drain:.1f} s until all were on the books)" if figures.drained else ""),
+        f"raised          {format_pence(figures.raised_pence, 'GBP')} on the books, "
+        f"{format_pence(figures.simulator_charged_pence, 'GBP')} charged by the networks: {money}",
+        *([f"undeliverable   {figures.undeliverable_callbacks} callbacks the app never took"]
+          if figures.undeliverable_callbacks else []),
+        *([] if figures.drained else ["NOT DRAINED: some charges were not on the books when the run gave up"]),
+    ]
+
+
+def write_report(directory: Path, plan: SpikePlan, figures: SpikeFigures, timeline: list[dict]) -> list[Path]:
+    directory.mkdir(parents=True, exist_ok=True)
+    report = directory / "spike-report.json"
+    report.write_text(json.dumps({"plan": {**plan.__dict__, "keywords": dict(plan.keywords)},
+                                  "figures": figures.as_dict(), "timeline": timeline}, indent=2))
+    text = directory / "spike-report.txt"
+    text.write_text("\n".join([*summary(figures), TARGETS]) + "\n")
+    return [report, text, chart(directory / "spike-chart.png", timeline)]
+
+
+def chart(path: Path, timeline: list[dict]) -> Path:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    from matplotlib import pyplot
+
+    seconds = [row["second"] for row in timeline]
+    figure, (rates, latency) = pyplot.subplots(2, 1, sharex=True, figsize=(10, 7))
+    rates.plot(seconds, [row["offered"] for row in timeline], label="texts offered/s")
+    rates.plot(seconds, [row["acked"] for row in timeline], label="texts acked/s")
+    rates.plot(seconds, [row["posted"] for row in timeline], label="donations posted/s")
+    rates.set_ylabel("per second")
+    rates.legend()
+    rates.set_title("Spike: offered vs acked texts, and donations on the books")
+    latency.plot(seconds, [row["p50_ms"] for row in timeline], label="ack p50")
+    latency.plot(seconds, [row["p99_ms"] for row in timeline], label="ack p99")
+    latency.set_ylabel("ms")
+    latency.set_xlabel("seconds into the spike")
+    latency.legend()
+    figure.tight_layout()
+    figure.savefig(path, dpi=100)
+    pyplot.close(figure)
+    return path

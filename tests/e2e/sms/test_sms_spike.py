@@ -1,0 +1,79 @@
+"""`everypenny simulate spike` against a deployment listening on a real socket: every text acked, every
+charge on the books, and a report with a chart."""
+
+import json
+import threading
+
+from typer.testing import CliRunner
+
+from everypenny.entrypoints.cli import app
+from everypenny.entrypoints.web.app import create_app
+from everypenny.simulators.deployment import free_port
+from everypenny.simulators.server import BackgroundServer
+from everypenny.simulators.spike import SpikePlan, SpikeRun
+
+
+def test_a_small_spike_is_acked_and_its_money_reaches_the_books(platform, seed_appeal, tmp_path):
+    aggregator_url = f"http://127.0.0.1:{free_port()}"
+    platform.handlers.update(_handlers_calling(platform, aggregator_url))
+    stop = threading.Event()
+    worker = threading.Thread(target=platform.worker(threads=2).run_until, args=(stop,), daemon=True)
+    worker.start()
+    plan = SpikePlan(peak_per_s=20, ramp_s=1, hold_s=2, refusing_share=0.2, duplicate_rate=0.2, couriers=4,
+                     drain_timeout_s=60)
+    settings = platform.settings
+    try:
+        with BackgroundServer(create_app(platform)) as app_url:
+            run = SpikeRun(plan, [app_url], aggregator_url, settings.aggregator_api_key,
+                           settings.aggregator_callback_secret)
+            figures = run.run()
+    finally:
+        stop.set()
+        worker.join(timeout=10)
+
+    assert figures.texts_acked == plan.total_texts == 50
+    assert figures.drained and figures.totals_match and figures.raised_pence > 0
+    assert 0 < figures.donations_posted <= plan.total_texts
+    assert figures.ack_p50_ms <= figures.ack_p99_ms
+    timeline = run.timeline()
+    assert sum(row["offered"] for row in timeline) == plan.total_texts
+    assert sum(row["acked"] for row in timeline) >= plan.total_texts  # duplicates are acked too
+
+
+def _handlers_calling(platform, aggregator_url):
+    from everypenny.bootstrap import task_handlers
+
+    return task_handlers(platform.settings.model_copy(update={"aggregator_url": aggregator_url}))
+
+
+def test_the_command_refuses_an_impossible_plan_and_an_unreachable_deployment(tmp_path):
+    runner = CliRunner()
+
+    bad = runner.invoke(app, ["simulate", "spike", "--keywords", "SUN5:lots"])
+    assert bad.exit_code == 2 and "BODY:WEIGHT" in bad.output
+
+    port = free_port()
+    unreachable = runner.invoke(app, ["simulate", "spike", "--app-url", f"http://127.0.0.1:{port}",
+                                      "--report-dir", str(tmp_path)],
+                                env={"EVERYPENNY_AGGREGATOR_URL": f"http://127.0.0.1:{free_port()}"})
+    assert unreachable.exit_code == 3 and f"cannot reach http://127.0.0.1:{port}" in unreachable.output
+
+
+def test_the_report_gives_the_figures_and_draws_the_chart(tmp_path):
+    from everypenny.simulators.spike import SpikeFigures
+    from everypenny.simulators.spike_report import write_report
+
+    figures = SpikeFigures(texts_offered=100, texts_acked=100, offered_per_s=50, acked_per_s=50, ack_p50_ms=3,
+                           ack_p99_ms=20, peak_ack_p99_ms=25, donations_posted=90, donations_posted_per_s=30,
+                           raised_pence=45000, simulator_charged_pence=45000, undeliverable_callbacks=0,
+                           drained=True, seconds_to_drain=3)
+    timeline = [{"second": s, "offered": 50, "acked": 50, "p50_ms": 3, "p99_ms": 20, "posted": 30} for s in range(3)]
+
+    paths = write_report(tmp_path, SpikePlan(), figures, timeline)
+
+    assert [p.name for p in paths] == ["spike-report.json", "spike-report.txt", "spike-chart.png"]
+    assert paths[2].read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    assert json.loads(paths[0].read_text())["figures"]["totals_match"] is True
+    text = paths[1].read_text()
+    assert "£450 on the books, £450 charged by the networks: match" in text
+    assert "p99 20.0 ms" in text
