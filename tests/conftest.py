@@ -281,3 +281,12 @@ def postgres_database_url(postgres_template):
     with admin.connect() as connection:
         connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
     admin.dispose()
+
+
+# Hypothesis on a loaded 2-core CI machine: no per-example deadline, and no health check about generation speed.
+from hypothesis import HealthCheck  # noqa: E402
+from hypothesis import settings as hypothesis_settings  # noqa: E402
+
+hypothesis_settings.register_profile("everypenny", deadline=None, suppress_health_check=[
+    HealthCheck.too_slow, HealthCheck.filter_too_much])
+hypothesis_settings.load_profile("everypenny")

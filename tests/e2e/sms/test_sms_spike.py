@@ -20,7 +20,7 @@ def test_a_small_spike_is_acked_and_its_money_reaches_the_books(platform, seed_a
     worker = threading.Thread(target=platform.worker(threads=2).run_until, args=(stop,), daemon=True)
     worker.start()
     plan = SpikePlan(peak_per_s=20, ramp_s=1, hold_s=2, refusing_share=0.2, duplicate_rate=0.2, couriers=4,
-                     drain_timeout_s=60)
+                     drain_timeout_s=240)
     settings = platform.settings
     try:
         with BackgroundServer(create_app(platform)) as app_url:
