@@ -10,6 +10,7 @@ from __future__ import annotations
 import itertools
 import os
 import shutil
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -70,15 +71,23 @@ def database_url(request, tmp_path):
         shutil.copy(request.getfixturevalue("sqlite_template"), path)
         yield f"sqlite:///{path}"
         return
-    template = request.getfixturevalue("postgres_template")
+    with _postgres_database_from(request.getfixturevalue("postgres_template")) as url:
+        yield url
+
+
+@contextmanager
+def _postgres_database_from(template: str):
+    """A fresh database cloned from the migrated template, dropped afterwards."""
     name = f"everypenny_test_{_worker()}_{next(_counter)}"
     admin = create_engine(POSTGRES_ADMIN_URL, isolation_level="AUTOCOMMIT")
     with admin.connect() as connection:
         connection.execute(text(f'CREATE DATABASE "{name}" TEMPLATE "{template}"'))
-    yield _database_url(name)
-    with admin.connect() as connection:
-        connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-    admin.dispose()
+    try:
+        yield _database_url(name)
+    finally:
+        with admin.connect() as connection:
+            connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        admin.dispose()
 
 
 @pytest.fixture
@@ -273,14 +282,8 @@ def load_seed_variant(platform):
 @pytest.fixture
 def postgres_database_url(postgres_template):
     """A fresh PostgreSQL database only: for tests of several processes sharing one server (SKIP LOCKED)."""
-    name = f"everypenny_test_{_worker()}_{next(_counter)}"
-    admin = create_engine(POSTGRES_ADMIN_URL, isolation_level="AUTOCOMMIT")
-    with admin.connect() as connection:
-        connection.execute(text(f'CREATE DATABASE "{name}" TEMPLATE "{postgres_template}"'))
-    yield _database_url(name)
-    with admin.connect() as connection:
-        connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-    admin.dispose()
+    with _postgres_database_from(postgres_template) as url:
+        yield url
 
 
 # Hypothesis on a loaded 2-core CI machine: no per-example deadline, and no health check about generation speed.
