@@ -328,17 +328,20 @@ class SqlOutbox:
         tasks = [OutboxTask(r.id, r.topic, json.loads(r.payload), r.attempts) for r in rows]
         return sorted(tasks, key=lambda task: task.id)
 
-    def complete(self, task_id: int) -> bool:
-        """False when the task was already done by a worker whose lease outlived ours."""
-        result = self.connection.execute(
-            update(outbox_tasks).where(outbox_tasks.c.id == task_id, outbox_tasks.c.done_at.is_(None))
-            .values(done_at=now(), locked_until=None))
-        return result.rowcount == 1
+    def complete_many(self, task_ids: Sequence[int]) -> set[int]:
+        """Marks the tasks done and returns those this transaction marked: a task missing from the answer
+        was already done by a worker whose lease outlived ours. The rows stay locked until commit."""
+        if not task_ids:
+            return set()
+        rows = self.connection.execute(
+            update(outbox_tasks).where(outbox_tasks.c.id.in_(list(task_ids)), outbox_tasks.c.done_at.is_(None))
+            .values(done_at=now(), locked_until=None).returning(outbox_tasks.c.id))
+        return {task_id for (task_id,) in rows}
 
     def retry_later(self, task_id: int, error: str, delay: timedelta) -> None:
         self.connection.execute(
             update(outbox_tasks).where(outbox_tasks.c.id == task_id)
-            .values(available_at=now() + delay, locked_until=None, last_error=error[-4000:]))
+            .values(available_at=now() + delay, locked_until=None, done_at=None, last_error=error[-4000:]))
 
     def depth(self) -> int:
         return self.connection.scalar(
