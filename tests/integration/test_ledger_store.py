@@ -198,3 +198,21 @@ def test_a_batch_of_transfers_adds_to_one_running_sum_row_per_account_so_batches
                code=SMS).scalar() == 1
     with platform.uow() as uow:
         assert uow.ledger.balances(SLUG)[SMS] == (0, 40 * 300)
+
+
+def test_transfers_loaded_in_one_statement_are_all_summed(platform, posted):
+    pending = record_transfer(platform.uow(), donation("charge-5", 800, Phase.PENDING))
+    raw(platform, """
+        INSERT INTO ledger_transfers (idempotency_key, fingerprint, appeal_id, debit_account_id, credit_account_id,
+                                      amount_pence, currency, kind, phase, pending_id, reference, description,
+                                      created_at)
+        SELECT k.key, k.key, p.appeal_id, p.debit_account_id, p.credit_account_id, k.amount, 'GBP', 'donation',
+               k.phase, CASE WHEN k.phase = 'post' THEN p.id END, 'EP-BULK', '', p.created_at
+        FROM ledger_transfers p,
+             (SELECT 'bulk-1' AS key, 300 AS amount, 'single' AS phase UNION ALL
+              SELECT 'bulk-2', 200, 'pending' UNION ALL
+              SELECT 'charge-5:post', 800, 'post') k
+        WHERE p.id = :pending""", pending=pending.id)
+
+    with platform.uow() as uow:
+        assert uow.ledger.balances(SLUG)[SMS] == (500 + 300 + 800, 200)

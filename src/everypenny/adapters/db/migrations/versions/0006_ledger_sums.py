@@ -38,13 +38,13 @@ MOVEMENTS = """
     UNION ALL
     SELECT p.credit_account_id, p.kind, 0, p.amount_pence FROM ledger_transfers p WHERE p.id = NEW.pending_id
 """
-BY_ROW_ID = f"NEW.id % {SHARDS}"
+SHARD = f"NEW.id % {SHARDS}"
 
 
-def add_movements(shard: str = BY_ROW_ID) -> str:
+def add_movements() -> str:
     return f"""
         INSERT INTO ledger_account_sums (account_id, kind, shard, posted_pence, pending_pence)
-        SELECT account_id, kind, {shard}, sum(posted), sum(pending) FROM ({MOVEMENTS}) m
+        SELECT account_id, kind, {SHARD}, sum(posted), sum(pending) FROM ({MOVEMENTS}) m
         WHERE true GROUP BY account_id, kind
         ON CONFLICT (account_id, kind, shard) DO UPDATE SET
             posted_pence = ledger_account_sums.posted_pence + excluded.posted_pence,
@@ -52,31 +52,39 @@ def add_movements(shard: str = BY_ROW_ID) -> str:
     """
 
 
-def count_paid(change: str, shard: str = BY_ROW_ID) -> str:
+def count_paid(change: str) -> str:
     return f"""
         INSERT INTO donation_paid_counts (appeal_id, shard, paid_count)
-        VALUES (NEW.appeal_id, {shard}, {change})
+        VALUES (NEW.appeal_id, {SHARD}, {change})
         ON CONFLICT (appeal_id, shard) DO UPDATE SET paid_count = donation_paid_counts.paid_count + excluded.paid_count
     """
 
 
-def postgresql_functions(shard: str = BY_ROW_ID) -> str:
-    """The trigger functions' bodies; migration 0008 replaces them to shard by transaction."""
+def postgresql_functions() -> str:
+    """Row-level trigger functions; migration 0008 replaces them and brings them back on downgrade."""
     return f"""
         CREATE OR REPLACE FUNCTION everypenny_add_to_ledger_sums() RETURNS trigger LANGUAGE plpgsql AS $$
-        BEGIN {add_movements(shard)}; RETURN NULL; END $$;
+        BEGIN {add_movements()}; RETURN NULL; END $$;
 
         CREATE OR REPLACE FUNCTION everypenny_count_paid_donations() RETURNS trigger LANGUAGE plpgsql AS $$
         BEGIN
             IF TG_OP = 'INSERT' AND NEW.paid_pence > 0 OR TG_OP = 'UPDATE' AND {BECAME_PAID} THEN
-                {count_paid("1", shard)};
+                {count_paid("1")};
             ELSIF TG_OP = 'UPDATE' AND {NO_LONGER_PAID} THEN
-                {count_paid("-1", shard)};
+                {count_paid("-1")};
             END IF;
             RETURN NULL;
         END $$;
     """
 
+
+
+POSTGRESQL_TRIGGERS = """
+    CREATE TRIGGER ledger_transfers_sums AFTER INSERT ON ledger_transfers
+        FOR EACH ROW EXECUTE FUNCTION everypenny_add_to_ledger_sums();
+    CREATE TRIGGER donations_paid_count AFTER INSERT OR UPDATE OF paid_pence ON donations
+        FOR EACH ROW EXECUTE FUNCTION everypenny_count_paid_donations();
+"""
 
 
 def upgrade() -> None:
@@ -117,12 +125,7 @@ def upgrade() -> None:
     """)
     if op.get_bind().dialect.name == "postgresql":
         op.execute(postgresql_functions())
-        op.execute("""
-            CREATE TRIGGER ledger_transfers_sums AFTER INSERT ON ledger_transfers
-                FOR EACH ROW EXECUTE FUNCTION everypenny_add_to_ledger_sums();
-            CREATE TRIGGER donations_paid_count AFTER INSERT OR UPDATE OF paid_pence ON donations
-                FOR EACH ROW EXECUTE FUNCTION everypenny_count_paid_donations();
-        """)
+        op.execute(POSTGRESQL_TRIGGERS)
     else:
         op.execute(f"""CREATE TRIGGER ledger_transfers_sums AFTER INSERT ON ledger_transfers
                        BEGIN {add_movements()}; END""")
