@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import abc
-from contextlib import AbstractContextManager
 from typing import Self
 
 from everypenny.service_layer.desk_ports import DeskReporting, SessionRepository, UserRepository
@@ -55,10 +54,6 @@ class UnitOfWork(abc.ABC):
 
     @abc.abstractmethod
     def commit(self) -> None: ...
-
-    @abc.abstractmethod
-    def savepoint(self) -> AbstractContextManager:
-        """A nested transaction: undone alone if its block raises, kept for the commit otherwise."""
 
     @abc.abstractmethod
     def rollback(self) -> None: ...

@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from typing import Self
 
-from sqlalchemy import Engine, NestedTransaction
+from sqlalchemy import Engine
 
 from everypenny.adapters.db.chain import SqlChainRepository
 from everypenny.adapters.db.desk_users import SqlSessionRepository, SqlUserRepository
@@ -63,9 +63,6 @@ class SqlUnitOfWork(UnitOfWork):
 
     def commit(self) -> None:
         self.transaction.commit()
-
-    def savepoint(self) -> NestedTransaction:
-        return self.connection.begin_nested()
 
     def rollback(self) -> None:
         if self.transaction.is_active:
