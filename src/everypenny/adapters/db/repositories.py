@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import functools
 import json
 from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
 from typing import Any
 from weakref import WeakKeyDictionary
 
-from sqlalchemy import Connection, func, select, update
+from sqlalchemy import Connection, CursorResult, Insert, Table, func, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import IntegrityError
 
@@ -55,16 +56,26 @@ def _insert_or_duplicate(connection: Connection, statement) -> Any:
         raise DuplicateKey(str(error.orig)) from error
 
 
-def _insert_unless_present(connection: Connection, table, values: dict[str, Any]) -> int | None:
+@functools.cache
+def _skipping_duplicates(dialect_name: str, table: Table, *returning: str) -> Insert:
+    """INSERT ... ON CONFLICT DO NOTHING for `table`, built once per store: rows go in as parameters, so
+    SQLAlchemy compiles it once rather than on every call."""
+    dialect = postgresql if dialect_name == "postgresql" else sqlite
+    statement = dialect.insert(table).on_conflict_do_nothing()
+    return statement.returning(*(table.c[name] for name in returning)) if returning else statement
+
+
+def _insert_unless_present(connection: Connection, table: Table, values: dict[str, Any]) -> int | None:
     """One row, or None when its unique key is taken: one round trip where a savepoint costs three, for the
     paths a TV spike runs thousands of times a second."""
-    return connection.scalar(_insert_skipping_duplicates(connection, table, [values]).returning(table.c.id))
+    return connection.scalar(_skipping_duplicates(connection.dialect.name, table, "id"), values)
 
 
-def _insert_skipping_duplicates(connection: Connection, table, rows: list[dict[str, Any]]):
-    """A multi-row INSERT that skips rows whose unique key exists: one round trip for a whole batch."""
-    dialect = postgresql if connection.dialect.name == "postgresql" else sqlite
-    return dialect.insert(table).values(rows).on_conflict_do_nothing()
+def _insert_skipping_duplicates(connection: Connection, table: Table, rows: list[dict[str, Any]],
+                                *returning: str) -> CursorResult:
+    """Many rows in one round trip, skipping those whose unique key exists; returns the inserted rows'
+    `returning` columns."""
+    return connection.execute(_skipping_duplicates(connection.dialect.name, table, *returning), rows)
 
 
 class SqlAppealRepository:
@@ -195,6 +206,25 @@ class SqlConsentRepository:
             .order_by(consents.c.id.desc()).limit(1))
 
 
+def _transfers_with_codes():
+    debit = ledger_accounts.alias("debit")
+    credit = ledger_accounts.alias("credit")
+    pending = ledger_transfers.alias("pending")
+    return select(
+        ledger_transfers, appeals.c.slug.label("appeal_slug"), debit.c.code.label("debit_code"),
+        credit.c.code.label("credit_code"), pending.c.idempotency_key.label("pending_key"),
+    ).select_from(
+        ledger_transfers.join(appeals, appeals.c.id == ledger_transfers.c.appeal_id)
+        .join(debit, debit.c.id == ledger_transfers.c.debit_account_id)
+        .join(credit, credit.c.id == ledger_transfers.c.credit_account_id)
+        .outerjoin(pending, pending.c.id == ledger_transfers.c.pending_id))
+
+
+# Transfers with their appeal's slug, account codes and pending key. Built once: building the aliases costs
+# milliseconds, and every charge of every text looks its transfers up.
+TRANSFERS_WITH_CODES = _transfers_with_codes()
+
+
 class SqlLedgerRepository:
     def __init__(self, connection: Connection) -> None:
         self.connection = connection
@@ -226,19 +256,6 @@ class SqlLedgerRepository:
             self._account_ids[key] = account_id
         return self._account_ids[key]
 
-    def _transfer_query(self):
-        debit = ledger_accounts.alias("debit")
-        credit = ledger_accounts.alias("credit")
-        pending = ledger_transfers.alias("pending")
-        return select(
-            ledger_transfers, appeals.c.slug.label("appeal_slug"), debit.c.code.label("debit_code"),
-            credit.c.code.label("credit_code"), pending.c.idempotency_key.label("pending_key"),
-        ).select_from(
-            ledger_transfers.join(appeals, appeals.c.id == ledger_transfers.c.appeal_id)
-            .join(debit, debit.c.id == ledger_transfers.c.debit_account_id)
-            .join(credit, credit.c.id == ledger_transfers.c.credit_account_id)
-            .outerjoin(pending, pending.c.id == ledger_transfers.c.pending_id))
-
     @staticmethod
     def _transfer(row) -> Transfer:
         return Transfer(
@@ -249,11 +266,11 @@ class SqlLedgerRepository:
 
     def get(self, idempotency_key: str) -> Transfer | None:
         row = self.connection.execute(
-            self._transfer_query().where(ledger_transfers.c.idempotency_key == idempotency_key)).first()
+            TRANSFERS_WITH_CODES.where(ledger_transfers.c.idempotency_key == idempotency_key)).first()
         return self._transfer(row) if row else None
 
     def transfers(self, appeal_slug: str, reference: str | None = None) -> list[Transfer]:
-        query = self._transfer_query().where(appeals.c.slug == appeal_slug)
+        query = TRANSFERS_WITH_CODES.where(appeals.c.slug == appeal_slug)
         if reference is not None:
             query = query.where(ledger_transfers.c.reference == reference)
         return [self._transfer(row) for row in self.connection.execute(query.order_by(ledger_transfers.c.id))]
@@ -370,7 +387,7 @@ class SqlOutbox:
         moment = now()
         rows = [{"topic": topic, "payload": json.dumps(payload), "dedupe_key": key, "created_at": moment,
                  "available_at": moment, "attempts": 0} for topic, payload, key in tasks]
-        self.connection.execute(_insert_skipping_duplicates(self.connection, outbox_tasks, rows))
+        _insert_skipping_duplicates(self.connection, outbox_tasks, rows)
 
 
 class SqlInbox:
@@ -394,9 +411,8 @@ class SqlInbox:
                 "received_at": moment})
         if not first:
             return []
-        statement = _insert_skipping_duplicates(self.connection, inbox_messages, list(first.values())).returning(
-            inbox_messages.c.provider, inbox_messages.c.message_id)
-        stored = {(row.provider, row.message_id) for row in self.connection.execute(statement)}
+        stored = {(row.provider, row.message_id) for row in _insert_skipping_duplicates(
+            self.connection, inbox_messages, list(first.values()), "provider", "message_id")}
         answers = []
         for provider, message_id, _, _ in callbacks:
             answers.append((provider, message_id) in stored)
