@@ -38,7 +38,7 @@ from everypenny.domain.ledger import (
     TransferRequest,
     UnknownAccount,
 )
-from everypenny.service_layer.ports import AppealChange, DuplicateKey, OutboxTask, StoredAppeal
+from everypenny.service_layer.ports import AppealChange, DuplicateKey, OutboxTask, StoredAppeal, TransferWithPending
 
 POSTED_PHASES = [Phase.SINGLE.value, Phase.POST.value]
 
@@ -144,6 +144,21 @@ def _appeal_id(connection: Connection, slug: str) -> int:
     return known[slug]
 
 
+# Donation ids by reference, remembered for one unit of work's connection (a donation row is never deleted):
+# a text's charges and messages point at the donation stored or read a moment before.
+_donation_ids: WeakKeyDictionary[Connection, dict[str, int]] = WeakKeyDictionary()
+
+
+def _donation_id(connection: Connection, reference: str) -> int:
+    known = _donation_ids.setdefault(connection, {})
+    if reference not in known:
+        donation_id = connection.scalar(select(donations.c.id).where(donations.c.reference == reference))
+        if donation_id is None:
+            raise LookupError(f"no donation has the reference {reference!r}")
+        known[reference] = donation_id
+    return known[reference]
+
+
 class SqlDonationRepository:
     def __init__(self, connection: Connection) -> None:
         self.connection = connection
@@ -158,10 +173,11 @@ class SqlDonationRepository:
         }
 
     def add(self, donation: Donation) -> None:
-        self.connection.execute(donations.insert().values(
-            reference=donation.reference, appeal_id=_appeal_id(self.connection, donation.appeal),
-            channel=donation.channel.value, amount_pence=donation.amount_pence, currency=donation.currency,
-            keyword=donation.keyword, created_at=donation.created_at, **self._values(donation)))
+        _donation_ids.setdefault(self.connection, {})[donation.reference] = self.connection.scalar(
+            donations.insert().returning(donations.c.id), dict(
+                reference=donation.reference, appeal_id=_appeal_id(self.connection, donation.appeal),
+                channel=donation.channel.value, amount_pence=donation.amount_pence, currency=donation.currency,
+                keyword=donation.keyword, created_at=donation.created_at, **self._values(donation)))
 
     def save(self, donation: Donation) -> None:
         self.connection.execute(donations.update().where(donations.c.reference == donation.reference)
@@ -181,7 +197,10 @@ class SqlDonationRepository:
 
     def get(self, reference: str) -> Donation | None:
         row = self.connection.execute(self._query().where(donations.c.reference == reference)).first()
-        return self._donation(row) if row else None
+        if row is None:
+            return None
+        _donation_ids.setdefault(self.connection, {})[reference] = row.id
+        return self._donation(row)
 
     def latest(self, appeal_slug: str, limit: int = 50) -> list[Donation]:
         rows = self.connection.execute(self._query().where(appeals.c.slug == appeal_slug)
@@ -223,6 +242,7 @@ def _transfers_with_codes():
 # Transfers with their appeal's slug, account codes and pending key. Built once: building the aliases costs
 # milliseconds, and every charge of every text looks its transfers up.
 TRANSFERS_WITH_CODES = _transfers_with_codes()
+_RESOLUTION = ledger_transfers.alias("resolution")
 
 
 class SqlLedgerRepository:
@@ -279,9 +299,17 @@ class SqlLedgerRepository:
         return self.connection.scalar(select(ledger_transfers.c.fingerprint)
                                       .where(ledger_transfers.c.idempotency_key == idempotency_key))
 
-    def is_resolved(self, pending_id: int) -> bool:
-        return self.connection.scalar(
-            select(func.count()).where(ledger_transfers.c.pending_id == pending_id)) > 0
+    def with_pending(self, idempotency_key: str, pending_key: str | None) -> TransferWithPending:
+        """The transfer under `idempotency_key`, the pending transfer under `pending_key` and whether something
+        resolved it already: what recording a transfer needs to know, in one round trip."""
+        resolved = select(_RESOLUTION.c.id).where(_RESOLUTION.c.pending_id == ledger_transfers.c.id).exists()
+        keys = [idempotency_key] if pending_key is None else [idempotency_key, pending_key]
+        rows = self.connection.execute(TRANSFERS_WITH_CODES.add_columns(resolved.label("resolved"))
+                                       .where(ledger_transfers.c.idempotency_key.in_(keys))).all()
+        found = {row.idempotency_key: row for row in rows}
+        existing, pending = found.get(idempotency_key), found.get(pending_key) if pending_key else None
+        return TransferWithPending(self._transfer(existing) if existing else None,
+                                   self._transfer(pending) if pending else None, bool(pending and pending.resolved))
 
     def add(self, request: TransferRequest, pending_id: int | None) -> Transfer:
         transfer_id = _insert_unless_present(self.connection, ledger_transfers, dict(
