@@ -21,6 +21,7 @@ import uuid
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from typing import Any, Protocol
 
 import httpx
 import structlog
@@ -106,9 +107,18 @@ def _stamp() -> str:
     return datetime.now(UTC).strftime("%Y%m%d%H%M%S")
 
 
+class CallbackClient(Protocol):
+    """How callbacks reach the app: an httpx.Client, a TestClient, or the spike's KeepAliveClient. A failure
+    to reach the app raises httpx.HTTPError."""
+
+    def post(self, path: str, *, content: bytes, headers: dict[str, str]) -> Any: ...
+
+    def close(self) -> None: ...
+
+
 class SimulatedAggregator:
     def __init__(self, app_url: str, api_key: str, callback_secret: str, delivery: Delivery = Delivery(),
-                 seed: int = 0, client: httpx.Client | None = None, max_attempts: int = 8,
+                 seed: int = 0, client: CallbackClient | None = None, max_attempts: int = 8,
                  retry_base_s: float = 0.2, observer: CallbackObserver | None = None) -> None:
         self.api_key = api_key
         self.observer = observer

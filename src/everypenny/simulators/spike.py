@@ -25,6 +25,7 @@ import httpx
 
 from everypenny.adapters.aggregator import wire
 from everypenny.simulators.aggregator import Delivery, SimulatedAggregator, create_simulator_app
+from everypenny.simulators.keepalive import KeepAliveClient
 from everypenny.simulators.server import BackgroundServer
 
 # Handsets that pay: numbers in the 07400 mobile range, which the simulator bills without limit, spread
@@ -184,7 +185,7 @@ class SpikeRun:
         self.simulator = SimulatedAggregator(
             self.app_urls[0], api_key, callback_secret, seed=plan.seed, observer=self.record.on_callback,
             delivery=Delivery(jitter_s=plan.jitter_s, duplicate_rate=plan.duplicate_rate),
-            client=balanced_client(self.app_urls, plan.couriers))
+            client=KeepAliveClient(self.app_urls))
         self._random = random.Random(plan.seed)
         self._bodies = [body for body, _ in plan.keywords]
         self._weights = [weight for _, weight in plan.keywords]
