@@ -18,7 +18,7 @@ from everypenny.domain.users import (
     normalise_email,
     parse_role,
 )
-from everypenny.service_layer.desk import csv_safe_text
+from everypenny.adapters.db.reporting import csv_safe_text
 
 
 def user(role: Role) -> User:
