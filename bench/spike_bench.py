@@ -29,7 +29,7 @@ from insert_baseline import insert_commit_rate  # noqa: E402
 from everypenny.config import Settings  # noqa: E402
 from everypenny.simulators.deployment import LocalDeployment  # noqa: E402
 from everypenny.simulators.spike import SpikePlan, SpikeRun  # noqa: E402
-from everypenny.simulators.spike_report import TARGETS, summary, write_report  # noqa: E402
+from everypenny.simulators.spike_report import TARGETS, chart_library_missing, summary, write_report  # noqa: E402
 
 ADMIN_URL = os.environ.get("EVERYPENNY_TEST_POSTGRES_URL", "postgresql+psycopg://postgres@localhost:5432/postgres")
 DATABASE = "everypenny_spike_bench"
@@ -74,6 +74,8 @@ def main() -> None:
     parser.add_argument("--couriers", type=int, default=16, help="concurrent callbacks (and baseline processes)")
     parser.add_argument("--report-dir", type=Path, default=Path("spike-bench"))
     arguments = parser.parse_args()
+    if missing := chart_library_missing():
+        sys.exit(missing)
     plan = SpikePlan(peak_per_s=arguments.peak, ramp_s=arguments.ramp, hold_s=arguments.hold,
                      couriers=arguments.couriers)
     print(TARGETS)

@@ -97,3 +97,29 @@ def test_rollups_equal_a_scan_of_the_donations_after_any_gifts_and_changes(platf
     run_state_machine_as_test(Desk, settings=settings(
         max_examples=10, stateful_step_count=12, deadline=None,
         suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow]))
+
+
+def test_one_statement_that_adds_or_changes_many_donations_keeps_the_rollups_exact(platform, seed_appeal):
+    """A bulk load (one INSERT of many rows) and a bulk correction (one UPDATE of many rows)."""
+    slug = seed_appeal.slug
+    with platform.uow() as uow:
+        appeal_id = uow.connection.scalar(select(appeals.c.id).where(appeals.c.slug == slug))
+        uow.connection.execute(donations.insert().values([
+            dict(reference=f"EP-BULK{n:06d}", appeal_id=appeal_id, channel="carrier_sms", status="pending",
+                 amount_pence=(300, 500, 1000)[n % 3], paid_pence=0, refunded_pence=0, currency="GBP",
+                 keyword="SUN", marketing_consent=False, metadata="{}", created_at=START + timedelta(seconds=n * 13),
+                 updated_at=START)
+            for n in range(200)]))
+        uow.connection.execute(donations.update().where(donations.c.amount_pence == 500)
+                               .values(status="failed", failure_reason="insufficient credit"))
+        uow.connection.execute(donations.update().where(donations.c.amount_pence == 1000)
+                               .values(status="paid", paid_pence=1000))
+        uow.connection.execute(donations.update().values(updated_at=START + timedelta(days=1)))  # changes no group
+        uow.commit()
+
+    with platform.uow() as uow:
+        groups = sorted(uow.reporting.donation_groups(slug), key=repr)
+        minutes = uow.reporting.donations_per_bucket(slug, START, 60)
+    assert groups == scanned_groups(platform, slug)
+    assert [(group.status, group.count) for group in groups] == [("failed", 67), ("paid", 66), ("pending", 67)]
+    assert minutes == scanned_minutes(platform, slug)

@@ -17,7 +17,7 @@ from everypenny.domain.ledger import (
     TransferKind,
     TransferRequest,
 )
-from everypenny.service_layer.ledger import record_transfer
+from everypenny.service_layer.ledger import apply_transfer, record_transfer
 
 SMS = AccountCode.receivable(Channel.CARRIER_SMS)
 SLUG = "sun-ukraine-fund"
@@ -182,3 +182,37 @@ def test_running_sums_agree_with_the_transfers_they_summarise(platform, posted):
     assert {code: (posted_, pending_) for code, posted_, pending_ in scanned} == {
         code: sums for code, sums in balances.items() if sums != (0, 0)}
     assert balances[SMS] == (500 + 1000, 700)
+
+
+def test_a_batch_of_transfers_adds_to_one_running_sum_row_per_account_so_batches_do_not_deadlock(
+        platform, seed_appeal, database_url):
+    if not database_url.startswith("postgresql"):
+        pytest.skip("SQLite has one writer at a time: its sums need no sharding by transaction")
+    with platform.uow() as uow:  # a worker's batch: many texts' transfers in one transaction
+        for n in range(40):
+            apply_transfer(uow, donation(f"batch-{n}", 300, Phase.PENDING, reference=f"EP-B{n}"))
+        uow.commit()
+
+    assert raw(platform, """SELECT count(DISTINCT s.shard) FROM ledger_account_sums s
+                            JOIN ledger_accounts a ON a.id = s.account_id WHERE a.code = :code""",
+               code=SMS).scalar() == 1
+    with platform.uow() as uow:
+        assert uow.ledger.balances(SLUG)[SMS] == (0, 40 * 300)
+
+
+def test_transfers_loaded_in_one_statement_are_all_summed(platform, posted):
+    pending = record_transfer(platform.uow(), donation("charge-5", 800, Phase.PENDING))
+    raw(platform, """
+        INSERT INTO ledger_transfers (idempotency_key, fingerprint, appeal_id, debit_account_id, credit_account_id,
+                                      amount_pence, currency, kind, phase, pending_id, reference, description,
+                                      created_at)
+        SELECT k.key, k.key, p.appeal_id, p.debit_account_id, p.credit_account_id, k.amount, 'GBP', 'donation',
+               k.phase, CASE WHEN k.phase = 'post' THEN p.id END, 'EP-BULK', '', p.created_at
+        FROM ledger_transfers p,
+             (SELECT 'bulk-1' AS key, 300 AS amount, 'single' AS phase UNION ALL
+              SELECT 'bulk-2', 200, 'pending' UNION ALL
+              SELECT 'charge-5:post', 800, 'post') k
+        WHERE p.id = :pending""", pending=pending.id)
+
+    with platform.uow() as uow:
+        assert uow.ledger.balances(SLUG)[SMS] == (500 + 300 + 800, 200)

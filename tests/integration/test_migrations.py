@@ -5,11 +5,12 @@ import os
 from datetime import timedelta
 
 import pytest
+from alembic import command
 from sqlalchemy import create_engine, text
 
 from everypenny import bootstrap
 from everypenny.adapters.appeal_file import load_appeal_file
-from everypenny.adapters.db.engine import make_engine, upgrade
+from everypenny.adapters.db.engine import alembic_config, make_engine, upgrade
 from everypenny.config import Settings
 from everypenny.domain.appeal import Channel
 from everypenny.domain.ledger import AccountCode, Phase, TransferKind, TransferRequest
@@ -64,11 +65,41 @@ def test_running_sums_start_from_the_money_already_recorded(empty_database):
     engine.dispose()
 
 
+def test_sums_stay_exact_across_the_move_to_per_statement_triggers_and_back(empty_database):
+    upgrade(empty_database, "0007_settlement")
+    engine = make_engine(empty_database)
+    platform = bootstrap.build(Settings(database_url=empty_database), engine, check_schema=False)
+    appeal, definition = load_appeal_file(SEED_APPEAL)
+    load_appeal(platform.uow(), appeal, definition, "test")
+    sms = AccountCode.receivable(Channel.CARRIER_SMS)
+
+    def text_gift(key, amount, phase=Phase.SINGLE):
+        return record_transfer(platform.uow(), TransferRequest(
+            key, appeal.slug, sms, AccountCode.RESTRICTED_FUND, amount, "GBP", TransferKind.DONATION, phase,
+            reference=key))
+
+    def raised_and_pending():
+        with platform.uow() as uow:
+            totals = uow.ledger.totals(appeal.slug)
+        return totals.raised_pence, totals.pending_pence
+
+    before = text_gift("a", 1000, Phase.PENDING)
+    upgrade(empty_database)
+    record_transfer(platform.uow(), TransferRequest.post(before, "a:post", 1000))
+    text_gift("b", 300, Phase.PENDING)
+    assert raised_and_pending() == (1000, 300)
+
+    command.downgrade(alembic_config(empty_database), "0007_settlement")
+    text_gift("c", 500)
+    assert raised_and_pending() == (1500, 300)
+    engine.dispose()
+
+
 def test_desk_rollups_start_from_the_donations_already_recorded(empty_database):
     from tests.builders import DonationBuilder
     from tests.integration.test_desk_rollups import scanned_groups, scanned_minutes
 
-    upgrade(empty_database, "0007_settlement")
+    upgrade(empty_database, "0008_sums_by_transaction")
     engine = make_engine(empty_database)
     platform = bootstrap.build(Settings(database_url=empty_database), engine, check_schema=False)
     appeal, definition = load_appeal_file(SEED_APPEAL)

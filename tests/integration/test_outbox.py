@@ -133,3 +133,32 @@ def test_several_workers_share_the_queue_without_doing_any_task_twice(platform, 
     assert rows(platform, "SELECT count(*), count(DISTINCT contact) FROM consents") == [(tasks, tasks)]
     assert rows(platform, "SELECT max(attempts), count(*) FROM outbox_tasks WHERE done_at IS NOT NULL") == [
         (1, tasks)]
+
+
+def test_a_failing_task_is_retried_without_undoing_the_tasks_run_beside_it(platform, seed_appeal):
+    for n in range(5):
+        enqueue(platform, "opt-out" if n != 2 else "flaky", {"phone": f"+44770090010{n}"})
+
+    def flaky(uow, payload):
+        opt_out(uow, payload)
+        raise ConnectionError("aggregator unreachable")
+
+    OutboxWorker(platform.uow, {"opt-out": opt_out, "flaky": flaky}, batch_size=10).run_once()
+
+    assert rows(platform, "SELECT contact FROM consents ORDER BY contact") == [
+        (f"+44770090010{n}",) for n in (0, 1, 3, 4)]
+    assert rows(platform, "SELECT count(*) FROM outbox_tasks WHERE done_at IS NULL") == [(1,)]
+    [(error,)] = rows(platform, "SELECT last_error FROM outbox_tasks WHERE done_at IS NULL")
+    assert "aggregator unreachable" in error
+
+
+def test_a_worker_whose_lease_ran_out_does_not_repeat_what_another_worker_finished(platform, seed_appeal):
+    enqueue(platform, "opt-out", {"phone": "+447700900005"})
+    with platform.uow() as uow:  # a slow worker claims the task; its lease runs out before it gets going
+        stale = uow.outbox.claim(10, lease=timedelta(seconds=-1))
+        uow.commit()
+    OutboxWorker(platform.uow, {"opt-out": opt_out}).drain()  # another worker takes it up and finishes it
+
+    OutboxWorker(platform.uow, {"opt-out": opt_out}).run_claimed(stale)  # the slow worker wakes up
+
+    assert rows(platform, "SELECT count(*) FROM consents") == [(1,)]

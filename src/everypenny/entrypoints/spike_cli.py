@@ -11,6 +11,7 @@ from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 
 from everypenny.config import get_settings
 from everypenny.simulators.spike import SpikePlan, SpikeRecord, SpikeRun, parse_keywords, percentile
+from everypenny.simulators.spike_report import chart_library_missing, summary, write_report
 
 console = Console(highlight=False, soft_wrap=True)
 errors = Console(stderr=True, highlight=False, soft_wrap=True)
@@ -41,11 +42,9 @@ def spike_command(
     except ValueError as error:
         errors.print(f"[bold red]error:[/] {error}")
         raise typer.Exit(2) from None
-    try:
-        import matplotlib  # noqa: F401
-    except ImportError:
-        errors.print("[bold red]error:[/] the chart needs matplotlib: pip install 'everypenny[spike]'")
-        raise typer.Exit(2) from None
+    if missing := chart_library_missing():
+        errors.print(f"[bold red]error:[/] {missing}")
+        raise typer.Exit(2)
     targets = app_url or [settings.public_url]
     target = ", ".join(targets)
     run = SpikeRun(plan, targets, settings.aggregator_url, settings.aggregator_api_key,
@@ -61,8 +60,6 @@ def spike_command(
     except httpx.TransportError as error:
         errors.print(f"[bold red]error:[/] cannot reach {target} ({error}): is the deployment running?")
         raise typer.Exit(3) from None
-    from everypenny.simulators.spike_report import summary, write_report
-
     for line in summary(figures):
         console.print(line)
     for path in write_report(report_dir, plan, figures, run.timeline()):

@@ -42,6 +42,15 @@ def write_report(directory: Path, plan: SpikePlan, figures: SpikeFigures, timeli
     return [report, text, chart(directory / "spike-chart.png", timeline)]
 
 
+def chart_library_missing() -> str | None:
+    """Why the chart cannot be drawn here, asked before a long run rather than found out at its end."""
+    try:
+        import matplotlib  # noqa: F401
+    except ImportError:
+        return "the chart needs matplotlib: pip install 'everypenny[spike]'"
+    return None
+
+
 def chart(path: Path, timeline: list[dict]) -> Path:
     import matplotlib
 

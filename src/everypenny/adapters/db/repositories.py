@@ -6,6 +6,7 @@ import json
 from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
 from typing import Any
+from weakref import WeakKeyDictionary
 
 from sqlalchemy import Connection, func, select, update
 from sqlalchemy.dialects import postgresql, sqlite
@@ -54,6 +55,12 @@ def _insert_or_duplicate(connection: Connection, statement) -> Any:
         raise DuplicateKey(str(error.orig)) from error
 
 
+def _insert_unless_present(connection: Connection, table, values: dict[str, Any]) -> int | None:
+    """One row, or None when its unique key is taken: one round trip where a savepoint costs three, for the
+    paths a TV spike runs thousands of times a second."""
+    return connection.scalar(_insert_skipping_duplicates(connection, table, [values]).returning(table.c.id))
+
+
 def _insert_skipping_duplicates(connection: Connection, table, rows: list[dict[str, Any]]):
     """A multi-row INSERT that skips rows whose unique key exists: one round trip for a whole batch."""
     dialect = postgresql if connection.dialect.name == "postgresql" else sqlite
@@ -61,19 +68,26 @@ def _insert_skipping_duplicates(connection: Connection, table, rows: list[dict[s
 
 
 class SqlAppealRepository:
+    """Remembers what it read until it saves: a batch of texts asks for the same appeals again and again."""
+
     def __init__(self, connection: Connection) -> None:
         self.connection = connection
+        self._read: dict[str | None, Any] = {}
 
     def _id(self, slug: str) -> int | None:
         return self.connection.scalar(select(appeals.c.id).where(appeals.c.slug == slug))
 
     def get(self, slug: str) -> StoredAppeal | None:
-        row = self.connection.execute(select(appeals).where(appeals.c.slug == slug)).first()
-        return self._stored(row) if row else None
+        if slug not in self._read:
+            row = self.connection.execute(select(appeals).where(appeals.c.slug == slug)).first()
+            self._read[slug] = self._stored(row) if row else None
+        return self._read[slug]
 
     def list(self) -> list[StoredAppeal]:
-        rows = self.connection.execute(select(appeals).order_by(appeals.c.slug))
-        return [self._stored(row) for row in rows]
+        if None not in self._read:
+            rows = self.connection.execute(select(appeals).order_by(appeals.c.slug))
+            self._read[None] = [self._stored(row) for row in rows]
+        return list(self._read[None])
 
     @staticmethod
     def _stored(row) -> StoredAppeal:
@@ -85,6 +99,7 @@ class SqlAppealRepository:
         values = {"name": appeal.name, "status": appeal.status.value, "currency": appeal.currency,
                   "definition": json.dumps(definition, sort_keys=True), "definition_hash": definition_hash,
                   "updated_at": now()}
+        self._read.clear()
         if self._id(appeal.slug) is None:
             self.connection.execute(appeals.insert().values(slug=appeal.slug, created_at=now(), **values))
         else:
@@ -103,11 +118,19 @@ class SqlAppealRepository:
         return [AppealChange(r.changed_at, r.source, json.loads(r.changed_keys)) for r in rows]
 
 
+# Appeal ids by slug, remembered for one unit of work's connection: an appeal is never deleted or renamed,
+# and a batch of texts would otherwise look the same appeal up many times.
+_appeal_ids: WeakKeyDictionary[Connection, dict[str, int]] = WeakKeyDictionary()
+
+
 def _appeal_id(connection: Connection, slug: str) -> int:
-    appeal_id = connection.scalar(select(appeals.c.id).where(appeals.c.slug == slug))
-    if appeal_id is None:
-        raise LookupError(f"no appeal has the slug {slug!r}")
-    return appeal_id
+    known = _appeal_ids.setdefault(connection, {})
+    if slug not in known:
+        appeal_id = connection.scalar(select(appeals.c.id).where(appeals.c.slug == slug))
+        if appeal_id is None:
+            raise LookupError(f"no appeal has the slug {slug!r}")
+        known[slug] = appeal_id
+    return known[slug]
 
 
 class SqlDonationRepository:
@@ -244,16 +267,17 @@ class SqlLedgerRepository:
             select(func.count()).where(ledger_transfers.c.pending_id == pending_id)) > 0
 
     def add(self, request: TransferRequest, pending_id: int | None) -> Transfer:
-        statement = ledger_transfers.insert().values(
+        transfer_id = _insert_unless_present(self.connection, ledger_transfers, dict(
             idempotency_key=request.idempotency_key, fingerprint=request.fingerprint,
             appeal_id=self._appeal_id(request.appeal),
             debit_account_id=self._account_id(request.appeal, request.debit),
             credit_account_id=self._account_id(request.appeal, request.credit),
             amount_pence=request.amount_pence, currency=request.currency, kind=request.kind.value,
             phase=request.phase.value, pending_id=pending_id, reference=request.reference,
-            description=request.description[:500], created_at=now())
-        result = _insert_or_duplicate(self.connection, statement)
-        return Transfer.from_request(request, id=result.inserted_primary_key[0])
+            description=request.description[:500], created_at=now()))
+        if transfer_id is None:
+            raise DuplicateKey(f"another writer recorded {request.idempotency_key!r} or resolved its pending first")
+        return Transfer.from_request(request, id=transfer_id)
 
     def sums(self, appeal_slug: str) -> dict[tuple[str, str], tuple[int, int]]:
         """(posted, pending) per account code and transfer kind, from the trigger-kept running sums."""
@@ -299,17 +323,9 @@ class SqlOutbox:
                 delay: timedelta = timedelta(0)) -> bool:
         """False when a task with this dedupe key was queued before: the work is already promised."""
         moment = now()
-        statement = outbox_tasks.insert().values(
-            topic=topic, payload=json.dumps(payload), dedupe_key=dedupe_key, created_at=moment,
-            available_at=moment + delay, attempts=0)
-        if dedupe_key is None:
-            self.connection.execute(statement)
-            return True
-        try:
-            _insert_or_duplicate(self.connection, statement)
-        except DuplicateKey:
-            return False
-        return True
+        values = dict(topic=topic, payload=json.dumps(payload), dedupe_key=dedupe_key, created_at=moment,
+                      available_at=moment + delay, attempts=0)
+        return _insert_unless_present(self.connection, outbox_tasks, values) is not None
 
     def claim(self, limit: int, lease: timedelta) -> list[OutboxTask]:
         """Leases due tasks; on PostgreSQL SKIP LOCKED lets many workers claim side by side."""
@@ -328,17 +344,20 @@ class SqlOutbox:
         tasks = [OutboxTask(r.id, r.topic, json.loads(r.payload), r.attempts) for r in rows]
         return sorted(tasks, key=lambda task: task.id)
 
-    def complete(self, task_id: int) -> bool:
-        """False when the task was already done by a worker whose lease outlived ours."""
-        result = self.connection.execute(
-            update(outbox_tasks).where(outbox_tasks.c.id == task_id, outbox_tasks.c.done_at.is_(None))
-            .values(done_at=now(), locked_until=None))
-        return result.rowcount == 1
+    def complete_many(self, task_ids: Sequence[int]) -> set[int]:
+        """Marks the tasks done and returns those this transaction marked: a task missing from the answer
+        was already done by a worker whose lease outlived ours. The rows stay locked until commit."""
+        if not task_ids:
+            return set()
+        rows = self.connection.execute(
+            update(outbox_tasks).where(outbox_tasks.c.id.in_(list(task_ids)), outbox_tasks.c.done_at.is_(None))
+            .values(done_at=now(), locked_until=None).returning(outbox_tasks.c.id))
+        return {task_id for (task_id,) in rows}
 
     def retry_later(self, task_id: int, error: str, delay: timedelta) -> None:
         self.connection.execute(
             update(outbox_tasks).where(outbox_tasks.c.id == task_id)
-            .values(available_at=now() + delay, locked_until=None, last_error=error[-4000:]))
+            .values(available_at=now() + delay, locked_until=None, done_at=None, last_error=error[-4000:]))
 
     def depth(self) -> int:
         return self.connection.scalar(
@@ -360,13 +379,9 @@ class SqlInbox:
 
     def accept(self, provider: str, message_id: str, kind: str, payload: dict[str, Any]) -> bool:
         """Stores a provider's callback once; False means we have seen this message id before."""
-        try:
-            _insert_or_duplicate(self.connection, inbox_messages.insert().values(
-                provider=provider, message_id=message_id, kind=kind, payload=json.dumps(payload),
-                received_at=now()))
-        except DuplicateKey:
-            return False
-        return True
+        return _insert_unless_present(self.connection, inbox_messages, dict(
+            provider=provider, message_id=message_id, kind=kind, payload=json.dumps(payload),
+            received_at=now())) is not None
 
     def accept_many(self, callbacks: Sequence[tuple[str, str, str, dict[str, Any]]]) -> list[bool]:
         """Stores (provider, message id, kind, payload) callbacks in one statement; for each, whether it is
