@@ -1,6 +1,6 @@
 """SQL for the appeal desk: dashboard aggregates and streamed exports.
 
-The dashboard reads the rollups that triggers keep (migration 0008) and the ends of indexes, so a page costs
+The dashboard reads the rollups that triggers keep (migration 0009) and the ends of indexes, so a page costs
 the same few small reads at a thousand donations or a million. Exports stream: on PostgreSQL the server
 writes the CSV itself (COPY … TO STDOUT), elsewhere rows come through a server-side cursor and Python writes
 them; either way memory does not grow with the number of rows.
@@ -61,7 +61,7 @@ class SqlDeskReporting:
         return _appeal_id(self.connection, slug)
 
     def donation_groups(self, appeal_slug: str) -> list[DonationGroup]:
-        """From the trigger-kept rollups (migration 0008): a few hundred rows, however many donations."""
+        """From the trigger-kept rollups (migration 0009): a few hundred rows, however many donations."""
         g = donation_group_sums.c
         keys = (g.channel, g.status, g.keyword, g.keyword_amount_pence, g.failure_reason)
         rows = self.connection.execute(

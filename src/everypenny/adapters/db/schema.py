@@ -291,9 +291,6 @@ desk_sessions = Table(
     Column("expires_at", UtcDateTime, nullable=False),
 )
 
-Index("ix_donations_desk_breakdown", donations.c.appeal_id, donations.c.channel, donations.c.status,
-      donations.c.keyword, donations.c.amount_pence,
-      postgresql_include=["paid_pence", "refunded_pence", "failure_reason"])
 Index("ix_ledger_transfers_desk_posted", ledger_transfers.c.appeal_id, ledger_transfers.c.phase,
       ledger_transfers.c.kind, postgresql_include=["debit_account_id", "credit_account_id", "amount_pence"])
 Index("ix_consents_appeal_granted", consents.c.appeal_id, consents.c.granted, consents.c.contact)
@@ -406,7 +403,7 @@ gift_aid_claimed_donations = Table(
     Column("amount_pence", BigInteger, nullable=False),
 )
 
-# Rollups of donations kept by triggers (migration 0008_desk_rollups): the dashboard without scanning donations.
+# Rollups of donations kept by triggers (migration 0009_desk_rollups): the dashboard without scanning donations.
 # '' stands for no keyword or no failure reason, and 0 for no keyword amount: primary keys cannot hold NULL.
 
 donation_group_sums = Table(

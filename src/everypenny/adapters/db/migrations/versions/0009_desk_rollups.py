@@ -21,6 +21,10 @@ another's row and never take shared rows in different orders. A shard's row may 
 counted by one transaction can leave its group in another); the sum over shards is exact. SQLite has one
 writer at a time and updates rows in place: its triggers run per row, all in shard 0.
 
+The index 0004 built for the breakdown (on channel, status, keyword, amount, with the paid and refunded pence)
+is no longer read, so it goes: every donation stored and every charge reported no longer updates it, and a
+donation's change of status can again be a heap-only update on PostgreSQL.
+
 Revision ID: 0009_desk_rollups
 Revises: 0008_sums_by_transaction
 Create Date: 2026-11-26
@@ -104,6 +108,7 @@ def upgrade() -> None:
         sa.Column("donation_count", sa.BigInteger, nullable=False),
         sa.PrimaryKeyConstraint("appeal_id", "minute", "shard"),
     )
+    op.drop_index("ix_donations_desk_breakdown", "donations")
     postgresql = op.get_bind().dialect.name == "postgresql"
     for statement in _add_to_rollups(_signed("d", "FROM donations d", 1, postgresql), "0"):
         op.execute(statement)  # the donations already recorded
@@ -144,3 +149,6 @@ def downgrade() -> None:
         op.execute("DROP TRIGGER donations_rollup_update")
     op.drop_table("donation_minute_counts")
     op.drop_table("donation_group_sums")
+    op.create_index("ix_donations_desk_breakdown", "donations",
+                    ["appeal_id", "channel", "status", "keyword", "amount_pence"],
+                    postgresql_include=["paid_pence", "refunded_pence", "failure_reason"])
