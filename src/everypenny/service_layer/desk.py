@@ -319,10 +319,14 @@ def check_export(uow: UnitOfWork, kind: str, slug: str) -> int:
 
 
 def export_csv(uow: UnitOfWork, kind: str, slug: str) -> Iterator[ExportChunk]:
-    """The export as CSV text in chunks of rows, streamed from the store; the header leads the first chunk."""
+    """The export as CSV text in chunks of rows, streamed from the store; the header leads the first chunk.
+
+    A download abandoned half way closes this generator: `closing` then ends the store's stream (a COPY in
+    progress) before the unit of work ends its transaction, which would otherwise wait on it.
+    """
     header = io.StringIO()
     csv.writer(header, lineterminator="\r\n").writerow(EXPORT_COLUMNS[kind])
-    with uow, closing(uow.reporting.export_csv(kind, slug, EXPORT_CHUNK_ROWS)) as chunks:  # closed first
+    with uow, closing(uow.reporting.export_csv(kind, slug, EXPORT_CHUNK_ROWS)) as chunks:
         first = next(chunks, ExportChunk(0, ""))
         yield ExportChunk(first.rows, header.getvalue() + first.text)
         yield from chunks
