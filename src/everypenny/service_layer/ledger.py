@@ -13,15 +13,14 @@ def apply_transfer(uow: UnitOfWork, request: TransferRequest) -> Transfer:
     Raises DuplicateKey when another writer took the key or resolved the pending transfer first;
     the caller rolls back and tries again, and the retry then sees what the other writer stored.
     """
-    existing = uow.ledger.get(request.idempotency_key)
+    existing, pending, pending_resolved = uow.ledger.with_pending(request.idempotency_key, request.pending_key)
     if existing is not None:
         if existing.fingerprint != request.fingerprint:
             raise IdempotencyConflict(request.idempotency_key)
         return existing
     pending_id = None
     if request.pending_key is not None:
-        pending = uow.ledger.get(request.pending_key)
-        check_resolution(pending, request, pending is not None and uow.ledger.is_resolved(pending.id))
+        check_resolution(pending, request, pending_resolved)
         pending_id = pending.id
     return uow.ledger.add(request, pending_id)
 

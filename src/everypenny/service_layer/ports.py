@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
-from typing import Any, Protocol
+from typing import Any, NamedTuple, Protocol
 
 from everypenny.domain.appeal import Appeal
 from everypenny.domain.chain import ChainEntry, SealedTransfer
@@ -43,10 +43,16 @@ class AppealRepository(Protocol):
     def changes(self, slug: str) -> list[AppealChange]: ...
 
 
+class TransferWithPending(NamedTuple):
+    existing: Transfer | None  # already recorded under the request's key: a replay, or a conflict
+    pending: Transfer | None  # the pending transfer a post or void resolves
+    pending_resolved: bool
+
+
 class LedgerRepository(Protocol):
     def ensure_accounts(self, appeal_slug: str, currency: str, codes: list[str]) -> None: ...
     def get(self, idempotency_key: str) -> Transfer | None: ...
-    def is_resolved(self, pending_id: int) -> bool: ...
+    def with_pending(self, idempotency_key: str, pending_key: str | None) -> TransferWithPending: ...
     def add(self, request: TransferRequest, pending_id: int | None) -> Transfer: ...
     def sums(self, appeal_slug: str) -> dict[tuple[str, str], tuple[int, int]]: ...
     def balances(self, appeal_slug: str) -> dict[str, tuple[int, int]]: ...

@@ -8,7 +8,7 @@ from datetime import UTC, date, datetime, time
 from sqlalchemy import Connection, select
 from sqlalchemy.exc import IntegrityError
 
-from everypenny.adapters.db.repositories import SqlLedgerRepository, _appeal_id
+from everypenny.adapters.db.repositories import TRANSFERS_WITH_CODES, _appeal_id
 from everypenny.adapters.db.schema import appeals, ledger_chain, ledger_transfers
 from everypenny.domain.chain import ChainEntry, SealedTransfer
 from everypenny.service_layer.ports import DuplicateKey
@@ -31,7 +31,7 @@ class SqlChainRepository:
         self.connection = connection
 
     def _transfers(self):
-        return SqlLedgerRepository(self.connection)._transfer_query()
+        return TRANSFERS_WITH_CODES
 
     def lock_head(self, appeal_slug: str) -> None:
         """Serialises sealers of one appeal until commit; inserts of transfers are not held up.

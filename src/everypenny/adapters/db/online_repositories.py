@@ -7,7 +7,7 @@ from datetime import datetime
 
 from sqlalchemy import Connection, delete, select, update
 
-from everypenny.adapters.db.repositories import _insert_or_duplicate, now
+from everypenny.adapters.db.repositories import _donation_id, _insert_or_duplicate, now
 from everypenny.adapters.db.schema import (
     donations,
     email_messages,
@@ -18,13 +18,6 @@ from everypenny.adapters.db.schema import (
 from everypenny.domain.gift_aid import GiftAidDeclaration, GiftAidScope
 from everypenny.service_layer.online_ports import Checkout, CheckoutStatus, EmailMessage
 from everypenny.service_layer.ports import DuplicateKey
-
-
-def _donation_id(connection: Connection, reference: str) -> int:
-    donation_id = connection.scalar(select(donations.c.id).where(donations.c.reference == reference))
-    if donation_id is None:
-        raise LookupError(f"no donation has the reference {reference!r}")
-    return donation_id
 
 
 class SqlCheckoutRepository:

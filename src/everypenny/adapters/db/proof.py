@@ -10,7 +10,12 @@ from sqlalchemy import Connection, func, or_, select, update
 from sqlalchemy.exc import IntegrityError
 
 from everypenny.adapters.db.chain import _sealed_transfer
-from everypenny.adapters.db.repositories import POSTED_PHASES, SqlLedgerRepository, _appeal_id, now
+from everypenny.adapters.db.repositories import (
+    POSTED_PHASES,
+    TRANSFERS_WITH_CODES,
+    _appeal_id,
+    now,
+)
 from everypenny.adapters.db.schema import (
     appeals,
     consents,
@@ -57,7 +62,7 @@ class SqlProofRepository:
     def posted_transfers(self, appeal_slug: str, kinds: Iterable[TransferKind],
                          reference: str | None = None) -> list[SealedTransfer]:
         """The appeal's posted transfers of these kinds (optionally for one reference), in id order."""
-        query = SqlLedgerRepository(self.connection)._transfer_query().where(
+        query = TRANSFERS_WITH_CODES.where(
             appeals.c.slug == appeal_slug, ledger_transfers.c.phase.in_(POSTED_PHASES),
             ledger_transfers.c.kind.in_([kind.value for kind in kinds]))
         if reference is not None:

@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import functools
 import json
 from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
 from typing import Any
 from weakref import WeakKeyDictionary
 
-from sqlalchemy import Connection, func, select, update
+from sqlalchemy import Connection, CursorResult, Insert, Table, func, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import IntegrityError
 
@@ -37,7 +38,7 @@ from everypenny.domain.ledger import (
     TransferRequest,
     UnknownAccount,
 )
-from everypenny.service_layer.ports import AppealChange, DuplicateKey, OutboxTask, StoredAppeal
+from everypenny.service_layer.ports import AppealChange, DuplicateKey, OutboxTask, StoredAppeal, TransferWithPending
 
 POSTED_PHASES = [Phase.SINGLE.value, Phase.POST.value]
 
@@ -55,16 +56,26 @@ def _insert_or_duplicate(connection: Connection, statement) -> Any:
         raise DuplicateKey(str(error.orig)) from error
 
 
-def _insert_unless_present(connection: Connection, table, values: dict[str, Any]) -> int | None:
+@functools.cache
+def _skipping_duplicates(dialect_name: str, table: Table, *returning: str) -> Insert:
+    """INSERT ... ON CONFLICT DO NOTHING for `table`, built once per store: rows go in as parameters, so
+    SQLAlchemy compiles it once rather than on every call."""
+    dialect = postgresql if dialect_name == "postgresql" else sqlite
+    statement = dialect.insert(table).on_conflict_do_nothing()
+    return statement.returning(*(table.c[name] for name in returning)) if returning else statement
+
+
+def _insert_unless_present(connection: Connection, table: Table, values: dict[str, Any]) -> int | None:
     """One row, or None when its unique key is taken: one round trip where a savepoint costs three, for the
     paths a TV spike runs thousands of times a second."""
-    return connection.scalar(_insert_skipping_duplicates(connection, table, [values]).returning(table.c.id))
+    return connection.scalar(_skipping_duplicates(connection.dialect.name, table, "id"), values)
 
 
-def _insert_skipping_duplicates(connection: Connection, table, rows: list[dict[str, Any]]):
-    """A multi-row INSERT that skips rows whose unique key exists: one round trip for a whole batch."""
-    dialect = postgresql if connection.dialect.name == "postgresql" else sqlite
-    return dialect.insert(table).values(rows).on_conflict_do_nothing()
+def _insert_skipping_duplicates(connection: Connection, table: Table, rows: list[dict[str, Any]],
+                                *returning: str) -> CursorResult:
+    """Many rows in one round trip, skipping those whose unique key exists; returns the inserted rows'
+    `returning` columns."""
+    return connection.execute(_skipping_duplicates(connection.dialect.name, table, *returning), rows)
 
 
 class SqlAppealRepository:
@@ -133,6 +144,21 @@ def _appeal_id(connection: Connection, slug: str) -> int:
     return known[slug]
 
 
+# Donation ids by reference, remembered for one unit of work's connection (a donation row is never deleted):
+# a text's charges and messages point at the donation stored or read a moment before.
+_donation_ids: WeakKeyDictionary[Connection, dict[str, int]] = WeakKeyDictionary()
+
+
+def _donation_id(connection: Connection, reference: str) -> int:
+    known = _donation_ids.setdefault(connection, {})
+    if reference not in known:
+        donation_id = connection.scalar(select(donations.c.id).where(donations.c.reference == reference))
+        if donation_id is None:
+            raise LookupError(f"no donation has the reference {reference!r}")
+        known[reference] = donation_id
+    return known[reference]
+
+
 class SqlDonationRepository:
     def __init__(self, connection: Connection) -> None:
         self.connection = connection
@@ -147,10 +173,11 @@ class SqlDonationRepository:
         }
 
     def add(self, donation: Donation) -> None:
-        self.connection.execute(donations.insert().values(
-            reference=donation.reference, appeal_id=_appeal_id(self.connection, donation.appeal),
-            channel=donation.channel.value, amount_pence=donation.amount_pence, currency=donation.currency,
-            keyword=donation.keyword, created_at=donation.created_at, **self._values(donation)))
+        _donation_ids.setdefault(self.connection, {})[donation.reference] = self.connection.scalar(
+            donations.insert().returning(donations.c.id), dict(
+                reference=donation.reference, appeal_id=_appeal_id(self.connection, donation.appeal),
+                channel=donation.channel.value, amount_pence=donation.amount_pence, currency=donation.currency,
+                keyword=donation.keyword, created_at=donation.created_at, **self._values(donation)))
 
     def save(self, donation: Donation) -> None:
         self.connection.execute(donations.update().where(donations.c.reference == donation.reference)
@@ -170,7 +197,10 @@ class SqlDonationRepository:
 
     def get(self, reference: str) -> Donation | None:
         row = self.connection.execute(self._query().where(donations.c.reference == reference)).first()
-        return self._donation(row) if row else None
+        if row is None:
+            return None
+        _donation_ids.setdefault(self.connection, {})[reference] = row.id
+        return self._donation(row)
 
     def latest(self, appeal_slug: str, limit: int = 50) -> list[Donation]:
         rows = self.connection.execute(self._query().where(appeals.c.slug == appeal_slug)
@@ -193,6 +223,26 @@ class SqlConsentRepository:
         return self.connection.scalar(
             select(consents.c.granted).where(consents.c.contact == contact, consents.c.medium == medium.value)
             .order_by(consents.c.id.desc()).limit(1))
+
+
+def _transfers_with_codes():
+    debit = ledger_accounts.alias("debit")
+    credit = ledger_accounts.alias("credit")
+    pending = ledger_transfers.alias("pending")
+    return select(
+        ledger_transfers, appeals.c.slug.label("appeal_slug"), debit.c.code.label("debit_code"),
+        credit.c.code.label("credit_code"), pending.c.idempotency_key.label("pending_key"),
+    ).select_from(
+        ledger_transfers.join(appeals, appeals.c.id == ledger_transfers.c.appeal_id)
+        .join(debit, debit.c.id == ledger_transfers.c.debit_account_id)
+        .join(credit, credit.c.id == ledger_transfers.c.credit_account_id)
+        .outerjoin(pending, pending.c.id == ledger_transfers.c.pending_id))
+
+
+# Transfers with their appeal's slug, account codes and pending key. Built once: building the aliases costs
+# milliseconds, and every charge of every text looks its transfers up.
+TRANSFERS_WITH_CODES = _transfers_with_codes()
+_RESOLUTION = ledger_transfers.alias("resolution")
 
 
 class SqlLedgerRepository:
@@ -226,19 +276,6 @@ class SqlLedgerRepository:
             self._account_ids[key] = account_id
         return self._account_ids[key]
 
-    def _transfer_query(self):
-        debit = ledger_accounts.alias("debit")
-        credit = ledger_accounts.alias("credit")
-        pending = ledger_transfers.alias("pending")
-        return select(
-            ledger_transfers, appeals.c.slug.label("appeal_slug"), debit.c.code.label("debit_code"),
-            credit.c.code.label("credit_code"), pending.c.idempotency_key.label("pending_key"),
-        ).select_from(
-            ledger_transfers.join(appeals, appeals.c.id == ledger_transfers.c.appeal_id)
-            .join(debit, debit.c.id == ledger_transfers.c.debit_account_id)
-            .join(credit, credit.c.id == ledger_transfers.c.credit_account_id)
-            .outerjoin(pending, pending.c.id == ledger_transfers.c.pending_id))
-
     @staticmethod
     def _transfer(row) -> Transfer:
         return Transfer(
@@ -249,11 +286,11 @@ class SqlLedgerRepository:
 
     def get(self, idempotency_key: str) -> Transfer | None:
         row = self.connection.execute(
-            self._transfer_query().where(ledger_transfers.c.idempotency_key == idempotency_key)).first()
+            TRANSFERS_WITH_CODES.where(ledger_transfers.c.idempotency_key == idempotency_key)).first()
         return self._transfer(row) if row else None
 
     def transfers(self, appeal_slug: str, reference: str | None = None) -> list[Transfer]:
-        query = self._transfer_query().where(appeals.c.slug == appeal_slug)
+        query = TRANSFERS_WITH_CODES.where(appeals.c.slug == appeal_slug)
         if reference is not None:
             query = query.where(ledger_transfers.c.reference == reference)
         return [self._transfer(row) for row in self.connection.execute(query.order_by(ledger_transfers.c.id))]
@@ -262,9 +299,17 @@ class SqlLedgerRepository:
         return self.connection.scalar(select(ledger_transfers.c.fingerprint)
                                       .where(ledger_transfers.c.idempotency_key == idempotency_key))
 
-    def is_resolved(self, pending_id: int) -> bool:
-        return self.connection.scalar(
-            select(func.count()).where(ledger_transfers.c.pending_id == pending_id)) > 0
+    def with_pending(self, idempotency_key: str, pending_key: str | None) -> TransferWithPending:
+        """The transfer under `idempotency_key`, the pending transfer under `pending_key` and whether something
+        resolved it already: what recording a transfer needs to know, in one round trip."""
+        resolved = select(_RESOLUTION.c.id).where(_RESOLUTION.c.pending_id == ledger_transfers.c.id).exists()
+        keys = [idempotency_key] if pending_key is None else [idempotency_key, pending_key]
+        rows = self.connection.execute(TRANSFERS_WITH_CODES.add_columns(resolved.label("resolved"))
+                                       .where(ledger_transfers.c.idempotency_key.in_(keys))).all()
+        found = {row.idempotency_key: row for row in rows}
+        existing, pending = found.get(idempotency_key), found.get(pending_key) if pending_key else None
+        return TransferWithPending(self._transfer(existing) if existing else None,
+                                   self._transfer(pending) if pending else None, bool(pending and pending.resolved))
 
     def add(self, request: TransferRequest, pending_id: int | None) -> Transfer:
         transfer_id = _insert_unless_present(self.connection, ledger_transfers, dict(
@@ -370,7 +415,7 @@ class SqlOutbox:
         moment = now()
         rows = [{"topic": topic, "payload": json.dumps(payload), "dedupe_key": key, "created_at": moment,
                  "available_at": moment, "attempts": 0} for topic, payload, key in tasks]
-        self.connection.execute(_insert_skipping_duplicates(self.connection, outbox_tasks, rows))
+        _insert_skipping_duplicates(self.connection, outbox_tasks, rows)
 
 
 class SqlInbox:
@@ -394,9 +439,8 @@ class SqlInbox:
                 "received_at": moment})
         if not first:
             return []
-        statement = _insert_skipping_duplicates(self.connection, inbox_messages, list(first.values())).returning(
-            inbox_messages.c.provider, inbox_messages.c.message_id)
-        stored = {(row.provider, row.message_id) for row in self.connection.execute(statement)}
+        stored = {(row.provider, row.message_id) for row in _insert_skipping_duplicates(
+            self.connection, inbox_messages, list(first.values()), "provider", "message_id")}
         answers = []
         for provider, message_id, _, _ in callbacks:
             answers.append((provider, message_id) in stored)

@@ -7,7 +7,7 @@ from typing import Any
 
 from sqlalchemy import Connection, case, func, select
 
-from everypenny.adapters.db.repositories import now
+from everypenny.adapters.db.repositories import _donation_id, now
 from everypenny.adapters.db.schema import appeals, donations, sms_charges, sms_outbound
 from everypenny.domain.donation import DonationStatus
 from everypenny.domain.text_giving import ChargeStatus, MessageStatus, OutboundText, SmsCharge
@@ -17,17 +17,9 @@ class SqlTextGivingStore:
     def __init__(self, connection: Connection) -> None:
         self.connection = connection
 
-    def _donation_id(self, reference: str | None) -> int | None:
-        if reference is None:
-            return None
-        donation_id = self.connection.scalar(select(donations.c.id).where(donations.c.reference == reference))
-        if donation_id is None:
-            raise LookupError(f"no donation has the reference {reference!r}")
-        return donation_id
-
     def add_charge(self, charge: SmsCharge) -> None:
         self.connection.execute(sms_charges.insert().values(
-            request_id=charge.request_id, donation_id=self._donation_id(charge.donation_reference),
+            request_id=charge.request_id, donation_id=_donation_id(self.connection, charge.donation_reference),
             sequence=charge.sequence, amount_pence=charge.amount_pence, currency=charge.currency,
             network=charge.network, status=charge.status.value, failure_reason=charge.failure_reason,
             contradicting_report=charge.contradicting_report, created_at=now()))
@@ -59,10 +51,11 @@ class SqlTextGivingStore:
 
     def add_message(self, message: OutboundText) -> None:
         moment = now()
+        reference = message.donation_reference
         self.connection.execute(sms_outbound.insert().values(
             request_id=message.request_id, provider=message.provider, to_number=message.to,
             sender=message.sender, body=message.body, purpose=message.purpose, in_reply_to=message.in_reply_to,
-            donation_id=self._donation_id(message.donation_reference), status=message.status.value,
+            donation_id=_donation_id(self.connection, reference) if reference else None, status=message.status.value,
             status_detail=message.status_detail, created_at=moment, updated_at=moment))
 
     def _message_query(self):
