@@ -337,7 +337,9 @@ def apply_charge_report(uow: UnitOfWork, payload: dict[str, Any], donor_links: D
         apply_transfer(uow, TransferRequest.void(pending, f"{pending.idempotency_key}:void",
                                                  description=f"failed: {updated.failure_reason}"))
     donation = uow.donations.get(charge.donation_reference)
-    charges = uow.texts.charges_for(donation.reference)
+    # Most gifts are one charge; only a gift split into several (a £10-a-charge network) needs its siblings.
+    charges = [updated] if updated.amount_pence == donation.amount_pence else uow.texts.charges_for(
+        donation.reference)
     settled = donation_after_charges(donation, charges)
     if settled != donation:
         uow.donations.save(settled)
@@ -367,10 +369,9 @@ def send_message(uow: UnitOfWork, payload: dict[str, Any], gateway: AggregatorGa
 
 def apply_delivery_report(uow: UnitOfWork, payload: dict[str, Any]) -> None:
     report = DeliveryReport(**payload)
-    if uow.texts.message(report.request_id) is None:
-        raise MessageNotYetKnown(f"delivery report for {report.request_id!r} arrived before its message")
     status = MessageStatus.DELIVERED if report.status == MessageStatus.DELIVERED.value else MessageStatus.FAILED
-    uow.texts.set_message_status(report.request_id, status, report.detail)
+    if not uow.texts.set_message_status(report.request_id, status, report.detail):
+        raise MessageNotYetKnown(f"delivery report for {report.request_id!r} arrived before its message")
 
 
 def text_giving_handlers(gateway: AggregatorGateway, donor_links: DonorLinks) -> dict[str, TaskHandler]:

@@ -74,13 +74,14 @@ class SqlTextGivingStore:
         return self._message(row) if row else None
 
     def set_message_status(self, request_id: str, status: MessageStatus, detail: str | None,
-                           only_if: MessageStatus | None = None) -> None:
-        """`only_if` keeps a late 'sent' from overwriting a delivery report that beat it."""
+                           only_if: MessageStatus | None = None) -> bool:
+        """`only_if` keeps a late 'sent' from overwriting a delivery report that beat it. False when no such
+        message (in that status) is stored."""
         values: dict[str, Any] = {"status": status.value, "status_detail": detail, "updated_at": now()}
         statement = sms_outbound.update().where(sms_outbound.c.request_id == request_id)
         if only_if is not None:
             statement = statement.where(sms_outbound.c.status == only_if.value)
-        self.connection.execute(statement.values(values))
+        return self.connection.execute(statement.values(values)).rowcount == 1
 
     def replies_to(self, inbound_id: str) -> list[OutboundText]:
         rows = self.connection.execute(self._message_query().where(sms_outbound.c.in_reply_to == inbound_id)
