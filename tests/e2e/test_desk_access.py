@@ -7,6 +7,7 @@ from fastapi.testclient import TestClient
 from starlette.routing import Mount
 
 from everypenny.entrypoints.web.app import create_app
+from everypenny.service_layer.desk_ports import EXPORT_COLUMNS
 from tests.builders import DonationBuilder
 from tests.e2e.desk_helpers import PASSWORD, log_in, make_user, quick_passwords, session_csrf
 
@@ -42,8 +43,10 @@ def desk_routes(app):
             yield method, route.path
 
 
-def concrete(path: str, reference: str) -> str:
-    return ("/admin" + path).format(slug="sun-ukraine-fund", reference=reference, kind="donations")
+def concrete(path: str, reference: str) -> list[str]:
+    """The route's URLs for the seed appeal: one per export for the export route."""
+    kinds = EXPORT_COLUMNS if "{kind}" in path else [None]
+    return [("/admin" + path).format(slug="sun-ukraine-fund", reference=reference, kind=kind) for kind in kinds]
 
 
 @pytest.fixture
@@ -59,16 +62,16 @@ def test_anonymous_callers_are_sent_to_log_in_or_refused(client, reference):
     for method, path in desk_routes(client.app):
         if EXPECTED[(method, path)] is PUBLIC:
             continue
-        url = concrete(path, reference)
-        page = client.request(method, url, follow_redirects=False)
-        htmx = client.request(method, url, headers={"HX-Request": "true"}, follow_redirects=False)
-        if method == "GET":
-            assert page.status_code == 303, url
-            assert page.headers["location"].startswith("/admin/login?next=%2Fadmin"), url
-        else:
-            assert page.status_code == 401, url
-        assert htmx.status_code == 401, url
-        assert htmx.headers["HX-Redirect"].startswith("/admin/login"), url
+        for url in concrete(path, reference):
+            page = client.request(method, url, follow_redirects=False)
+            htmx = client.request(method, url, headers={"HX-Request": "true"}, follow_redirects=False)
+            if method == "GET":
+                assert page.status_code == 303, url
+                assert page.headers["location"].startswith("/admin/login?next=%2Fadmin"), url
+            else:
+                assert page.status_code == 401, url
+            assert htmx.status_code == 401, url
+            assert htmx.headers["HX-Redirect"].startswith("/admin/login"), url
 
 
 @pytest.mark.parametrize("role", ["admin", "finance", "viewer"])
@@ -80,14 +83,16 @@ def test_each_role_reaches_exactly_what_its_permissions_allow(platform, referenc
             needed = EXPECTED[(method, path)]
             if needed is PUBLIC or path == "/logout":
                 continue
-            response = client.request(method, concrete(path, reference), headers={"X-CSRF-Token": csrf},
-                                      data={"status": "nonsense"} if method == "POST" else None,
-                                      follow_redirects=False)
-            if needed in ROLE_PERMISSIONS[role]:
-                assert response.status_code not in (401, 403), (role, method, path, response.text[:200])
-            else:
-                assert response.status_code == 403, (role, method, path)
-                assert "does not allow" in response.text
+            for url in concrete(path, reference):
+                response = client.request(method, url, headers={"X-CSRF-Token": csrf},
+                                          data={"status": "nonsense"} if method == "POST" else None,
+                                          follow_redirects=False)
+                if needed in ROLE_PERMISSIONS[role]:
+                    assert response.status_code not in (401, 403), (role, method, url, response.text[:200])
+                    assert response.status_code != 404 or "{kind}" not in path, (role, url)  # every export exists
+                else:
+                    assert response.status_code == 403, (role, method, url)
+                    assert "does not allow" in response.text
 
 
 def test_a_state_change_without_the_sessions_csrf_token_is_refused_and_changes_nothing(platform, seed_appeal):

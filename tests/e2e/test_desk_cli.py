@@ -7,6 +7,7 @@ import csv
 import pytest
 from typer.testing import CliRunner
 
+from everypenny.domain.text_giving import SmsCharge
 from everypenny.entrypoints.cli import app
 from tests.builders import DonationBuilder
 
@@ -58,6 +59,23 @@ def test_export_writes_the_whole_csv_file(run, platform, seed_appeal, tmp_path):
     with output.open(newline="") as file:
         assert [row["reference"] for row in csv.DictReader(file)] == references
     assert not (tmp_path / "donations.csv.partial").exists()
+
+
+def test_export_charges_writes_each_charge_to_a_phone_bill(run, platform, seed_appeal, tmp_path):
+    donation = DonationBuilder(platform).text(2000, outcome="pending")
+    with platform.uow() as uow:
+        for sequence in (1, 2):
+            uow.texts.add_charge(SmsCharge(f"req-c{sequence}", donation.reference, sequence, 1000, "GBP", "O2"))
+        uow.commit()
+    output = tmp_path / "charges.csv"
+
+    result = run("export", "charges", "--appeal", "sun-ukraine-fund", "--output", str(output))
+
+    assert result.exit_code == 0, result.output
+    assert "wrote 2 charges rows" in result.output
+    with output.open(newline="") as file:
+        assert [(row["provider_reference"], row["status"]) for row in csv.DictReader(file)] == [
+            ("req-c1", "requested"), ("req-c2", "requested")]
 
 
 def test_export_of_an_unknown_appeal_fails_and_writes_nothing(run, platform, seed_appeal, tmp_path):

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import io
+import threading
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -95,6 +96,22 @@ def test_a_large_export_streams_in_chunks(platform, donations, monkeypatch):
 
     assert [chunk.rows for chunk in chunks] == [2, 2, 1]
     assert sum(chunk.text.count("\r\n") for chunk in chunks) == 6  # a header and five rows
+
+
+def test_a_download_abandoned_half_way_gives_its_connection_back(platform, donations, monkeypatch):
+    monkeypatch.setattr(desk, "EXPORT_CHUNK_ROWS", 2)
+    for _ in range(5):
+        donations.text(500)
+
+    chunks = desk.export_csv(platform.uow(), "transfers", "sun-ukraine-fund")
+    assert next(chunks).rows == 2
+    closing = threading.Thread(target=chunks.close, daemon=True)  # the browser went away
+    closing.start()
+    closing.join(timeout=30)
+
+    assert not closing.is_alive(), "abandoning the download hangs"
+    assert platform.engine.pool.checkedout() == 0
+    assert sum(chunk.rows for chunk in desk.export_csv(platform.uow(), "donations", "sun-ukraine-fund")) == 5
 
 
 def test_closing_an_appeal_is_recorded_with_who_did_it(platform, seed_appeal):

@@ -2,6 +2,7 @@
 
 import itertools
 import os
+from datetime import timedelta
 
 import pytest
 from alembic import command
@@ -91,4 +92,39 @@ def test_sums_stay_exact_across_the_move_to_per_statement_triggers_and_back(empt
     command.downgrade(alembic_config(empty_database), "0007_settlement")
     text_gift("c", 500)
     assert raised_and_pending() == (1500, 300)
+    engine.dispose()
+
+
+def test_desk_rollups_start_from_the_donations_already_recorded(empty_database):
+    from tests.builders import DonationBuilder
+    from tests.integration.test_desk_rollups import scanned_groups, scanned_minutes
+
+    upgrade(empty_database, "0008_sums_by_transaction")
+    engine = make_engine(empty_database)
+    platform = bootstrap.build(Settings(database_url=empty_database), engine, check_schema=False)
+    appeal, definition = load_appeal_file(SEED_APPEAL)
+    load_appeal(platform.uow(), appeal, definition, "test")
+    given = DonationBuilder(platform)
+    given.text(500)
+    given.text(1000, outcome="failed", failure_reason="insufficient credit")
+    given.text(2000, outcome="part_paid", paid_pence=1000, failure_reason="spend limit reached")
+    pending = given.text(300, outcome="pending")
+    given.refund(given.online(2500), 500)
+
+    upgrade(empty_database)
+
+    with platform.uow() as uow:
+        groups = uow.reporting.donation_groups(appeal.slug)
+    assert len(groups) == 5
+    assert sorted(groups, key=repr) == scanned_groups(platform, appeal.slug)
+    with platform.uow() as uow:  # a donation recorded before the upgrade still moves between groups after it
+        uow.donations.save(pending.settled(300))
+        uow.commit()
+    given.text(500, at=given.clock + timedelta(hours=1))
+    with platform.uow() as uow:
+        groups = uow.reporting.donation_groups(appeal.slug)
+        minutes = uow.reporting.donations_per_bucket(appeal.slug, given.clock.replace(hour=8, minute=0, second=0), 60)
+    assert sorted(groups, key=repr) == scanned_groups(platform, appeal.slug)
+    assert minutes == scanned_minutes(platform, appeal.slug)
+    assert sum(bucket.count for bucket in minutes) == 6
     engine.dispose()

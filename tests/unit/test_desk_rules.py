@@ -6,6 +6,7 @@ from datetime import UTC, datetime
 
 import pytest
 
+from everypenny.adapters.db.reporting import csv_safe_text
 from everypenny.domain.appeal import AppealStatus
 from everypenny.domain.appeal_lifecycle import TransitionRefused, check_transition
 from everypenny.domain.privacy import mask_email, mask_phone
@@ -18,7 +19,6 @@ from everypenny.domain.users import (
     normalise_email,
     parse_role,
 )
-from everypenny.service_layer.desk import csv_safe_text
 
 
 def user(role: Role) -> User:

@@ -15,7 +15,8 @@ from everypenny.domain.users import UserRuleBroken
 from everypenny.service_layer import auth, desk
 
 user_app = typer.Typer(help="People who use the appeal desk at /admin.", no_args_is_help=True)
-export_app = typer.Typer(help="CSV exports of an appeal's donations, ledger and consent list.", no_args_is_help=True)
+export_app = typer.Typer(help="CSV exports of an appeal's donations, charges, ledger and consent list.",
+                         no_args_is_help=True)
 
 
 def _cli():
@@ -78,6 +79,7 @@ def user_list() -> None:
 
 class ExportKind(StrEnum):
     DONATIONS = "donations"
+    CHARGES = "charges"
     TRANSFERS = "transfers"
     CONSENTS = "consents"
 
@@ -112,6 +114,13 @@ def export_donations(appeal: str = typer.Option(..., "--appeal", help="The appea
                      output: Path = typer.Option(..., "--output", "-o", help="The CSV file to write.")) -> None:
     """Every donation to the appeal, with the donor's contact details (handle as personal data)."""
     _export(ExportKind.DONATIONS, appeal, output)
+
+
+@export_app.command("charges")
+def export_charges(appeal: str = typer.Option(..., "--appeal", help="The appeal's slug."),
+                   output: Path = typer.Option(..., "--output", "-o", help="The CSV file to write.")) -> None:
+    """Every attempt to take a donor's money: each charge to a phone bill and each card checkout, with its outcome."""
+    _export(ExportKind.CHARGES, appeal, output)
 
 
 @export_app.command("transfers")

@@ -11,6 +11,7 @@ import io
 import re
 from collections import defaultdict
 from collections.abc import Callable, Iterator
+from contextlib import closing
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 
@@ -23,7 +24,7 @@ from everypenny.domain.ledger import RAISING_KINDS, AccountCode, TransferKind
 from everypenny.domain.money import average_pence, format_pence
 from everypenny.domain.privacy import mask_email, mask_phone
 from everypenny.service_layer.appeals import definition_hash
-from everypenny.service_layer.desk_ports import EXPORT_COLUMNS, TimeBucket
+from everypenny.service_layer.desk_ports import EXPORT_COLUMNS, ExportChunk, TimeBucket
 from everypenny.service_layer.unit_of_work import UnitOfWork
 
 CHANNEL_NAMES = {Channel.CARRIER_SMS: "Carrier SMS", Channel.TEXT_TO_LINK: "Text-to-link", Channel.ONLINE: "Online"}
@@ -306,36 +307,6 @@ class ExportRefused(ValueError):
 
 
 EXPORT_CHUNK_ROWS = 1000
-_FORMULA_START = ("=", "@", "\t", "\r")
-
-
-def csv_safe_text(value: str | None) -> str | None:
-    """Text that a spreadsheet would run as a formula gets a leading apostrophe; phone numbers pass."""
-    if value and (value.startswith(_FORMULA_START) or (value[0] in "+-" and not value[1:].isdigit())):
-        return "'" + value
-    return value
-
-
-def _iso(moment: datetime | None) -> str:
-    return moment.isoformat() if moment is not None else ""
-
-
-def _yes_no(flag: bool | None) -> str:
-    return "" if flag is None else ("yes" if flag else "no")
-
-
-# How a column's values become CSV text, where csv's own str() (and "" for None) would not do.
-_CELL_FORMATS: dict[str, Callable] = {
-    "created_at": _iso, "opted_in_at": _iso, "marketing_consent": _yes_no,
-    **{name: csv_safe_text for name in ("keyword", "email", "failure_reason", "description", "source", "contact",
-                                        "reference", "idempotency_key")},
-}
-
-
-@dataclass(frozen=True)
-class ExportChunk:
-    rows: int
-    text: str
 
 
 def check_export(uow: UnitOfWork, kind: str, slug: str) -> int:
@@ -348,24 +319,17 @@ def check_export(uow: UnitOfWork, kind: str, slug: str) -> int:
 
 
 def export_csv(uow: UnitOfWork, kind: str, slug: str) -> Iterator[ExportChunk]:
-    """The export as CSV text in chunks of rows, read through a server-side cursor."""
-    buffer = io.StringIO()
-    writer = csv.writer(buffer, lineterminator="\r\n")
-    writer.writerow(EXPORT_COLUMNS[kind])
-    formats = [(index, _CELL_FORMATS[name]) for index, name in enumerate(EXPORT_COLUMNS[kind]) if name in _CELL_FORMATS]
-    rows = 0
-    with uow:
-        for row in uow.reporting.export_rows(kind, slug):
-            values = list(row)
-            for index, format_cell in formats:
-                values[index] = format_cell(values[index])
-            writer.writerow(values)
-            rows += 1
-            if rows % EXPORT_CHUNK_ROWS == 0:
-                yield ExportChunk(EXPORT_CHUNK_ROWS, buffer.getvalue())
-                buffer.seek(0)
-                buffer.truncate()
-    yield ExportChunk(rows % EXPORT_CHUNK_ROWS, buffer.getvalue())
+    """The export as CSV text in chunks of rows, streamed from the store; the header leads the first chunk.
+
+    A download abandoned half way closes this generator: `closing` then ends the store's stream (a COPY in
+    progress) before the unit of work ends its transaction, which would otherwise wait on it.
+    """
+    header = io.StringIO()
+    csv.writer(header, lineterminator="\r\n").writerow(EXPORT_COLUMNS[kind])
+    with uow, closing(uow.reporting.export_csv(kind, slug, EXPORT_CHUNK_ROWS)) as chunks:
+        first = next(chunks, ExportChunk(0, ""))
+        yield ExportChunk(first.rows, header.getvalue() + first.text)
+        yield from chunks
 
 
 def export_filename(kind: str, slug: str, now: datetime) -> str:

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from enum import StrEnum
 from typing import Protocol
 
 from everypenny.domain.donation import Donation
@@ -94,14 +95,43 @@ class ConsentEntry:
     appeal: str | None
 
 
-# Columns of each CSV export, in the order the reporting adapter yields them.
+# Columns of each CSV export, in the order the reporting adapter writes them.
 EXPORT_COLUMNS: dict[str, tuple[str, ...]] = {
     "donations": ("reference", "created_at", "channel", "status", "keyword", "amount_pence", "paid_pence",
                   "refunded_pence", "currency", "phone", "email", "marketing_consent", "failure_reason"),
+    # Every attempt to take money from a donor: each charge to a phone bill (a £20 text on a network that
+    # bills £10 at most is two charges, sequence 1 and 2) and each card checkout. See README, "Exports".
+    "charges": ("donation_reference", "channel", "method", "sequence", "provider_reference", "card_payment_id",
+                "network", "amount_pence", "currency", "status", "failure_reason", "requested_at", "reported_at"),
     "transfers": ("id", "created_at", "idempotency_key", "kind", "phase", "debit_account", "credit_account",
                   "amount_pence", "currency", "pending_id", "reference", "description"),
     "consents": ("contact", "medium", "opted_in_at", "source"),
 }
+
+
+class Cell(StrEnum):
+    """How a column's values are written into a CSV cell (None is always an empty cell)."""
+
+    PLAIN = "plain"  # numbers and our own codes, as they are
+    TEXT = "text"  # text that came from outside: one a spreadsheet would run as a formula gets a leading '
+    MOMENT = "moment"  # ISO 8601 with the UTC offset, e.g. 2026-11-26T09:00:07+00:00
+    YES_NO = "yes_no"
+
+
+# The columns, in any export, that are not PLAIN.
+EXPORT_CELLS: dict[str, Cell] = {
+    **dict.fromkeys(("created_at", "opted_in_at", "requested_at", "reported_at"), Cell.MOMENT),
+    "marketing_consent": Cell.YES_NO,
+    **dict.fromkeys(("keyword", "email", "failure_reason", "description", "source", "contact", "reference",
+                     "idempotency_key", "donation_reference", "provider_reference", "card_payment_id", "network"),
+                    Cell.TEXT),
+}
+
+
+@dataclass(frozen=True)
+class ExportChunk:
+    rows: int
+    text: str
 
 
 class DeskReporting(Protocol):
@@ -117,4 +147,6 @@ class DeskReporting(Protocol):
     def transfers_for(self, reference: str) -> list[TransferEntry]: ...
     def consents_for(self, contacts: Sequence[str]) -> list[ConsentEntry]: ...
     def export_size(self, kind: str, appeal_slug: str) -> int: ...
-    def export_rows(self, kind: str, appeal_slug: str) -> Iterator[tuple]: ...
+    def export_csv(self, kind: str, appeal_slug: str, rows_per_chunk: int) -> Iterator[ExportChunk]:
+        """The export's rows (no header) as CSV text with CRLF line ends, cells written as EXPORT_CELLS says,
+        `rows_per_chunk` rows at a time, streamed so memory does not grow with the export."""

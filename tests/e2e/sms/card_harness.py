@@ -27,15 +27,22 @@ class CardDonations:
         self.context = OnlineContext(public_url="https://give.example", secret_key=platform.settings.secret_key,
                                      limits=RateLimits(per_ip=1000, per_email=1000, window=timedelta(minutes=10)))
 
-    def donate(self, pence: int, email: str = "reader@example.org", gift_aid=None) -> str:
-        """A donor pays on the hosted page; returns the donation's reference."""
+    def start(self, pence: int, email: str = "reader@example.org", gift_aid=None) -> str:
+        """A donor fills in the form and reaches the hosted page; returns the donation's reference."""
         started = start_online_donation(self.platform.uow, self.platform.payment_gateway(), self.context, SLUG,
                                         DonationForm(pence, email, gift_aid=gift_aid), "203.0.113.7")
-        with self.platform.uow() as uow:
-            session_id = uow.checkouts.by_reference(started.reference).session_id
-        assert self.sim.pay(session_id, SUCCESS_CARD, email).succeeds
-        self.deliver()
         return started.reference
+
+    def session_of(self, reference: str) -> str:
+        with self.platform.uow() as uow:
+            return uow.checkouts.by_reference(reference).session_id
+
+    def donate(self, pence: int, email: str = "reader@example.org", gift_aid=None) -> str:
+        """A donor pays on the hosted page; returns the donation's reference."""
+        reference = self.start(pence, email, gift_aid)
+        assert self.sim.pay(self.session_of(reference), SUCCESS_CARD, email).succeeds
+        self.deliver()
+        return reference
 
     def refund(self, reference: str, pence: int | None = None) -> None:
         request_refund(self.platform.uow, self.platform.payment_gateway(), reference, pence)

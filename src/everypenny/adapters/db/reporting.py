@@ -1,29 +1,51 @@
 """SQL for the appeal desk: dashboard aggregates and streamed exports.
 
-Every dashboard question is one aggregate that the indexes of migration 0004 answer without reading the
-tables' rows, so the page costs the same few scans at a thousand donations or a million. Exports stream
-through a server-side cursor (yield_per), so memory does not grow with the number of rows.
+The dashboard reads the rollups that triggers keep (migration 0009) and the ends of indexes, so a page costs
+the same few small reads at a thousand donations or a million. Exports stream: on PostgreSQL the server
+writes the CSV itself (COPY … TO STDOUT), elsewhere rows come through a server-side cursor and Python writes
+them; either way memory does not grow with the number of rows.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
+import csv
+import io
+import re
+from collections.abc import Callable, Iterator, Sequence
 from datetime import datetime, timedelta
 
-from sqlalchemy import Connection, Integer, Interval, and_, case, cast, func, literal, select
-from sqlalchemy.sql import Select
+from sqlalchemy import Connection, Integer, String, and_, case, func, literal, or_, select, union_all
+from sqlalchemy.sql import ColumnElement, Select
 
 from everypenny.adapters.db.repositories import SqlDonationRepository, _appeal_id
-from everypenny.adapters.db.schema import appeals, consents, donations, ledger_accounts, ledger_transfers
+from everypenny.adapters.db.schema import (
+    appeals,
+    consents,
+    donation_group_sums,
+    donation_minute_counts,
+    donations,
+    ledger_accounts,
+    ledger_transfers,
+    online_checkouts,
+    sms_charges,
+)
 from everypenny.domain.donation import Donation
+from everypenny.domain.text_giving import ChargeStatus
 from everypenny.service_layer.desk_ports import (
+    EXPORT_CELLS,
+    EXPORT_COLUMNS,
+    Cell,
     ConsentEntry,
     DonationGroup,
+    ExportChunk,
     TimeBucket,
     TransferEntry,
 )
+from everypenny.service_layer.online_ports import CheckoutStatus
 
-EXPORT_BATCH_ROWS = 2000
+# A card checkout's status in the words the charges export uses for every charge.
+CARD_CHARGE_STATUSES = {CheckoutStatus.OPEN.value: ChargeStatus.REQUESTED.value,
+                        CheckoutStatus.PAID.value: ChargeStatus.CHARGED.value}
 
 
 class UnknownExport(ValueError):
@@ -39,37 +61,34 @@ class SqlDeskReporting:
         return _appeal_id(self.connection, slug)
 
     def donation_groups(self, appeal_slug: str) -> list[DonationGroup]:
-        d = donations.c
-        keyword_amount = case((d.keyword.is_not(None), d.amount_pence), else_=None)
-        keys = (d.channel, d.status, d.keyword, keyword_amount, d.failure_reason)
+        """From the trigger-kept rollups (migration 0009): a few hundred rows, however many donations."""
+        g = donation_group_sums.c
+        keys = (g.channel, g.status, g.keyword, g.keyword_amount_pence, g.failure_reason)
         rows = self.connection.execute(
-            select(*keys, func.count(), func.sum(d.amount_pence), func.sum(d.paid_pence), func.sum(d.refunded_pence))
-            .where(d.appeal_id == self._appeal(appeal_slug)).group_by(*keys))
-        return [DonationGroup(channel, status, keyword, amount, reason, count, int(promised), int(paid),
-                              int(refunded))
+            select(*keys, func.sum(g.donation_count), func.sum(g.amount_pence), func.sum(g.paid_pence),
+                   func.sum(g.refunded_pence))
+            .where(g.appeal_id == self._appeal(appeal_slug)).group_by(*keys)
+            .having(func.sum(g.donation_count) != 0))  # groups every donation has since left
+        return [DonationGroup(channel, status, keyword or None, amount if keyword else None, reason or None,
+                              int(count), int(promised), int(paid), int(refunded))
                 for channel, status, keyword, amount, reason, count, promised, paid, refunded in rows]
 
     def activity_span(self, appeal_slug: str) -> tuple[datetime, datetime] | None:
+        """Two ends of the index on (appeal_id, created_at): two index probes, not a scan."""
         first, last = self.connection.execute(
             select(func.min(donations.c.created_at), func.max(donations.c.created_at))
             .where(donations.c.appeal_id == self._appeal(appeal_slug))).one()
         return None if first is None else (first, last)
 
     def donations_per_bucket(self, appeal_slug: str, start: datetime, bucket_seconds: int) -> list[TimeBucket]:
-        created = donations.c.created_at
-        if self.connection.dialect.name == "postgresql":
-            # date_bin keeps to timestamps; EXTRACT(epoch) would do numeric arithmetic on every row.
-            width = literal(timedelta(seconds=bucket_seconds), Interval)
-            bucket = func.date_bin(width, created, literal(start, created.type), type_=created.type).label("bucket")
-        else:
-            offset = cast(func.strftime("%s", created), Integer) - int(start.timestamp())
-            bucket = func.floor(offset / bucket_seconds).label("bucket")
+        """Whole-minute counts summed into buckets (a whole number of minutes wide, starting on a minute)."""
+        m = donation_minute_counts.c
+        bucket = ((m.minute * 60 - int(start.timestamp())) // bucket_seconds).label("bucket")
         rows = self.connection.execute(
-            select(bucket, func.count()).where(donations.c.appeal_id == self._appeal(appeal_slug))
-            .group_by(bucket).order_by(bucket))
-        return [TimeBucket(moment if isinstance(moment, datetime)
-                           else start + timedelta(seconds=int(moment) * bucket_seconds), count)
-                for moment, count in rows]
+            select(bucket, func.sum(m.donation_count)).where(m.appeal_id == self._appeal(appeal_slug))
+            .group_by(bucket).having(func.sum(m.donation_count) != 0).order_by(bucket))
+        return [TimeBucket(start + timedelta(seconds=int(number) * bucket_seconds), int(count))
+                for number, count in rows]
 
     def latest_donations(self, appeal_slug: str, limit: int) -> list[Donation]:
         query = (self._donations._query().where(donations.c.appeal_id == self._appeal(appeal_slug))
@@ -113,17 +132,44 @@ class SqlDeskReporting:
         return [ConsentEntry(r.recorded_at, r.contact, r.medium, r.granted, r.source, r.slug) for r in rows]
 
     def _export_query(self, kind: str, appeal_slug: str) -> Select:
+        """The export's rows in EXPORT_COLUMNS order, in a total order (so both stores write the same file)."""
         appeal_id = self._appeal(appeal_slug)
         if kind == "donations":
             d = donations.c
             return (select(d.reference, d.created_at, d.channel, d.status, d.keyword, d.amount_pence, d.paid_pence,
                            d.refunded_pence, d.currency, d.phone, d.email, d.marketing_consent, d.failure_reason)
                     .where(d.appeal_id == appeal_id).order_by(d.id))
+        if kind == "charges":
+            return self._charges(appeal_id)
         if kind == "transfers":
             return self._transfers().where(ledger_transfers.c.appeal_id == appeal_id).order_by(ledger_transfers.c.id)
         if kind == "consents":
             return self._opted_in(appeal_id)
         raise UnknownExport(f"no export is called {kind!r}")
+
+    @staticmethod
+    def _charges(appeal_id: int) -> Select:
+        """Charges to phone bills and card checkouts, in the order their donations arrived.
+
+        A card checkout is one attempt (sequence 1) for the donation's amount; its states read as a charge's
+        do (open is requested, paid is charged), and an ended one was reported when it last changed.
+        """
+        c, d, o = sms_charges.c, donations.c, online_checkouts.c
+        to_phone_bills = (
+            select(d.id.label("donation_id"), d.reference, d.channel, literal("phone_bill", String), c.sequence,
+                   c.request_id, literal(None, String), c.network, c.amount_pence, c.currency, c.status,
+                   c.failure_reason, c.created_at, c.reported_at)
+            .join(donations, d.id == c.donation_id).where(d.appeal_id == appeal_id))
+        ended = o.status != CheckoutStatus.OPEN.value
+        by_card = (
+            select(d.id, d.reference, d.channel, literal("card", String), literal(1, Integer), o.session_id,
+                   o.payment_intent, literal(None, String), d.amount_pence, d.currency,
+                   case(CARD_CHARGE_STATUSES, value=o.status, else_=o.status),
+                   case((ended, d.failure_reason)), o.created_at, case((ended, o.updated_at)))
+            .join(donations, d.id == o.donation_id).where(d.appeal_id == appeal_id))
+        charges = union_all(to_phone_bills, by_card).subquery("charges")
+        donation_id, *columns = charges.c
+        return select(*columns).order_by(donation_id, charges.c.sequence)
 
     @staticmethod
     def _opted_in(appeal_id: int) -> Select:
@@ -144,8 +190,95 @@ class SqlDeskReporting:
         query = self._export_query(kind, appeal_slug).order_by(None)
         return self.connection.scalar(select(func.count()).select_from(query.subquery()))
 
-    def export_rows(self, kind: str, appeal_slug: str) -> Iterator[tuple]:
-        result = self.connection.execution_options(yield_per=EXPORT_BATCH_ROWS).execute(
-            self._export_query(kind, appeal_slug))
+    def export_csv(self, kind: str, appeal_slug: str, rows_per_chunk: int) -> Iterator[ExportChunk]:
+        query = self._export_query(kind, appeal_slug)
+        cells = [EXPORT_CELLS.get(name, Cell.PLAIN) for name in EXPORT_COLUMNS[kind]]
+        if self.connection.dialect.name == "postgresql":
+            return self._copy_csv(query, cells, rows_per_chunk)
+        return self._write_csv(query, cells, rows_per_chunk)
+
+    def _write_csv(self, query: Select, cells: list[Cell], rows_per_chunk: int) -> Iterator[ExportChunk]:
+        """Rows through a server-side cursor, each cell written by Python as `cells` says."""
+        formats = [(index, PYTHON_CELLS[cell]) for index, cell in enumerate(cells) if cell in PYTHON_CELLS]
+        buffer = io.StringIO()
+        writer = csv.writer(buffer, lineterminator="\r\n")
+        result = self.connection.execution_options(yield_per=rows_per_chunk).execute(query)
         for partition in result.partitions():
-            yield from partition
+            for row in partition:
+                values = list(row)
+                for index, format_cell in formats:
+                    values[index] = format_cell(values[index])
+                writer.writerow(values)
+            yield ExportChunk(len(partition), buffer.getvalue())
+            buffer.seek(0)
+            buffer.truncate()
+
+    def _copy_csv(self, query: Select, cells: list[Cell], rows_per_chunk: int) -> Iterator[ExportChunk]:
+        """PostgreSQL writes the CSV itself (COPY … TO STDOUT), each cell formatted in SQL as `_sql_cell` says,
+        byte for byte what `_write_csv` writes; Python only turns each row's LF into CRLF.
+
+        The server sends one message per row, so a line break inside a quoted cell is never mistaken for
+        the end of a row. COPY takes no parameters: the statement is compiled with its values inlined (the
+        appeal's id and our own constants, never text from a request).
+        """
+        formatted = query.with_only_columns(
+            *(_sql_cell(cell, column) for cell, column in zip(cells, query.selected_columns, strict=True)),
+            maintain_column_froms=True)
+        statement = str(formatted.compile(dialect=self.connection.dialect, compile_kwargs={"literal_binds": True}))
+        cursor = self.connection.connection.driver_connection.cursor()
+        with cursor, cursor.copy(f"COPY ({statement}) TO STDOUT WITH (FORMAT csv)") as copy:
+            rows: list[bytes] = []
+            for row in copy:
+                rows.append(bytes(row[:-1]))
+                if len(rows) == rows_per_chunk:
+                    yield ExportChunk(len(rows), _crlf_lines(rows))
+                    rows.clear()
+            if rows:
+                yield ExportChunk(len(rows), _crlf_lines(rows))
+
+
+def _crlf_lines(rows: list[bytes]) -> str:
+    return (b"\r\n".join(rows) + b"\r\n").decode()
+
+
+# --- how each kind of cell is written: by Python (SQLite) and by SQL (PostgreSQL's COPY), to the same bytes ---
+
+_FORMULA_START = ("=", "@", "\t", "\r")
+_SIGNED_DIGITS = re.compile(r"[+-][0-9]+")
+
+
+def csv_safe_text(value: str | None) -> str | None:
+    """Text that a spreadsheet would run as a formula gets a leading apostrophe; phone numbers pass."""
+    if value and (value.startswith(_FORMULA_START) or (value[0] in "+-" and not _SIGNED_DIGITS.fullmatch(value))):
+        return "'" + value
+    return value
+
+
+def _iso(moment: datetime | None) -> str | None:
+    return moment.isoformat() if moment is not None else None
+
+
+def _yes_no(flag: bool | None) -> str | None:
+    return None if flag is None else ("yes" if flag else "no")
+
+
+PYTHON_CELLS: dict[Cell, Callable] = {Cell.TEXT: csv_safe_text, Cell.MOMENT: _iso, Cell.YES_NO: _yes_no}
+
+
+def _sql_cell(cell: Cell, column: ColumnElement) -> ColumnElement:
+    """The cell's text, computed by PostgreSQL as PYTHON_CELLS computes it. An empty text becomes NULL: COPY
+    writes NULL as an empty cell (as Python's csv writes '' and None) but '' as a quoted pair of quotes."""
+    if cell is Cell.MOMENT:
+        utc = func.timezone("UTC", column)
+        fraction = case((func.to_char(utc, "US") == "000000", ""), else_=func.to_char(utc, ".US"))
+        return func.to_char(utc, 'YYYY-MM-DD"T"HH24:MI:SS').concat(fraction).concat("+00:00")
+    if cell is Cell.YES_NO:
+        return case((column.is_(True), "yes"), (column.is_(False), "no"))
+    if not isinstance(column.type, String):
+        return column
+    text = func.nullif(column, "")
+    if cell is Cell.TEXT:
+        formula = or_(column.regexp_match("^[=@\t\r]"),
+                      and_(column.regexp_match("^[+-]"), ~column.regexp_match("^[+-][0-9]+$")))
+        return case((formula, literal("'", String).concat(column)), else_=text)
+    return text

@@ -291,9 +291,6 @@ desk_sessions = Table(
     Column("expires_at", UtcDateTime, nullable=False),
 )
 
-Index("ix_donations_desk_breakdown", donations.c.appeal_id, donations.c.channel, donations.c.status,
-      donations.c.keyword, donations.c.amount_pence,
-      postgresql_include=["paid_pence", "refunded_pence", "failure_reason"])
 Index("ix_ledger_transfers_desk_posted", ledger_transfers.c.appeal_id, ledger_transfers.c.phase,
       ledger_transfers.c.kind, postgresql_include=["debit_account_id", "credit_account_id", "amount_pence"])
 Index("ix_consents_appeal_granted", consents.c.appeal_id, consents.c.granted, consents.c.contact)
@@ -404,4 +401,30 @@ gift_aid_claimed_donations = Table(
     Column("donation_id", Id, ForeignKey("donations.id"), primary_key=True),
     Column("claim_id", Id, ForeignKey("gift_aid_claims.id"), nullable=False),
     Column("amount_pence", BigInteger, nullable=False),
+)
+
+# Rollups of donations kept by triggers (migration 0009_desk_rollups): the dashboard without scanning donations.
+# '' stands for no keyword or no failure reason, and 0 for no keyword amount: primary keys cannot hold NULL.
+
+donation_group_sums = Table(
+    "donation_group_sums", metadata,
+    Column("appeal_id", Id, ForeignKey("appeals.id"), primary_key=True),
+    Column("channel", String(20), primary_key=True),
+    Column("status", String(12), primary_key=True),
+    Column("keyword", String(40), primary_key=True),
+    Column("keyword_amount_pence", BigInteger, primary_key=True, autoincrement=False),
+    Column("failure_reason", String(200), primary_key=True),
+    Column("shard", SmallInteger, primary_key=True, autoincrement=False),
+    Column("donation_count", BigInteger, nullable=False),
+    Column("amount_pence", BigInteger, nullable=False),
+    Column("paid_pence", BigInteger, nullable=False),
+    Column("refunded_pence", BigInteger, nullable=False),
+)
+
+donation_minute_counts = Table(
+    "donation_minute_counts", metadata,
+    Column("appeal_id", Id, ForeignKey("appeals.id"), primary_key=True),
+    Column("minute", BigInteger, primary_key=True, autoincrement=False),  # whole minutes since 1970, UTC
+    Column("shard", SmallInteger, primary_key=True, autoincrement=False),
+    Column("donation_count", BigInteger, nullable=False),
 )

@@ -39,7 +39,8 @@ from everypenny.service_layer.desk_ports import DeskSession
 
 HERE = Path(__file__).parent
 STATIC_PATH = "/static/desk"
-EXPORT_NAMES = {"donations": "Donations", "transfers": "Ledger transfers", "consents": "Consent list (opted in)"}
+EXPORT_NAMES = {"donations": "Donations", "charges": "Charges (phone bills and cards)", "transfers": "Ledger transfers",
+                "consents": "Consent list (opted in)"}
 POLL_SECONDS = 3
 PROBLEM_NAMES = {"short": "Short-paid", "over": "Over-paid", "unknown": "Paid for nothing we know of",
                  "failed_charge": "Paid for a failed charge", "duplicate": "Paid twice"}
