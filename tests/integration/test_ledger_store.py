@@ -216,3 +216,25 @@ def test_transfers_loaded_in_one_statement_are_all_summed(platform, posted):
 
     with platform.uow() as uow:
         assert uow.ledger.balances(SLUG)[SMS] == (500 + 300 + 800, 200)
+
+
+def test_transactions_in_flight_side_by_side_each_hold_a_running_sum_shard_of_their_own(
+        platform, seed_appeal, database_url):
+    if not database_url.startswith("postgresql"):
+        pytest.skip("SQLite has one writer at a time: its sums need no sharding by transaction")
+    writers = [platform.engine.connect() for _ in range(17)]
+    try:
+        shards = []
+        for writer in writers[:16]:
+            writer.begin()
+            shards.append(writer.exec_driver_sql("SELECT everypenny_shard()").scalar())
+        assert sorted(shards) == list(range(16))  # no two writers ever share a counter row
+
+        seventeenth = writers[16]
+        seventeenth.begin()
+        seventeenth.exec_driver_sql("SET LOCAL lock_timeout = '200ms'")
+        with pytest.raises(DBAPIError, match="lock timeout"):  # all sixteen busy: it waits for one to end
+            seventeenth.exec_driver_sql("SELECT everypenny_shard()")
+    finally:
+        for writer in writers:
+            writer.close()

@@ -2,9 +2,11 @@
 
 Migration 0006's triggers ran once per row and chose a shard by row id. Two things went wrong at scale:
 - A worker now stores a batch of texts in one transaction; by row id, one batch's updates touched every shard
-  of an account, so two batches locked the same shard rows in different orders and deadlocked. By
-  transaction, a batch adds to one shard of each account, and batches side by side almost always to
-  different ones.
+  of an account, so two batches locked the same shard rows in different orders and deadlocked. Now each
+  transaction claims a shard of its own (everypenny_shard(): the first free one of SHARDS, held by a
+  transaction-level advisory lock until it ends) and adds only to that shard's rows. Transactions in flight
+  side by side never share a counter row, so they neither wait on one another nor deadlock; only a
+  seventeenth concurrent writer waits for a shard to come free.
 - Within one transaction PostgreSQL cannot prune the versions of a row it updates again and again, so each
   further update of a shard row walks a longer chain: loading a million donations in one COPY took hours.
   A statement-level trigger adds a whole statement's rows (a COPY, a multi-row INSERT) in one update.
@@ -25,7 +27,29 @@ down_revision = "0007_settlement"
 branch_labels = None
 depends_on = None
 
-SHARD = "(txid_current() % 16)"
+SHARD = "everypenny_shard()"
+SHARD_LOCKS = 0x65700000  # the advisory-lock namespace of the shard claims ("ep"); keys are (SHARD_LOCKS, shard)
+
+CLAIM_A_SHARD = f"""
+    CREATE FUNCTION everypenny_shard() RETURNS smallint LANGUAGE plpgsql AS $$
+    DECLARE
+        claimed text := nullif(current_setting('everypenny.shard', true), '');
+        first integer := txid_current() % 16;
+    BEGIN
+        IF claimed IS NOT NULL THEN
+            RETURN claimed::smallint;
+        END IF;
+        FOR step IN 0..15 LOOP
+            IF pg_try_advisory_xact_lock({SHARD_LOCKS}, (first + step) % 16) THEN
+                PERFORM set_config('everypenny.shard', ((first + step) % 16)::text, true);
+                RETURN (first + step) % 16;
+            END IF;
+        END LOOP;
+        PERFORM pg_advisory_xact_lock({SHARD_LOCKS}, first);  -- every shard busy: wait for ours
+        PERFORM set_config('everypenny.shard', first::text, true);
+        RETURN first;
+    END $$;
+"""
 
 # The signed movements of the transfers a statement inserted: their own sides, and the release of the
 # pending transfers they post or void.
@@ -99,6 +123,7 @@ STATEMENT_TRIGGERS = f"""
 
 def upgrade() -> None:
     if op.get_bind().dialect.name == "postgresql":
+        op.execute(CLAIM_A_SHARD)
         op.execute(STATEMENT_TRIGGERS)
 
 
@@ -115,6 +140,7 @@ def downgrade() -> None:
         DROP TRIGGER donations_paid_count_update ON donations;
         DROP FUNCTION everypenny_add_to_ledger_sums();
         DROP FUNCTION everypenny_count_paid_donations();
+        DROP FUNCTION everypenny_shard();
     """)
     op.execute(row_level.postgresql_functions())
     op.execute(row_level.POSTGRESQL_TRIGGERS)

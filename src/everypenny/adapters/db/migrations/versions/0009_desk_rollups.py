@@ -16,10 +16,11 @@ amount), because a primary key cannot hold NULL and upserts must find the row.
 
 On PostgreSQL, as for the running sums since 0008: the triggers run once per statement over its transition
 tables, so a COPY or a worker's batch updates each rollup row once, not once per row; and each row is split
-SHARDS ways by transaction, so texts that workers store side by side during a TV spike rarely wait on one
-another's row and never take shared rows in different orders. A shard's row may go negative (a donation
-counted by one transaction can leave its group in another); the sum over shards is exact. SQLite has one
-writer at a time and updates rows in place: its triggers run per row, all in shard 0.
+SHARDS ways by transaction (each claims a shard no other transaction in flight holds), so texts that workers
+store side by side during a TV spike never wait on one another's row nor take shared rows in different orders.
+A shard's row may go negative (a donation counted by one transaction can leave its group in another); the sum
+over shards is exact. SQLite has one writer at a time and updates rows in place: its triggers run per row, all
+in shard 0.
 
 The index 0004 built for the breakdown (on channel, status, keyword, amount, with the paid and refunded pence)
 is no longer read, so it goes: every donation stored and every charge reported no longer updates it, and a
@@ -39,7 +40,7 @@ branch_labels = None
 depends_on = None
 
 Id = sa.BigInteger().with_variant(sa.Integer(), "sqlite")
-PG_SHARD = "(txid_current() % 16)"
+PG_SHARD = "everypenny_shard()"  # migration 0008: a shard no other transaction in flight holds
 GROUP = "appeal_id, channel, status, keyword, keyword_amount_pence, failure_reason"
 SUMS = ("amount_pence", "paid_pence", "refunded_pence")
 
