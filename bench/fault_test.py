@@ -36,11 +36,14 @@ def main() -> None:
     parser.add_argument("--restart-postgres", action=argparse.BooleanOptionalAction, default=True)
     parser.add_argument("--apps", type=int, default=2)
     parser.add_argument("--workers", type=int, default=2)
+    parser.add_argument("--drain-timeout", type=float, default=1800.0,
+                        help="seconds to wait, after the last text, for every charge to be on the books")
     arguments = parser.parse_args()
     ramp_s = 5.0
     hold_s = max(arguments.texts / arguments.peak - ramp_s / 2, 1.0)
     plan = SpikePlan(peak_per_s=arguments.peak, ramp_s=ramp_s, hold_s=hold_s, refusing_share=0.05,
-                     duplicate_rate=0.05, jitter_s=0.05, couriers=16, drain_timeout_s=900)
+                     duplicate_rate=0.05, jitter_s=0.05, couriers=16,
+                     drain_timeout_s=arguments.drain_timeout)
     print(f"{plan.total_texts:,} texts, {arguments.kills} kills"
           f"{', one PostgreSQL restart' if arguments.restart_postgres else ''}", flush=True)
     url = _postgres("create")
