@@ -36,74 +36,65 @@ def empty_database(request, tmp_path):
     admin.dispose()
 
 
+class OldAppeal:
+    """The seed appeal on a database migrated only as far as `revision`, and a way to record text gifts."""
+
+    def __init__(self, url: str, revision: str) -> None:
+        upgrade(url, revision)
+        self.engine = make_engine(url)
+        self.platform = bootstrap.build(Settings(database_url=url), self.engine, check_schema=False)
+        self.appeal, definition = load_appeal_file(SEED_APPEAL)
+        load_appeal(self.platform.uow(), self.appeal, definition, "test")
+
+    def text_gift(self, key, amount, phase=Phase.SINGLE):
+        return record_transfer(self.platform.uow(), TransferRequest(
+            key, self.appeal.slug, AccountCode.receivable(Channel.CARRIER_SMS), AccountCode.RESTRICTED_FUND,
+            amount, "GBP", TransferKind.DONATION, phase, reference=key))
+
+    def post(self, pending, key, amount):
+        record_transfer(self.platform.uow(), TransferRequest.post(pending, key, amount))
+
+    def raised_and_pending(self) -> tuple[int, int]:
+        with self.platform.uow() as uow:
+            totals = uow.ledger.totals(self.appeal.slug)
+        return totals.raised_pence, totals.pending_pence
+
+
 def test_running_sums_start_from_the_money_already_recorded(empty_database):
-    upgrade(empty_database, "0005_ledger_proof")
-    engine = make_engine(empty_database)
-    platform = bootstrap.build(Settings(database_url=empty_database), engine, check_schema=False)
-    appeal, definition = load_appeal_file(SEED_APPEAL)
-    load_appeal(platform.uow(), appeal, definition, "test")
-    sms = AccountCode.receivable(Channel.CARRIER_SMS)
-
-    def text_gift(key, amount, phase=Phase.SINGLE):
-        return record_transfer(platform.uow(), TransferRequest(
-            key, appeal.slug, sms, AccountCode.RESTRICTED_FUND, amount, "GBP", TransferKind.DONATION, phase,
-            reference=key))
-
-    text_gift("a", 500)
-    posted_later = text_gift("b", 1000, Phase.PENDING)
-    record_transfer(platform.uow(), TransferRequest.post(posted_later, "b:post", 1000))
-    text_gift("c", 300, Phase.PENDING)
+    old = OldAppeal(empty_database, "0005_ledger_proof")
+    old.text_gift("a", 500)
+    old.post(old.text_gift("b", 1000, Phase.PENDING), "b:post", 1000)
+    old.text_gift("c", 300, Phase.PENDING)
 
     upgrade(empty_database)
 
-    with platform.uow() as uow:
-        totals = uow.ledger.totals(appeal.slug)
-    assert (totals.raised_pence, totals.pending_pence) == (1500, 300)
-    text_gift("d", 1000)
-    with platform.uow() as uow:
-        assert uow.ledger.totals(appeal.slug).raised_pence == 2500
-    engine.dispose()
+    assert old.raised_and_pending() == (1500, 300)
+    old.text_gift("d", 1000)
+    assert old.raised_and_pending() == (2500, 300)
+    old.engine.dispose()
 
 
 def test_sums_stay_exact_across_the_move_to_per_statement_triggers_and_back(empty_database):
-    upgrade(empty_database, "0007_settlement")
-    engine = make_engine(empty_database)
-    platform = bootstrap.build(Settings(database_url=empty_database), engine, check_schema=False)
-    appeal, definition = load_appeal_file(SEED_APPEAL)
-    load_appeal(platform.uow(), appeal, definition, "test")
-    sms = AccountCode.receivable(Channel.CARRIER_SMS)
+    old = OldAppeal(empty_database, "0007_settlement")
+    before = old.text_gift("a", 1000, Phase.PENDING)
 
-    def text_gift(key, amount, phase=Phase.SINGLE):
-        return record_transfer(platform.uow(), TransferRequest(
-            key, appeal.slug, sms, AccountCode.RESTRICTED_FUND, amount, "GBP", TransferKind.DONATION, phase,
-            reference=key))
-
-    def raised_and_pending():
-        with platform.uow() as uow:
-            totals = uow.ledger.totals(appeal.slug)
-        return totals.raised_pence, totals.pending_pence
-
-    before = text_gift("a", 1000, Phase.PENDING)
     upgrade(empty_database)
-    record_transfer(platform.uow(), TransferRequest.post(before, "a:post", 1000))
-    text_gift("b", 300, Phase.PENDING)
-    assert raised_and_pending() == (1000, 300)
+    old.post(before, "a:post", 1000)
+    old.text_gift("b", 300, Phase.PENDING)
+    assert old.raised_and_pending() == (1000, 300)
 
     command.downgrade(alembic_config(empty_database), "0007_settlement")
-    text_gift("c", 500)
-    assert raised_and_pending() == (1500, 300)
-    engine.dispose()
+    old.text_gift("c", 500)
+    assert old.raised_and_pending() == (1500, 300)
+    old.engine.dispose()
 
 
 def test_desk_rollups_start_from_the_donations_already_recorded(empty_database):
     from tests.builders import DonationBuilder
     from tests.integration.test_desk_rollups import scanned_groups, scanned_minutes
 
-    upgrade(empty_database, "0008_sums_by_transaction")
-    engine = make_engine(empty_database)
-    platform = bootstrap.build(Settings(database_url=empty_database), engine, check_schema=False)
-    appeal, definition = load_appeal_file(SEED_APPEAL)
-    load_appeal(platform.uow(), appeal, definition, "test")
+    old = OldAppeal(empty_database, "0008_sums_by_transaction")
+    platform, appeal = old.platform, old.appeal
     given = DonationBuilder(platform)
     given.text(500)
     given.text(1000, outcome="failed", failure_reason="insufficient credit")
@@ -127,4 +118,4 @@ def test_desk_rollups_start_from_the_donations_already_recorded(empty_database):
     assert sorted(groups, key=repr) == scanned_groups(platform, appeal.slug)
     assert minutes == scanned_minutes(platform, appeal.slug)
     assert sum(bucket.count for bucket in minutes) == 6
-    engine.dispose()
+    old.engine.dispose()

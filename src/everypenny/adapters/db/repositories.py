@@ -129,34 +129,30 @@ class SqlAppealRepository:
         return [AppealChange(r.changed_at, r.source, json.loads(r.changed_keys)) for r in rows]
 
 
-# Appeal ids by slug, remembered for one unit of work's connection: an appeal is never deleted or renamed,
-# and a batch of texts would otherwise look the same appeal up many times.
-_appeal_ids: WeakKeyDictionary[Connection, dict[str, int]] = WeakKeyDictionary()
+class _RememberedIds:
+    """Row ids by natural key, remembered for one unit of work's connection: these rows are never deleted or
+    re-keyed, and a batch of texts would otherwise look the same appeal or donation up again and again."""
+
+    def __init__(self, key_column, what: str) -> None:
+        self.key_column = key_column
+        self.what = what
+        self._known: WeakKeyDictionary[Connection, dict[str, int]] = WeakKeyDictionary()
+
+    def __call__(self, connection: Connection, key: str) -> int:
+        known = self._known.setdefault(connection, {})
+        if key not in known:
+            row_id = connection.scalar(select(self.key_column.table.c.id).where(self.key_column == key))
+            if row_id is None:
+                raise LookupError(f"no {self.what} {key!r}")
+            known[key] = row_id
+        return known[key]
+
+    def remember(self, connection: Connection, key: str, row_id: int) -> None:
+        self._known.setdefault(connection, {})[key] = row_id
 
 
-def _appeal_id(connection: Connection, slug: str) -> int:
-    known = _appeal_ids.setdefault(connection, {})
-    if slug not in known:
-        appeal_id = connection.scalar(select(appeals.c.id).where(appeals.c.slug == slug))
-        if appeal_id is None:
-            raise LookupError(f"no appeal has the slug {slug!r}")
-        known[slug] = appeal_id
-    return known[slug]
-
-
-# Donation ids by reference, remembered for one unit of work's connection (a donation row is never deleted):
-# a text's charges and messages point at the donation stored or read a moment before.
-_donation_ids: WeakKeyDictionary[Connection, dict[str, int]] = WeakKeyDictionary()
-
-
-def _donation_id(connection: Connection, reference: str) -> int:
-    known = _donation_ids.setdefault(connection, {})
-    if reference not in known:
-        donation_id = connection.scalar(select(donations.c.id).where(donations.c.reference == reference))
-        if donation_id is None:
-            raise LookupError(f"no donation has the reference {reference!r}")
-        known[reference] = donation_id
-    return known[reference]
+_appeal_id = _RememberedIds(appeals.c.slug, "appeal has the slug")
+_donation_id = _RememberedIds(donations.c.reference, "donation has the reference")
 
 
 class SqlDonationRepository:
@@ -173,11 +169,11 @@ class SqlDonationRepository:
         }
 
     def add(self, donation: Donation) -> None:
-        _donation_ids.setdefault(self.connection, {})[donation.reference] = self.connection.scalar(
+        _donation_id.remember(self.connection, donation.reference, self.connection.scalar(
             donations.insert().returning(donations.c.id), dict(
                 reference=donation.reference, appeal_id=_appeal_id(self.connection, donation.appeal),
                 channel=donation.channel.value, amount_pence=donation.amount_pence, currency=donation.currency,
-                keyword=donation.keyword, created_at=donation.created_at, **self._values(donation)))
+                keyword=donation.keyword, created_at=donation.created_at, **self._values(donation))))
 
     def save(self, donation: Donation) -> None:
         self.connection.execute(donations.update().where(donations.c.reference == donation.reference)
@@ -199,7 +195,7 @@ class SqlDonationRepository:
         row = self.connection.execute(self._query().where(donations.c.reference == reference)).first()
         if row is None:
             return None
-        _donation_ids.setdefault(self.connection, {})[reference] = row.id
+        _donation_id.remember(self.connection, reference, row.id)
         return self._donation(row)
 
     def latest(self, appeal_slug: str, limit: int = 50) -> list[Donation]:
