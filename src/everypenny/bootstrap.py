@@ -18,7 +18,7 @@ from everypenny.service_layer.erasure import RetentionRule
 from everypenny.service_layer.gift_aid_claims import gift_aid_retention
 from everypenny.service_layer.online_ports import PaymentGateway
 from everypenny.service_layer.outbox import OutboxWorker, PeriodicJob, TaskHandler
-from everypenny.service_layer.text_giving import DonorLinks, text_giving_handlers
+from everypenny.service_layer.text_giving import CLAIMED_LAST, DonorLinks, text_giving_handlers
 
 
 @dataclass
@@ -35,6 +35,7 @@ class Platform:
 
     def worker(self, **options) -> OutboxWorker:
         options.setdefault("periodic", periodic_jobs(self))
+        options.setdefault("claim_last", CLAIMED_LAST)
         return OutboxWorker(self.uow, self.handlers, **options)
 
     def payment_gateway(self) -> PaymentGateway:

@@ -5,6 +5,7 @@ from datetime import UTC, datetime, timedelta
 
 from everypenny.domain.donation import ConsentRecord, Medium
 from everypenny.service_layer.outbox import OutboxWorker, backoff
+from everypenny.service_layer.text_giving import TEXT_RECEIVED
 
 
 def enqueue(platform, topic, payload, **options) -> bool:
@@ -162,3 +163,24 @@ def test_a_worker_whose_lease_ran_out_does_not_repeat_what_another_worker_finish
     OutboxWorker(platform.uow, {"opt-out": opt_out}).run_claimed(stale)  # the slow worker wakes up
 
     assert rows(platform, "SELECT count(*) FROM consents") == [(1,)]
+
+
+def test_topics_claimed_last_wait_while_other_work_is_due(platform, seed_appeal):
+    for n in range(3):
+        enqueue(platform, "new-text", {"phone": f"+44770090020{n}"})
+    enqueue(platform, "opt-out", {"phone": "+447700900210"})  # queued after the texts, yet done first
+    seen = []
+
+    def record(topic):
+        return lambda uow, payload: seen.append((topic, payload["phone"]))
+
+    worker = OutboxWorker(platform.uow, {"new-text": record("new-text"), "opt-out": record("opt-out")},
+                          batch_size=1, claim_last=("new-text",))
+    worker.drain()
+
+    assert seen == [("opt-out", "+447700900210"), ("new-text", "+447700900200"), ("new-text", "+447700900201"),
+                    ("new-text", "+447700900202")]
+
+
+def test_a_worker_books_charged_money_before_taking_up_new_texts(platform):
+    assert platform.worker().claim_last == (TEXT_RECEIVED,)

@@ -48,7 +48,7 @@ class PeriodicJob:
 class OutboxWorker:
     def __init__(self, uow_factory: Callable[[], UnitOfWork], handlers: Mapping[str, TaskHandler],
                  batch_size: int = 50, lease: timedelta = timedelta(seconds=60),
-                 periodic: Sequence[PeriodicJob] = (), threads: int = 1) -> None:
+                 periodic: Sequence[PeriodicJob] = (), threads: int = 1, claim_last: Sequence[str] = ()) -> None:
         self.uow_factory = uow_factory
         # Tasks spend most of their time waiting on the database and on providers: a claimed batch runs on
         # this many threads, each task still in its own transaction.
@@ -58,12 +58,13 @@ class OutboxWorker:
         self.batch_size = batch_size
         self.lease = lease
         self.periodic = periodic
+        self.claim_last = tuple(claim_last)  # topics that wait while other work is due (see text_giving)
         self._next_run_s = dict.fromkeys((job.name for job in periodic), 0.0)
 
     def run_once(self) -> int:
         """Runs one batch of due tasks; returns how many it claimed."""
         with self.uow_factory() as uow:
-            tasks = uow.outbox.claim(self.batch_size, self.lease)
+            tasks = uow.outbox.claim(self.batch_size, self.lease, self.claim_last)
             uow.commit()
         if self.threads > 1 and len(tasks) > 1:
             if self._pool is None:

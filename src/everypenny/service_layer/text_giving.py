@@ -71,6 +71,10 @@ CHARGE_REPORTED = "sms.charge_reported"
 DELIVERY_REPORTED = "sms.delivery_reported"
 SEND = "sms.send"
 
+# During a burst, money already charged is booked and receipted before new texts are taken up, so the
+# totaliser moves while the texts are still arriving rather than only after the last one is handled.
+CLAIMED_LAST = (TEXT_RECEIVED,)
+
 
 @dataclass(frozen=True)
 class InboundText:

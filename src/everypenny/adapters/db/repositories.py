@@ -9,7 +9,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 from weakref import WeakKeyDictionary
 
-from sqlalchemy import Connection, CursorResult, Insert, Table, func, select, update
+from sqlalchemy import Connection, CursorResult, Insert, Table, case, func, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import IntegrityError
 
@@ -368,13 +368,17 @@ class SqlOutbox:
                       available_at=moment + delay, attempts=0)
         return _insert_unless_present(self.connection, outbox_tasks, values) is not None
 
-    def claim(self, limit: int, lease: timedelta) -> list[OutboxTask]:
-        """Leases due tasks; on PostgreSQL SKIP LOCKED lets many workers claim side by side."""
+    def claim(self, limit: int, lease: timedelta, last: Sequence[str] = ()) -> list[OutboxTask]:
+        """Leases due tasks, oldest first but tasks of the `last` topics only when nothing else is due; on
+        PostgreSQL SKIP LOCKED lets many workers claim side by side."""
         moment = now()
+        order = (outbox_tasks.c.available_at, outbox_tasks.c.id)
+        if last:
+            order = (case((outbox_tasks.c.topic.in_(list(last)), 1), else_=0), *order)
         due = (select(outbox_tasks.c.id)
                .where(outbox_tasks.c.done_at.is_(None), outbox_tasks.c.available_at <= moment,
                       (outbox_tasks.c.locked_until.is_(None)) | (outbox_tasks.c.locked_until < moment))
-               .order_by(outbox_tasks.c.available_at, outbox_tasks.c.id).limit(limit))
+               .order_by(*order).limit(limit))
         if self.connection.dialect.name == "postgresql":
             due = due.with_for_update(skip_locked=True)
         rows = self.connection.execute(
