@@ -184,3 +184,19 @@ def test_topics_claimed_last_wait_while_other_work_is_due(platform, seed_appeal)
 
 def test_a_worker_books_charged_money_before_taking_up_new_texts(platform):
     assert platform.worker().claim_last == (TEXT_RECEIVED,)
+
+
+def test_a_retry_scheduled_for_a_task_another_worker_finished_leaves_it_finished(platform, seed_appeal):
+    enqueue(platform, "opt-out", {"phone": "+447700900006"})
+    with platform.uow() as uow:  # a slow worker's lease runs out ...
+        [stale] = uow.outbox.claim(10, lease=timedelta(seconds=-1))
+        uow.commit()
+    OutboxWorker(platform.uow, {"opt-out": opt_out}).drain()  # ... another worker finishes the task ...
+
+    with platform.uow() as uow:  # ... and the slow worker, failing, asks for it to be retried
+        uow.outbox.retry_later(stale.id, "ConnectionError('too late')", timedelta(seconds=1))
+        uow.commit()
+
+    assert rows(platform, "SELECT done_at IS NOT NULL, last_error FROM outbox_tasks") == [(True, None)]
+    OutboxWorker(platform.uow, {"opt-out": opt_out}).drain()
+    assert rows(platform, "SELECT count(*) FROM consents") == [(1,)]

@@ -50,8 +50,8 @@ class OutboxWorker:
                  batch_size: int = 50, lease: timedelta = timedelta(seconds=60),
                  periodic: Sequence[PeriodicJob] = (), threads: int = 1, claim_last: Sequence[str] = ()) -> None:
         self.uow_factory = uow_factory
-        # Tasks spend most of their time waiting on the database and on providers: a claimed batch runs on
-        # this many threads, each task still in its own transaction.
+        # Tasks spend much of their time waiting on the database and on providers: a claimed batch is split
+        # over this many threads, each share in one transaction.
         self.threads = threads
         self._pool: ThreadPoolExecutor | None = None
         self.handlers = handlers

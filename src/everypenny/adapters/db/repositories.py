@@ -401,8 +401,8 @@ class SqlOutbox:
 
     def retry_later(self, task_id: int, error: str, delay: timedelta) -> None:
         self.connection.execute(
-            update(outbox_tasks).where(outbox_tasks.c.id == task_id)
-            .values(available_at=now() + delay, locked_until=None, done_at=None, last_error=error[-4000:]))
+            update(outbox_tasks).where(outbox_tasks.c.id == task_id, outbox_tasks.c.done_at.is_(None))
+            .values(available_at=now() + delay, locked_until=None, last_error=error[-4000:]))
 
     def depth(self) -> int:
         return self.connection.scalar(
