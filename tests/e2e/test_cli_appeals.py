@@ -128,3 +128,11 @@ def test_commands_refuse_a_database_from_a_newer_everypenny(monkeypatch, tmp_pat
 
     assert result.exit_code == 3
     assert "newer than this version of everypenny knows" in result.output
+
+
+def test_the_demo_without_appeal_files_says_where_it_looked_and_starts_nothing(cli, tmp_path):
+    result = cli("demo", "--appeals-dir", tmp_path)
+
+    assert result.exit_code == 2
+    assert f"no appeal files (*.toml) in {tmp_path.resolve()}" in result.output
+    assert "--appeals-dir" in result.output

@@ -198,8 +198,12 @@ def demo(
     stripe_port: int = typer.Option(12111, help="Port of the Stripe simulator started beside the app."),
 ) -> None:
     """Migrate the database, load the demo appeals and serve everything on this machine."""
+    appeal_files = sorted(appeals_dir.glob("*.toml"))
+    if not appeal_files:  # a demo with no appeal takes no texts and shows no totals: say so, start nothing
+        fail(f"no appeal files (*.toml) in {appeals_dir.resolve()}: run the demo from the everypenny checkout, "
+             "or point --appeals-dir at a folder of appeal files", code=2)
     upgrade(get_settings().database_url)
-    _load(sorted(appeals_dir.glob("*.toml")))
+    _load(appeal_files)
     os.environ.setdefault("EVERYPENNY_PUBLIC_URL", f"http://{host}:{port}")  # where donors return from checkout
     console.print(f"everypenny demo on http://{host}:{port}  (API docs: http://{host}:{port}/docs)")
     with (stripe_simulator(host, stripe_port, WebhookOptions(url=f"http://{host}:{port}/webhooks/stripe")),
