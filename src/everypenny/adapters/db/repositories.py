@@ -291,10 +291,6 @@ class SqlLedgerRepository:
             query = query.where(ledger_transfers.c.reference == reference)
         return [self._transfer(row) for row in self.connection.execute(query.order_by(ledger_transfers.c.id))]
 
-    def fingerprint(self, idempotency_key: str) -> str | None:
-        return self.connection.scalar(select(ledger_transfers.c.fingerprint)
-                                      .where(ledger_transfers.c.idempotency_key == idempotency_key))
-
     def with_pending(self, idempotency_key: str, pending_key: str | None) -> TransferWithPending:
         """The transfer under `idempotency_key`, the pending transfer under `pending_key` and whether something
         resolved it already: what recording a transfer needs to know, in one round trip."""
