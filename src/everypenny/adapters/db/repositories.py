@@ -9,7 +9,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 from weakref import WeakKeyDictionary
 
-from sqlalchemy import Connection, CursorResult, Insert, Table, case, func, select, update
+from sqlalchemy import Connection, CursorResult, Insert, Table, bindparam, case, func, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import IntegrityError
 
@@ -155,6 +155,9 @@ _appeal_id = _RememberedIds(appeals.c.slug, "appeal has the slug")
 _donation_id = _RememberedIds(donations.c.reference, "donation has the reference")
 
 
+_SAVE_DONATION = donations.update().where(donations.c.reference == bindparam("ref"))
+
+
 class SqlDonationRepository:
     def __init__(self, connection: Connection) -> None:
         self.connection = connection
@@ -169,15 +172,27 @@ class SqlDonationRepository:
         }
 
     def add(self, donation: Donation) -> None:
-        _donation_id.remember(self.connection, donation.reference, self.connection.scalar(
-            donations.insert().returning(donations.c.id), dict(
-                reference=donation.reference, appeal_id=_appeal_id(self.connection, donation.appeal),
-                channel=donation.channel.value, amount_pence=donation.amount_pence, currency=donation.currency,
-                keyword=donation.keyword, created_at=donation.created_at, **self._values(donation))))
+        self.add_many([donation])
+
+    def add_many(self, gifts: Sequence[Donation]) -> None:
+        """One statement for a batch of texts' donations; their ids are remembered for the rows that follow."""
+        if not gifts:
+            return
+        rows = self.connection.execute(donations.insert().returning(donations.c.reference, donations.c.id), [dict(
+            reference=donation.reference, appeal_id=_appeal_id(self.connection, donation.appeal),
+            channel=donation.channel.value, amount_pence=donation.amount_pence, currency=donation.currency,
+            keyword=donation.keyword, created_at=donation.created_at, **self._values(donation))
+            for donation in gifts])
+        for reference, row_id in rows:
+            _donation_id.remember(self.connection, reference, row_id)
 
     def save(self, donation: Donation) -> None:
-        self.connection.execute(donations.update().where(donations.c.reference == donation.reference)
-                                .values(**self._values(donation)))
+        self.save_many([donation])
+
+    def save_many(self, gifts: Sequence[Donation]) -> None:
+        if gifts:
+            self.connection.execute(_SAVE_DONATION, [{"ref": donation.reference, **self._values(donation)}
+                                                     for donation in gifts])
 
     def _query(self):
         return select(donations, appeals.c.slug).join(appeals, appeals.c.id == donations.c.appeal_id)
@@ -192,11 +207,15 @@ class SqlDonationRepository:
             metadata=json.loads(row.metadata))
 
     def get(self, reference: str) -> Donation | None:
-        row = self.connection.execute(self._query().where(donations.c.reference == reference)).first()
-        if row is None:
-            return None
-        _donation_id.remember(self.connection, reference, row.id)
-        return self._donation(row)
+        return self.get_many([reference]).get(reference)
+
+    def get_many(self, references: Sequence[str]) -> dict[str, Donation]:
+        rows = self.connection.execute(self._query().where(donations.c.reference.in_(list(references))))
+        found = {}
+        for row in rows:
+            _donation_id.remember(self.connection, row.reference, row.id)
+            found[row.reference] = self._donation(row)
+        return found
 
     def latest(self, appeal_slug: str, limit: int = 50) -> list[Donation]:
         rows = self.connection.execute(self._query().where(appeals.c.slug == appeal_slug)
@@ -209,16 +228,29 @@ class SqlConsentRepository:
         self.connection = connection
 
     def record(self, consent: ConsentRecord) -> None:
-        self.connection.execute(consents.insert().values(
-            contact=consent.contact, medium=consent.medium.value, granted=consent.granted,
-            source=consent.source[:60], recorded_at=consent.recorded_at,
-            appeal_id=_appeal_id(self.connection, consent.appeal) if consent.appeal else None))
+        self.record_many([consent])
+
+    def record_many(self, records: Sequence[ConsentRecord]) -> None:
+        """In the order given: the last word a person gave is the one that counts."""
+        if records:
+            self.connection.execute(consents.insert(), [dict(
+                contact=consent.contact, medium=consent.medium.value, granted=consent.granted,
+                source=consent.source[:60], recorded_at=consent.recorded_at,
+                appeal_id=_appeal_id(self.connection, consent.appeal) if consent.appeal else None)
+                for consent in records])
 
     def current(self, contact: str, medium: Medium) -> bool | None:
         """The person's latest word on marketing by this medium; None if they never gave one."""
-        return self.connection.scalar(
-            select(consents.c.granted).where(consents.c.contact == contact, consents.c.medium == medium.value)
-            .order_by(consents.c.id.desc()).limit(1))
+        return self.current_many([contact], medium).get(contact)
+
+    def current_many(self, contacts: Sequence[str], medium: Medium) -> dict[str, bool]:
+        """Each contact's latest word by this medium; contacts who never gave one are left out."""
+        latest = (select(func.max(consents.c.id))
+                  .where(consents.c.contact.in_(list(contacts)), consents.c.medium == medium.value)
+                  .group_by(consents.c.contact))
+        rows = self.connection.execute(select(consents.c.contact, consents.c.granted)
+                                       .where(consents.c.id.in_(latest.scalar_subquery())))
+        return {contact: granted for contact, granted in rows}
 
 
 def _transfers_with_codes():
@@ -291,30 +323,40 @@ class SqlLedgerRepository:
             query = query.where(ledger_transfers.c.reference == reference)
         return [self._transfer(row) for row in self.connection.execute(query.order_by(ledger_transfers.c.id))]
 
-    def with_pending(self, idempotency_key: str, pending_key: str | None) -> TransferWithPending:
-        """The transfer under `idempotency_key`, the pending transfer under `pending_key` and whether something
-        resolved it already: what recording a transfer needs to know, in one round trip."""
+    def with_pending_many(self, keys: Sequence[tuple[str, str | None]]) -> dict[str, TransferWithPending]:
+        """For each (idempotency key, pending key): the transfer under the key, its pending transfer and whether
+        something resolved that already; what recording transfers needs to know, in one round trip."""
+        wanted = {key for pair in keys for key in pair if key is not None}
         resolved = select(_RESOLUTION.c.id).where(_RESOLUTION.c.pending_id == ledger_transfers.c.id).exists()
-        keys = [idempotency_key] if pending_key is None else [idempotency_key, pending_key]
         rows = self.connection.execute(TRANSFERS_WITH_CODES.add_columns(resolved.label("resolved"))
-                                       .where(ledger_transfers.c.idempotency_key.in_(keys))).all()
+                                       .where(ledger_transfers.c.idempotency_key.in_(wanted))).all()
         found = {row.idempotency_key: row for row in rows}
-        existing, pending = found.get(idempotency_key), found.get(pending_key) if pending_key else None
-        return TransferWithPending(self._transfer(existing) if existing else None,
-                                   self._transfer(pending) if pending else None, bool(pending and pending.resolved))
+        answers = {}
+        for key, pending_key in keys:
+            existing, pending = found.get(key), found.get(pending_key) if pending_key else None
+            answers[key] = TransferWithPending(self._transfer(existing) if existing else None,
+                                               self._transfer(pending) if pending else None,
+                                               bool(pending and pending.resolved))
+        return answers
 
-    def add(self, request: TransferRequest, pending_id: int | None) -> Transfer:
-        transfer_id = _insert_unless_present(self.connection, ledger_transfers, dict(
+    def add_many(self, requests: Sequence[tuple[TransferRequest, int | None]]) -> list[Transfer]:
+        """Records (request, pending transfer id) pairs in one statement; DuplicateKey if another writer took any
+        of the keys or resolved one of the pending transfers first (the caller's transaction then rolls back)."""
+        rows = [dict(
             idempotency_key=request.idempotency_key, fingerprint=request.fingerprint,
             appeal_id=self._appeal_id(request.appeal),
             debit_account_id=self._account_id(request.appeal, request.debit),
             credit_account_id=self._account_id(request.appeal, request.credit),
             amount_pence=request.amount_pence, currency=request.currency, kind=request.kind.value,
             phase=request.phase.value, pending_id=pending_id, reference=request.reference,
-            description=request.description[:500], created_at=now()))
-        if transfer_id is None:
-            raise DuplicateKey(f"another writer recorded {request.idempotency_key!r} or resolved its pending first")
-        return Transfer.from_request(request, id=transfer_id)
+            description=request.description[:500], created_at=now()) for request, pending_id in requests]
+        if not rows:
+            return []
+        ids = dict(_insert_skipping_duplicates(self.connection, ledger_transfers, rows, "idempotency_key", "id").all())
+        taken = [request.idempotency_key for request, _ in requests if request.idempotency_key not in ids]
+        if taken:
+            raise DuplicateKey(f"another writer recorded {taken[0]!r} or resolved its pending transfer first")
+        return [Transfer.from_request(request, id=ids[request.idempotency_key]) for request, _ in requests]
 
     def sums(self, appeal_slug: str) -> dict[tuple[str, str], tuple[int, int]]:
         """(posted, pending) per account code and transfer kind, from the trigger-kept running sums."""

@@ -2,15 +2,21 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, case, func, select
+from sqlalchemy import Connection, bindparam, case, func, select, text
 
 from everypenny.adapters.db.repositories import _donation_id, now
 from everypenny.adapters.db.schema import appeals, donations, sms_charges, sms_outbound
 from everypenny.domain.donation import DonationStatus
 from everypenny.domain.text_giving import ChargeStatus, MessageStatus, OutboundText, SmsCharge
+
+_SAVE_CHARGE = sms_charges.update().where(sms_charges.c.request_id == bindparam("ref"))
+# PostgreSQL evaluates a volatile function in the select list after ORDER BY: the locks come in array order.
+_LOCK_PHONES = text("SELECT pg_advisory_xact_lock(hashtextextended(phone, 0)) "
+                    "FROM unnest(CAST(:phones AS text[])) WITH ORDINALITY AS phones(phone, position) ORDER BY position")
 
 
 class SqlTextGivingStore:
@@ -18,11 +24,16 @@ class SqlTextGivingStore:
         self.connection = connection
 
     def add_charge(self, charge: SmsCharge) -> None:
-        self.connection.execute(sms_charges.insert().values(
-            request_id=charge.request_id, donation_id=_donation_id(self.connection, charge.donation_reference),
-            sequence=charge.sequence, amount_pence=charge.amount_pence, currency=charge.currency,
-            network=charge.network, status=charge.status.value, failure_reason=charge.failure_reason,
-            contradicting_report=charge.contradicting_report, created_at=now()))
+        self.add_charges([charge])
+
+    def add_charges(self, charges: Sequence[SmsCharge]) -> None:
+        if charges:
+            moment = now()
+            self.connection.execute(sms_charges.insert(), [dict(
+                request_id=charge.request_id, donation_id=_donation_id(self.connection, charge.donation_reference),
+                sequence=charge.sequence, amount_pence=charge.amount_pence, currency=charge.currency,
+                network=charge.network, status=charge.status.value, failure_reason=charge.failure_reason,
+                contradicting_report=charge.contradicting_report, created_at=moment) for charge in charges])
 
     def _charge_query(self):
         return select(sms_charges, donations.c.reference).join(donations, donations.c.id == sms_charges.c.donation_id)
@@ -36,13 +47,21 @@ class SqlTextGivingStore:
             contradicting_report=row.contradicting_report)
 
     def charge(self, request_id: str) -> SmsCharge | None:
-        row = self.connection.execute(self._charge_query().where(sms_charges.c.request_id == request_id)).first()
-        return self._charge(row) if row else None
+        return self.charges([request_id]).get(request_id)
+
+    def charges(self, request_ids: Sequence[str]) -> dict[str, SmsCharge]:
+        rows = self.connection.execute(self._charge_query().where(sms_charges.c.request_id.in_(list(request_ids))))
+        return {row.request_id: self._charge(row) for row in rows}
 
     def save_charge(self, charge: SmsCharge) -> None:
-        self.connection.execute(sms_charges.update().where(sms_charges.c.request_id == charge.request_id).values(
-            status=charge.status.value, failure_reason=charge.failure_reason,
-            contradicting_report=charge.contradicting_report, reported_at=now()))
+        self.save_charges([charge])
+
+    def save_charges(self, charges: Sequence[SmsCharge]) -> None:
+        if charges:
+            moment = now()
+            self.connection.execute(_SAVE_CHARGE, [dict(
+                ref=charge.request_id, status=charge.status.value, failure_reason=charge.failure_reason,
+                contradicting_report=charge.contradicting_report, reported_at=moment) for charge in charges])
 
     def charges_for(self, donation_reference: str) -> list[SmsCharge]:
         rows = self.connection.execute(self._charge_query().where(donations.c.reference == donation_reference)
@@ -50,13 +69,18 @@ class SqlTextGivingStore:
         return [self._charge(row) for row in rows]
 
     def add_message(self, message: OutboundText) -> None:
+        self.add_messages([message])
+
+    def add_messages(self, messages: Sequence[OutboundText]) -> None:
+        if not messages:
+            return
         moment = now()
-        reference = message.donation_reference
-        self.connection.execute(sms_outbound.insert().values(
+        self.connection.execute(sms_outbound.insert(), [dict(
             request_id=message.request_id, provider=message.provider, to_number=message.to,
             sender=message.sender, body=message.body, purpose=message.purpose, in_reply_to=message.in_reply_to,
-            donation_id=_donation_id(self.connection, reference) if reference else None, status=message.status.value,
-            status_detail=message.status_detail, created_at=moment, updated_at=moment))
+            donation_id=_donation_id(self.connection, message.donation_reference)
+            if message.donation_reference else None, status=message.status.value,
+            status_detail=message.status_detail, created_at=moment, updated_at=moment) for message in messages])
 
     def _message_query(self):
         return select(sms_outbound, donations.c.reference).outerjoin(
@@ -70,18 +94,25 @@ class SqlTextGivingStore:
             status=MessageStatus(row.status), status_detail=row.status_detail)
 
     def message(self, request_id: str) -> OutboundText | None:
-        row = self.connection.execute(self._message_query().where(sms_outbound.c.request_id == request_id)).first()
-        return self._message(row) if row else None
+        return self.messages([request_id]).get(request_id)
+
+    def messages(self, request_ids: Sequence[str]) -> dict[str, OutboundText]:
+        rows = self.connection.execute(self._message_query().where(sms_outbound.c.request_id.in_(list(request_ids))))
+        return {row.request_id: self._message(row) for row in rows}
 
     def set_message_status(self, request_id: str, status: MessageStatus, detail: str | None,
                            only_if: MessageStatus | None = None) -> bool:
-        """`only_if` keeps a late 'sent' from overwriting a delivery report that beat it. False when no such
-        message (in that status) is stored."""
+        return bool(self.set_message_statuses([request_id], status, detail, only_if))
+
+    def set_message_statuses(self, request_ids: Sequence[str], status: MessageStatus, detail: str | None,
+                             only_if: MessageStatus | None = None) -> set[str]:
+        """`only_if` keeps a late 'sent' from overwriting a delivery report that beat it. Returns the messages
+        it changed: one missing was not stored (or not in that status)."""
         values: dict[str, Any] = {"status": status.value, "status_detail": detail, "updated_at": now()}
-        statement = sms_outbound.update().where(sms_outbound.c.request_id == request_id)
+        statement = sms_outbound.update().where(sms_outbound.c.request_id.in_(list(request_ids)))
         if only_if is not None:
             statement = statement.where(sms_outbound.c.status == only_if.value)
-        return self.connection.execute(statement.values(values)).rowcount == 1
+        return set(self.connection.scalars(statement.values(values).returning(sms_outbound.c.request_id)))
 
     def replies_to(self, inbound_id: str) -> list[OutboundText]:
         rows = self.connection.execute(self._message_query().where(sms_outbound.c.in_reply_to == inbound_id)
@@ -89,18 +120,23 @@ class SqlTextGivingStore:
         return [self._message(row) for row in rows]
 
     def given_today(self, appeal_slug: str, phone: str, since: datetime) -> int:
-        """Pence this number gave by text since `since`: pending donations at their full amount, others as paid.
+        return self.given_today_many(appeal_slug, [phone], since)[phone]
 
-        On PostgreSQL it first takes a transaction lock on the number, so two texts from one phone handled
-        side by side cannot both pass the daily cap (SQLite's write lock already serialises them).
+    def given_today_many(self, appeal_slug: str, phones: Sequence[str], since: datetime) -> dict[str, int]:
+        """Pence each number gave by text since `since`: pending donations at their full amount, others as paid.
+
+        On PostgreSQL it first takes a transaction lock on each number, in one order for every caller (so two
+        batches cannot deadlock), so two texts from one phone handled side by side cannot both pass the daily
+        cap (SQLite's write lock already serialises them).
         """
+        phones = sorted(set(phones))
         if self.connection.dialect.name == "postgresql":
-            self.connection.execute(select(func.pg_advisory_xact_lock(func.hashtextextended(phone, 0))))
+            self.connection.execute(_LOCK_PHONES, {"phones": phones})
         counted = case((donations.c.status == DonationStatus.PENDING.value, donations.c.amount_pence),
                        else_=donations.c.paid_pence)
-        total = self.connection.scalar(
-            select(func.coalesce(func.sum(counted), 0)).select_from(donations)
+        rows = self.connection.execute(
+            select(donations.c.phone, func.sum(counted)).select_from(donations)
             .join(appeals, appeals.c.id == donations.c.appeal_id)
-            .where(appeals.c.slug == appeal_slug, donations.c.phone == phone, donations.c.created_at >= since,
-                   donations.c.channel == "carrier_sms"))
-        return int(total)
+            .where(appeals.c.slug == appeal_slug, donations.c.phone.in_(phones), donations.c.created_at >= since,
+                   donations.c.channel == "carrier_sms").group_by(donations.c.phone))
+        return dict.fromkeys(phones, 0) | {phone: int(total) for phone, total in rows}
