@@ -17,7 +17,7 @@ from everypenny.service_layer.desk_ports import PasswordHasher
 from everypenny.service_layer.erasure import RetentionRule
 from everypenny.service_layer.gift_aid_claims import gift_aid_retention
 from everypenny.service_layer.online_ports import PaymentGateway
-from everypenny.service_layer.outbox import OutboxWorker, PeriodicJob, TaskHandler
+from everypenny.service_layer.outbox import Handler, OutboxWorker, PeriodicJob, TaskHandler
 from everypenny.service_layer.text_giving import CLAIMED_LAST, DonorLinks, text_giving_handlers
 
 
@@ -25,7 +25,7 @@ from everypenny.service_layer.text_giving import CLAIMED_LAST, DonorLinks, text_
 class Platform:
     settings: Settings
     engine: Engine
-    handlers: dict[str, TaskHandler] = field(default_factory=dict)
+    handlers: dict[str, Handler] = field(default_factory=dict)
     payments: PaymentGateway | None = None  # the card processor; built from the settings unless a test sets one
     passwords: PasswordHasher = field(default_factory=Argon2Passwords)
     retention_rules: list[RetentionRule] = field(default_factory=list)
@@ -46,9 +46,9 @@ class Platform:
         return self.payments
 
 
-def task_handlers(settings: Settings) -> dict[str, TaskHandler]:
+def task_handlers(settings: Settings) -> dict[str, Handler]:
     """Every outbox topic and the use case that carries it out."""
-    handlers: dict[str, TaskHandler] = {}
+    handlers: dict[str, Handler] = {}
     handlers.update(online_task_handlers(settings))
     handlers.update(text_giving_handlers(
         HttpAggregator(settings.aggregator_url, settings.aggregator_api_key),

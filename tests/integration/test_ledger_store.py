@@ -17,7 +17,7 @@ from everypenny.domain.ledger import (
     TransferKind,
     TransferRequest,
 )
-from everypenny.service_layer.ledger import apply_transfer, record_transfer
+from everypenny.service_layer.ledger import apply_transfer, apply_transfers, record_transfer
 
 SMS = AccountCode.receivable(Channel.CARRIER_SMS)
 SLUG = "sun-ukraine-fund"
@@ -74,6 +74,22 @@ def test_a_voided_transfer_raises_nothing_and_cannot_then_be_posted(platform, se
     with pytest.raises(PendingAlreadyResolved):
         record_transfer(platform.uow(), TransferRequest.post(pending, "charge-2:post"))
     assert (totals(platform).raised_pence, totals(platform).pending_pence) == (0, 0)
+
+
+def test_transfers_recorded_together_follow_the_same_rules_as_one_at_a_time(platform, seed_appeal):
+    pending = record_transfer(platform.uow(), donation("charge-3", 500, Phase.PENDING))
+
+    # A post and a void of one pending transfer, side by side in one batch:
+    with platform.uow() as uow, pytest.raises(PendingAlreadyResolved):
+        apply_transfers(uow, [TransferRequest.post(pending, "charge-3:post"),
+                              TransferRequest.void(pending, "charge-3:void")])
+    with platform.uow() as uow:  # a replay and a new gift together: the replay changes nothing
+        recorded = apply_transfers(uow, [donation("charge-3", 500, Phase.PENDING), donation("text-9", 300),
+                                         donation("text-9", 300)])
+        uow.commit()
+
+    assert recorded[0] == pending and recorded[1] == recorded[2]
+    assert (totals(platform).raised_pence, totals(platform).pending_pence) == (300, 500)
 
 
 def test_a_refund_is_a_new_transfer_that_lowers_the_total(platform, posted):

@@ -4,7 +4,7 @@ import threading
 from datetime import UTC, datetime, timedelta
 
 from everypenny.domain.donation import ConsentRecord, Medium
-from everypenny.service_layer.outbox import OutboxWorker, backoff
+from everypenny.service_layer.outbox import EachBatch, OutboxWorker, backoff
 from everypenny.service_layer.text_giving import TEXT_RECEIVED
 
 
@@ -200,3 +200,38 @@ def test_a_retry_scheduled_for_a_task_another_worker_finished_leaves_it_finished
     assert rows(platform, "SELECT done_at IS NOT NULL, last_error FROM outbox_tasks") == [(True, None)]
     OutboxWorker(platform.uow, {"opt-out": opt_out}).drain()
     assert rows(platform, "SELECT count(*) FROM consents") == [(1,)]
+
+
+def test_a_batch_handler_gets_its_topics_tasks_together_in_the_order_they_were_queued(platform, seed_appeal):
+    for n in range(4):
+        enqueue(platform, "opt-outs", {"phone": f"+44770090030{n}"})
+    batches = []
+
+    def opt_outs_at_once(uow, payloads):
+        batches.append([payload["phone"] for payload in payloads])
+        for payload in payloads:
+            opt_out(uow, payload)
+
+    OutboxWorker(platform.uow, {"opt-outs": EachBatch(opt_outs_at_once)}, batch_size=10).drain()
+
+    assert batches == [[f"+44770090030{n}" for n in range(4)]]
+    assert rows(platform, "SELECT count(*) FROM consents") == [(4,)]
+
+
+def test_a_failing_batch_handler_retries_only_the_task_that_fails(platform, seed_appeal):
+    for n in range(3):
+        enqueue(platform, "opt-outs", {"phone": f"+44770090040{n}"})
+    bad = "+447700900401"
+
+    def opt_outs_at_once(uow, payloads):
+        for payload in payloads:
+            if payload["phone"] == bad:
+                raise ConnectionError("aggregator unreachable")
+            opt_out(uow, payload)
+
+    OutboxWorker(platform.uow, {"opt-outs": EachBatch(opt_outs_at_once)}, batch_size=10).run_once()
+
+    assert rows(platform, "SELECT contact FROM consents ORDER BY contact") == [
+        ("+447700900400",), ("+447700900402",)]
+    [(payload, error)] = rows(platform, "SELECT payload, last_error FROM outbox_tasks WHERE done_at IS NULL")
+    assert bad in payload and "aggregator unreachable" in error

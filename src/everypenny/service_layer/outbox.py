@@ -25,6 +25,18 @@ from everypenny.service_layer.unit_of_work import UnitOfWork
 
 TaskHandler = Callable[[UnitOfWork, dict[str, Any]], None]
 
+
+@dataclass(frozen=True)
+class EachBatch:
+    """A topic's handler that takes all of a claimed batch's tasks of that topic at once, so that it reads and
+    writes them set-wise (a few statements per batch rather than per task). It must leave the same effects as
+    running its tasks one by one in order; if it fails, each task is run alone as a batch of one."""
+
+    run: Callable[[UnitOfWork, list[dict[str, Any]]], None]
+
+
+Handler = TaskHandler | EachBatch
+
 log = structlog.get_logger(__name__)
 
 MAX_BACKOFF = timedelta(hours=1)
@@ -46,7 +58,7 @@ class PeriodicJob:
 
 
 class OutboxWorker:
-    def __init__(self, uow_factory: Callable[[], UnitOfWork], handlers: Mapping[str, TaskHandler],
+    def __init__(self, uow_factory: Callable[[], UnitOfWork], handlers: Mapping[str, Handler],
                  batch_size: int = 50, lease: timedelta = timedelta(seconds=60),
                  periodic: Sequence[PeriodicJob] = (), threads: int = 1, claim_last: Sequence[str] = ()) -> None:
         self.uow_factory = uow_factory
@@ -78,14 +90,18 @@ class OutboxWorker:
 
     def run_claimed(self, tasks: Sequence[OutboxTask]) -> None:
         """Runs the tasks in one transaction. A task another worker finished meanwhile (its lease ran out on
-        us) is skipped: marking the batch done first, under row locks, is what keeps effects once. If any
-        task fails, the batch is rolled back and its tasks run one by one, so only the failing one waits."""
+        us) is skipped: marking the batch done first, under row locks, is what keeps effects once. A topic's
+        tasks go to its handler in claim order (together, for an EachBatch handler). If any task fails, the
+        batch is rolled back and its tasks run one by one, so only the failing one waits."""
         try:
             with self.uow_factory() as uow:
                 ours = uow.outbox.complete_many([task.id for task in tasks])
+                by_topic: dict[str, list[dict[str, Any]]] = {}
                 for task in tasks:
                     if task.id in ours:
-                        self._handler(task)(uow, task.payload)
+                        by_topic.setdefault(task.topic, []).append(task.payload)
+                for topic, payloads in by_topic.items():
+                    self._run(topic, uow, payloads)
                 uow.commit()
             return
         except Exception as error:  # any failure: keep the task and try again later
@@ -97,11 +113,15 @@ class OutboxWorker:
         for task in tasks:
             self.run_claimed([task])
 
-    def _handler(self, task: OutboxTask) -> TaskHandler:
-        handler = self.handlers.get(task.topic)
+    def _run(self, topic: str, uow: UnitOfWork, payloads: list[dict[str, Any]]) -> None:
+        handler = self.handlers.get(topic)
         if handler is None:
-            raise LookupError(f"no handler for outbox topic {task.topic!r}")
-        return handler
+            raise LookupError(f"no handler for outbox topic {topic!r}")
+        if isinstance(handler, EachBatch):
+            handler.run(uow, payloads)
+            return
+        for payload in payloads:
+            handler(uow, payload)
 
     def _retry_later(self, task: OutboxTask, error: Exception) -> None:
         delay = backoff(task.attempts)

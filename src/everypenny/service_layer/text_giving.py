@@ -55,8 +55,8 @@ from everypenny.domain.text_giving import (
     unknown_text,
 )
 from everypenny.service_layer import links
-from everypenny.service_layer.ledger import apply_transfer
-from everypenny.service_layer.outbox import TaskHandler
+from everypenny.service_layer.ledger import apply_transfers
+from everypenny.service_layer.outbox import EachBatch, Handler
 from everypenny.service_layer.text_giving_ports import AggregatorGateway, ChargeOrder, MessageOrder
 from everypenny.service_layer.unit_of_work import UnitOfWork
 
@@ -179,15 +179,79 @@ def reply_by_link(uow: UnitOfWork, text: InboundText, donor_links: DonorLinks) -
     """Text-to-link: answers inline (TwiML). A replayed message gets the same answer and changes nothing."""
     with uow:
         if uow.inbox.accept(text.provider, text.message_id, "mo", asdict(text)):
-            _handle_text(uow, text, donor_links, inline=True)
+            batch = _TextBatch(uow, [text])
+            _handle_text(batch, text, donor_links, inline=True)
+            batch.store()
             uow.commit()
         return [message.body for message in uow.texts.replies_to(text.key)]
 
 
 # ---- outbox handlers ---------------------------------------------------------------------------------
 
-def handle_text(uow: UnitOfWork, payload: dict[str, Any], donor_links: DonorLinks) -> None:
-    _handle_text(uow, InboundText(**payload), donor_links, inline=False)
+class _TextBatch:
+    """A batch of texts handled in one transaction: what they store is gathered so each kind of row goes in with
+    one statement, and the batch remembers what its earlier texts changed that later ones must see (a STOP
+    before a donation, the daily cap across two texts from one phone), exactly as if handled one by one."""
+
+    def __init__(self, uow: UnitOfWork, texts: Sequence[InboundText]) -> None:
+        self.uow = uow
+        self.day_start = london_day_start(_now())
+        self._phones = sorted({phone for text in texts if (phone := _uk_mobile_or_none(text.msisdn))})
+        self._given: dict[tuple[str, str], int] = {}
+        self._consent: dict[str, bool | None] | None = None
+        self.donations: list[Donation] = []
+        self.consents: list[ConsentRecord] = []
+        self.charges: list[SmsCharge] = []
+        self.transfers: list[TransferRequest] = []
+        self.messages: list[OutboundText] = []
+
+    def given_today(self, appeal: str, phone: str) -> int:
+        """The first ask for an appeal reads (and on PostgreSQL locks) every phone in the batch at once."""
+        if (appeal, phone) not in self._given:
+            given = self.uow.texts.given_today_many(appeal, self._phones or [phone], self.day_start)
+            self._given.update(((appeal, number), pence) for number, pence in given.items())
+        return self._given[appeal, phone]
+
+    def opted_out(self, phone: str) -> bool:
+        """Stored consents for every phone in the batch, read at the first ask; then the batch's own words."""
+        if self._consent is None:
+            self._consent = dict(self.uow.consents.current_many(self._phones, Medium.SMS))
+            self._consent.update((record.contact, record.granted) for record in self.consents)
+        return self._consent.get(phone) is False
+
+    def record_consent(self, contact: str, granted: bool, source: str, appeal: str | None) -> None:
+        self.consents.append(ConsentRecord(contact, Medium.SMS, granted, source, _now(), appeal))
+        if self._consent is not None:
+            self._consent[contact] = granted
+
+    def add_donation(self, donation: Donation) -> None:
+        self.donations.append(donation)
+        key = (donation.appeal, donation.phone)
+        self._given[key] = self.given_today(*key) + donation.amount_pence
+
+    def store(self) -> None:
+        self.uow.donations.add_many(self.donations)
+        self.uow.consents.record_many(self.consents)
+        self.uow.texts.add_charges(self.charges)
+        apply_transfers(self.uow, self.transfers)
+        self.uow.outbox.enqueue_many([(CHARGE, {"request_id": charge.request_id}, f"{CHARGE}:{charge.request_id}")
+                                      for charge in self.charges])
+        _store_messages(self.uow, self.messages)
+
+
+def _uk_mobile_or_none(msisdn: str) -> str | None:
+    try:
+        return uk_mobile(msisdn)
+    except NotUkMobile:
+        return None
+
+
+def handle_texts(uow: UnitOfWork, payloads: list[dict[str, Any]], donor_links: DonorLinks) -> None:
+    texts = [InboundText(**payload) for payload in payloads]
+    batch = _TextBatch(uow, texts)
+    for text in texts:
+        _handle_text(batch, text, donor_links, inline=False)
+    batch.store()
 
 
 def _appeals_on(uow: UnitOfWork, number: str) -> list[tuple[Appeal, Shortcode]]:
@@ -196,9 +260,9 @@ def _appeals_on(uow: UnitOfWork, number: str) -> list[tuple[Appeal, Shortcode]]:
     return sorted(found, key=lambda pair: pair[0].status is not AppealStatus.LIVE)
 
 
-def _handle_text(uow: UnitOfWork, text: InboundText, donor_links: DonorLinks, inline: bool) -> None:
-    reply = _replier(uow, text, inline)
-    on_number = _appeals_on(uow, text.to)
+def _handle_text(batch: _TextBatch, text: InboundText, donor_links: DonorLinks, inline: bool) -> None:
+    reply = _replier(batch, text, inline)
+    on_number = _appeals_on(batch.uow, text.to)
     if not on_number:
         log.warning("text to a number no appeal uses", to=text.to, message_id=text.message_id)
         reply("reply", no_appeal(text.to))
@@ -216,11 +280,11 @@ def _handle_text(uow: UnitOfWork, text: InboundText, donor_links: DonorLinks, in
     contact = phone or text.msisdn
 
     if isinstance(intent, OptOut):
-        _record_consent(uow, contact, False, "sms:STOPALL" if intent.everything else "sms:STOP",
-                        None if intent.everything else appeal.slug)
+        batch.record_consent(contact, False, "sms:STOPALL" if intent.everything else "sms:STOP",
+                             None if intent.everything else appeal.slug)
         reply("reply", stopped(appeal, intent.everything))
     elif isinstance(intent, OptIn):
-        _record_consent(uow, contact, True, "sms:START", appeal.slug)
+        batch.record_consent(contact, True, "sms:START", appeal.slug)
         reply("reply", started(appeal))
     elif isinstance(intent, Help):
         reply("reply", help_text(appeal))
@@ -233,18 +297,18 @@ def _handle_text(uow: UnitOfWork, text: InboundText, donor_links: DonorLinks, in
     elif phone is None:
         reply("reply", not_uk_mobile(appeal, not_uk, donor_links.donate(appeal.slug, intent.amount_pence, None)))
     else:
-        _donate(uow, text, appeal, shortcode, intent, phone, donor_links, reply)
+        _donate(batch, text, appeal, shortcode, intent, phone, donor_links, reply)
 
 
 Reply = Callable[..., None]
 
 
-def _replier(uow: UnitOfWork, text: InboundText, inline: bool) -> Reply:
-    """Stores each reply part; the aggregator's are queued for sending, a link provider's go back inline."""
+def _replier(batch: _TextBatch, text: InboundText, inline: bool) -> Reply:
+    """Gathers each reply part; the aggregator's are queued for sending, a link provider's go back inline."""
 
     def reply(purpose: str, parts: tuple[str, ...], donation_reference: str | None = None) -> None:
         for part, body in enumerate(parts, 1):
-            _store_message(uow, OutboundText(
+            batch.messages.append(OutboundText(
                 request_id=message_request_id(text.message_id, "m", part), provider=text.provider,
                 to=text.msisdn if text.msisdn.startswith("+") else f"+{text.msisdn}", sender=text.to,
                 body=body, purpose=purpose, in_reply_to=text.key, donation_reference=donation_reference,
@@ -253,21 +317,16 @@ def _replier(uow: UnitOfWork, text: InboundText, inline: bool) -> Reply:
     return reply
 
 
-def _store_message(uow: UnitOfWork, message: OutboundText) -> None:
-    uow.texts.add_message(message)
-    if message.status is MessageStatus.QUEUED:
-        uow.outbox.enqueue(SEND, {"request_id": message.request_id}, dedupe_key=f"{SEND}:{message.request_id}")
+def _store_messages(uow: UnitOfWork, messages: Sequence[OutboundText]) -> None:
+    uow.texts.add_messages(messages)
+    uow.outbox.enqueue_many([(SEND, {"request_id": message.request_id}, f"{SEND}:{message.request_id}")
+                             for message in messages if message.status is MessageStatus.QUEUED])
 
 
-def _record_consent(uow: UnitOfWork, contact: str, granted: bool, source: str, appeal: str | None) -> None:
-    uow.consents.record(ConsentRecord(contact, Medium.SMS, granted, source, _now(), appeal))
-
-
-def _donate(uow: UnitOfWork, text: InboundText, appeal: Appeal, shortcode: Shortcode, intent: Donate,
+def _donate(batch: _TextBatch, text: InboundText, appeal: Appeal, shortcode: Shortcode, intent: Donate,
             phone: str, donor_links: DonorLinks, reply: Reply) -> None:
     amount = intent.amount_pence
-    given_today = uow.texts.given_today(appeal.slug, phone, london_day_start(_now()))
-    why = refusal(appeal, shortcode, intent.keyword, amount, given_today)
+    why = refusal(appeal, shortcode, intent.keyword, amount, batch.given_today(appeal.slug, phone))
     if why is not None:
         caps = why in (Refusal.OVER_TEXT_CAP, Refusal.OVER_DAILY_CAP)
         reply("reply", refused(appeal, shortcode, why, amount,
@@ -277,28 +336,26 @@ def _donate(uow: UnitOfWork, text: InboundText, appeal: Appeal, shortcode: Short
         reply("link", link_to_give(appeal, amount, donor_links.donate(appeal.slug, amount, phone)))
         return
     # A plain keyword opts in, as the T&Cs say, but never overrides an earlier STOP: only START does.
-    opted_out = uow.consents.current(phone, Medium.SMS) is False
-    consent = intent.marketing_consent and not opted_out
+    consent = intent.marketing_consent and not batch.opted_out(phone)
     donation = Donation(
         reference=new_reference(), appeal=appeal.slug, channel=Channel.CARRIER_SMS, amount_pence=amount,
         currency=appeal.currency, created_at=_now(), phone=phone, keyword=intent.keyword,
         marketing_consent=consent,
         metadata={"shortcode": shortcode.number, "network": text.network, "message_id": text.key})
-    uow.donations.add(donation)
+    batch.add_donation(donation)
     if consent:
-        _record_consent(uow, phone, True, f"sms:{intent.keyword}", appeal.slug)
+        batch.record_consent(phone, True, f"sms:{intent.keyword}", appeal.slug)
     elif not intent.marketing_consent:
-        _record_consent(uow, phone, False, f"sms:{intent.keyword}NOINFO", appeal.slug)
+        batch.record_consent(phone, False, f"sms:{intent.keyword}NOINFO", appeal.slug)
     for sequence, charge_pence in enumerate(split_charges(amount, text.network), 1):
         charge = SmsCharge(charge_request_id(text.message_id, sequence), donation.reference, sequence,
                            charge_pence, appeal.currency, text.network)
-        uow.texts.add_charge(charge)
-        apply_transfer(uow, TransferRequest(
+        batch.charges.append(charge)
+        batch.transfers.append(TransferRequest(
             idempotency_key=_pending_key(charge.request_id), appeal=appeal.slug,
             debit=AccountCode.receivable(Channel.CARRIER_SMS), credit=AccountCode.RESTRICTED_FUND,
             amount_pence=charge_pence, currency=appeal.currency, kind=TransferKind.DONATION, phase=Phase.PENDING,
             reference=donation.reference, description=f"text {intent.keyword} to {shortcode.number}"))
-        uow.outbox.enqueue(CHARGE, {"request_id": charge.request_id}, dedupe_key=f"{CHARGE}:{charge.request_id}")
     log.info("text donation accepted", reference=donation.reference, amount_pence=amount, network=text.network)
 
 
@@ -306,83 +363,126 @@ def _pending_key(request_id: str) -> str:
     return f"sms:{request_id}"
 
 
-def request_charge(uow: UnitOfWork, payload: dict[str, Any], gateway: AggregatorGateway) -> None:
-    charge = uow.texts.charge(payload["request_id"])
-    if charge is None:
-        raise ChargeNotYetKnown(payload["request_id"])
-    if charge.final:
-        return  # its report beat this retry: the aggregator already has the request
-    donation = uow.donations.get(charge.donation_reference)
-    appeal = uow.appeals.get(donation.appeal).appeal
-    gateway.request_charge(ChargeOrder(
-        request_id=charge.request_id, msisdn=donation.phone.lstrip("+"), shortcode=donation.metadata["shortcode"],
-        amount_pence=charge.amount_pence, description=f"Donation to {appeal.name}"[:60]))
+def request_charges(uow: UnitOfWork, payloads: list[dict[str, Any]], gateway: AggregatorGateway) -> None:
+    request_ids = [payload["request_id"] for payload in payloads]
+    charges = uow.texts.charges(request_ids)
+    if unknown := [request_id for request_id in request_ids if request_id not in charges]:
+        raise ChargeNotYetKnown(unknown[0])
+    # A final charge's report beat this retry: the aggregator already has the request.
+    due = [charges[request_id] for request_id in dict.fromkeys(request_ids) if not charges[request_id].final]
+    gifts = uow.donations.get_many([charge.donation_reference for charge in due])
+    for charge in due:
+        donation = gifts[charge.donation_reference]
+        appeal = uow.appeals.get(donation.appeal).appeal
+        gateway.request_charge(ChargeOrder(
+            request_id=charge.request_id, msisdn=donation.phone.lstrip("+"),
+            shortcode=donation.metadata["shortcode"], amount_pence=charge.amount_pence,
+            description=f"Donation to {appeal.name}"[:60]))
 
 
-def apply_charge_report(uow: UnitOfWork, payload: dict[str, Any], donor_links: DonorLinks) -> None:
-    report = ChargeReport(**payload)
-    charge = uow.texts.charge(report.request_id)
-    if charge is None:
-        raise ChargeNotYetKnown(f"charge report for {report.request_id!r} arrived before its charge")
-    status = ChargeStatus.CHARGED if report.status == ChargeStatus.CHARGED.value else ChargeStatus.FAILED
-    updated = charge.reported(status, (report.reason or "OTHER") if status is ChargeStatus.FAILED else None)
-    if updated == charge:
+def apply_charge_reports(uow: UnitOfWork, payloads: list[dict[str, Any]], donor_links: DonorLinks) -> None:
+    """Each report in turn, as if alone: a second report for a charge in the same batch is a duplicate or a
+    contradiction of the first, and a split gift's charges may settle it together."""
+    reports = [ChargeReport(**payload) for payload in payloads]
+    charges = uow.texts.charges([report.request_id for report in reports])
+    if unknown := [report.request_id for report in reports if report.request_id not in charges]:
+        raise ChargeNotYetKnown(f"charge report for {unknown[0]!r} arrived before its charge")
+    changed: dict[str, SmsCharge] = {}
+    settled_now: list[SmsCharge] = []  # charges whose first final report this batch brings
+    for report in reports:
+        charge = charges[report.request_id]
+        status = ChargeStatus.CHARGED if report.status == ChargeStatus.CHARGED.value else ChargeStatus.FAILED
+        updated = charge.reported(status, (report.reason or "OTHER") if status is ChargeStatus.FAILED else None)
+        if updated == charge:
+            continue
+        charges[report.request_id] = changed[report.request_id] = updated
+        if charge.final:
+            log.warning("charge report contradicts an earlier final report; first report stands",
+                        request_id=charge.request_id, stands=charge.status.value,
+                        contradiction=updated.contradicting_report)
+        else:
+            settled_now.append(updated)
+    uow.texts.save_charges(list(changed.values()))
+    if not settled_now:
         return
-    uow.texts.save_charge(updated)
-    if charge.final:
-        log.warning("charge report contradicts an earlier final report; first report stands",
-                    request_id=charge.request_id, stands=charge.status.value,
-                    contradiction=updated.contradicting_report)
-        return
-    pending = uow.ledger.get(_pending_key(charge.request_id))
-    if status is ChargeStatus.CHARGED:
-        apply_transfer(uow, TransferRequest.post(pending, f"{pending.idempotency_key}:post", description="charged"))
-    else:
-        apply_transfer(uow, TransferRequest.void(pending, f"{pending.idempotency_key}:void",
-                                                 description=f"failed: {updated.failure_reason}"))
-    donation = uow.donations.get(charge.donation_reference)
-    # Most gifts are one charge; only a gift split into several (a £10-a-charge network) needs its siblings.
-    charges = [updated] if updated.amount_pence == donation.amount_pence else uow.texts.charges_for(
-        donation.reference)
-    settled = donation_after_charges(donation, charges)
-    if settled != donation:
-        uow.donations.save(settled)
+    pendings = uow.ledger.get_many([_pending_key(charge.request_id) for charge in settled_now])
+    moves = []
+    for charge in settled_now:
+        pending = pendings[_pending_key(charge.request_id)]
+        if charge.status is ChargeStatus.CHARGED:
+            moves.append(TransferRequest.post(pending, f"{pending.idempotency_key}:post", description="charged"))
+        else:
+            moves.append(TransferRequest.void(pending, f"{pending.idempotency_key}:void",
+                                              description=f"failed: {charge.failure_reason}"))
+    apply_transfers(uow, moves)
+    gifts = uow.donations.get_many([charge.donation_reference for charge in settled_now])
+    resaved: dict[str, Donation] = {}
+    messages: list[OutboundText] = []
+    for charge in settled_now:
+        donation = gifts[charge.donation_reference]
+        # Most gifts are one charge; only a gift split into several (a £10-a-charge network) needs its siblings,
+        # read after this batch's reports were saved.
+        siblings = [charge] if charge.amount_pence == donation.amount_pence else uow.texts.charges_for(
+            donation.reference)
+        settled = donation_after_charges(donation, siblings)
+        if settled != donation:
+            gifts[donation.reference] = resaved[donation.reference] = settled
+        messages.extend(_outcome_message(uow, charge, donation, len(siblings), donor_links))
+    uow.donations.save_many(list(resaved.values()))
+    _store_messages(uow, messages)
+
+
+def _outcome_message(uow: UnitOfWork, charge: SmsCharge, donation: Donation, charge_count: int,
+                     donor_links: DonorLinks) -> list[OutboundText]:
+    """The receipt for a charge that went through, or the notice that it failed, in as many parts as it takes."""
     appeal = uow.appeals.get(donation.appeal).appeal
-    if status is ChargeStatus.CHARGED:
-        tag, parts = "r", receipt(appeal, charge.amount_pence, charge.sequence, len(charges),
+    if charge.status is ChargeStatus.CHARGED:
+        tag, parts = "r", receipt(appeal, charge.amount_pence, charge.sequence, charge_count,
                                   donor_links.gift_aid(donation.reference))
     else:
-        tag, parts = "f", charge_failed(appeal, charge.amount_pence, updated.failure_reason,
+        tag, parts = "f", charge_failed(appeal, charge.amount_pence, charge.failure_reason,
                                         donor_links.donate(appeal.slug, charge.amount_pence, donation.phone))
-    for part, body in enumerate(parts, 1):
-        _store_message(uow, OutboundText(
-            request_id=message_request_id(charge.request_id, tag, part), provider=AGGREGATOR, to=donation.phone,
-            sender=donation.metadata["shortcode"], body=body, purpose="receipt" if tag == "r" else "failure",
-            in_reply_to=donation.metadata["message_id"], donation_reference=donation.reference))
+    return [OutboundText(
+        request_id=message_request_id(charge.request_id, tag, part), provider=AGGREGATOR, to=donation.phone,
+        sender=donation.metadata["shortcode"], body=body, purpose="receipt" if tag == "r" else "failure",
+        in_reply_to=donation.metadata["message_id"], donation_reference=donation.reference)
+        for part, body in enumerate(parts, 1)]
 
 
-def send_message(uow: UnitOfWork, payload: dict[str, Any], gateway: AggregatorGateway) -> None:
-    message = uow.texts.message(payload["request_id"])
-    if message is None:
-        raise MessageNotYetKnown(payload["request_id"])
-    if message.status is not MessageStatus.QUEUED:
-        return
-    gateway.send_message(MessageOrder(message.request_id, message.to.lstrip("+"), message.sender, message.body))
-    uow.texts.set_message_status(message.request_id, MessageStatus.SENT, None, only_if=MessageStatus.QUEUED)
+def send_messages(uow: UnitOfWork, payloads: list[dict[str, Any]], gateway: AggregatorGateway) -> None:
+    request_ids = list(dict.fromkeys(payload["request_id"] for payload in payloads))
+    messages = uow.texts.messages(request_ids)
+    if unknown := [request_id for request_id in request_ids if request_id not in messages]:
+        raise MessageNotYetKnown(unknown[0])
+    queued = [messages[request_id] for request_id in request_ids
+              if messages[request_id].status is MessageStatus.QUEUED]
+    for message in queued:
+        gateway.send_message(MessageOrder(message.request_id, message.to.lstrip("+"), message.sender, message.body))
+    if queued:
+        uow.texts.set_message_statuses([message.request_id for message in queued], MessageStatus.SENT, None,
+                                       only_if=MessageStatus.QUEUED)
 
 
-def apply_delivery_report(uow: UnitOfWork, payload: dict[str, Any]) -> None:
-    report = DeliveryReport(**payload)
-    status = MessageStatus.DELIVERED if report.status == MessageStatus.DELIVERED.value else MessageStatus.FAILED
-    if not uow.texts.set_message_status(report.request_id, status, report.detail):
-        raise MessageNotYetKnown(f"delivery report for {report.request_id!r} arrived before its message")
+def apply_delivery_reports(uow: UnitOfWork, payloads: list[dict[str, Any]]) -> None:
+    """A message's last report in the batch is the one that stands, as if they were applied in turn."""
+    last = {report.request_id: report for report in (DeliveryReport(**payload) for payload in payloads)}
+    by_outcome: dict[tuple[MessageStatus, str | None], list[str]] = {}
+    for report in last.values():
+        status = MessageStatus.DELIVERED if report.status == MessageStatus.DELIVERED.value else MessageStatus.FAILED
+        by_outcome.setdefault((status, report.detail), []).append(report.request_id)
+    updated: set[str] = set()
+    for (status, detail), request_ids in by_outcome.items():
+        updated |= uow.texts.set_message_statuses(request_ids, status, detail)
+    if unknown := [request_id for request_id in last if request_id not in updated]:
+        raise MessageNotYetKnown(f"delivery report for {unknown[0]!r} arrived before its message")
 
 
-def text_giving_handlers(gateway: AggregatorGateway, donor_links: DonorLinks) -> dict[str, TaskHandler]:
+def text_giving_handlers(gateway: AggregatorGateway, donor_links: DonorLinks) -> dict[str, Handler]:
+    """Every topic is handled set-wise: a TV spike queues them by the thousand."""
     return {
-        TEXT_RECEIVED: lambda uow, payload: handle_text(uow, payload, donor_links),
-        CHARGE: lambda uow, payload: request_charge(uow, payload, gateway),
-        CHARGE_REPORTED: lambda uow, payload: apply_charge_report(uow, payload, donor_links),
-        SEND: lambda uow, payload: send_message(uow, payload, gateway),
-        DELIVERY_REPORTED: apply_delivery_report,
+        TEXT_RECEIVED: EachBatch(lambda uow, payloads: handle_texts(uow, payloads, donor_links)),
+        CHARGE: EachBatch(lambda uow, payloads: request_charges(uow, payloads, gateway)),
+        CHARGE_REPORTED: EachBatch(lambda uow, payloads: apply_charge_reports(uow, payloads, donor_links)),
+        SEND: EachBatch(lambda uow, payloads: send_messages(uow, payloads, gateway)),
+        DELIVERY_REPORTED: EachBatch(apply_delivery_reports),
     }

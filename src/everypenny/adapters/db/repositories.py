@@ -313,9 +313,12 @@ class SqlLedgerRepository:
             reference=row.reference, description=row.description, id=row.id)
 
     def get(self, idempotency_key: str) -> Transfer | None:
-        row = self.connection.execute(
-            TRANSFERS_WITH_CODES.where(ledger_transfers.c.idempotency_key == idempotency_key)).first()
-        return self._transfer(row) if row else None
+        return self.get_many([idempotency_key]).get(idempotency_key)
+
+    def get_many(self, idempotency_keys: Sequence[str]) -> dict[str, Transfer]:
+        rows = self.connection.execute(
+            TRANSFERS_WITH_CODES.where(ledger_transfers.c.idempotency_key.in_(list(idempotency_keys))))
+        return {row.idempotency_key: self._transfer(row) for row in rows}
 
     def transfers(self, appeal_slug: str, reference: str | None = None) -> list[Transfer]:
         query = TRANSFERS_WITH_CODES.where(appeals.c.slug == appeal_slug)
