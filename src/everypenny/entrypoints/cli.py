@@ -184,7 +184,8 @@ def worker() -> None:
     with opened_platform() as platform:
         try:
             settings = platform.settings
-            platform.worker(threads=settings.worker_threads, batch_size=settings.worker_batch_size,
+            threads, batch_size = settings.worker_shape()
+            platform.worker(threads=threads, batch_size=batch_size,
                             lease=timedelta(seconds=settings.worker_lease_s)).run_until(stop)
         except KeyboardInterrupt:
             stop.set()
