@@ -4,7 +4,7 @@ import threading
 from datetime import UTC, datetime, timedelta
 
 from everypenny.domain.donation import ConsentRecord, Medium
-from everypenny.service_layer.outbox import EachBatch, OutboxWorker, backoff
+from everypenny.service_layer.outbox import CallsOut, EachBatch, OutboxWorker, backoff
 from everypenny.service_layer.text_giving import TEXT_RECEIVED
 
 
@@ -235,3 +235,46 @@ def test_a_failing_batch_handler_retries_only_the_task_that_fails(platform, seed
         ("+447700900400",), ("+447700900402",)]
     [(payload, error)] = rows(platform, "SELECT payload, last_error FROM outbox_tasks WHERE done_at IS NULL")
     assert bad in payload and "aggregator unreachable" in error
+
+
+def _writers_besides_me(platform) -> int:
+    """PostgreSQL transactions that have written something, other than the one asking."""
+    return rows(platform, "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() "
+                          "AND backend_xid IS NOT NULL AND pid <> pg_backend_pid()")[0][0]
+
+
+def test_calls_to_a_provider_are_made_while_the_worker_holds_no_transaction(platform, seed_appeal):
+    enqueue(platform, "charge", {"phone": "+447700900500"})
+    writers_during_the_call = []
+
+    def call(phones):
+        # A donor's STOP stored while the provider answers: on SQLite it needs the write lock, which must be free.
+        with platform.uow() as uow:
+            opt_out(uow, {"phone": "+447700900501"})
+            uow.commit()
+        if platform.engine.dialect.name == "postgresql":
+            writers_during_the_call.append(_writers_besides_me(platform))
+        return phones
+
+    def record(uow, phones):
+        for phone in phones:
+            opt_out(uow, {"phone": phone})
+
+    handler = CallsOut(lambda uow, payloads: [payload["phone"] for payload in payloads], call, record)
+    OutboxWorker(platform.uow, {"charge": handler}).drain()
+
+    assert rows(platform, "SELECT contact FROM consents ORDER BY contact") == [("+447700900500",), ("+447700900501",)]
+    assert writers_during_the_call in ([], [0])
+    assert rows(platform, "SELECT count(*) FROM outbox_tasks WHERE done_at IS NULL") == [(0,)]
+
+
+def test_a_failed_call_to_a_provider_is_retried_later_with_nothing_recorded(platform, seed_appeal):
+    enqueue(platform, "charge", {"phone": "+447700900502"})
+
+    def call(phones):
+        raise ConnectionError("aggregator unreachable")
+
+    OutboxWorker(platform.uow, {"charge": CallsOut(lambda uow, payloads: payloads, call)}).run_once()
+
+    [(done, error)] = rows(platform, "SELECT done_at, last_error FROM outbox_tasks")
+    assert done is None and "aggregator unreachable" in error

@@ -35,7 +35,20 @@ class EachBatch:
     run: Callable[[UnitOfWork, list[dict[str, Any]]], None]
 
 
-Handler = TaskHandler | EachBatch
+@dataclass(frozen=True)
+class CallsOut:
+    """A topic whose work is calls to a provider, made outside any transaction so that no lock waits on the
+    provider's answers (on SQLite, the only write lock, which every acknowledgement needs). `prepare` reads
+    what to call in a short transaction of its own, `call` makes the calls, and `record` stores what they
+    changed in the transaction that marks the tasks done. A crash between a call and its record repeats the
+    call, as a crash inside one transaction would: each call must be idempotent."""
+
+    prepare: Callable[[UnitOfWork, list[dict[str, Any]]], Any]
+    call: Callable[[Any], Any]
+    record: Callable[[UnitOfWork, Any], None] = lambda uow, outcome: None
+
+
+Handler = TaskHandler | EachBatch | CallsOut
 
 log = structlog.get_logger(__name__)
 
@@ -55,6 +68,14 @@ class PeriodicJob:
     name: str
     every: timedelta
     run: Callable[[], object]
+
+
+def _by_topic(tasks: Sequence[OutboxTask]) -> dict[str, list[dict[str, Any]]]:
+    """Payloads by topic, topics in the order they first appear and payloads in claim order."""
+    by_topic: dict[str, list[dict[str, Any]]] = {}
+    for task in tasks:
+        by_topic.setdefault(task.topic, []).append(task.payload)
+    return by_topic
 
 
 class OutboxWorker:
@@ -91,17 +112,19 @@ class OutboxWorker:
     def run_claimed(self, tasks: Sequence[OutboxTask]) -> None:
         """Runs the tasks in one transaction. A task another worker finished meanwhile (its lease ran out on
         us) is skipped: marking the batch done first, under row locks, is what keeps effects once. A topic's
-        tasks go to its handler in claim order (together, for an EachBatch handler). If any task fails, the
-        batch is rolled back and its tasks run one by one, so only the failing one waits."""
+        tasks go to its handler in claim order (together, for an EachBatch handler; a CallsOut handler's calls
+        come first, outside the transaction). If any task fails, the batch is rolled back and its tasks run one
+        by one, so only the failing one waits."""
         try:
+            called = {topic: self._call_out(handler, payloads) for topic, payloads in _by_topic(tasks).items()
+                      if isinstance(handler := self.handlers.get(topic), CallsOut)}
             with self.uow_factory() as uow:
                 ours = uow.outbox.complete_many([task.id for task in tasks])
-                by_topic: dict[str, list[dict[str, Any]]] = {}
-                for task in tasks:
-                    if task.id in ours:
-                        by_topic.setdefault(task.topic, []).append(task.payload)
-                for topic, payloads in by_topic.items():
-                    self._run(topic, uow, payloads)
+                for topic, payloads in _by_topic([task for task in tasks if task.id in ours]).items():
+                    if topic in called:
+                        self.handlers[topic].record(uow, called[topic])
+                    else:
+                        self._run(topic, uow, payloads)
                 uow.commit()
             return
         except Exception as error:  # any failure: keep the task and try again later
@@ -112,6 +135,11 @@ class OutboxWorker:
                 return
         for task in tasks:
             self.run_claimed([task])
+
+    def _call_out(self, handler: CallsOut, payloads: list[dict[str, Any]]) -> Any:
+        with self.uow_factory() as uow:
+            calls = handler.prepare(uow, payloads)
+        return handler.call(calls)
 
     def _run(self, topic: str, uow: UnitOfWork, payloads: list[dict[str, Any]]) -> None:
         handler = self.handlers.get(topic)

@@ -56,7 +56,7 @@ from everypenny.domain.text_giving import (
 )
 from everypenny.service_layer import links
 from everypenny.service_layer.ledger import apply_transfers
-from everypenny.service_layer.outbox import EachBatch, Handler
+from everypenny.service_layer.outbox import CallsOut, EachBatch, Handler
 from everypenny.service_layer.text_giving_ports import AggregatorGateway, ChargeOrder, MessageOrder
 from everypenny.service_layer.unit_of_work import UnitOfWork
 
@@ -363,7 +363,8 @@ def _pending_key(request_id: str) -> str:
     return f"sms:{request_id}"
 
 
-def request_charges(uow: UnitOfWork, payloads: list[dict[str, Any]], gateway: AggregatorGateway) -> None:
+def charge_orders(uow: UnitOfWork, payloads: list[dict[str, Any]]) -> list[ChargeOrder]:
+    """What to ask the aggregator to charge for these queued charges."""
     request_ids = [payload["request_id"] for payload in payloads]
     charges = uow.texts.charges(request_ids)
     if unknown := [request_id for request_id in request_ids if request_id not in charges]:
@@ -371,13 +372,15 @@ def request_charges(uow: UnitOfWork, payloads: list[dict[str, Any]], gateway: Ag
     # A final charge's report beat this retry: the aggregator already has the request.
     due = [charges[request_id] for request_id in dict.fromkeys(request_ids) if not charges[request_id].final]
     gifts = uow.donations.get_many([charge.donation_reference for charge in due])
+    orders = []
     for charge in due:
         donation = gifts[charge.donation_reference]
         appeal = uow.appeals.get(donation.appeal).appeal
-        gateway.request_charge(ChargeOrder(
+        orders.append(ChargeOrder(
             request_id=charge.request_id, msisdn=donation.phone.lstrip("+"),
             shortcode=donation.metadata["shortcode"], amount_pence=charge.amount_pence,
             description=f"Donation to {appeal.name}"[:60]))
+    return orders
 
 
 def apply_charge_reports(uow: UnitOfWork, payloads: list[dict[str, Any]], donor_links: DonorLinks) -> None:
@@ -449,18 +452,24 @@ def _outcome_message(uow: UnitOfWork, charge: SmsCharge, donation: Donation, cha
         for part, body in enumerate(parts, 1)]
 
 
-def send_messages(uow: UnitOfWork, payloads: list[dict[str, Any]], gateway: AggregatorGateway) -> None:
+def queued_messages(uow: UnitOfWork, payloads: list[dict[str, Any]]) -> list[OutboundText]:
+    """The messages these tasks send that are still waiting to go."""
     request_ids = list(dict.fromkeys(payload["request_id"] for payload in payloads))
     messages = uow.texts.messages(request_ids)
     if unknown := [request_id for request_id in request_ids if request_id not in messages]:
         raise MessageNotYetKnown(unknown[0])
-    queued = [messages[request_id] for request_id in request_ids
-              if messages[request_id].status is MessageStatus.QUEUED]
-    for message in queued:
+    return [messages[request_id] for request_id in request_ids if messages[request_id].status is MessageStatus.QUEUED]
+
+
+def send_messages(gateway: AggregatorGateway, messages: list[OutboundText]) -> list[str]:
+    for message in messages:
         gateway.send_message(MessageOrder(message.request_id, message.to.lstrip("+"), message.sender, message.body))
-    if queued:
-        uow.texts.set_message_statuses([message.request_id for message in queued], MessageStatus.SENT, None,
-                                       only_if=MessageStatus.QUEUED)
+    return [message.request_id for message in messages]
+
+
+def mark_sent(uow: UnitOfWork, request_ids: list[str]) -> None:
+    if request_ids:  # a delivery report that beat this mark stands
+        uow.texts.set_message_statuses(request_ids, MessageStatus.SENT, None, only_if=MessageStatus.QUEUED)
 
 
 def apply_delivery_reports(uow: UnitOfWork, payloads: list[dict[str, Any]]) -> None:
@@ -478,11 +487,12 @@ def apply_delivery_reports(uow: UnitOfWork, payloads: list[dict[str, Any]]) -> N
 
 
 def text_giving_handlers(gateway: AggregatorGateway, donor_links: DonorLinks) -> dict[str, Handler]:
-    """Every topic is handled set-wise: a TV spike queues them by the thousand."""
+    """Every topic is handled set-wise (a TV spike queues them by the thousand), and calls to the aggregator
+    are made outside any transaction."""
     return {
         TEXT_RECEIVED: EachBatch(lambda uow, payloads: handle_texts(uow, payloads, donor_links)),
-        CHARGE: EachBatch(lambda uow, payloads: request_charges(uow, payloads, gateway)),
+        CHARGE: CallsOut(charge_orders, lambda orders: [gateway.request_charge(order) for order in orders]),
         CHARGE_REPORTED: EachBatch(lambda uow, payloads: apply_charge_reports(uow, payloads, donor_links)),
-        SEND: EachBatch(lambda uow, payloads: send_messages(uow, payloads, gateway)),
+        SEND: CallsOut(queued_messages, lambda messages: send_messages(gateway, messages), mark_sent),
         DELIVERY_REPORTED: EachBatch(apply_delivery_reports),
     }
