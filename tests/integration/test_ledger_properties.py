@@ -109,6 +109,9 @@ def test_any_sequence_of_operations_keeps_the_ledger_balanced(platform):
             assert sum(posted for posted, _ in balances.values()) == 0
             assert sum(pending for _, pending in balances.values()) == 0
 
+    # Rules that post, void or replay draw from bundles that start empty: Hypothesis discards those draws, and
+    # with so few examples that now and then trips its filtering check (seen in a suite run), though nothing is wrong.
     run_state_machine_as_test(Ledger, settings=settings(
         max_examples=12, stateful_step_count=15, deadline=None,
-        suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow]))
+        suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow,
+                               HealthCheck.filter_too_much]))
