@@ -3,6 +3,7 @@ takes a spike of texts from the simulated aggregator; then the same on SQLite wi
 
     PYTHONPATH=src python bench/spike_bench.py                          # both stores, default spike
     PYTHONPATH=src python bench/spike_bench.py --store postgresql --peak 1000 --hold 20 --apps 3 --workers 2
+    PYTHONPATH=src python bench/spike_bench.py --store postgresql --peak 3000 --ack-only   # acks alone
 
 It prints sustained texts acked per second, p50/p99 ack latency, donations posted end to end per second,
 and, measured in the same run on the same database, the raw single-row INSERT+COMMIT rate from Python at the
@@ -47,6 +48,7 @@ def _postgres(action: str) -> str:
 
 def bench(store: str, url: str, apps: int, workers: int, plan: SpikePlan, report_dir: Path) -> None:
     settings = Settings()
+    workers = 0 if plan.ack_only else workers
     print(f"\n== {store}: {apps} app process(es), {workers} outbox worker(s), {plan.total_texts:,} texts, "
           f"peak {plan.peak_per_s:,.0f}/s ==", flush=True)
     with LocalDeployment(url, app_processes=apps, workers=workers, log_dir=report_dir / "logs") as deployment:
@@ -54,7 +56,7 @@ def bench(store: str, url: str, apps: int, workers: int, plan: SpikePlan, report
         run = SpikeRun(plan, deployment.app_urls, deployment.aggregator_url, settings.aggregator_api_key,
                        settings.aggregator_callback_secret)
         figures = run.run()
-    for line in summary(figures):
+    for line in summary(figures, plan.ack_only):
         print(line)
     ratio = figures.acked_per_s / baseline if baseline else 0.0
     print(f"raw INSERT+COMMIT {baseline:,.0f}/s at concurrency {plan.couriers}; "
@@ -73,11 +75,13 @@ def main() -> None:
     parser.add_argument("--workers", type=int, default=2, help="outbox worker processes")
     parser.add_argument("--couriers", type=int, default=16, help="concurrent callbacks (and baseline processes)")
     parser.add_argument("--report-dir", type=Path, default=Path("spike-bench"))
+    parser.add_argument("--ack-only", action="store_true",
+                        help="no workers: measure how fast texts are acknowledged while their work queues up")
     arguments = parser.parse_args()
     if missing := chart_library_missing():
         sys.exit(missing)
     plan = SpikePlan(peak_per_s=arguments.peak, ramp_s=arguments.ramp, hold_s=arguments.hold,
-                     couriers=arguments.couriers)
+                     couriers=arguments.couriers, ack_only=arguments.ack_only)
     print(TARGETS)
     if arguments.store in ("postgresql", "both"):
         url = _postgres("create")

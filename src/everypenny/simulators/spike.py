@@ -49,6 +49,9 @@ class SpikePlan:
     couriers: int = 16  # threads posting callbacks side by side
     drain_timeout_s: float = 120.0  # after the last text, how long to wait for every charge to be on the books
     seed: int = 7
+    # Measure acknowledgements alone: the deployment runs no workers (as when they run elsewhere and are behind),
+    # so the run ends once every text is acknowledged, and nothing is posted.
+    ack_only: bool = False
 
     def __post_init__(self) -> None:
         if self.peak_per_s <= 0 or self.ramp_s < 0 or self.hold_s <= 0:
@@ -268,6 +271,8 @@ class SpikeRun:
 
     def _settled(self, client: httpx.Client, base_raised: int) -> bool:
         """No callback on its way, no work queued in the deployment (its /metrics), and the books match."""
+        if self.plan.ack_only:
+            return not self.simulator.queued()
         if self.simulator.queued() or self._outbox_depth(client):
             return False
         return self._totals(client)[1] - base_raised == self.simulator.charged_pence()

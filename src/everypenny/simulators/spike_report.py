@@ -14,14 +14,19 @@ from everypenny.simulators.spike import SpikeFigures, SpikePlan
 TARGETS = "targets: ≥ 2,000 texts/s acked, ≥ 1,000 donations/s posted, p99 ack < 100 ms at 1,000/s offered"
 
 
-def summary(figures: SpikeFigures) -> list[str]:
+def summary(figures: SpikeFigures, ack_only: bool = False) -> list[str]:
     """The figures as a finance or digital team reads them."""
-    money = "match" if figures.totals_match else "DO NOT MATCH"
-    return [
+    acks = [
         f"texts offered   {figures.texts_offered:,} at {figures.offered_per_s:,.0f}/s",
         f"texts acked     {figures.texts_acked:,} at {figures.acked_per_s:,.0f}/s",
         f"ack latency     p50 {figures.ack_p50_ms:.1f} ms, p99 {figures.ack_p99_ms:.1f} ms "
         f"(at peak: p99 {figures.peak_ack_p99_ms:.1f} ms)",
+    ]
+    if ack_only:
+        return [*acks, "posted          not measured: acknowledgements only, no workers ran"]
+    money = "match" if figures.totals_match else "DO NOT MATCH"
+    return [
+        *acks,
         f"posted          {figures.donations_posted:,} donations at {figures.donations_posted_per_s:,.0f}/s "
         "end to end" + (f" ({figures.seconds_to_drain:.1f} s until all were on the books)" if figures.drained else ""),
         f"raised          {format_pence(figures.raised_pence, 'GBP')} on the books, "
@@ -38,7 +43,7 @@ def write_report(directory: Path, plan: SpikePlan, figures: SpikeFigures, timeli
     report.write_text(json.dumps({"plan": {**plan.__dict__, "keywords": dict(plan.keywords)},
                                   "figures": figures.as_dict(), "timeline": timeline}, indent=2))
     text = directory / "spike-report.txt"
-    text.write_text("\n".join([*summary(figures), TARGETS]) + "\n")
+    text.write_text("\n".join([*summary(figures, plan.ack_only), TARGETS]) + "\n")
     return [report, text, chart(directory / "spike-chart.png", timeline)]
 
 

@@ -46,6 +46,25 @@ def _handlers_calling(platform, aggregator_url):
     return task_handlers(platform.settings.model_copy(update={"aggregator_url": aggregator_url}))
 
 
+def test_an_acknowledgements_only_spike_ends_when_every_text_is_acked_and_queues_their_work(
+        platform, seed_appeal, tmp_path):
+    from everypenny.simulators.spike_report import write_report
+
+    plan = SpikePlan(peak_per_s=40, ramp_s=0, hold_s=1, couriers=4, ack_only=True, drain_timeout_s=60)
+    settings = platform.settings
+    with BackgroundServer(create_app(platform)) as app_url:  # no worker runs
+        run = SpikeRun(plan, [app_url], f"http://127.0.0.1:{free_port()}", settings.aggregator_api_key,
+                       settings.aggregator_callback_secret)
+        figures = run.run()
+
+    assert figures.drained and figures.texts_acked == plan.total_texts == 40
+    assert figures.donations_posted == 0
+    with platform.uow() as uow:
+        assert uow.outbox.depth() == 40  # every acknowledged text's work is waiting for a worker
+    report = (write_report(tmp_path, plan, figures, run.timeline())[1]).read_text()
+    assert "not measured: acknowledgements only" in report and "charged by the networks" not in report
+
+
 def test_the_command_refuses_an_impossible_plan_and_an_unreachable_deployment(tmp_path):
     runner = CliRunner()
 
