@@ -21,6 +21,8 @@ def apply_transfer(uow: UnitOfWork, request: TransferRequest) -> Transfer:
 def apply_transfers(uow: UnitOfWork, requests: Sequence[TransferRequest]) -> list[Transfer]:
     """apply_transfer for many requests in two round trips (a batch of charge reports posts hundreds at once);
     a request resolving a pending transfer an earlier one in the same list resolved is refused likewise."""
+    if not requests:
+        return []
     found = uow.ledger.with_pending_many([(request.idempotency_key, request.pending_key) for request in requests])
     fingerprints = {key: answer.existing.fingerprint for key, answer in found.items() if answer.existing}
     new: list[tuple[TransferRequest, int | None]] = []

@@ -208,7 +208,7 @@ class _TextBatch:
     def given_today(self, appeal: str, phone: str) -> int:
         """The first ask for an appeal reads (and on PostgreSQL locks) every phone in the batch at once."""
         if (appeal, phone) not in self._given:
-            given = self.uow.texts.given_today_many(appeal, self._phones or [phone], self.day_start)
+            given = self.uow.texts.given_today_many(appeal, self._phones, self.day_start)
             self._given.update(((appeal, number), pence) for number, pence in given.items())
         return self._given[appeal, phone]
 
