@@ -5,7 +5,9 @@ neither; a crashed worker's lease expires and another worker takes the task up a
 
 Tasks run in batches: one transaction for a claimed batch, as a commit per task would spend a TV spike's
 time on commits. A batch with a failing task is rolled back and run task by task, so the failing one is
-retried later without holding back its neighbours.
+retried later without holding back its neighbours. A topic's handler may take its tasks of a batch together
+(EachBatch), so a batch costs a few statements rather than a few per task, and calls to providers are made
+outside the transaction (CallsOut), so no lock waits on a provider's answer.
 """
 
 from __future__ import annotations
