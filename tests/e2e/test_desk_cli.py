@@ -64,8 +64,8 @@ def test_export_writes_the_whole_csv_file(run, platform, seed_appeal, tmp_path):
 def test_export_charges_writes_each_charge_to_a_phone_bill(run, platform, seed_appeal, tmp_path):
     donation = DonationBuilder(platform).text(2000, outcome="pending")
     with platform.uow() as uow:
-        for sequence in (1, 2):
-            uow.texts.add_charge(SmsCharge(f"req-c{sequence}", donation.reference, sequence, 1000, "GBP", "O2"))
+        uow.texts.add_charges([SmsCharge(f"req-c{sequence}", donation.reference, sequence, 1000, "GBP", "O2")
+                               for sequence in (1, 2)])
         uow.commit()
     output = tmp_path / "charges.csv"
 

@@ -63,10 +63,10 @@ def record_the_same_awkward_appeal(platform, monkeypatch) -> None:
             uow.donations.add(donation)
             uow.donations.save(donation.settled(0 if number % 4 else donation.amount_pence, text or None))
             if texted:
-                uow.texts.add_charge(SmsCharge(f"{text}-c1", reference, 1, 250, "GBP", text or "EE"))
-                uow.texts.save_charge(SmsCharge(f"{text}-c1", reference, 1, 250, "GBP", text or "EE",
-                                                ChargeStatus.FAILED, text or "OTHER"))
-                uow.texts.add_charge(SmsCharge(f"{text}-c2", reference, 2, 250 + number, "GBP", "O2"))
+                uow.texts.add_charges([SmsCharge(f"{text}-c1", reference, 1, 250, "GBP", text or "EE"),
+                                       SmsCharge(f"{text}-c2", reference, 2, 250 + number, "GBP", "O2")])
+                uow.texts.save_charges([SmsCharge(f"{text}-c1", reference, 1, 250, "GBP", text or "EE",
+                                                  ChargeStatus.FAILED, text or "OTHER")])
             else:
                 uow.checkouts.add(Checkout(f"cs_{text}", reference, "https://checkout.example/"))
                 uow.checkouts.save(Checkout(f"cs_{text}", reference, "https://checkout.example/",

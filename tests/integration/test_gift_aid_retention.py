@@ -67,8 +67,8 @@ def test_erasure_covers_the_email_log_and_the_texts_sent(platform, record_donati
     with platform.uow() as uow:
         uow.emails.record(EmailMessage("receipt", gift.reference, EMAIL, "Your receipt",
                                        f"Dear donor ({EMAIL}), thank you for your £5.", datetime.now(UTC)))
-        uow.texts.add_message(OutboundText("mo-1-m1", "aggregator", PHONE, "70141", "Thank you! You gave £5",
-                                           "receipt", "aggregator:mo-1", donation_reference=gift.reference))
+        uow.texts.add_messages([OutboundText("mo-1-m1", "aggregator", PHONE, "70141", "Thank you! You gave £5",
+                                             "receipt", "aggregator:mo-1", donation_reference=gift.reference)])
         uow.commit()
 
     erased = cli("donor", "erase", "--phone", PHONE, "--yes")

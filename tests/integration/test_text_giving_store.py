@@ -30,7 +30,8 @@ def test_given_today_counts_pending_in_full_paid_as_paid_and_nothing_else(platfo
         uow.commit()
 
     with platform.uow() as uow:
-        assert uow.texts.given_today("sun-ukraine-fund", PHONE, now - timedelta(hours=1)) == 2000
+        assert uow.texts.given_today_many("sun-ukraine-fund", [PHONE, "+447700900003"], now - timedelta(hours=1)) == {
+            PHONE: 2000, "+447700900003": 0}
 
 
 def test_charges_and_messages_round_trip_and_request_ids_are_unique(platform, seed_appeal):
@@ -40,27 +41,29 @@ def test_charges_and_messages_round_trip_and_request_ids_are_unique(platform, se
                            donation_reference="EP-0000000001")
     with platform.uow() as uow:
         uow.donations.add(_donation("EP-0000000001", 500, now))
-        uow.texts.add_charge(charge)
-        uow.texts.add_message(message)
+        uow.texts.add_charges([charge])
+        uow.texts.add_messages([message])
         uow.commit()
 
     with platform.uow() as uow:
-        assert uow.texts.charge("mo-1-c1") == charge
-        uow.texts.save_charge(charge.reported(ChargeStatus.FAILED, "BARRED"))
-        uow.texts.set_message_status("mo-1-m1", MessageStatus.DELIVERED, None)
-        uow.texts.set_message_status("mo-1-m1", MessageStatus.SENT, None, only_if=MessageStatus.QUEUED)
+        assert uow.texts.charges(["mo-1-c1", "mo-9-c1"]) == {"mo-1-c1": charge}
+        uow.texts.save_charges([charge.reported(ChargeStatus.FAILED, "BARRED")])
+        assert uow.texts.set_message_statuses(["mo-1-m1", "mo-9-m1"], MessageStatus.DELIVERED, None) == {"mo-1-m1"}
+        assert uow.texts.set_message_statuses(["mo-1-m1"], MessageStatus.SENT, None,
+                                              only_if=MessageStatus.QUEUED) == set()
         uow.commit()
 
     with platform.uow() as uow:
         assert uow.texts.charges_for("EP-0000000001")[0].failure_reason == "BARRED"
-        assert uow.texts.message("mo-1-m1").status is MessageStatus.DELIVERED  # a late 'sent' does not win
-        assert uow.texts.replies_to("aggregator:mo-1") == [uow.texts.message("mo-1-m1")]
+        [stored] = uow.texts.messages(["mo-1-m1"]).values()
+        assert stored.status is MessageStatus.DELIVERED  # a late 'sent' does not win
+        assert uow.texts.replies_to("aggregator:mo-1") == [stored]
         with pytest.raises(IntegrityError):
-            uow.texts.add_charge(charge)
+            uow.texts.add_charges([charge])
 
 
 def test_a_message_for_an_unknown_donation_is_refused(platform, seed_appeal):
     with platform.uow() as uow, pytest.raises(LookupError, match="EP-NOPE"):
-        uow.texts.add_message(OutboundText("x-m1", "aggregator", PHONE, "70141", "hi", "reply", "a:x",
-                                           donation_reference="EP-NOPE"))
+        uow.texts.add_messages([OutboundText("x-m1", "aggregator", PHONE, "70141", "hi", "reply", "a:x",
+                                             donation_reference="EP-NOPE")])
 

@@ -189,4 +189,4 @@ def test_a_delivery_report_before_its_message_is_kept_until_the_message_exists(t
 
     with texts.platform.uow() as uow:
         assert uow.outbox.depth() == 0
-        assert uow.texts.message("mo-9-c1-r1").status.value == "delivered"
+        assert uow.texts.messages(["mo-9-c1-r1"])["mo-9-c1-r1"].status.value == "delivered"

@@ -23,9 +23,6 @@ class SqlTextGivingStore:
     def __init__(self, connection: Connection) -> None:
         self.connection = connection
 
-    def add_charge(self, charge: SmsCharge) -> None:
-        self.add_charges([charge])
-
     def add_charges(self, charges: Sequence[SmsCharge]) -> None:
         if charges:
             moment = now()
@@ -46,15 +43,9 @@ class SqlTextGivingStore:
             status=ChargeStatus(row.status), failure_reason=row.failure_reason,
             contradicting_report=row.contradicting_report)
 
-    def charge(self, request_id: str) -> SmsCharge | None:
-        return self.charges([request_id]).get(request_id)
-
     def charges(self, request_ids: Sequence[str]) -> dict[str, SmsCharge]:
         rows = self.connection.execute(self._charge_query().where(sms_charges.c.request_id.in_(list(request_ids))))
         return {row.request_id: self._charge(row) for row in rows}
-
-    def save_charge(self, charge: SmsCharge) -> None:
-        self.save_charges([charge])
 
     def save_charges(self, charges: Sequence[SmsCharge]) -> None:
         if charges:
@@ -67,9 +58,6 @@ class SqlTextGivingStore:
         rows = self.connection.execute(self._charge_query().where(donations.c.reference == donation_reference)
                                        .order_by(sms_charges.c.sequence))
         return [self._charge(row) for row in rows]
-
-    def add_message(self, message: OutboundText) -> None:
-        self.add_messages([message])
 
     def add_messages(self, messages: Sequence[OutboundText]) -> None:
         if not messages:
@@ -93,16 +81,9 @@ class SqlTextGivingStore:
             purpose=row.purpose, in_reply_to=row.in_reply_to, donation_reference=row.reference,
             status=MessageStatus(row.status), status_detail=row.status_detail)
 
-    def message(self, request_id: str) -> OutboundText | None:
-        return self.messages([request_id]).get(request_id)
-
     def messages(self, request_ids: Sequence[str]) -> dict[str, OutboundText]:
         rows = self.connection.execute(self._message_query().where(sms_outbound.c.request_id.in_(list(request_ids))))
         return {row.request_id: self._message(row) for row in rows}
-
-    def set_message_status(self, request_id: str, status: MessageStatus, detail: str | None,
-                           only_if: MessageStatus | None = None) -> bool:
-        return bool(self.set_message_statuses([request_id], status, detail, only_if))
 
     def set_message_statuses(self, request_ids: Sequence[str], status: MessageStatus, detail: str | None,
                              only_if: MessageStatus | None = None) -> set[str]:
@@ -118,9 +99,6 @@ class SqlTextGivingStore:
         rows = self.connection.execute(self._message_query().where(sms_outbound.c.in_reply_to == inbound_id)
                                        .order_by(sms_outbound.c.id))
         return [self._message(row) for row in rows]
-
-    def given_today(self, appeal_slug: str, phone: str, since: datetime) -> int:
-        return self.given_today_many(appeal_slug, [phone], since)[phone]
 
     def given_today_many(self, appeal_slug: str, phones: Sequence[str], since: datetime) -> dict[str, int]:
         """Pence each number gave by text since `since`: pending donations at their full amount, others as paid.
