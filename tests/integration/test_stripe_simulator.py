@@ -94,7 +94,7 @@ def test_the_stripe_library_creates_a_session_and_a_retried_call_returns_the_sam
 
     assert first == again
     assert first.session_id.startswith("cs_test_")
-    session = gateway.client().v1.checkout.sessions.retrieve(first.session_id)
+    session = gateway.client.v1.checkout.sessions.retrieve(first.session_id)
     assert (session.amount_total, session.currency, session.status, session.payment_status) == (
         500, "gbp", "open", "unpaid")
     assert session.metadata["reference"] == "EP-TEST000001"
@@ -149,7 +149,7 @@ def test_declining_test_cards_fail_with_stripes_documented_outcome(sim, gateway,
     assert failed["type"] == "payment_intent.payment_failed"
     assert failed["object"]["last_payment_error"]["decline_code"] == decline_code
     assert failed["object"]["metadata"]["reference"] == "EP-TEST000001"
-    assert gateway.client().v1.checkout.sessions.retrieve(checkout.session_id).status == "open"
+    assert gateway.client.v1.checkout.sessions.retrieve(checkout.session_id).status == "open"
 
 
 @pytest.mark.parametrize(("card", "exp", "message"), [
@@ -175,7 +175,7 @@ def test_a_real_card_number_is_declined_in_test_mode(sim, gateway, receiver):
 def test_a_failed_delivery_is_retried_until_the_endpoint_accepts_it(sim, gateway, receiver):
     receiver.statuses = [500, 503]
     checkout = gateway.create_checkout(checkout_request())
-    gateway.client().v1.checkout.sessions.expire(checkout.session_id)
+    gateway.client.v1.checkout.sessions.expire(checkout.session_id)
 
     [expired] = receiver.wait_for(1)
     deadline = time.monotonic() + 10  # the simulator logs a delivery once it has read the response
@@ -190,7 +190,7 @@ def test_a_failed_delivery_is_retried_until_the_endpoint_accepts_it(sim, gateway
 def test_on_request_every_event_is_delivered_twice(sim, gateway, receiver):
     sim.webhook.duplicate = True
     checkout = gateway.create_checkout(checkout_request())
-    gateway.client().v1.checkout.sessions.expire(checkout.session_id)
+    gateway.client.v1.checkout.sessions.expire(checkout.session_id)
 
     first, second = receiver.wait_for(2)
 
@@ -210,8 +210,8 @@ def test_on_request_events_are_delivered_newest_first(sim, gateway, receiver):
 def test_refunds_through_the_api_send_cumulative_charge_refunded_events(sim, gateway, receiver):
     checkout = gateway.create_checkout(checkout_request())
     pay(checkout.url, "4242424242424242")
-    payment_intent = gateway.client().v1.checkout.sessions.retrieve(checkout.session_id).payment_intent
-    client = gateway.client()
+    payment_intent = gateway.client.v1.checkout.sessions.retrieve(checkout.session_id).payment_intent
+    client = gateway.client
 
     client.v1.refunds.create(params={"payment_intent": payment_intent, "amount": 200})
     client.v1.refunds.create(params={"payment_intent": payment_intent})
@@ -224,7 +224,7 @@ def test_refunds_through_the_api_send_cumulative_charge_refunded_events(sim, gat
 
 
 def test_the_dispute_test_card_opens_a_dispute_that_evidence_decides(sim, gateway, receiver):
-    client = gateway.client()
+    client = gateway.client
     lost, won = (gateway.create_checkout(checkout_request(reference=r)) for r in ("EP-LOST00000A", "EP-WON000000A"))
     for checkout in (lost, won):
         pay(checkout.url, "4000000000000259")
@@ -254,7 +254,7 @@ def test_the_cli_helper_points_the_settings_at_the_simulator_it_starts(monkeypat
 def test_the_gateway_refunds_through_the_api_once_per_idempotency_key(sim, gateway, receiver):
     checkout = gateway.create_checkout(checkout_request())
     pay(checkout.url, "4242424242424242")
-    intent = gateway.client().v1.checkout.sessions.retrieve(checkout.session_id).payment_intent
+    intent = gateway.client.v1.checkout.sessions.retrieve(checkout.session_id).payment_intent
 
     first = gateway.refund(intent, 150, "refund-key-1")
     again = gateway.refund(intent, 150, "refund-key-1")

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import functools
+
 import stripe
 
 from everypenny.config import Settings
@@ -14,7 +16,10 @@ class StripeCheckoutGateway:
     def __init__(self, settings: Settings) -> None:
         self.settings = settings
 
+    @functools.cached_property
     def client(self) -> stripe.StripeClient:
+        """One client for the gateway's life, so calls reuse its connections to Stripe rather than opening
+        (and leaving to the garbage collector) one per donation."""
         return stripe.StripeClient(
             self.settings.stripe_api_key, base_addresses={"api": self.settings.stripe_api_base},
             max_network_retries=2)
@@ -40,12 +45,12 @@ class StripeCheckoutGateway:
         }
         if request.email:
             params["customer_email"] = request.email
-        session = self.client().v1.checkout.sessions.create(
+        session = self.client.v1.checkout.sessions.create(
             params=params, options={"idempotency_key": f"everypenny-checkout-{request.reference}"})
         return HostedCheckout(session_id=session.id, url=session.url)
 
     def refund(self, payment_intent: str, amount_pence: int, idempotency_key: str) -> str:
-        refund = self.client().v1.refunds.create(
+        refund = self.client.v1.refunds.create(
             params={"payment_intent": payment_intent, "amount": amount_pence, "reason": "requested_by_customer"},
             options={"idempotency_key": idempotency_key})
         return refund.id
