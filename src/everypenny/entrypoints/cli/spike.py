@@ -10,11 +10,11 @@ from rich.console import Console
 from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 
 from everypenny.config import get_settings
+from everypenny.entrypoints.cli.shared import fail
 from everypenny.simulators.spike import SpikePlan, SpikeRecord, SpikeRun, parse_keywords, percentile
 from everypenny.simulators.spike_report import chart_library_missing, summary, write_report
 
 console = Console(highlight=False, soft_wrap=True)
-errors = Console(stderr=True, highlight=False, soft_wrap=True)
 
 
 def spike_command(
@@ -40,11 +40,9 @@ def spike_command(
                          refusing_share=refusing, duplicate_rate=duplicate_rate, jitter_s=jitter_s,
                          couriers=couriers, appeal=appeal, shortcode=shortcode)
     except ValueError as error:
-        errors.print(f"[bold red]error:[/] {error}")
-        raise typer.Exit(2) from None
+        fail(str(error), code=2)
     if missing := chart_library_missing():
-        errors.print(f"[bold red]error:[/] {missing}")
-        raise typer.Exit(2)
+        fail(missing, code=2)
     targets = app_url or [settings.public_url]
     target = ", ".join(targets)
     run = SpikeRun(plan, targets, settings.aggregator_url, settings.aggregator_api_key,
@@ -54,12 +52,10 @@ def spike_command(
     try:
         figures = _run_with_progress(run)
     except httpx.HTTPStatusError as error:
-        errors.print(f"[bold red]error:[/] {target} answered {error.response.status_code} for "
-                     f"{error.request.url.path}: is the appeal {appeal!r} loaded?")
-        raise typer.Exit(1) from None
+        fail(f"{target} answered {error.response.status_code} for {error.request.url.path}: "
+             f"is the appeal {appeal!r} loaded?", code=1)
     except httpx.TransportError as error:
-        errors.print(f"[bold red]error:[/] cannot reach {target} ({error}): is the deployment running?")
-        raise typer.Exit(3) from None
+        fail(f"cannot reach {target} ({error}): is the deployment running?", code=3)
     for line in summary(figures):
         console.print(line)
     for path in write_report(report_dir, plan, figures, run.timeline()):
