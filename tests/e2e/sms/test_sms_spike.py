@@ -2,6 +2,7 @@
 charge on the books, and a report with a chart."""
 
 import json
+import sys
 import threading
 
 from typer.testing import CliRunner
@@ -96,3 +97,12 @@ def test_the_report_gives_the_figures_and_draws_the_chart(tmp_path):
     text = paths[1].read_text()
     assert "£450 on the books, £450 charged by the networks: match" in text
     assert "p99 20.0 ms" in text
+
+
+def test_without_matplotlib_the_command_names_the_extra_that_brings_it(monkeypatch, tmp_path):
+    monkeypatch.setitem(sys.modules, "matplotlib", None)  # as on an app node installed without [spike]
+
+    result = CliRunner().invoke(app, ["simulate", "spike", "--report-dir", str(tmp_path)])
+
+    assert result.exit_code == 2
+    assert "pip install 'everypenny[spike]'" in result.output

@@ -10,6 +10,7 @@ from typing import NoReturn, TypeVar
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 
 from everypenny import bootstrap
 from everypenny.adapters.db.engine import SchemaNotCurrent
@@ -25,16 +26,20 @@ RequiredAppeal = typer.Option(..., "--appeal", help="The appeal's slug.")
 Reference = typer.Option(..., "--reference", help="The reference on the bank statement or remittance.")
 
 
+# say, complain and fail print plain text: square brackets in a message (`everypenny[spike]`, a donor's name)
+# are shown as written, never taken for rich markup.
+
+
 def say(text: str) -> None:
-    console.print(text, highlight=False)
+    console.print(escape(text), highlight=False)
 
 
 def complain(text: str) -> None:
-    errors.print(text, highlight=False)
+    errors.print(escape(text), highlight=False)
 
 
 def fail(message: str, code: int = 1) -> NoReturn:
-    errors.print(f"[bold red]error:[/] {message}", highlight=False)
+    errors.print(f"[bold red]error:[/] {escape(message)}", highlight=False)
     raise typer.Exit(code)
 
 
