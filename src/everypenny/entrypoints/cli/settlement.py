@@ -62,7 +62,7 @@ def settlement_record(
 
 
 StatementFile = typer.Argument(..., exists=True, dir_okay=False, readable=True,
-                               help="The statement CSV (README: Settlement statements).")
+                               help="The statement CSV (docs/money.md: Settlement statements).")
 
 
 @import_app.command("aggregator")

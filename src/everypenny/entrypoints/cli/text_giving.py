@@ -38,7 +38,8 @@ def _e164(number: str) -> str:
 
 @simulate_app.command("text")
 def simulate_text(
-    sender: str = typer.Argument(..., metavar="FROM", help="The handset, e.g. 07700900001 (see README)."),
+    sender: str = typer.Argument(..., metavar="FROM",
+                                 help="The handset, e.g. 07700900001 (docs/text-to-donate.md lists them)."),
     body: str = typer.Argument(..., help="What the donor texts, e.g. 'SUN£5'."),
     to: str = typer.Option("70141", help="Shortcode (through the aggregator) or +44 long number (Twilio)."),
 ) -> None:
