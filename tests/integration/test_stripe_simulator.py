@@ -240,7 +240,7 @@ def test_the_dispute_test_card_opens_a_dispute_that_evidence_decides(sim, gatewa
 
 def test_the_cli_helper_points_the_settings_at_the_simulator_it_starts(monkeypatch):
     from everypenny.config import get_settings
-    from everypenny.entrypoints.simulator_cli import stripe_simulator
+    from everypenny.entrypoints.cli.simulators import stripe_simulator
 
     monkeypatch.setenv("EVERYPENNY_STRIPE_API_BASE", "http://127.0.0.1:1")
     monkeypatch.setenv("EVERYPENNY_STRIPE_API_KEY", API_KEY)

@@ -7,6 +7,10 @@ a text is due at its planned moment whether or not the app kept up, and its ack 
 moment to the app's answer, so a slow app shows as latency rather than as a quietly lower offered rate.
 
 Money is read where the public sees it, the appeal's totals API, so "posted" means on the books.
+
+The spike starts its own simulator where the deployment expects the aggregator, or drives one that is already
+running there (the demo's) through its /sim API; then acknowledgements are counted from the deployment's
+/metrics, and their latency, seen only by the simulator that posts the callbacks, is not measured.
 """
 
 from __future__ import annotations
@@ -18,6 +22,7 @@ import threading
 import time
 from collections import defaultdict
 from collections.abc import Callable
+from contextlib import nullcontext
 from dataclasses import asdict, dataclass, field
 from urllib.parse import urlparse
 
@@ -99,6 +104,7 @@ class SpikeRecord:
     latencies_ms: dict[int, list[float]] = field(default_factory=lambda: defaultdict(list))
     refused_posts: int = 0
     acked_guids: set[str] = field(default_factory=set)
+    acked_texts: int = 0  # each text once, however often its callback was sent
     posted: list[tuple[float, int, int]] = field(default_factory=list)  # (elapsed s, donations, raised pence)
     lock: threading.Lock = field(default_factory=threading.Lock)
 
@@ -115,7 +121,14 @@ class SpikeRecord:
             bucket = self.second(answered)
             self.acked[bucket] += 1
             self.acked_guids.add(fields["GUID"])
+            self.acked_texts = len(self.acked_guids)
             self.latencies_ms[bucket].append((answered - due) * 1000)
+
+    def on_acked_count(self, moment: float, acked_texts: int) -> None:
+        """The deployment's own count of texts acknowledged since the spike began (from its /metrics)."""
+        with self.lock:
+            self.acked[self.second(moment)] += acked_texts - self.acked_texts
+            self.acked_texts = acked_texts
 
 
 @dataclass(frozen=True)
@@ -134,6 +147,7 @@ class SpikeFigures:
     undeliverable_callbacks: int
     drained: bool
     seconds_to_drain: float
+    latency_measured: bool = True  # not when driving a simulator that another process runs
 
     @property
     def totals_match(self) -> bool:
@@ -175,17 +189,50 @@ def balanced_client(urls: list[str], connections: int) -> httpx.Client:
     return httpx.Client(base_url=urls[0], timeout=30, transport=RoundRobin(urls, connections))
 
 
+class RunningSimulator:
+    """An aggregator simulator another process runs (the demo's), driven through its /sim API: texts are sent
+    with POST /sim/texts, and what it charged and still has queued are read back. Its callbacks and their
+    retries, duplicates and delays are its own (`everypenny simulator aggregator` options)."""
+
+    def __init__(self, url: str) -> None:
+        self.client = httpx.Client(base_url=url, timeout=10)
+        self.undeliverable: list = []  # not visible from outside the simulator's process
+        self.couriers_stopped = True
+        self._charged_before = 0
+
+    def start(self, couriers: int) -> None:
+        self._charged_before = self._charged_in_all()
+
+    def stop(self) -> None:
+        """Nothing to stop: the simulator keeps running for whoever started it."""
+
+    def text(self, sender: str, to: str, body: str) -> None:
+        self.client.post("/sim/texts", json={"from": sender, "to": to, "body": body}).raise_for_status()
+
+    def queued(self) -> int:
+        """Callbacks still on their way; every handset's page reports the simulator's queue."""
+        return self.client.get(f"/sim/handsets/{PAYING_PREFIX}000000").raise_for_status().json()["callbacks_queued"]
+
+    def _charged_in_all(self) -> int:
+        return self.client.get("/sim/charges").raise_for_status().json()["charged_pence"]
+
+    def charged_pence(self) -> int:
+        """Charged since this spike began: the simulator also remembers what it charged before."""
+        return self._charged_in_all() - self._charged_before
+
+
 class SpikeRun:
     """One spike against the app at `app_urls` (several: spread round-robin), with the simulated aggregator
     listening at `aggregator_url`."""
 
     def __init__(self, plan: SpikePlan, app_urls: list[str], aggregator_url: str, api_key: str,
-                 callback_secret: str) -> None:
+                 callback_secret: str, running_simulator: bool = False) -> None:
         self.plan = plan
         self.app_urls = [url.rstrip("/") for url in app_urls]
         self.aggregator_url = aggregator_url
         self.record = SpikeRecord()
-        self.simulator = SimulatedAggregator(
+        self.running_simulator = running_simulator
+        self.simulator = RunningSimulator(aggregator_url) if running_simulator else SimulatedAggregator(
             self.app_urls[0], api_key, callback_secret, seed=plan.seed, observer=self.record.on_callback,
             delivery=Delivery(jitter_s=plan.jitter_s, duplicate_rate=plan.duplicate_rate),
             client=KeepAliveClient(self.app_urls))
@@ -223,28 +270,34 @@ class SpikeRun:
         answer = client.get(f"/api/v1/appeals/{self.plan.appeal}/totals").raise_for_status().json()
         return answer["donation_count"], answer["raised_pence"]
 
-    def _poll_totals(self, client: httpx.Client) -> None:
+    def _poll_totals(self, client: httpx.Client, acked_before: int) -> None:
         while not self._stop_polling.wait(0.5):
             try:
                 donations, raised = self._totals(client)
+                if self.running_simulator:
+                    self.record.on_acked_count(time.monotonic(), self._texts_acked(client) - acked_before)
             except httpx.HTTPError:
                 continue  # an app restarting mid-spike: the next poll will see it
             self.record.posted.append((time.monotonic() - self.record.started, donations, raised))
 
     def run(self, progress: Progress | None = None) -> SpikeFigures:
         where = urlparse(self.aggregator_url)
-        with (balanced_client(self.app_urls, 2) as client,
-              BackgroundServer(create_simulator_app(self.simulator), host=where.hostname or "127.0.0.1",
-                               port=where.port or 80, name="aggregator")):
+        serving = nullcontext() if self.running_simulator else BackgroundServer(
+            create_simulator_app(self.simulator), host=where.hostname or "127.0.0.1", port=where.port or 80,
+            name="aggregator")
+        with balanced_client(self.app_urls, 2) as client, serving:
             base_donations, base_raised = self._totals(client)
+            acked_before = self._texts_acked(client) if self.running_simulator else 0
             self.simulator.start(self.plan.couriers)
-            poller = threading.Thread(target=self._poll_totals, args=(client,), name="totals", daemon=True)
+            poller = threading.Thread(target=self._poll_totals, args=(client, acked_before), name="totals",
+                                      daemon=True)
             try:
                 self.record.started = time.monotonic()
                 poller.start()
                 self._offer(progress)
                 offered_for_s = time.monotonic() - self.record.started
                 drained = self._drain(client, base_raised, progress)
+                charged = self.simulator.charged_pence()
             finally:
                 self._stop_polling.set()
                 poller.join(timeout=5)
@@ -252,7 +305,9 @@ class SpikeRun:
                 if self.simulator.couriers_stopped:
                     self.simulator.client.close()  # else a courier still waits on the app: leave it its client
             donations, raised = self._totals(client)
-        return self._figures(offered_for_s, donations - base_donations, raised - base_raised, drained)
+            if self.running_simulator:
+                self.record.on_acked_count(time.monotonic(), self._texts_acked(client) - acked_before)
+        return self._figures(offered_for_s, donations - base_donations, raised - base_raised, charged, drained)
 
     def _drain(self, client: httpx.Client, base_raised: int, progress: Progress | None) -> bool:
         """Waits until every callback is answered and the books show everything the networks charged."""
@@ -278,18 +333,25 @@ class SpikeRun:
         return self._totals(client)[1] - base_raised == self.simulator.charged_pence()
 
     @staticmethod
-    def _outbox_depth(client: httpx.Client) -> int:
+    def _metric(client: httpx.Client, prefix: str) -> int:
+        """The sum of the deployment's /metrics samples whose line starts with `prefix`."""
         body = client.get("/metrics").raise_for_status().text
-        return sum(int(float(line.rsplit(" ", 1)[1])) for line in body.splitlines()
-                   if line.startswith("everypenny_outbox_depth{"))
+        return sum(int(float(line.rsplit(" ", 1)[1])) for line in body.splitlines() if line.startswith(prefix))
 
-    def _figures(self, offered_for_s: float, donations: int, raised: int, drained: bool) -> SpikeFigures:
+    def _outbox_depth(self, client: httpx.Client) -> int:
+        return self._metric(client, "everypenny_outbox_depth{")
+
+    def _texts_acked(self, client: httpx.Client) -> int:
+        return self._metric(client, "everypenny_texts_acked_total ")
+
+    def _figures(self, offered_for_s: float, donations: int, raised: int, charged: int,
+                 drained: bool) -> SpikeFigures:
         record, plan = self.record, self.plan
         all_latencies = [ms for bucket in record.latencies_ms.values() for ms in bucket]
         peak_from = int(plan.ramp_s)
         peak_latencies = [ms for second, bucket in record.latencies_ms.items() if second >= peak_from
                           for ms in bucket]
-        acked = len(record.acked_guids)
+        acked = record.acked_texts
         acked_seconds = (max(record.acked) + 1) if record.acked else offered_for_s
         last_post = next((moment for moment, count, _ in reversed(record.posted)
                           if count < record.posted[-1][1]), None) if record.posted else None
@@ -301,8 +363,9 @@ class SpikeRun:
             ack_p50_ms=percentile(all_latencies, 0.50), ack_p99_ms=percentile(all_latencies, 0.99),
             peak_ack_p99_ms=percentile(peak_latencies, 0.99),
             donations_posted=donations, donations_posted_per_s=donations / posting_s,
-            raised_pence=raised, simulator_charged_pence=self.simulator.charged_pence(),
-            undeliverable_callbacks=len(self.simulator.undeliverable), drained=drained, seconds_to_drain=drain_s)
+            raised_pence=raised, simulator_charged_pence=charged,
+            undeliverable_callbacks=len(self.simulator.undeliverable), drained=drained, seconds_to_drain=drain_s,
+            latency_measured=not self.running_simulator)
 
     def timeline(self) -> list[dict[str, float]]:
         """Per second: offered and acked texts, ack latency p50/p99, donations posted that second."""

@@ -2,6 +2,8 @@
 charge on the books, and a report with a chart."""
 
 import json
+import socket
+import sys
 import threading
 
 from typer.testing import CliRunner
@@ -96,3 +98,58 @@ def test_the_report_gives_the_figures_and_draws_the_chart(tmp_path):
     text = paths[1].read_text()
     assert "£450 on the books, £450 charged by the networks: match" in text
     assert "p99 20.0 ms" in text
+
+
+def test_without_matplotlib_the_command_names_the_extra_that_brings_it(monkeypatch, tmp_path):
+    monkeypatch.setitem(sys.modules, "matplotlib", None)  # as on an app node installed without [spike]
+
+    result = CliRunner().invoke(app, ["simulate", "spike", "--report-dir", str(tmp_path)])
+
+    assert result.exit_code == 2
+    assert "pip install 'everypenny[spike]'" in result.output
+
+
+def test_a_spike_can_drive_the_aggregator_simulator_the_demo_already_runs(platform, seed_appeal):
+    from everypenny.entrypoints.cli.simulators import running_simulator
+    from everypenny.simulators.spike_report import summary
+
+    aggregator_url = f"http://127.0.0.1:{free_port()}"
+    platform.handlers.update(_handlers_calling(platform, aggregator_url))
+    settings = platform.settings.model_copy(update={"aggregator_url": aggregator_url})
+    stop = threading.Event()
+    worker = threading.Thread(target=platform.worker(threads=2).run_until, args=(stop,), daemon=True)
+    worker.start()
+    plan = SpikePlan(peak_per_s=10, ramp_s=0, hold_s=1, refusing_share=0.2, couriers=2, drain_timeout_s=120)
+    try:
+        with (BackgroundServer(create_app(platform)) as app_url,
+              running_simulator(settings, app_url=app_url)):  # as `everypenny demo` runs it
+            runs = [SpikeRun(plan, [app_url], aggregator_url, settings.aggregator_api_key,
+                             settings.aggregator_callback_secret, running_simulator=True) for _ in range(2)]
+            figures = [run.run() for run in runs]  # the second starts with the first's charges on the books
+    finally:
+        stop.set()
+        worker.join(timeout=10)
+
+    for each in figures:
+        assert each.texts_acked == plan.total_texts == 10
+        assert each.drained and each.totals_match and each.raised_pence > 0
+        assert not each.latency_measured
+    assert "ack latency     not measured" in "\n".join(summary(figures[1]))
+
+
+def test_the_command_says_what_to_do_when_the_aggregator_port_is_taken_or_empty(tmp_path):
+    taken = socket.socket()
+    taken.bind(("127.0.0.1", 0))
+    taken.listen()
+    with taken:
+        url = f"http://127.0.0.1:{taken.getsockname()[1]}"
+        result = CliRunner().invoke(app, ["simulate", "spike", "--report-dir", str(tmp_path)],
+                                    env={"EVERYPENNY_AGGREGATOR_URL": url})
+    assert result.exit_code == 2
+    assert f"something already listens at {url}" in result.output and "--running-aggregator" in result.output
+
+    empty = f"http://127.0.0.1:{free_port()}"
+    result = CliRunner().invoke(app, ["simulate", "spike", "--running-aggregator", "--report-dir", str(tmp_path)],
+                                env={"EVERYPENNY_AGGREGATOR_URL": empty})
+    assert result.exit_code == 2
+    assert f"no aggregator simulator listens at {empty}" in result.output

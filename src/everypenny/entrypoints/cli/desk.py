@@ -1,4 +1,4 @@
-"""`everypenny user …`, `everypenny export …` and `everypenny appeal status …`: the appeal desk from a shell."""
+"""`everypenny user …` and `everypenny export …`: the appeal desk from a shell."""
 
 from __future__ import annotations
 
@@ -10,20 +10,13 @@ from pathlib import Path
 import typer
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 
-from everypenny.domain.appeal_lifecycle import TransitionRefused
 from everypenny.domain.users import UserRuleBroken
+from everypenny.entrypoints.cli.shared import console, errors, fail, opened_platform
 from everypenny.service_layer import auth, desk
 
 user_app = typer.Typer(help="People who use the appeal desk at /admin.", no_args_is_help=True)
 export_app = typer.Typer(help="CSV exports of an appeal's donations, charges, ledger and consent list.",
                          no_args_is_help=True)
-
-
-def _cli():
-    """The root CLI module, for its shared `opened_platform()` and `fail()` (imported late: it imports us)."""
-    from everypenny.entrypoints import cli
-
-    return cli
 
 
 def _read_password(from_stdin: bool) -> str:
@@ -39,42 +32,39 @@ def user_add(
     password_stdin: bool = typer.Option(False, "--password-stdin", help="Read the password from standard input."),
 ) -> None:
     """Create a desk user; the password is asked for twice unless given on standard input."""
-    cli = _cli()
     try:
         auth.parse_role(role)
     except UserRuleBroken as error:
-        cli.fail(str(error), code=2)
+        fail(str(error), code=2)
     password = _read_password(password_stdin)
-    with _cli().opened_platform() as running:
+    with opened_platform() as running:
         try:
             user = auth.add_user(running.uow(), running.passwords, email, role, password, datetime.now(UTC))
         except UserRuleBroken as error:
-            cli.fail(str(error), code=2)
+            fail(str(error), code=2)
         except auth.UserExists as error:
-            cli.fail(str(error), code=3)
-    cli.console.print(f"added {user.email} as {user.role.value}", highlight=False)
+            fail(str(error), code=3)
+    console.print(f"added {user.email} as {user.role.value}", highlight=False)
 
 
 @user_app.command("remove")
 def user_remove(email: str = typer.Argument(..., help="The email of the user to remove.")) -> None:
     """Remove a desk user (someone leaving the team) and end their sessions at once."""
-    cli = _cli()
-    with _cli().opened_platform() as running:
+    with opened_platform() as running:
         try:
             removed = auth.remove_user(running.uow(), email)
         except auth.RemovalRefused as error:
-            cli.fail(str(error), code=2)
-    cli.console.print(f"removed {removed.email} ({removed.role.value})", highlight=False)
+            fail(str(error), code=2)
+    console.print(f"removed {removed.email} ({removed.role.value})", highlight=False)
 
 
 @user_app.command("list")
 def user_list() -> None:
     """Every desk user and their role."""
-    cli = _cli()
-    with _cli().opened_platform() as running:
+    with opened_platform() as running:
         users = auth.list_users(running.uow())
     for user in users:
-        cli.console.print(f"{user.email}\t{user.role.value}\t{user.created_at:%Y-%m-%d}", highlight=False)
+        console.print(f"{user.email}\t{user.role.value}\t{user.created_at:%Y-%m-%d}", highlight=False)
 
 
 class ExportKind(StrEnum):
@@ -85,19 +75,18 @@ class ExportKind(StrEnum):
 
 
 def _export(kind: ExportKind, appeal: str, output: Path) -> None:
-    with _cli().opened_platform() as running:
+    with opened_platform() as running:
         _write_export(running, kind, appeal, output)
 
 
 def _write_export(running, kind: ExportKind, appeal: str, output: Path) -> None:
-    cli = _cli()
     try:
         total = desk.check_export(running.uow(), kind.value, appeal)
     except (desk.ExportRefused, desk.UnknownAppeal) as error:
-        cli.fail(str(error), code=2)
+        fail(str(error), code=2)
     partial = output.with_name(output.name + ".partial")
     progress = Progress(TextColumn(f"{kind.value}"), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn(),
-                        console=cli.errors, transient=True)
+                        console=errors, transient=True)
     written = 0
     with progress, partial.open("w", encoding="utf-8", newline="") as file:
         task = progress.add_task(kind.value, total=total)
@@ -106,7 +95,7 @@ def _write_export(running, kind: ExportKind, appeal: str, output: Path) -> None:
             written += chunk.rows
             progress.advance(task, chunk.rows)
     partial.replace(output)  # a half-written file never sits under the name asked for
-    cli.console.print(f"wrote {written:,} {kind.value} rows to {output}", highlight=False)
+    console.print(f"wrote {written:,} {kind.value} rows to {output}", highlight=False)
 
 
 @export_app.command("donations")
@@ -136,16 +125,3 @@ def export_consents(appeal: str = typer.Option(..., "--appeal", help="The appeal
     """People who opted in to marketing through the appeal and have not opted out since (STOP wins)."""
     _export(ExportKind.CONSENTS, appeal, output)
 
-
-def appeal_status(slug: str = typer.Argument(..., help="The appeal's slug."),
-                  status: str = typer.Argument(..., help="live or closed (draft → live → closed).")) -> None:
-    """Move an appeal along draft → live → closed; a closed appeal stays closed."""
-    cli = _cli()
-    with _cli().opened_platform() as running:
-        try:
-            before = desk.change_appeal_status(running.uow(), slug, status, "cli")
-        except desk.UnknownAppeal as error:
-            cli.fail(f"{error}; `everypenny appeal list` shows them", code=2)
-        except (desk.StatusUnknown, TransitionRefused) as error:
-            cli.fail(str(error), code=2)
-    cli.console.print(f"{slug}: {before.value} → {status.strip().lower()}", highlight=False)

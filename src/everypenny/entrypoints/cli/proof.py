@@ -1,4 +1,4 @@
-"""`everypenny ledger|allocate|settlement|fees|payout|donor …`: proof of the ledger, money out, donors' rights."""
+"""`everypenny ledger|allocate|fees|payout|donor …`: proof of the ledger, money out, donors' rights."""
 
 from __future__ import annotations
 
@@ -7,33 +7,28 @@ from pathlib import Path
 
 import typer
 
-from everypenny.domain.appeal import Channel
 from everypenny.domain.chain import DEFAULT_SEAL_GRACE
 from everypenny.domain.donation import Medium
 from everypenny.domain.erasure import Contact, ErasureRefused, InvalidContact
-from everypenny.domain.money import format_pence
 from everypenny.domain.payouts import Fund, MoneyOutRefused
-from everypenny.entrypoints.cli import console, errors, fail, opened_platform
+from everypenny.entrypoints.cli.shared import (
+    Reference,
+    RequiredAppeal,
+    appeal_money,
+    complain,
+    count,
+    fail,
+    opened_platform,
+    run_refusing,
+    say,
+)
 from everypenny.service_layer import money_out, proof
 from everypenny.service_layer.erasure import erase_donor
 
 ledger_app = typer.Typer(help="The ledger's hash chain: seal it, verify it.", no_args_is_help=True)
-settlement_app = typer.Typer(help="Cash received from aggregators and card processors.", no_args_is_help=True)
 fees_app = typer.Typer(help="Fees borne by the media partner or the platform.", no_args_is_help=True)
 payout_app = typer.Typer(help="Payouts of settled money to the beneficiary.", no_args_is_help=True)
 donor_app = typer.Typer(help="Donors' rights over their personal data.", no_args_is_help=True)
-
-
-def say(text: str) -> None:
-    console.print(text, highlight=False, soft_wrap=True)
-
-
-def count(n: int, noun: str, plural: str | None = None) -> str:
-    return f"{n} {noun if n == 1 else plural or noun + 's'}"
-
-
-def complain(text: str) -> None:
-    errors.print(text, highlight=False, soft_wrap=True)
 
 
 AppealOption = typer.Option(None, "--appeal", help="One appeal's slug (default: every appeal).")
@@ -105,32 +100,20 @@ def ledger_verify(
         raise typer.Exit(1)
 
 
-RequiredAppeal = typer.Option(..., "--appeal", help="The appeal's slug.")
 Amount = typer.Option(..., "--amount-pence", help="Whole pence, e.g. 125000 for £1,250.")
-Reference = typer.Option(..., "--reference", help="The reference on the bank statement or remittance.")
 
 
-def _money(slug: str):
-    """Formats pence in the appeal's own currency."""
-    with opened_platform() as running, running.uow() as uow:
-        stored = uow.appeals.get(slug)
-    currency = stored.appeal.currency if stored else "GBP"
-    return lambda pence: format_pence(pence, currency)
+MONEY_OUT_REFUSALS = (MoneyOutRefused, money_out.UnknownAppeal)
 
 
 def _money_out(action):
-    """Runs a money-out use case on the platform, turning its refusals into a clear error and exit code 2."""
-    with opened_platform() as running:
-        try:
-            return action(running)
-        except (MoneyOutRefused, money_out.UnknownAppeal) as error:
-            fail(str(error).strip('"'), code=2)
+    return run_refusing(action, MONEY_OUT_REFUSALS)
 
 
 def allocate(appeal: str = RequiredAppeal) -> None:
     """Apply the appeal's surplus rule: money beyond the restricted fund's target goes to the surplus fund."""
     result = _money_out(lambda running: money_out.allocate_surplus(running.uow, appeal))
-    money, funds = _money(appeal), result.funds
+    money, funds = appeal_money(appeal), result.funds
     moved = (f"moved {money(result.moved_pence)} to the surplus fund" if result.moved_pence > 0 else
              f"moved {money(-result.moved_pence)} back to the restricted fund" if result.moved_pence < 0
              else "the appeal file sets no surplus.restricted_target_pence, so nothing moves"
@@ -138,28 +121,11 @@ def allocate(appeal: str = RequiredAppeal) -> None:
     say(f"{appeal}: {moved}; restricted {money(funds.restricted_pence)}, surplus {money(funds.surplus_pence)}")
 
 
-@settlement_app.command("record")
-def settlement_record(
-    appeal: str = RequiredAppeal,
-    channel: Channel = typer.Option(..., "--channel", help="Which receivable the cash settles."),
-    amount_pence: int = typer.Option(..., "--amount-pence", help="The gross settled, before any fee withheld."),
-    reference: str = Reference,
-    fee_pence: int = typer.Option(0, "--fee-pence", help="A fee withheld from the gross, borne by the fee bearer."),
-) -> None:
-    """Record cash received for a channel's charged donations (settlement import calls the same use case)."""
-    result = _money_out(lambda running: money_out.record_settlement(
-        running.uow(), appeal, channel, amount_pence, reference, fee_pence))
-    money = _money(appeal)
-    status = "already recorded" if result.already_recorded else "recorded"
-    fee = f", fee {money(result.fee_pence)} recoverable from the fee bearer" if result.fee_pence else ""
-    say(f"settlement {reference} {status}: {money(result.gross_pence)} gross{fee}")
-
-
 @fees_app.command("reimburse")
 def fees_reimburse(appeal: str = RequiredAppeal, amount_pence: int = Amount, reference: str = Reference) -> None:
     """Record the fee bearer paying back fees withheld from settlements."""
     new = _money_out(lambda running: money_out.reimburse_fees(running.uow(), appeal, amount_pence, reference))
-    say(f"reimbursement {reference} {'recorded' if new else 'already recorded'}: {_money(appeal)(amount_pence)}")
+    say(f"reimbursement {reference} {'recorded' if new else 'already recorded'}: {appeal_money(appeal)(amount_pence)}")
 
 
 @payout_app.command("record")
@@ -173,14 +139,14 @@ def payout_record(
     payout, new = _money_out(
         lambda running: money_out.record_payout(running.uow(), appeal, amount_pence, fund, reference))
     say(f"payout {payout.reference} {'recorded' if new else 'already recorded'}: "
-        f"{_money(appeal)(payout.amount_pence)} from the {payout.fund.value} fund")
+        f"{appeal_money(appeal)(payout.amount_pence)} from the {payout.fund.value} fund")
 
 
 @payout_app.command("list")
 def payout_list(appeal: str = RequiredAppeal) -> None:
     """The appeal's payouts, oldest first."""
     payouts = _money_out(lambda running: money_out.list_payouts(running.uow(), appeal))
-    money = _money(appeal)
+    money = appeal_money(appeal)
     for payout in payouts:
         say(f"{payout.recorded_at:%Y-%m-%d} {payout.reference}: {money(payout.amount_pence)} "
             f"from the {payout.fund.value} fund")
@@ -232,11 +198,3 @@ def donor_erase(
     else:
         say("nothing stored under that contact")
 
-
-def register(app: typer.Typer) -> None:
-    app.add_typer(ledger_app, name="ledger")
-    app.command("allocate")(allocate)
-    app.add_typer(settlement_app, name="settlement")
-    app.add_typer(fees_app, name="fees")
-    app.add_typer(payout_app, name="payout")
-    app.add_typer(donor_app, name="donor")

@@ -1,4 +1,4 @@
-"""`everypenny settlement import …`, `everypenny reconcile`, `everypenny giftaid schedule`: money in, checked."""
+"""`everypenny settlement record|import …`, `everypenny reconcile`, `everypenny giftaid schedule`: money in, checked."""
 
 from __future__ import annotations
 
@@ -9,15 +9,25 @@ import stripe
 import typer
 
 from everypenny.adapters.payments.stripe_payouts import StripePayouts
+from everypenny.domain.appeal import Channel
 from everypenny.domain.gift_aid_claims import schedule_csv
 from everypenny.domain.payouts import MoneyOutRefused
 from everypenny.domain.settlement import LineStatus, StatementRefused
-from everypenny.entrypoints.cli import fail, opened_platform
-from everypenny.entrypoints.proof_cli import _money, count, say, settlement_app
+from everypenny.entrypoints.cli.shared import (
+    Reference,
+    RequiredAppeal,
+    appeal_money,
+    count,
+    fail,
+    run_refusing,
+    say,
+)
 from everypenny.service_layer import gift_aid_claims, money_out, settlement
 
+settlement_app = typer.Typer(help="Cash received from aggregators and card processors.", no_args_is_help=True)
 import_app = typer.Typer(help="Import a settlement: an aggregator's statement or Stripe's payouts.",
                          no_args_is_help=True)
+settlement_app.add_typer(import_app, name="import")
 
 PROBLEM_WORDS = {
     LineStatus.SHORT: "short-paid", LineStatus.OVER: "over-paid", LineStatus.UNKNOWN: "for nothing we know of",
@@ -31,15 +41,28 @@ def import_options(ctx: typer.Context, appeal: str = typer.Option(..., "--appeal
 
 
 def _run(action):
-    with opened_platform() as running:
-        try:
-            return action(running)
-        except (StatementRefused, MoneyOutRefused, money_out.UnknownAppeal) as error:
-            fail(str(error).strip('"'), code=2)
+    return run_refusing(action, (StatementRefused, MoneyOutRefused, money_out.UnknownAppeal))
+
+
+@settlement_app.command("record")
+def settlement_record(
+    appeal: str = RequiredAppeal,
+    channel: Channel = typer.Option(..., "--channel", help="Which receivable the cash settles."),
+    amount_pence: int = typer.Option(..., "--amount-pence", help="The gross settled, before any fee withheld."),
+    reference: str = Reference,
+    fee_pence: int = typer.Option(0, "--fee-pence", help="A fee withheld from the gross, borne by the fee bearer."),
+) -> None:
+    """Record cash received for a channel's charged donations (settlement import calls the same use case)."""
+    result = _run(lambda running: money_out.record_settlement(
+        running.uow(), appeal, channel, amount_pence, reference, fee_pence))
+    money = appeal_money(appeal)
+    status = "already recorded" if result.already_recorded else "recorded"
+    fee = f", fee {money(result.fee_pence)} recoverable from the fee bearer" if result.fee_pence else ""
+    say(f"settlement {reference} {status}: {money(result.gross_pence)} gross{fee}")
 
 
 StatementFile = typer.Argument(..., exists=True, dir_okay=False, readable=True,
-                               help="The statement CSV (README: Settlement statements).")
+                               help="The statement CSV (docs/money.md: Settlement statements).")
 
 
 @import_app.command("aggregator")
@@ -48,7 +71,7 @@ def import_aggregator(ctx: typer.Context, statement: Path = StatementFile) -> No
     appeal = ctx.obj
     result = _run(lambda running: settlement.import_aggregator_statement(
         running.uow(), appeal, statement.read_bytes()))
-    money = _money(appeal)
+    money = appeal_money(appeal)
     _report(appeal, result, money)
 
 
@@ -74,7 +97,7 @@ def import_stripe(ctx: typer.Context, since: datetime | None = typer.Option(
             running.uow, appeal, StripePayouts(running.settings), start))
     except stripe.StripeError as error:
         fail(f"Stripe refused or could not be reached: {error.user_message or error}", code=3)
-    money = _money(appeal)
+    money = appeal_money(appeal)
     for result in results:
         _report(appeal, result, money)
     if not results:
@@ -92,7 +115,7 @@ def reconcile(
     report = _run(lambda running: settlement.reconcile(
         running.uow, appeal, window_days if window_days is not None else running.settings.settlement_window_days,
         running.settings.card_settlement_window_days))
-    money = _money(appeal)
+    money = appeal_money(appeal)
     say(f"{appeal}: charged {money(report.charged_pence)}, settled {money(report.settled_pence)}; "
         f"{count(report.matched, 'line')} matched in full")
     for status, words in PROBLEM_WORDS.items():
@@ -129,7 +152,7 @@ def giftaid_schedule(
             fail(str(error), code=2)
     position = _run(run)
     output.write_text(schedule_csv(position.schedule), encoding="utf-8")
-    money, schedule = _money(appeal), position.schedule
+    money, schedule = appeal_money(appeal), position.schedule
     action = f"claim #{position.claim_id} recorded" if position.claim_id else "preview, nothing recorded"
     say(f"wrote {count(len(schedule.rows), 'row')} ({count(len(schedule.references), 'donation')}, "
         f"{money(schedule.donations_pence)}) to {output}: Gift Aid claimable {money(schedule.gift_aid_pence)}; "
@@ -140,8 +163,3 @@ def giftaid_schedule(
     say(f"  claimed so far: {count(position.claims, 'claim')}, {money(position.claimed_gift_aid_pence)} of Gift Aid "
         f"on {money(position.claimed_donations_pence)} of donations")
 
-
-def register(app: typer.Typer) -> None:
-    settlement_app.add_typer(import_app, name="import")
-    app.command("reconcile")(reconcile)
-    app.add_typer(giftaid_app, name="giftaid")

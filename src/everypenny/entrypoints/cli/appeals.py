@@ -1,0 +1,95 @@
+"""`everypenny appeal …`: appeal definitions, loaded from their files, and their lifecycle."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import typer
+from rich.table import Table
+
+from everypenny.adapters.appeal_file import AppealFileError, load_appeal_file
+from everypenny.domain.appeal_lifecycle import TransitionRefused
+from everypenny.domain.money import format_pence
+from everypenny.entrypoints.cli.shared import console, fail, opened_platform
+from everypenny.service_layer import desk
+from everypenny.service_layer.appeals import CurrencyChangeRefused, StatusChangeRefused, load_appeal
+
+appeal_app = typer.Typer(help="Appeal definitions.", no_args_is_help=True)
+
+
+def load_appeal_files(files: list[Path]) -> None:
+    with opened_platform() as platform:
+        for path in files:
+            try:
+                appeal, definition = load_appeal_file(path)
+                result = load_appeal(platform.uow(), appeal, definition, str(path))
+            except (AppealFileError, CurrencyChangeRefused, StatusChangeRefused) as error:
+                fail(str(error), code=2)
+            detail = f" ({', '.join(result.changed_keys)})" if result.changed_keys else ""
+            console.print(f"{result.slug}: {result.outcome}{detail}", highlight=False)
+
+
+@appeal_app.command("load")
+def appeal_load(files: list[Path] = typer.Argument(..., help="Appeal TOML files.")) -> None:
+    """Create or update appeals from their files; loading an unchanged file changes nothing."""
+    load_appeal_files(files)
+
+
+@appeal_app.command("list")
+def appeal_list() -> None:
+    """Every appeal with its status and what it has raised."""
+    table = Table("slug", "name", "status", "raised", "pending", "donations")
+    with opened_platform() as platform, platform.uow() as uow:
+        for stored in uow.appeals.list():
+            totals = uow.ledger.totals(stored.appeal.slug)
+            table.add_row(stored.appeal.slug, stored.appeal.name, stored.appeal.status.value,
+                          format_pence(totals.raised_pence, totals.currency),
+                          format_pence(totals.pending_pence, totals.currency), str(totals.donation_count))
+    console.print(table)
+
+
+@appeal_app.command("show")
+def appeal_show(slug: str) -> None:
+    """One appeal's definition, ledger balances and change history."""
+    with opened_platform() as platform, platform.uow() as uow:
+        stored = uow.appeals.get(slug)
+        if stored is None:
+            fail(f"no appeal has the slug {slug!r}; `everypenny appeal list` shows them", code=2)
+        appeal = stored.appeal
+        balances = uow.ledger.balances(slug)
+        changes = uow.appeals.changes(slug)
+    money = lambda pence: format_pence(pence, appeal.currency)  # noqa: E731
+    console.print(f"[bold]{appeal.name}[/] ({appeal.slug}) — {appeal.status.value}")
+    console.print(f"media partner: {appeal.media_partner}")
+    console.print(f"beneficiary: {appeal.beneficiary.name} (registered charity {appeal.beneficiary.charity_number})")
+    console.print(f"restricted fund: {appeal.restricted_fund.name}: {appeal.restricted_fund.purpose}")
+    console.print(f"online: from {money(appeal.online_minimum_pence)}; suggested "
+                  + ", ".join(money(a) for a in appeal.suggested_amounts_pence))
+    console.print(f"limits: {money(appeal.per_text_cap_pence)} a text, "
+                  f"{money(appeal.per_number_daily_cap_pence)} a number a day")
+    for shortcode in appeal.shortcodes:
+        for keyword in shortcode.keywords:
+            amounts = ", ".join(money(a) for a in keyword.amounts_pence)
+            console.print(f"text {keyword.word} to {shortcode.number} ({shortcode.billing.value}): {amounts}")
+    console.print(f"surplus: {appeal.surplus_rule.wording}")
+    table = Table("account", "posted", "pending")
+    for code, (posted, pending) in sorted(balances.items()):
+        table.add_row(code, money(posted), money(pending))
+    console.print(table)
+    for change in changes:
+        keys = ", ".join(change.changed_keys) or "created"
+        console.print(f"{change.changed_at:%Y-%m-%d %H:%M} {change.source}: {keys}", highlight=False)
+
+
+@appeal_app.command("status")
+def appeal_status(slug: str = typer.Argument(..., help="The appeal's slug."),
+                  status: str = typer.Argument(..., help="live or closed (draft → live → closed).")) -> None:
+    """Move an appeal along draft → live → closed; a closed appeal stays closed."""
+    with opened_platform() as running:
+        try:
+            before = desk.change_appeal_status(running.uow(), slug, status, "cli")
+        except desk.UnknownAppeal as error:
+            fail(f"{error}; `everypenny appeal list` shows them", code=2)
+        except (desk.StatusUnknown, TransitionRefused) as error:
+            fail(str(error), code=2)
+    console.print(f"{slug}: {before.value} → {status.strip().lower()}", highlight=False)

@@ -1,0 +1,71 @@
+"""`everypenny serve|worker|demo`: run the platform: the web app, outbox workers, or the whole demo."""
+
+from __future__ import annotations
+
+import os
+import threading
+from datetime import timedelta
+from pathlib import Path
+
+import typer
+
+from everypenny.adapters.db.engine import upgrade
+from everypenny.config import get_settings
+from everypenny.entrypoints.cli.appeals import load_appeal_files
+from everypenny.entrypoints.cli.shared import console, fail, opened_platform
+from everypenny.entrypoints.cli.simulators import running_simulator, stripe_simulator
+from everypenny.simulators.stripe import WebhookOptions
+
+
+def _serve(host: str, port: int) -> None:
+    import uvicorn
+
+    from everypenny.entrypoints.web.app import create_app
+
+    with opened_platform() as platform:
+        stop = threading.Event()
+        worker = threading.Thread(target=platform.worker().run_until, args=(stop,), name="outbox", daemon=True)
+        worker.start()
+        try:
+            uvicorn.run(create_app(platform), host=host, port=port, log_level="info")
+        finally:
+            stop.set()
+            worker.join(timeout=10)
+
+
+def serve(host: str = typer.Option("127.0.0.1"), port: int = typer.Option(8000)) -> None:
+    """Serve the web app and API, with an outbox worker in the same process."""
+    _serve(host, port)
+
+
+def worker() -> None:
+    """Run an outbox worker on its own (run several beside the web app to scale out)."""
+    stop = threading.Event()
+    with opened_platform() as platform:
+        try:
+            settings = platform.settings
+            platform.worker(threads=settings.worker_threads, batch_size=settings.worker_batch_size,
+                            lease=timedelta(seconds=settings.worker_lease_s)).run_until(stop)
+        except KeyboardInterrupt:
+            stop.set()
+
+
+def demo(
+    host: str = typer.Option("127.0.0.1"),
+    port: int = typer.Option(8000),
+    appeals_dir: Path = typer.Option(Path("appeals"), help="Folder of appeal TOML files to load."),
+    stripe_port: int = typer.Option(12111, help="Port of the Stripe simulator started beside the app."),
+) -> None:
+    """Migrate the database, load the demo appeals and serve everything on this machine."""
+    appeal_files = sorted(appeals_dir.glob("*.toml"))
+    if not appeal_files:  # a demo with no appeal takes no texts and shows no totals: say so, start nothing
+        fail(f"no appeal files (*.toml) in {appeals_dir.resolve()}: run the demo from the everypenny checkout, "
+             "or point --appeals-dir at a folder of appeal files", code=2)
+    upgrade(get_settings().database_url)
+    load_appeal_files(appeal_files)
+    os.environ.setdefault("EVERYPENNY_PUBLIC_URL", f"http://{host}:{port}")  # where donors return from checkout
+    console.print(f"everypenny demo on http://{host}:{port}  (API docs: http://{host}:{port}/docs)")
+    with (stripe_simulator(host, stripe_port, WebhookOptions(url=f"http://{host}:{port}/webhooks/stripe")),
+          running_simulator(get_settings(), app_url=f"http://{host}:{port}") as aggregator_url):
+        console.print(f"aggregator simulator on {aggregator_url}: try `everypenny simulate text 07700900001 SUN£5`")
+        _serve(host, port)
