@@ -42,8 +42,8 @@ def test_a_schedule_previews_then_claims_each_donation_once(platform, seed_appea
     assert "Gift Aid claimable £10; preview, nothing recorded" in preview.output
     assert "1 paid donation without a Gift Aid declaration" in preview.output
     rows = output.read_text().splitlines()
-    assert rows[1].startswith("Mr,Taras,Kovalenko,\"Flat 2, 7\",YO1 7HH,,,") and rows[1].endswith(",25.00")
-    assert rows[2].startswith(",,,,,2 donations of 20 pounds or less,,") and rows[2].endswith(",15.00")
+    assert rows[1].startswith("1,Mr,Taras,Kovalenko,\"Flat 2, 7\",YO1 7HH,,,") and rows[1].endswith(",25.00")
+    assert rows[2].startswith("2,,,,,,2 donations of 20 pounds or less,,") and rows[2].endswith(",15.00")
 
     claimed = cli("giftaid", "schedule", "--appeal", SLUG, "--output", output, "--claim")
     assert claimed.exit_code == 0 and "claim #1 recorded" in claimed.output
