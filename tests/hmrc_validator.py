@@ -23,6 +23,7 @@ from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal, InvalidOperation
 from pathlib import Path
+from xml.dom import minidom
 
 from odf.element import Element
 from odf.namespaces import TABLENS, TEXTNS
@@ -121,7 +122,10 @@ def read_schedule(path: Path) -> ReadSchedule:
     """What HMRC's service reads from the .ods: its MIME type is checked first (CommonFileValidation)."""
     with zipfile.ZipFile(path) as archive:
         assert archive.read("mimetype").decode() == ODS_MIME_TYPE
+        # HMRC's DOM parser is not namespace-aware: it finds "table:table" by that literal prefixed name.
+        literal = minidom.parseString(archive.read("content.xml")).getElementsByTagName("table:table")
     table = load(str(path)).spreadsheet.getElementsByType(Table)[0]
+    assert literal and literal[0].getAttribute("table:name") == table.getAttrNS(TABLENS, "name")
     rows = _rows(table, max(ROWS))
     donations = []
     for index in ROWS:

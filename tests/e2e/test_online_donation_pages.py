@@ -245,3 +245,17 @@ def test_messages_keep_their_capitals(client, seed_appeal, fake_gateway):
 
     assert response.status_code == 422
     assert "Enter a UK postcode, such as SW1A 1AA" in response.text
+
+
+def test_the_donation_page_refuses_gift_aid_details_hmrc_would_refuse_before_any_payment(client, seed_appeal,
+                                                                                        fake_gateway):
+    response = client.post(f"/donate/{SLUG}", data={"amount": "500", "gift_aid": "yes", "title": "Doctor",
+                                                     "first_name": "Тарас", "last_name": "Shevchenko", "house": "3",
+                                                     "postcode": "AZ1 1AA"})
+
+    assert response.status_code == 422
+    for message in ("A title has 2 to 4 letters, such as Mr, Mrs, Ms, Mx, Dr or Prof",
+                    "please also give your first name in Latin letters",
+                    "Enter a UK postcode, such as SW1A 1AA, or X if you live outside the UK"):
+        assert message in response.text
+    assert fake_gateway.requests == []

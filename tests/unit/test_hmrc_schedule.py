@@ -10,6 +10,9 @@ from datetime import UTC, date, datetime, timedelta
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from odf.opendocument import OpenDocumentSpreadsheet
+from odf.table import Table, TableCell, TableRow
+from odf.text import P
 
 from everypenny.adapters.hmrc_schedule import write_schedule_ods
 from everypenny.domain.appeal import FinancialYearEnd
@@ -255,3 +258,34 @@ def test_a_cell_a_spreadsheet_would_run_as_a_formula_is_written_as_text(text, tm
     assert schedule_csv(schedule).splitlines()[1].split(",")[2].strip('"').startswith(f"'{text[0]}")
     [read] = read_schedule(path).rows
     assert (read.first_name, read.house) == (f"'{text}", f"'{text}")
+
+
+def test_the_port_reads_repeated_rows_and_cells_as_hmrc_does(tmp_path):
+    """As a spreadsheet program saves a sheet: empty rows and cells run together with a repeat count."""
+    document = OpenDocumentSpreadsheet()
+    table = Table(name="R68GAD_V1_00_0 (edited)")
+
+    def row(*cells, repeat_rows=1):
+        element = TableRow(numberrowsrepeated=repeat_rows) if repeat_rows > 1 else TableRow()
+        for text, repeat in cells:
+            cell = TableCell(numbercolumnsrepeated=repeat) if repeat > 1 else TableCell()
+            if text:
+                cell.addElement(P(text=text))
+            element.addElement(cell)
+        return element
+
+    table.addElement(row(("", 1), repeat_rows=12))
+    table.addElement(row(("", 3), ("01/06/25", 1)))  # row 12: the date is the 2nd element, but cell 3
+    table.addElement(row(("", 1), repeat_rows=11))
+    table.addElement(row(("", 1), ("1", 1), ("Ms", 1), ("Olena", 1), ("Kovalenko", 1), ("12", 1), ("YO1 7HH", 1),
+                         ("", 2), ("01/06/25", 1), ("25.00", 1)))
+    document.spreadsheet.addElement(table)
+    path = tmp_path / "edited.ods"
+    document.save(str(path))
+
+    read = read_schedule(path)
+
+    assert read.earliest_donation_date == ""  # HMRC's single-cell read does not count repeated cells
+    assert [list(vars(r).values()) for r in read.rows] == [
+        ["1", "Ms", "Olena", "Kovalenko", "12", "YO1 7HH", "", "", "01/06/25", "25.00"]]
+    assert validate_schedule(path, TODAY) == [("earliestDonationDate", "validationService.giftAid.message.2")]

@@ -33,16 +33,17 @@ AMOUNT_CELL = 10
 
 
 def _cell(text: str, amount: bool = False) -> TableCell:
+    if not text:
+        return TableCell()
     cell = TableCell(valuetype="float", value=text) if amount else TableCell(valuetype="string")
-    if text:
-        cell.addElement(P(text=text))
+    cell.addElement(P(text=text))
     return cell
 
 
 def _row(cells: list[str], amount_cell: int | None = None) -> TableRow:
     row = TableRow()
     for index, text in enumerate(cells):
-        row.addElement(_cell(text, amount=index == amount_cell and bool(text)))
+        row.addElement(_cell(text, amount=index == amount_cell))
     return row
 
 
