@@ -64,13 +64,12 @@ def neutralise_formula(cell: str) -> str:
     return f"'{cell}" if cell.startswith(FORMULA_STARTS) else cell
 
 
-def _schedule_text_problem(text: str, limit: int, what: str) -> str | None:
+def _schedule_text_problem(text: str, limit: int, what: str, ask: str = "write it") -> str | None:
     """Why HMRC's validator would refuse or alter `text` in a schedule cell, if it would."""
     dropped = "".join(dict.fromkeys(char for char in text if not _KEPT_BY_HMRC.fullmatch(char)))
     if dropped:
-        shown = dropped if len(dropped) <= 5 else f"{dropped[:5]}…"
-        return (f"HMRC's Gift Aid schedule cannot take some of these letters ({shown}): please also give your "
-                f"{what} in Latin letters (accents such as é are fine)")
+        return (f"HMRC's Gift Aid schedule cannot take letters such as {dropped[:5]}: please {ask} in Latin "
+                "letters (accents such as é are fine)")
     if len(text) > limit:
         return f"HMRC's Gift Aid schedule takes at most {limit} characters for a {what}"
     if text.startswith(FORMULA_STARTS):
@@ -151,7 +150,8 @@ class GiftAidDeclaration:
                 problems[field] = f"enter your {what}" + (" or initial" if field == "first_name" else "")
             elif len(name) > MAX_NAME_LENGTH:
                 problems[field] = f"at most {MAX_NAME_LENGTH} characters"
-            elif (problem := _schedule_text_problem(latin or name, MAX_NAME_LENGTH, what)) is not None:
+            elif (problem := _schedule_text_problem(latin or name, MAX_NAME_LENGTH, what,
+                                                    f"also give your {what}")) is not None:
                 problems[f"{field}_latin" if latin or not _KEPT_BY_HMRC.fullmatch(name) else field] = problem
         if not self.house:
             problems["house"] = "enter your house name or number"
