@@ -148,11 +148,13 @@ def build_schedule(claimable: list[tuple[Gift, GiftAidDeclaration]],
                                      on, on, gift.amount_pence, (gift.reference,)))
     aggregates: list[list[Gift]] = []
     for period in sorted(small):
-        aggregates.append([])
+        total = AGGREGATE_LIMIT_PENCE  # so the period's first gift starts an aggregate of its own
         for gift in small[period]:
-            if sum(g.amount_pence for g in aggregates[-1]) + gift.amount_pence > AGGREGATE_LIMIT_PENCE:
+            if total + gift.amount_pence > AGGREGATE_LIMIT_PENCE:
                 aggregates.append([])
+                total = 0
             aggregates[-1].append(gift)
+            total += gift.amount_pence
     rows = named + [ScheduleRow("", "", "", "", "", _description(len(group)), uk_date(group[-1].donated_at),
                                 uk_date(group[0].donated_at), sum(g.amount_pence for g in group),
                                 tuple(g.reference for g in group))
