@@ -8,6 +8,7 @@ import io
 import pytest
 from fastapi.testclient import TestClient
 
+from everypenny.domain.gift_aid import GiftAidDeclaration, GiftAidScope
 from everypenny.entrypoints.web.app import create_app
 from tests.builders import DonationBuilder
 from tests.e2e.desk_helpers import log_in, make_user, quick_passwords, session_csrf
@@ -167,3 +168,19 @@ def test_an_admin_removes_a_user_whose_sessions_end_at_once(as_role, platform):
     assert removed.status_code == 200 and "Removed viewer@desk.example.org" in removed.text
     assert yourself.status_code == 400 and "cannot remove yourself" in yourself.text
     assert leaver.get("/admin/", follow_redirects=False).status_code == 303
+
+
+def test_finance_sees_how_many_declared_donations_hmrc_would_refuse(as_role, donations, platform):
+    donation = donations.online(2500)
+    with platform.uow() as uow:
+        uow.gift_aid.add(GiftAidDeclaration(  # taken before the schedule's rules were checked at declaration
+            donation_reference=donation.reference, charity_name="British Red Cross", first_name="Тарас",
+            last_name="Шевченко", house="7", address="", postcode="YO1 7HH", scope=GiftAidScope.THIS_DONATION,
+            wording="…", declared_at=donation.created_at, source="test"))
+        uow.commit()
+
+    page = as_role("finance").get("/admin/appeals/sun-ukraine-fund/reconciliation")
+
+    assert page.status_code == 200
+    assert "1 declared donation is left out: HMRC would refuse the declaration" in page.text
+    assert 'id="gift-aid-claimable">£0<' in page.text

@@ -25,15 +25,36 @@ def test_the_api_starts_a_donation_and_returns_its_id_and_checkout_url(client, s
 
 def test_api_validation_errors_are_422_with_the_field_and_reason(client, seed_appeal, fake_gateway):
     response = client.post(f"/api/v1/appeals/{SLUG}/donations", json={
-        "amount_pence": 250, "gift_aid": {"first_name": "A", "last_name": "Reader", "house": "", "postcode": "X"}})
+        "amount_pence": 250,
+        "gift_aid": {"first_name": "A", "last_name": "Reader", "house": "", "postcode": "AZ1 1AA"}})
 
     assert response.status_code == 422
     assert response.json()["detail"] == [
         {"field": "amount_pence", "reason": "the smallest donation we can take online is £3"},
         {"field": "gift_aid.house", "reason": "enter your house name or number"},
-        {"field": "gift_aid.postcode", "reason": "enter a UK postcode, such as SW1A 1AA"},
+        {"field": "gift_aid.postcode",
+         "reason": "enter a UK postcode, such as SW1A 1AA, or X if you live outside the UK"},
     ]
     assert fake_gateway.requests == []
+
+
+def test_the_api_refuses_a_declaration_hmrc_would_refuse_and_takes_a_latin_spelling(client, platform, seed_appeal,
+                                                                                    fake_gateway):
+    cyrillic = {"title": "Dr.", "first_name": "Тарас", "last_name": "Шевченко", "house": "Flat 2, 7",
+                "postcode": "m1 1ae"}
+    refused = client.post(f"/api/v1/appeals/{SLUG}/donations", json={"amount_pence": 1000, "gift_aid": cyrillic})
+    spelled = client.post(f"/api/v1/appeals/{SLUG}/donations", json={"amount_pence": 1000, "gift_aid": cyrillic | {
+        "first_name_latin": "Taras", "last_name_latin": "Shevchenko"}})
+
+    assert refused.status_code == 422
+    assert [problem["field"] for problem in refused.json()["detail"]] == ["gift_aid.first_name_latin",
+                                                                          "gift_aid.last_name_latin"]
+    assert "in Latin letters" in refused.json()["detail"][0]["reason"]
+    assert spelled.status_code == 201
+    with platform.uow() as uow:
+        declaration = uow.gift_aid.for_donation(spelled.json()["id"])
+    assert (declaration.title, declaration.first_name, declaration.first_name_latin, declaration.last_name_latin) == (
+        "Dr", "Тарас", "Taras", "Shevchenko")
 
 
 def test_api_type_errors_and_unknown_fields_are_422_too(client, seed_appeal, fake_gateway):
@@ -144,6 +165,30 @@ def test_the_gift_aid_link_adds_a_declaration_with_the_wording_shown(client, pla
     assert declaration.postcode == "SW1A 1AA"
 
 
+def test_the_gift_aid_form_asks_for_a_latin_spelling_of_a_name_hmrc_cannot_take(client, platform, seed_appeal,
+                                                                                fake_gateway):
+    reference = client.post(f"/api/v1/appeals/{SLUG}/donations", json={"amount_pence": 500}).json()["id"]
+    path = links.gift_aid_url("", platform.settings.secret_key, reference)
+    answers = {"first_name": "Тарас", "last_name": "Шевченко", "house": "Flat 12, The Old Rectory, 4 Long Church Lane",
+               "postcode": "SW1A 1AA"}
+
+    form = client.get(path)
+    refused = client.post(path, data=answers)
+    done = client.post(path, data=answers | {"first_name_latin": "Taras", "last_name_latin": "Shevchenko",
+                                             "house": "Flat 12"})
+
+    assert 'name="first_name_latin"' in form.text and 'name="last_name_latin"' in form.text
+    assert refused.status_code == 422
+    assert "please also give your first name in Latin letters" in refused.text
+    assert "at most 40 characters for a house name or number" in refused.text
+    assert 'value="Тарас"' in refused.text  # what the donor typed is kept
+    assert done.status_code == 200 and "Thank you for adding Gift Aid" in done.text
+    with platform.uow() as uow:
+        declaration = uow.gift_aid.for_donation(reference)
+    assert (declaration.schedule_first_name, declaration.schedule_last_name, declaration.house) == (
+        "Taras", "Shevchenko", "Flat 12")
+
+
 def test_a_forged_gift_aid_link_is_refused(client, seed_appeal):
     response = client.get("/gift-aid/not-a-real-token")
 
@@ -200,3 +245,17 @@ def test_messages_keep_their_capitals(client, seed_appeal, fake_gateway):
 
     assert response.status_code == 422
     assert "Enter a UK postcode, such as SW1A 1AA" in response.text
+
+
+def test_the_donation_page_refuses_gift_aid_details_hmrc_would_refuse_before_any_payment(client, seed_appeal,
+                                                                                        fake_gateway):
+    response = client.post(f"/donate/{SLUG}", data={"amount": "500", "gift_aid": "yes", "title": "Doctor",
+                                                     "first_name": "Тарас", "last_name": "Shevchenko", "house": "3",
+                                                     "postcode": "AZ1 1AA"})
+
+    assert response.status_code == 422
+    for message in ("A title has 2 to 4 letters, such as Mr, Mrs, Ms, Mx, Dr or Prof",
+                    "please also give your first name in Latin letters",
+                    "Enter a UK postcode, such as SW1A 1AA, or X if you live outside the UK"):
+        assert message in response.text
+    assert fake_gateway.requests == []

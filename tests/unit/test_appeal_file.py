@@ -6,7 +6,7 @@ import tomllib
 import pytest
 
 from everypenny.adapters.appeal_file import AppealFileError, load_appeal_file, parse_definition
-from everypenny.domain.appeal import AppealStatus, Billing, Channel
+from everypenny.domain.appeal import AppealStatus, Billing, Channel, FinancialYearEnd
 from tests.conftest import SEED_APPEAL
 
 SEED = tomllib.loads(SEED_APPEAL.read_text())
@@ -85,3 +85,20 @@ def test_a_file_that_is_not_toml_says_so(tmp_path):
     broken.write_text("slug = ")
     with pytest.raises(AppealFileError, match=r"broken.toml: \(syntax\): not valid TOML"):
         load_appeal_file(broken)
+
+
+def test_the_charitys_financial_year_end_is_read_as_day_and_month():
+    appeal, definition = load_appeal_file(SEED_APPEAL)
+
+    assert appeal.beneficiary.financial_year_end == FinancialYearEnd(day=31, month=12)
+    assert definition["beneficiary"]["financial_year_end"] == "31/12"
+
+
+@pytest.mark.parametrize(("written", "message"), [
+    ("March", "'March' must be the day and month the charity's financial year ends, such as 31/03"),
+    ("31/04", "'31/04' is not a day of the year"),
+    ("29/02", "29/02 is not in every year: use 28/02"),
+])
+def test_a_financial_year_end_that_is_not_a_day_of_the_year_is_named(written, message):
+    assert problems_of(lambda d: d["beneficiary"].update(financial_year_end=written)) == [
+        ("beneficiary.financial_year_end", message)]

@@ -6,7 +6,8 @@ import tomllib
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic_core import PydanticCustomError
 
 from everypenny.domain.appeal import (
     Appeal,
@@ -15,6 +16,7 @@ from everypenny.domain.appeal import (
     Beneficiary,
     Billing,
     FeesBorneBy,
+    FinancialYearEnd,
     Keyword,
     RestrictedFund,
     Shortcode,
@@ -36,6 +38,15 @@ class _Strict(BaseModel):
 class _Beneficiary(_Strict):
     name: str = Field(min_length=1)
     charity_number: str = Field(min_length=1)
+    financial_year_end: str | None = None  # "31/03": the last day of the charity's accounting period
+
+    @field_validator("financial_year_end")
+    @classmethod
+    def _is_a_day_of_the_year(cls, text: str | None) -> str | None:
+        try:
+            return None if text is None else str(FinancialYearEnd.parse(text))
+        except ValueError as error:
+            raise PydanticCustomError("financial_year_end", str(error)) from None
 
 
 class _Fund(_Strict):
@@ -98,11 +109,13 @@ class AppealDocument(_Strict):
     fees: _Fees = _Fees()
 
     def to_domain(self) -> Appeal:
+        year_end = self.beneficiary.financial_year_end
         return Appeal(
             slug=self.slug, name=self.name, media_partner=self.media_partner,
             status=AppealStatus(self.status), currency=self.currency, terms_url=self.terms_url,
             helpline=self.helpline, intro=self.intro, target_pence=self.target_pence,
-            beneficiary=Beneficiary(self.beneficiary.name, self.beneficiary.charity_number),
+            beneficiary=Beneficiary(self.beneficiary.name, self.beneficiary.charity_number,
+                                    year_end and FinancialYearEnd.parse(year_end)),
             restricted_fund=RestrictedFund(self.restricted_fund.name, self.restricted_fund.purpose),
             online_minimum_pence=self.online.minimum_pence,
             suggested_amounts_pence=tuple(self.online.suggested_pence),

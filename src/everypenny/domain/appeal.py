@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
+from datetime import date
 from enum import StrEnum
 
 from everypenny.domain.money import check_currency
@@ -71,9 +72,41 @@ class Shortcode:
 
 
 @dataclass(frozen=True)
+class FinancialYearEnd:
+    """The last day of the charity's accounting period, e.g. 31/03: Gift Aid aggregates never span two periods."""
+
+    day: int
+    month: int
+
+    @classmethod
+    def parse(cls, text: str) -> FinancialYearEnd:
+        """"31/03" (day/month); ValueError with the reason otherwise."""
+        match = re.fullmatch(r"(\d{1,2})/(\d{1,2})", text.strip())
+        if match is None:
+            raise ValueError(f"{text!r} must be the day and month the charity's financial year ends, such as 31/03")
+        day, month = int(match.group(1)), int(match.group(2))
+        if (month, day) == (2, 29):
+            raise ValueError("29/02 is not in every year: use 28/02")
+        try:
+            date(2025, month, day)
+        except ValueError:
+            raise ValueError(f"{text!r} is not a day of the year") from None
+        return cls(day, month)
+
+    def period_end(self, on: date) -> date:
+        """The end of the accounting period that `on` falls in."""
+        this_year = date(on.year, self.month, self.day)
+        return this_year if on <= this_year else date(on.year + 1, self.month, self.day)
+
+    def __str__(self) -> str:
+        return f"{self.day:02d}/{self.month:02d}"
+
+
+@dataclass(frozen=True)
 class Beneficiary:
     name: str
     charity_number: str
+    financial_year_end: FinancialYearEnd | None = None  # needed before small Gift Aid donations are aggregated
 
 
 @dataclass(frozen=True)

@@ -12,11 +12,22 @@ from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
 
-# A UK postcode: outward code (area, district) and inward code (sector, unit), e.g. SW1A 1AA, M1 1AE.
-_POSTCODE = re.compile(r"^([A-Z]{1,2}[0-9][A-Z0-9]?) ?([0-9][A-Z]{2})$")
-# HMRC's schedule allows 35 characters for each name and 4 for a title.
+# The rules of HMRC's own validator of uploaded schedules (hmrc/charities-claims-validation,
+# app/uk/gov/hmrc/charitiesclaimsvalidation/services/documentvalidation/GiftAidValidationService.scala and
+# CommonFileValidation.scala), applied when the declaration is taken so that none we accept is refused later.
+# HMRC keeps only these characters of a cell (removeNonWesternCharacters) and drops the rest unseen, so a name
+# in another script would arrive empty or mangled: we ask for a Latin-alphabet spelling instead.
+_KEPT_BY_HMRC = re.compile(r"[\x20-\x7E\xA1-\xFF]*")
+_HMRC_TITLE = re.compile(r"[A-Za-z][A-Za-z'-]{1,3}")
+_HMRC_POSTCODE = re.compile(
+    r"GIR 0AA|(([A-Z][0-9][0-9]?)|(([A-Z][A-HJ-Y][0-9][0-9]?)|(([A-Z][0-9][A-Z])|([A-Z][A-HJ-Y][0-9][A-Z]))))"
+    r" [0-9][A-Z]{2}")
+ABROAD_POSTCODE = "X"  # what HMRC's schedule takes in place of a postcode for a donor living outside the UK
 MAX_NAME_LENGTH = 35
-MAX_TITLE_LENGTH = 4
+MAX_HOUSE_LENGTH = 40
+MAX_ADDRESS_LENGTH = 200
+# A spreadsheet treats a cell starting with one of these as a formula (CSV injection); no name or house does.
+FORMULA_STARTS = ("=", "+", "-", "@")
 GIFT_AID_RATE_PERCENT = 25
 
 
@@ -34,9 +45,36 @@ class GiftAidInvalid(ValueError):
 
 
 def normalise_postcode(raw: str) -> str | None:
-    """Capitals with one space before the inward code, as HMRC's schedule wants; None if not a postcode."""
-    match = _POSTCODE.match(re.sub(r"\s+", "", raw.upper()))
-    return f"{match.group(1)} {match.group(2)}" if match else None
+    """Capitals with one space before the inward code, as HMRC's schedule wants; X for a donor abroad; None if
+    HMRC's validator would refuse it."""
+    compact = re.sub(r"\s+", "", raw.upper())
+    if compact == ABROAD_POSTCODE:
+        return ABROAD_POSTCODE
+    spaced = f"{compact[:-3]} {compact[-3:]}"
+    return spaced if _HMRC_POSTCODE.fullmatch(spaced) else None
+
+
+def normalise_title(raw: str) -> str:
+    """"Dr." is written "Dr": HMRC's title pattern has no full stop."""
+    return raw.replace(".", "").strip()
+
+
+def neutralise_formula(cell: str) -> str:
+    """A cell a spreadsheet would run as a formula is written as text, with the apostrophe spreadsheets use."""
+    return f"'{cell}" if cell.startswith(FORMULA_STARTS) else cell
+
+
+def _schedule_text_problem(text: str, limit: int, what: str, ask: str = "write it") -> str | None:
+    """Why HMRC's validator would refuse or alter `text` in a schedule cell, if it would."""
+    dropped = "".join(dict.fromkeys(char for char in text if not _KEPT_BY_HMRC.fullmatch(char)))
+    if dropped:
+        return (f"HMRC's Gift Aid schedule cannot take letters such as {dropped[:5]}: please {ask} in Latin "
+                "letters (accents such as é are fine)")
+    if len(text) > limit:
+        return f"HMRC's Gift Aid schedule takes at most {limit} characters for a {what}"
+    if text.startswith(FORMULA_STARTS):
+        return f"a {what} cannot start with {', '.join(FORMULA_STARTS[:-1])} or {FORMULA_STARTS[-1]}"
+    return None
 
 
 def gift_aid_pence(donation_pence: int) -> int:
@@ -62,47 +100,68 @@ class GiftAidDeclaration:
     first_name: str
     last_name: str
     house: str  # house name or number
-    address: str  # the rest of the home address (street, town); may be empty
-    postcode: str
+    address: str  # the rest of the home address (street, town, country for a donor abroad); may be empty
+    postcode: str  # a UK postcode, or X for a donor living abroad
     scope: GiftAidScope
     wording: str
     declared_at: datetime
     source: str  # where it was made, e.g. "online:donation-form", "online:gift-aid-link"
     title: str = ""
     contact: str | None = None  # the donor's email or phone, linking declarations to one person
+    first_name_latin: str = ""  # the name in Latin letters, for HMRC's schedule, when written in another script
+    last_name_latin: str = ""
 
     @classmethod
     def make(cls, *, donation_reference: str, charity_name: str, title: str, first_name: str, last_name: str,
              house: str, address: str, postcode: str,
-             scope: GiftAidScope, declared_at: datetime, source: str, contact: str | None) -> GiftAidDeclaration:
+             scope: GiftAidScope, declared_at: datetime, source: str, contact: str | None,
+             first_name_latin: str = "", last_name_latin: str = "") -> GiftAidDeclaration:
         """Checks every field at once, so the donor sees all that is missing in one go."""
-        problems: dict[str, str] = {}
-        title, first_name, last_name = title.strip(), first_name.strip(), last_name.strip()
-        house, address = house.strip(), " ".join(address.split())
-        if len(title) > MAX_TITLE_LENGTH:
-            problems["title"] = f"a title has at most {MAX_TITLE_LENGTH} letters (Mr, Mrs, Ms, Miss, Dr, Prof)"
-        if not first_name:
-            problems["first_name"] = "enter your first name or initial"
-        elif len(first_name) > MAX_NAME_LENGTH:
-            problems["first_name"] = f"at most {MAX_NAME_LENGTH} characters"
-        if not last_name:
-            problems["last_name"] = "enter your surname"
-        elif len(last_name) > MAX_NAME_LENGTH:
-            problems["last_name"] = f"at most {MAX_NAME_LENGTH} characters"
-        if not house:
-            problems["house"] = "enter your house name or number"
-        elif len(house) > 100:
-            problems["house"] = "at most 100 characters"
-        if len(address) > 200:
-            problems["address"] = "at most 200 characters"
-        normalised = normalise_postcode(postcode)
-        if normalised is None:
-            problems["postcode"] = "enter a UK postcode, such as SW1A 1AA"
-        if problems:
-            raise GiftAidInvalid(problems)
-        assert normalised is not None
-        return cls(
-            donation_reference=donation_reference, charity_name=charity_name, title=title,
-            first_name=first_name, last_name=last_name, house=house, address=address, postcode=normalised,
+        declaration = cls(
+            donation_reference=donation_reference, charity_name=charity_name, title=normalise_title(title),
+            first_name=" ".join(first_name.split()), last_name=" ".join(last_name.split()),
+            first_name_latin=" ".join(first_name_latin.split()), last_name_latin=" ".join(last_name_latin.split()),
+            house=" ".join(house.split()), address=" ".join(address.split()),
+            postcode=normalise_postcode(postcode) or postcode.strip(),
             scope=scope, wording=declaration_wording(charity_name, scope),
             declared_at=declared_at, source=source, contact=contact)
+        problems = declaration.problems()
+        if problems:
+            raise GiftAidInvalid(problems)
+        return declaration
+
+    @property
+    def schedule_first_name(self) -> str:
+        return self.first_name_latin or self.first_name
+
+    @property
+    def schedule_last_name(self) -> str:
+        return self.last_name_latin or self.last_name
+
+    def problems(self) -> dict[str, str]:
+        """What the donor must change for the declaration to be complete and for HMRC's validator to accept its
+        row of the schedule; empty when nothing."""
+        problems: dict[str, str] = {}
+        if self.title and not _HMRC_TITLE.fullmatch(self.title):
+            problems["title"] = "a title has 2 to 4 letters, such as Mr, Mrs, Ms, Mx, Dr or Prof; or leave it blank"
+        for field, name, latin, what in (("first_name", self.first_name, self.first_name_latin, "first name"),
+                                         ("last_name", self.last_name, self.last_name_latin, "surname")):
+            if not name:
+                problems[field] = f"enter your {what}" + (" or initial" if field == "first_name" else "")
+            elif len(name) > MAX_NAME_LENGTH:
+                problems[field] = f"at most {MAX_NAME_LENGTH} characters"
+            elif (problem := _schedule_text_problem(latin or name, MAX_NAME_LENGTH, what,
+                                                    f"also give your {what}")) is not None:
+                problems[f"{field}_latin" if latin or not _KEPT_BY_HMRC.fullmatch(name) else field] = problem
+        if not self.house:
+            problems["house"] = "enter your house name or number"
+        elif (problem := _schedule_text_problem(self.house, MAX_HOUSE_LENGTH, "house name or number")) is not None:
+            problems["house"] = problem + ("" if len(self.house) <= MAX_HOUSE_LENGTH else
+                                           ": give the house name or number here, and the street on its own")
+        if len(self.address) > MAX_ADDRESS_LENGTH:
+            problems["address"] = f"at most {MAX_ADDRESS_LENGTH} characters"
+        if normalise_postcode(self.postcode) != self.postcode:
+            problems["postcode"] = "enter a UK postcode, such as SW1A 1AA, or X if you live outside the UK"
+        elif self.postcode == ABROAD_POSTCODE and not self.address:
+            problems["address"] = "as you live outside the UK, enter the rest of your address, with the country"
+        return problems

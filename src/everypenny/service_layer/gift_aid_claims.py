@@ -46,12 +46,15 @@ class ClaimPosition:
     claims: int
     claimed_donations_pence: int
     claimed_gift_aid_pence: int
-    claim_id: int | None = None  # set when this call recorded the schedule as a claim
+    claim_ids: tuple[int, ...] = ()  # the claims this call recorded: one for each part of the schedule
+    charity_name: str = ""
+    appeal_name: str = ""
 
 
 def gift_aid_schedule(uow_factory: Callable[[], UnitOfWork], slug: str, claim: bool = False,
                       clock: Callable[[], datetime] = lambda: datetime.now(UTC)) -> ClaimPosition:
-    """The schedule of every claimable donation not yet claimed; with `claim`, records it as claimed."""
+    """The schedule of every claimable donation not yet claimed; with `claim`, records it as claimed, one
+    claim for each part HMRC takes as one upload."""
     with uow_factory() as uow:
         appeal = _appeal(uow, slug)
         store = uow.gift_aid_claims
@@ -63,19 +66,20 @@ def gift_aid_schedule(uow_factory: Callable[[], UnitOfWork], slug: str, claim: b
             declaration = covering_declaration(gift, own.get(gift.reference), enduring, appeal.beneficiary.name)
             if declaration is not None:
                 claimable.append((gift, declaration))
-        schedule = build_schedule(claimable)
-        claim_id = None
+        schedule = build_schedule(claimable, appeal.beneficiary.financial_year_end)
+        claim_ids: tuple[int, ...] = ()
         if claim:
             if not schedule.rows:
                 raise GiftAidClaimRefused(f"{slug} has no unclaimed donation with a Gift Aid declaration: "
                                           "nothing to claim")
             try:
-                claim_id = store.record_claim(slug, schedule.references, schedule.donations_pence,
-                                              schedule.gift_aid_pence, clock())
+                claim_ids = tuple(store.record_claim(slug, part.references, part.donations_pence,
+                                                     part.gift_aid_pence, clock()) for part in schedule.parts())
             except DuplicateKey:
                 raise GiftAidClaimRefused("another claim recorded some of these donations at the same moment: "
                                           "run the schedule again") from None
         claims, donations_pence, gift_aid_pence = store.claimed(slug)
         if claim:
             uow.commit()
-    return ClaimPosition(schedule, len(gifts) - len(claimable), claims, donations_pence, gift_aid_pence, claim_id)
+    return ClaimPosition(schedule, len(gifts) - len(claimable), claims, donations_pence, gift_aid_pence, claim_ids,
+                         appeal.beneficiary.name, appeal.name)

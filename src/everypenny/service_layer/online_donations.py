@@ -78,6 +78,8 @@ class GiftAidAnswers:
     address: str = ""
     title: str = ""
     scope: GiftAidScope = GiftAidScope.THIS_DONATION
+    first_name_latin: str = ""  # the name in Latin letters, when written in another script
+    last_name_latin: str = ""
 
 
 @dataclass(frozen=True)
@@ -135,7 +137,8 @@ def _gift_aid_declaration(appeal: Appeal, reference: str, answers: GiftAidAnswer
     return GiftAidDeclaration.make(
         donation_reference=reference, charity_name=appeal.beneficiary.name, title=answers.title,
         first_name=answers.first_name, last_name=answers.last_name, house=answers.house, address=answers.address,
-        postcode=answers.postcode,
+        postcode=answers.postcode, first_name_latin=answers.first_name_latin,
+        last_name_latin=answers.last_name_latin,
         scope=answers.scope, declared_at=moment, source=source, contact=contact)
 
 

@@ -9,6 +9,7 @@ from card_harness import balances
 from fastapi.testclient import TestClient
 from sms_harness import load_seed_variant
 
+from everypenny.domain.gift_aid_claims import uk_date
 from everypenny.domain.settlement import LineStatus
 from everypenny.service_layer import desk, settlement
 from everypenny.service_layer.online_donations import GiftAidAnswers, declare_gift_aid
@@ -98,9 +99,9 @@ def test_an_appeal_from_first_text_to_gift_aid_claim(texts, cards, platform, cli
     assert claimed.exit_code == 0, claimed.output
     assert "wrote 2 rows (2 donations, £30)" in claimed.output and "Gift Aid claimable £7.50" in claimed.output
     rows = schedule.read_text().splitlines()
-    today = f"{datetime.now(UTC):%d/%m/%y}"
-    assert rows[1:] == [f"Mr,Taras,Kovalenko,Flat 2,YO1 7HH,,,{today},25.00",
-                        f",,,,,1 donation of 20 pounds or less,,{today},5.00"]
+    today = f"{uk_date(datetime.now(UTC)):%d/%m/%y}"
+    assert rows[1:] == [f"1,Mr,Taras,Kovalenko,Flat 2,YO1 7HH,,,{today},25.00",
+                        f"2,,,,,,1 donation of 20 pounds or less,,{today},5.00"]
     assert cli("giftaid", "schedule", "--appeal", SLUG, "--output", schedule, "--claim").exit_code == 2
 
     # Every posting balances, and the chain over all of it verifies.

@@ -66,8 +66,10 @@ class SqlGiftAidRepository:
         _insert_or_duplicate(self.connection, gift_aid_declarations.insert().values(
             donation_id=_donation_id(self.connection, declaration.donation_reference),
             contact=declaration.contact, charity_name=declaration.charity_name, title=declaration.title,
-            first_name=declaration.first_name, last_name=declaration.last_name, house=declaration.house,
-            address=declaration.address, postcode=declaration.postcode, scope=declaration.scope.value,
+            first_name=declaration.first_name, last_name=declaration.last_name,
+            first_name_latin=declaration.first_name_latin, last_name_latin=declaration.last_name_latin,
+            house=declaration.house, address=declaration.address, postcode=declaration.postcode,
+            scope=declaration.scope.value,
             wording=declaration.wording, source=declaration.source, declared_at=declaration.declared_at))
 
     def for_donation(self, reference: str) -> GiftAidDeclaration | None:
@@ -82,7 +84,8 @@ def declaration_from_row(row) -> GiftAidDeclaration:
     """A declaration from its row joined with its donation's reference."""
     return GiftAidDeclaration(
         donation_reference=row.reference, charity_name=row.charity_name, title=row.title,
-        first_name=row.first_name, last_name=row.last_name, house=row.house, address=row.address,
+        first_name=row.first_name, last_name=row.last_name, first_name_latin=row.first_name_latin,
+        last_name_latin=row.last_name_latin, house=row.house, address=row.address,
         postcode=row.postcode, scope=GiftAidScope(row.scope), wording=row.wording,
         declared_at=row.declared_at, source=row.source, contact=row.contact)
 

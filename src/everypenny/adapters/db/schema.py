@@ -194,6 +194,8 @@ gift_aid_declarations = Table(
     Column("title", String(4), nullable=False),
     Column("first_name", String(35), nullable=False),
     Column("last_name", String(35), nullable=False),
+    Column("first_name_latin", String(35), nullable=False, server_default=""),  # for HMRC, if not in Latin letters
+    Column("last_name_latin", String(35), nullable=False, server_default=""),
     Column("house", String(100), nullable=False),
     Column("address", String(200), nullable=False),
     Column("postcode", String(10), nullable=False),

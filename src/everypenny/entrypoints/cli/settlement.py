@@ -8,6 +8,7 @@ from pathlib import Path
 import stripe
 import typer
 
+from everypenny.adapters.hmrc_schedule import write_schedule_ods
 from everypenny.adapters.payments.stripe_payouts import StripePayouts
 from everypenny.domain.appeal import Channel
 from everypenny.domain.gift_aid_claims import schedule_csv
@@ -138,25 +139,63 @@ def reconcile(
 giftaid_app = typer.Typer(help="Gift Aid claims to HMRC.", no_args_is_help=True)
 
 
+SCHEDULE_FORMATS = (".ods", ".csv")  # the spreadsheet HMRC's Charities Online takes, and a preview
+
+
+def _schedule_paths(output: Path, parts: int) -> list[Path]:
+    """The file itself for one schedule; FILE-1.ods, FILE-2.ods… when HMRC's 1,000-row limit splits it."""
+    if parts == 1:
+        return [output]
+    return [output.with_name(f"{output.stem}-{number}{output.suffix}") for number in range(1, parts + 1)]
+
+
 @giftaid_app.command("schedule")
 def giftaid_schedule(
     appeal: str = typer.Option(..., "--appeal", help="The appeal's slug."),
-    output: Path = typer.Option(..., "--output", dir_okay=False, help="Where to write the schedule CSV."),
+    output: Path = typer.Option(..., "--output", dir_okay=False,
+                                help="Where to write the schedule: FILE.ods to upload to HMRC, FILE.csv to preview; "
+                                     "numbered FILE-1.ods, FILE-2.ods… over 1,000 rows."),
     claim: bool = typer.Option(False, "--claim", help="Record these donations as claimed (default: preview)."),
 ) -> None:
     """HMRC's Charities Online schedule of unclaimed donations with a declaration; --claim records the claim."""
+    kind = output.suffix.lower()
+    if kind not in SCHEDULE_FORMATS:
+        fail(f"--output {output}: name a .ods file (the schedule HMRC takes) or a .csv file (a preview)", code=2)
+    if not output.parent.is_dir():
+        fail(f"--output {output}: there is no folder {output.parent}", code=2)
+
     def run(running):
         try:
             return gift_aid_claims.gift_aid_schedule(running.uow, appeal, claim)
         except gift_aid_claims.GiftAidClaimRefused as error:
             fail(str(error), code=2)
     position = _run(run)
-    output.write_text(schedule_csv(position.schedule), encoding="utf-8")
     money, schedule = appeal_money(appeal), position.schedule
-    action = f"claim #{position.claim_id} recorded" if position.claim_id else "preview, nothing recorded"
-    say(f"wrote {count(len(schedule.rows), 'row')} ({count(len(schedule.references), 'donation')}, "
-        f"{money(schedule.donations_pence)}) to {output}: Gift Aid claimable {money(schedule.gift_aid_pence)}; "
-        f"{action}")
+    parts = schedule.parts()
+    ids = [f"#{claim_id}" for claim_id in position.claim_ids]
+    action = (f"claim{'s' if len(ids) > 1 else ''} {' and '.join(ids)} recorded" if ids
+              else "preview, nothing recorded")
+    for number, (part, path) in enumerate(zip(parts, _schedule_paths(output, len(parts)), strict=True), start=1):
+        of = f", part {number} of {len(parts)}" if len(parts) > 1 else ""
+        if kind == ".ods":
+            write_schedule_ods(part, position.charity_name, f"{position.appeal_name}{of}", path)
+        else:
+            path.write_text(schedule_csv(part), encoding="utf-8")
+        written = (f"wrote {count(len(part.rows), 'row')} ({count(len(part.references), 'donation')}, "
+                   f"{money(part.donations_pence)}) to {path}")
+        say(f"{written} (schedule {number} of {len(parts)}{f', claim {ids[number - 1]}' if ids else ''})"
+            if len(parts) > 1 else f"{written}: Gift Aid claimable {money(schedule.gift_aid_pence)}; {action}")
+    if len(parts) > 1:
+        say(f"in all {count(len(schedule.rows), 'row')} ({count(len(schedule.references), 'donation')}, "
+            f"{money(schedule.donations_pence)}): Gift Aid claimable {money(schedule.gift_aid_pence)}; {action}")
+        say(f"  HMRC reads at most 1,000 rows from a schedule: make {len(parts)} claims on Charities Online, "
+            "one for each file")
+    if kind == ".csv":
+        say("  the CSV is a preview: Charities Online takes the schedule as a spreadsheet (--output FILE.ods)")
+    for unlisted in schedule.unlisted:
+        problems = "; ".join(f"{field}: {reason}" for field, reason in unlisted.problems.items())
+        say(f"  left out {unlisted.reference}, as HMRC would refuse its declaration ({problems}): "
+            "ask the donor for a corrected declaration")
     if position.without_declaration:
         say(f"  {count(position.without_declaration, 'paid donation')} without a Gift Aid declaration "
             "(not claimable)")

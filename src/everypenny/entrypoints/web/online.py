@@ -57,17 +57,22 @@ TEMPLATES.env.filters["money"] = lambda pence, currency="GBP": format_pence(penc
 TEMPLATES.env.filters["sentence"] = sentence
 HONEYPOT = "website"  # a field people never see or fill in; form-filling bots do
 _POUNDS = re.compile(r"^£?\s*(\d{1,7})(?:\.(\d{1,2}))?$")
-GIFT_AID_FIELDS = ("title", "first_name", "last_name", "house", "address", "postcode")
+GIFT_AID_FIELDS = ("title", "first_name", "last_name", "first_name_latin", "last_name_latin", "house", "address",
+                   "postcode")
 
 
 class GiftAidIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
-    title: str = ""
-    first_name: str
-    last_name: str
-    house: str = Field(description="house name or number")
-    address: str = ""
-    postcode: str
+    title: str = Field("", description="empty, or 2 to 4 letters (HMRC's pattern): Mr, Ms, Dr (a full stop is "
+                                         "dropped)")
+    first_name: str = Field(description="at most 35 characters, in any script")
+    last_name: str = Field(description="at most 35 characters, in any script")
+    first_name_latin: str = Field("", description="the first name in Latin letters, required when `first_name` has "
+                                                  "letters HMRC's schedule cannot take (e.g. Cyrillic)")
+    last_name_latin: str = Field("", description="the surname in Latin letters, as for `first_name_latin`")
+    house: str = Field(description="house name or number, at most 40 characters (HMRC's limit)")
+    address: str = Field("", description="the rest of the home address; required with postcode X")
+    postcode: str = Field(description="a UK postcode, or X for a donor living outside the UK")
     scope: GiftAidScope = GiftAidScope.THIS_DONATION
 
 
