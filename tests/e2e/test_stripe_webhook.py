@@ -111,9 +111,8 @@ def test_a_missing_or_malformed_signature_header_is_refused(client, platform, do
 
 
 def test_events_delivered_in_reverse_order_end_in_the_same_books(client, platform, donation_reference, stripe_event):
-    charge = {"id": f"ch_{donation_reference}", "object": "charge", "amount": 500, "amount_refunded": 200,
-              "payment_intent": f"pi_{donation_reference}"}
-    refund = stripe_event("charge.refunded", charge)
+    refund = stripe_event("refund.created", {"id": f"re_{donation_reference}", "object": "refund", "amount": 200,
+                                             "status": "succeeded", "payment_intent": f"pi_{donation_reference}"})
     paid = completed(stripe_event, donation_reference)
 
     assert post_event(client, platform, refund).status_code == 200
