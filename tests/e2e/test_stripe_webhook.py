@@ -11,6 +11,7 @@ import pytest
 from sqlalchemy import func, select
 
 from everypenny.adapters.db.schema import inbox_messages, outbox_tasks
+from everypenny.config import STRIPE_API_VERSION
 from everypenny.domain.donation import DonationStatus
 
 SLUG = "sun-ukraine-fund"
@@ -100,6 +101,19 @@ def test_a_stale_signature_outside_the_tolerance_is_refused(client, platform, do
 
     assert response.status_code == 400
     assert "tolerance" in response.json()["detail"]
+    assert stored_counts(platform) == (0, 0)
+
+
+@pytest.mark.parametrize("api_version", ["2024-06-20", None])
+def test_an_event_of_another_api_version_is_refused_naming_both_and_nothing_is_stored(
+        client, platform, donation_reference, stripe_event, api_version):
+    event = {**completed(stripe_event, donation_reference), "api_version": api_version}
+
+    response = post_event(client, platform, event)
+
+    assert response.status_code == 400
+    assert f"is in Stripe API version {api_version}, but this endpoint reads version {STRIPE_API_VERSION}" \
+        in response.json()["detail"]
     assert stored_counts(platform) == (0, 0)
 
 

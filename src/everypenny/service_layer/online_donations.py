@@ -300,22 +300,25 @@ def request_refund(uow_factory: Callable[[], UnitOfWork], gateway: PaymentGatewa
                    amount_pence: int | None = None) -> RefundRequested:
     """Asks the processor to give a paid donation back (all that is left of it by default).
 
-    Nothing is booked here: the reversing transfer is made when `charge.refunded` arrives, so a refund made
+    Nothing is booked here: the reversing transfer is made when the refund's event arrives, so a refund made
     in Stripe's dashboard and one made here are recorded the same way. The idempotency key names what has
-    been refunded so far, so repeating the command before Stripe answers cannot refund twice.
+    been refunded (and booked back) so far, so repeating the command before Stripe answers cannot refund twice.
     """
     with uow_factory() as uow:
         donation = uow.donations.get(reference)
         checkout = uow.checkouts.by_reference(reference)
-    if donation is None:
-        raise DonationNotFound(reference)
+        if donation is None:
+            raise DonationNotFound(reference)
+        # Refunds booked and failed refunds booked back: a refund after a failed one is a new request.
+        refund_movements = sum(transfer.kind is TransferKind.REFUND
+                               for transfer in uow.ledger.transfers(donation.appeal, reference))
     if checkout is None or checkout.payment_intent is None or donation.net_pence == 0:
         raise RefundRefused(f"donation {reference} has no card payment left to refund")
     amount = donation.net_pence if amount_pence is None else amount_pence
     if not 0 < amount <= donation.net_pence:
         raise RefundRefused(f"can refund between 1 and {donation.net_pence} pence of donation {reference}, "
                             f"not {amount}")
-    key = f"everypenny-refund-{reference}-after-{donation.refunded_pence}-{amount}"
+    key = f"everypenny-refund-{reference}-after-{refund_movements}-{donation.refunded_pence}-{amount}"
     return RefundRequested(gateway.refund(checkout.payment_intent, amount, key), amount, donation.currency)
 
 

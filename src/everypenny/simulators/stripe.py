@@ -490,6 +490,37 @@ class StripeSimulator:
                 self.open_dispute(charge["id"], "fraudulent", inquiry=outcome.inquiry)
             return outcome
 
+    def pay_by_bank(self, session_id: str, email: str) -> None:
+        """A bank debit (Bacs, Pay by bank) as if the session offered one: the donor finishes on the page, the
+        session completes `unpaid`, and the bank's answer comes days later (settle_bank_payment).
+        docs.stripe.com/payments/checkout/how-checkout-works#delayed-notification-payment-methods"""
+        with self._lock:
+            session = self.session(session_id)
+            intent = self._intent(session)
+            intent["status"] = "processing"
+            session.update(status="complete", payment_status="unpaid", customer_details={"email": email})
+            self._emit("checkout.session.completed", self._public_session(session))
+
+    def settle_bank_payment(self, session_id: str, succeeds: bool) -> None:
+        with self._lock:
+            session = self.session(session_id)
+            intent = self.payment_intents[session["payment_intent"]]
+            if succeeds:
+                charge = self._charge(intent, CardOutcome(True), "0000")
+                charge["payment_method_details"] = {"type": "bacs_debit"}
+                charge["balance_transaction"] = self._balance(
+                    "charge", "charge", charge["amount"], card_fee(charge["amount"]), charge["id"],
+                    charge["currency"])["id"]
+                intent["status"] = "succeeded"
+                session["payment_status"] = "paid"
+                self._emit("checkout.session.async_payment_succeeded", self._public_session(session))
+            else:
+                intent.update(status="requires_payment_method", last_payment_error={
+                    "type": "invalid_request_error", "code": "payment_method_bank_account_declined",
+                    "message": "The bank account could not be debited."})
+                self._emit("payment_intent.payment_failed", intent)
+                self._emit("checkout.session.async_payment_failed", self._public_session(session))
+
     def pay_elsewhere(self, amount: int, currency: str = "gbp") -> dict[str, Any]:
         """A card payment another integration on the same account takes (not through a checkout of ours)."""
         with self._lock:
