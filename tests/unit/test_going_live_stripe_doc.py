@@ -10,7 +10,7 @@ GUIDE = (Path(__file__).parents[2] / "docs" / "going-live-stripe.md").read_text(
 
 
 def test_the_guide_creates_the_endpoint_with_the_pinned_api_version():
-    assert f"--api-version {STRIPE_API_VERSION}" in GUIDE
+    assert f"-d api_version={STRIPE_API_VERSION}" in GUIDE
 
 
 def test_the_guide_subscribes_the_endpoint_to_every_event_we_handle_and_no_other():

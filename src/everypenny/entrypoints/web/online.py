@@ -289,7 +289,8 @@ def online_router(platform: Platform) -> APIRouter:
 
     @router.post("/webhooks/stripe", tags=["webhooks"])
     async def stripe_webhook(request: Request) -> JSONResponse:
-        """Verified with Stripe's signature scheme, stored once by event id and queued; applied by the outbox."""
+        """Verified with Stripe's signature scheme, refused unless in our pinned API version, stored once by event
+        id and queued; applied by the outbox."""
         payload = await request.body()
         try:
             stripe.Webhook.construct_event(payload, request.headers.get("stripe-signature"),
