@@ -201,10 +201,14 @@ def smtp_sink(platform):
 def stripe_event():
     """Builds a Stripe event as Stripe sends it: {"id", "type", "data": {"object": ...}}."""
     import secrets
+    import time
 
-    def make(type_: str, obj: dict, event_id: str | None = None) -> dict:
+    from everypenny.config import STRIPE_API_VERSION
+
+    def make(type_: str, obj: dict, event_id: str | None = None, created: int | None = None) -> dict:
         return {"id": event_id or f"evt_{secrets.token_hex(8)}", "object": "event", "type": type_,
-                "created": 1764158400, "livemode": False, "data": {"object": obj}}
+                "api_version": STRIPE_API_VERSION, "created": int(time.time()) if created is None else created,
+                "livemode": False, "data": {"object": obj}}
 
     return make
 @pytest.fixture

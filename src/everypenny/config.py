@@ -4,6 +4,13 @@ from __future__ import annotations
 
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+# The Stripe API version every call we make names (the Stripe-Version header) and the version our webhook
+# endpoint must be created with: the shapes of the objects we read are this version's. It is the version
+# stripe-python 12.5, our oldest supported library, was generated for, and the first with the `prevented`
+# dispute status (docs.stripe.com/changelog/basil/2025-08-27/add-preventions-to-dispute). Moving it is a
+# code change: read Stripe's changelog for the objects in docs/going-live-stripe.md first.
+STRIPE_API_VERSION = "2025-08-27.basil"
+
 
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="EVERYPENNY_", extra="ignore")

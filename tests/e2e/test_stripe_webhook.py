@@ -11,6 +11,7 @@ import pytest
 from sqlalchemy import func, select
 
 from everypenny.adapters.db.schema import inbox_messages, outbox_tasks
+from everypenny.config import STRIPE_API_VERSION
 from everypenny.domain.donation import DonationStatus
 
 SLUG = "sun-ukraine-fund"
@@ -103,6 +104,19 @@ def test_a_stale_signature_outside_the_tolerance_is_refused(client, platform, do
     assert stored_counts(platform) == (0, 0)
 
 
+@pytest.mark.parametrize("api_version", ["2024-06-20", None])
+def test_an_event_of_another_api_version_is_refused_naming_both_and_nothing_is_stored(
+        client, platform, donation_reference, stripe_event, api_version):
+    event = {**completed(stripe_event, donation_reference), "api_version": api_version}
+
+    response = post_event(client, platform, event)
+
+    assert response.status_code == 400
+    assert f"is in Stripe API version {api_version}, but this endpoint reads version {STRIPE_API_VERSION}" \
+        in response.json()["detail"]
+    assert stored_counts(platform) == (0, 0)
+
+
 @pytest.mark.parametrize("header", ["", "t=abc,v1=zzz", "v1=deadbeef"])
 def test_a_missing_or_malformed_signature_header_is_refused(client, platform, donation_reference, stripe_event,
                                                             header):
@@ -111,9 +125,8 @@ def test_a_missing_or_malformed_signature_header_is_refused(client, platform, do
 
 
 def test_events_delivered_in_reverse_order_end_in_the_same_books(client, platform, donation_reference, stripe_event):
-    charge = {"id": f"ch_{donation_reference}", "object": "charge", "amount": 500, "amount_refunded": 200,
-              "payment_intent": f"pi_{donation_reference}"}
-    refund = stripe_event("charge.refunded", charge)
+    refund = stripe_event("refund.created", {"id": f"re_{donation_reference}", "object": "refund", "amount": 200,
+                                             "status": "succeeded", "payment_intent": f"pi_{donation_reference}"})
     paid = completed(stripe_event, donation_reference)
 
     assert post_event(client, platform, refund).status_code == 200

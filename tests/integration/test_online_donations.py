@@ -77,14 +77,19 @@ def failed_intent(reference, message="Your card has insufficient funds."):
             "last_payment_error": {"type": "card_error", "decline_code": "insufficient_funds", "message": message}}
 
 
-def charge(reference, amount=500, refunded=0):
-    return {"id": f"ch_{reference}", "object": "charge", "amount": amount, "amount_refunded": refunded,
-            "payment_intent": f"pi_{reference}"}
+def refund_object(reference, amount, number=1, status="succeeded"):
+    return {"id": f"re_{number}_{reference}", "object": "refund", "amount": amount, "status": status,
+            "charge": f"ch_{reference}", "payment_intent": f"pi_{reference}", "metadata": {}}
 
 
-def dispute(reference, status, amount=500):
+def dispute(reference, status, amount=500, withdrawn=False, reinstated=False):
+    """A dispute as its events carry it: the balance transactions Stripe made for it so far, and its status."""
+    transactions = [{"id": f"txn_{category}_{reference}", "object": "balance_transaction", "amount": sign * amount,
+                     "reporting_category": category}
+                    for category, sign, made in (("dispute", -1, withdrawn), ("dispute_reversal", 1, reinstated))
+                    if made]
     return {"id": f"dp_{reference}", "object": "dispute", "amount": amount, "status": status,
-            "charge": f"ch_{reference}", "payment_intent": f"pi_{reference}"}
+            "charge": f"ch_{reference}", "payment_intent": f"pi_{reference}", "balance_transactions": transactions}
 
 
 def test_starting_a_donation_reserves_it_as_pending_and_opens_a_checkout(platform, seed_appeal, fake_gateway):
@@ -253,7 +258,7 @@ def test_a_failure_or_expiry_arriving_after_the_payment_changes_nothing(platform
 
 
 def test_a_refund_before_its_payment_waits_then_reverses_it(platform, started, stripe_event):
-    refund = stripe_event("charge.refunded", charge(started.reference, refunded=500))
+    refund = stripe_event("refund.created", refund_object(started.reference, 500))
 
     with pytest.raises(EventNotYetApplicable):
         apply(platform, refund)
@@ -271,28 +276,36 @@ def test_a_refund_before_its_payment_waits_then_reverses_it(platform, started, s
 
 def test_partial_refunds_delivered_newest_first_reverse_exactly_what_was_refunded(platform, started, stripe_event):
     apply(platform, stripe_event("checkout.session.completed", session_object(started.reference)))
-    first, second = (stripe_event("charge.refunded", charge(started.reference, refunded=r)) for r in (100, 300))
+    first, second = (stripe_event("refund.created", refund_object(started.reference, pence, number))
+                     for number, pence in ((1, 100), (2, 200)))
 
     apply(platform, second)
     apply(platform, first)
+    apply(platform, stripe_event("refund.updated", refund_object(started.reference, 100, 1)))  # the same refund
 
     assert donation(platform, started.reference).refunded_pence == 300
-    assert [t.amount_pence for t in transfers(platform, started.reference) if t.kind is TransferKind.REFUND] == [300]
+    assert sorted(t.amount_pence for t in transfers(platform, started.reference)
+                  if t.kind is TransferKind.REFUND) == [100, 200]
     assert totals(platform).raised_pence == 200
 
 
-def test_a_lost_dispute_is_a_reversing_transfer_and_a_won_one_moves_nothing(platform, seed_appeal, fake_gateway,
-                                                                             stripe_event):
+def test_a_lost_dispute_keeps_its_money_withdrawn_and_a_won_one_gets_it_back(platform, seed_appeal, fake_gateway,
+                                                                            stripe_event):
     lost, won = (start(platform, fake_gateway, DonationForm(amount_pence=500)) for _ in range(2))
     for started in (lost, won):
         apply(platform, stripe_event("checkout.session.completed", session_object(started.reference)))
-    apply(platform, stripe_event("charge.dispute.closed", dispute(lost.reference, "lost")))
+    apply(platform, stripe_event("charge.dispute.closed", dispute(lost.reference, "lost", withdrawn=True)))
     apply(platform, stripe_event("charge.dispute.created", dispute(lost.reference, "needs_response")))  # late
     apply(platform, stripe_event("charge.dispute.created", dispute(won.reference, "needs_response")))
-    apply(platform, stripe_event("charge.dispute.closed", dispute(won.reference, "won")))
+    apply(platform, stripe_event("charge.dispute.funds_withdrawn",
+                                 dispute(won.reference, "needs_response", withdrawn=True)))
+    apply(platform, stripe_event("charge.dispute.closed", dispute(won.reference, "won", withdrawn=True,
+                                                                  reinstated=True)))
 
-    [reversal] = [t for t in transfers(platform, lost.reference) if t.kind is TransferKind.DISPUTE]
-    assert (reversal.debit, reversal.amount_pence) == (AccountCode.RESTRICTED_FUND, 500)
+    [withdrawal] = [t for t in transfers(platform, lost.reference) if t.kind is TransferKind.DISPUTE]
+    assert (withdrawal.debit, withdrawal.amount_pence) == (AccountCode.RESTRICTED_FUND, 500)
+    assert [(t.debit, t.amount_pence) for t in transfers(platform, won.reference) if t.kind is TransferKind.DISPUTE] \
+        == [(AccountCode.RESTRICTED_FUND, 500), (AccountCode.receivable(Channel.ONLINE), 500)]
     assert donation(platform, lost.reference).metadata[f"dispute:dp_{lost.reference}"] == "lost"
     assert donation(platform, won.reference).metadata[f"dispute:dp_{won.reference}"] == "won"
     assert totals(platform).raised_pence == 500
@@ -383,7 +396,8 @@ def test_two_workers_applying_refunds_for_one_payment_take_turns(platform, start
     import threading
 
     apply(platform, stripe_event("checkout.session.completed", session_object(started.reference)))
-    first, second = (stripe_event("charge.refunded", charge(started.reference, refunded=r)) for r in (200, 500))
+    first, second = (stripe_event("refund.created", refund_object(started.reference, pence, number))
+                     for number, pence in ((1, 200), (2, 300)))
     errors = []
 
     def apply_second() -> None:
@@ -437,7 +451,7 @@ def test_a_refund_is_asked_of_the_processor_and_booked_when_it_confirms(platform
     [(intent, amount, key), (_, _, same_key)] = fake_gateway.refunds
     assert (intent, amount, key == same_key) == (f"pi_{started.reference}", 200, True)
     assert totals(platform).raised_pence == 500  # nothing is booked until Stripe says it happened
-    apply(platform, stripe_event("charge.refunded", charge(started.reference, refunded=200)))
+    apply(platform, stripe_event("refund.created", refund_object(started.reference, 200)))
     assert totals(platform).raised_pence == 300
     rest = request_refund(platform.uow, fake_gateway, started.reference)
     assert rest.amount_pence == 300

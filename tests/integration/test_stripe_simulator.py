@@ -233,9 +233,68 @@ def test_the_dispute_test_card_opens_a_dispute_that_evidence_decides(sim, gatewa
         intent = client.v1.checkout.sessions.retrieve(checkout.session_id).payment_intent
         client.v1.disputes.update(disputes[intent], params={"evidence": {"uncategorized_text": evidence}})
 
-    closed = [e["object"] for e in receiver.wait_for(10) if e["type"] == "charge.dispute.closed"]
-    assert sorted(d["status"] for d in closed) == ["lost", "won"]
-    assert sum(e["type"] == "charge.dispute.created" for e in receiver.accepted()) == 2
+    events = [e for e in receiver.wait_for(13) if e["type"].startswith("charge.dispute.")]
+    by_outcome = {e["object"]["status"]: e["object"] for e in events if e["type"] == "charge.dispute.closed"}
+    assert [e["type"] for e in events if e["object"]["id"] == by_outcome["won"]["id"]] == [
+        "charge.dispute.created", "charge.dispute.funds_withdrawn", "charge.dispute.funds_reinstated",
+        "charge.dispute.closed"]
+    assert [e["type"] for e in events if e["object"]["id"] == by_outcome["lost"]["id"]] == [
+        "charge.dispute.created", "charge.dispute.funds_withdrawn", "charge.dispute.closed"]
+    assert [(t["reporting_category"], t["amount"]) for t in by_outcome["won"]["balance_transactions"]] == [
+        ("dispute", -500), ("dispute_reversal", 500)]
+    assert [t["reporting_category"] for t in by_outcome["lost"]["balance_transactions"]] == ["dispute"]
+
+
+def test_the_inquiry_test_card_opens_an_inquiry_that_moves_no_money(sim, gateway, receiver):
+    checkout = gateway.create_checkout(checkout_request())
+    pay(checkout.url, "4000000000001976")
+    [dispute] = sim.disputes.values()
+
+    gateway.client.v1.disputes.update(dispute["id"], params={"evidence": {"uncategorized_text": "winning_evidence"}})
+
+    events = [e for e in receiver.wait_for(5) if e["type"].startswith("charge.dispute.")]
+    assert [(e["type"], e["object"]["status"]) for e in events] == [
+        ("charge.dispute.created", "warning_needs_response"), ("charge.dispute.closed", "warning_closed")]
+    assert events[-1]["object"]["balance_transactions"] == []
+
+
+def test_a_refund_of_the_refund_failure_test_card_fails_and_its_money_comes_back(sim, gateway, receiver):
+    checkout = gateway.create_checkout(checkout_request())
+    pay(checkout.url, "4000000000005126")
+    intent = gateway.client.v1.checkout.sessions.retrieve(checkout.session_id).payment_intent
+
+    refund_id = gateway.refund(intent, 200, "refund-key-1")
+
+    refund_events = [e for e in receiver.wait_for(7) if e["object"]["id"] == refund_id]
+    assert [(e["type"], e["object"]["status"]) for e in refund_events] == [
+        ("refund.created", "succeeded"), ("charge.refund.updated", "failed"), ("refund.failed", "failed")]
+    failed = refund_events[-1]["object"]
+    assert failed["failure_reason"] == "expired_or_canceled_card"
+    returned = next(t for t in sim.balance_transactions if t["id"] == failed["failure_balance_transaction"])
+    assert (returned["type"], returned["amount"]) == ("refund_failure", 200)
+    assert sim.charges[sim.payment_intents[intent]["latest_charge"]]["amount_refunded"] == 0
+
+
+def test_every_api_request_names_the_pinned_api_version(sim, gateway):
+    from everypenny.adapters.payments.stripe_payouts import StripePayouts
+    from everypenny.config import STRIPE_API_VERSION
+
+    checkout = gateway.create_checkout(checkout_request())
+    pay(checkout.url, "4242424242424242")
+    gateway.refund(sim.sessions[checkout.session_id]["payment_intent"], 100, "refund-key-1")
+    sim.create_payout()
+    StripePayouts(gateway.settings).paid_since(None)
+
+    assert len(sim.requested_versions) >= 4
+    assert set(sim.requested_versions) == {STRIPE_API_VERSION}
+
+
+def test_events_are_sent_in_the_api_version_the_endpoint_was_created_with(sim, gateway, receiver):
+    sim.webhook.api_version = "2024-06-20"
+    pay(gateway.create_checkout(checkout_request()).url, "4242424242424242")
+
+    assert {e["id"] for e in receiver.wait_for(3)} <= {e["id"] for e in sim.events}
+    assert {e["api_version"] for e in sim.events} == {"2024-06-20"}
 
 
 def test_the_cli_helper_points_the_settings_at_the_simulator_it_starts(monkeypatch):

@@ -78,6 +78,14 @@ class Donation:
         status = DonationStatus.REFUNDED if total == self.paid_pence else self.status
         return replace(self, refunded_pence=total, status=status)
 
+    def refund_reversed(self, pence: int) -> Donation:
+        """`pence` given back earlier came back to us (a failed refund, a dispute the charity won)."""
+        if not 0 < pence <= self.refunded_pence:
+            raise ValueError(f"cannot reverse {pence}: {self.refunded_pence} was given back")
+        restored = self.settled(self.paid_pence, self.failure_reason) if self.status is DonationStatus.REFUNDED \
+            else self
+        return replace(restored, refunded_pence=self.refunded_pence - pence)
+
     @property
     def net_pence(self) -> int:
         return self.paid_pence - self.refunded_pence

@@ -303,22 +303,25 @@ def request_refund(uow_factory: Callable[[], UnitOfWork], gateway: PaymentGatewa
                    amount_pence: int | None = None) -> RefundRequested:
     """Asks the processor to give a paid donation back (all that is left of it by default).
 
-    Nothing is booked here: the reversing transfer is made when `charge.refunded` arrives, so a refund made
+    Nothing is booked here: the reversing transfer is made when the refund's event arrives, so a refund made
     in Stripe's dashboard and one made here are recorded the same way. The idempotency key names what has
-    been refunded so far, so repeating the command before Stripe answers cannot refund twice.
+    been refunded (and booked back) so far, so repeating the command before Stripe answers cannot refund twice.
     """
     with uow_factory() as uow:
         donation = uow.donations.get(reference)
         checkout = uow.checkouts.by_reference(reference)
-    if donation is None:
-        raise DonationNotFound(reference)
+        if donation is None:
+            raise DonationNotFound(reference)
+        # Refunds booked and failed refunds booked back: a refund after a failed one is a new request.
+        refund_movements = sum(transfer.kind is TransferKind.REFUND
+                               for transfer in uow.ledger.transfers(donation.appeal, reference))
     if checkout is None or checkout.payment_intent is None or donation.net_pence == 0:
         raise RefundRefused(f"donation {reference} has no card payment left to refund")
     amount = donation.net_pence if amount_pence is None else amount_pence
     if not 0 < amount <= donation.net_pence:
         raise RefundRefused(f"can refund between 1 and {donation.net_pence} pence of donation {reference}, "
                             f"not {amount}")
-    key = f"everypenny-refund-{reference}-after-{donation.refunded_pence}-{amount}"
+    key = f"everypenny-refund-{reference}-after-{refund_movements}-{donation.refunded_pence}-{amount}"
     return RefundRequested(gateway.refund(checkout.payment_intent, amount, key), amount, donation.currency)
 
 
@@ -330,6 +333,11 @@ class EventNotYetApplicable(Exception):
     """An event that depends on one not yet applied (e.g. a refund before its payment); the outbox retries it."""
 
 
+# Stripe retries an undelivered event for up to three days (docs.stripe.com/webhooks#retries). An event about a
+# payment we still have not recorded that long after the event happened is about a payment we did not take.
+STRIPE_RETRY_WINDOW = timedelta(days=3)
+
+
 def apply_stripe_event(uow: UnitOfWork, event: dict[str, Any]) -> None:
     """Applies one verified Stripe event; replays and any arrival order leave the same books.
 
@@ -337,16 +345,28 @@ def apply_stripe_event(uow: UnitOfWork, event: dict[str, Any]) -> None:
     event raises EventNotYetApplicable, so the outbox keeps it and retries with backoff until the payment is
     recorded. We chose this over fetching the session from Stripe's API: the retry needs no network call in the
     handler, works the same against the simulator, and the completed event is guaranteed to come (Stripe
-    retries for three days). Events on sessions in the other order (a late failure after a success, an expiry
-    after a payment) find the checkout already resolved and change nothing; a success after a failed attempt
-    (the donor tried another card) records the payment as a new transfer, as the pending one was released.
-    Replays are stopped earlier, at the inbox, by event id; each handler is idempotent as well. Each handler
-    locks the checkout's row before reading the donation, so two workers applying two events for one payment
-    (say, two partial refunds) take turns and the second sees what the first recorded.
+    retries for three days). So an event still about an unknown payment once STRIPE_RETRY_WINDOW has passed
+    since it happened is about another integration's payment on the same Stripe account: it is logged and
+    ignored, as events for sessions we did not create are at once. Events on sessions in the other order (a late
+    failure after a success, an expiry after a payment) find the checkout already resolved and change nothing;
+    a success after a failed attempt (the donor tried another card) records the payment as a new transfer, as
+    the pending one was released. Refunds and disputes are booked per refund and per balance transaction, each
+    under its own idempotency key, so every subset and order of their events ends in the same books.
+    Replays are stopped earlier, at the inbox, by event id. Each handler locks the checkout's row before reading
+    the donation, so two workers applying two events for one payment (say, two partial refunds) take turns and
+    the second sees what the first recorded.
     """
     handler = _EVENT_HANDLERS.get(event["type"])
-    if handler is not None:
+    if handler is None:
+        return
+    try:
         handler(uow, event["data"]["object"])
+    except EventNotYetApplicable as waiting:
+        happened = datetime.fromtimestamp(int(event.get("created") or 0), UTC)
+        if _utcnow() - happened < STRIPE_RETRY_WINDOW:
+            raise
+        log.info("ignoring a Stripe event about a payment we did not take", event_id=event["id"],
+                 type=event["type"], reason=str(waiting))
 
 
 def _reference_of(stripe_object: dict[str, Any]) -> str | None:
@@ -358,17 +378,24 @@ def _checkout_for_session(uow: UnitOfWork, session: dict[str, Any]) -> tuple[Che
     reference = checkout.donation_reference if checkout else _reference_of(session)
     donation = uow.donations.get(reference) if reference else None
     if donation is None:
-        return None  # a session some other integration created on the same Stripe account: not ours
+        log.info("ignoring a Stripe event for a checkout session we did not create", session=session["id"])
+        return None
     if checkout is None:  # our own commit after creating the session failed or has not happened yet
         checkout = record_checkout(uow, donation, HostedCheckout(session["id"], session.get("url") or ""))
     return checkout, donation
 
 
 def _session_completed(uow: UnitOfWork, session: dict[str, Any]) -> None:
+    """The donor finished on Stripe's page. A card is paid by now; a bank payment (Bacs, Pay by bank) may still
+    be `unpaid`, its money staying pending until checkout.session.async_payment_succeeded or _failed."""
     found = _checkout_for_session(uow, session)
-    if found is None or session.get("payment_status") != "paid":
+    if found is None:
         return
     checkout, donation = found
+    if session.get("payment_status") != "paid":
+        if checkout.payment_intent is None and session.get("payment_intent"):
+            uow.checkouts.save(replace(checkout, payment_intent=session["payment_intent"]))
+        return
     if checkout.status is CheckoutStatus.PAID:
         return
     if session.get("amount_total") != donation.amount_pence:
@@ -400,9 +427,16 @@ def _session_expired(uow: UnitOfWork, session: dict[str, Any]) -> None:
         _release(uow, *found, CheckoutStatus.EXPIRED, "the checkout expired before payment")
 
 
+def _async_payment_failed(uow: UnitOfWork, session: dict[str, Any]) -> None:
+    found = _checkout_for_session(uow, session)
+    if found is not None:
+        _release(uow, *found, CheckoutStatus.FAILED, "the bank payment did not go through")
+
+
 def _payment_failed(uow: UnitOfWork, payment_intent: dict[str, Any]) -> None:
     reference = _reference_of(payment_intent)
     if reference is None or uow.donations.get(reference) is None:
+        log.info("ignoring a failed payment we did not create", payment_intent=payment_intent.get("id"))
         return
     checkout = uow.checkouts.by_reference(reference, lock=True)
     if checkout is None:
@@ -412,60 +446,102 @@ def _payment_failed(uow: UnitOfWork, payment_intent: dict[str, Any]) -> None:
     _release(uow, checkout, uow.donations.get(reference), CheckoutStatus.FAILED, reason)
 
 
-def _paid_donation(uow: UnitOfWork, payment_intent: str | None, what: str) -> Donation:
-    checkout = uow.checkouts.by_payment_intent(payment_intent, lock=True) if payment_intent else None
+def _paid_donation(uow: UnitOfWork, payment_intent: str | None, what: str) -> Donation | None:
+    """The donation a payment paid for; None (logged) for a payment that cannot be ours."""
+    if not payment_intent:  # every payment of ours is a PaymentIntent made by a checkout session
+        log.info(f"ignoring {what} on a payment we did not take: it has no PaymentIntent")
+        return None
+    checkout = uow.checkouts.by_payment_intent(payment_intent, lock=True)
     if checkout is None:
         raise EventNotYetApplicable(f"{what} on payment {payment_intent} arrived before the payment was recorded")
     return uow.donations.get(checkout.donation_reference)
 
 
-def _give_back(uow: UnitOfWork, donation: Donation, pence: int, key: str, kind: TransferKind,
-               metadata: dict[str, str]) -> None:
-    """A reversing transfer for money that left the fund; the donation records how much came back."""
+def _give_back(uow: UnitOfWork, donation: Donation, pence: int, key: str, kind: TransferKind) -> Donation:
+    """Money that left the fund (a refund, a dispute's withdrawal): a reversing transfer, once per key."""
+    if uow.ledger.get(key) is not None:
+        return donation
     original = donation_transfer(donation, key, Phase.SINGLE, amount_pence=pence)
     apply_transfer(uow, original.reversal(key, kind=kind, description=f"{kind.value} of {donation.reference}"))
-    uow.donations.save(replace(donation.refunded(pence), metadata={**donation.metadata, **metadata}))
+    donation = donation.refunded(pence)
+    uow.donations.save(donation)
+    return donation
 
 
-def _charge_refunded(uow: UnitOfWork, charge: dict[str, Any]) -> None:
-    """`amount_refunded` is cumulative, so an older event arriving late finds nothing new to reverse."""
-    donation = _paid_donation(uow, charge.get("payment_intent"), "a refund")
-    refunded_to = int(charge["amount_refunded"])
-    already = int(donation.metadata.get("stripe_refunded_pence", "0"))
-    if refunded_to > already:
-        _give_back(uow, donation, refunded_to - already, f"stripe:{charge['id']}:refunded-to:{refunded_to}",
-                   TransferKind.REFUND, {"stripe_refunded_pence": str(refunded_to)})
+def _take_back(uow: UnitOfWork, donation: Donation, pence: int, key: str, kind: TransferKind) -> Donation:
+    """Money given back that came back to us (a failed refund, a won dispute): the reversal reversed, once."""
+    if uow.ledger.get(key) is not None:
+        return donation
+    apply_transfer(uow, replace(donation_transfer(donation, key, Phase.SINGLE, amount_pence=pence), kind=kind,
+                                description=f"{kind.value} of {donation.reference} reversed"))
+    donation = donation.refund_reversed(pence)
+    uow.donations.save(donation)
+    return donation
 
 
-def _dispute_created(uow: UnitOfWork, dispute: dict[str, Any]) -> None:
-    donation = _paid_donation(uow, dispute.get("payment_intent"), "a dispute")
-    key = f"dispute:{dispute['id']}"
-    if key not in donation.metadata:
-        uow.donations.save(replace(donation, metadata={**donation.metadata, key: "open"}))
+# A refund takes the money from Stripe's balance when it is made; failed or cancelled, Stripe puts it back
+# (docs.stripe.com/refunds#failed-refunds; Refund.status in stripe-python's stripe/_refund.py).
+REFUND_RETURNED = frozenset({"failed", "canceled"})
 
 
-def _dispute_closed(uow: UnitOfWork, dispute: dict[str, Any]) -> None:
-    """Only a lost dispute moves money back; a won one leaves the donation as it was."""
-    donation = _paid_donation(uow, dispute.get("payment_intent"), "a dispute")
-    key = f"dispute:{dispute['id']}"
-    if donation.metadata.get(key) in ("lost", "won"):
+def _refund(uow: UnitOfWork, refund: dict[str, Any]) -> None:
+    """Any event carrying a refund (refund.created/.updated/.failed, charge.refund.updated): the refund is
+    booked once by its id, and booked back once if its status says the money came back."""
+    donation = _paid_donation(uow, refund.get("payment_intent"), "a refund")
+    if donation is None:
         return
-    outcome = "lost" if dispute.get("status") == "lost" else "won"
-    if outcome == "lost":
-        _give_back(uow, donation, int(dispute["amount"]), f"stripe:{dispute['id']}:lost", TransferKind.DISPUTE,
-                   {key: outcome})
-    else:
-        uow.donations.save(replace(donation, metadata={**donation.metadata, key: outcome}))
+    pence = int(refund["amount"])
+    donation = _give_back(uow, donation, pence, f"stripe:{refund['id']}:refunded", TransferKind.REFUND)
+    if refund.get("status") in REFUND_RETURNED:
+        _take_back(uow, donation, pence, f"stripe:{refund['id']}:{refund['status']}", TransferKind.REFUND)
+
+
+# Statuses after which a dispute changes no more (stripe-python's stripe/_dispute.py, Dispute.status):
+# warning_closed (an inquiry that never became a chargeback), prevented (stopped before it was filed), won, lost.
+DISPUTE_CLOSED = frozenset({"warning_closed", "prevented", "won", "lost"})
+# The balance transactions a dispute lists: money withdrawn from Stripe's balance, and money reinstated.
+DISPUTE_WITHDRAWAL, DISPUTE_REINSTATEMENT = "dispute", "dispute_reversal"
+
+
+def _dispute(uow: UnitOfWork, dispute: dict[str, Any]) -> None:
+    """Any dispute event. Money follows the dispute's balance transactions (withdrawn when funds_withdrawn
+    happens, reinstated when funds_reinstated does, each booked once by its id); the donation records the
+    dispute's status, a closed status never overwritten by an open one delivered late.
+
+    Stripe withdraws from its balance, which is our receivable from Stripe: the bank account moves when the
+    payout carrying the withdrawal is imported (its negative line settles less), as it does for refunds.
+    """
+    donation = _paid_donation(uow, dispute.get("payment_intent"), "a dispute")
+    if donation is None:
+        return
+    pence = int(dispute["amount"])
+    # Withdrawals first: an event can carry both, and a reinstatement reverses a withdrawal.
+    for transaction in sorted(dispute.get("balance_transactions") or [],
+                              key=lambda t: t.get("reporting_category") != DISPUTE_WITHDRAWAL):
+        key = f"stripe:{transaction['id']}"
+        if transaction.get("reporting_category") == DISPUTE_WITHDRAWAL:
+            donation = _give_back(uow, donation, pence, key, TransferKind.DISPUTE)
+        elif transaction.get("reporting_category") == DISPUTE_REINSTATEMENT:
+            donation = _take_back(uow, donation, pence, key, TransferKind.DISPUTE)
+    key = f"dispute:{dispute['id']}"
+    if donation.metadata.get(key) not in DISPUTE_CLOSED and donation.metadata.get(key) != dispute.get("status"):
+        uow.donations.save(replace(donation, metadata={**donation.metadata, key: str(dispute.get("status"))}))
 
 
 _EVENT_HANDLERS: dict[str, Callable[[UnitOfWork, dict[str, Any]], None]] = {
     "checkout.session.completed": _session_completed,
+    "checkout.session.async_payment_succeeded": _session_completed,
+    "checkout.session.async_payment_failed": _async_payment_failed,
     "checkout.session.expired": _session_expired,
     "payment_intent.payment_failed": _payment_failed,
-    "charge.refunded": _charge_refunded,
-    "charge.dispute.created": _dispute_created,
-    "charge.dispute.closed": _dispute_closed,
+    "refund.created": _refund,
+    "refund.updated": _refund,
+    "refund.failed": _refund,
+    "charge.refund.updated": _refund,
+    **{f"charge.dispute.{change}": _dispute
+       for change in ("created", "updated", "funds_withdrawn", "funds_reinstated", "closed")},
 }
+STRIPE_EVENTS = tuple(_EVENT_HANDLERS)  # what the webhook endpoint subscribes to
 
 
 def accept_stripe_event(uow_factory: Callable[[], UnitOfWork], event: dict[str, Any]) -> bool:

@@ -12,7 +12,8 @@ class BackgroundServer:
     """`with BackgroundServer(app) as url:` serves on a free loopback port (port 0) until the block ends."""
 
     def __init__(self, app, host: str = "127.0.0.1", port: int = 0, name: str = "server") -> None:
-        self.server = uvicorn.Server(uvicorn.Config(app, host=host, port=port, log_level="warning"))
+        # Plain HTTP only: no websocket protocol is loaded (older uvicorn loads websockets' deprecated legacy API).
+        self.server = uvicorn.Server(uvicorn.Config(app, host=host, port=port, log_level="warning", ws="none"))
         self.thread = threading.Thread(target=self.server.run, name=name, daemon=True)
 
     def __enter__(self) -> str:

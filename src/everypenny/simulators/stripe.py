@@ -26,12 +26,12 @@ from pathlib import Path
 from typing import Any
 
 import httpx
-import stripe
 import structlog
 from fastapi import FastAPI, Request
 from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
 from fastapi.templating import Jinja2Templates
 
+from everypenny.config import STRIPE_API_VERSION
 from everypenny.domain.money import CURRENCY_SYMBOLS, format_pence
 from everypenny.simulators.server import BackgroundServer
 
@@ -49,6 +49,8 @@ class CardOutcome:
     decline_code: str = ""
     message: str = ""
     disputed: bool = False  # succeeds, then the cardholder disputes it as fraudulent
+    inquiry: bool = False  # succeeds, then the issuer opens an inquiry (a dispute in a warning_ status)
+    refund_fails: bool = False  # succeeds; a refund of it starts as succeeded and fails later
 
 
 _DECLINED = "Your card was declined."
@@ -62,6 +64,8 @@ TEST_CARDS: dict[str, CardOutcome] = {
     "5200828282828210": CardOutcome(True),  # Mastercard (debit)
     "378282246310005": CardOutcome(True),  # American Express
     "4000000000000259": CardOutcome(True, disputed=True),  # dispute: fraudulent
+    "4000000000001976": CardOutcome(True, inquiry=True),  # dispute: inquiry
+    "4000000000005126": CardOutcome(True, refund_fails=True),  # refund: fails asynchronously
     "4000000000000002": CardOutcome(False, "card_declined", "generic_decline", _DECLINED),
     "4000000000009995": CardOutcome(False, "card_declined", "insufficient_funds", "Your card has insufficient funds."),
     "4000000000009987": CardOutcome(False, "card_declined", "lost_card", _DECLINED),
@@ -159,6 +163,8 @@ class WebhookOptions:
     delay_s: float = 0.0
     retry_base_s: float = 1.0  # Stripe backs off over hours; the simulator over seconds
     max_attempts: int = 8
+    # Stripe renders each event in the API version its endpoint was created with.
+    api_version: str = STRIPE_API_VERSION
 
 
 @dataclass(order=True)
@@ -184,8 +190,10 @@ class StripeSimulator:
         self.balance_transactions: list[dict[str, Any]] = []  # oldest first
         self.payouts: list[dict[str, Any]] = []  # oldest first
         self._paid_out_in: dict[str, str] = {}  # balance transaction id -> payout id
+        self._refunds_fail: set[str] = set()  # charges paid with the refund-failure test card
         self.events: list[dict[str, Any]] = []
         self.deliveries: list[dict[str, Any]] = []  # every attempt: event id, type, attempt, status
+        self.requested_versions: list[str | None] = []  # the Stripe-Version header of each API request
         self._idempotent: dict[str, tuple[str, int, dict[str, Any]]] = {}
         self._lock = threading.RLock()
         self._queue: list[_Delivery] = []
@@ -229,7 +237,7 @@ class StripeSimulator:
 
     def _emit(self, type_: str, obj: dict[str, Any]) -> dict[str, Any]:
         event = {
-            "id": "evt_" + secrets.token_hex(12), "object": "event", "api_version": stripe.api_version,
+            "id": "evt_" + secrets.token_hex(12), "object": "event", "api_version": self.webhook.api_version,
             "created": self.now(), "type": type_, "livemode": False, "pending_webhooks": 1,
             "request": {"id": None, "idempotency_key": None}, "data": {"object": json.loads(json.dumps(obj))},
         }
@@ -446,7 +454,8 @@ class StripeSimulator:
             "outcome": {"type": "authorized" if outcome.succeeds else "issuer_declined",
                         "reason": outcome.decline_code or None},
             "payment_method_details": {"type": "card", "card": {"last4": number[-4:]}},
-            "refunds": {"object": "list", "data": []}, "created": self.now(), "livemode": False,
+            "refunds": {"object": "list", "data": []}, "balance_transaction": None, "created": self.now(),
+            "livemode": False,
         }
         self.charges[charge["id"]] = charge
         intent["latest_charge"] = charge["id"]
@@ -469,14 +478,62 @@ class StripeSimulator:
             intent.update(status="succeeded", last_payment_error=None)
             session.update(status="complete", payment_status="paid",
                            customer_details={"email": email or session["customer_email"]})
-            self._balance("charge", "charge", charge["amount"], card_fee(charge["amount"]), charge["id"],
-                          charge["currency"])
+            amount = charge["amount"]
+            charge["balance_transaction"] = self._balance(
+                "charge", "charge", amount, card_fee(amount), charge["id"], charge["currency"])["id"]
+            if outcome.refund_fails:
+                self._refunds_fail.add(charge["id"])
             self._emit("charge.succeeded", charge)
             self._emit("payment_intent.succeeded", intent)
             self._emit("checkout.session.completed", self._public_session(session))
-            if outcome.disputed:
-                self.open_dispute(charge["id"], "fraudulent")
+            if outcome.disputed or outcome.inquiry:
+                self.open_dispute(charge["id"], "fraudulent", inquiry=outcome.inquiry)
             return outcome
+
+    def pay_by_bank(self, session_id: str, email: str) -> None:
+        """A bank debit (Bacs, Pay by bank) as if the session offered one: the donor finishes on the page, the
+        session completes `unpaid`, and the bank's answer comes days later (settle_bank_payment).
+        docs.stripe.com/payments/checkout/how-checkout-works#delayed-notification-payment-methods"""
+        with self._lock:
+            session = self.session(session_id)
+            intent = self._intent(session)
+            intent["status"] = "processing"
+            session.update(status="complete", payment_status="unpaid", customer_details={"email": email})
+            self._emit("checkout.session.completed", self._public_session(session))
+
+    def settle_bank_payment(self, session_id: str, succeeds: bool) -> None:
+        with self._lock:
+            session = self.session(session_id)
+            intent = self.payment_intents[session["payment_intent"]]
+            if succeeds:
+                charge = self._charge(intent, CardOutcome(True), "0000")
+                charge["payment_method_details"] = {"type": "bacs_debit"}
+                charge["balance_transaction"] = self._balance(
+                    "charge", "charge", charge["amount"], card_fee(charge["amount"]), charge["id"],
+                    charge["currency"])["id"]
+                intent["status"] = "succeeded"
+                session["payment_status"] = "paid"
+                self._emit("checkout.session.async_payment_succeeded", self._public_session(session))
+            else:
+                intent.update(status="requires_payment_method", last_payment_error={
+                    "type": "invalid_request_error", "code": "payment_method_bank_account_declined",
+                    "message": "The bank account could not be debited."})
+                self._emit("payment_intent.payment_failed", intent)
+                self._emit("checkout.session.async_payment_failed", self._public_session(session))
+
+    def pay_elsewhere(self, amount: int, currency: str = "gbp") -> dict[str, Any]:
+        """A card payment another integration on the same account takes (not through a checkout of ours)."""
+        with self._lock:
+            intent = {"id": "pi_" + secrets.token_hex(12), "object": "payment_intent", "amount": amount,
+                      "currency": currency, "status": "succeeded", "metadata": {}, "description": None,
+                      "last_payment_error": None, "latest_charge": None, "created": self.now(), "livemode": False}
+            self.payment_intents[intent["id"]] = intent
+            charge = self._charge(intent, CardOutcome(True), "4242424242424242")
+            charge["balance_transaction"] = self._balance(
+                "charge", "charge", amount, card_fee(amount), charge["id"], currency)["id"]
+            self._emit("charge.succeeded", charge)
+            self._emit("payment_intent.succeeded", intent)
+            return charge
 
     def refund(self, params: dict[str, Any]) -> dict[str, Any]:
         with self._lock:
@@ -501,15 +558,38 @@ class StripeSimulator:
                     f"({format_pence(remaining, currency)})", "amount")
             refund = {"id": "re_" + secrets.token_hex(12), "object": "refund", "amount": amount,
                       "charge": charge["id"], "payment_intent": charge["payment_intent"],
-                      "currency": charge["currency"],
-                      "status": "succeeded", "reason": params.get("reason"), "created": self.now()}
+                      "currency": charge["currency"], "metadata": params.get("metadata") or {},
+                      "status": "succeeded", "reason": params.get("reason"), "failure_reason": None,
+                      "failure_balance_transaction": None, "created": self.now()}
             self.refunds[refund["id"]] = refund
-            self._balance("refund", "refund", -amount, 0, refund["id"], refund["currency"])
+            refund["balance_transaction"] = self._balance(
+                "refund", "refund", -amount, 0, refund["id"], refund["currency"])["id"]
             charge["amount_refunded"] += amount
             charge["refunded"] = charge["amount_refunded"] == charge["amount"]
             charge["refunds"]["data"].insert(0, refund)
             self._emit("charge.refunded", charge)
             self._emit("refund.created", refund)
+            if charge["id"] in self._refunds_fail:
+                self.fail_refund(refund["id"])
+            return dict(refund)
+
+    def fail_refund(self, refund_id: str, reason: str = "expired_or_canceled_card") -> dict[str, Any]:
+        """The card's issuer turns the refund away: Stripe puts the money back in the balance and says so
+        (docs.stripe.com/refunds#failed-refunds), and the charge can be refunded again."""
+        with self._lock:
+            refund = self.refunds.get(refund_id)
+            if refund is None:
+                raise _missing("refund", refund_id)
+            if refund["status"] != "succeeded":
+                raise StripeError(400, "invalid_request_error", f"Refund {refund_id} is {refund['status']}.")
+            returned = self._balance("refund_failure", "refund_failure", refund["amount"], 0, refund["id"],
+                                     refund["currency"])
+            refund.update(status="failed", failure_reason=reason, failure_balance_transaction=returned["id"])
+            charge = self.charges[refund["charge"]]
+            charge["amount_refunded"] -= refund["amount"]
+            charge["refunded"] = False
+            self._emit("charge.refund.updated", refund)
+            self._emit("refund.failed", refund)
             return refund
 
     def _refundable_charge(self, params: dict[str, Any]) -> dict[str, Any]:
@@ -526,21 +606,33 @@ class StripeSimulator:
                               f"This PaymentIntent ({intent['id']}) does not have a successful charge to refund.")
         return self.charges[intent["latest_charge"]]
 
-    def open_dispute(self, charge_id: str, reason: str = "fraudulent") -> dict[str, Any]:
+    def open_dispute(self, charge_id: str, reason: str = "fraudulent", inquiry: bool = False,
+                     prevented: bool = False) -> dict[str, Any]:
+        """A chargeback takes the disputed amount and Stripe's fee from the balance at once (funds_withdrawn);
+        an inquiry takes nothing unless it becomes one; a prevented dispute (Visa RDR) is closed as it opens.
+        Statuses and events: docs.stripe.com/disputes/how-disputes-work, stripe-python's Dispute.status."""
         with self._lock:
             charge = self.charges.get(charge_id)
             if charge is None or not charge["paid"]:
                 raise _missing("charge", charge_id)
+            status = "prevented" if prevented else "warning_needs_response" if inquiry else "needs_response"
             dispute = {"id": "dp_" + secrets.token_hex(12), "object": "dispute", "amount": charge["amount"],
                        "currency": charge["currency"], "charge": charge_id, "payment_intent": charge["payment_intent"],
-                       "reason": reason, "status": "needs_response", "created": self.now(),
-                       "livemode": False}
+                       "reason": reason, "status": status, "balance_transactions": [], "metadata": {},
+                       "is_charge_refundable": False, "created": self.now(), "livemode": False}
             self.disputes[dispute["id"]] = dispute
-            self._balance("adjustment", "dispute", -dispute["amount"], DISPUTE_FEE_PENCE, dispute["id"],
-                          dispute["currency"])
             charge["disputed"] = True
             self._emit("charge.dispute.created", dispute)
+            if prevented:
+                self._emit("charge.dispute.closed", dispute)
+            elif not inquiry:
+                self._withdraw(dispute)
             return dispute
+
+    def _withdraw(self, dispute: dict[str, Any]) -> None:
+        dispute["balance_transactions"].append(self._balance(
+            "adjustment", "dispute", -dispute["amount"], DISPUTE_FEE_PENCE, dispute["id"], dispute["currency"]))
+        self._emit("charge.dispute.funds_withdrawn", dispute)
 
     def update_dispute(self, dispute_id: str, params: dict[str, Any]) -> dict[str, Any]:
         """Evidence reading "winning_evidence" or "losing_evidence" decides a test dispute, as in Stripe."""
@@ -548,39 +640,48 @@ class StripeSimulator:
             dispute = self._open_dispute(dispute_id)
             text = str((params.get("evidence") or {}).get("uncategorized_text", ""))
             if text in ("winning_evidence", "losing_evidence"):
-                self._close_dispute(dispute, "won" if text == "winning_evidence" else "lost")
+                self._close_dispute(dispute, text == "winning_evidence")
             return dispute
 
     def close_dispute(self, dispute_id: str) -> dict[str, Any]:
         """Accepting a dispute, as Stripe's API does: the charity gives up and the dispute is lost."""
         with self._lock:
             dispute = self._open_dispute(dispute_id)
-            self._close_dispute(dispute, "lost")
+            self._close_dispute(dispute, won=False)
             return dispute
 
     def _open_dispute(self, dispute_id: str) -> dict[str, Any]:
         dispute = self.disputes.get(dispute_id)
         if dispute is None:
             raise _missing("dispute", dispute_id)
-        if dispute["status"] in ("won", "lost"):
+        if dispute["status"] in ("won", "lost", "warning_closed", "prevented"):
             raise StripeError(400, "invalid_request_error", f"This dispute is already closed ({dispute['status']}).")
         return dispute
 
-    def _close_dispute(self, dispute: dict[str, Any], status: str) -> None:
-        dispute["status"] = status
-        if status == "won":
-            self._balance("adjustment", "dispute_reversal", dispute["amount"], 0, dispute["id"], dispute["currency"])
+    def _close_dispute(self, dispute: dict[str, Any], won: bool) -> None:
+        """Won: an inquiry closes with nothing moved, a chargeback's money is reinstated (funds_reinstated).
+        Lost: an inquiry becomes a chargeback that is lost, its money withdrawn; a chargeback's stays withdrawn."""
+        inquiry = dispute["status"].startswith("warning_")
+        if won and not inquiry:
+            dispute["balance_transactions"].append(self._balance(
+                "adjustment", "dispute_reversal", dispute["amount"], 0, dispute["id"], dispute["currency"]))
+            self._emit("charge.dispute.funds_reinstated", dispute)
+        elif not won and inquiry:
+            self._withdraw(dispute)
+        dispute["status"] = ("warning_closed" if inquiry else "won") if won else "lost"
         self._emit("charge.dispute.closed", dispute)
 
     # ---- the balance and payouts ----
 
-    def _balance(self, type_: str, category: str, amount: int, fee: int, source: str, currency: str) -> None:
+    def _balance(self, type_: str, category: str, amount: int, fee: int, source: str,
+                 currency: str) -> dict[str, Any]:
         """A movement of the account's balance, as Stripe's balance transactions report it."""
         self.balance_transactions.append({
             "id": "txn_" + secrets.token_hex(12), "object": "balance_transaction", "type": type_,
             "reporting_category": category, "amount": amount, "fee": fee, "net": amount - fee, "currency": currency,
             "source": source, "status": "available", "created": self.now(), "available_on": self.now(),
             "description": None})
+        return self.balance_transactions[-1]
 
     def create_payout(self) -> dict[str, Any]:
         """Pays everything available and not yet paid out to the bank, as an automatic payout does."""
@@ -593,9 +694,11 @@ class StripeSimulator:
                                   code="balance_insufficient")
             payout = {"id": "po_" + secrets.token_hex(12), "object": "payout", "amount": amount,
                       "currency": unpaid[0]["currency"], "status": "paid", "automatic": True, "method": "standard",
-                      "created": self.now(), "arrival_date": self.now() + 2 * 86400, "livemode": False}
-            self._balance("payout", "payout", -amount, 0, payout["id"], payout["currency"])
-            payout["balance_transaction"] = self.balance_transactions[-1]["id"]
+                      "type": "bank_account", "metadata": {}, "failure_code": None, "failure_message": None,
+                      "failure_balance_transaction": None, "created": self.now(),
+                      "arrival_date": self.now() + 2 * 86400, "livemode": False}
+            payout["balance_transaction"] = self._balance("payout", "payout", -amount, 0, payout["id"],
+                                                          payout["currency"])["id"]
             for transaction in [*unpaid, self.balance_transactions[-1]]:
                 self._paid_out_in[transaction["id"]] = payout["id"]
             self.payouts.append(payout)
@@ -663,6 +766,8 @@ def create_app(sim: StripeSimulator) -> FastAPI:
 
     @app.middleware("http")
     async def authenticate(request: Request, call_next):
+        if request.url.path.startswith("/v1/"):
+            sim.requested_versions.append(request.headers.get("stripe-version"))
         if (request.url.path.startswith("/v1/") and sim.api_key is not None
                 and request.headers.get("authorization") != f"Bearer {sim.api_key}"):
             return StripeError(401, "invalid_request_error", "Invalid API Key provided.").response()
@@ -776,8 +881,13 @@ def create_app(sim: StripeSimulator) -> FastAPI:
     # Controls that are not Stripe's API: a test or the demo uses them to make things happen.
 
     @app.post("/_simulator/charges/{charge_id}/dispute")
-    def open_dispute(charge_id: str, reason: str = "fraudulent") -> dict[str, Any]:
-        return sim.open_dispute(charge_id, reason)
+    def open_dispute(charge_id: str, reason: str = "fraudulent", inquiry: bool = False,
+                     prevented: bool = False) -> dict[str, Any]:
+        return sim.open_dispute(charge_id, reason, inquiry, prevented)
+
+    @app.post("/_simulator/refunds/{refund_id}/fail")
+    def fail_refund(refund_id: str) -> dict[str, Any]:
+        return sim.fail_refund(refund_id)
 
     @app.post("/_simulator/events/{event_id}/resend")
     def resend(event_id: str) -> dict[str, str]:

@@ -12,8 +12,9 @@ def texts(platform, client, seed_appeal) -> TextGiving:
 
 
 @pytest.fixture
-def cards(platform, seed_appeal):
-    """Card donations on the Stripe simulator, served on a socket the app's `stripe` client talks to."""
+def cards(platform, client, seed_appeal):
+    """Card donations on the Stripe simulator, served on a socket the app's `stripe` client talks to; its events
+    reach the app through the webhook."""
     from card_harness import CardDonations
 
     from everypenny.simulators.stripe import SimulatorServer, StripeSimulator
@@ -23,4 +24,4 @@ def cards(platform, seed_appeal):
     with SimulatorServer(sim) as url:
         settings.stripe_api_base = url
         platform.payments = None  # the gateway is built for the simulator's address
-        yield CardDonations(platform, sim)
+        yield CardDonations(platform, sim, client)

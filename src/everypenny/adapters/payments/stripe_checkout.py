@@ -6,6 +6,7 @@ import functools
 
 import stripe
 
+from everypenny.adapters.payments.stripe_client import stripe_client
 from everypenny.config import Settings
 from everypenny.service_layer.online_ports import CheckoutRequest, HostedCheckout
 
@@ -20,9 +21,7 @@ class StripeCheckoutGateway:
     def client(self) -> stripe.StripeClient:
         """One client for the gateway's life, so calls reuse its connections to Stripe rather than opening
         (and leaving to the garbage collector) one per donation."""
-        return stripe.StripeClient(
-            self.settings.stripe_api_key, base_addresses={"api": self.settings.stripe_api_base},
-            max_network_retries=2)
+        return stripe_client(self.settings)
 
     def create_checkout(self, request: CheckoutRequest) -> HostedCheckout:
         """One session per donation: the idempotency key makes a retried call return the same session."""

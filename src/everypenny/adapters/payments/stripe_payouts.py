@@ -4,8 +4,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
-import stripe
-
+from everypenny.adapters.payments.stripe_client import stripe_client
 from everypenny.config import Settings
 from everypenny.domain.settlement import CardPayout, CardTransaction
 
@@ -14,8 +13,7 @@ class StripePayouts:
     """Reads from the API base in the settings: Stripe itself, or the local simulator."""
 
     def __init__(self, settings: Settings) -> None:
-        self.client = stripe.StripeClient(
-            settings.stripe_api_key, base_addresses={"api": settings.stripe_api_base}, max_network_retries=2)
+        self.client = stripe_client(settings)
 
     def paid_since(self, since: datetime | None) -> list[CardPayout]:
         """Paid payouts created at or after `since`, oldest first, each with the transactions it paid."""

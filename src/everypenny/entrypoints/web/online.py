@@ -20,6 +20,7 @@ from fastapi.templating import Jinja2Templates
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from everypenny.bootstrap import Platform
+from everypenny.config import STRIPE_API_VERSION
 from everypenny.domain.appeal import Appeal
 from everypenny.domain.donation import DonationStatus
 from everypenny.domain.gift_aid import GiftAidInvalid, GiftAidScope, declaration_wording, gift_aid_pence
@@ -293,7 +294,8 @@ def online_router(platform: Platform) -> APIRouter:
 
     @router.post("/webhooks/stripe", tags=["webhooks"])
     async def stripe_webhook(request: Request) -> JSONResponse:
-        """Verified with Stripe's signature scheme, stored once by event id and queued; applied by the outbox."""
+        """Verified with Stripe's signature scheme, refused unless in our pinned API version, stored once by event
+        id and queued; applied by the outbox."""
         payload = await request.body()
         try:
             stripe.Webhook.construct_event(payload, request.headers.get("stripe-signature"),
@@ -307,6 +309,14 @@ def online_router(platform: Platform) -> APIRouter:
         event = json.loads(payload)
         if not isinstance(event, dict) or not {"id", "type", "data"} <= event.keys():
             return JSONResponse({"detail": "the body is not a Stripe event"}, status_code=400)
+        if event.get("api_version") != STRIPE_API_VERSION:
+            # Another version's objects have other shapes: reading them as ours could book money wrongly.
+            log.warning("refused a Stripe event of another API version", event_id=event["id"],
+                        api_version=event.get("api_version"))
+            return JSONResponse({"detail": (
+                f"event {event['id']} is in Stripe API version {event.get('api_version')}, but this endpoint "
+                f"reads version {STRIPE_API_VERSION}: create the webhook endpoint with api_version "
+                f"{STRIPE_API_VERSION} (see docs/going-live-stripe.md)")}, status_code=400)
         accepted = accept_stripe_event(platform.uow, event)
         return JSONResponse({"received": True, "duplicate": not accepted})
 
