@@ -50,6 +50,11 @@ class Settings(BaseSettings):
     settlement_window_days: int = 99
     # Stripe pays card donations within days; a card donation unpaid after this many days is overdue.
     card_settlement_window_days: int = 14
+    # Links we send donors (receipt pages, Gift Aid forms, text-to-link pages) stop working after this many days.
+    donor_link_days: int = 90
+    # Failed look-ups of donor links (a wrong or expired token) allowed per client IP in each window.
+    link_probes_per_ip: int = 10
+    link_probe_window_s: int = 600
     # Receipt checks a client may make per minute on a public transparency page.
     receipt_checks_per_minute: int = 10
     # Spike: how many tasks an outbox worker claims at once, and how many threads share them (each share in

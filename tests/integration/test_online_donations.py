@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import timedelta
+from urllib.parse import parse_qs, urlsplit
 
 import pytest
 
@@ -93,8 +94,12 @@ def test_starting_a_donation_reserves_it_as_pending_and_opens_a_checkout(platfor
     assert started.checkout_url.startswith("https://checkout.example/cs_test_")
     [request] = fake_gateway.requests
     assert (request.amount_pence, request.currency, request.email) == (500, "GBP", "donor@example.org")
-    assert request.success_url == f"https://give.example/donate/{SLUG}/thank-you/{started.reference}"
-    assert request.cancel_url == f"https://give.example/donate/{SLUG}/cancelled/{started.reference}"
+    success, cancel = urlsplit(request.success_url), urlsplit(request.cancel_url)
+    assert success.path == f"/donate/{SLUG}/thank-you/{started.reference}"
+    assert cancel.path == f"/donate/{SLUG}/cancelled/{started.reference}"
+    [key] = parse_qs(success.query)["key"]
+    assert parse_qs(cancel.query)["key"] == [key]
+    assert links.reference_from_receipt_key(platform.settings.secret_key, key, timedelta(days=1)) == started.reference
     stored = donation(platform, started.reference)
     assert request.expires_at - stored.created_at == timedelta(hours=1)
     assert (stored.status, stored.channel, stored.marketing_consent) == (DonationStatus.PENDING, Channel.ONLINE, False)

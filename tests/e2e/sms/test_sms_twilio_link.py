@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from datetime import timedelta
 from urllib.parse import parse_qs, urlparse
 from xml.etree import ElementTree
 
@@ -36,7 +37,7 @@ def test_a_keyword_to_the_long_number_replies_with_a_prefilled_donation_link(tex
     assert (link.netloc, link.path) == ("testserver", "/donate/sun-ukraine-fund")
     query = parse_qs(link.query)
     assert query["amount_pence"] == ["500"]
-    assert phone_from_prefill_token(texts.platform.settings.secret_key, query["from"][0]) == DONOR
+    assert phone_from_prefill_token(texts.platform.settings.secret_key, query["from"][0], timedelta(days=1)) == DONOR
     assert "STOP" in text
     assert texts.donations() == [] and texts.totals()["raised_pence"] == 0  # the online flow completes it
 
