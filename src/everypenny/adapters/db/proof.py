@@ -10,6 +10,7 @@ from sqlalchemy import Connection, func, or_, select, update
 from sqlalchemy.exc import IntegrityError
 
 from everypenny.adapters.db.chain import _sealed_transfer
+from everypenny.adapters.db.personal_data import Treatment, in_erasure_order
 from everypenny.adapters.db.repositories import (
     POSTED_PHASES,
     TRANSFERS_WITH_CODES,
@@ -18,15 +19,10 @@ from everypenny.adapters.db.repositories import (
 )
 from everypenny.adapters.db.schema import (
     appeals,
-    consents,
     donations,
     donor_erasures,
-    email_messages,
-    inbox_messages,
     ledger_transfers,
-    outbox_tasks,
     payouts,
-    sms_outbound,
 )
 from everypenny.domain.chain import SealedTransfer
 from everypenny.domain.donation import Medium
@@ -35,18 +31,19 @@ from everypenny.domain.ledger import TransferKind
 from everypenny.domain.payouts import Fund, Payout
 from everypenny.service_layer.ports import DuplicateKey
 
-# Where personal data lives besides donations' phone, email and metadata. A column that holds exactly one
-# contact is replaced outright; a text column (a JSON payload or prose) is scrubbed of every spelling of it.
-# A feature that stores contacts in a new table adds its columns here (e.g. an email log's recipient and body).
-CONTACT_COLUMNS = [consents.c.contact, email_messages.c.recipient, sms_outbound.c.to_number]
-TEXT_COLUMNS = [inbox_messages.c.payload, outbox_tasks.c.payload, email_messages.c.body]
-
 
 def _scrubbed_text(text: str, replacements: dict[str, str]) -> str:
     try:
-        return json.dumps(scrub(json.loads(text), replacements))
+        return json.dumps(scrub(json.loads(text), replacements), sort_keys=True)
     except ValueError:
         return scrub(text, replacements)
+
+
+def _stored_spellings(contact: Contact) -> list[str]:
+    """How the contact may be written in a stored text, lower-cased: as typed, and as json.dumps escapes it
+    (josé@… is stored as jos\\u00e9@…)."""
+    return sorted({form.lower() for spelling in contact.spellings()
+                   for form in (spelling, json.dumps(spelling)[1:-1])}, key=len, reverse=True)
 
 
 class SqlProofRepository:
@@ -103,28 +100,36 @@ class SqlProofRepository:
         return found
 
     def pseudonymise(self, contact: Contact, replacement: str) -> tuple[set[int], int]:
-        """Replaces the contact on donations and wherever else personal data lives (see below).
+        """Replaces the contact wherever personal_data.PERSONAL_DATA says it may be stored.
 
         Returns the ids of the donations changed and how many other records were.
         """
         replacements = dict.fromkeys(contact.spellings(), replacement)
-        column = donations.c.phone if contact.medium is Medium.SMS else donations.c.email
-        rows = self.connection.execute(select(donations.c.id, donations.c.metadata).where(column == contact.value))
-        changed: set[int] = set()
-        for row in rows.all():
-            metadata = scrub(json.loads(row.metadata), replacements)
-            self.connection.execute(donations.update().where(donations.c.id == row.id).values(
-                {column.name: replacement, "metadata": json.dumps(metadata, sort_keys=True), "updated_at": now()}))
-            changed.add(row.id)
-        records = sum(self.connection.execute(
-            update(c.table).where(c == contact.value).values({c.name: replacement})).rowcount for c in CONTACT_COLUMNS)
-        for text in TEXT_COLUMNS:
-            mentions = or_(*(text.contains(spelling, autoescape=True) for spelling in replacements))
-            for row in self.connection.execute(select(text.table.c.id, text).where(mentions)).all():
-                self.connection.execute(update(text.table).where(text.table.c.id == row.id).values(
-                    {text.name: _scrubbed_text(row[1], replacements)}))
-                records += 1
-        return changed, records
+        value = contact.value.lower()
+        mentions = _stored_spellings(contact)
+        donation_ids: set[int] = set()
+        records: set[tuple[str, int]] = set()
+        for entry in in_erasure_order():
+            column, table = entry.column, entry.column.table
+            if entry.treatment is Treatment.CONTACT:
+                where = func.lower(column) == value
+            elif entry.treatment is Treatment.MENTIONS:
+                where = or_(*(func.lower(column).contains(spelling, autoescape=True) for spelling in mentions))
+            else:
+                where = or_(*(func.lower(owner) == value for owner in entry.owners))
+            for row_id, stored in self.connection.execute(select(table.c.id, column).where(where)).all():
+                erased = {Treatment.CONTACT: replacement, Treatment.OWNED_FIELD: ""}.get(entry.treatment)
+                erased = _scrubbed_text(stored, replacements) if erased is None and stored else erased
+                if erased == stored:
+                    continue
+                changes = {column.name: erased}
+                if table is donations:
+                    changes["updated_at"] = now()
+                    donation_ids.add(row_id)
+                else:
+                    records.add((table.name, row_id))
+                self.connection.execute(update(table).where(table.c.id == row_id).values(changes))
+        return donation_ids, len(records)
 
     def erased_at(self, pseudonym: str) -> list[datetime]:
         return list(self.connection.scalars(select(donor_erasures.c.erased_at)
