@@ -65,6 +65,9 @@ class Settings(BaseSettings):
     # How long a claimed task stays a worker's before another may take it: after a crash, its tasks wait this
     # long. Shorter recovers faster; a task outliving it may run twice but takes effect once (see outbox.py).
     worker_lease_s: float = 30.0
+    # A task that fails this many times in a row is parked: no longer retried, shown on the desk (/admin/tasks)
+    # and in /metrics, until an admin retries or dismisses it. 20 failures take about seven hours of backoff.
+    worker_max_attempts: int = 20
 
 
 def get_settings() -> Settings:

@@ -23,6 +23,7 @@ from everypenny.entrypoints import cli_text_giving
 from everypenny.entrypoints.desk_cli import appeal_status, export_app, user_app
 from everypenny.entrypoints.online_cli import online_app
 from everypenny.entrypoints.simulator_cli import simulator_app, stripe_simulator
+from everypenny.entrypoints.tasks_cli import tasks_app
 from everypenny.logs import configure_logging
 from everypenny.service_layer.appeals import CurrencyChangeRefused, StatusChangeRefused, load_appeal
 from everypenny.simulators.stripe import WebhookOptions
@@ -38,6 +39,7 @@ app.add_typer(cli_text_giving.simulate_app, name="simulate")
 app.add_typer(cli_text_giving.donations_app, name="donations")
 app.add_typer(user_app, name="user")
 app.add_typer(export_app, name="export")
+app.add_typer(tasks_app, name="tasks")
 appeal_app.command("status")(appeal_status)
 
 @app.callback()
