@@ -356,6 +356,31 @@ def test_the_receipt_is_mailed_once_over_smtp_with_what_a_donor_needs(platform, 
         assert uow.emails.find("receipt", started.reference).recipient == "donor@example.org"
 
 
+def test_a_receipt_to_an_international_domain_goes_out_in_its_dns_spelling(platform, seed_appeal, fake_gateway,
+                                                                          stripe_event, smtp_sink):
+    started = start(platform, fake_gateway, DonationForm(amount_pence=500, email="jo@exämple.org"))
+    apply(platform, stripe_event("checkout.session.completed", session_object(started.reference)))
+
+    platform.worker().drain()
+
+    [message] = smtp_sink.messages
+    assert message["To"] == "jo@xn--exmple-cua.org"
+
+
+def test_a_receipt_no_server_can_take_ends_instead_of_retrying_forever(platform, seed_appeal, fake_gateway,
+                                                                       stripe_event, smtp_sink):
+    """The test server, like many, lacks SMTPUTF8, so a non-ASCII local part can never be delivered by it."""
+    started = start(platform, fake_gateway, DonationForm(amount_pence=500, email="josé@example.org"))
+    apply(platform, stripe_event("checkout.session.completed", session_object(started.reference)))
+
+    platform.worker().drain()
+
+    assert smtp_sink.messages == []
+    with platform.uow() as uow:
+        assert uow.outbox.depth() == 0 and uow.outbox.parked() == []
+        assert uow.emails.find("receipt", started.reference) is None
+
+
 def test_when_the_mail_server_is_down_the_receipt_waits_in_the_outbox(platform, started, stripe_event):
     platform.settings.smtp_url = "smtp://127.0.0.1:9"  # nothing listens on the discard port
     apply(platform, stripe_event("checkout.session.completed", session_object(started.reference)))

@@ -332,6 +332,10 @@ def online_router(platform: Platform) -> APIRouter:
         event = json.loads(payload)
         if not isinstance(event, dict) or not {"id", "type", "data"} <= event.keys():
             return JSONResponse({"detail": "the body is not a Stripe event"}, status_code=400)
+        # Every Stripe event carries the object it is about (docs.stripe.com/api/events/object: data.object);
+        # one without it could never be applied, so it is refused here rather than retried by the outbox.
+        if not isinstance(event["data"], dict) or not isinstance(event["data"].get("object"), dict):
+            return JSONResponse({"detail": "the event has no data.object"}, status_code=400)
         accepted = accept_stripe_event(platform.uow, event)
         return JSONResponse({"received": True, "duplicate": not accepted})
 
