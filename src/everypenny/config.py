@@ -19,6 +19,9 @@ class Settings(BaseSettings):
     aggregator_callback_secret: str = "dev-aggregator-callback-secret"
     # Text-to-link: Twilio signs its webhooks with the account's auth token.
     twilio_auth_token: str = "dev-twilio-auth-token"
+    # The webhook URL exactly as configured at Twilio (it signs that URL, query string included); empty means
+    # the public URL + /webhooks/twilio/sms, with whatever query string the request came with.
+    twilio_webhook_url: str = ""
 
     # Online donations. The defaults point at the local Stripe simulator (`everypenny simulator stripe`).
     stripe_api_base: str = "http://127.0.0.1:12111"

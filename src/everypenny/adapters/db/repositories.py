@@ -250,6 +250,14 @@ class SqlConsentRepository:
         """The person's latest word on marketing by this medium; None if they never gave one."""
         return self.current_many([contact], medium).get(contact)
 
+    def current_from(self, contact: str, medium: Medium, source_prefix: str) -> bool | None:
+        """The person's latest word given through one source (e.g. "twilio:"); None if they gave none there."""
+        return self.connection.scalar(
+            select(consents.c.granted)
+            .where(consents.c.contact == contact, consents.c.medium == medium.value,
+                   consents.c.source.startswith(source_prefix, autoescape=True))
+            .order_by(consents.c.id.desc()).limit(1))
+
     def current_many(self, contacts: Sequence[str], medium: Medium) -> dict[str, bool]:
         """Each contact's latest word by this medium; contacts who never gave one are left out."""
         latest = (select(func.max(consents.c.id))
