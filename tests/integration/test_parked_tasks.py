@@ -107,6 +107,7 @@ def test_metrics_count_parked_tasks_apart_from_the_queue(platform, handler, clie
 
     assert f'everypenny_outbox_parked{{topic="{POISON}"}} 1.0' in metrics
     assert f'everypenny_outbox_depth{{topic="{POISON}"}}' not in metrics
+    assert "everypenny_inbox_lag_seconds 0.0" in metrics  # a parked task is not work falling behind
 
 
 def test_an_admin_retries_and_dismisses_from_the_command_line(platform, handler, cli):

@@ -87,13 +87,9 @@ class OutboxTask:
 
 
 @dataclass(frozen=True)
-class ParkedTask:
+class ParkedTask(OutboxTask):
     """A task that failed too often to keep retrying: it waits for an admin to retry or dismiss it."""
 
-    id: int
-    topic: str
-    payload: dict[str, Any]
-    attempts: int
     created_at: datetime
     parked_at: datetime
     last_error: str | None
