@@ -51,6 +51,8 @@ def test_the_thank_you_page_needs_the_donors_own_key_and_says_nothing_without_it
             assert personal not in refused.text
     assert own.status_code == 200
     assert "£25" in own.text and "/gift-aid/" in own.text
+    # The key is in the URL: it must not reach another site as a Referer, nor stay in a shared cache.
+    assert (own.headers["Referrer-Policy"], own.headers["Cache-Control"]) == ("no-referrer", "no-store")
     assert other != reference
 
 
@@ -71,7 +73,8 @@ def test_gift_aid_links_expire_after_the_configured_lifetime(client, platform, s
     platform.settings.donor_link_days = 30
 
     _later(monkeypatch, 29)
-    assert client.get(path).status_code == 200
+    form = client.get(path)
+    assert form.status_code == 200 and form.headers["Referrer-Policy"] == "no-referrer"
     assert client.get(thank_you).status_code == 200
     _later(monkeypatch, 2)
     expired = client.get(path)

@@ -250,7 +250,7 @@ def online_router(platform: Platform) -> APIRouter:
         found = donation_and_appeal(slug, reference)
         if found is None:
             return message(request, "Donation not found", "We could not find this donation.", 404)
-        return render(*found)
+        return _private(render(*found))
 
     @router.get("/donate/{slug}/thank-you/{reference}", response_class=HTMLResponse, include_in_schema=False)
     def thank_you(slug: str, reference: str, request: Request):
@@ -358,10 +358,10 @@ def online_router(platform: Platform) -> APIRouter:
     def gift_aid_page(request: Request, found, values: dict[str, Any], errors: dict[str, str],
                       status_code: int = 200) -> HTMLResponse:
         donation, appeal, declaration = found
-        return page(request, "online/gift_aid.html", {
+        return _private(page(request, "online/gift_aid.html", {
             "donation": donation, "appeal": appeal, "declaration": declaration, "values": values,
             "errors": errors, "wordings": _wordings(appeal), "gift_aid_extra": gift_aid_pence(donation.amount_pence)},
-            status_code)
+            status_code))
 
     @router.get("/gift-aid/{token}", response_class=HTMLResponse, include_in_schema=False)
     def gift_aid_form(token: str, request: Request):
@@ -388,6 +388,13 @@ def online_router(platform: Platform) -> APIRouter:
         return gift_aid_page(request, (donation, found[1], declaration), {}, {})
 
     return router
+
+
+def _private(response: HTMLResponse) -> HTMLResponse:
+    """A page opened with a donor's key: the key in its URL goes to no other site, and no cache keeps the page."""
+    response.headers["Referrer-Policy"] = "no-referrer"
+    response.headers["Cache-Control"] = "no-store"
+    return response
 
 
 def _problems(problems: dict[str, str]) -> JSONResponse:
