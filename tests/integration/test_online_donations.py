@@ -6,7 +6,9 @@ from datetime import timedelta
 from urllib.parse import parse_qs, urlsplit
 
 import pytest
+from sqlalchemy import select
 
+from everypenny.adapters.db.schema import outbox_tasks
 from everypenny.domain.appeal import Channel
 from everypenny.domain.donation import DonationStatus
 from everypenny.domain.gift_aid import GiftAidScope
@@ -379,6 +381,21 @@ def test_a_receipt_no_server_can_take_ends_instead_of_retrying_forever(platform,
     with platform.uow() as uow:
         assert uow.outbox.depth() == 0 and uow.outbox.parked() == []
         assert uow.emails.find("receipt", started.reference) is None
+
+
+def test_a_mistyped_smtp_url_keeps_its_password_out_of_the_stored_error(platform, started, stripe_event):
+    platform.settings.smtp_url = "smtp+startls://receipts:hunter2-secret@mail.example:587"  # scheme mistyped
+    apply(platform, stripe_event("checkout.session.completed", session_object(started.reference)))
+
+    platform.worker().run_once()
+
+    with platform.uow() as uow:
+        assert uow.outbox.depth() == 1  # waits for the setting to be fixed
+    with platform.engine.connect() as connection:
+        [error] = connection.execute(select(outbox_tasks.c.last_error).where(
+            outbox_tasks.c.last_error.is_not(None))).scalars()
+    assert "EVERYPENNY_SMTP_URL must look like smtp://host:port" in error
+    assert "receipts:***@mail.example" in error and "hunter2-secret" not in error
 
 
 def test_when_the_mail_server_is_down_the_receipt_waits_in_the_outbox(platform, started, stripe_event):
