@@ -28,7 +28,8 @@ SOURCE_PREFIX = "twilio:"  # how the consents recorded from these words begin
 
 @dataclass(frozen=True)
 class ConsentChange:
-    """A word the provider acted on: whether the person may now be texted, and the record's source."""
+    """A word the provider acted on: whether the person may now be texted, and the record's source
+    (`twilio:QUIT`; `twilio:ARRET OptOutType=STOP` when Twilio named the kind)."""
 
     granted: bool
     source: str
@@ -39,11 +40,7 @@ def twilio_consent_change(body: str, opt_out_type: str | None) -> ConsentChange 
     word = body.strip().upper()
     kind = (opt_out_type or "").strip().upper()
     if kind in _OPT_OUT_TYPES:
-        granted = _OPT_OUT_TYPES[kind]
-    elif word in TWILIO_OPT_OUT:
-        granted, kind = False, "STOP"
-    elif word in TWILIO_OPT_IN:
-        granted, kind = True, "START"
-    else:
-        return None
-    return ConsentChange(granted, f"{SOURCE_PREFIX}{kind}:{word}"[:60])
+        return ConsentChange(_OPT_OUT_TYPES[kind], f"{SOURCE_PREFIX}{word} OptOutType={kind}"[:60])
+    if word in TWILIO_OPT_OUT | TWILIO_OPT_IN:
+        return ConsentChange(word in TWILIO_OPT_IN, f"{SOURCE_PREFIX}{word}")
+    return None

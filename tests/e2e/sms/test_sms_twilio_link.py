@@ -92,7 +92,7 @@ def test_twilios_opt_out_words_are_recorded_and_get_no_reply_of_ours(texts, word
     response = texts.twilio(DONOR, word, sid="SM" + "8" * 32)
 
     assert response.status_code == 200 and _messages(response) == []  # Twilio itself confirmed the opt-out
-    assert _consents(texts.platform) == [(False, f"twilio:STOP:{word.strip().upper()}", None)]
+    assert _consents(texts.platform) == [(False, f"twilio:{word.strip().upper()}", None)]
     assert count_rows(texts.platform, sms_outbound) == 0
 
 
@@ -107,7 +107,7 @@ def test_after_an_opt_out_nothing_is_sent_until_an_opt_in_word(texts):
     assert _messages(blocked) == []  # Twilio would refuse it (error 21610)
     assert all(_messages(response) == [] for response in [*opted_in.values(), start])
     assert [source for _, source, _ in _consents(texts.platform)] == [
-        "twilio:STOP:STOP", "twilio:START:YES", "twilio:START:UNSTOP", "twilio:STOP:CANCEL", "twilio:START:START"]
+        "twilio:STOP", "twilio:YES", "twilio:UNSTOP", "twilio:CANCEL", "twilio:START"]
     assert "Tap to give £5" in " ".join(_messages(after))
     with texts.platform.uow() as uow:
         assert uow.consents.current(DONOR, Medium.SMS) is True
@@ -119,7 +119,8 @@ def test_advanced_opt_out_words_are_read_from_opt_out_type(texts):
     help_ = texts.twilio(DONOR, "HELP", sid="SM" + "9" * 31 + "b", extra={"OptOutType": "HELP"})
 
     assert _messages(stop) == [] == _messages(start)
-    assert [source for _, source, _ in _consents(texts.platform)] == ["twilio:STOP:ARRET", "twilio:START:GO ON THEN"]
+    assert [source for _, source, _ in _consents(texts.platform)] == [
+        "twilio:ARRET OptOutType=STOP", "twilio:GO ON THEN OptOutType=START"]
     assert "Help:" in " ".join(_messages(help_))  # HELP changes no consent and gets the charity's helpline
 
 
