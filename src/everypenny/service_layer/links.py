@@ -91,10 +91,10 @@ def phone_from_prefill_token(secret_key: str, token: str, lifetime: timedelta) -
         raw = base64.urlsafe_b64decode(token + "=" * (-len(token) % 4))
     except (binascii.Error, ValueError):
         raise invalid from None
-    if len(raw) <= _ISSUED.size + _NONCE_BYTES:
+    sealed_at = _ISSUED.size + _NONCE_BYTES
+    if len(raw) <= sealed_at:
         raise invalid
-    issued, nonce, sealed = raw[:_ISSUED.size], raw[_ISSUED.size:_ISSUED.size + _NONCE_BYTES], \
-        raw[_ISSUED.size + _NONCE_BYTES:]
+    issued, nonce, sealed = raw[:_ISSUED.size], raw[_ISSUED.size:sealed_at], raw[sealed_at:]
     try:
         phone = _phone_cipher(secret_key).decrypt(nonce, sealed, issued).decode()
     except InvalidTag:
