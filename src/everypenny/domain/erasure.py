@@ -88,6 +88,17 @@ class ErasureRefused(Exception):
         self.holds = holds
 
 
+def mentions(value, spellings: list[str]) -> bool:
+    """Whether any string in a JSON-like value contains any spelling of a contact, in any case."""
+    if isinstance(value, str):
+        return any(re.search(re.escape(spelling), value, flags=re.IGNORECASE) for spelling in spellings)
+    if isinstance(value, list):
+        return any(mentions(item, spellings) for item in value)
+    if isinstance(value, dict):
+        return any(mentions(item, spellings) for item in value.values())
+    return False
+
+
 def scrub(value, replacements: dict[str, str]):
     """A JSON-like value with every spelling of the contacts replaced (in any case), personal keys' values too,
     and link tokens that carry a phone (text-to-link's `from=`) removed."""

@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Iterable
 from datetime import datetime
 
-from sqlalchemy import Connection, func, or_, select, update
+from sqlalchemy import Connection, and_, func, or_, select, update
 from sqlalchemy.exc import IntegrityError
 
 from everypenny.adapters.db.chain import _sealed_transfer
@@ -26,24 +27,37 @@ from everypenny.adapters.db.schema import (
 )
 from everypenny.domain.chain import SealedTransfer
 from everypenny.domain.donation import Medium
-from everypenny.domain.erasure import Contact, is_pseudonym, scrub
+from everypenny.domain.erasure import Contact, is_pseudonym, mentions, scrub
 from everypenny.domain.ledger import TransferKind
 from everypenny.domain.payouts import Fund, Payout
 from everypenny.service_layer.ports import DuplicateKey
 
+_NON_ASCII = re.compile(r"[^\x00-\x7f]+")
+
+
+def _decoded(text: str):
+    try:
+        return json.loads(text)
+    except ValueError:
+        return text
+
 
 def _scrubbed_text(text: str, replacements: dict[str, str]) -> str:
-    try:
-        return json.dumps(scrub(json.loads(text), replacements), sort_keys=True)
-    except ValueError:
+    decoded = _decoded(text)
+    if decoded is text:  # prose, not JSON
         return scrub(text, replacements)
+    return json.dumps(scrub(decoded, replacements), sort_keys=True)
 
 
-def _stored_spellings(contact: Contact) -> list[str]:
-    """How the contact may be written in a stored text, lower-cased: as typed, and as json.dumps escapes it
-    (josé@… is stored as jos\\u00e9@…)."""
-    return sorted({form.lower() for spelling in contact.spellings()
-                   for form in (spelling, json.dumps(spelling)[1:-1])}, key=len, reverse=True)
+def _may_mention(column, contact: Contact):
+    """A cheap SQL filter for rows that may mention the contact: each spelling's ASCII runs, in any case.
+
+    Stored JSON escapes non-ASCII letters (josé@… is stored as jos\\u00e9@…, JOSÉ@… as JOS\\u00c9@…), and SQL
+    cannot fold the case of an escape, so the SQL looks for the runs around them (`jos`, `@example.org`) and
+    Python decides on the decoded text (erasure.mentions)."""
+    lowered = func.lower(column)
+    return or_(*(and_(*(lowered.contains(run, autoescape=True) for run in _NON_ASCII.split(spelling.lower()) if run))
+                 for spelling in contact.spellings()))
 
 
 class SqlProofRepository:
@@ -104,9 +118,9 @@ class SqlProofRepository:
 
         Returns the ids of the donations changed and how many other records were.
         """
-        replacements = dict.fromkeys(contact.spellings(), replacement)
+        spellings = contact.spellings()
+        replacements = dict.fromkeys(spellings, replacement)
         value = contact.value.lower()
-        mentions = _stored_spellings(contact)
         donation_ids: set[int] = set()
         records: set[tuple[str, int]] = set()
         for entry in in_erasure_order():
@@ -114,10 +128,12 @@ class SqlProofRepository:
             if entry.treatment is Treatment.CONTACT:
                 where = func.lower(column) == value
             elif entry.treatment is Treatment.MENTIONS:
-                where = or_(*(func.lower(column).contains(spelling, autoescape=True) for spelling in mentions))
+                where = _may_mention(column, contact)
             else:
                 where = or_(*(func.lower(owner) == value for owner in entry.owners))
             for row_id, stored in self.connection.execute(select(table.c.id, column).where(where)).all():
+                if entry.treatment is Treatment.MENTIONS and not mentions(_decoded(stored), spellings):
+                    continue
                 erased = {Treatment.CONTACT: replacement, Treatment.OWNED_FIELD: ""}.get(entry.treatment)
                 erased = _scrubbed_text(stored, replacements) if erased is None and stored else erased
                 if erased == stored:
