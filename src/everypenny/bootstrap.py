@@ -36,6 +36,7 @@ class Platform:
     def worker(self, **options) -> OutboxWorker:
         options.setdefault("periodic", periodic_jobs(self))
         options.setdefault("claim_last", CLAIMED_LAST)
+        options.setdefault("max_attempts", self.settings.worker_max_attempts)
         return OutboxWorker(self.uow, self.handlers, **options)
 
     def payment_gateway(self) -> PaymentGateway:

@@ -26,6 +26,9 @@ class Settings(BaseSettings):
     aggregator_callback_secret: str = "dev-aggregator-callback-secret"
     # Text-to-link: Twilio signs its webhooks with the account's auth token.
     twilio_auth_token: str = "dev-twilio-auth-token"
+    # The webhook URL exactly as configured at Twilio (it signs that URL, query string included); empty means
+    # the public URL + /webhooks/twilio/sms, with whatever query string the request came with.
+    twilio_webhook_url: str = ""
 
     # Online donations. The defaults point at the local Stripe simulator (`everypenny simulator stripe`).
     stripe_api_base: str = "http://127.0.0.1:12111"
@@ -57,6 +60,11 @@ class Settings(BaseSettings):
     settlement_window_days: int = 99
     # Stripe pays card donations within days; a card donation unpaid after this many days is overdue.
     card_settlement_window_days: int = 14
+    # Links we send donors (receipt pages, Gift Aid forms, text-to-link pages) stop working after this many days.
+    donor_link_days: int = 90
+    # Failed look-ups of donor links (a wrong or expired token) allowed per client IP in each window.
+    link_probes_per_ip: int = 10
+    link_probe_window_s: int = 600
     # Receipt checks a client may make per minute on a public transparency page.
     receipt_checks_per_minute: int = 10
     # Spike: how many tasks an outbox worker claims at once, and how many threads share them (each share in
@@ -67,6 +75,9 @@ class Settings(BaseSettings):
     # How long a claimed task stays a worker's before another may take it: after a crash, its tasks wait this
     # long. Shorter recovers faster; a task outliving it may run twice but takes effect once (see outbox.py).
     worker_lease_s: float = 30.0
+    # A task that fails this many times in a row is parked: no longer retried, shown on the desk (/admin/tasks)
+    # and in /metrics, until an admin retries or dismisses it. 20 failures take about seven hours of backoff.
+    worker_max_attempts: int = 20
 
 
 def get_settings() -> Settings:

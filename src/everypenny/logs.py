@@ -7,6 +7,13 @@ import sys
 
 import structlog
 
+from everypenny.domain.redaction import redact_secrets
+
+
+def _redact_secrets(logger, method_name: str, event_dict: dict) -> dict:
+    """No log line carries a URL's password, whoever logged it (errors often print the URL they used)."""
+    return {key: redact_secrets(value) if isinstance(value, str) else value for key, value in event_dict.items()}
+
 
 def configure_logging(level: str = "INFO") -> None:
     renderer = (structlog.dev.ConsoleRenderer() if sys.stderr.isatty()
@@ -17,6 +24,7 @@ def configure_logging(level: str = "INFO") -> None:
             structlog.processors.add_log_level,
             structlog.processors.TimeStamper(fmt="iso", utc=True),
             structlog.processors.format_exc_info,
+            _redact_secrets,
             renderer,
         ],
         wrapper_class=structlog.make_filtering_bound_logger(logging.getLevelNamesMapping()[level.upper()]),

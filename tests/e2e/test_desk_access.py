@@ -31,6 +31,9 @@ EXPECTED = {
     ("GET", "/users"): "manage_users",
     ("POST", "/users"): "manage_users",
     ("POST", "/users/remove"): "manage_users",
+    ("GET", "/tasks"): "manage_appeals",
+    ("POST", "/tasks/{task_id}/retry"): "manage_appeals",
+    ("POST", "/tasks/{task_id}/dismiss"): "manage_appeals",
 }
 ROLE_PERMISSIONS = {"admin": {"view", "export", "manage_appeals", "manage_users"},
                     "finance": {"view", "export"}, "viewer": {"view"}}
@@ -46,7 +49,8 @@ def desk_routes(app):
 def concrete(path: str, reference: str) -> list[str]:
     """The route's URLs for the seed appeal: one per export for the export route."""
     kinds = EXPORT_COLUMNS if "{kind}" in path else [None]
-    return [("/admin" + path).format(slug="sun-ukraine-fund", reference=reference, kind=kind) for kind in kinds]
+    return [("/admin" + path).format(slug="sun-ukraine-fund", reference=reference, kind=kind, task_id=1)
+            for kind in kinds]
 
 
 @pytest.fixture

@@ -150,3 +150,14 @@ def _make_retries_due(platform) -> None:
     with platform.engine.begin() as connection:
         connection.execute(outbox_tasks.update().where(outbox_tasks.c.done_at.is_(None))
                            .values(available_at=datetime.now(UTC)))
+
+
+@pytest.mark.parametrize("data", [{}, {"object": None}, {"object": "cs_1"}, [], "x"])
+def test_an_event_without_its_object_is_refused_and_nothing_is_stored(client, platform, data):
+    event = {"id": "evt_no_object", "object": "event", "type": "checkout.session.completed", "data": data}
+
+    response = post_event(client, platform, event)
+
+    assert response.status_code == 400
+    assert response.json() == {"detail": "the event has no data.object"}
+    assert stored_counts(platform) == (0, 0)

@@ -120,3 +120,80 @@ def test_a_refusal_on_the_command_line_gives_the_reason(cli, donors, platform):
     refused = cli("donor", "erase", "--phone", PHONE, "--yes")
 
     assert refused.exit_code == 3 and "erasure refused: Gift Aid records (gift-aid-6-years)" in refused.output
+
+
+def _stored_texts(platform) -> str:
+    with platform.engine.connect() as connection:
+        return " ".join(connection.execute(text(
+            "SELECT payload FROM inbox_messages UNION ALL SELECT payload FROM outbox_tasks "
+            "UNION ALL SELECT body FROM sms_outbound UNION ALL SELECT to_number FROM sms_outbound")).scalars())
+
+
+def test_stripe_events_lose_the_customers_name_email_and_address_whatever_their_case_or_escaping(
+        platform, record_donation, stripe_event):
+    from everypenny.service_layer.online_donations import accept_stripe_event
+
+    donation = record_donation(2500, Channel.ONLINE, email="josé@example.org")
+    completed = stripe_event("checkout.session.completed", {
+        "id": "cs_1", "metadata": {"reference": donation.reference}, "customer_email": "José@Example.org",
+        "customer_details": {"name": "José Núñez", "email": "José@Example.org", "phone": None,
+                             "address": {"line1": "12 Elm Row", "city": "Leeds", "postal_code": "LS1 4AP",
+                                         "country": "GB"}}})
+    accept_stripe_event(platform.uow, completed)
+    shouted = stripe_event("charge.succeeded", {"id": "ch_1", "billing_details": {
+        "name": "JOSÉ NÚÑEZ", "email": "JOSÉ@EXAMPLE.ORG", "address": {"line1": "12 ELM ROW"}}})
+    accept_stripe_event(platform.uow, shouted)
+    unrelated = stripe_event("checkout.session.completed", {"id": "cs_2", "customer_details": {
+        "name": "Jos Other", "email": "jos@example.org"}})
+    accept_stripe_event(platform.uow, unrelated)
+
+    result = erase(platform, "JOSÉ@example.org", Medium.EMAIL)
+
+    stored = _stored_texts(platform)
+    assert result.records == 4  # two events, each in the inbox and in the outbox
+    for personal in ("N\\u00fa\\u00f1ez", "N\\u00da\\u00d1EZ", "Jos\\u00e9", "JOS\\u00c9", "Elm Row", "ELM ROW",
+                     "LS1 4AP"):
+        assert personal not in stored
+    assert stored.count("Jos Other") == 2 and stored.count("jos@example.org") == 2  # someone else's, untouched
+    assert "cs_1" in stored and "ch_1" in stored  # the events themselves stay
+
+
+def test_texts_we_sent_lose_the_number_and_the_link_token_that_carries_it(platform, record_donation):
+    from everypenny.adapters.db.schema import sms_outbound
+    from everypenny.service_layer import links
+
+    record_donation(500, Channel.TEXT_TO_LINK, phone=PHONE)
+    link = links.prefilled_donation_url("https://give.example", platform.settings.secret_key, SLUG, 500, PHONE)
+    moment = datetime.now(UTC)
+    with platform.engine.begin() as connection:
+        connection.execute(sms_outbound.insert().values(
+            request_id="r1", provider="twilio", to_number=PHONE, sender="+447700900141",
+            body=f"Tap to give £5: {link} Reply STOP to opt out", purpose="link", in_reply_to="SM1",
+            status="sent", created_at=moment, updated_at=moment))
+
+    erase(platform)
+
+    stored = _stored_texts(platform)
+    assert "from=" in stored and link.split("from=")[1] not in stored
+    assert "900123" not in stored
+    assert "https://give.example/donate/sun-ukraine-fund?amount_pence=500&from= Reply STOP" in stored
+
+
+def test_a_gift_aid_declarants_name_and_address_go_once_no_retention_rule_holds(platform, record_donation):
+    from everypenny.domain.gift_aid import GiftAidDeclaration, GiftAidScope
+
+    donation = record_donation(2500, Channel.ONLINE, email=EMAIL)
+    with platform.uow() as uow:
+        uow.gift_aid.add(GiftAidDeclaration.make(
+            donation_reference=donation.reference, charity_name="British Red Cross", title="Mrs", first_name="Jane",
+            last_name="Doe", house="12", address="Elm Row, Leeds", postcode="LS1 4AP",
+            scope=GiftAidScope.THIS_DONATION, declared_at=datetime(2019, 1, 5, tzinfo=UTC), source="test",
+            contact=EMAIL))
+        uow.commit()
+
+    erase(platform, EMAIL, Medium.EMAIL)
+
+    with platform.uow() as uow:
+        declaration = uow.gift_aid.for_donation(donation.reference)
+    assert (declaration.first_name, declaration.last_name, declaration.house, declaration.postcode) == ("", "", "", "")
+    assert declaration.contact == pseudonym(platform.settings.secret_key, Contact(Medium.EMAIL, EMAIL))

@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 from datetime import timedelta
+from urllib.parse import parse_qs, urlsplit
 
 import pytest
+from sqlalchemy import select
 
+from everypenny.adapters.db.schema import outbox_tasks
 from everypenny.domain.appeal import Channel
 from everypenny.domain.donation import DonationStatus
 from everypenny.domain.gift_aid import GiftAidScope
@@ -98,8 +101,12 @@ def test_starting_a_donation_reserves_it_as_pending_and_opens_a_checkout(platfor
     assert started.checkout_url.startswith("https://checkout.example/cs_test_")
     [request] = fake_gateway.requests
     assert (request.amount_pence, request.currency, request.email) == (500, "GBP", "donor@example.org")
-    assert request.success_url == f"https://give.example/donate/{SLUG}/thank-you/{started.reference}"
-    assert request.cancel_url == f"https://give.example/donate/{SLUG}/cancelled/{started.reference}"
+    success, cancel = urlsplit(request.success_url), urlsplit(request.cancel_url)
+    assert success.path == f"/donate/{SLUG}/thank-you/{started.reference}"
+    assert cancel.path == f"/donate/{SLUG}/cancelled/{started.reference}"
+    [key] = parse_qs(success.query)["key"]
+    assert parse_qs(cancel.query)["key"] == [key]
+    assert links.reference_from_receipt_key(platform.settings.secret_key, key, timedelta(days=1)) == started.reference
     stored = donation(platform, started.reference)
     assert request.expires_at - stored.created_at == timedelta(hours=1)
     assert (stored.status, stored.channel, stored.marketing_consent) == (DonationStatus.PENDING, Channel.ONLINE, False)
@@ -362,6 +369,46 @@ def test_the_receipt_is_mailed_once_over_smtp_with_what_a_donor_needs(platform, 
         assert expected in body
     with platform.uow() as uow:
         assert uow.emails.find("receipt", started.reference).recipient == "donor@example.org"
+
+
+def test_a_receipt_to_an_international_domain_goes_out_in_its_dns_spelling(platform, seed_appeal, fake_gateway,
+                                                                          stripe_event, smtp_sink):
+    started = start(platform, fake_gateway, DonationForm(amount_pence=500, email="jo@exämple.org"))
+    apply(platform, stripe_event("checkout.session.completed", session_object(started.reference)))
+
+    platform.worker().drain()
+
+    [message] = smtp_sink.messages
+    assert message["To"] == "jo@xn--exmple-cua.org"
+
+
+def test_a_receipt_no_server_can_take_ends_instead_of_retrying_forever(platform, seed_appeal, fake_gateway,
+                                                                       stripe_event, smtp_sink):
+    """The test server, like many, lacks SMTPUTF8, so a non-ASCII local part can never be delivered by it."""
+    started = start(platform, fake_gateway, DonationForm(amount_pence=500, email="josé@example.org"))
+    apply(platform, stripe_event("checkout.session.completed", session_object(started.reference)))
+
+    platform.worker().drain()
+
+    assert smtp_sink.messages == []
+    with platform.uow() as uow:
+        assert uow.outbox.depth() == 0 and uow.outbox.parked() == []
+        assert uow.emails.find("receipt", started.reference) is None
+
+
+def test_a_mistyped_smtp_url_keeps_its_password_out_of_the_stored_error(platform, started, stripe_event):
+    platform.settings.smtp_url = "smtp+startls://receipts:hunter2-secret@mail.example:587"  # scheme mistyped
+    apply(platform, stripe_event("checkout.session.completed", session_object(started.reference)))
+
+    platform.worker().run_once()
+
+    with platform.uow() as uow:
+        assert uow.outbox.depth() == 1  # waits for the setting to be fixed
+    with platform.engine.connect() as connection:
+        [error] = connection.execute(select(outbox_tasks.c.last_error).where(
+            outbox_tasks.c.last_error.is_not(None))).scalars()
+    assert "EVERYPENNY_SMTP_URL must look like smtp://host:port" in error
+    assert "receipts:***@mail.example" in error and "hunter2-secret" not in error
 
 
 def test_when_the_mail_server_is_down_the_receipt_waits_in_the_outbox(platform, started, stripe_event):

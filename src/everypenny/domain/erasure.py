@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import re
 from dataclasses import dataclass
 
 import phonenumbers
@@ -21,10 +22,14 @@ PSEUDONYM_PREFIX = "anon-"
 PSEUDONYM_LENGTH = 20
 
 # Keys a channel may put in a donation's metadata that identify a person; erasure replaces their values.
+# Stripe's customer_details and billing_details carry name, email, address and phone; a payment intent its
+# receipt_email; a checkout session its customer_email and shipping.
 PERSONAL_METADATA_KEYS = frozenset({
     "name", "first_name", "last_name", "full_name", "title", "address", "house", "street", "town", "postcode",
-    "phone", "email", "ip", "ip_address", "user_agent",
+    "phone", "email", "ip", "ip_address", "user_agent", "receipt_email", "customer_email", "shipping",
 })
+# The `from` of a text-to-link link: the donor's phone, encrypted (service_layer/links.py).
+_LINK_TOKEN = re.compile(r"(?<=[?&]from=)[A-Za-z0-9_.%=-]+")
 
 
 class InvalidContact(ValueError):
@@ -83,12 +88,24 @@ class ErasureRefused(Exception):
         self.holds = holds
 
 
+def mentions(value, spellings: list[str]) -> bool:
+    """Whether any string in a JSON-like value contains any spelling of a contact, in any case."""
+    if isinstance(value, str):
+        return any(re.search(re.escape(spelling), value, flags=re.IGNORECASE) for spelling in spellings)
+    if isinstance(value, list):
+        return any(mentions(item, spellings) for item in value)
+    if isinstance(value, dict):
+        return any(mentions(item, spellings) for item in value.values())
+    return False
+
+
 def scrub(value, replacements: dict[str, str]):
-    """A JSON-like value with every spelling of the contacts replaced, and personal keys' values too."""
+    """A JSON-like value with every spelling of the contacts replaced (in any case), personal keys' values too,
+    and link tokens that carry a phone (text-to-link's `from=`) removed."""
     if isinstance(value, str):
         for spelling, replacement in replacements.items():
-            value = value.replace(spelling, replacement)
-        return value
+            value = re.sub(re.escape(spelling), lambda _, new=replacement: new, value, flags=re.IGNORECASE)
+        return _LINK_TOKEN.sub("", value)
     if isinstance(value, list):
         return [scrub(item, replacements) for item in value]
     if isinstance(value, dict):

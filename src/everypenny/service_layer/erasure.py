@@ -1,7 +1,7 @@
 """Erasing a donor's personal data on request, while every ledger transfer and total stays as it was.
 
 Ledger transfers name donations by receipt reference, never by person, so pseudonymising the donation
-rows, consents and stored provider messages (adapters/db/proof.py lists where personal data lives) leaves
+rows, consents and stored provider messages (adapters/db/personal_data.py lists every place personal data lives) leaves
 the money, the totals and the hash chain untouched.
 """
 

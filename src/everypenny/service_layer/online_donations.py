@@ -12,6 +12,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 from typing import Any
+from urllib.parse import urlencode
 
 import structlog
 
@@ -30,6 +31,7 @@ from everypenny.service_layer.online_ports import (
     PaymentGateway,
 )
 from everypenny.service_layer.ports import DuplicateKey
+from everypenny.service_layer.rate_limits import fixed_window
 from everypenny.service_layer.unit_of_work import UnitOfWork
 
 log = structlog.get_logger(__name__)
@@ -106,6 +108,7 @@ class OnlineContext:
     secret_key: str
     limits: RateLimits
     checkout_expiry: timedelta = timedelta(hours=1)
+    link_lifetime: timedelta = timedelta(days=90)  # how long a text-to-link `from` token is honoured
 
 
 @dataclass(frozen=True)
@@ -145,9 +148,7 @@ def _gift_aid_declaration(appeal: Appeal, reference: str, answers: GiftAidAnswer
 def _check_rate_limits(uow: UnitOfWork, limits: RateLimits, client_ip: str, email: str | None,
                        moment: datetime) -> None:
     """Counts this attempt (committed even when refused, so a flood keeps counting) and refuses over the limit."""
-    window_s = int(limits.window.total_seconds())
-    start = datetime.fromtimestamp(int(moment.timestamp()) // window_s * window_s, UTC)
-    retry_after_s = int((start + limits.window - moment).total_seconds()) + 1
+    start, retry_after_s = fixed_window(moment, limits.window)
     with uow:
         uow.rate_limits.prune(before=start)
         over = uow.rate_limits.hit("donation:ip", client_ip, start) > limits.per_ip
@@ -206,7 +207,7 @@ def start_online_donation(uow_factory: Callable[[], UnitOfWork], gateway: Paymen
     phone = None
     if form.prefill_token:
         try:
-            phone = links.phone_from_prefill_token(context.secret_key, form.prefill_token)
+            phone = links.phone_from_prefill_token(context.secret_key, form.prefill_token, context.link_lifetime)
         except links.InvalidLink:
             log.info("ignoring an invalid text-to-link token; taking the donation as an online one")
     reference = new_reference()
@@ -234,11 +235,13 @@ def start_online_donation(uow_factory: Callable[[], UnitOfWork], gateway: Paymen
         uow.commit()
 
     base = context.public_url.rstrip("/")
+    # Only whoever paid comes back with the key: the pages show the donation and hand out its Gift Aid link.
+    key = urlencode({links.RECEIPT_KEY_PARAM: links.receipt_key(context.secret_key, reference)})
     request = CheckoutRequest(
         reference=reference, appeal_slug=appeal.slug, description=f"Donation to {appeal.name}",
         amount_pence=donation.amount_pence, currency=donation.currency, email=email,
-        success_url=f"{base}/donate/{appeal.slug}/thank-you/{reference}",
-        cancel_url=f"{base}/donate/{appeal.slug}/cancelled/{reference}",
+        success_url=f"{base}/donate/{appeal.slug}/thank-you/{reference}?{key}",
+        cancel_url=f"{base}/donate/{appeal.slug}/cancelled/{reference}?{key}",
         expires_at=moment + context.checkout_expiry)
     try:
         session = gateway.create_checkout(request)

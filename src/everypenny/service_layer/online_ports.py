@@ -95,5 +95,10 @@ class PaymentGateway(Protocol):
         """Asks for money back on a payment; returns the refund's id. The books change on the processor's event."""
 
 
+class Undeliverable(Exception):
+    """This address can never take this email from our server (e.g. it needs SMTPUTF8, which the server lacks,
+    or the server refused it for good): retrying cannot help, so the work ends here."""
+
+
 class Mailer(Protocol):
     def send(self, recipient: str, subject: str, body: str) -> None: ...

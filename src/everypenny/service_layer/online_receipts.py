@@ -6,12 +6,15 @@ from datetime import UTC, datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
+import structlog
+
 from everypenny.domain.gift_aid import gift_aid_pence
 from everypenny.domain.money import format_pence
 from everypenny.service_layer import links
-from everypenny.service_layer.online_ports import EmailMessage, Mailer
+from everypenny.service_layer.online_ports import EmailMessage, Mailer, Undeliverable
 from everypenny.service_layer.unit_of_work import UnitOfWork
 
+log = structlog.get_logger(__name__)
 UK = ZoneInfo("Europe/London")
 
 
@@ -54,6 +57,10 @@ def send_receipt(uow: UnitOfWork, payload: dict[str, Any], mailer: Mailer, publi
     if donation is None or donation.email is None or uow.emails.find("receipt", reference) is not None:
         return
     subject, body = receipt_text(uow, reference, public_url, secret_key)
-    mailer.send(donation.email, subject, body)
+    try:
+        mailer.send(donation.email, subject, body)
+    except Undeliverable as error:
+        log.warning("receipt cannot be delivered; not retrying", reference=reference, reason=str(error))
+        return
     uow.emails.record(EmailMessage(purpose="receipt", reference=reference, recipient=donation.email,
                                    subject=subject, body=body, sent_at=datetime.now(UTC)))

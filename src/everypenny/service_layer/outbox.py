@@ -22,6 +22,7 @@ from typing import Any
 
 import structlog
 
+from everypenny.domain.redaction import redact_secrets
 from everypenny.service_layer.ports import OutboxTask
 from everypenny.service_layer.unit_of_work import UnitOfWork
 
@@ -55,10 +56,13 @@ Handler = TaskHandler | EachBatch | CallsOut
 log = structlog.get_logger(__name__)
 
 MAX_BACKOFF = timedelta(hours=1)
+# With the backoff below, the 20th failure comes about seven hours after the first: long enough to ride out a
+# provider's outage, short enough that poison work reaches a person the same day.
+DEFAULT_MAX_ATTEMPTS = 20
 
 
 def backoff(attempts: int) -> timedelta:
-    """0.5 s, 1 s, 2 s, ... up to an hour: money work is retried for as long as it takes, never dropped."""
+    """0.5 s, 1 s, 2 s, ... up to an hour: money work is retried until parked (max_attempts), never dropped."""
     return min(timedelta(seconds=0.5 * 2 ** max(attempts - 1, 0)), MAX_BACKOFF)
 
 
@@ -83,8 +87,10 @@ def _by_topic(tasks: Sequence[OutboxTask]) -> dict[str, list[dict[str, Any]]]:
 class OutboxWorker:
     def __init__(self, uow_factory: Callable[[], UnitOfWork], handlers: Mapping[str, Handler],
                  batch_size: int = 50, lease: timedelta = timedelta(seconds=60),
-                 periodic: Sequence[PeriodicJob] = (), threads: int = 1, claim_last: Sequence[str] = ()) -> None:
+                 periodic: Sequence[PeriodicJob] = (), threads: int = 1, claim_last: Sequence[str] = (),
+                 max_attempts: int = DEFAULT_MAX_ATTEMPTS) -> None:
         self.uow_factory = uow_factory
+        self.max_attempts = max_attempts
         # Tasks spend much of their time waiting on the database and on providers: a claimed batch is split
         # over this many threads, each share in one transaction.
         self.threads = threads
@@ -154,11 +160,19 @@ class OutboxWorker:
             handler(uow, payload)
 
     def _retry_later(self, task: OutboxTask, error: Exception) -> None:
-        delay = backoff(task.attempts)
-        log.warning("outbox task failed", task_id=task.id, topic=task.topic, attempts=task.attempts,
-                    retry_in_s=delay.total_seconds(), error=repr(error))
+        """Backs off and tries again; after max_attempts the task is parked, so work that can never succeed
+        (poison) stops costing retries and waits on the desk for an admin to retry or dismiss it."""
+        reason = redact_secrets(repr(error))
         with self.uow_factory() as uow:
-            uow.outbox.retry_later(task.id, repr(error), delay)
+            if task.attempts >= self.max_attempts:
+                log.error("outbox task parked after repeated failures", task_id=task.id, topic=task.topic,
+                          attempts=task.attempts, error=reason)
+                uow.outbox.park(task.id, reason)
+            else:
+                delay = backoff(task.attempts)
+                log.warning("outbox task failed", task_id=task.id, topic=task.topic, attempts=task.attempts,
+                            retry_in_s=delay.total_seconds(), error=reason)
+                uow.outbox.retry_later(task.id, reason, delay)
             uow.commit()
 
     def run_due_jobs(self) -> None:

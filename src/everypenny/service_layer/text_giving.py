@@ -28,6 +28,8 @@ from everypenny.domain.appeal import Appeal, AppealStatus, Billing, Channel, Sho
 from everypenny.domain.donation import ConsentRecord, Donation, Medium, new_reference
 from everypenny.domain.keywords import Donate, Help, NeedsAmount, OptIn, OptOut, parse
 from everypenny.domain.ledger import AccountCode, Phase, TransferKind, TransferRequest
+from everypenny.domain.provider_opt_out import SOURCE_PREFIX as TWILIO_CONSENTS
+from everypenny.domain.provider_opt_out import twilio_consent_change
 from everypenny.domain.text_giving import (
     ChargeStatus,
     MessageStatus,
@@ -175,12 +177,26 @@ def delivery_report_callback(report: DeliveryReport) -> Callback:
                     DELIVERY_REPORTED, asdict(report))
 
 
-def reply_by_link(uow: UnitOfWork, text: InboundText, donor_links: DonorLinks) -> list[str]:
-    """Text-to-link: answers inline (TwiML). A replayed message gets the same answer and changes nothing."""
+def reply_by_link(uow: UnitOfWork, text: InboundText, donor_links: DonorLinks,
+                  opt_out_type: str | None = None) -> list[str]:
+    """Text-to-link: answers inline (TwiML). A replayed message gets the same answer and changes nothing.
+
+    Twilio answers its own opt-out and opt-in words and blocks our texts to a phone that opted out there
+    (domain/provider_opt_out.py): those words are recorded as consent changes and get no reply from us, and
+    a phone Twilio blocks gets none either until it opts back in.
+    """
     with uow:
         if uow.inbox.accept(text.provider, text.message_id, "mo", asdict(text)):
             batch = _TextBatch(uow, [text])
-            _handle_text(batch, text, donor_links, inline=True)
+            contact = _uk_mobile_or_none(text.msisdn) or text.msisdn
+            change = twilio_consent_change(text.body, opt_out_type)
+            if change is not None:
+                batch.record_consent(contact, change.granted, change.source, None)
+            elif uow.consents.current_from(contact, Medium.SMS, TWILIO_CONSENTS) is False:
+                log.info("no reply: Twilio blocks texts to this phone until it opts back in",
+                         message_id=text.message_id)
+            else:
+                _handle_text(batch, text, donor_links, inline=True)
             batch.store()
             uow.commit()
         return [message.body for message in uow.texts.replies_to(text.key)]

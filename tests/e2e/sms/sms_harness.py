@@ -67,12 +67,15 @@ class TextGiving:
         return self.client.post(path, content=body, headers={
             "Content-Type": "application/x-www-form-urlencoded", wire.SIGNATURE_HEADER: wire.sign(key, body)})
 
-    def twilio(self, sender: str, body: str, sid: str, to: str = LONG_NUMBER, token: str | None = None):
+    def twilio(self, sender: str, body: str, sid: str, to: str = LONG_NUMBER, token: str | None = None,
+               extra: dict[str, str] | None = None, query: str = "", signed_url: str | None = None):
+        """Posts an inbound text as Twilio would, signed over `signed_url` (default: the URL it is posted to)."""
         params = {"MessageSid": sid, "AccountSid": "AC" + "0" * 32, "From": sender, "To": to, "Body": body,
-                  "NumSegments": "1", "FromCountry": "GB"}
-        url = self.platform.settings.public_url + "/webhooks/twilio/sms"
+                  "NumSegments": "1", "FromCountry": "GB", **(extra or {})}
+        path = "/webhooks/twilio/sms" + (f"?{query}" if query else "")
+        url = signed_url or self.platform.settings.public_url + path
         signature = RequestValidator(token or self.platform.settings.twilio_auth_token).compute_signature(url, params)
-        return self.client.post("/webhooks/twilio/sms", data=params, headers={"X-Twilio-Signature": signature})
+        return self.client.post(path, data=params, headers={"X-Twilio-Signature": signature})
 
     def totals(self) -> dict:
         return self.client.get("/api/v1/appeals/sun-ukraine-fund/totals").json()

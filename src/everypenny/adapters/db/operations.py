@@ -18,7 +18,8 @@ from everypenny.adapters.db.schema import inbox_messages, outbox_tasks, sms_char
 @dataclass(frozen=True)
 class OperationalFigures:
     callbacks_received: dict[str, int]  # by kind (mo, charge_report, delivery_report, ...): ever stored
-    outbox_depth: dict[str, int]  # by topic: tasks not yet done
+    outbox_depth: dict[str, int]  # by topic: tasks not yet done (parked ones apart)
+    outbox_parked: dict[str, int]  # by topic: tasks parked after failing too often, waiting for an admin
     oldest_pending_task_age_s: float  # how far behind the workers are; 0 when nothing waits
     charges: dict[str, int]  # by status: requested, charged, failed
 
@@ -27,11 +28,15 @@ def operational_figures(engine: Engine) -> OperationalFigures:
     with engine.connect() as connection:
         received = dict(connection.execute(
             select(inbox_messages.c.kind, func.count()).group_by(inbox_messages.c.kind)).all())
-        waiting = outbox_tasks.c.done_at.is_(None)
+        undone = outbox_tasks.c.done_at.is_(None)
+        waiting = undone & outbox_tasks.c.parked_at.is_(None)
         depth = dict(connection.execute(
             select(outbox_tasks.c.topic, func.count()).where(waiting).group_by(outbox_tasks.c.topic)).all())
+        parked = dict(connection.execute(
+            select(outbox_tasks.c.topic, func.count()).where(undone, outbox_tasks.c.parked_at.is_not(None))
+            .group_by(outbox_tasks.c.topic)).all())
         oldest = connection.scalar(select(func.min(outbox_tasks.c.created_at)).where(waiting))
         charges = dict(connection.execute(
             select(sms_charges.c.status, func.count()).group_by(sms_charges.c.status)).all())
     age = (datetime.now(UTC) - oldest).total_seconds() if oldest is not None else 0.0
-    return OperationalFigures(received, depth, max(age, 0.0), charges)
+    return OperationalFigures(received, depth, parked, max(age, 0.0), charges)

@@ -3,13 +3,15 @@
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Iterable
 from datetime import datetime
 
-from sqlalchemy import Connection, func, or_, select, update
+from sqlalchemy import Connection, and_, func, or_, select, update
 from sqlalchemy.exc import IntegrityError
 
 from everypenny.adapters.db.chain import _sealed_transfer
+from everypenny.adapters.db.personal_data import Treatment, in_erasure_order
 from everypenny.adapters.db.repositories import (
     POSTED_PHASES,
     TRANSFERS_WITH_CODES,
@@ -18,35 +20,44 @@ from everypenny.adapters.db.repositories import (
 )
 from everypenny.adapters.db.schema import (
     appeals,
-    consents,
     donations,
     donor_erasures,
-    email_messages,
-    inbox_messages,
     ledger_transfers,
-    outbox_tasks,
     payouts,
-    sms_outbound,
 )
 from everypenny.domain.chain import SealedTransfer
 from everypenny.domain.donation import Medium
-from everypenny.domain.erasure import Contact, is_pseudonym, scrub
+from everypenny.domain.erasure import Contact, is_pseudonym, mentions, scrub
 from everypenny.domain.ledger import TransferKind
 from everypenny.domain.payouts import Fund, Payout
 from everypenny.service_layer.ports import DuplicateKey
 
-# Where personal data lives besides donations' phone, email and metadata. A column that holds exactly one
-# contact is replaced outright; a text column (a JSON payload or prose) is scrubbed of every spelling of it.
-# A feature that stores contacts in a new table adds its columns here (e.g. an email log's recipient and body).
-CONTACT_COLUMNS = [consents.c.contact, email_messages.c.recipient, sms_outbound.c.to_number]
-TEXT_COLUMNS = [inbox_messages.c.payload, outbox_tasks.c.payload, email_messages.c.body]
+_NON_ASCII = re.compile(r"[^\x00-\x7f]+")
+
+
+def _decoded(text: str):
+    try:
+        return json.loads(text)
+    except ValueError:
+        return text
 
 
 def _scrubbed_text(text: str, replacements: dict[str, str]) -> str:
-    try:
-        return json.dumps(scrub(json.loads(text), replacements))
-    except ValueError:
+    decoded = _decoded(text)
+    if decoded is text:  # prose, not JSON
         return scrub(text, replacements)
+    return json.dumps(scrub(decoded, replacements), sort_keys=True)
+
+
+def _may_mention(column, contact: Contact):
+    """A cheap SQL filter for rows that may mention the contact: each spelling's ASCII runs, in any case.
+
+    Stored JSON escapes non-ASCII letters (josé@… is stored as jos\\u00e9@…, JOSÉ@… as JOS\\u00c9@…), and SQL
+    cannot fold the case of an escape, so the SQL looks for the runs around them (`jos`, `@example.org`) and
+    Python decides on the decoded text (erasure.mentions)."""
+    lowered = func.lower(column)
+    return or_(*(and_(*(lowered.contains(run, autoescape=True) for run in _NON_ASCII.split(spelling.lower()) if run))
+                 for spelling in contact.spellings()))
 
 
 class SqlProofRepository:
@@ -103,28 +114,38 @@ class SqlProofRepository:
         return found
 
     def pseudonymise(self, contact: Contact, replacement: str) -> tuple[set[int], int]:
-        """Replaces the contact on donations and wherever else personal data lives (see below).
+        """Replaces the contact wherever personal_data.PERSONAL_DATA says it may be stored.
 
         Returns the ids of the donations changed and how many other records were.
         """
-        replacements = dict.fromkeys(contact.spellings(), replacement)
-        column = donations.c.phone if contact.medium is Medium.SMS else donations.c.email
-        rows = self.connection.execute(select(donations.c.id, donations.c.metadata).where(column == contact.value))
-        changed: set[int] = set()
-        for row in rows.all():
-            metadata = scrub(json.loads(row.metadata), replacements)
-            self.connection.execute(donations.update().where(donations.c.id == row.id).values(
-                {column.name: replacement, "metadata": json.dumps(metadata, sort_keys=True), "updated_at": now()}))
-            changed.add(row.id)
-        records = sum(self.connection.execute(
-            update(c.table).where(c == contact.value).values({c.name: replacement})).rowcount for c in CONTACT_COLUMNS)
-        for text in TEXT_COLUMNS:
-            mentions = or_(*(text.contains(spelling, autoescape=True) for spelling in replacements))
-            for row in self.connection.execute(select(text.table.c.id, text).where(mentions)).all():
-                self.connection.execute(update(text.table).where(text.table.c.id == row.id).values(
-                    {text.name: _scrubbed_text(row[1], replacements)}))
-                records += 1
-        return changed, records
+        spellings = contact.spellings()
+        replacements = dict.fromkeys(spellings, replacement)
+        value = contact.value.lower()
+        donation_ids: set[int] = set()
+        records: set[tuple[str, int]] = set()
+        for entry in in_erasure_order():
+            column, table = entry.column, entry.column.table
+            if entry.treatment is Treatment.CONTACT:
+                where = func.lower(column) == value
+            elif entry.treatment is Treatment.MENTIONS:
+                where = _may_mention(column, contact)
+            else:
+                where = or_(*(func.lower(owner) == value for owner in entry.owners))
+            for row_id, stored in self.connection.execute(select(table.c.id, column).where(where)).all():
+                if entry.treatment is Treatment.MENTIONS and not mentions(_decoded(stored), spellings):
+                    continue
+                erased = {Treatment.CONTACT: replacement, Treatment.OWNED_FIELD: ""}.get(entry.treatment)
+                erased = _scrubbed_text(stored, replacements) if erased is None and stored else erased
+                if erased == stored:
+                    continue
+                changes = {column.name: erased}
+                if table is donations:
+                    changes["updated_at"] = now()
+                    donation_ids.add(row_id)
+                else:
+                    records.add((table.name, row_id))
+                self.connection.execute(update(table).where(table.c.id == row_id).values(changes))
+        return donation_ids, len(records)
 
     def erased_at(self, pseudonym: str) -> list[datetime]:
         return list(self.connection.scalars(select(donor_erasures.c.erased_at)

@@ -38,7 +38,14 @@ from everypenny.domain.ledger import (
     TransferRequest,
     UnknownAccount,
 )
-from everypenny.service_layer.ports import AppealChange, DuplicateKey, OutboxTask, StoredAppeal, TransferWithPending
+from everypenny.service_layer.ports import (
+    AppealChange,
+    DuplicateKey,
+    OutboxTask,
+    ParkedTask,
+    StoredAppeal,
+    TransferWithPending,
+)
 
 POSTED_PHASES = [Phase.SINGLE.value, Phase.POST.value]
 
@@ -243,6 +250,14 @@ class SqlConsentRepository:
         """The person's latest word on marketing by this medium; None if they never gave one."""
         return self.current_many([contact], medium).get(contact)
 
+    def current_from(self, contact: str, medium: Medium, source_prefix: str) -> bool | None:
+        """The person's latest word given through one source (e.g. "twilio:"); None if they gave none there."""
+        return self.connection.scalar(
+            select(consents.c.granted)
+            .where(consents.c.contact == contact, consents.c.medium == medium.value,
+                   consents.c.source.startswith(source_prefix, autoescape=True))
+            .order_by(consents.c.id.desc()).limit(1))
+
     def current_many(self, contacts: Sequence[str], medium: Medium) -> dict[str, bool]:
         """Each contact's latest word by this medium; contacts who never gave one are left out."""
         latest = (select(func.max(consents.c.id))
@@ -397,6 +412,9 @@ class SqlLedgerRepository:
                             donation_count=int(donation_count or 0), by_channel=by_channel)
 
 
+_PARKED = outbox_tasks.c.parked_at.is_not(None) & outbox_tasks.c.done_at.is_(None)
+
+
 class SqlOutbox:
     def __init__(self, connection: Connection) -> None:
         self.connection = connection
@@ -417,7 +435,8 @@ class SqlOutbox:
         if last:
             order = (case((outbox_tasks.c.topic.in_(list(last)), 1), else_=0), *order)
         due = (select(outbox_tasks.c.id)
-               .where(outbox_tasks.c.done_at.is_(None), outbox_tasks.c.available_at <= moment,
+               .where(outbox_tasks.c.done_at.is_(None), outbox_tasks.c.parked_at.is_(None),
+                      outbox_tasks.c.available_at <= moment,
                       (outbox_tasks.c.locked_until.is_(None)) | (outbox_tasks.c.locked_until < moment))
                .order_by(*order).limit(limit))
         if self.connection.dialect.name == "postgresql":
@@ -445,9 +464,34 @@ class SqlOutbox:
             update(outbox_tasks).where(outbox_tasks.c.id == task_id, outbox_tasks.c.done_at.is_(None))
             .values(available_at=now() + delay, locked_until=None, last_error=error[-4000:]))
 
+    def park(self, task_id: int, error: str) -> None:
+        self.connection.execute(
+            update(outbox_tasks).where(outbox_tasks.c.id == task_id, outbox_tasks.c.done_at.is_(None))
+            .values(parked_at=now(), locked_until=None, last_error=error[-4000:]))
+
+    def parked(self) -> list[ParkedTask]:
+        rows = self.connection.execute(
+            select(outbox_tasks).where(_PARKED).order_by(outbox_tasks.c.parked_at, outbox_tasks.c.id))
+        return [ParkedTask(r.id, r.topic, json.loads(r.payload), r.attempts, r.created_at, r.parked_at, r.last_error)
+                for r in rows]
+
+    def unpark(self, task_id: int) -> bool:
+        """Due again now, with a fresh count of attempts; False when no parked task has this id."""
+        return self.connection.execute(
+            update(outbox_tasks).where(outbox_tasks.c.id == task_id, _PARKED)
+            .values(parked_at=None, attempts=0, available_at=now())).rowcount == 1
+
+    def dismiss(self, task_id: int, dismissed_by: str) -> bool:
+        """Done without running, recording who said so; False when no parked task has this id."""
+        return self.connection.execute(
+            update(outbox_tasks).where(outbox_tasks.c.id == task_id, _PARKED)
+            .values(done_at=now(), dismissed_by=dismissed_by)).rowcount == 1
+
     def depth(self) -> int:
+        """Tasks still to run (parked ones wait for an admin, not a worker)."""
         return self.connection.scalar(
-            select(func.count()).select_from(outbox_tasks).where(outbox_tasks.c.done_at.is_(None)))
+            select(func.count()).select_from(outbox_tasks)
+            .where(outbox_tasks.c.done_at.is_(None), outbox_tasks.c.parked_at.is_(None)))
 
     def enqueue_many(self, tasks: Sequence[tuple[str, dict[str, Any], str]]) -> None:
         """Queues (topic, payload, dedupe key) tasks in one statement; a key queued before is skipped."""

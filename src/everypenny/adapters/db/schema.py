@@ -127,6 +127,10 @@ outbox_tasks = Table(
     Column("locked_until", UtcDateTime),
     Column("done_at", UtcDateTime),
     Column("last_error", Text),
+    # A task that failed EVERYPENNY_WORKER_MAX_ATTEMPTS times is parked (migration 0011_security_data): no longer
+    # claimed until an admin retries it, or dismissed (done, with who dismissed it).
+    Column("parked_at", UtcDateTime),
+    Column("dismissed_by", String(320)),
     Index("ix_outbox_tasks_due", "available_at", postgresql_where=text("done_at IS NULL"),
           sqlite_where=text("done_at IS NULL")),
 )

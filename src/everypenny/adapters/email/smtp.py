@@ -8,6 +8,8 @@ from email.utils import make_msgid
 from urllib.parse import unquote, urlsplit
 
 from everypenny.config import Settings
+from everypenny.domain.privacy import mask_email
+from everypenny.service_layer.online_ports import Undeliverable
 
 _DEFAULT_PORTS = {"smtp": 25, "smtp+starttls": 587, "smtps": 465}
 
@@ -20,6 +22,8 @@ class SmtpMailer:
         self.timeout_s = timeout_s
 
     def send(self, recipient: str, subject: str, body: str) -> None:
+        """Raises Undeliverable for an address no retry can reach; anything else (an outage) may pass."""
+        recipient = _ascii_domain(recipient)
         url = urlsplit(self.settings.smtp_url)
         if url.scheme not in _DEFAULT_PORTS or not url.hostname:
             raise ValueError(f"EVERYPENNY_SMTP_URL must look like smtp://host:port, not {self.settings.smtp_url!r}")
@@ -36,4 +40,22 @@ class SmtpMailer:
                 smtp.starttls()
             if url.username:
                 smtp.login(unquote(url.username), unquote(url.password or ""))
-            smtp.send_message(message)
+            try:
+                smtp.send_message(message)
+            except smtplib.SMTPNotSupportedError as error:
+                # A non-ASCII local part (josé@…) needs SMTPUTF8 (RFC 6531); without it the server cannot take it.
+                raise Undeliverable(f"{mask_email(recipient)} needs an SMTP server with SMTPUTF8: {error}") from None
+            except smtplib.SMTPRecipientsRefused as refused:
+                codes = [code for code, _ in refused.recipients.values()]
+                if all(500 <= code < 600 for code in codes):  # 5xx: permanent (RFC 5321 §4.2.1); 4xx may pass
+                    raise Undeliverable(f"the server refused {mask_email(recipient)} for good: {codes}") from None
+                raise
+
+
+def _ascii_domain(address: str) -> str:
+    """jo@exämple.org → jo@xn--exmple-cua.org (IDNA), which every server takes; the local part stays as given."""
+    local, at, domain = address.rpartition("@")
+    try:
+        return f"{local}{at}{domain.encode('idna').decode('ascii')}"
+    except UnicodeError:
+        raise Undeliverable(f"{mask_email(address)} has a domain that cannot be written in DNS") from None

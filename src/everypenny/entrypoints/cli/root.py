@@ -17,6 +17,7 @@ from everypenny.entrypoints.cli.serving import demo, serve, worker
 from everypenny.entrypoints.cli.settlement import giftaid_app, reconcile, settlement_app
 from everypenny.entrypoints.cli.simulators import simulator_app
 from everypenny.entrypoints.cli.spike import spike_command
+from everypenny.entrypoints.cli.tasks import tasks_app
 from everypenny.entrypoints.cli.text_giving import donations_app, simulate_app
 from everypenny.logs import configure_logging
 
@@ -37,6 +38,7 @@ app.add_typer(simulate_app, name="simulate")
 app.add_typer(donations_app, name="donations")
 app.add_typer(user_app, name="user")
 app.add_typer(export_app, name="export")
+app.add_typer(tasks_app, name="tasks")
 app.command()(serve)
 app.command()(worker)
 app.command()(demo)

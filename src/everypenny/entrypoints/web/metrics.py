@@ -37,6 +37,12 @@ class DatabaseCollector:
         for topic, count in sorted(figures.outbox_depth.items()):
             depth.add_metric([topic], count)
         yield depth
+        parked = GaugeMetricFamily("everypenny_outbox_parked", "Tasks parked after failing too often, by topic: "
+                                   "each waits for an admin (desk /admin/tasks or `everypenny tasks`)",
+                                   labels=["topic"])
+        for topic, count in sorted(figures.outbox_parked.items()):
+            parked.add_metric([topic], count)
+        yield parked
         lag = GaugeMetricFamily("everypenny_inbox_lag_seconds",
                                 "Age of the oldest queued task: how far work lags behind what was received")
         lag.add_metric([], figures.oldest_pending_task_age_s)

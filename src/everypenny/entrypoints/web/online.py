@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import json
 import re
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -25,6 +25,7 @@ from everypenny.domain.appeal import Appeal
 from everypenny.domain.donation import DonationStatus
 from everypenny.domain.gift_aid import GiftAidInvalid, GiftAidScope, declaration_wording, gift_aid_pence
 from everypenny.domain.money import format_pence
+from everypenny.domain.privacy import mask_phone
 from everypenny.service_layer import links
 from everypenny.service_layer.online_donations import (
     AppealNotFound,
@@ -42,6 +43,7 @@ from everypenny.service_layer.online_donations import (
     start_online_donation,
 )
 from everypenny.service_layer.online_ports import CheckoutStatus
+from everypenny.service_layer.rate_limits import count_attempt
 
 log = structlog.get_logger(__name__)
 
@@ -111,7 +113,12 @@ def _context(platform: Platform) -> OnlineContext:
         public_url=settings.public_url, secret_key=settings.secret_key,
         limits=RateLimits(per_ip=settings.donation_limit_per_ip, per_email=settings.donation_limit_per_email,
                           window=timedelta(seconds=settings.donation_limit_window_s)),
-        checkout_expiry=timedelta(seconds=settings.stripe_checkout_expiry_s))
+        checkout_expiry=timedelta(seconds=settings.stripe_checkout_expiry_s),
+        link_lifetime=_link_lifetime(platform))
+
+
+def _link_lifetime(platform: Platform) -> timedelta:
+    return timedelta(days=platform.settings.donor_link_days)
 
 
 def parse_pounds(raw: str) -> int | None:
@@ -169,7 +176,8 @@ def online_router(platform: Platform) -> APIRouter:
             values["amount"], values["other_amount"] = "other", f"{amount_pence // 100}.{amount_pence % 100:02d}"
         if token:
             try:
-                values["phone"] = links.phone_from_prefill_token(platform.settings.secret_key, token)
+                phone = links.phone_from_prefill_token(platform.settings.secret_key, token, _link_lifetime(platform))
+                values["masked_phone"] = mask_phone(phone)
             except links.InvalidLink:
                 values["from"] = ""
         return donate_page(request, appeal, values, {})
@@ -212,6 +220,19 @@ def online_router(platform: Platform) -> APIRouter:
             return message(request, appeal.name, str(closed) + ".", 410)
         return RedirectResponse(started.checkout_url, status_code=303)
 
+    def refused_link(request: Request, title: str, problem: links.InvalidLink) -> HTMLResponse:
+        """A wrong or expired token: counted per client, so guessing links soon meets a 429."""
+        client = request.client.host if request.client else "unknown"
+        settings = platform.settings
+        wait_s = count_attempt(platform.uow(), "donor-link:ip", client, settings.link_probes_per_ip,
+                               timedelta(seconds=settings.link_probe_window_s), datetime.now(UTC))
+        if wait_s is not None:
+            response = message(request, title, "There have been too many attempts from your connection. Please "
+                                                f"wait {wait_s // 60 + 1} minutes and try again.", 429)
+            response.headers["Retry-After"] = str(wait_s)
+            return response
+        return message(request, title, sentence(str(problem)) + ": please use the link from your receipt.", 404)
+
     def donation_and_appeal(slug: str, reference: str):
         with platform.uow() as uow:
             donation = uow.donations.get(reference)
@@ -223,10 +244,19 @@ def online_router(platform: Platform) -> APIRouter:
         return donation, appeal, declaration, checkout
 
     def donation_view(slug: str, reference: str, request: Request, render) -> HTMLResponse:
+        """A donation's page for whoever holds its receipt key; anyone else learns nothing, not even that it
+        exists."""
+        key = request.query_params.get(links.RECEIPT_KEY_PARAM, "")
+        try:
+            if links.reference_from_receipt_key(platform.settings.secret_key, key,
+                                                _link_lifetime(platform)) != reference:
+                raise links.InvalidLink("this donation link is not valid")
+        except links.InvalidLink as invalid:
+            return refused_link(request, "Donation not found", invalid)
         found = donation_and_appeal(slug, reference)
         if found is None:
             return message(request, "Donation not found", "We could not find this donation.", 404)
-        return render(*found)
+        return _private(render(*found))
 
     @router.get("/donate/{slug}/thank-you/{reference}", response_class=HTMLResponse, include_in_schema=False)
     def thank_you(slug: str, reference: str, request: Request):
@@ -309,6 +339,10 @@ def online_router(platform: Platform) -> APIRouter:
         event = json.loads(payload)
         if not isinstance(event, dict) or not {"id", "type", "data"} <= event.keys():
             return JSONResponse({"detail": "the body is not a Stripe event"}, status_code=400)
+        # Every Stripe event carries the object it is about (docs.stripe.com/api/events/object: data.object);
+        # one without it could never be applied, so it is refused here rather than retried by the outbox.
+        if not isinstance(event["data"], dict) or not isinstance(event["data"].get("object"), dict):
+            return JSONResponse({"detail": "the event has no data.object"}, status_code=400)
         if event.get("api_version") != STRIPE_API_VERSION:
             # Another version's objects have other shapes: reading them as ours could book money wrongly.
             log.warning("refused a Stripe event of another API version", event_id=event["id"],
@@ -320,15 +354,18 @@ def online_router(platform: Platform) -> APIRouter:
         accepted = accept_stripe_event(platform.uow, event)
         return JSONResponse({"received": True, "duplicate": not accepted})
 
-    def gift_aid_donation(token: str):
+    def gift_aid_donation(token: str, request: Request):
+        """The donation a Gift Aid link is for, or the page that says why the link does not work."""
         try:
-            reference = links.reference_from_gift_aid_token(platform.settings.secret_key, token)
+            reference = links.reference_from_gift_aid_token(platform.settings.secret_key, token,
+                                                            _link_lifetime(platform))
         except links.InvalidLink as invalid:
-            return None, str(invalid)
+            return None, refused_link(request, "Gift Aid link not valid", invalid)
         with platform.uow() as uow:
             donation = uow.donations.get(reference)
             if donation is None:
-                return None, "We could not find the donation this link is for."
+                return None, message(request, "Gift Aid link not valid",
+                                     "We could not find the donation this link is for.", 404)
             appeal = uow.appeals.get(donation.appeal).appeal
             declaration = uow.gift_aid.for_donation(reference)
         return (donation, appeal, declaration), None
@@ -336,23 +373,23 @@ def online_router(platform: Platform) -> APIRouter:
     def gift_aid_page(request: Request, found, values: dict[str, Any], errors: dict[str, str],
                       status_code: int = 200) -> HTMLResponse:
         donation, appeal, declaration = found
-        return page(request, "online/gift_aid.html", {
+        return _private(page(request, "online/gift_aid.html", {
             "donation": donation, "appeal": appeal, "declaration": declaration, "values": values,
             "errors": errors, "wordings": _wordings(appeal), "gift_aid_extra": gift_aid_pence(donation.amount_pence)},
-            status_code)
+            status_code))
 
     @router.get("/gift-aid/{token}", response_class=HTMLResponse, include_in_schema=False)
     def gift_aid_form(token: str, request: Request):
-        found, problem = gift_aid_donation(token)
+        found, refusal = gift_aid_donation(token, request)
         if found is None:
-            return message(request, "Gift Aid link not valid", sentence(problem), 404)
+            return refusal
         return gift_aid_page(request, found, {}, {})
 
     @router.post("/gift-aid/{token}", response_class=HTMLResponse, include_in_schema=False)
     async def gift_aid_submit(token: str, request: Request):
-        found, problem = gift_aid_donation(token)
+        found, refusal = gift_aid_donation(token, request)
         if found is None:
-            return message(request, "Gift Aid link not valid", sentence(problem), 404)
+            return refusal
         values = {k: str(v) for k, v in (await request.form()).items()}
         donation = found[0]
         try:
@@ -366,6 +403,13 @@ def online_router(platform: Platform) -> APIRouter:
         return gift_aid_page(request, (donation, found[1], declaration), {}, {})
 
     return router
+
+
+def _private(response: HTMLResponse) -> HTMLResponse:
+    """A page opened with a donor's key: the key in its URL goes to no other site, and no cache keeps the page."""
+    response.headers["Referrer-Policy"] = "no-referrer"
+    response.headers["Cache-Control"] = "no-store"
+    return response
 
 
 def _problems(problems: dict[str, str]) -> JSONResponse:

@@ -66,18 +66,22 @@ def sms_webhooks(platform: Platform) -> APIRouter:
     @router.post(TWILIO_PATH)
     async def twilio_sms(request: Request) -> Response:
         """Twilio's inbound SMS webhook for text-to-link numbers; the reply goes back as TwiML."""
-        form = {key: value for key, value in (await request.form()).multi_items() if isinstance(value, str)}
-        url = settings.public_url.rstrip("/") + TWILIO_PATH
+        posted = await request.form()
+        # Twilio signs the URL it was configured with, query string included, then every posted field
+        # (twilio.request_validator.RequestValidator; https://www.twilio.com/docs/usage/webhooks/webhooks-security).
+        url = settings.twilio_webhook_url or settings.public_url.rstrip("/") + TWILIO_PATH + (
+            f"?{request.url.query}" if request.url.query else "")
         validator = RequestValidator(settings.twilio_auth_token)
-        if not validator.validate(url, form, request.headers.get("X-Twilio-Signature", "")):
+        if not validator.validate(url, posted, request.headers.get("X-Twilio-Signature", "")):
             raise HTTPException(403, "missing or wrong X-Twilio-Signature")
+        form = {key: value for key, value in posted.multi_items() if isinstance(value, str)}
         missing = [name for name in ("MessageSid", "From", "To") if not form.get(name)]
         if missing:
             raise HTTPException(400, f"missing {', '.join(missing)}")
         text = InboundText(provider=TWILIO, message_id=form["MessageSid"], msisdn=form["From"], to=form["To"],
                            body=form.get("Body", ""))
         links = DonorLinks(settings.public_url, settings.secret_key)
-        replies = await run_in_threadpool(reply_by_link, platform.uow(), text, links)
+        replies = await run_in_threadpool(reply_by_link, platform.uow(), text, links, form.get("OptOutType"))
         twiml = MessagingResponse()
         for body in replies:
             twiml.message(body)

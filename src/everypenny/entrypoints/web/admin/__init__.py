@@ -21,6 +21,7 @@ from everypenny.domain.appeal_lifecycle import ALLOWED_TRANSITIONS, TransitionRe
 from everypenny.domain.money import format_pence
 from everypenny.domain.privacy import mask_email, mask_phone
 from everypenny.domain.users import Permission, Role, UserRuleBroken
+from everypenny.entrypoints.web.admin import parked_tasks
 from everypenny.entrypoints.web.admin.charts import activity_svg
 from everypenny.entrypoints.web.admin.security import (
     COOKIE_PATH,
@@ -261,4 +262,5 @@ def desk_app(platform: Platform) -> FastAPI:
             return users_page(request, 400, error=str(error))
         return users_page(request, removed=removed.email)
 
+    parked_tasks.install(desk_api, platform, page)
     return desk_api
