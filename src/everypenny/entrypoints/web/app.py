@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from fastapi import FastAPI, HTTPException
 from pydantic import BaseModel, Field
+from starlette.middleware.gzip import GZipMiddleware
 
 from everypenny.bootstrap import Platform
 from everypenny.domain.appeal import AppealStatus
@@ -61,4 +62,6 @@ def create_app(platform: Platform) -> FastAPI:
     app.mount(STATIC_PATH, static_files())
     app.include_router(transparency.router(platform))
     app.include_router(metrics_router(platform))
+    # Outermost, so ETags are of the uncompressed body and a 304 stays empty.
+    app.add_middleware(GZipMiddleware, minimum_size=500)
     return app
