@@ -1,0 +1,145 @@
+"""What donors see on the public pages in Chromium, with and without JavaScript: the donation form's Gift Aid
+and amount rules, its errors, the live total, the thank-you page's own check, and the widget on a newspaper."""
+
+from __future__ import annotations
+
+import re
+
+import httpx
+import pytest
+from playwright.sync_api import expect
+
+from everypenny.service_layer.online_donations import apply_stripe_event
+from tests.builders import DonationBuilder
+
+pytestmark = pytest.mark.browser
+SLUG = "sun-ukraine-fund"
+
+
+@pytest.fixture(params=[True, False], ids=["script", "no-script"])
+def any_page(browser, request):
+    """A phone-sized page with JavaScript on, then off: each behaviour must hold both ways."""
+    context = browser.new_context(java_script_enabled=request.param, viewport={"width": 390, "height": 844})
+    yield context.new_page()
+    context.close()
+
+
+def test_gift_aid_asks_for_name_and_address_only_once_chosen(any_page, live_server, seed_appeal):
+    page = any_page
+    page.goto(f"{live_server}/donate/{SLUG}")
+    expect(page.get_by_text("£10 becomes £12.50")).to_be_visible()
+    for field in ("First name or initial", "Postcode"):
+        expect(page.get_by_label(field)).to_be_hidden()
+    expect(page.get_by_role("group", name="Your declaration")).to_be_hidden()
+
+    page.get_by_label("Yes, I am a UK taxpayer and want to add Gift Aid").check()
+
+    for field in ("First name or initial", "Surname", "House name or number", "Postcode"):
+        expect(page.get_by_label(field)).to_be_visible()
+    expect(page.get_by_role("group", name="Your declaration")).to_be_visible()
+
+
+def test_the_other_amount_box_shows_only_with_other_amount_chosen(any_page, live_server, seed_appeal):
+    page = any_page
+    page.goto(f"{live_server}/donate/{SLUG}")
+    rule = "Choose an amount, or choose “Other amount” and type your own (at least £3)."
+    expect(page.get_by_text(rule)).to_be_visible()
+    other_box = page.get_by_label("Other amount in pounds")
+
+    page.get_by_label("£25", exact=True).check()
+    expect(other_box).to_be_hidden()
+    page.get_by_label("Other amount", exact=True).check()
+    expect(other_box).to_be_visible()
+
+
+def test_a_failed_submit_moves_focus_to_a_linked_error_summary(any_page, live_server, seed_appeal):
+    page = any_page
+    page.goto(f"{live_server}/donate/{SLUG}")
+    page.get_by_label("Yes, I am a UK taxpayer and want to add Gift Aid").check()
+
+    page.get_by_role("button", name="Continue to secure card payment").click()
+
+    assert page.title().startswith("Error: Donate to")
+    summary = page.get_by_role("alert").filter(has_text="There is a problem with your donation")
+    expect(summary).to_be_focused()
+    expect(page.get_by_role("group", name="How much would you like to give?")).to_have_accessible_description(
+        re.compile("Choose an amount or enter your own"))
+    summary.get_by_role("link", name="Choose an amount or enter your own").click()
+    expect(page.get_by_label("£3", exact=True)).to_be_focused()
+    summary.get_by_role("link", name="Enter your surname").click()
+    expect(page.get_by_label("Surname")).to_be_focused()
+
+
+def test_the_donation_page_shows_the_total_and_keeps_it_live(page, live_server, platform, seed_appeal):
+    platform.settings = platform.settings.model_copy(update={"widget_poll_seconds": 1})
+    donations = DonationBuilder(platform)
+    donations.text(1000)
+    page.goto(f"{live_server}/donate/{SLUG}")
+    total = page.get_by_role("region", name="Raised so far")
+    expect(total).to_contain_text("£10 raised from 1 donation")
+
+    donations.online(2500)
+
+    expect(total).to_contain_text("£35 raised from 2", timeout=10_000)
+
+
+def test_the_appeals_branding_shows_on_its_pages(page, live_server, load_seed_variant):
+    load_seed_variant(branding={"masthead_colour": "#003a70", "logo_url": "https://cdn.example/sun.png",
+                                "image_url": "https://cdn.example/convoy.png",
+                                "image_alt": "A Red Cross convoy crossing into Ukraine"})
+    page.route("https://cdn.example/**", lambda route: route.fulfill(body=b"", content_type="image/png"))
+    page.goto(f"{live_server}/donate/{SLUG}")
+
+    expect(page.get_by_role("img", name="The Sun")).to_be_attached()
+    expect(page.get_by_role("img", name="A Red Cross convoy crossing into Ukraine")).to_be_attached()
+    assert page.locator(".masthead").evaluate("bar => getComputedStyle(bar).backgroundColor") == "rgb(0, 58, 112)"
+
+
+def pending_donation(live_server, fake_gateway) -> str:
+    response = httpx.post(f"{live_server}/api/v1/appeals/{SLUG}/donations", json={"amount_pence": 500})
+    return response.json()["id"]
+
+
+def mark_paid(platform, stripe_event, reference: str) -> None:
+    completed = stripe_event("checkout.session.completed", {
+        "id": f"cs_test_{reference}", "object": "checkout.session", "status": "complete", "payment_status": "paid",
+        "amount_total": 500, "payment_intent": f"pi_{reference}", "client_reference_id": reference,
+        "metadata": {"reference": reference}, "customer_details": None})
+    with platform.uow() as uow:
+        apply_stripe_event(uow, completed)
+        uow.commit()
+
+
+def test_the_pending_thank_you_page_checks_again_by_itself_and_says_so_politely(
+        page, live_server, platform, seed_appeal, fake_gateway, stripe_event):
+    reference = pending_donation(live_server, fake_gateway)
+    page.goto(f"{live_server}/donate/{SLUG}/thank-you/{reference}")
+    assert page.locator("meta[http-equiv=refresh]").count() == 0
+    status = page.get_by_role("status")
+    expect(status).to_contain_text("pending until the card processor confirms it")
+    page.get_by_role("link", name="Check again").focus()
+
+    mark_paid(platform, stripe_event, reference)
+
+    expect(status).to_have_text("Your payment is confirmed.", timeout=10_000)
+    assert status.get_attribute("role") == "status"  # the same polite live region, now with the news
+    expect(page.get_by_role("heading", level=1)).to_have_text("Thank you for your £5 donation")
+    expect(page.get_by_role("heading", level=1)).to_be_focused()  # the link that had focus is gone
+    expect(page).to_have_title(re.compile("^Your donation to"))
+
+
+def test_without_javascript_the_donor_checks_again_by_hand(browser, live_server, platform, seed_appeal,
+                                                            fake_gateway, stripe_event):
+    context = browser.new_context(java_script_enabled=False)
+    page = context.new_page()
+    reference = pending_donation(live_server, fake_gateway)
+    page.goto(f"{live_server}/donate/{SLUG}/thank-you/{reference}")
+    page.get_by_role("link", name="Check again").click()
+    expect(page.get_by_role("status")).to_contain_text("pending")
+
+    mark_paid(platform, stripe_event, reference)
+    page.get_by_role("link", name="Check again").click()
+
+    expect(page.get_by_role("status")).to_have_text("Your payment is confirmed.")
+    expect(page.get_by_role("link", name="Donate")).to_have_attribute("href", f"/donate/{SLUG}")
+    context.close()
