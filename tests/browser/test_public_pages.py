@@ -8,8 +8,12 @@ import re
 import httpx
 import pytest
 from playwright.sync_api import expect
+from starlette.applications import Starlette
+from starlette.responses import HTMLResponse
+from starlette.routing import Route
 
 from everypenny.service_layer.online_donations import apply_stripe_event
+from everypenny.simulators.server import BackgroundServer
 from tests.builders import DonationBuilder
 
 pytestmark = pytest.mark.browser
@@ -143,3 +147,55 @@ def test_without_javascript_the_donor_checks_again_by_hand(browser, live_server,
     expect(page.get_by_role("status")).to_have_text("Your payment is confirmed.")
     expect(page.get_by_role("link", name="Donate")).to_have_attribute("href", f"/donate/{SLUG}")
     context.close()
+
+
+def newspaper_article(live_server: str):
+    """A newspaper's article page, served from its own origin, embedding the widget with the one-line loader."""
+    html = ('<!doctype html><html lang="en"><title>News</title><h1>Help Ukraine</h1>'
+            f'<script src="{live_server}/widget/{SLUG}.js" async></script><p>The article goes on.</p>')
+    return Starlette(routes=[Route("/ukraine-appeal", lambda request: HTMLResponse(html))])
+
+
+def test_on_a_narrow_newspaper_page_the_iframe_grows_to_show_the_whole_widget(browser, live_server, platform,
+                                                                               seed_appeal):
+    platform.settings.public_url = live_server
+    context = browser.new_context(viewport={"width": 320, "height": 640})
+    page = context.new_page()
+    with BackgroundServer(newspaper_article(live_server), name="newspaper") as newspaper:
+        page.goto(f"{newspaper}/ukraine-appeal")
+        frame = page.frame_locator("iframe").first
+        expect(frame.get_by_role("link", name=re.compile("^Donate"))).to_be_visible()
+
+        widget = page.frames[1]
+        widget.wait_for_function("document.documentElement.scrollHeight <= window.innerHeight", timeout=5_000)
+        assert widget.evaluate("document.documentElement.scrollHeight") > 150  # the old fixed height cut it off
+    context.close()
+
+
+@pytest.mark.parametrize(("device", "tap_to_text_shown"), [
+    ({"viewport": {"width": 390, "height": 844}, "has_touch": True, "is_mobile": True}, True),
+    ({"viewport": {"width": 1280, "height": 800}}, False)], ids=["phone", "desktop"])
+def test_the_widget_offers_tap_to_text_on_phones_only(browser, live_server, seed_appeal, device, tap_to_text_shown):
+    context = browser.new_context(**device)
+    page = context.new_page()
+    page.goto(f"{live_server}/widget/{SLUG}")
+
+    expect(page.get_by_role("link", name=re.compile("^Donate"))).to_have_attribute("href", f"/donate/{SLUG}")
+    text = page.locator('a[href^="sms:"]')
+    expect(text).to_have_attribute("href", "sms:70141?body=SUN10")
+    expect(text).to_have_text("Text SUN10 to 70141")
+    assert text.is_visible() is tap_to_text_shown
+    context.close()
+
+
+def test_an_open_widget_learns_that_the_appeal_closed(page, live_server, platform, load_seed_variant):
+    platform.settings = platform.settings.model_copy(update={"widget_poll_seconds": 1})
+    load_seed_variant()
+    page.goto(f"{live_server}/widget/{SLUG}")
+    expect(page.get_by_text("This appeal has closed: thank you.")).to_be_hidden()
+
+    load_seed_variant(status="closed")
+
+    expect(page.get_by_text("This appeal has closed: thank you.")).to_be_visible(timeout=10_000)
+    expect(page.get_by_role("link", name=re.compile("^Donate"))).to_be_hidden()
+    expect(page.get_by_text("Text SUN£10 to 70141")).to_be_hidden()
