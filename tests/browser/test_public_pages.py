@@ -84,7 +84,7 @@ def test_the_donation_page_shows_the_total_and_keeps_it_live(page, live_server, 
 
     donations.online(2500)
 
-    expect(total).to_contain_text("£35 raised from 2", timeout=10_000)
+    expect(total).to_contain_text("£35 raised from 2 donations", timeout=10_000)
 
 
 def test_the_appeals_branding_shows_on_its_pages(page, live_server, load_seed_variant):

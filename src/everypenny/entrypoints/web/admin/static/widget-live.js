@@ -28,6 +28,8 @@
       if (!totals) return;
       document.getElementById("raised").textContent = money(totals.raised_pence);
       document.getElementById("count").textContent = totals.donation_count.toLocaleString("en-GB");
+      var noun = document.getElementById("count-noun");
+      if (noun) noun.textContent = totals.donation_count === 1 ? "donation" : "donations";
       var progress = document.getElementById("progress");
       if (progress && target > 0) {
         var percent = Math.min(100, Math.floor(totals.raised_pence * 100 / target));
