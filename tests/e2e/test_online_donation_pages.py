@@ -211,3 +211,20 @@ def test_messages_keep_their_capitals(client, seed_appeal, fake_gateway):
 
     assert response.status_code == 422
     assert "Enter a UK postcode, such as SW1A 1AA" in response.text
+
+
+def test_a_closed_appeals_page_thanks_donors_with_the_final_total_and_takes_nothing(
+        client, platform, load_seed_variant, fake_gateway):
+    from tests.builders import DonationBuilder
+
+    load_seed_variant()
+    DonationBuilder(platform).text(1000)
+    load_seed_variant(status="closed")
+
+    page = client.get(f"/donate/{SLUG}")
+    posted = client.post(f"/donate/{SLUG}", data={"amount": "500"})
+
+    assert page.status_code == 410
+    assert "Thank you: £10 was raised for British Red Cross from 1 donation." in page.text
+    assert "<form" not in page.text and 'class="donate-link"' not in page.text
+    assert posted.status_code == 410 and fake_gateway.requests == []

@@ -20,7 +20,7 @@ from fastapi.templating import Jinja2Templates
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from everypenny.bootstrap import Platform
-from everypenny.domain.appeal import Appeal
+from everypenny.domain.appeal import Appeal, AppealStatus
 from everypenny.domain.donation import DonationStatus
 from everypenny.domain.gift_aid import GiftAidInvalid, GiftAidScope, declaration_wording, gift_aid_pence
 from everypenny.domain.money import CURRENCY_SYMBOLS, format_pence
@@ -182,6 +182,10 @@ def online_router(platform: Platform) -> APIRouter:
         appeal = load_appeal(slug)
         if appeal is None:
             return message(request, "Appeal not found", "We could not find this appeal. Please check the link.", 404)
+        if appeal.status is AppealStatus.CLOSED:
+            with platform.uow() as uow:
+                totals = uow.ledger.totals(slug)
+            return page(request, "online/closed.html", {"appeal": appeal, "totals": totals}, 410)
         if not appeal.takes_money:
             return message(request, appeal.name, f"{appeal.name} is not taking donations at the moment.", 410)
         token = request.query_params.get("from")
