@@ -275,7 +275,7 @@ def load_seed_variant(platform):
     def load(**changes):
         _, definition = load_appeal_file(SEED_APPEAL)
         for key, value in changes.items():
-            definition[key] = definition[key] | value if isinstance(value, dict) else value
+            definition[key] = definition.get(key, {}) | value if isinstance(value, dict) else value
         appeal, normalised = parse_definition(definition, "test variant")
         load_appeal(platform.uow(), appeal, normalised, "test variant")
         return appeal

@@ -7,6 +7,7 @@ import time
 
 import httpx
 import pytest
+from playwright.sync_api import expect
 
 from everypenny.simulators.stripe import SimulatorServer, StripeSimulator, WebhookOptions
 
@@ -83,7 +84,7 @@ def pay(page, card: str) -> None:
 
 
 def wait_until_confirmed(page, timeout_s: float = 15) -> None:
-    """The thank-you page refreshes itself every 5 s; a test reloads sooner."""
+    """The thank-you page checks again by itself every 3 s; a test reloads sooner."""
     deadline = time.monotonic() + timeout_s
     while "Your payment is confirmed" not in page.content():
         if time.monotonic() > deadline:
@@ -169,7 +170,8 @@ def test_a_text_to_link_donor_arrives_with_the_amount_chosen_and_is_counted_as_t
     page.goto(links.prefilled_donation_url(stack.url, platform.settings.secret_key, SLUG, 1000, "+447700900123"))
 
     assert page.get_by_label("£10", exact=True).is_checked()
-    assert "07•••••123" in page.inner_text("main")  # masked: the page never shows the number itself
+    assert "Donating from the text sent to 07•••••123." in page.inner_text("main")
+    assert "7700900123" not in page.content()
     page.get_by_role("button", name="Continue to secure card payment").click()
     page.get_by_label("Email").fill("texter@example.org")
     pay(page, "4242 4242 4242 4242")
@@ -191,3 +193,24 @@ def test_an_abandoned_checkout_expires_and_releases_the_pending_money(page, stac
     page.get_by_role("link", name="Back").click()
     assert "You have not been charged" in page.inner_text("main")
     assert page.get_by_role("link", name="Return to the payment page").count() == 0
+
+
+def test_the_chosen_tile_is_charged_even_with_an_other_amount_left_behind(browser, stack):
+    context = browser.new_context(java_script_enabled=False)
+    page = context.new_page()
+    page.goto(f"{stack.url}/donate/{SLUG}")
+    other_box = page.get_by_label("Other amount in pounds")
+    page.get_by_label("Other amount", exact=True).check()
+    other_box.fill("50")
+
+    page.get_by_label("£10", exact=True).check()
+
+    expect(other_box).to_be_hidden()
+    chosen = page.locator(".amount", has=page.get_by_label("£10", exact=True))
+    assert chosen.evaluate("tile => getComputedStyle(tile).borderTopWidth") == "4px"
+    assert page.locator(".amount", has=page.get_by_label("£5", exact=True)).evaluate(
+        "tile => getComputedStyle(tile).borderTopWidth") == "2px"
+    page.get_by_role("button", name="Continue to secure card payment").click()
+    page.wait_for_url(f"{stack.sim.public_url}/c/pay/*")
+    assert "£10" in page.inner_text("main") and "£50" not in page.inner_text("main")
+    context.close()

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import re
 
+import pytest
+
 from everypenny.domain.donation import DonationStatus
 from everypenny.service_layer import links
 
@@ -97,13 +99,13 @@ def test_the_page_shows_the_appeal_and_its_choices_with_consent_unticked(client,
     assert "checked" not in consent
 
 
-def test_a_text_to_link_link_prefills_amount_and_phone(client, platform, seed_appeal):
+def test_a_text_to_link_link_prefills_the_amount_and_shows_the_phone_masked(client, platform, seed_appeal):
     url = links.prefilled_donation_url("http://testserver", platform.settings.secret_key, SLUG, 500, "+447700900123")
 
     html = client.get(url.removeprefix("http://testserver")).text
 
     assert re.search(r'<input[^>]*value="500"[^>]*checked', html)
-    assert "07•••••123" in html  # enough for the donor to recognise, not the number itself
+    assert "Donating from the text sent to 07•••••123." in html
     assert "7700900123" not in html
 
 
@@ -237,15 +239,23 @@ def test_after_a_declined_card_the_pages_keep_the_checkout_open_to_another_card(
     assert f'href="https://checkout.example/cs_test_{reference}"' in cancelled
 
 
-def test_a_typed_amount_wins_over_a_ticked_one_and_nonsense_is_explained(client, seed_appeal, fake_gateway):
-    typed = client.post(f"/donate/{SLUG}", data={"amount": "500", "other_amount": "£12"}, follow_redirects=False)
-    nonsense = client.post(f"/donate/{SLUG}", data={"amount": "other", "other_amount": "five"})
-    nothing = client.post(f"/donate/{SLUG}", data={})
+def test_the_chosen_amount_is_charged_and_a_leftover_other_amount_is_ignored(client, seed_appeal, fake_gateway):
+    tile = client.post(f"/donate/{SLUG}", data={"amount": "1000", "other_amount": "50"}, follow_redirects=False)
+    typed_without_a_choice = client.post(f"/donate/{SLUG}", data={"other_amount": "£12"}, follow_redirects=False)
 
-    assert typed.status_code == 303
-    assert [r.amount_pence for r in fake_gateway.requests] == [1200]
-    assert nonsense.status_code == 422 and "Enter an amount in pounds, such as 7 or 7.50" in nonsense.text
-    assert nothing.status_code == 422 and "Choose an amount or enter your own" in nothing.text
+    assert (tile.status_code, typed_without_a_choice.status_code) == (303, 303)
+    assert [r.amount_pence for r in fake_gateway.requests] == [1000, 1200]
+
+
+@pytest.mark.parametrize(("form", "message"), [
+    ({"amount": "other", "other_amount": "five"}, "Enter an amount in pounds, such as 7 or 7.50"),
+    ({"amount": "other", "other_amount": " "}, "Type the amount you would like to give, or choose one of ours"),
+    ({}, "Choose an amount or enter your own")])
+def test_an_amount_that_cannot_be_read_is_explained(client, seed_appeal, fake_gateway, form, message):
+    response = client.post(f"/donate/{SLUG}", data=form)
+
+    assert response.status_code == 422 and message in response.text
+    assert fake_gateway.requests == []
 
 
 def test_messages_keep_their_capitals(client, seed_appeal, fake_gateway):
@@ -268,3 +278,20 @@ def test_the_donation_page_refuses_gift_aid_details_hmrc_would_refuse_before_any
                     "Enter a UK postcode, such as SW1A 1AA, or X if you live outside the UK"):
         assert message in response.text
     assert fake_gateway.requests == []
+
+
+def test_a_closed_appeals_page_thanks_donors_with_the_final_total_and_takes_nothing(
+        client, platform, load_seed_variant, fake_gateway):
+    from tests.builders import DonationBuilder
+
+    load_seed_variant()
+    DonationBuilder(platform).text(1000)
+    load_seed_variant(status="closed")
+
+    page = client.get(f"/donate/{SLUG}")
+    posted = client.post(f"/donate/{SLUG}", data={"amount": "500"})
+
+    assert page.status_code == 410
+    assert "Thank you: £10 was raised for British Red Cross from 1 donation." in page.text
+    assert "<form" not in page.text and 'class="donate-link"' not in page.text
+    assert posted.status_code == 410 and fake_gateway.requests == []

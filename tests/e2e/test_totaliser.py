@@ -111,3 +111,42 @@ def test_the_embed_script_inserts_an_iframe_of_the_widget(newspaper_client):
 def test_an_unknown_appeals_widget_is_a_404(client, seed_appeal):
     assert client.get("/widget/no-such-appeal").status_code == 404
     assert client.get("/widget/no-such-appeal.js").status_code == 404
+
+
+def test_the_widget_links_to_the_donation_page_and_offers_tap_to_text(client, seed_appeal):
+    widget = client.get("/widget/sun-ukraine-fund").text
+
+    assert 'href="/donate/sun-ukraine-fund" target="_blank" rel="noopener">Donate' in widget
+    assert 'href="sms:70141?body=SUN10">Text SUN10 to 70141</a>' in widget
+
+
+def test_a_closed_appeals_widget_says_so_and_offers_no_way_to_give(client, load_seed_variant):
+    load_seed_variant(status="closed")
+
+    widget = client.get("/widget/sun-ukraine-fund").text
+    totals = client.get(TOTALS).json()
+
+    assert totals["status"] == "closed"
+    assert '<span id="closed">This appeal has closed: thank you.</span>' in widget
+    assert widget.count("data-while-live hidden") == 2
+
+
+def test_the_widget_page_carries_an_etag_and_an_unchanged_one_is_a_304(client, platform, seed_appeal):
+    first = client.get("/widget/sun-ukraine-fund")
+    unchanged = client.get("/widget/sun-ukraine-fund", headers={"If-None-Match": first.headers["ETag"]})
+    DonationBuilder(platform).text(500)
+    changed = client.get("/widget/sun-ukraine-fund", headers={"If-None-Match": first.headers["ETag"]})
+
+    assert first.headers["Cache-Control"] == "public, max-age=5"
+    assert (unchanged.status_code, unchanged.content) == (304, b"")
+    assert changed.status_code == 200 and "£5" in changed.text
+    assert "frame-ancestors" in changed.headers["Content-Security-Policy"]
+
+
+def test_public_responses_are_compressed_for_clients_that_accept_gzip(client, seed_appeal):
+    widget = client.get("/widget/sun-ukraine-fund", headers={"Accept-Encoding": "gzip"})
+    page = client.get("/donate/sun-ukraine-fund", headers={"Accept-Encoding": "gzip"})
+
+    assert widget.headers["Content-Encoding"] == page.headers["Content-Encoding"] == "gzip"
+    assert "Vary" in widget.headers and "Accept-Encoding" in widget.headers["Vary"]
+

@@ -3,8 +3,9 @@ def test_a_new_appeal_has_raised_nothing(client, seed_appeal):
 
     assert response.status_code == 200
     assert response.json() == {
-        "slug": "sun-ukraine-fund", "currency": "GBP", "raised_pence": 0, "pending_pence": 0,
+        "slug": "sun-ukraine-fund", "status": "live", "currency": "GBP", "raised_pence": 0, "pending_pence": 0,
         "donation_count": 0, "by_channel": {"carrier_sms": 0, "text_to_link": 0, "online": 0},
+        "pending_by_channel": {"carrier_sms": 0, "text_to_link": 0, "online": 0},
     }
 
 

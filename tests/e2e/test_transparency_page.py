@@ -122,3 +122,40 @@ def test_the_daily_chain_heads_are_published_as_json(client, platform, appeal_in
     assert response.json() == {"slug": SLUG, "heads": [
         {"date": f"{head.sealed_at:%Y-%m-%d}", "seq": head.seq, "hash": head.hash}]}
     assert client.get("/api/v1/appeals/nope/chain-heads").status_code == 404
+
+
+def test_pending_money_is_named_by_what_it_waits_for(client, platform, seed_appeal, fake_gateway):
+    from everypenny.domain.ledger import AccountCode, Phase, TransferKind, TransferRequest
+    from everypenny.service_layer.ledger import record_transfer
+
+    record_transfer(platform.uow(), TransferRequest(
+        "donation:EP-7K3M9Q2XDA", SLUG, AccountCode.receivable(Channel.CARRIER_SMS), AccountCode.RESTRICTED_FUND,
+        500, "GBP", TransferKind.DONATION, phase=Phase.PENDING, reference="EP-7K3M9Q2XDA"))
+    client.post(f"/api/v1/appeals/{SLUG}/donations", json={"amount_pence": 6000})
+
+    text = visible_text(client.get(f"/transparency/{SLUG}").text)
+
+    assert "£5 in texts awaiting confirmation from mobile networks" in text
+    assert "£60 in card checkouts started but not yet paid" in text
+    assert "£60 in texts" not in text and "£65" not in text
+
+
+def test_the_page_wears_the_appeals_masthead_and_offers_a_donate_link_while_it_is_live(
+        client, load_seed_variant):
+    load_seed_variant(branding={"masthead_colour": "#003a70", "logo_url": "https://cdn.example/sun.svg"})
+    live = client.get(f"/transparency/{SLUG}").text
+    load_seed_variant(status="closed")
+    closed = client.get(f"/transparency/{SLUG}").text
+
+    assert '<img class="logo" src="https://cdn.example/sun.svg" alt="The Sun">' in live
+    assert "--masthead: #003a70" in live
+    assert f'<a class="donate-link" href="/donate/{SLUG}">Donate</a>' in live
+    assert "donate-link" not in closed
+
+
+def test_the_seal_is_explained_in_one_sentence_with_the_detail_folded(client, appeal_in_progress):
+    html = client.get(f"/transparency/{SLUG}").text
+
+    assert "so no past figure can be changed without it showing" in visible_text(html)
+    details = html[html.index("<details>"):html.index("</details>")]
+    assert "Day (UTC)" in details and "chain-heads" in details

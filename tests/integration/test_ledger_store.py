@@ -59,6 +59,7 @@ def test_the_same_key_for_another_transfer_is_refused(platform, posted):
 def test_pending_money_is_not_raised_until_posted(platform, seed_appeal):
     pending = record_transfer(platform.uow(), donation("charge-1", 2000, Phase.PENDING))
     assert (totals(platform).raised_pence, totals(platform).pending_pence) == (0, 2000)
+    assert totals(platform).pending_by_channel == {"carrier_sms": 2000, "text_to_link": 0, "online": 0}
 
     record_transfer(platform.uow(), TransferRequest.post(pending, "charge-1:post", 1000))
 

@@ -102,3 +102,48 @@ def test_the_charitys_financial_year_end_is_read_as_day_and_month():
 def test_a_financial_year_end_that_is_not_a_day_of_the_year_is_named(written, message):
     assert problems_of(lambda d: d["beneficiary"].update(financial_year_end=written)) == [
         ("beneficiary.financial_year_end", message)]
+
+
+def test_branding_is_optional_and_leaves_the_stored_definition_as_it_was():
+    appeal, definition = parse_definition(copy.deepcopy(SEED), "appeals/x.toml")
+
+    assert appeal.branding.logo_url is None and appeal.branding.masthead_colour == "#b00000"
+    assert "branding" not in definition
+
+
+def test_branding_settings_are_read_and_stored():
+    branded = copy.deepcopy(SEED) | {"branding": {
+        "masthead_colour": "#003a70", "accent_colour": "#ee2a24", "logo_url": "https://cdn.example/logo.svg",
+        "image_url": "/static/appeal.jpg", "image_alt": "Volunteers unload a lorry of blankets"}}
+
+    appeal, definition = parse_definition(branded, "appeals/x.toml")
+
+    assert appeal.branding.masthead_colour == "#003a70"
+    assert appeal.branding.image_alt == "Volunteers unload a lorry of blankets"
+    assert definition["branding"]["logo_url"] == "https://cdn.example/logo.svg"
+
+
+def test_branding_that_would_be_unreadable_or_unsafe_is_refused_with_every_reason():
+    def garish(d):
+        d["branding"] = {"masthead_colour": "#ffcc00", "accent_colour": "red", "logo_url": "http://cdn.example/l.png",
+                         "image_url": "https://cdn.example/p.jpg"}
+
+    assert problems_of(garish) == [
+        ("branding.masthead_colour", "#ffcc00 gives white text on it a contrast of 1.51:1; WCAG 2.2 AA needs at "
+                                     "least 4.5:1, so choose a darker colour"),
+        ("branding.accent_colour", "'red' must be a colour written #rrggbb, such as #b00000"),
+        ("branding.logo_url", "'http://cdn.example/l.png' must be an https:// address or a path on this site "
+                              "starting with /"),
+        ("branding.image_alt", "describe the picture for people who cannot see it")]
+
+
+def test_an_unknown_branding_setting_is_named():
+    assert problems_of(lambda d: d.update(branding={"colour": "#000000"})) == [
+        ("branding.colour", "is not a setting an appeal has")]
+
+
+@pytest.mark.parametrize(("colour", "ratio"), [("#000000", 21.0), ("#767676", 4.54), ("#ffffff", 1.0)])
+def test_contrast_is_measured_as_wcag_defines_it(colour, ratio):
+    from everypenny.domain.branding import contrast_ratio
+
+    assert round(contrast_ratio(colour, "#ffffff"), 2) == ratio

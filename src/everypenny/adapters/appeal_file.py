@@ -22,6 +22,7 @@ from everypenny.domain.appeal import (
     Shortcode,
     SurplusRule,
 )
+from everypenny.domain.branding import Branding
 
 
 class AppealFileError(ValueError):
@@ -90,6 +91,16 @@ class _Fees(_Strict):
     borne_by: Literal["media_partner", "platform"] = "media_partner"
 
 
+class _Branding(_Strict):
+    """Optional; what is left out keeps the platform's own look (see docs/donation-pages.md)."""
+
+    masthead_colour: str = Branding.masthead_colour
+    accent_colour: str = Branding.accent_colour
+    logo_url: str | None = None
+    image_url: str | None = None
+    image_alt: str = ""
+
+
 class AppealDocument(_Strict):
     slug: str
     name: str = Field(min_length=1)
@@ -107,6 +118,7 @@ class AppealDocument(_Strict):
     sms: _Sms = _Sms()
     surplus: _Surplus
     fees: _Fees = _Fees()
+    branding: _Branding | None = None
 
     def to_domain(self) -> Appeal:
         year_end = self.beneficiary.financial_year_end
@@ -128,6 +140,7 @@ class AppealDocument(_Strict):
             surplus_rule=SurplusRule(self.surplus.surplus_fund, self.surplus.wording,
                                      self.surplus.restricted_target_pence),
             fees_borne_by=FeesBorneBy(self.fees.borne_by),
+            branding=Branding(**self.branding.model_dump()) if self.branding else Branding(),
         )
 
 
@@ -153,7 +166,8 @@ def parse_definition(definition: dict[str, Any], source: str) -> tuple[Appeal, d
         appeal = document.to_domain()
     except AppealInvalid as error:
         raise AppealFileError(source, [(p.key, p.message) for p in error.problems]) from None
-    return appeal, document.model_dump(mode="json")
+    # An appeal without [branding] keeps the definition (and its hash) it had before branding existed.
+    return appeal, document.model_dump(mode="json", exclude={"branding"} if document.branding is None else None)
 
 
 def appeal_from_definition(definition: dict[str, Any]) -> Appeal:

@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 from datetime import date
 from enum import StrEnum
 
+from everypenny.domain.branding import Branding
 from everypenny.domain.money import check_currency
 
 
@@ -144,6 +145,7 @@ class Appeal:
     target_pence: int | None = None
     fees_borne_by: FeesBorneBy = FeesBorneBy.MEDIA_PARTNER
     intro: str = field(default="")
+    branding: Branding = field(default_factory=Branding)
 
     def __post_init__(self) -> None:
         problems = self.problems()
@@ -170,6 +172,7 @@ class Appeal:
                 found.append(AppealRuleBroken(
                     "online.suggested_pence", f"{amount} is below the online minimum {self.online_minimum_pence}"))
         found.extend(self._shortcode_problems())
+        found.extend(AppealRuleBroken(f"branding.{key}", message) for key, message in self.branding.problems())
         return found
 
     def _shortcode_problems(self) -> list[AppealRuleBroken]:

@@ -213,3 +213,4 @@ class AppealTotals:
     pending_pence: int
     donation_count: int
     by_channel: dict[str, int]
+    pending_by_channel: dict[str, int]

@@ -400,16 +400,17 @@ class SqlLedgerRepository:
         currency = self.connection.scalar(select(appeals.c.currency).where(appeals.c.id == appeal_id))
         raising = {kind.value for kind in RAISING_KINDS}
         by_channel = dict.fromkeys((channel.value for channel in Channel), 0)
-        pending_pence = 0
+        pending_by_channel = dict.fromkeys((channel.value for channel in Channel), 0)
         for (code, kind), (posted, pending) in self.sums(appeal_slug).items():
             channel = AccountCode.channel_of(code)
             if channel is not None and kind in raising:
                 by_channel[channel.value] += posted
-                pending_pence += pending
+                pending_by_channel[channel.value] += pending
         donation_count = self.connection.scalar(
             select(func.sum(donation_paid_counts.c.paid_count)).where(donation_paid_counts.c.appeal_id == appeal_id))
-        return AppealTotals(currency=currency, raised_pence=sum(by_channel.values()), pending_pence=pending_pence,
-                            donation_count=int(donation_count or 0), by_channel=by_channel)
+        return AppealTotals(currency=currency, raised_pence=sum(by_channel.values()),
+                            pending_pence=sum(pending_by_channel.values()), donation_count=int(donation_count or 0),
+                            by_channel=by_channel, pending_by_channel=pending_by_channel)
 
 
 _PARKED = outbox_tasks.c.parked_at.is_not(None) & outbox_tasks.c.done_at.is_(None)

@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 from fastapi import FastAPI, HTTPException
-from pydantic import BaseModel
+from pydantic import BaseModel, Field
+from starlette.middleware.gzip import GZipMiddleware
 
 from everypenny.bootstrap import Platform
+from everypenny.domain.appeal import AppealStatus
 from everypenny.entrypoints.web import online, transparency
 from everypenny.entrypoints.web.admin import STATIC_PATH, desk_app, static_files
 from everypenny.entrypoints.web.metrics import metrics_router
@@ -15,11 +17,13 @@ from everypenny.entrypoints.web.totaliser import PublicTotalsHeaders, widget_rou
 
 class Totals(BaseModel):
     slug: str
+    status: AppealStatus = Field(description="draft, live or closed: a totaliser shows when giving has ended")
     currency: str
     raised_pence: int
     pending_pence: int
     donation_count: int
     by_channel: dict[str, int]
+    pending_by_channel: dict[str, int]
 
 
 class Health(BaseModel):
@@ -45,10 +49,11 @@ def create_app(platform: Platform) -> FastAPI:
     def totals(slug: str) -> Totals:
         """Posted money only: a text whose charge is not yet confirmed is pending, not raised."""
         with platform.uow() as uow:
-            if uow.appeals.get(slug) is None:
+            stored = uow.appeals.get(slug)
+            if stored is None:
                 raise HTTPException(404, f"no appeal has the slug {slug!r}")
             figures = uow.ledger.totals(slug)
-        return Totals(slug=slug, **figures.__dict__)
+        return Totals(slug=slug, status=stored.appeal.status, **figures.__dict__)
 
     online.install(app, platform)
     app.add_middleware(PublicTotalsHeaders, settings=platform.settings)
@@ -57,4 +62,6 @@ def create_app(platform: Platform) -> FastAPI:
     app.mount(STATIC_PATH, static_files())
     app.include_router(transparency.router(platform))
     app.include_router(metrics_router(platform))
+    # Outermost, so ETags are of the uncompressed body and a 304 stays empty.
+    app.add_middleware(GZipMiddleware, minimum_size=500)
     return app

@@ -21,10 +21,10 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from everypenny.bootstrap import Platform
 from everypenny.config import STRIPE_API_VERSION
-from everypenny.domain.appeal import Appeal
+from everypenny.domain.appeal import Appeal, AppealStatus
 from everypenny.domain.donation import DonationStatus
 from everypenny.domain.gift_aid import GiftAidInvalid, GiftAidScope, declaration_wording, gift_aid_pence
-from everypenny.domain.money import format_pence
+from everypenny.domain.money import CURRENCY_SYMBOLS, format_pence
 from everypenny.domain.privacy import mask_phone
 from everypenny.service_layer import links
 from everypenny.service_layer.online_donations import (
@@ -129,6 +129,30 @@ def parse_pounds(raw: str) -> int | None:
     return int(match.group(1)) * 100 + int((match.group(2) or "0").ljust(2, "0"))
 
 
+def chosen_amount(choice: str, other: str) -> tuple[int | None, str | None]:
+    """(pence, problem) from the amount radios and the "Other amount" box, as the page words the rule: the
+    chosen radio decides, and the box counts only with "Other amount" chosen (or when no radio is)."""
+    other = other.strip()
+    if choice.isdigit():
+        return int(choice), None
+    if choice == "other" or other:
+        if not other:
+            return None, "type the amount you would like to give, or choose one of ours"
+        pence = parse_pounds(other)
+        return pence, None if pence is not None else "enter an amount in pounds, such as 7 or 7.50"
+    return None, "choose an amount or enter your own"
+
+
+def _prefilled_phone(platform: Platform, token: str | None) -> str | None:
+    """The donor's phone from a text-to-link token, or None when there is no valid token."""
+    if not token:
+        return None
+    try:
+        return links.phone_from_prefill_token(platform.settings.secret_key, token, _link_lifetime(platform))
+    except links.InvalidLink:
+        return None
+
+
 def _gift_aid_answers(values: dict[str, Any]) -> GiftAidAnswers:
     try:
         scope = GiftAidScope(values.get("scope") or GiftAidScope.THIS_DONATION)
@@ -157,8 +181,12 @@ def online_router(platform: Platform) -> APIRouter:
 
     def donate_page(request: Request, appeal: Appeal, values: dict[str, Any], errors: dict[str, str],
                     status_code: int = 200, notice: str | None = None) -> HTMLResponse:
+        with platform.uow() as uow:
+            totals = uow.ledger.totals(appeal.slug)
         return page(request, "online/donate.html", {
-            "appeal": appeal, "values": values, "errors": errors, "notice": notice,
+            "appeal": appeal, "values": values, "errors": errors, "notice": notice, "totals": totals,
+            "symbol": CURRENCY_SYMBOLS[appeal.currency], "poll_seconds": platform.settings.widget_poll_seconds,
+            "masked_phone": mask_phone(_prefilled_phone(platform, values.get("from"))),
             "wordings": _wordings(appeal), "honeypot": HONEYPOT}, status_code)
 
     @router.get("/donate/{slug}", response_class=HTMLResponse, include_in_schema=False)
@@ -166,6 +194,10 @@ def online_router(platform: Platform) -> APIRouter:
         appeal = load_appeal(slug)
         if appeal is None:
             return message(request, "Appeal not found", "We could not find this appeal. Please check the link.", 404)
+        if appeal.status is AppealStatus.CLOSED:
+            with platform.uow() as uow:
+                totals = uow.ledger.totals(slug)
+            return page(request, "online/closed.html", {"appeal": appeal, "totals": totals}, 410)
         if not appeal.takes_money:
             return message(request, appeal.name, f"{appeal.name} is not taking donations at the moment.", 410)
         token = request.query_params.get("from")
@@ -174,12 +206,8 @@ def online_router(platform: Platform) -> APIRouter:
             values["amount"] = str(amount_pence)
         elif amount_pence:
             values["amount"], values["other_amount"] = "other", f"{amount_pence // 100}.{amount_pence % 100:02d}"
-        if token:
-            try:
-                phone = links.phone_from_prefill_token(platform.settings.secret_key, token, _link_lifetime(platform))
-                values["masked_phone"] = mask_phone(phone)
-            except links.InvalidLink:
-                values["from"] = ""
+        if token and _prefilled_phone(platform, token) is None:
+            values["from"] = ""
         return donate_page(request, appeal, values, {})
 
     @router.post("/donate/{slug}", response_class=HTMLResponse, include_in_schema=False)
@@ -191,14 +219,8 @@ def online_router(platform: Platform) -> APIRouter:
         if values.get(HONEYPOT):
             log.info("honeypot field filled: donation refused", appeal=slug)
             return donate_page(request, appeal, {}, {}, 400, "We could not start your donation. Please try again.")
-        choice = values.get("amount", "")
-        other = values.get("other_amount", "").strip()
-        # A typed amount wins over a ticked one: typing is the more deliberate act.
-        amount = parse_pounds(other) if other else (int(choice) if choice.isdigit() else None)
-        errors: dict[str, str] = {}
-        if amount is None:
-            errors["amount_pence"] = ("enter an amount in pounds, such as 7 or 7.50" if other
-                                      else "choose an amount or enter your own")
+        amount, amount_problem = chosen_amount(values.get("amount", ""), values.get("other_amount", ""))
+        errors = {"amount_pence": amount_problem} if amount_problem else {}
         gift_aid = _gift_aid_answers(values) if values.get("gift_aid") == "yes" else None
         form = DonationForm(amount_pence=amount or 0, email=values.get("email"),
                             marketing_consent=values.get("marketing_consent") == "yes", gift_aid=gift_aid,

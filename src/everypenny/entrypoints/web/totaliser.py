@@ -23,7 +23,8 @@ from everypenny.config import Settings
 from everypenny.domain.money import CURRENCY_SYMBOLS, format_pence
 from everypenny.service_layer import desk
 
-TOTALS_PATH = re.compile(r"^/api/v1/appeals/[^/]+/totals$")
+# The totals and the widget's HTML: both are polled or loaded by every reader of the newspaper's page.
+PUBLIC_TOTALS_PATH = re.compile(r"^(/api/v1/appeals/[^/]+/totals|/widget/[^/.]+)$")
 
 
 def allowed_origins(settings: Settings) -> frozenset[str]:
@@ -42,7 +43,8 @@ def _matches(if_none_match: str | None, etag: str) -> bool:
 
 
 class PublicTotalsHeaders:
-    """ASGI middleware for GET/OPTIONS on /api/v1/appeals/{slug}/totals only; other paths pass untouched."""
+    """ASGI middleware for GET/OPTIONS on /api/v1/appeals/{slug}/totals and /widget/{slug} only; other paths
+    pass untouched."""
 
     def __init__(self, app: ASGIApp, settings: Settings) -> None:
         self.app = app
@@ -54,7 +56,7 @@ class PublicTotalsHeaders:
         return {"Access-Control-Allow-Origin": origin} if origin and origin in self.origins else {}
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http" or not TOTALS_PATH.match(scope["path"]) or scope["method"] not in (
+        if scope["type"] != "http" or not PUBLIC_TOTALS_PATH.match(scope["path"]) or scope["method"] not in (
                 "GET", "HEAD", "OPTIONS"):
             await self.app(scope, receive, send)
             return
@@ -124,7 +126,11 @@ def widget_router(platform: Platform) -> APIRouter:
             "(function(){var s=document.currentScript;var f=document.createElement('iframe');"
             f"f.src={json.dumps(source)};f.title={json.dumps(totaliser.appeal.name + ': amount raised')};"
             "f.loading='lazy';f.style.cssText='width:100%;max-width:640px;height:150px;border:0;display:block';"
-            "s.parentNode.insertBefore(f,s.nextSibling);})();\n")
+            "s.parentNode.insertBefore(f,s.nextSibling);"
+            # The widget reports its height (widget-live.js), so nothing is cut off on a narrow phone.
+            "window.addEventListener('message',function(e){var d=e.data;"
+            "if(e.source===f.contentWindow&&d&&d.type==='everypenny:height'&&d.height>0)"
+            "f.style.height=Math.min(d.height,2000)+'px';});})();\n")
         return Response(script, media_type="text/javascript; charset=utf-8",
                         headers={"Cache-Control": "public, max-age=300"})
 
@@ -140,7 +146,6 @@ def widget_router(platform: Platform) -> APIRouter:
             "poll_seconds": platform.settings.widget_poll_seconds})
         response.headers["Content-Security-Policy"] = (
             f"default-src 'self'; style-src 'self' 'unsafe-inline'; frame-ancestors {frame_ancestors}")
-        response.headers["Cache-Control"] = f"public, max-age={platform.settings.totaliser_max_age_seconds}"
         return response
 
     return router

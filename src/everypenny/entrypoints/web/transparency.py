@@ -23,6 +23,11 @@ CHANNEL_NAMES = {"carrier_sms": "Text, on the phone bill", "text_to_link": "Text
 templates = Jinja2Templates(directory=Path(__file__).parent / "templates")
 templates.env.filters["money"] = format_pence
 templates.env.globals["channel_names"] = CHANNEL_NAMES
+# Money not yet counted, named by why it is waiting: each channel's pending money waits on someone else.
+templates.env.globals["pending_names"] = {
+    "carrier_sms": "in texts awaiting confirmation from mobile networks",
+    "text_to_link": "in card payments started from a text and not yet completed",
+    "online": "in card checkouts started but not yet paid (released if the donor does not pay)"}
 
 
 class RateLimiter:
@@ -75,7 +80,8 @@ def router(platform: Platform) -> APIRouter:
         if report is None:
             raise HTTPException(404, f"no appeal has the slug {slug!r}")
         response = templates.TemplateResponse(
-            request, "transparency/page.html", {"report": report, "check": check, "notice": notice},
+            request, "transparency/page.html", {"report": report, "appeal": report.appeal, "check": check,
+                                                "notice": notice},
             status_code=status_code)
         # A receipt reference is the donor's own: keep answers out of caches and other sites' logs.
         response.headers["Cache-Control"] = "no-store" if check or notice else "public, max-age=60"
