@@ -290,7 +290,8 @@ def online_router(platform: Platform) -> APIRouter:
                 and checkout.status is CheckoutStatus.FAILED)
             return page(request, "online/thank_you.html", {
                 "donation": donation, "appeal": appeal, "declaration": declaration, "statuses": DonationStatus,
-                "confirming": confirming, "masked_email": mask_email(donation.email) if donation.email else None,
+                "confirming": confirming, "check_again_url": f"{request.url.path}?{request.url.query}",
+                "masked_email": mask_email(donation.email) if donation.email else None,
                 "gift_aid_extra": gift_aid_pence(donation.amount_pence),
                 "gift_aid_url": links.gift_aid_url("", platform.settings.secret_key, reference)})
 
