@@ -84,6 +84,13 @@ def test_the_activity_chart_is_an_svg_drawn_on_the_server(as_role, donations):
     assert "Donations per minute" in chart.text
 
 
+def test_a_new_appeal_without_donations_gets_an_empty_chart_not_an_error(as_role):
+    chart = as_role("viewer").get("/admin/appeals/sun-ukraine-fund/activity.svg")
+
+    assert chart.status_code == 200 and chart.headers["content-type"] == "image/svg+xml"
+    assert "No donations yet" in chart.text
+
+
 def test_an_unknown_appeal_is_a_404_page(as_role):
     page = as_role("viewer").get("/admin/appeals/no-such-appeal")
     assert page.status_code == 404 and "no-such-appeal" in page.text
