@@ -8,6 +8,7 @@ import io
 import pytest
 from fastapi.testclient import TestClient
 
+from everypenny.domain.appeal import Channel
 from everypenny.entrypoints.web.app import create_app
 from tests.builders import DonationBuilder
 from tests.e2e.desk_helpers import log_in, make_user, quick_passwords, session_csrf
@@ -89,6 +90,16 @@ def test_a_new_appeal_without_donations_gets_an_empty_chart_not_an_error(as_role
 
     assert chart.status_code == 200 and chart.headers["content-type"] == "image/svg+xml"
     assert "No donations yet" in chart.text
+
+
+def test_reconciliation_counts_text_to_link_card_gifts_as_charged(as_role, donations):
+    donations.text(1000, channel=Channel.TEXT_TO_LINK)
+    donations.online(2500)
+
+    page = as_role("finance").get("/admin/appeals/sun-ukraine-fund/reconciliation").text
+
+    assert '<span class="value" id="charged">£35</span>' in page
+    assert '<span class="value" id="awaiting">£35</span>' in page
 
 
 def test_an_unknown_appeal_is_a_404_page(as_role):

@@ -32,6 +32,8 @@ AGGREGATOR = "aggregator"
 STRIPE = "stripe"
 DEFAULT_WINDOW_DAYS = 99
 DEFAULT_CARD_WINDOW_DAYS = 14  # Stripe pays UK accounts on a 7-day rolling schedule; a week's grace
+# Channels whose donors pay by card through Stripe: text-to-link donors text, then pay on a card page.
+CARD_CHANNELS = frozenset({Channel.ONLINE, Channel.TEXT_TO_LINK})
 
 
 @dataclass(frozen=True)
@@ -178,13 +180,14 @@ class Reconciliation:
 
 def reconcile(uow_factory: Callable[[], UnitOfWork], slug: str, window_days: int = DEFAULT_WINDOW_DAYS,
               card_window_days: int = DEFAULT_CARD_WINDOW_DAYS, now: datetime | None = None) -> Reconciliation:
-    """Every charged text and paid card donation against the lines that paid it; each side's leftovers."""
+    """Every charged text and paid card donation (online or text-to-link) against the lines that paid it;
+    each side's leftovers."""
     now = now or datetime.now(UTC)
     with uow_factory() as uow:
         _appeal(uow, slug)
         charges = uow.settlements.sms_charges(slug)
         lines = uow.settlements.lines(slug)
-        card_gifts = [gift for gift in gifts(uow, slug) if gift.channel == Channel.ONLINE]
+        card_gifts = [gift for gift in gifts(uow, slug) if gift.channel in CARD_CHANNELS]
     report = Reconciliation()
     for line in lines:
         report.settled_pence += line.settled_pence
