@@ -9,6 +9,7 @@ from datetime import UTC, datetime, timedelta
 
 from everypenny.domain.appeal import Channel
 from everypenny.domain.donation import ConsentRecord, Donation, Medium, new_reference
+from everypenny.domain.gift_aid import GiftAidDeclaration, GiftAidScope
 from everypenny.domain.ledger import AccountCode, Phase, TransferKind, TransferRequest
 from everypenny.service_layer.ledger import apply_transfer
 
@@ -92,6 +93,17 @@ class DonationBuilder:
             uow.donations.save(refunded)
             uow.commit()
         return refunded
+
+    def declare_gift_aid(self, donation: Donation, first_name: str = "Olena", last_name: str = "Kovalenko",
+                         scope: GiftAidScope = GiftAidScope.THIS_DONATION) -> None:
+        """The donor ticks Gift Aid and gives their name and home address with this donation."""
+        with self.platform.uow() as uow:
+            uow.gift_aid.add(GiftAidDeclaration.make(
+                donation_reference=donation.reference, charity_name="British Red Cross", title="Ms",
+                first_name=first_name, last_name=last_name, house="7", address="High Street, York",
+                postcode="YO1 7HH", scope=scope, declared_at=donation.created_at, source="test:donation-form",
+                contact=donation.email or donation.phone))
+            uow.commit()
 
     def stop(self, phone: str, at: datetime | None = None) -> None:
         """The donor texts STOP: no appeal, no marketing by text from now on."""

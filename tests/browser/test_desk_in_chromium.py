@@ -24,17 +24,24 @@ def log_in(page, live_server, platform, role: str, start: str = DASHBOARD) -> No
     expect(page.get_by_text(f"{email} ({role})")).to_be_visible()
 
 
-def test_the_dashboard_updates_by_itself_as_donations_arrive(page, live_server, platform, seed_appeal):
-    log_in(page, live_server, platform, "viewer")
-    expect(page.locator("#raised")).to_have_text("£0")
-
+def test_the_dashboard_figures_update_by_themselves_and_keyboard_focus_stays_put(
+        page, live_server, platform, seed_appeal):
     donations = DonationBuilder(platform)
-    donations.text(1000, phone="+447700900123")
+    first = donations.text(500, phone="+447700900123")
+    log_in(page, live_server, platform, "viewer")
+    expect(page.locator("#raised")).to_have_text("£5")
+    link = page.get_by_role("link", name=first.reference)
+    link.focus()
+
+    donations.text(1000, phone="+447700900456")
     donations.online(2500, email="jane.doe@example.org")
 
-    expect(page.locator("#raised")).to_have_text("£35", timeout=15_000)
-    expect(page.locator("#latest")).to_contain_text("07•••••123")
+    expect(page.locator("#raised")).to_have_text("£40", timeout=15_000)
+    expect(link).to_be_focused()
+    expect(page.locator("#latest")).not_to_contain_text("j•••@e•••.org")  # the list holds still while read
+    page.get_by_role("link", name="Show the newest donations").click()
     expect(page.locator("#latest")).to_contain_text("j•••@e•••.org")
+    expect(page.locator("#latest")).to_contain_text("07•••••456")
     assert "+447700900123" not in page.content()
     expect(page.locator("img.chart")).to_be_visible()
 
@@ -80,6 +87,13 @@ def test_an_admin_finds_a_donation_by_masked_phone_and_closes_the_appeal(page, l
     expect(page.locator("#results")).to_contain_text(donation.reference)
 
     page.goto(live_server + DASHBOARD)
+    page.get_by_label("To confirm, type the appeal's name").fill("The Sun's Ukraine")
+    page.get_by_role("button", name="Close the appeal").click()
+    expect(page.get_by_role("alert")).to_contain_text("type its name exactly as shown")
+    expect(page.locator("#appeal-status")).to_have_text("live")
+    expect(page.get_by_label("To confirm, type the appeal's name")).to_be_focused()
+
+    page.get_by_label("To confirm, type the appeal's name").fill("The Sun’s Ukraine Fund")
     page.get_by_role("button", name="Close the appeal").click()
     expect(page.locator("#appeal-status")).to_have_text("closed")
     expect(page.get_by_role("button", name="Close the appeal")).to_have_count(0)

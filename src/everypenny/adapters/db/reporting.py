@@ -24,6 +24,7 @@ from everypenny.adapters.db.schema import (
     donation_group_sums,
     donation_minute_counts,
     donations,
+    gift_aid_declarations,
     ledger_accounts,
     ledger_transfers,
     online_checkouts,
@@ -90,26 +91,57 @@ class SqlDeskReporting:
         return [TimeBucket(start + timedelta(seconds=int(number) * bucket_seconds), int(count))
                 for number, count in rows]
 
+    def gift_aid_declared(self, appeal_slug: str) -> tuple[int, int]:
+        """(donations with their own Gift Aid declaration, what they paid net of refunds), from the declarations
+        joined to their donations by the declarations' unique donation_id."""
+        d = donations.c
+        count, net = self.connection.execute(
+            select(func.count(), func.coalesce(func.sum(d.paid_pence - d.refunded_pence), 0))
+            .select_from(gift_aid_declarations).join(donations, d.id == gift_aid_declarations.c.donation_id)
+            .where(d.appeal_id == self._appeal(appeal_slug))).one()
+        return int(count), int(net)
+
+    def declared_among(self, references: Sequence[str]) -> set[str]:
+        rows = self.connection.execute(
+            select(donations.c.reference).join(gift_aid_declarations,
+                                               gift_aid_declarations.c.donation_id == donations.c.id)
+            .where(donations.c.reference.in_(list(references))))
+        return set(rows.scalars())
+
     def latest_donations(self, appeal_slug: str, limit: int) -> list[Donation]:
         query = (self._donations._query().where(donations.c.appeal_id == self._appeal(appeal_slug))
                  .order_by(donations.c.created_at.desc(), donations.c.id.desc()).limit(limit))
         return [self._donations._donation(row) for row in self.connection.execute(query)]
 
     def find_donations(self, *, reference: str | None = None, phone: str | None = None,
-                       phone_suffix: str | None = None, email: str | None = None,
-                       limit: int = 50) -> list[Donation]:
+                       phone_suffix: str | None = None, email: str | None = None, email_domain: str | None = None,
+                       name_words: tuple[str, ...] = (), made_from: datetime | None = None,
+                       made_before: datetime | None = None, limit: int = 50) -> list[Donation]:
+        d = donations.c
         conditions = []
         if reference is not None:
-            conditions.append(donations.c.reference == reference)
+            conditions.append(d.reference == reference)
         if phone is not None:
-            conditions.append(donations.c.phone == phone)
+            conditions.append(d.phone == phone)
         if phone_suffix is not None:
-            conditions.append(donations.c.phone.like(f"%{phone_suffix}"))
+            conditions.append(d.phone.like(f"%{phone_suffix}"))
         if email is not None:
-            conditions.append(donations.c.email == email)
+            conditions.append(d.email == email)
+        if email_domain is not None:
+            conditions.append(func.lower(d.email).like(f"%@{email_domain}"))
+        if made_from is not None:
+            conditions.append(d.created_at >= made_from)
+        if made_before is not None:
+            conditions.append(d.created_at < made_before)
+        if name_words:
+            g = gift_aid_declarations.c
+            conditions.append(select(g.id).where(g.donation_id == d.id, *(
+                or_(func.lower(g.first_name).like(f"{word}%"), func.lower(g.last_name).like(f"{word}%"))
+                for word in name_words)).exists())
         if not conditions:
             return []
-        query = self._donations._query().where(and_(*conditions)).order_by(donations.c.id.desc()).limit(limit)
+        query = (self._donations._query().where(and_(*conditions))
+                 .order_by(d.created_at.desc(), d.id.desc()).limit(limit))
         return [self._donations._donation(row) for row in self.connection.execute(query)]
 
     def _transfers(self) -> Select:
