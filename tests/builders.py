@@ -12,6 +12,7 @@ from everypenny.domain.donation import ConsentRecord, Donation, Medium, new_refe
 from everypenny.domain.gift_aid import GiftAidDeclaration, GiftAidScope
 from everypenny.domain.ledger import AccountCode, Phase, TransferKind, TransferRequest
 from everypenny.service_layer.ledger import apply_transfer
+from everypenny.service_layer.online_ports import Checkout, CheckoutStatus
 
 _phones = itertools.count(900100)
 
@@ -93,6 +94,15 @@ class DonationBuilder:
             uow.donations.save(refunded)
             uow.commit()
         return refunded
+
+    def paid_by_card(self, donation: Donation) -> Donation:
+        """Records the Stripe checkout that paid a card donation, so it can be refunded to the card."""
+        with self.platform.uow() as uow:
+            uow.checkouts.add(Checkout(f"cs_test_{donation.reference}", donation.reference,
+                                       f"https://checkout.example/{donation.reference}", CheckoutStatus.PAID,
+                                       f"pi_test_{donation.reference}"))
+            uow.commit()
+        return donation
 
     def declare_gift_aid(self, donation: Donation, first_name: str = "Olena", last_name: str = "Kovalenko",
                          scope: GiftAidScope = GiftAidScope.THIS_DONATION) -> None:

@@ -296,14 +296,8 @@ class RefundRequested:
     currency: str
 
 
-def request_refund(uow_factory: Callable[[], UnitOfWork], gateway: PaymentGateway, reference: str,
-                   amount_pence: int | None = None) -> RefundRequested:
-    """Asks the processor to give a paid donation back (all that is left of it by default).
-
-    Nothing is booked here: the reversing transfer is made when `charge.refunded` arrives, so a refund made
-    in Stripe's dashboard and one made here are recorded the same way. The idempotency key names what has
-    been refunded so far, so repeating the command before Stripe answers cannot refund twice.
-    """
+def _refundable(uow_factory: Callable[[], UnitOfWork], reference: str,
+                amount_pence: int | None) -> tuple[Donation, Checkout, int]:
     with uow_factory() as uow:
         donation = uow.donations.get(reference)
         checkout = uow.checkouts.by_reference(reference)
@@ -315,6 +309,24 @@ def request_refund(uow_factory: Callable[[], UnitOfWork], gateway: PaymentGatewa
     if not 0 < amount <= donation.net_pence:
         raise RefundRefused(f"can refund between 1 and {donation.net_pence} pence of donation {reference}, "
                             f"not {amount}")
+    return donation, checkout, amount
+
+
+def refund_amount(uow_factory: Callable[[], UnitOfWork], reference: str, amount_pence: int | None = None) -> int:
+    """What a refund would give back (all that is left by default), checked as request_refund checks it, so a
+    person can confirm it before anything is asked of the processor."""
+    return _refundable(uow_factory, reference, amount_pence)[2]
+
+
+def request_refund(uow_factory: Callable[[], UnitOfWork], gateway: PaymentGateway, reference: str,
+                   amount_pence: int | None = None) -> RefundRequested:
+    """Asks the processor to give a paid donation back (all that is left of it by default).
+
+    Nothing is booked here: the reversing transfer is made when `charge.refunded` arrives, so a refund made
+    in Stripe's dashboard and one made here are recorded the same way. The idempotency key names what has
+    been refunded so far, so repeating the command before Stripe answers cannot refund twice.
+    """
+    donation, checkout, amount = _refundable(uow_factory, reference, amount_pence)
     key = f"everypenny-refund-{reference}-after-{donation.refunded_pence}-{amount}"
     return RefundRequested(gateway.refund(checkout.payment_intent, amount, key), amount, donation.currency)
 

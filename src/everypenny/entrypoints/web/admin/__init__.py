@@ -23,6 +23,7 @@ from everypenny.domain.money import format_pence
 from everypenny.domain.privacy import mask_email, mask_phone
 from everypenny.domain.users import Permission, Role, UserRuleBroken
 from everypenny.entrypoints.web.admin.charts import activity_svg
+from everypenny.entrypoints.web.admin.money import add_money_routes
 from everypenny.entrypoints.web.admin.security import (
     COOKIE_PATH,
     CSRF_FIELD,
@@ -61,7 +62,7 @@ def _templates() -> Jinja2Templates:
     templates.env.filters["phone"] = mask_phone
     templates.env.filters["email"] = mask_email
     templates.env.filters["when"] = uk_time
-    templates.env.globals.update(searchable=desk.SEARCHABLE)
+    templates.env.globals.update(searchable=desk.SEARCHABLE, card_channels=settlement.CARD_CHANNELS)
     templates.env.globals.update(channel_names=desk.CHANNEL_NAMES, static=STATIC_PATH, csrf_field=CSRF_FIELD,
                                  Permission=Permission, export_names=EXPORT_NAMES, poll_seconds=POLL_SECONDS)
     return templates
@@ -276,6 +277,8 @@ def desk_app(platform: Platform) -> FastAPI:
         filename = desk.export_filename(kind, slug, now())
         return StreamingResponse(chunks, media_type="text/csv; charset=utf-8",
                                  headers={"Content-Disposition": f'attachment; filename="{filename}"'})
+
+    add_money_routes(desk_api, platform, page)
 
     # --- users -------------------------------------------------------------------------------------------
 
