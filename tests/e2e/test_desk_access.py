@@ -28,12 +28,18 @@ EXPECTED = {
     ("GET", "/donations/{reference}"): "view",
     ("GET", "/appeals/{slug}/exports/{kind}.csv"): "export",
     ("GET", "/appeals/{slug}/reconciliation"): "export",
+    ("POST", "/donations/{reference}/refund"): "manage_money",
+    ("GET", "/appeals/{slug}/settlements/new"): "manage_money",
+    ("POST", "/appeals/{slug}/settlements"): "manage_money",
+    ("GET", "/appeals/{slug}/gift-aid"): "manage_money",
+    ("GET", "/appeals/{slug}/gift-aid/schedule.csv"): "manage_money",
+    ("POST", "/appeals/{slug}/gift-aid/claim"): "manage_money",
     ("GET", "/users"): "manage_users",
     ("POST", "/users"): "manage_users",
     ("POST", "/users/remove"): "manage_users",
 }
-ROLE_PERMISSIONS = {"admin": {"view", "export", "manage_appeals", "manage_users"},
-                    "finance": {"view", "export"}, "viewer": {"view"}}
+ROLE_PERMISSIONS = {"admin": {"view", "export", "manage_money", "manage_appeals", "manage_users"},
+                    "finance": {"view", "export", "manage_money"}, "viewer": {"view"}}
 
 
 def desk_routes(app):
