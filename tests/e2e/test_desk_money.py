@@ -5,41 +5,13 @@ from __future__ import annotations
 
 import csv
 import io
-import re
 
 import pytest
-from fastapi.testclient import TestClient
 
-from everypenny.entrypoints.web.app import create_app
-from tests.builders import DonationBuilder
-from tests.e2e.desk_helpers import log_in, make_user, quick_passwords
+from tests.e2e.desk_helpers import csrf_in, quick_passwords
 
 pytestmark = [pytest.mark.usefixtures(quick_passwords.__name__)]
 SLUG = "sun-ukraine-fund"
-
-
-@pytest.fixture
-def donations(platform, seed_appeal):
-    return DonationBuilder(platform)
-
-
-@pytest.fixture
-def as_role(platform, seed_appeal):
-    clients = []
-
-    def client_for(role: str) -> TestClient:
-        client = TestClient(create_app(platform))
-        clients.append(client)
-        log_in(client, make_user(platform, role))
-        return client
-
-    yield client_for
-    for client in clients:
-        client.close()
-
-
-def csrf_of(page) -> str:
-    return re.search(r'name="csrf_token" value="([^"]+)"', page.text).group(1)
 
 
 def balance(platform, code: str) -> int:
@@ -56,9 +28,9 @@ def test_finance_refunds_part_of_a_card_donation_after_confirming(as_role, donat
     page = finance.get(f"/admin/donations/{donation.reference}")
     refund = f"/admin/donations/{donation.reference}/refund"
 
-    asked = finance.post(refund, data={"amount": "10.50", "csrf_token": csrf_of(page)})
+    asked = finance.post(refund, data={"amount": "10.50", "csrf_token": csrf_in(page)})
     assert fake_gateway.refunds == []  # nothing is asked of Stripe before the confirmation
-    done = finance.post(refund, data={"amount": "10.50", "confirmed": "yes", "csrf_token": csrf_of(page)})
+    done = finance.post(refund, data={"amount": "10.50", "confirmed": "yes", "csrf_token": csrf_in(page)})
 
     assert asked.status_code == 200 and f"Refund £10.50 of {donation.reference}?" in asked.text
     assert "Kept after the refund</dt><dd>£14.50" in asked.text and 'name="amount" value="10.50"' in asked.text
@@ -72,7 +44,7 @@ def test_finance_refunds_part_of_a_card_donation_after_confirming(as_role, donat
 def test_a_refund_larger_than_the_donation_is_refused_with_the_clis_message(as_role, donations, fake_gateway):
     donation = donations.paid_by_card(donations.online(2500))
     finance = as_role("finance")
-    csrf = csrf_of(finance.get(f"/admin/donations/{donation.reference}"))
+    csrf = csrf_in(finance.get(f"/admin/donations/{donation.reference}"))
 
     too_much = finance.post(f"/admin/donations/{donation.reference}/refund",
                             data={"amount": "30", "confirmed": "yes", "csrf_token": csrf})
@@ -91,7 +63,7 @@ def test_a_text_has_no_card_to_refund_and_shows_no_refund_form(as_role, donation
     page = finance.get(f"/admin/donations/{text.reference}")
 
     refused = finance.post(f"/admin/donations/{text.reference}/refund",
-                           data={"confirmed": "yes", "csrf_token": csrf_of(page)})
+                           data={"confirmed": "yes", "csrf_token": csrf_in(page)})
 
     assert "Refund to the card" not in page.text
     assert refused.status_code == 400 and f"donation {text.reference} has no card payment left to refund" \
@@ -104,7 +76,7 @@ def test_viewers_cannot_refund_and_a_refund_without_the_desks_token_is_refused(a
     page = viewer.get(f"/admin/donations/{donation.reference}")
 
     by_viewer = viewer.post(f"/admin/donations/{donation.reference}/refund",
-                            data={"confirmed": "yes", "csrf_token": csrf_of(page)})
+                            data={"confirmed": "yes", "csrf_token": csrf_in(page)})
     forged = as_role("finance").post(f"/admin/donations/{donation.reference}/refund", data={"confirmed": "yes"})
 
     assert "Refund to the card" not in page.text
@@ -121,7 +93,7 @@ def test_finance_records_a_settlement_after_confirming_it(as_role, donations, pl
     finance = as_role("finance")
     form = finance.get(f"/admin/appeals/{SLUG}/settlements/new")
     fields = {"channel": "online", "gross": "35.00", "fee": "0.85", "reference": "po_123",
-              "csrf_token": csrf_of(form)}
+              "csrf_token": csrf_in(form)}
 
     asked = finance.post(f"/admin/appeals/{SLUG}/settlements", data=fields)
     assert balance(platform, "bank") == 0
@@ -138,7 +110,7 @@ def test_finance_records_a_settlement_after_confirming_it(as_role, donations, pl
 def test_a_settlement_the_ledger_cannot_take_is_refused_and_nothing_changes(as_role, donations, platform):
     donations.online(1000)
     finance = as_role("finance")
-    csrf = csrf_of(finance.get(f"/admin/appeals/{SLUG}/settlements/new"))
+    csrf = csrf_in(finance.get(f"/admin/appeals/{SLUG}/settlements/new"))
     settle = f"/admin/appeals/{SLUG}/settlements"
 
     too_much = finance.post(settle, data={"channel": "online", "gross": "50", "reference": "po_9",
@@ -172,9 +144,9 @@ def test_finance_downloads_the_schedule_then_records_the_claim_once(as_role, don
     page = finance.get(f"/admin/appeals/{SLUG}/gift-aid")
     schedule = finance.get(f"/admin/appeals/{SLUG}/gift-aid/schedule.csv")
     asked = finance.post(f"/admin/appeals/{SLUG}/gift-aid/claim",
-                         data={"gift_aid_pence": "625", "csrf_token": csrf_of(page)})
+                         data={"gift_aid_pence": "625", "csrf_token": csrf_in(page)})
     recorded = finance.post(f"/admin/appeals/{SLUG}/gift-aid/claim",
-                            data={"gift_aid_pence": "625", "confirmed": "yes", "csrf_token": csrf_of(page)})
+                            data={"gift_aid_pence": "625", "confirmed": "yes", "csrf_token": csrf_in(page)})
 
     assert '<span class="value" id="claimable">£6.25</span>' in page.text
     assert '<span class="value" id="without-declaration">1</span>' in page.text
@@ -196,7 +168,7 @@ def test_a_claim_is_refused_when_the_schedule_changed_since_it_was_downloaded(as
     donations.declare_gift_aid(later)
 
     stale = finance.post(f"/admin/appeals/{SLUG}/gift-aid/claim",
-                         data={"gift_aid_pence": "500", "confirmed": "yes", "csrf_token": csrf_of(page)})
+                         data={"gift_aid_pence": "500", "confirmed": "yes", "csrf_token": csrf_in(page)})
 
     assert stale.status_code == 409 and "The schedule has changed since you downloaded it" in stale.text
     with platform.uow() as uow:

@@ -10,32 +10,10 @@ import pytest
 from fastapi.testclient import TestClient
 
 from everypenny.domain.appeal import Channel
-from everypenny.entrypoints.web.app import create_app
 from everypenny.service_layer import desk
-from tests.builders import DonationBuilder
-from tests.e2e.desk_helpers import log_in, make_user, quick_passwords, session_csrf
+from tests.e2e.desk_helpers import log_in, quick_passwords, session_csrf
 
 pytestmark = [pytest.mark.usefixtures(quick_passwords.__name__)]
-
-
-@pytest.fixture
-def donations(platform, seed_appeal):
-    return DonationBuilder(platform)
-
-
-@pytest.fixture
-def as_role(platform, seed_appeal):
-    clients = []
-
-    def client_for(role: str) -> TestClient:
-        client = TestClient(create_app(platform))
-        clients.append(client)
-        log_in(client, make_user(platform, role))
-        return client
-
-    yield client_for
-    for client in clients:
-        client.close()
 
 
 def test_the_dashboard_shows_the_figures_and_masks_every_donor(as_role, donations):
