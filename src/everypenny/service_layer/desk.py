@@ -26,10 +26,10 @@ from everypenny.domain.ledger import RAISING_KINDS, AccountCode, TransferKind
 from everypenny.domain.money import average_pence, format_pence
 from everypenny.domain.privacy import mask_email, mask_phone
 from everypenny.service_layer.appeals import definition_hash
-from everypenny.service_layer.desk_ports import EXPORT_COLUMNS, ExportChunk, TimeBucket
+from everypenny.service_layer.desk_ports import EXPORT_COLUMNS, UK_TIME_ZONE, ExportChunk, TimeBucket
 from everypenny.service_layer.unit_of_work import UnitOfWork
 
-UK_TIME = ZoneInfo("Europe/London")
+UK_TIME = ZoneInfo(UK_TIME_ZONE)
 CHANNEL_NAMES = {Channel.CARRIER_SMS: "Carrier SMS", Channel.TEXT_TO_LINK: "Text-to-link", Channel.ONLINE: "Online"}
 LATEST_DONATIONS = 20
 MAX_CHART_BUCKETS = 120
