@@ -10,8 +10,9 @@ import pytest
 from fastapi.testclient import TestClient
 
 from everypenny.domain.appeal import Channel
+from everypenny.entrypoints.web.app import create_app
 from everypenny.service_layer import desk
-from tests.e2e.desk_helpers import log_in, quick_passwords, session_csrf
+from tests.e2e.desk_helpers import log_in, make_user, quick_passwords, session_csrf
 
 pytestmark = [pytest.mark.usefixtures(quick_passwords.__name__)]
 
@@ -209,6 +210,20 @@ def test_closing_an_appeal_sits_apart_from_going_live_and_asks_for_its_name(as_r
     assert page.index('<section class="danger" id="close"') > page.index('<section id="latest-donations"')
     assert "To confirm, type the appeal's name: <strong>The Sun&#39;s Ukraine Fund</strong>" in page
     assert '<button type="submit" class="danger">Close the appeal</button>' in page
+
+
+def test_a_draft_appeal_goes_live_with_a_button_of_its_own_colour_far_from_closing(platform, load_seed_variant):
+    load_seed_variant(status="draft")
+    with TestClient(create_app(platform)) as admin:
+        log_in(admin, make_user(platform, "admin"))
+        page = admin.get("/admin/appeals/sun-ukraine-fund").text
+        went_live = admin.post("/admin/appeals/sun-ukraine-fund/status",
+                               data={"status": "live", "csrf_token": session_csrf(admin)})
+
+    assert '<button type="submit" class="primary">Go live</button>' in page
+    actions = page.split('<section class="actions"')[1].split("</section>")[0]
+    assert "Close the appeal" not in actions
+    assert went_live.status_code == 200 and '<span class="status live" id="appeal-status">' in went_live.text
 
 
 def test_an_appeal_closes_only_when_its_name_is_typed(as_role, platform):
