@@ -9,8 +9,10 @@ from datetime import UTC, datetime, timedelta
 
 from everypenny.domain.appeal import Channel
 from everypenny.domain.donation import ConsentRecord, Donation, Medium, new_reference
+from everypenny.domain.gift_aid import GiftAidDeclaration, GiftAidScope
 from everypenny.domain.ledger import AccountCode, Phase, TransferKind, TransferRequest
 from everypenny.service_layer.ledger import apply_transfer
+from everypenny.service_layer.online_ports import Checkout, CheckoutStatus
 
 _phones = itertools.count(900100)
 
@@ -92,6 +94,26 @@ class DonationBuilder:
             uow.donations.save(refunded)
             uow.commit()
         return refunded
+
+    def paid_by_card(self, donation: Donation) -> Donation:
+        """Records the Stripe checkout that paid a card donation, so it can be refunded to the card."""
+        with self.platform.uow() as uow:
+            uow.checkouts.add(Checkout(f"cs_test_{donation.reference}", donation.reference,
+                                       f"https://checkout.example/{donation.reference}", CheckoutStatus.PAID,
+                                       f"pi_test_{donation.reference}"))
+            uow.commit()
+        return donation
+
+    def declare_gift_aid(self, donation: Donation, first_name: str = "Olena", last_name: str = "Kovalenko",
+                         scope: GiftAidScope = GiftAidScope.THIS_DONATION) -> None:
+        """The donor ticks Gift Aid and gives their name and home address with this donation."""
+        with self.platform.uow() as uow:
+            uow.gift_aid.add(GiftAidDeclaration.make(
+                donation_reference=donation.reference, charity_name="British Red Cross", title="Ms",
+                first_name=first_name, last_name=last_name, house="7", address="High Street, York",
+                postcode="YO1 7HH", scope=scope, declared_at=donation.created_at, source="test:donation-form",
+                contact=donation.email or donation.phone))
+            uow.commit()
 
     def stop(self, phone: str, at: datetime | None = None) -> None:
         """The donor texts STOP: no appeal, no marketing by text from now on."""

@@ -24,17 +24,24 @@ def log_in(page, live_server, platform, role: str, start: str = DASHBOARD) -> No
     expect(page.get_by_text(f"{email} ({role})")).to_be_visible()
 
 
-def test_the_dashboard_updates_by_itself_as_donations_arrive(page, live_server, platform, seed_appeal):
-    log_in(page, live_server, platform, "viewer")
-    expect(page.locator("#raised")).to_have_text("£0")
-
+def test_the_dashboard_figures_update_by_themselves_and_keyboard_focus_stays_put(
+        page, live_server, platform, seed_appeal):
     donations = DonationBuilder(platform)
-    donations.text(1000, phone="+447700900123")
+    first = donations.text(500, phone="+447700900123")
+    log_in(page, live_server, platform, "viewer")
+    expect(page.locator("#raised")).to_have_text("£5")
+    link = page.get_by_role("link", name=first.reference)
+    link.focus()
+
+    donations.text(1000, phone="+447700900456")
     donations.online(2500, email="jane.doe@example.org")
 
-    expect(page.locator("#raised")).to_have_text("£35", timeout=15_000)
-    expect(page.locator("#latest")).to_contain_text("07•••••123")
+    expect(page.locator("#raised")).to_have_text("£40", timeout=15_000)
+    expect(link).to_be_focused()
+    expect(page.locator("#latest")).not_to_contain_text("j•••@e•••.org")  # the list holds still while read
+    page.get_by_role("link", name="Show the newest donations").click()
     expect(page.locator("#latest")).to_contain_text("j•••@e•••.org")
+    expect(page.locator("#latest")).to_contain_text("07•••••456")
     assert "+447700900123" not in page.content()
     expect(page.locator("img.chart")).to_be_visible()
 
@@ -80,6 +87,13 @@ def test_an_admin_finds_a_donation_by_masked_phone_and_closes_the_appeal(page, l
     expect(page.locator("#results")).to_contain_text(donation.reference)
 
     page.goto(live_server + DASHBOARD)
+    page.get_by_label("To confirm, type the appeal's name").fill("The Sun's Ukraine")
+    page.get_by_role("button", name="Close the appeal").click()
+    expect(page.get_by_role("alert")).to_contain_text("type its name exactly as shown")
+    expect(page.locator("#appeal-status")).to_have_text("live")
+    expect(page.get_by_label("To confirm, type the appeal's name")).to_be_focused()
+
+    page.get_by_label("To confirm, type the appeal's name").fill("The Sun’s Ukraine Fund")
     page.get_by_role("button", name="Close the appeal").click()
     expect(page.locator("#appeal-status")).to_have_text("closed")
     expect(page.get_by_role("button", name="Close the appeal")).to_have_count(0)
@@ -93,3 +107,56 @@ def test_the_widget_shows_the_total_and_refreshes_it(page, live_server, platform
     DonationBuilder(platform).text(1000)
 
     expect(page.locator("#raised")).to_have_text("£10", timeout=10_000)
+
+
+@pytest.fixture
+def page_without_javascript(browser):
+    context = browser.new_context(java_script_enabled=False)
+    yield context.new_page()
+    context.close()
+
+
+def test_without_javascript_finance_records_a_settlement_after_confirming(
+        page_without_javascript, live_server, platform, seed_appeal):
+    page = page_without_javascript
+    DonationBuilder(platform).online(2500)
+    log_in(page, live_server, platform, "finance")
+
+    page.get_by_role("link", name="Record a settlement").click()
+    page.get_by_label("Channel whose charges the cash settles").select_option("online")
+    page.get_by_label("Gross settled").fill("25.00")
+    page.get_by_label("Fee withheld").fill("0.60")
+    page.get_by_label("Reference on the bank statement").fill("po_1")
+    page.get_by_role("button", name="Check the settlement").click()
+    expect(page.get_by_role("heading", name="Record settlement po_1 of £25?")).to_be_visible()
+    page.get_by_role("button", name="Record the settlement").click()
+
+    expect(page.get_by_role("status")).to_have_text(
+        "settlement po_1 recorded: £25 gross, fee £0.60 recoverable from the fee bearer")
+
+
+def test_without_javascript_an_admin_searches_by_domain_and_dates(
+        page_without_javascript, live_server, platform, seed_appeal):
+    page = page_without_javascript
+    donation = DonationBuilder(platform).online(2500, email="ann@charity.org.uk")
+    log_in(page, live_server, platform, "admin", start="/admin/donations")
+
+    page.get_by_label("Reference, email or domain").fill("@charity.org.uk")
+    page.get_by_label("Made from").fill("2026-11-26")
+    page.get_by_label("Made to").fill("2026-11-26")
+    page.get_by_role("button", name="Search").click()
+
+    expect(page.locator("#results")).to_contain_text(donation.reference)
+    expect(page.get_by_role("status")).to_contain_text("emails at @charity.org.uk made 26 Nov 2026 to 26 Nov 2026")
+
+
+def test_on_a_phone_the_desk_fits_the_screen(page, live_server, platform, seed_appeal):
+    page.set_viewport_size({"width": 390, "height": 844})
+    DonationBuilder(platform).text(500)
+    log_in(page, live_server, platform, "admin")
+
+    for path in (DASHBOARD, "/admin/donations", DASHBOARD + "/gift-aid", DASHBOARD + "/settlements/new"):
+        page.goto(live_server + path)
+        assert page.evaluate("document.documentElement.scrollWidth") <= 390, path
+        assert page.locator("header.bar").bounding_box()["width"] <= 390, path
+    expect(page.get_by_role("button", name="Log out")).to_be_in_viewport()

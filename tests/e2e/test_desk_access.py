@@ -28,6 +28,13 @@ EXPECTED = {
     ("GET", "/donations/{reference}"): "view",
     ("GET", "/appeals/{slug}/exports/{kind}.csv"): "export",
     ("GET", "/appeals/{slug}/reconciliation"): "export",
+    ("POST", "/donations/{reference}/refund"): "manage_money",
+    ("GET", "/appeals/{slug}/settlements/new"): "manage_money",
+    ("POST", "/appeals/{slug}/settlements"): "manage_money",
+    ("GET", "/appeals/{slug}/gift-aid"): "manage_money",
+    ("GET", "/appeals/{slug}/gift-aid/schedule.csv"): "manage_money",
+    ("GET", "/appeals/{slug}/gift-aid/schedule-{number}.ods"): "manage_money",
+    ("POST", "/appeals/{slug}/gift-aid/claim"): "manage_money",
     ("GET", "/users"): "manage_users",
     ("POST", "/users"): "manage_users",
     ("POST", "/users/remove"): "manage_users",
@@ -35,8 +42,8 @@ EXPECTED = {
     ("POST", "/tasks/{task_id}/retry"): "manage_appeals",
     ("POST", "/tasks/{task_id}/dismiss"): "manage_appeals",
 }
-ROLE_PERMISSIONS = {"admin": {"view", "export", "manage_appeals", "manage_users"},
-                    "finance": {"view", "export"}, "viewer": {"view"}}
+ROLE_PERMISSIONS = {"admin": {"view", "export", "manage_money", "manage_appeals", "manage_users"},
+                    "finance": {"view", "export", "manage_money"}, "viewer": {"view"}}
 
 
 def desk_routes(app):
@@ -49,7 +56,7 @@ def desk_routes(app):
 def concrete(path: str, reference: str) -> list[str]:
     """The route's URLs for the seed appeal: one per export for the export route."""
     kinds = EXPORT_COLUMNS if "{kind}" in path else [None]
-    return [("/admin" + path).format(slug="sun-ukraine-fund", reference=reference, kind=kind, task_id=1)
+    return [("/admin" + path).format(slug="sun-ukraine-fund", reference=reference, kind=kind, task_id=1, number=1)
             for kind in kinds]
 
 

@@ -25,7 +25,7 @@ from everypenny.service_layer.online_ports import Checkout, CheckoutStatus
 from tests.conftest import SEED_APPEAL, _postgres_database_from
 
 SLUG = "sun-ukraine-fund"
-MORNING = datetime(2026, 11, 26, 9, 0, tzinfo=UTC)
+MORNING = datetime(2026, 10, 25, 0, 59, 50, tzinfo=UTC)  # seconds before British Summer Time ends
 # Text a spreadsheet would run, text the CSV must quote, and text that needs neither.
 AWKWARD = ["=HYPERLINK(\"http://x\")", "@SUM(A1)", "+1+1", "-", "\tindented", "\rcarriage", "say \"hi\", then go",
            "two\nlines", " leading space", "Łódź café", "+447700900123", "-12", ""]

@@ -37,10 +37,34 @@ def test_the_donations_export_has_one_row_per_donation_with_contact_details(plat
     assert [row["reference"] for row in rows] == [text.reference, online.reference]
     assert rows[0] | {"created_at": ""} == {
         "reference": text.reference, "created_at": "", "channel": "carrier_sms", "status": "paid",
-        "keyword": "SUN", "amount_pence": "500", "paid_pence": "500", "refunded_pence": "0", "currency": "GBP",
-        "phone": "+447700900123", "email": "", "marketing_consent": "yes", "failure_reason": ""}
+        "keyword": "SUN", "amount": "5.00", "paid": "5.00", "refunded": "0.00", "currency": "GBP",
+        "phone": "+447700900123", "email": "", "marketing_consent": "yes", "gift_aid_declared": "no",
+        "failure_reason": "", "amount_pence": "500", "paid_pence": "500", "refunded_pence": "0"}
     assert datetime.fromisoformat(rows[0]["created_at"]) == text.created_at
     assert (rows[1]["status"], rows[1]["failure_reason"]) == ("failed", "card declined")
+
+
+def test_exported_amounts_read_in_pounds_with_pence_kept_and_gift_aid_declared(platform, donations):
+    declared = donations.online(2575, email="olena@example.org")
+    donations.declare_gift_aid(declared)
+    donations.refund(declared, 1005)
+
+    [row] = exported(platform, "donations")
+    transfers = exported(platform, "transfers")
+
+    assert (row["amount"], row["paid"], row["refunded"], row["gift_aid_declared"]) == ("25.75", "25.75", "10.05",
+                                                                                       "yes")
+    assert (row["amount_pence"], row["paid_pence"], row["refunded_pence"]) == ("2575", "2575", "1005")
+    assert [(r["kind"], r["amount"], r["amount_pence"]) for r in transfers] == [
+        ("donation", "25.75", "2575"), ("refund", "10.05", "1005")]
+
+
+def test_exported_times_are_uk_time_with_the_offset(platform, donations):
+    donations.text(500, at=datetime(2026, 7, 1, 9, 0, 7, tzinfo=UTC))
+    donations.text(500, at=datetime(2026, 11, 26, 9, 0, 7, tzinfo=UTC))
+
+    assert [row["created_at"] for row in exported(platform, "donations")] == [
+        "2026-07-01T10:00:07+01:00", "2026-11-26T09:00:07+00:00"]
 
 
 def test_the_transfers_export_lists_every_leg_in_ledger_order(platform, donations):

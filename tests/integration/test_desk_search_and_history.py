@@ -49,10 +49,14 @@ def test_a_donor_is_found_by_email_ignoring_case(platform, donations):
 
 
 def test_searches_that_cannot_be_understood_say_what_would_work(platform, donations):
-    with pytest.raises(SearchNotUnderstood, match="at least the last 3 digits"):
+    with pytest.raises(SearchNotUnderstood, match="too few digits to search phone numbers by: give the last 3"):
         search_donations(platform.uow(), "07•••••12")
-    with pytest.raises(SearchNotUnderstood, match="type a reference"):
+    with pytest.raises(SearchNotUnderstood, match="You can search by a reference"):
         search_donations(platform.uow(), "   ")
+    with pytest.raises(SearchNotUnderstood, match=r"not an email domain: write it as @example\.org"):
+        search_donations(platform.uow(), "@example")
+    with pytest.raises(SearchNotUnderstood, match="at least two letters of each name"):
+        search_donations(platform.uow(), "J Smith")
 
 
 def test_a_donations_history_shows_the_donation_its_transfers_and_the_donors_consent(platform, donations):
@@ -62,7 +66,7 @@ def test_a_donations_history_shows_the_donation_its_transfers_and_the_donors_con
     history = donation_history(platform.uow(), donation.reference)
 
     sections = {section.title: section for section in history.sections}
-    assert list(sections) == ["Donation", "Ledger transfers", "Marketing consent"]
+    assert list(sections) == ["Donation", "Ledger transfers", "Gift Aid", "Marketing consent"]
     assert [event.what for event in sections["Ledger transfers"].events] == [
         "pending donation £10", "post donation £10"]
     assert [event.what for event in sections["Marketing consent"].events] == ["opted in", "opted out"]

@@ -29,9 +29,10 @@ def test_admins_manage_appeals_and_users_and_may_export():
     assert all(user(Role.ADMIN).can(permission) for permission in Permission)
 
 
-def test_finance_sees_money_and_exports_but_manages_nothing():
+def test_finance_handles_money_and_exports_but_manages_no_appeal_or_user():
     finance = user(Role.FINANCE)
     assert finance.can(Permission.VIEW) and finance.can(Permission.EXPORT)
+    assert finance.can(Permission.MANAGE_MONEY)
     assert not finance.can(Permission.MANAGE_APPEALS) and not finance.can(Permission.MANAGE_USERS)
 
 

@@ -18,6 +18,7 @@ domain (everypenny.domain.gift_aid_claims.schedule_cells), for anyone who copies
 from __future__ import annotations
 
 from pathlib import Path
+from typing import BinaryIO
 
 from odf.opendocument import OpenDocumentSpreadsheet
 from odf.table import Table, TableCell, TableColumn, TableRow
@@ -47,8 +48,8 @@ def _row(cells: list[str], amount_cell: int | None = None) -> TableRow:
     return row
 
 
-def write_schedule_ods(schedule: Schedule, charity_name: str, title: str, target: Path) -> None:
-    """One schedule (at most 1,000 rows) as HMRC's Gift Aid template lays it out."""
+def write_schedule_ods(schedule: Schedule, charity_name: str, title: str, target: Path | BinaryIO) -> None:
+    """One schedule (at most 1,000 rows) as HMRC's Gift Aid template lays it out, to a file or a stream."""
     document = OpenDocumentSpreadsheet()
     table = Table(name=SHEET_NAME)
     table.addElement(TableColumn(numbercolumnsrepeated=len(SCHEDULE_COLUMNS) + 1))
@@ -66,4 +67,7 @@ def write_schedule_ods(schedule: Schedule, charity_name: str, title: str, target
     for cells in schedule_cells(schedule):
         table.addElement(_row(["", *cells], amount_cell=AMOUNT_CELL))
     document.spreadsheet.addElement(table)
-    document.save(str(target))
+    if isinstance(target, Path):
+        document.save(str(target))
+    else:
+        document.write(target)

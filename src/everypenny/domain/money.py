@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 
 # ISO 4217 currencies an appeal may run in, with their symbols for receipts and pages.
@@ -63,3 +64,25 @@ def average_pence(total_pence: int, count: int) -> int:
     quotient, remainder = divmod(abs(total_pence), count)
     rounded = quotient + (2 * remainder >= count)
     return rounded if total_pence >= 0 else -rounded
+
+
+_POUNDS = re.compile(r"^(\d{1,9})(?:\.(\d{2}))?$")
+
+
+class AmountNotUnderstood(ValueError):
+    pass
+
+
+def pounds_and_pence(pence: int) -> str:
+    """1250 → '12.50', -5 → '-0.05': a plain decimal for spreadsheets and forms (no symbol, no commas)."""
+    sign = "-" if pence < 0 else ""
+    pounds, rest = divmod(abs(pence), 100)
+    return f"{sign}{pounds}.{rest:02d}"
+
+
+def parse_pounds(text: str) -> int:
+    """'12', '12.50' or '£1,250.00' typed by a person, as pence; anything else is refused, never rounded."""
+    match = _POUNDS.match(text.strip().removeprefix("£").replace(",", ""))
+    if match is None:
+        raise AmountNotUnderstood(f"{text.strip()!r} is not an amount in pounds and pence, e.g. 12.50")
+    return int(match.group(1)) * 100 + int(match.group(2) or 0)

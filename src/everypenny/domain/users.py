@@ -21,20 +21,21 @@ _EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 
 class Role(StrEnum):
     ADMIN = "admin"  # manages appeals and users
-    FINANCE = "finance"  # money: exports, reconciliation
+    FINANCE = "finance"  # money: exports, reconciliation, refunds, settlements, Gift Aid claims
     VIEWER = "viewer"  # reads the dashboard and donations
 
 
 class Permission(StrEnum):
     VIEW = "view"
     EXPORT = "export"
+    MANAGE_MONEY = "manage_money"  # refunds, settlements and Gift Aid claims from the desk
     MANAGE_APPEALS = "manage_appeals"
     MANAGE_USERS = "manage_users"
 
 
 ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
     Role.ADMIN: frozenset(Permission),
-    Role.FINANCE: frozenset({Permission.VIEW, Permission.EXPORT}),
+    Role.FINANCE: frozenset({Permission.VIEW, Permission.EXPORT, Permission.MANAGE_MONEY}),
     Role.VIEWER: frozenset({Permission.VIEW}),
 }
 

@@ -13,20 +13,23 @@ from collections import defaultdict
 from collections.abc import Callable, Iterator
 from contextlib import closing
 from dataclasses import dataclass, replace
-from datetime import datetime, timedelta
+from datetime import date, datetime, time, timedelta
+from zoneinfo import ZoneInfo
 
 import phonenumbers
 
 from everypenny.domain.appeal import Appeal, AppealStatus, Channel
 from everypenny.domain.appeal_lifecycle import check_transition
 from everypenny.domain.donation import Donation, DonationStatus, Medium
+from everypenny.domain.gift_aid import GiftAidDeclaration, GiftAidScope, gift_aid_pence
 from everypenny.domain.ledger import RAISING_KINDS, AccountCode, TransferKind
 from everypenny.domain.money import average_pence, format_pence
 from everypenny.domain.privacy import mask_email, mask_phone
 from everypenny.service_layer.appeals import definition_hash
-from everypenny.service_layer.desk_ports import EXPORT_COLUMNS, ExportChunk, TimeBucket
+from everypenny.service_layer.desk_ports import EXPORT_COLUMNS, UK_TIME_ZONE, ExportChunk, TimeBucket
 from everypenny.service_layer.unit_of_work import UnitOfWork
 
+UK_TIME = ZoneInfo(UK_TIME_ZONE)
 CHANNEL_NAMES = {Channel.CARRIER_SMS: "Carrier SMS", Channel.TEXT_TO_LINK: "Text-to-link", Channel.ONLINE: "Online"}
 LATEST_DONATIONS = 20
 MAX_CHART_BUCKETS = 120
@@ -80,6 +83,19 @@ class ActivitySeries:
 
 
 @dataclass(frozen=True)
+class GiftAidDeclared:
+    """Donations whose donors declared Gift Aid on them, and what HMRC adds to what they paid (before checking
+    which are claimable: see gift_aid_claims for the claim itself)."""
+
+    donations: int
+    paid_pence: int
+
+    @property
+    def gift_aid_pence(self) -> int:
+        return gift_aid_pence(self.paid_pence)
+
+
+@dataclass(frozen=True)
 class Dashboard:
     appeal: Appeal
     raised_pence: int  # posted in the ledger, net of refunds and disputes
@@ -93,6 +109,8 @@ class Dashboard:
     failures: list[tuple[str, int]]
     activity: ActivitySeries | None
     latest: list[Donation]
+    gift_aid: GiftAidDeclared
+    declared_references: frozenset[str]  # the latest donations that carry a Gift Aid declaration
 
     @property
     def currency(self) -> str:
@@ -152,6 +170,8 @@ def dashboard(uow: UnitOfWork, slug: str) -> Dashboard:
         groups = uow.reporting.donation_groups(slug)
         activity = _activity(uow, slug)
         latest = uow.reporting.latest_donations(slug, LATEST_DONATIONS)
+        declared = GiftAidDeclared(*uow.reporting.gift_aid_declared(slug))
+        declared_references = frozenset(uow.reporting.declared_among([donation.reference for donation in latest]))
     channels = {channel: ChannelLine(channel, raised_pence=raised.get(channel, 0)) for channel in Channel}
     keywords: dict[tuple[str, int], KeywordLine] = {}
     failures: dict[str, int] = defaultdict(int)
@@ -182,7 +202,8 @@ def dashboard(uow: UnitOfWork, slug: str) -> Dashboard:
         pending_count=pending_count, paid_count=paid_count,
         average_gift_pence=average_pence(paid_net_pence, paid_count) if paid_count else None,
         channels=list(channels.values()), keywords=sorted(keywords.values(), key=lambda k: (k.keyword, k.amount_pence)),
-        failures=sorted(failures.items(), key=lambda item: (-item[1], item[0])), activity=activity, latest=latest)
+        failures=sorted(failures.items(), key=lambda item: (-item[1], item[0])), activity=activity, latest=latest,
+        gift_aid=declared, declared_references=declared_references)
 
 
 # --- search and history --------------------------------------------------------------------------------
@@ -192,7 +213,13 @@ class SearchNotUnderstood(ValueError):
 
 
 _REFERENCE = re.compile(r"^(EP-?)?([0-9A-HJKMNP-TV-Z]{10})$")
+_DOMAIN = re.compile(r"^[a-z0-9-]+(\.[a-z0-9-]+)+$")
 MIN_PHONE_DIGITS = 3
+SEARCHABLE = ("You can search by a reference (EP-7K3M9Q2XDA), an email address (jane@example.org) or a whole "
+              "email domain (@example.org), a phone number or its last 3 or more digits (07•••••123 or 123), or a "
+              "donor's name as written on their Gift Aid declaration (Jane Doe; only donors who gave Gift Aid "
+              "gave a name). Dates are UK calendar days and narrow any search; dates alone list the donations "
+              "made then.")
 
 
 @dataclass(frozen=True)
@@ -201,36 +228,66 @@ class SearchResult:
     donations: list[Donation]
 
 
-def search_donations(uow: UnitOfWork, query: str, limit: int = 50) -> SearchResult:
-    """A reference (EP-…), an email, a whole phone number, or a phone's last digits (07•••••123 or 123)."""
-    text = query.strip()
-    if not text:
-        raise SearchNotUnderstood("type a reference (EP-…), an email address, or a phone number's last digits")
+def _day_range(since: date | None, until: date | None) -> tuple[datetime | None, datetime | None, str]:
+    """UK calendar days as moments: from the first day's midnight to the midnight after the last day."""
+    if since and until and until < since:
+        raise SearchNotUnderstood(f"the dates run backwards: {until:%d %b %Y} is before {since:%d %b %Y}")
+    start = datetime.combine(since, time(), UK_TIME) if since else None
+    end = datetime.combine(until + timedelta(days=1), time(), UK_TIME) if until else None
+    words = (f"made {since:%d %b %Y} to {until:%d %b %Y}" if since and until else
+             f"made on or after {since:%d %b %Y}" if since else f"made on or before {until:%d %b %Y}" if until else "")
+    return start, end, words
+
+
+def _what_to_find(text: str) -> tuple[str, dict[str, object]]:
+    """What the typed text names (words for the page, and the store's search terms)."""
     reference = _REFERENCE.match(text.upper())
+    if reference:
+        found = f"EP-{reference.group(2)}"
+        return f"reference {found}", {"reference": found}
+    if "@" in text:
+        email = text.lower()
+        if email.startswith("@"):
+            if not _DOMAIN.match(email[1:]):
+                raise SearchNotUnderstood(f"{text} is not an email domain: write it as @example.org")
+            return f"emails at {email}", {"email_domain": email[1:]}
+        return f"email {mask_email(email)}", {"email": email}
+    if not re.search(r"\d", text):
+        words = tuple(word.casefold() for word in re.findall(r"[^\W\d_](?:[^\W\d_]|['-])*", text))
+        if not words or any(len(word) < 2 for word in words):
+            raise SearchNotUnderstood(f"{text!r} is too short to search names by: give at least two letters of "
+                                      f"each name")
+        return f"donors named {' '.join(words).title()} (from Gift Aid declarations)", {"name_words": words}
+    digits = re.sub(r"\D", "", text)
+    masked = not re.fullmatch(r"[+\d\s()-]+", text)
+    if not masked and len(digits) >= 10:
+        try:
+            number = phonenumbers.parse(text, "GB")
+        except phonenumbers.NumberParseException:
+            number = None
+        if number is not None and phonenumbers.is_possible_number(number):
+            e164 = phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
+            return f"phone {mask_phone(e164)}", {"phone": e164}
+        raise SearchNotUnderstood(f"{text} is not a valid phone number")
+    trailing = re.search(r"(\d+)\s*$", text)
+    if trailing is None or len(trailing.group(1)) < MIN_PHONE_DIGITS:
+        raise SearchNotUnderstood(f"{text!r} has too few digits to search phone numbers by: give the last "
+                                  f"{MIN_PHONE_DIGITS} or more")
+    suffix = trailing.group(1)
+    return f"phones ending {suffix}", {"phone_suffix": suffix}
+
+
+def search_donations(uow: UnitOfWork, query: str, since: date | None = None, until: date | None = None,
+                     limit: int = 50) -> SearchResult:
+    """Donations found by what the text names (see SEARCHABLE), made within the UK dates given; newest first."""
+    text = query.strip()
+    if not text and since is None and until is None:
+        raise SearchNotUnderstood(f"Type something to search for. {SEARCHABLE}")
+    start, end, dates = _day_range(since, until)
+    what, terms = _what_to_find(text) if text else ("donations", {})
     with uow:
-        if reference:
-            found = f"EP-{reference.group(2)}"
-            return SearchResult(f"reference {found}", uow.reporting.find_donations(reference=found, limit=limit))
-        if "@" in text:
-            email = text.lower()
-            return SearchResult(f"email {mask_email(email)}", uow.reporting.find_donations(email=email, limit=limit))
-        digits = re.sub(r"\D", "", text)
-        masked = not re.fullmatch(r"[+\d\s()-]+", text)
-        if not masked and len(digits) >= 10:
-            try:
-                number = phonenumbers.parse(text, "GB")
-            except phonenumbers.NumberParseException:
-                number = None
-            if number is not None and phonenumbers.is_possible_number(number):
-                e164 = phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
-                return SearchResult(f"phone {mask_phone(e164)}", uow.reporting.find_donations(phone=e164, limit=limit))
-            raise SearchNotUnderstood(f"{text} is not a valid phone number")
-        trailing = re.search(r"(\d+)\s*$", text)
-        if trailing is None or len(trailing.group(1)) < MIN_PHONE_DIGITS:
-            raise SearchNotUnderstood(
-                f"give at least the last {MIN_PHONE_DIGITS} digits of the phone number, e.g. 07•••••123 or 123")
-        suffix = trailing.group(1)
-        return SearchResult(f"phones ending {suffix}", uow.reporting.find_donations(phone_suffix=suffix, limit=limit))
+        found = uow.reporting.find_donations(**terms, made_from=start, made_before=end, limit=limit)
+    return SearchResult(" ".join(part for part in (what, dates) if part), found)
 
 
 @dataclass(frozen=True)
@@ -283,13 +340,37 @@ def _consent_section(uow: UnitOfWork, donation: Donation) -> HistorySection:
     return HistorySection("Marketing consent", events, "the donor has never said yes or no to marketing")
 
 
-HISTORY_SOURCES: list[HistorySource] = [_donation_section, _ledger_section, _consent_section]
+GIFT_AID_SCOPES = {GiftAidScope.THIS_DONATION: "this donation only",
+                   GiftAidScope.PAST_AND_FUTURE: "this donation, the last 4 years' and future ones"}
+
+
+def _gift_aid_section(uow: UnitOfWork, donation: Donation) -> HistorySection:
+    declaration = uow.gift_aid.for_donation(donation.reference)
+    events = [] if declaration is None else [HistoryEvent(
+        declaration.declared_at, f"Gift Aid declared ({GIFT_AID_SCOPES[declaration.scope]})",
+        f"by {declaration.first_name} {declaration.last_name}, postcode {declaration.postcode}, "
+        f"via {declaration.source}")]
+    return HistorySection("Gift Aid", events, "the donor made no Gift Aid declaration with this donation")
+
+
+HISTORY_SOURCES: list[HistorySource] = [_donation_section, _ledger_section, _gift_aid_section, _consent_section]
 
 
 @dataclass(frozen=True)
 class DonationHistory:
     donation: Donation
     sections: list[HistorySection]
+    gift_aid: GiftAidDeclaration | None
+
+    @property
+    def gift_aid_pence(self) -> int:
+        """What HMRC would add to what this donation kept (paid less refunded), if it is declared."""
+        kept = self.donation.paid_pence - self.donation.refunded_pence
+        return gift_aid_pence(kept) if self.gift_aid is not None else 0
+
+    @property
+    def gift_aid_scope(self) -> str:
+        return GIFT_AID_SCOPES[self.gift_aid.scope] if self.gift_aid else ""
 
 
 def donation_history(uow: UnitOfWork, reference: str) -> DonationHistory | None:
@@ -297,7 +378,8 @@ def donation_history(uow: UnitOfWork, reference: str) -> DonationHistory | None:
         donation = uow.donations.get(reference)
         if donation is None:
             return None
-        return DonationHistory(donation, [source(uow, donation) for source in HISTORY_SOURCES])
+        return DonationHistory(donation, [source(uow, donation) for source in HISTORY_SOURCES],
+                               uow.gift_aid.for_donation(reference))
 
 
 # --- exports -------------------------------------------------------------------------------------------
@@ -382,6 +464,11 @@ def totaliser(uow: UnitOfWork, slug: str) -> Totaliser:
         appeal = _stored_appeal(uow, slug)
         totals = uow.ledger.totals(slug)
     return Totaliser(appeal, totals.raised_pence, totals.donation_count)
+
+
+def appeal(uow: UnitOfWork, slug: str) -> Appeal:
+    with uow:
+        return _stored_appeal(uow, slug)
 
 
 def appeals(uow: UnitOfWork) -> list[Appeal]:

@@ -95,16 +95,21 @@ class ConsentEntry:
     appeal: str | None
 
 
-# Columns of each CSV export, in the order the reporting adapter writes them.
+UK_TIME_ZONE = "Europe/London"  # the desk and its exports give moments in UK time
+
+# Columns of each CSV export, in the order the reporting adapter writes them. People read the amounts in pounds
+# (`amount`, beside `currency`); programs read the same amounts in whole pence from the *_pence columns at the end.
 EXPORT_COLUMNS: dict[str, tuple[str, ...]] = {
-    "donations": ("reference", "created_at", "channel", "status", "keyword", "amount_pence", "paid_pence",
-                  "refunded_pence", "currency", "phone", "email", "marketing_consent", "failure_reason"),
+    "donations": ("reference", "created_at", "channel", "status", "keyword", "amount", "paid", "refunded",
+                  "currency", "phone", "email", "marketing_consent", "gift_aid_declared", "failure_reason",
+                  "amount_pence", "paid_pence", "refunded_pence"),
     # Every attempt to take money from a donor: each charge to a phone bill (a £20 text on a network that
     # bills £10 at most is two charges, sequence 1 and 2) and each card checkout. See README, "Exports".
     "charges": ("donation_reference", "channel", "method", "sequence", "provider_reference", "card_payment_id",
-                "network", "amount_pence", "currency", "status", "failure_reason", "requested_at", "reported_at"),
+                "network", "amount", "currency", "status", "failure_reason", "requested_at", "reported_at",
+                "amount_pence"),
     "transfers": ("id", "created_at", "idempotency_key", "kind", "phase", "debit_account", "credit_account",
-                  "amount_pence", "currency", "pending_id", "reference", "description"),
+                  "amount", "currency", "pending_id", "reference", "description", "amount_pence"),
     "consents": ("contact", "medium", "opted_in_at", "source"),
 }
 
@@ -114,14 +119,16 @@ class Cell(StrEnum):
 
     PLAIN = "plain"  # numbers and our own codes, as they are
     TEXT = "text"  # text that came from outside: one a spreadsheet would run as a formula gets a leading '
-    MOMENT = "moment"  # ISO 8601 with the UTC offset, e.g. 2026-11-26T09:00:07+00:00
+    MOMENT = "moment"  # ISO 8601 in UK time with its offset: 2026-11-26T09:00:07+00:00, 2026-07-01T10:00:07+01:00
     YES_NO = "yes_no"
+    POUNDS = "pounds"  # whole pence as pounds and pence: 1250 → 12.50
 
 
 # The columns, in any export, that are not PLAIN.
 EXPORT_CELLS: dict[str, Cell] = {
     **dict.fromkeys(("created_at", "opted_in_at", "requested_at", "reported_at"), Cell.MOMENT),
-    "marketing_consent": Cell.YES_NO,
+    **dict.fromkeys(("marketing_consent", "gift_aid_declared"), Cell.YES_NO),
+    **dict.fromkeys(("amount", "paid", "refunded"), Cell.POUNDS),
     **dict.fromkeys(("keyword", "email", "failure_reason", "description", "source", "contact", "reference",
                      "idempotency_key", "donation_reference", "provider_reference", "card_payment_id", "network"),
                     Cell.TEXT),
@@ -141,9 +148,15 @@ class DeskReporting(Protocol):
     def activity_span(self, appeal_slug: str) -> tuple[datetime, datetime] | None: ...
     def donations_per_bucket(self, appeal_slug: str, start: datetime, bucket_seconds: int) -> list[TimeBucket]: ...
     def latest_donations(self, appeal_slug: str, limit: int) -> list[Donation]: ...
+    def gift_aid_declared(self, appeal_slug: str) -> tuple[int, int]: ...
+    def declared_among(self, references: Sequence[str]) -> set[str]:
+        """Which of these donations carry their own Gift Aid declaration."""
     def find_donations(self, *, reference: str | None = None, phone: str | None = None,
-                       phone_suffix: str | None = None, email: str | None = None,
-                       limit: int = 50) -> list[Donation]: ...
+                       phone_suffix: str | None = None, email: str | None = None, email_domain: str | None = None,
+                       name_words: tuple[str, ...] = (), made_from: datetime | None = None,
+                       made_before: datetime | None = None, limit: int = 50) -> list[Donation]:
+        """Donations matching every term given, newest first; names match the start of a Gift Aid
+        declaration's first or last name, each word either."""
     def transfers_for(self, reference: str) -> list[TransferEntry]: ...
     def consents_for(self, contacts: Sequence[str]) -> list[ConsentEntry]: ...
     def export_size(self, kind: str, appeal_slug: str) -> int: ...

@@ -302,14 +302,15 @@ class RefundRequested:
     currency: str
 
 
-def request_refund(uow_factory: Callable[[], UnitOfWork], gateway: PaymentGateway, reference: str,
-                   amount_pence: int | None = None) -> RefundRequested:
-    """Asks the processor to give a paid donation back (all that is left of it by default).
+@dataclass(frozen=True)
+class Refundable:
+    donation: Donation
+    checkout: Checkout
+    amount_pence: int
+    refund_movements: int  # refunds booked and failed refunds booked back so far
 
-    Nothing is booked here: the reversing transfer is made when the refund's event arrives, so a refund made
-    in Stripe's dashboard and one made here are recorded the same way. The idempotency key names what has
-    been refunded (and booked back) so far, so repeating the command before Stripe answers cannot refund twice.
-    """
+
+def _refundable(uow_factory: Callable[[], UnitOfWork], reference: str, amount_pence: int | None) -> Refundable:
     with uow_factory() as uow:
         donation = uow.donations.get(reference)
         checkout = uow.checkouts.by_reference(reference)
@@ -324,7 +325,26 @@ def request_refund(uow_factory: Callable[[], UnitOfWork], gateway: PaymentGatewa
     if not 0 < amount <= donation.net_pence:
         raise RefundRefused(f"can refund between 1 and {donation.net_pence} pence of donation {reference}, "
                             f"not {amount}")
-    key = f"everypenny-refund-{reference}-after-{refund_movements}-{donation.refunded_pence}-{amount}"
+    return Refundable(donation, checkout, amount, refund_movements)
+
+
+def refund_amount(uow_factory: Callable[[], UnitOfWork], reference: str, amount_pence: int | None = None) -> int:
+    """What a refund would give back (all that is left by default), checked as request_refund checks it, so a
+    person can confirm it before anything is asked of the processor."""
+    return _refundable(uow_factory, reference, amount_pence).amount_pence
+
+
+def request_refund(uow_factory: Callable[[], UnitOfWork], gateway: PaymentGateway, reference: str,
+                   amount_pence: int | None = None) -> RefundRequested:
+    """Asks the processor to give a paid donation back (all that is left of it by default).
+
+    Nothing is booked here: the reversing transfer is made when the refund's event arrives, so a refund made
+    in Stripe's dashboard and one made here are recorded the same way. The idempotency key names what has
+    been refunded (and booked back) so far, so repeating the command before Stripe answers cannot refund twice.
+    """
+    refundable = _refundable(uow_factory, reference, amount_pence)
+    donation, checkout, amount = refundable.donation, refundable.checkout, refundable.amount_pence
+    key = f"everypenny-refund-{reference}-after-{refundable.refund_movements}-{donation.refunded_pence}-{amount}"
     return RefundRequested(gateway.refund(checkout.payment_intent, amount, key), amount, donation.currency)
 
 

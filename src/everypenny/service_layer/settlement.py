@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 
 from everypenny.domain.appeal import Appeal, Channel
+from everypenny.domain.donation import Donation
 from everypenny.domain.money import format_pence
 from everypenny.domain.settlement import (
     CardTransaction,
@@ -32,6 +33,8 @@ AGGREGATOR = "aggregator"
 STRIPE = "stripe"
 DEFAULT_WINDOW_DAYS = 99
 DEFAULT_CARD_WINDOW_DAYS = 14  # Stripe pays UK accounts on a 7-day rolling schedule; a week's grace
+# Channels whose donors pay by card through Stripe: text-to-link donors text, then pay on a card page.
+CARD_CHANNELS = frozenset({Channel.ONLINE, Channel.TEXT_TO_LINK})
 
 
 @dataclass(frozen=True)
@@ -56,8 +59,9 @@ def import_aggregator_statement(uow: UnitOfWork, slug: str, content: bytes) -> I
         charges = {c.request_id: c for c in uow.settlements.sms_charges(slug)}
         settled_before = {line.external_id for line in uow.settlements.lines(slug) if line.status.settles}
         matched = match_lines(statement.lines, charges, settled_before)
-        result = _post_and_store(uow, appeal, AGGREGATOR, Channel.CARRIER_SMS, statement, matched,
-                                 sum(m.settled_fee_pence for m in matched),
+        settled = {Channel.CARRIER_SMS: (sum(m.settled_pence for m in matched),
+                                         sum(m.settled_fee_pence for m in matched))}
+        result = _post_and_store(uow, appeal, AGGREGATOR, statement, matched, settled,
                                  f"{statement.network} {statement.period} {statement.reference}")
         uow.commit()
     return result
@@ -68,32 +72,37 @@ def import_card_payouts(uow_factory: Callable[[], UnitOfWork], slug: str, payout
     """Imports the appeal's share of each paid Stripe payout, one unit of work per payout, oldest first.
 
     A payout can carry several appeals' donations; each appeal imports its own transactions (plus any
-    that belong to no donation at all, listed for reconciliation). Card fees are the fee bearer's.
+    that belong to no donation at all, listed for reconciliation). Each donation's money settles the
+    receivable of its own channel (online, or text-to-link, whose donors also pay by card). Card fees are the
+    fee bearer's.
     """
     results = []
     for payout in payouts.paid_since(since):
         with uow_factory() as uow:
             appeal = _appeal(uow, slug)
-            lines: list[tuple[CardTransaction, str | None]] = []
+            lines: list[tuple[CardTransaction, Donation | None]] = []
             for transaction in payout.transactions:
                 checkout = (uow.checkouts.by_payment_intent(transaction.payment_intent)
                             if transaction.payment_intent else None)
                 donation = uow.donations.get(checkout.donation_reference) if checkout else None
                 if donation is None or donation.appeal == slug:
-                    lines.append((transaction, donation.reference if donation else None))
-            if not any(reference for _, reference in lines):
+                    lines.append((transaction, donation))
+            if not any(donation for _, donation in lines):
                 continue  # none of this appeal's donations
             statement = payout.statement(transaction for transaction, _ in lines)
             already = _already_imported(uow, slug, STRIPE, statement)
             if already is not None:
                 results.append(already)
                 continue
-            matched = [MatchedLine(line, LineStatus.MATCHED, reference, line.gross_pence) if reference
+            matched = [MatchedLine(line, LineStatus.MATCHED, donation.reference, line.gross_pence) if donation
                        else MatchedLine(line, LineStatus.UNKNOWN, None, 0)
-                       for line, (_, reference) in zip(statement.lines, lines, strict=True)]
-            fee = sum(m.line.fee_pence for m in matched if m.status is LineStatus.MATCHED)
-            results.append(_post_and_store(uow, appeal, STRIPE, Channel.ONLINE, statement, matched, fee,
-                                           f"stripe {payout.id}"))
+                       for line, (_, donation) in zip(statement.lines, lines, strict=True)]
+            settled: dict[Channel, tuple[int, int]] = {}
+            for m, (_, donation) in zip(matched, lines, strict=True):
+                if donation is not None:
+                    gross, fee = settled.get(donation.channel, (0, 0))
+                    settled[donation.channel] = (gross + m.settled_pence, fee + m.line.fee_pence)
+            results.append(_post_and_store(uow, appeal, STRIPE, statement, matched, settled, f"stripe {payout.id}"))
             uow.commit()
     return results
 
@@ -111,22 +120,26 @@ def _already_imported(uow: UnitOfWork, slug: str, source: str, statement: Statem
                         already_imported=True)
 
 
-def _post_and_store(uow: UnitOfWork, appeal: Appeal, source: str, channel: Channel, statement: Statement,
-                    matched: list[MatchedLine], fee_pence: int, posting_reference: str) -> ImportResult:
+def _post_and_store(uow: UnitOfWork, appeal: Appeal, source: str, statement: Statement, matched: list[MatchedLine],
+                    settled_by_channel: dict[Channel, tuple[int, int]], posting_reference: str) -> ImportResult:
+    """Posts what the statement settles, each channel's (gross, fee) against that channel's receivable."""
+    for channel, (settled, fee_pence) in settled_by_channel.items():
+        if settled > 0:
+            post_settlement(uow, appeal, channel, settled, posting_reference, fee_pence)
+        elif settled < 0:
+            raise StatementRefused(
+                f"statement {statement.reference} settles {format_pence(settled, appeal.currency)} of this "
+                f"appeal's {channel.value} donations (refunds or disputes exceed its charges): record it by hand "
+                "with `everypenny settlement record` once agreed with the payer")
     settled = sum(m.settled_pence for m in matched)
-    if settled > 0:
-        post_settlement(uow, appeal, channel, settled, posting_reference, fee_pence)
-    elif settled < 0:
-        raise StatementRefused(f"statement {statement.reference} settles {format_pence(settled, appeal.currency)} "
-                               "of this appeal's donations (refunds or disputes exceed its charges): record it by "
-                               "hand with `everypenny settlement record` once agreed with the payer")
+    fee_pence = sum(fee for gross, fee in settled_by_channel.values() if gross > 0)
     uow.settlements.add_statement(appeal.slug, source, statement, matched)
     problems: dict[LineStatus, int] = {}
     for m in matched:
         if m.status is not LineStatus.MATCHED:
             problems[m.status] = problems.get(m.status, 0) + 1
-    return ImportResult(statement.reference, len(matched), statement.gross_pence, settled,
-                        fee_pence if settled > 0 else 0, problems, already_imported=False)
+    return ImportResult(statement.reference, len(matched), statement.gross_pence, settled, fee_pence, problems,
+                        already_imported=False)
 
 
 # --- reconciliation ---------------------------------------------------------------------------------------
@@ -178,13 +191,14 @@ class Reconciliation:
 
 def reconcile(uow_factory: Callable[[], UnitOfWork], slug: str, window_days: int = DEFAULT_WINDOW_DAYS,
               card_window_days: int = DEFAULT_CARD_WINDOW_DAYS, now: datetime | None = None) -> Reconciliation:
-    """Every charged text and paid card donation against the lines that paid it; each side's leftovers."""
+    """Every charged text and paid card donation (online or text-to-link) against the lines that paid it;
+    each side's leftovers."""
     now = now or datetime.now(UTC)
     with uow_factory() as uow:
         _appeal(uow, slug)
         charges = uow.settlements.sms_charges(slug)
         lines = uow.settlements.lines(slug)
-        card_gifts = [gift for gift in gifts(uow, slug) if gift.channel == Channel.ONLINE]
+        card_gifts = [gift for gift in gifts(uow, slug) if gift.channel in CARD_CHANNELS]
     report = Reconciliation()
     for line in lines:
         report.settled_pence += line.settled_pence

@@ -6,7 +6,9 @@ from __future__ import annotations
 import json
 import time
 from datetime import timedelta
+from urllib.parse import parse_qs, urlparse
 
+from everypenny.service_layer.links import prefilled_donation_url
 from everypenny.service_layer.online_donations import (
     DonationForm,
     OnlineContext,
@@ -29,19 +31,23 @@ class CardDonations:
         self.context = OnlineContext(public_url="https://give.example", secret_key=platform.settings.secret_key,
                                      limits=RateLimits(per_ip=1000, per_email=1000, window=timedelta(minutes=10)))
 
-    def start(self, pence: int, email: str = "reader@example.org", gift_aid=None) -> str:
-        """A donor fills in the form and reaches the hosted page; returns the donation's reference."""
+    def start(self, pence: int, email: str = "reader@example.org", gift_aid=None, phone: str | None = None) -> str:
+        """A donor fills in the form and reaches the hosted page; returns the donation's reference. With a
+        phone, the donor came by text-to-link: the texted link carries their phone, signed."""
+        link = prefilled_donation_url("https://give.example", self.context.secret_key, SLUG, pence, phone)
+        prefill = parse_qs(urlparse(link).query)["from"][0] if phone else None
         started = start_online_donation(self.platform.uow, self.platform.payment_gateway(), self.context, SLUG,
-                                        DonationForm(pence, email, gift_aid=gift_aid), "203.0.113.7")
+                                        DonationForm(pence, email, gift_aid=gift_aid, prefill_token=prefill),
+                                        "203.0.113.7")
         return started.reference
 
     def session_of(self, reference: str) -> str:
         with self.platform.uow() as uow:
             return uow.checkouts.by_reference(reference).session_id
 
-    def donate(self, pence: int, email: str = "reader@example.org", gift_aid=None) -> str:
+    def donate(self, pence: int, email: str = "reader@example.org", gift_aid=None, phone: str | None = None) -> str:
         """A donor pays on the hosted page; returns the donation's reference."""
-        reference = self.start(pence, email, gift_aid)
+        reference = self.start(pence, email, gift_aid, phone)
         assert self.sim.pay(self.session_of(reference), SUCCESS_CARD, email).succeeds
         self.deliver()
         return reference

@@ -7,6 +7,7 @@ from datetime import UTC, datetime
 from card_harness import balances
 
 from everypenny.domain.settlement import LineStatus
+from everypenny.service_layer import settlement
 from everypenny.simulators.stripe import card_fee
 
 SLUG = "sun-ukraine-fund"
@@ -35,6 +36,23 @@ def test_a_payout_settles_its_charges_less_refunds_and_the_fees_are_recoverable(
     assert [(line.donation_reference, line.gross_pence) for line in lines] == [
         (first, 2000), (second, 1000), (second, -400)]
     assert {line.status for line in lines} == {LineStatus.MATCHED}
+
+
+def test_a_payout_settles_text_to_link_gifts_against_their_own_receivable(cards, platform, cli):
+    cards.donate(2000)
+    linked = cards.donate(1000, phone="+447700900123")
+    cards.sim.create_payout()
+
+    result = cli("settlement", "import", "--appeal", SLUG, "stripe")
+
+    assert result.exit_code == 0, result.output
+    posted = balances(platform)
+    assert posted["receivable:online"] == 0 and posted["receivable:text_to_link"] == 0
+    assert posted["recoverable:fees"] == card_fee(2000) + card_fee(1000)
+    report = settlement.reconcile(platform.uow, SLUG)
+    assert (report.charged_pence, report.settled_pence, report.unsettled) == (3000, 3000, [])
+    with platform.uow() as uow:
+        assert uow.donations.get(linked).channel.value == "text_to_link"
 
 
 def test_importing_payouts_again_changes_nothing_and_only_new_payouts_are_added(cards, platform, cli):

@@ -13,8 +13,9 @@ import io
 import re
 from collections.abc import Callable, Iterator, Sequence
 from datetime import datetime, timedelta
+from zoneinfo import ZoneInfo
 
-from sqlalchemy import Connection, Integer, String, and_, case, func, literal, or_, select, union_all
+from sqlalchemy import Connection, Integer, String, and_, case, cast, func, literal, or_, select, union_all
 from sqlalchemy.sql import ColumnElement, Select
 
 from everypenny.adapters.db.repositories import SqlDonationRepository, _appeal_id
@@ -24,16 +25,19 @@ from everypenny.adapters.db.schema import (
     donation_group_sums,
     donation_minute_counts,
     donations,
+    gift_aid_declarations,
     ledger_accounts,
     ledger_transfers,
     online_checkouts,
     sms_charges,
 )
 from everypenny.domain.donation import Donation
+from everypenny.domain.money import pounds_and_pence
 from everypenny.domain.text_giving import ChargeStatus
 from everypenny.service_layer.desk_ports import (
     EXPORT_CELLS,
     EXPORT_COLUMNS,
+    UK_TIME_ZONE,
     Cell,
     ConsentEntry,
     DonationGroup,
@@ -90,34 +94,67 @@ class SqlDeskReporting:
         return [TimeBucket(start + timedelta(seconds=int(number) * bucket_seconds), int(count))
                 for number, count in rows]
 
+    def gift_aid_declared(self, appeal_slug: str) -> tuple[int, int]:
+        """(donations with their own Gift Aid declaration, what they paid net of refunds), from the declarations
+        joined to their donations by the declarations' unique donation_id."""
+        d = donations.c
+        count, net = self.connection.execute(
+            select(func.count(), func.coalesce(func.sum(d.paid_pence - d.refunded_pence), 0))
+            .select_from(gift_aid_declarations).join(donations, d.id == gift_aid_declarations.c.donation_id)
+            .where(d.appeal_id == self._appeal(appeal_slug))).one()
+        return int(count), int(net)
+
+    def declared_among(self, references: Sequence[str]) -> set[str]:
+        rows = self.connection.execute(
+            select(donations.c.reference).join(gift_aid_declarations,
+                                               gift_aid_declarations.c.donation_id == donations.c.id)
+            .where(donations.c.reference.in_(list(references))))
+        return set(rows.scalars())
+
     def latest_donations(self, appeal_slug: str, limit: int) -> list[Donation]:
         query = (self._donations._query().where(donations.c.appeal_id == self._appeal(appeal_slug))
                  .order_by(donations.c.created_at.desc(), donations.c.id.desc()).limit(limit))
         return [self._donations._donation(row) for row in self.connection.execute(query)]
 
     def find_donations(self, *, reference: str | None = None, phone: str | None = None,
-                       phone_suffix: str | None = None, email: str | None = None,
-                       limit: int = 50) -> list[Donation]:
+                       phone_suffix: str | None = None, email: str | None = None, email_domain: str | None = None,
+                       name_words: tuple[str, ...] = (), made_from: datetime | None = None,
+                       made_before: datetime | None = None, limit: int = 50) -> list[Donation]:
+        d = donations.c
         conditions = []
         if reference is not None:
-            conditions.append(donations.c.reference == reference)
+            conditions.append(d.reference == reference)
         if phone is not None:
-            conditions.append(donations.c.phone == phone)
+            conditions.append(d.phone == phone)
         if phone_suffix is not None:
-            conditions.append(donations.c.phone.like(f"%{phone_suffix}"))
+            conditions.append(d.phone.like(f"%{phone_suffix}"))
         if email is not None:
-            conditions.append(donations.c.email == email)
+            conditions.append(d.email == email)
+        if email_domain is not None:
+            conditions.append(func.lower(d.email).like(f"%@{email_domain}"))
+        if made_from is not None:
+            conditions.append(d.created_at >= made_from)
+        if made_before is not None:
+            conditions.append(d.created_at < made_before)
+        if name_words:
+            g = gift_aid_declarations.c
+            conditions.append(select(g.id).where(g.donation_id == d.id, *(
+                or_(func.lower(g.first_name).like(f"{word}%"), func.lower(g.last_name).like(f"{word}%"))
+                for word in name_words)).exists())
         if not conditions:
             return []
-        query = self._donations._query().where(and_(*conditions)).order_by(donations.c.id.desc()).limit(limit)
+        query = (self._donations._query().where(and_(*conditions))
+                 .order_by(d.created_at.desc(), d.id.desc()).limit(limit))
         return [self._donations._donation(row) for row in self.connection.execute(query)]
 
     def _transfers(self) -> Select:
         t = ledger_transfers.c
         debit, credit = ledger_accounts.alias("debit"), ledger_accounts.alias("credit")
+        # One explicit FROM, so the export can reorder and reformat these columns and keep the joins.
+        accounts = (ledger_transfers.join(debit, debit.c.id == t.debit_account_id)
+                    .join(credit, credit.c.id == t.credit_account_id))
         return (select(t.id, t.created_at, t.idempotency_key, t.kind, t.phase, debit.c.code, credit.c.code,
-                       t.amount_pence, t.currency, t.pending_id, t.reference, t.description)
-                .join(debit, debit.c.id == t.debit_account_id).join(credit, credit.c.id == t.credit_account_id))
+                       t.amount_pence, t.currency, t.pending_id, t.reference, t.description).select_from(accounts))
 
     def transfers_for(self, reference: str) -> list[TransferEntry]:
         rows = self.connection.execute(
@@ -135,14 +172,23 @@ class SqlDeskReporting:
         """The export's rows in EXPORT_COLUMNS order, in a total order (so both stores write the same file)."""
         appeal_id = self._appeal(appeal_slug)
         if kind == "donations":
-            d = donations.c
-            return (select(d.reference, d.created_at, d.channel, d.status, d.keyword, d.amount_pence, d.paid_pence,
-                           d.refunded_pence, d.currency, d.phone, d.email, d.marketing_consent, d.failure_reason)
+            d, declaration = donations.c, gift_aid_declarations.c
+            declared = declaration.id.is_not(None)
+            return (select(d.reference, d.created_at, d.channel, d.status, d.keyword, d.amount_pence.label("amount"),
+                           d.paid_pence.label("paid"), d.refunded_pence.label("refunded"), d.currency, d.phone,
+                           d.email, d.marketing_consent, declared.label("gift_aid_declared"), d.failure_reason,
+                           d.amount_pence, d.paid_pence, d.refunded_pence)
+                    .select_from(donations.outerjoin(gift_aid_declarations, declaration.donation_id == d.id))
                     .where(d.appeal_id == appeal_id).order_by(d.id))
         if kind == "charges":
             return self._charges(appeal_id)
         if kind == "transfers":
-            return self._transfers().where(ledger_transfers.c.appeal_id == appeal_id).order_by(ledger_transfers.c.id)
+            t = ledger_transfers.c
+            transfers = self._transfers().where(t.appeal_id == appeal_id).order_by(t.id)
+            columns = list(transfers.selected_columns)
+            amount = columns[7]  # in pounds where people read it, in pence at the end for programs
+            return transfers.with_only_columns(*columns[:7], amount.label("amount"), *columns[8:], amount,
+                                               maintain_column_froms=True)
         if kind == "consents":
             return self._opted_in(appeal_id)
         raise UnknownExport(f"no export is called {kind!r}")
@@ -157,15 +203,16 @@ class SqlDeskReporting:
         c, d, o = sms_charges.c, donations.c, online_checkouts.c
         to_phone_bills = (
             select(d.id.label("donation_id"), d.reference, d.channel, literal("phone_bill", String), c.sequence,
-                   c.request_id, literal(None, String), c.network, c.amount_pence, c.currency, c.status,
-                   c.failure_reason, c.created_at, c.reported_at)
+                   c.request_id, literal(None, String), c.network, c.amount_pence.label("amount"), c.currency,
+                   c.status, c.failure_reason, c.created_at, c.reported_at, c.amount_pence.label("amount_pence"))
             .join(donations, d.id == c.donation_id).where(d.appeal_id == appeal_id))
         ended = o.status != CheckoutStatus.OPEN.value
         by_card = (
             select(d.id, d.reference, d.channel, literal("card", String), literal(1, Integer), o.session_id,
-                   o.payment_intent, literal(None, String), d.amount_pence, d.currency,
+                   o.payment_intent, literal(None, String), d.amount_pence.label("amount"), d.currency,
                    case(CARD_CHARGE_STATUSES, value=o.status, else_=o.status),
-                   case((ended, d.failure_reason)), o.created_at, case((ended, o.updated_at)))
+                   case((ended, d.failure_reason)), o.created_at, case((ended, o.updated_at)),
+                   d.amount_pence.label("amount_pence"))
             .join(donations, d.id == o.donation_id).where(d.appeal_id == appeal_id))
         charges = union_all(to_phone_bills, by_card).subquery("charges")
         donation_id, *columns = charges.c
@@ -254,24 +301,39 @@ def csv_safe_text(value: str | None) -> str | None:
     return value
 
 
+_EXPORT_ZONE = ZoneInfo(UK_TIME_ZONE)
+
+
 def _iso(moment: datetime | None) -> str | None:
-    return moment.isoformat() if moment is not None else None
+    return moment.astimezone(_EXPORT_ZONE).isoformat() if moment is not None else None
 
 
 def _yes_no(flag: bool | None) -> str | None:
     return None if flag is None else ("yes" if flag else "no")
 
 
-PYTHON_CELLS: dict[Cell, Callable] = {Cell.TEXT: csv_safe_text, Cell.MOMENT: _iso, Cell.YES_NO: _yes_no}
+def _pounds(pence: int | None) -> str | None:
+    return None if pence is None else pounds_and_pence(pence)
+
+
+PYTHON_CELLS: dict[Cell, Callable] = {Cell.TEXT: csv_safe_text, Cell.MOMENT: _iso, Cell.YES_NO: _yes_no,
+                                      Cell.POUNDS: _pounds}
 
 
 def _sql_cell(cell: Cell, column: ColumnElement) -> ColumnElement:
     """The cell's text, computed by PostgreSQL as PYTHON_CELLS computes it. An empty text becomes NULL: COPY
     writes NULL as an empty cell (as Python's csv writes '' and None) but '' as a quoted pair of quotes."""
-    if cell is Cell.MOMENT:
-        utc = func.timezone("UTC", column)
-        fraction = case((func.to_char(utc, "US") == "000000", ""), else_=func.to_char(utc, ".US"))
-        return func.to_char(utc, 'YYYY-MM-DD"T"HH24:MI:SS').concat(fraction).concat("+00:00")
+    if cell is Cell.MOMENT:  # wall-clock time in the zone, then its offset from UTC (the UK's is never negative)
+        local = func.timezone(UK_TIME_ZONE, column)
+        offset = local - func.timezone("UTC", column)
+        fraction = case((func.to_char(local, "US") == "000000", ""), else_=func.to_char(local, ".US"))
+        return (func.to_char(local, 'YYYY-MM-DD"T"HH24:MI:SS').concat(fraction).concat("+")
+                .concat(func.to_char(offset, "HH24:MI")))
+    if cell is Cell.POUNDS:
+        pence = func.abs(column)
+        sign = case((column < 0, "-"), else_="")
+        return case((column.is_(None), None), else_=sign.concat(cast(pence // 100, String)).concat(".").concat(
+            func.lpad(cast(func.mod(pence, 100), String), 2, "0")))
     if cell is Cell.YES_NO:
         return case((column.is_(True), "yes"), (column.is_(False), "no"))
     if not isinstance(column.type, String):

@@ -6,7 +6,7 @@ apply to desk pages only. Routes are thin: they call service_layer.desk and serv
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import date, datetime, timedelta
 from pathlib import Path
 from urllib.parse import quote
 
@@ -17,12 +17,14 @@ from fastapi.templating import Jinja2Templates
 from starlette.exceptions import HTTPException
 
 from everypenny.bootstrap import Platform
+from everypenny.domain.appeal import Appeal, AppealStatus
 from everypenny.domain.appeal_lifecycle import ALLOWED_TRANSITIONS, TransitionRefused
 from everypenny.domain.money import format_pence
 from everypenny.domain.privacy import mask_email, mask_phone
 from everypenny.domain.users import Permission, Role, UserRuleBroken
 from everypenny.entrypoints.web.admin import parked_tasks
 from everypenny.entrypoints.web.admin.charts import activity_svg
+from everypenny.entrypoints.web.admin.money import add_money_routes
 from everypenny.entrypoints.web.admin.security import (
     COOKIE_PATH,
     CSRF_FIELD,
@@ -60,10 +62,34 @@ def _templates() -> Jinja2Templates:
     templates.env.filters["money"] = format_pence
     templates.env.filters["phone"] = mask_phone
     templates.env.filters["email"] = mask_email
-    templates.env.filters["when"] = lambda moment: moment.strftime("%d %b %Y %H:%M:%S") if moment else ""
+    templates.env.filters["when"] = uk_time
+    templates.env.globals.update(searchable=desk.SEARCHABLE, card_channels=settlement.CARD_CHANNELS)
     templates.env.globals.update(channel_names=desk.CHANNEL_NAMES, static=STATIC_PATH, csrf_field=CSRF_FIELD,
                                  Permission=Permission, export_names=EXPORT_NAMES, poll_seconds=POLL_SECONDS)
     return templates
+
+
+def uk_time(moment: datetime | None) -> str:
+    """A moment as the charity's staff read it: UK wall-clock time, with GMT or BST named."""
+    return moment.astimezone(desk.UK_TIME).strftime("%d %b %Y %H:%M:%S %Z") if moment else ""
+
+
+def same_words(typed: str, expected: str) -> bool:
+    """A typed confirmation matches whatever its case, spacing or apostrophe (phones type ’ for ')."""
+    def plain(text: str) -> str:
+        return " ".join(text.replace("\u2019", "'").replace("\u2018", "'").split()).casefold()
+    return plain(typed) == plain(expected)
+
+
+def _day(text: str, field: str) -> date | None:
+    """A date typed in the search form (a date picker sends 2026-11-26)."""
+    if not text:
+        return None
+    try:
+        return date.fromisoformat(text)
+    except ValueError:
+        raise desk.SearchNotUnderstood(f"{field} date {text!r} is not a date: use the date picker or write it as "
+                                       "2026-11-26") from None
 
 
 def static_files() -> StaticFiles:
@@ -125,7 +151,7 @@ def desk_app(platform: Platform) -> FastAPI:
             logged_in = auth.log_in(platform.uow(), platform.passwords, email, password, now(), lifetime)
         except auth.LoginLocked as error:
             return login_page(request, email, f"Too many failed attempts for this account: try again after "
-                                              f"{error.until:%H:%M} UTC, or ask an admin.", next, 429)
+                                              f"{uk_time(error.until)}, or ask an admin.", next, 429)
         if logged_in is None:
             return login_page(request, email, "That email and password do not match a desk user.", next, 401)
         target = next if next.startswith("/admin") and not next.startswith("/admin/login") else "/admin/"
@@ -154,12 +180,22 @@ def desk_app(platform: Platform) -> FastAPI:
         except desk.UnknownAppeal as error:
             raise HTTPException(404, str(error)) from None
 
+    def _appeal(slug: str) -> Appeal:
+        try:
+            return desk.appeal(platform.uow(), slug)
+        except desk.UnknownAppeal as error:
+            raise HTTPException(404, str(error)) from None
+
+    def dashboard_page(request: Request, slug: str, status_code: int = 200,
+                       close_error: str | None = None) -> HTMLResponse:
+        board = _dashboard(slug)
+        return page(request, "dashboard.html", status_code, board=board, shown_at=now(), close_error=close_error,
+                    transitions={status.value for status in ALLOWED_TRANSITIONS[board.appeal.status]})
+
     @desk_api.get("/appeals/{slug}", response_class=HTMLResponse)
     def appeal_dashboard(request: Request, slug: str,
                          session: DeskSession = Depends(allowed(Permission.VIEW))) -> HTMLResponse:
-        board = _dashboard(slug)
-        return page(request, "dashboard.html", board=board, transitions=sorted(
-            ALLOWED_TRANSITIONS[board.appeal.status], key=lambda status: status.value))
+        return dashboard_page(request, slug)
 
     @desk_api.get("/appeals/{slug}/live", response_class=HTMLResponse)
     def appeal_dashboard_live(request: Request, slug: str,
@@ -176,8 +212,14 @@ def desk_app(platform: Platform) -> FastAPI:
         return Response(activity_svg(series), media_type="image/svg+xml")
 
     @desk_api.post("/appeals/{slug}/status")
-    def appeal_status(request: Request, slug: str, status: str = Form(""),
+    def appeal_status(request: Request, slug: str, status: str = Form(""), confirm_name: str = Form(""),
                       session: DeskSession = Depends(allowed(Permission.MANAGE_APPEALS))) -> Response:
+        """Closing is final, so it needs the appeal's name typed out: a slip of the mouse cannot close it."""
+        name = _appeal(slug).name
+        if status.strip().lower() == AppealStatus.CLOSED.value and not same_words(confirm_name, name):
+            typed = f"You typed {confirm_name.strip()!r}. " if confirm_name.strip() else ""
+            return dashboard_page(request, slug, 400, close_error=f"{typed}To close the appeal, type its name "
+                                                                  f"exactly as shown: {name}. Nothing has changed.")
         try:
             desk.change_appeal_status(platform.uow(), slug, status, f"desk:{session.user.email}")
         except desk.UnknownAppeal as error:
@@ -203,14 +245,18 @@ def desk_app(platform: Platform) -> FastAPI:
 
     @desk_api.get("/donations", response_class=HTMLResponse)
     def donation_search(request: Request, q: str = Query("", max_length=200),
+                        made_from: str = Query("", alias="from", max_length=10),
+                        made_to: str = Query("", alias="to", max_length=10),
                         session: DeskSession = Depends(allowed(Permission.VIEW))) -> HTMLResponse:
-        if not q.strip():
-            return page(request, "donations.html", q=q, result=None, error=None)
+        form = {"q": q, "made_from": made_from, "made_to": made_to}
+        if not (q.strip() or made_from or made_to):
+            return page(request, "donations.html", **form, result=None, error=None)
         try:
-            result = desk.search_donations(platform.uow(), q)
+            since, until = _day(made_from, "From"), _day(made_to, "To")
+            result = desk.search_donations(platform.uow(), q, since, until)
         except desk.SearchNotUnderstood as error:
-            return page(request, "donations.html", 400, q=q, result=None, error=str(error))
-        return page(request, "donations.html", q=q, result=result, error=None)
+            return page(request, "donations.html", 400, **form, result=None, error=str(error))
+        return page(request, "donations.html", **form, result=result, error=None)
 
     @desk_api.get("/donations/{reference}", response_class=HTMLResponse)
     def donation_detail(request: Request, reference: str,
@@ -232,6 +278,8 @@ def desk_app(platform: Platform) -> FastAPI:
         filename = desk.export_filename(kind, slug, now())
         return StreamingResponse(chunks, media_type="text/csv; charset=utf-8",
                                  headers={"Content-Disposition": f'attachment; filename="{filename}"'})
+
+    add_money_routes(desk_api, platform, page)
 
     # --- users -------------------------------------------------------------------------------------------
 

@@ -24,10 +24,12 @@ def _bucket_name(seconds: int) -> str:
 def activity_svg(series: ActivitySeries | None) -> bytes:
     chart = pygal.Bar(
         style=_STYLE, js=[], width=900, height=300, show_legend=False, margin=10, spacing=2,
-        x_label_rotation=30, show_minor_x_labels=False, x_labels_major_count=12, print_values=False,
+        x_label_rotation=30, show_minor_x_labels=False, print_values=False,
         y_title="donations per minute", no_data_text="No donations yet", include_x_axis=True,
         title=None if series is None else f"Donations per minute ({_bucket_name(series.bucket_seconds)} buckets)")
     if series is not None:
+        # Thinning labels needs labels: pygal fails on an empty chart given a major label count.
+        chart.x_labels_major_count = 12
         chart.x_labels = [_label(series, i) for i in range(len(series.buckets))]
         chart.add("received", [round(rate, 2) for rate in series.per_minute])
     return chart.render()
