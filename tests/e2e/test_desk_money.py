@@ -154,7 +154,7 @@ def test_finance_downloads_the_schedule_then_records_the_claim_once(as_role, don
     assert '<span class="value" id="without-declaration">1</span>' in page.text
     assert schedule.headers["content-disposition"].startswith(f'attachment; filename="{SLUG}-gift-aid-schedule-')
     rows = list(csv.reader(io.StringIO(schedule.text)))
-    assert len(rows) == 2 and rows[1][1:3] == ["Olena", "Kovalenko"] and rows[1][-1] == "25.00"
+    assert len(rows) == 2 and rows[1][2:4] == ["Olena", "Kovalenko"] and rows[1][-1] == "25.00"
     assert asked.status_code == 200 and "Record a Gift Aid claim of £6.25?" in asked.text
     assert "claim #1 recorded: £6.25 of Gift Aid on £25 from 1 donation" in recorded.text
     assert 'href="/admin/appeals/sun-ukraine-fund/gift-aid/schedule-1.ods"' in page.text
