@@ -24,6 +24,7 @@ from everypenny.entrypoints.desk_cli import appeal_status, export_app, user_app
 from everypenny.entrypoints.online_cli import online_app
 from everypenny.entrypoints.simulator_cli import simulator_app, stripe_simulator
 from everypenny.logs import configure_logging
+from everypenny.production import UnsafeSettings, require_production_secrets
 from everypenny.service_layer.appeals import CurrencyChangeRefused, StatusChangeRefused, load_appeal
 from everypenny.simulators.stripe import WebhookOptions
 
@@ -164,8 +165,11 @@ def _serve(host: str, port: int) -> None:
         stop = threading.Event()
         worker = threading.Thread(target=platform.worker().run_until, args=(stop,), name="outbox", daemon=True)
         worker.start()
+        # Uvicorn trusts X-Forwarded-For from loopback by default: believe only the configured proxies.
+        trusted = platform.settings.trusted_proxies
         try:
-            uvicorn.run(create_app(platform), host=host, port=port, log_level="info")
+            uvicorn.run(create_app(platform), host=host, port=port, log_level="info", proxy_headers=bool(trusted),
+                        forwarded_allow_ips=trusted or None)
         finally:
             stop.set()
             worker.join(timeout=10)
@@ -174,12 +178,21 @@ def _serve(host: str, port: int) -> None:
 @app.command()
 def serve(host: str = typer.Option("127.0.0.1"), port: int = typer.Option(8000)) -> None:
     """Serve the web app and API, with an outbox worker in the same process."""
+    _require_production_secrets()
     _serve(host, port)
+
+
+def _require_production_secrets() -> None:
+    try:
+        require_production_secrets(get_settings())
+    except UnsafeSettings as error:
+        fail(str(error), code=2)
 
 
 @app.command()
 def worker() -> None:
     """Run an outbox worker on its own (run several beside the web app to scale out)."""
+    _require_production_secrets()
     stop = threading.Event()
     with opened_platform() as platform:
         try:
@@ -205,6 +218,7 @@ def demo(
     upgrade(get_settings().database_url)
     _load(appeal_files)
     os.environ.setdefault("EVERYPENNY_PUBLIC_URL", f"http://{host}:{port}")  # where donors return from checkout
+    os.environ.setdefault("EVERYPENNY_API_DOCS", "true")
     console.print(f"everypenny demo on http://{host}:{port}  (API docs: http://{host}:{port}/docs)")
     with (stripe_simulator(host, stripe_port, WebhookOptions(url=f"http://{host}:{port}/webhooks/stripe")),
           cli_text_giving.running_simulator(get_settings(), app_url=f"http://{host}:{port}") as aggregator_url):
