@@ -8,6 +8,7 @@ from pydantic import BaseModel
 from everypenny.bootstrap import Platform
 from everypenny.entrypoints.web import online, transparency
 from everypenny.entrypoints.web.admin import STATIC_PATH, desk_app, static_files
+from everypenny.entrypoints.web.edge import BodySizeLimit, SecurityHeaders
 from everypenny.entrypoints.web.metrics import metrics_router
 from everypenny.entrypoints.web.sms_webhooks import sms_webhooks
 from everypenny.entrypoints.web.totaliser import PublicTotalsHeaders, widget_router
@@ -31,6 +32,7 @@ def create_app(platform: Platform) -> FastAPI:
         title="everypenny",
         summary="Runs a charity appeal end to end: text-to-donate, online giving and a provable ledger.",
         version="0.1.0",
+        docs_url="/docs" if platform.settings.api_docs else None, redoc_url=None,
     )
     app.state.platform = platform
     app.include_router(sms_webhooks(platform))
@@ -57,4 +59,7 @@ def create_app(platform: Platform) -> FastAPI:
     app.mount(STATIC_PATH, static_files())
     app.include_router(transparency.router(platform))
     app.include_router(metrics_router(platform))
+    docs_paths = frozenset({app.docs_url, app.swagger_ui_oauth2_redirect_url} if app.docs_url else ())
+    app.add_middleware(BodySizeLimit, settings=platform.settings)
+    app.add_middleware(SecurityHeaders, docs_paths=docs_paths)  # added last, the outermost: even a 413 has them
     return app

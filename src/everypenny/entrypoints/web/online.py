@@ -24,6 +24,7 @@ from everypenny.domain.appeal import Appeal
 from everypenny.domain.donation import DonationStatus
 from everypenny.domain.gift_aid import GiftAidInvalid, GiftAidScope, declaration_wording, gift_aid_pence
 from everypenny.domain.money import format_pence
+from everypenny.entrypoints.web.edge import client_address
 from everypenny.service_layer import links
 from everypenny.service_layer.online_donations import (
     AppealNotFound,
@@ -191,7 +192,7 @@ def online_router(platform: Platform) -> APIRouter:
                             prefill_token=values.get("from") or None)
         try:
             started = start_online_donation(platform.uow, platform.payment_gateway(), _context(platform), slug,
-                                            form, request.client.host if request.client else "unknown")
+                                            form, client_address(request))
         except DonationRefused as refused:
             return donate_page(request, appeal, values, {**refused.problems, **errors}, 422)
         except RateLimited as limited:
@@ -268,7 +269,7 @@ def online_router(platform: Platform) -> APIRouter:
                             gift_aid=GiftAidAnswers(**body.gift_aid.model_dump()) if body.gift_aid else None)
         try:
             started = start_online_donation(platform.uow, platform.payment_gateway(), _context(platform), slug,
-                                            form, request.client.host if request.client else "unknown")
+                                            form, client_address(request))
         except AppealNotFound as missing:
             return JSONResponse({"detail": str(missing)}, status_code=404)
         except AppealNotTakingDonations as closed:

@@ -15,6 +15,7 @@ from pydantic import BaseModel
 
 from everypenny.bootstrap import Platform
 from everypenny.domain.money import format_pence
+from everypenny.entrypoints.web.edge import client_address
 from everypenny.service_layer.proof import ReceiptCheck, check_receipt, transparency_report
 
 CHANNEL_NAMES = {"carrier_sms": "Text, on the phone bill", "text_to_link": "Text, then card online",
@@ -90,7 +91,7 @@ def router(platform: Platform) -> APIRouter:
     @routes.post("/transparency/{slug}/check", response_class=HTMLResponse)
     def check(request: Request, slug: str, reference: str = Form("", max_length=60)) -> HTMLResponse:
         """Is the donation with this receipt reference counted? The same answer shape for any reference."""
-        wait_s = limiter.retry_after_s(request.client.host if request.client else "unknown")
+        wait_s = limiter.retry_after_s(client_address(request))
         if wait_s:
             response = page(request, slug, status_code=429,
                             notice=f"Too many checks from your connection: please try again in {wait_s} seconds.")
