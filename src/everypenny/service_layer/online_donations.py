@@ -30,6 +30,7 @@ from everypenny.service_layer.online_ports import (
     PaymentGateway,
 )
 from everypenny.service_layer.ports import DuplicateKey
+from everypenny.service_layer.rate_windows import seconds_left, window_start
 from everypenny.service_layer.unit_of_work import UnitOfWork
 
 log = structlog.get_logger(__name__)
@@ -142,11 +143,10 @@ def _gift_aid_declaration(appeal: Appeal, reference: str, answers: GiftAidAnswer
 def _check_rate_limits(uow: UnitOfWork, limits: RateLimits, client_ip: str, email: str | None,
                        moment: datetime) -> None:
     """Counts this attempt (committed even when refused, so a flood keeps counting) and refuses over the limit."""
-    window_s = int(limits.window.total_seconds())
-    start = datetime.fromtimestamp(int(moment.timestamp()) // window_s * window_s, UTC)
-    retry_after_s = int((start + limits.window - moment).total_seconds()) + 1
+    start = window_start(moment, limits.window)
+    retry_after_s = seconds_left(moment, start, limits.window)
     with uow:
-        uow.rate_limits.prune(before=start)
+        uow.rate_limits.prune(("donation:ip", "donation:email"), before=start)
         over = uow.rate_limits.hit("donation:ip", client_ip, start) > limits.per_ip
         if email is not None:
             over = uow.rate_limits.hit("donation:email", email, start) > limits.per_email or over
