@@ -12,6 +12,8 @@ from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
 
+from everypenny.domain.text import has_unstorable_characters
+
 # A UK postcode: outward code (area, district) and inward code (sector, unit), e.g. SW1A 1AA, M1 1AE.
 _POSTCODE = re.compile(r"^([A-Z]{1,2}[0-9][A-Z0-9]?) ?([0-9][A-Z]{2})$")
 # HMRC's schedule allows 35 characters for each name and 4 for a title.
@@ -95,6 +97,10 @@ class GiftAidDeclaration:
             problems["house"] = "at most 100 characters"
         if len(address) > 200:
             problems["address"] = "at most 200 characters"
+        for field, value in (("title", title), ("first_name", first_name), ("last_name", last_name),
+                             ("house", house), ("address", address)):
+            if has_unstorable_characters(value):
+                problems[field] = "use letters, numbers and punctuation only"
         normalised = normalise_postcode(postcode)
         if normalised is None:
             problems["postcode"] = "enter a UK postcode, such as SW1A 1AA"

@@ -11,6 +11,8 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from enum import StrEnum
 
+from everypenny.domain.text import has_unstorable_characters
+
 MINIMUM_PASSWORD_LENGTH = 12
 MAXIMUM_PASSWORD_LENGTH = 1024  # argon2 hashes any length; a bound stops a megabyte "password" costing CPU
 # After this many attempts at one email from one client in a LOCKOUT window (a right password clears them),
@@ -54,7 +56,7 @@ def parse_role(name: str) -> Role:
 
 def normalise_email(email: str) -> str:
     cleaned = email.strip().lower()
-    if len(cleaned) > 320 or not _EMAIL.match(cleaned):
+    if len(cleaned) > 320 or not _EMAIL.match(cleaned) or has_unstorable_characters(cleaned):
         raise UserRuleBroken(f"{email!r} is not an email address")
     return cleaned
 

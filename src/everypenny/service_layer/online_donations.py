@@ -20,6 +20,7 @@ from everypenny.domain.donation import ConsentRecord, Donation, DonationStatus, 
 from everypenny.domain.gift_aid import GiftAidDeclaration, GiftAidInvalid, GiftAidScope
 from everypenny.domain.ledger import AccountCode, Phase, TransferKind, TransferRequest
 from everypenny.domain.money import format_pence
+from everypenny.domain.text import has_unstorable_characters
 from everypenny.service_layer import links
 from everypenny.service_layer.ledger import apply_transfer
 from everypenny.service_layer.online_ports import (
@@ -196,7 +197,7 @@ def start_online_donation(uow_factory: Callable[[], UnitOfWork], gateway: Paymen
     amount_problem = validate_amount(appeal, form.amount_pence)
     if amount_problem:
         problems["amount_pence"] = amount_problem
-    if email is not None and (not _EMAIL.match(email) or len(email) > 320):
+    if email is not None and (not _EMAIL.match(email) or len(email) > 320 or has_unstorable_characters(email)):
         problems["email"] = "enter an email address like name@example.com, or leave it empty"
     if form.marketing_consent and email is None:
         problems["marketing_consent"] = "give an email address so the charity can keep you informed"

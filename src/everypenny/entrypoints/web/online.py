@@ -291,18 +291,25 @@ def online_router(platform: Platform) -> APIRouter:
     async def stripe_webhook(request: Request) -> JSONResponse:
         """Verified with Stripe's signature scheme, stored once by event id and queued; applied by the outbox."""
         payload = await request.body()
+        signature = request.headers.get("stripe-signature") or ""
         try:
-            stripe.Webhook.construct_event(payload, request.headers.get("stripe-signature"),
-                                           platform.settings.stripe_webhook_secret,
-                                           tolerance=platform.settings.stripe_webhook_tolerance_s)
+            if not signature.isascii():  # Stripe's check compares strings, which fails on non-ASCII ones
+                raise stripe.SignatureVerificationError("the signature header is not ASCII", signature, payload)
+            stripe.WebhookSignature.verify_header(payload.decode("utf-8"), signature,
+                                                  platform.settings.stripe_webhook_secret,
+                                                  tolerance=platform.settings.stripe_webhook_tolerance_s)
         except stripe.SignatureVerificationError as error:
             log.warning("refused a Stripe webhook", reason=str(error))
             return JSONResponse({"detail": f"signature check failed: {error}"}, status_code=400)
+        except UnicodeDecodeError:
+            return JSONResponse({"detail": "the body is not UTF-8"}, status_code=400)
+        try:
+            event = json.loads(payload)
         except ValueError:
             return JSONResponse({"detail": "the body is not a JSON event"}, status_code=400)
-        event = json.loads(payload)
-        if not isinstance(event, dict) or not {"id", "type", "data"} <= event.keys():
-            return JSONResponse({"detail": "the body is not a Stripe event"}, status_code=400)
+        problem = stripe_event_problem(event)
+        if problem:
+            return JSONResponse({"detail": f"the body is not a Stripe event: {problem}"}, status_code=400)
         accepted = accept_stripe_event(platform.uow, event)
         return JSONResponse({"received": True, "duplicate": not accepted})
 
@@ -352,6 +359,24 @@ def online_router(platform: Platform) -> APIRouter:
         return gift_aid_page(request, (donation, found[1], declaration), {}, {})
 
     return router
+
+
+# Stripe's event ids are "evt_" and a few dozen letters and digits (docs.stripe.com/api/events/object); the
+# inbox keeps up to 255 characters of one.
+_STRIPE_EVENT_ID = re.compile(r"^evt_[A-Za-z0-9_]{1,200}$")
+
+
+def stripe_event_problem(event: Any) -> str | None:
+    """What stops a signed body being an event we can store and apply, or None: checked before storing it."""
+    if not isinstance(event, dict):
+        return "not a JSON object"
+    if not isinstance(event.get("id"), str) or not _STRIPE_EVENT_ID.match(event["id"]):
+        return "id is not a Stripe event id (evt_...)"
+    if not isinstance(event.get("type"), str) or not event["type"]:
+        return "type is missing"
+    if not isinstance(event.get("data"), dict) or not isinstance(event["data"].get("object"), dict):
+        return "data.object is missing"
+    return None
 
 
 def _problems(problems: dict[str, str]) -> JSONResponse:

@@ -7,6 +7,7 @@ requests share one transaction, and each is answered only after its transaction 
 from __future__ import annotations
 
 import asyncio
+import re
 from collections.abc import Callable
 
 from fastapi import APIRouter, HTTPException, Request, Response
@@ -28,6 +29,10 @@ from everypenny.service_layer.text_giving import (
 )
 
 TWILIO_PATH = "/webhooks/twilio/sms"
+# Phone numbers in E.164 (at most 15 digits, ITU-T E.164 §6.1) and message SIDs of letters and digits (Twilio's
+# are 34, www.twilio.com/docs/glossary/what-is-a-sid): anything else is refused before it is stored.
+E164 = re.compile(r"^\+?[0-9]{1,15}$")
+TWILIO_FIELDS = {"MessageSid": re.compile(r"^[A-Za-z0-9]{1,64}$"), "From": E164, "To": E164}
 
 
 def sms_webhooks(platform: Platform) -> APIRouter:
@@ -74,6 +79,9 @@ def sms_webhooks(platform: Platform) -> APIRouter:
         missing = [name for name in ("MessageSid", "From", "To") if not form.get(name)]
         if missing:
             raise HTTPException(400, f"missing {', '.join(missing)}")
+        wrong = [name for name, pattern in TWILIO_FIELDS.items() if not pattern.match(form[name])]
+        if wrong:
+            raise HTTPException(400, f"{', '.join(wrong)} not in Twilio's format")
         text = InboundText(provider=TWILIO, message_id=form["MessageSid"], msisdn=form["From"], to=form["To"],
                            body=form.get("Body", ""))
         links = DonorLinks(settings.public_url, settings.secret_key)
