@@ -8,6 +8,7 @@ from pydantic import BaseModel
 from everypenny.bootstrap import Platform
 from everypenny.entrypoints.web import online, transparency
 from everypenny.entrypoints.web.admin import STATIC_PATH, desk_app, static_files
+from everypenny.entrypoints.web.contract import UNKNOWN_APPEAL, published_openapi
 from everypenny.entrypoints.web.edge import BodySizeLimit, SecurityHeaders
 from everypenny.entrypoints.web.metrics import metrics_router
 from everypenny.entrypoints.web.sms_webhooks import sms_webhooks
@@ -43,7 +44,7 @@ def create_app(platform: Platform) -> FastAPI:
             uow.outbox.depth()
         return Health(status="ok")
 
-    @app.get("/api/v1/appeals/{slug}/totals", tags=["appeals"])
+    @app.get("/api/v1/appeals/{slug}/totals", tags=["appeals"], responses=UNKNOWN_APPEAL)
     def totals(slug: str) -> Totals:
         """Posted money only: a text whose charge is not yet confirmed is pending, not raised."""
         with platform.uow() as uow:
@@ -59,6 +60,7 @@ def create_app(platform: Platform) -> FastAPI:
     app.mount(STATIC_PATH, static_files())
     app.include_router(transparency.router(platform))
     app.include_router(metrics_router(platform))
+    app.openapi = lambda: published_openapi(app, (online.DonationIn,))
     docs_paths = frozenset({app.docs_url, app.swagger_ui_oauth2_redirect_url} if app.docs_url else ())
     app.add_middleware(BodySizeLimit, settings=platform.settings)
     app.add_middleware(SecurityHeaders, docs_paths=docs_paths)  # added last, the outermost: even a 413 has them

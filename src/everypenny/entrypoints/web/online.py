@@ -24,6 +24,7 @@ from everypenny.domain.appeal import Appeal
 from everypenny.domain.donation import DonationStatus
 from everypenny.domain.gift_aid import GiftAidInvalid, GiftAidScope, declaration_wording, gift_aid_pence
 from everypenny.domain.money import format_pence
+from everypenny.entrypoints.web.contract import UNKNOWN_APPEAL, field_problems, problem
 from everypenny.entrypoints.web.edge import client_address
 from everypenny.service_layer import links
 from everypenny.service_layer.online_donations import (
@@ -251,19 +252,20 @@ def online_router(platform: Platform) -> APIRouter:
     @router.post("/api/v1/appeals/{slug}/donations", tags=["online donations"], status_code=201,
                  response_model=DonationCreated,
                  openapi_extra={"requestBody": {"required": True, "content": {"application/json": {
-                     "schema": DonationIn.model_json_schema(ref_template="#/components/schemas/{model}")}}}},
-                 responses={422: {"description": "a field is wrong: `detail` lists each field and reason"},
-                            404: {"description": "no such appeal"}, 429: {"description": "too many attempts"},
-                            503: {"description": "the card processor is unavailable"}})
+                     "schema": {"$ref": "#/components/schemas/DonationIn"}}}}},
+                 responses={**UNKNOWN_APPEAL, 409: problem("the appeal is not taking donations"),
+                            422: field_problems("a field is wrong: each, and why"),
+                            429: problem("too many attempts from this client or email: see Retry-After"),
+                            503: problem("the card processor is unavailable")})
     async def create_donation(slug: str, request: Request) -> Response:
         """Starts a donation and returns the hosted checkout URL to send the donor to."""
         try:
             body = DonationIn.model_validate(json.loads(await request.body() or b"null"))
-        except json.JSONDecodeError:
-            return _problems({"body": "is not valid JSON"})
         except ValidationError as error:
             return _problems({".".join(str(p) for p in item["loc"]) or "body": item["msg"]
                               for item in error.errors()})
+        except ValueError:  # not UTF-8, or not JSON
+            return _problems({"body": "is not valid JSON"})
         form = DonationForm(amount_pence=body.amount_pence, email=body.email,
                             marketing_consent=body.marketing_consent,
                             gift_aid=GiftAidAnswers(**body.gift_aid.model_dump()) if body.gift_aid else None)
@@ -287,7 +289,8 @@ def online_router(platform: Platform) -> APIRouter:
             id=started.reference, status=donation.status.value, amount_pence=donation.amount_pence,
             currency=donation.currency, checkout_url=started.checkout_url).model_dump(), status_code=201)
 
-    @router.post("/webhooks/stripe", tags=["webhooks"])
+    @router.post("/webhooks/stripe", tags=["webhooks"],
+                 responses={400: problem("the signature check failed, or the body is not a Stripe event")})
     async def stripe_webhook(request: Request) -> JSONResponse:
         """Verified with Stripe's signature scheme, stored once by event id and queued; applied by the outbox."""
         payload = await request.body()

@@ -17,6 +17,7 @@ from twilio.twiml.messaging_response import MessagingResponse
 
 from everypenny.adapters.aggregator import wire
 from everypenny.bootstrap import Platform
+from everypenny.entrypoints.web.contract import UNSIGNED
 from everypenny.service_layer.group_commit import GroupCommit
 from everypenny.service_layer.text_giving import (
     TWILIO,
@@ -53,22 +54,22 @@ def sms_webhooks(platform: Platform) -> APIRouter:
         stored = await asyncio.wrap_future(committer.submit(as_callback(message)))
         return Response("OK" if stored else "OK (already received)", media_type="text/plain")
 
-    @router.post(wire.MO_CALLBACK)
+    @router.post(wire.MO_CALLBACK, responses=UNSIGNED)
     async def aggregator_mo(request: Request) -> Response:
         """A donor's text to one of our shortcodes."""
         return await _aggregator_callback(request, wire.read_mo, text_callback)
 
-    @router.post(wire.CHARGE_REPORT_CALLBACK)
+    @router.post(wire.CHARGE_REPORT_CALLBACK, responses=UNSIGNED)
     async def aggregator_charge_report(request: Request) -> Response:
         """Whether a charge to a phone bill went through."""
         return await _aggregator_callback(request, wire.read_charge_report, charge_report_callback)
 
-    @router.post(wire.DELIVERY_REPORT_CALLBACK)
+    @router.post(wire.DELIVERY_REPORT_CALLBACK, responses=UNSIGNED)
     async def aggregator_delivery_report(request: Request) -> Response:
         """Whether a message we sent reached the handset."""
         return await _aggregator_callback(request, wire.read_delivery_report, delivery_report_callback)
 
-    @router.post(TWILIO_PATH)
+    @router.post(TWILIO_PATH, responses=UNSIGNED)
     async def twilio_sms(request: Request) -> Response:
         """Twilio's inbound SMS webhook for text-to-link numbers; the reply goes back as TwiML."""
         form = {key: value for key, value in (await request.form()).multi_items() if isinstance(value, str)}
