@@ -23,7 +23,7 @@ from tests.conftest import SEED_APPEAL, FakePaymentGateway
 # A valid-looking donation can still be refused by rules the schema cannot state (the appeal's minimum
 # amount): such answers are 422s, documented, and schemathesis is told they are expected.
 CONFIG = {
-    "generation": {"mode": "all", "max-examples": 5},
+    "generation": {"mode": "all", "max-examples": 10},
     "checks": {"enabled": True},
     "operations": [{"include-path": "/api/v1/appeals/{slug}/donations",
                     "checks": {"positive_data_acceptance": {"expected-statuses": ["2xx", "404", "409", "422"]}}}],

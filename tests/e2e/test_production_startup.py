@@ -48,3 +48,25 @@ def test_strong_secrets_on_a_public_url_are_accepted():
 @pytest.mark.parametrize("url", ["http://127.0.0.1:8000", "http://localhost:8000", "http://[::1]:8000"])
 def test_development_defaults_are_fine_on_a_loopback_url(url):
     require_production_secrets(Settings(public_url=url))
+
+
+@pytest.mark.parametrize(("trusted", "expected"), [
+    ("", {"proxy_headers": False, "forwarded_allow_ips": None}),
+    ("10.0.0.0/8", {"proxy_headers": True, "forwarded_allow_ips": "10.0.0.0/8"}),
+])
+def test_serve_tells_uvicorn_to_believe_forwarded_headers_only_from_the_trusted_proxies(
+        monkeypatch, sqlite_template, tmp_path, trusted, expected):
+    import shutil
+
+    import uvicorn
+
+    shutil.copy(sqlite_template, tmp_path / "everypenny.db")
+    monkeypatch.setenv("EVERYPENNY_DATABASE_URL", f"sqlite:///{tmp_path / 'everypenny.db'}")
+    monkeypatch.setenv("EVERYPENNY_TRUSTED_PROXIES", trusted)
+    ran_with = {}
+    monkeypatch.setattr(uvicorn, "run", lambda app, **options: ran_with.update(options))
+
+    result = CliRunner().invoke(app, ["serve"])
+
+    assert result.exit_code == 0, result.output
+    assert {name: ran_with[name] for name in expected} == expected
