@@ -79,6 +79,22 @@ class Settings(BaseSettings):
     # and in /metrics, until an admin retries or dismisses it. 20 failures take about seven hours of backoff.
     worker_max_attempts: int = 20
 
+    # The internet-facing edge (docs/security.md). Proxies whose X-Forwarded-For is believed: comma-separated
+    # addresses or CIDRs (e.g. "10.0.0.0/8"); empty trusts none, loopback included.
+    trusted_proxies: str = ""
+    # Bodies larger than this are refused with 413 before they are read; webhooks may be larger than forms.
+    max_body_bytes: int = 64 * 1024
+    max_webhook_body_bytes: int = 256 * 1024
+    # Prometheus scrapes /metrics with "Authorization: Bearer <token>"; required when served publicly.
+    metrics_token: str = ""
+    # Swagger UI at /docs loads its script from a CDN, so it is off unless asked for (the demo turns it on).
+    api_docs: bool = False
+    # Desk logins: attempts per client address in each window, and how many password hashes (64 MiB of
+    # memory each) may run at once in a process.
+    login_attempts_per_client: int = 20
+    login_window_s: int = 600
+    password_hash_concurrency: int = 2
+
 
 def get_settings() -> Settings:
     """Read afresh on each call: cheap, and a command always sees the environment it runs in."""

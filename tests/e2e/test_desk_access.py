@@ -198,3 +198,15 @@ def test_after_five_wrong_passwords_the_login_form_says_when_to_try_again(platfo
 
     assert locked.status_code == 429
     assert "Too many failed attempts for this account: try again after" in locked.text
+
+
+def test_a_client_past_its_login_allowance_is_told_to_wait_whichever_emails_it_tries(platform, seed_appeal, client):
+    platform.settings.login_attempts_per_client = 3
+    for n in range(3):
+        assert log_in(client, f"guess{n}@desk.example.org", "a wrong passphrase").status_code == 401
+
+    refused = log_in(client, make_user(platform, "viewer"))
+
+    assert refused.status_code == 429
+    assert "Too many login attempts from your connection" in refused.text
+    assert 0 < int(refused.headers["Retry-After"]) <= platform.settings.login_window_s + 1

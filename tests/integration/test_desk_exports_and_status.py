@@ -22,6 +22,13 @@ pytestmark = [pytest.mark.usefixtures(quick_passwords.__name__)]
 def donations(platform, seed_appeal):
     return DonationBuilder(platform)
 
+LIMITS = auth.LoginLimits(per_client=100, window=timedelta(minutes=10))
+
+
+def log_in(platform, email: str, password: str, now: datetime, lifetime: timedelta, client: str = "192.0.2.1"):
+    return auth.log_in(platform.uow(), platform.passwords, email, password, now, lifetime, client=client,
+                       limits=LIMITS)
+
 
 def exported(platform, kind: str) -> list[dict[str, str]]:
     text = "".join(chunk.text for chunk in desk.export_csv(platform.uow(), kind, "sun-ukraine-fund"))
@@ -169,12 +176,12 @@ def test_users_log_in_with_their_password_and_emails_are_unique(platform):
         auth.add_user(platform.uow(), platform.passwords, "ann@example.org", "viewer", "another passphrase", now)
     with pytest.raises(UserRuleBroken, match="unknown role"):
         auth.add_user(platform.uow(), platform.passwords, "bob@example.org", "boss", "a long passphrase", now)
-    logged_in = auth.log_in(platform.uow(), platform.passwords, "ANN@example.org", "a long passphrase", now,
+    logged_in = log_in(platform, "ANN@example.org", "a long passphrase", now,
                             timedelta(hours=1))
     assert logged_in.session.user.email == "ann@example.org"
     assert auth.current_session(platform.uow(), logged_in.token, now).user == added
     assert auth.current_session(platform.uow(), logged_in.token, now + timedelta(hours=2)) is None
-    assert auth.log_in(platform.uow(), platform.passwords, "ann@example.org", "wrong", now, timedelta(hours=1)) is None
+    assert log_in(platform, "ann@example.org", "wrong", now, timedelta(hours=1)) is None
 
 
 def test_passwords_are_stored_as_argon2_hashes(platform):
@@ -206,12 +213,12 @@ def test_repeated_wrong_passwords_rest_the_account_for_a_while(platform):
     auth.add_user(platform.uow(), platform.passwords, "ann@example.org", "viewer", "a long passphrase", now)
 
     for _ in range(5):
-        assert auth.log_in(platform.uow(), platform.passwords, "ann@example.org", "guess", now, hour) is None
+        assert log_in(platform, "ann@example.org", "guess", now, hour) is None
     with pytest.raises(auth.LoginLocked, match="try again after 13:15 UTC"):
-        auth.log_in(platform.uow(), platform.passwords, "ann@example.org", "a long passphrase", now, hour)
+        log_in(platform, "ann@example.org", "a long passphrase", now, hour)
 
     later = now + timedelta(minutes=16)
-    assert auth.log_in(platform.uow(), platform.passwords, "ann@example.org", "a long passphrase", later, hour)
+    assert log_in(platform, "ann@example.org", "a long passphrase", later, hour)
 
 
 def test_a_successful_login_forgets_earlier_wrong_passwords(platform):
@@ -220,12 +227,12 @@ def test_a_successful_login_forgets_earlier_wrong_passwords(platform):
     auth.add_user(platform.uow(), platform.passwords, "ann@example.org", "viewer", "a long passphrase", now)
 
     for _ in range(4):
-        auth.log_in(platform.uow(), platform.passwords, "ann@example.org", "guess", now, hour)
-    assert auth.log_in(platform.uow(), platform.passwords, "ann@example.org", "a long passphrase", now, hour)
+        log_in(platform, "ann@example.org", "guess", now, hour)
+    assert log_in(platform, "ann@example.org", "a long passphrase", now, hour)
     for _ in range(4):
-        auth.log_in(platform.uow(), platform.passwords, "ann@example.org", "guess", now, hour)
+        log_in(platform, "ann@example.org", "guess", now, hour)
 
-    assert auth.log_in(platform.uow(), platform.passwords, "ann@example.org", "a long passphrase", now, hour)
+    assert log_in(platform, "ann@example.org", "a long passphrase", now, hour)
 
 
 def test_the_desk_always_keeps_an_admin(platform):

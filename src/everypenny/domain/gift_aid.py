@@ -12,6 +12,8 @@ from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
 
+from everypenny.domain.text import has_unstorable_characters
+
 # The rules of HMRC's own validator of uploaded schedules (hmrc/charities-claims-validation,
 # app/uk/gov/hmrc/charitiesclaimsvalidation/services/documentvalidation/GiftAidValidationService.scala and
 # CommonFileValidation.scala), applied when the declaration is taken so that none we accept is refused later.
@@ -164,4 +166,7 @@ class GiftAidDeclaration:
             problems["postcode"] = "enter a UK postcode, such as SW1A 1AA, or X if you live outside the UK"
         elif self.postcode == ABROAD_POSTCODE and not self.address:
             problems["address"] = "as you live outside the UK, enter the rest of your address, with the country"
+        for field in ("title", "first_name", "last_name", "first_name_latin", "last_name_latin", "house", "address"):
+            if has_unstorable_characters(getattr(self, field)):
+                problems[field] = "use letters, numbers and punctuation only"
         return problems

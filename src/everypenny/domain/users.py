@@ -11,9 +11,12 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from enum import StrEnum
 
+from everypenny.domain.text import has_unstorable_characters
+
 MINIMUM_PASSWORD_LENGTH = 12
 MAXIMUM_PASSWORD_LENGTH = 1024  # argon2 hashes any length; a bound stops a megabyte "password" costing CPU
-# After this many wrong passwords in a row an account rests for LOCKOUT, slowing guessing to a crawl.
+# After this many attempts at one email from one client in a LOCKOUT window (a right password clears them),
+# that client may try that email no more until the window ends: guessing slows to a crawl.
 FAILED_LOGINS_BEFORE_LOCKOUT = 5
 LOCKOUT = timedelta(minutes=15)
 _EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
@@ -54,7 +57,7 @@ def parse_role(name: str) -> Role:
 
 def normalise_email(email: str) -> str:
     cleaned = email.strip().lower()
-    if len(cleaned) > 320 or not _EMAIL.match(cleaned):
+    if len(cleaned) > 320 or not _EMAIL.match(cleaned) or has_unstorable_characters(cleaned):
         raise UserRuleBroken(f"{email!r} is not an email address")
     return cleaned
 
@@ -75,8 +78,3 @@ class User:
 
     def can(self, permission: Permission) -> bool:
         return permission in ROLE_PERMISSIONS[self.role]
-
-
-def lockout_after_failure(failed_logins_before: int, now: datetime) -> datetime | None:
-    """When a failed login locks the account until (None while it has attempts left)."""
-    return now + LOCKOUT if failed_logins_before + 1 >= FAILED_LOGINS_BEFORE_LOCKOUT else None

@@ -12,18 +12,24 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from everypenny.domain.users import (
+    FAILED_LOGINS_BEFORE_LOCKOUT,
+    LOCKOUT,
     MAXIMUM_PASSWORD_LENGTH,
     Permission,
     Role,
     User,
     check_password,
-    lockout_after_failure,
     normalise_email,
     parse_role,
 )
 from everypenny.service_layer.desk_ports import DeskSession, PasswordHasher
 from everypenny.service_layer.ports import DuplicateKey
+from everypenny.service_layer.rate_limits import seconds_left, window_start
 from everypenny.service_layer.unit_of_work import UnitOfWork
+
+# Attempts are counted per (typed email, client address) and per client address; see log_in.
+ACCOUNT_FROM_CLIENT = "login:account"
+CLIENT = "login:client"
 
 
 class UserExists(ValueError):
@@ -32,11 +38,25 @@ class UserExists(ValueError):
 
 
 class LoginLocked(Exception):
-    """Too many wrong passwords for this account; no password is checked until `until`."""
+    """Too many wrong passwords for this account from this client; no password is checked until `until`."""
 
     def __init__(self, until: datetime) -> None:
         super().__init__(f"too many failed logins: try again after {until:%H:%M} UTC")
         self.until = until
+
+
+class TooManyLogins(Exception):
+    """Too many login attempts from one client address, whichever accounts they were for."""
+
+    def __init__(self, retry_after_s: int) -> None:
+        super().__init__(f"too many login attempts: try again in {retry_after_s} seconds")
+        self.retry_after_s = retry_after_s
+
+
+@dataclass(frozen=True)
+class LoginLimits:
+    per_client: int
+    window: timedelta
 
 
 class NotAllowed(PermissionError):
@@ -87,32 +107,56 @@ def _decoy_hash(passwords: PasswordHasher) -> str:
 
 
 def log_in(uow: UnitOfWork, passwords: PasswordHasher, email: str, password: str, now: datetime,
-           lifetime: timedelta) -> LoggedIn | None:
+           lifetime: timedelta, *, client: str, limits: LoginLimits) -> LoggedIn | None:
     """A new session for the right email and password; None otherwise (never saying which was wrong).
 
-    Raises LoginLocked while the account rests after repeated wrong passwords.
+    Each attempt is counted, and the count committed, before any password is checked, so concurrent guesses
+    cannot all slip in under a count none of them has raised yet. Raises TooManyLogins past the client's
+    allowance, and LoginLocked past FAILED_LOGINS_BEFORE_LOCKOUT attempts at one email from one client in
+    a LOCKOUT window. The lockout is per (email, client): an outsider guessing at the admin's email locks
+    only themselves out, not the admin at their own desk; an email nobody has is counted and locked the
+    same way, so the answers reveal nothing about which emails exist. A right password clears the count.
     """
     try:
         address = normalise_email(email)
     except ValueError:
         return None
+    _count_attempt(uow, address, client, now, limits)
     with uow:
         found = uow.users.credentials(address)
-        if found is not None and found.locked_until is not None and found.locked_until > now:
-            raise LoginLocked(found.locked_until)
-        stored_hash = found.password_hash if found else _decoy_hash(passwords)
-        if not passwords.verify(stored_hash, password[:MAXIMUM_PASSWORD_LENGTH]) or found is None:
-            if found is not None:
-                uow.users.record_failed_login(found.user.id, lockout_after_failure(found.failed_logins, now))
-                uow.commit()
-            return None
-        user = found.user
-        token, csrf = new_token(), new_token()
+    # Checked outside any transaction: a slow hash holds no database connection.
+    stored_hash = found.password_hash if found else _decoy_hash(passwords)
+    if not passwords.verify(stored_hash, password[:MAXIMUM_PASSWORD_LENGTH]) or found is None:
+        return None
+    user = found.user
+    token, csrf = new_token(), new_token()
+    with uow:
+        uow.rate_limits.forget(ACCOUNT_FROM_CLIENT, _account_from(address, client))
         uow.sessions.delete_expired(now)
         uow.sessions.add(hash_token(token), user.id, csrf, now, now + lifetime)
         uow.users.record_login(user.id, now)
         uow.commit()
     return LoggedIn(token, DeskSession(user, csrf, now + lifetime))
+
+
+def _account_from(address: str, client: str) -> str:
+    return f"{address} from {client}"
+
+
+def _count_attempt(uow: UnitOfWork, address: str, client: str, now: datetime, limits: LoginLimits) -> None:
+    """Counts this attempt in its own committed transaction, and refuses it over either limit."""
+    account_window = window_start(now, LOCKOUT)
+    client_window = window_start(now, limits.window)
+    with uow:
+        uow.rate_limits.prune((ACCOUNT_FROM_CLIENT,), before=account_window)
+        uow.rate_limits.prune((CLIENT,), before=client_window)
+        from_client = uow.rate_limits.hit(CLIENT, client, client_window)
+        at_account = uow.rate_limits.hit(ACCOUNT_FROM_CLIENT, _account_from(address, client), account_window)
+        uow.commit()
+    if from_client > limits.per_client:
+        raise TooManyLogins(seconds_left(now, client_window, limits.window))
+    if at_account > FAILED_LOGINS_BEFORE_LOCKOUT:
+        raise LoginLocked(account_window + LOCKOUT)
 
 
 def current_session(uow: UnitOfWork, token: str | None, now: datetime) -> DeskSession | None:

@@ -21,8 +21,6 @@ class PasswordHasher(Protocol):
 class Credentials:
     user: User
     password_hash: str
-    failed_logins: int
-    locked_until: datetime | None
 
 
 class UserRepository(Protocol):
@@ -30,7 +28,6 @@ class UserRepository(Protocol):
     def credentials(self, email: str) -> Credentials | None: ...
     def list(self) -> list[User]: ...
     def record_login(self, user_id: int, at: datetime) -> None: ...
-    def record_failed_login(self, user_id: int, locked_until: datetime | None) -> None: ...
     def remove(self, user_id: int) -> None: ...
 
 

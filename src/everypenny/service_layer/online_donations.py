@@ -21,6 +21,7 @@ from everypenny.domain.donation import ConsentRecord, Donation, DonationStatus, 
 from everypenny.domain.gift_aid import GiftAidDeclaration, GiftAidInvalid, GiftAidScope
 from everypenny.domain.ledger import AccountCode, Phase, TransferKind, TransferRequest
 from everypenny.domain.money import format_pence
+from everypenny.domain.text import has_unstorable_characters
 from everypenny.service_layer import links
 from everypenny.service_layer.ledger import apply_transfer
 from everypenny.service_layer.online_ports import (
@@ -31,7 +32,7 @@ from everypenny.service_layer.online_ports import (
     PaymentGateway,
 )
 from everypenny.service_layer.ports import DuplicateKey
-from everypenny.service_layer.rate_limits import fixed_window
+from everypenny.service_layer.rate_limits import seconds_left, window_start
 from everypenny.service_layer.unit_of_work import UnitOfWork
 
 log = structlog.get_logger(__name__)
@@ -148,9 +149,10 @@ def _gift_aid_declaration(appeal: Appeal, reference: str, answers: GiftAidAnswer
 def _check_rate_limits(uow: UnitOfWork, limits: RateLimits, client_ip: str, email: str | None,
                        moment: datetime) -> None:
     """Counts this attempt (committed even when refused, so a flood keeps counting) and refuses over the limit."""
-    start, retry_after_s = fixed_window(moment, limits.window)
+    start = window_start(moment, limits.window)
+    retry_after_s = seconds_left(moment, start, limits.window)
     with uow:
-        uow.rate_limits.prune(before=start)
+        uow.rate_limits.prune(("donation:ip", "donation:email"), before=start)
         over = uow.rate_limits.hit("donation:ip", client_ip, start) > limits.per_ip
         if email is not None:
             over = uow.rate_limits.hit("donation:email", email, start) > limits.per_email or over
@@ -200,7 +202,7 @@ def start_online_donation(uow_factory: Callable[[], UnitOfWork], gateway: Paymen
     amount_problem = validate_amount(appeal, form.amount_pence)
     if amount_problem:
         problems["amount_pence"] = amount_problem
-    if email is not None and (not _EMAIL.match(email) or len(email) > 320):
+    if email is not None and (not _EMAIL.match(email) or len(email) > 320 or has_unstorable_characters(email)):
         problems["email"] = "enter an email address like name@example.com, or leave it empty"
     if form.marketing_consent and email is None:
         problems["marketing_consent"] = "give an email address so the charity can keep you informed"

@@ -63,8 +63,12 @@ class RateLimitCounter(Protocol):
     def hit(self, scope: str, subject: str, window_start: datetime) -> int:
         """Counts one attempt by `subject` in the window; returns the attempts so far, this one included."""
 
-    def prune(self, before: datetime) -> None:
-        """Forgets windows that started before `before`: they can no longer refuse anyone."""
+    def prune(self, scopes: tuple[str, ...], before: datetime) -> None:
+        """Forgets the scopes' windows that started before `before`: they can no longer refuse anyone.
+        (Each scope prunes its own: windows of different lengths end at different times.)"""
+
+    def forget(self, scope: str, subject: str) -> None:
+        """Forgets every attempt `subject` made in the scope (a login that succeeds clears its failures)."""
 
 
 @dataclass(frozen=True)

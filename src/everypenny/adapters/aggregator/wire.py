@@ -39,7 +39,8 @@ def sign(secret: str, body: bytes) -> str:
 
 
 def signature_valid(secret: str, body: bytes, signature: str | None) -> bool:
-    return bool(signature) and hmac.compare_digest(sign(secret, body), signature)
+    # As bytes: compare_digest refuses a str with non-ASCII characters, which any caller can send.
+    return bool(signature) and hmac.compare_digest(sign(secret, body).encode(), signature.encode("utf-8", "replace"))
 
 
 def encode(fields: dict[str, str]) -> bytes:

@@ -28,20 +28,14 @@ class SqlUserRepository:
 
     def credentials(self, email: str) -> Credentials | None:
         row = self.connection.execute(select(desk_users).where(desk_users.c.email == email)).first()
-        return Credentials(_user(row), row.password_hash, row.failed_logins, row.locked_until) if row else None
+        return Credentials(_user(row), row.password_hash) if row else None
 
     def list(self) -> list[User]:
         return [_user(row) for row in self.connection.execute(select(desk_users).order_by(desk_users.c.email))]
 
     def record_login(self, user_id: int, at: datetime) -> None:
         self.connection.execute(update(desk_users).where(desk_users.c.id == user_id)
-                                .values(last_login_at=at, failed_logins=0, locked_until=None))
-
-    def record_failed_login(self, user_id: int, locked_until: datetime | None) -> None:
-        """Counts a wrong password; a lockout starts the count again, so each lockout needs fresh failures."""
-        values = ({"failed_logins": 0, "locked_until": locked_until} if locked_until is not None
-                  else {"failed_logins": desk_users.c.failed_logins + 1})
-        self.connection.execute(update(desk_users).where(desk_users.c.id == user_id).values(**values))
+                                .values(last_login_at=at))
 
 
     def remove(self, user_id: int) -> None:

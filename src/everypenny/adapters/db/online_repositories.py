@@ -108,6 +108,10 @@ class SqlEmailLog:
                             subject=row.subject, body=row.body, sent_at=row.sent_at)
 
 
+def _subject_hash(subject: str) -> str:
+    return hashlib.sha256(subject.encode("utf-8", "surrogatepass")).hexdigest()
+
+
 class SqlRateLimitCounter:
     """Fixed-window counters in the database, so every app process sees the same attempts.
 
@@ -118,7 +122,7 @@ class SqlRateLimitCounter:
         self.connection = connection
 
     def hit(self, scope: str, subject: str, window_start: datetime) -> int:
-        subject_hash = hashlib.sha256(subject.encode()).hexdigest()
+        subject_hash = _subject_hash(subject)
         where = (rate_limit_windows.c.scope == scope, rate_limit_windows.c.subject_hash == subject_hash,
                  rate_limit_windows.c.window_start == window_start)
         counted = self.connection.execute(
@@ -132,5 +136,10 @@ class SqlRateLimitCounter:
                     update(rate_limit_windows).where(*where).values(attempts=rate_limit_windows.c.attempts + 1))
         return self.connection.scalar(select(rate_limit_windows.c.attempts).where(*where))
 
-    def prune(self, before: datetime) -> None:
-        self.connection.execute(delete(rate_limit_windows).where(rate_limit_windows.c.window_start < before))
+    def prune(self, scopes: tuple[str, ...], before: datetime) -> None:
+        self.connection.execute(delete(rate_limit_windows).where(
+            rate_limit_windows.c.scope.in_(scopes), rate_limit_windows.c.window_start < before))
+
+    def forget(self, scope: str, subject: str) -> None:
+        self.connection.execute(delete(rate_limit_windows).where(
+            rate_limit_windows.c.scope == scope, rate_limit_windows.c.subject_hash == _subject_hash(subject)))

@@ -282,8 +282,6 @@ desk_users = Table(
     Column("password_hash", String(255), nullable=False),
     Column("created_at", UtcDateTime, nullable=False),
     Column("last_login_at", UtcDateTime),
-    Column("failed_logins", Integer, nullable=False, server_default="0"),
-    Column("locked_until", UtcDateTime),
     CheckConstraint("role IN ('admin', 'finance', 'viewer')", name="ck_desk_users_role"),
 )
 

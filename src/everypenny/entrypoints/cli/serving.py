@@ -14,6 +14,7 @@ from everypenny.config import get_settings
 from everypenny.entrypoints.cli.appeals import load_appeal_files
 from everypenny.entrypoints.cli.shared import console, fail, opened_platform
 from everypenny.entrypoints.cli.simulators import running_simulator, stripe_simulator
+from everypenny.production import UnsafeSettings, require_production_secrets
 from everypenny.simulators.stripe import WebhookOptions
 
 
@@ -27,7 +28,10 @@ def _serve(host: str, port: int) -> None:
         worker = threading.Thread(target=platform.worker().run_until, args=(stop,), name="outbox", daemon=True)
         worker.start()
         try:
-            uvicorn.run(create_app(platform), host=host, port=port, log_level="info")
+            # Uvicorn trusts X-Forwarded-For from loopback by default: believe only the configured proxies.
+            trusted = platform.settings.trusted_proxies
+            uvicorn.run(create_app(platform), host=host, port=port, log_level="info", proxy_headers=bool(trusted),
+                        forwarded_allow_ips=trusted or None)
         finally:
             stop.set()
             worker.join(timeout=10)
@@ -35,11 +39,20 @@ def _serve(host: str, port: int) -> None:
 
 def serve(host: str = typer.Option("127.0.0.1"), port: int = typer.Option(8000)) -> None:
     """Serve the web app and API, with an outbox worker in the same process."""
+    _require_production_secrets()
     _serve(host, port)
+
+
+def _require_production_secrets() -> None:
+    try:
+        require_production_secrets(get_settings())
+    except UnsafeSettings as error:
+        fail(str(error), code=2)
 
 
 def worker() -> None:
     """Run an outbox worker on its own (run several beside the web app to scale out)."""
+    _require_production_secrets()
     stop = threading.Event()
     with opened_platform() as platform:
         try:
@@ -64,6 +77,7 @@ def demo(
     upgrade(get_settings().database_url)
     load_appeal_files(appeal_files)
     os.environ.setdefault("EVERYPENNY_PUBLIC_URL", f"http://{host}:{port}")  # where donors return from checkout
+    os.environ.setdefault("EVERYPENNY_API_DOCS", "true")
     console.print(f"everypenny demo on http://{host}:{port}  (API docs: http://{host}:{port}/docs)")
     with (stripe_simulator(host, stripe_port, WebhookOptions(url=f"http://{host}:{port}/webhooks/stripe")),
           running_simulator(get_settings(), app_url=f"http://{host}:{port}") as aggregator_url):

@@ -10,6 +10,8 @@ from everypenny.bootstrap import Platform
 from everypenny.domain.appeal import AppealStatus
 from everypenny.entrypoints.web import online, transparency
 from everypenny.entrypoints.web.admin import STATIC_PATH, desk_app, static_files
+from everypenny.entrypoints.web.contract import UNKNOWN_APPEAL, published_openapi
+from everypenny.entrypoints.web.edge import BodySizeLimit, SecurityHeaders
 from everypenny.entrypoints.web.metrics import metrics_router
 from everypenny.entrypoints.web.sms_webhooks import sms_webhooks
 from everypenny.entrypoints.web.totaliser import PublicTotalsHeaders, widget_router
@@ -35,6 +37,7 @@ def create_app(platform: Platform) -> FastAPI:
         title="everypenny",
         summary="Runs a charity appeal end to end: text-to-donate, online giving and a provable ledger.",
         version="0.1.0",
+        docs_url="/docs" if platform.settings.api_docs else None, redoc_url=None,
     )
     app.state.platform = platform
     app.include_router(sms_webhooks(platform))
@@ -45,7 +48,7 @@ def create_app(platform: Platform) -> FastAPI:
             uow.outbox.depth()
         return Health(status="ok")
 
-    @app.get("/api/v1/appeals/{slug}/totals", tags=["appeals"])
+    @app.get("/api/v1/appeals/{slug}/totals", tags=["appeals"], responses=UNKNOWN_APPEAL)
     def totals(slug: str) -> Totals:
         """Posted money only: a text whose charge is not yet confirmed is pending, not raised."""
         with platform.uow() as uow:
@@ -62,6 +65,10 @@ def create_app(platform: Platform) -> FastAPI:
     app.mount(STATIC_PATH, static_files())
     app.include_router(transparency.router(platform))
     app.include_router(metrics_router(platform))
-    # Outermost, so ETags are of the uncompressed body and a 304 stays empty.
+    app.openapi = lambda: published_openapi(app, (online.DonationIn,))
+    docs_paths = frozenset({app.docs_url, app.swagger_ui_oauth2_redirect_url} if app.docs_url else ())
+    # Inside the security headers and body limit, so ETags are of the uncompressed body and a 304 stays empty.
     app.add_middleware(GZipMiddleware, minimum_size=500)
+    app.add_middleware(BodySizeLimit, settings=platform.settings)
+    app.add_middleware(SecurityHeaders, docs_paths=docs_paths)  # added last, the outermost: even a 413 has them
     return app

@@ -10,8 +10,13 @@ from __future__ import annotations
 from fastapi import FastAPI
 
 from everypenny import bootstrap
+from everypenny.config import get_settings
 from everypenny.entrypoints.web.app import create_app
+from everypenny.production import require_production_secrets
 
 
 def app() -> FastAPI:
-    return create_app(bootstrap.build())
+    """Refuses (UnsafeSettings) to serve a public URL on development secrets."""
+    settings = get_settings()
+    require_production_secrets(settings)
+    return create_app(bootstrap.build(settings))

@@ -10,7 +10,9 @@ queries per scrape (every 15 s or so), not per request.
 
 from __future__ import annotations
 
-from fastapi import APIRouter, Response
+import hmac
+
+from fastapi import APIRouter, Request, Response
 from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, generate_latest
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily
 from starlette.concurrency import run_in_threadpool
@@ -59,8 +61,15 @@ def metrics_router(platform: Platform) -> APIRouter:
     registry = CollectorRegistry(auto_describe=False)
     registry.register(DatabaseCollector(platform))
 
+    expected = f"Bearer {platform.settings.metrics_token}".encode()
+
     @router.get("/metrics", include_in_schema=False)
-    async def metrics() -> Response:
+    async def metrics(request: Request) -> Response:
+        """Behind EVERYPENNY_METRICS_TOKEN when one is set (a public deployment must set one)."""
+        given = request.headers.get("authorization", "").encode("utf-8", "replace")
+        if platform.settings.metrics_token and not hmac.compare_digest(given, expected):
+            return Response("/metrics needs Authorization: Bearer <EVERYPENNY_METRICS_TOKEN>", status_code=401,
+                            headers={"WWW-Authenticate": "Bearer"}, media_type="text/plain")
         return Response(await run_in_threadpool(generate_latest, registry), media_type=CONTENT_TYPE_LATEST)
 
     return router

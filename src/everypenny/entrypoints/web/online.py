@@ -26,6 +26,8 @@ from everypenny.domain.donation import DonationStatus
 from everypenny.domain.gift_aid import GiftAidInvalid, GiftAidScope, declaration_wording, gift_aid_pence
 from everypenny.domain.money import CURRENCY_SYMBOLS, format_pence
 from everypenny.domain.privacy import mask_phone
+from everypenny.entrypoints.web.contract import UNKNOWN_APPEAL, field_problems, problem
+from everypenny.entrypoints.web.edge import client_address
 from everypenny.service_layer import links
 from everypenny.service_layer.online_donations import (
     AppealNotFound,
@@ -227,7 +229,7 @@ def online_router(platform: Platform) -> APIRouter:
                             prefill_token=values.get("from") or None)
         try:
             started = start_online_donation(platform.uow, platform.payment_gateway(), _context(platform), slug,
-                                            form, request.client.host if request.client else "unknown")
+                                            form, client_address(request))
         except DonationRefused as refused:
             return donate_page(request, appeal, values, {**refused.problems, **errors}, 422)
         except RateLimited as limited:
@@ -309,25 +311,26 @@ def online_router(platform: Platform) -> APIRouter:
     @router.post("/api/v1/appeals/{slug}/donations", tags=["online donations"], status_code=201,
                  response_model=DonationCreated,
                  openapi_extra={"requestBody": {"required": True, "content": {"application/json": {
-                     "schema": DonationIn.model_json_schema(ref_template="#/components/schemas/{model}")}}}},
-                 responses={422: {"description": "a field is wrong: `detail` lists each field and reason"},
-                            404: {"description": "no such appeal"}, 429: {"description": "too many attempts"},
-                            503: {"description": "the card processor is unavailable"}})
+                     "schema": {"$ref": "#/components/schemas/DonationIn"}}}}},
+                 responses={**UNKNOWN_APPEAL, 409: problem("the appeal is not taking donations"),
+                            422: field_problems("a field is wrong: each, and why"),
+                            429: problem("too many attempts from this client or email: see Retry-After"),
+                            503: problem("the card processor is unavailable")})
     async def create_donation(slug: str, request: Request) -> Response:
         """Starts a donation and returns the hosted checkout URL to send the donor to."""
         try:
             body = DonationIn.model_validate(json.loads(await request.body() or b"null"))
-        except json.JSONDecodeError:
-            return _problems({"body": "is not valid JSON"})
         except ValidationError as error:
             return _problems({".".join(str(p) for p in item["loc"]) or "body": item["msg"]
                               for item in error.errors()})
+        except ValueError:  # not UTF-8, or not JSON
+            return _problems({"body": "is not valid JSON"})
         form = DonationForm(amount_pence=body.amount_pence, email=body.email,
                             marketing_consent=body.marketing_consent,
                             gift_aid=GiftAidAnswers(**body.gift_aid.model_dump()) if body.gift_aid else None)
         try:
             started = start_online_donation(platform.uow, platform.payment_gateway(), _context(platform), slug,
-                                            form, request.client.host if request.client else "unknown")
+                                            form, client_address(request))
         except AppealNotFound as missing:
             return JSONResponse({"detail": str(missing)}, status_code=404)
         except AppealNotTakingDonations as closed:
@@ -345,27 +348,31 @@ def online_router(platform: Platform) -> APIRouter:
             id=started.reference, status=donation.status.value, amount_pence=donation.amount_pence,
             currency=donation.currency, checkout_url=started.checkout_url).model_dump(), status_code=201)
 
-    @router.post("/webhooks/stripe", tags=["webhooks"])
+    @router.post("/webhooks/stripe", tags=["webhooks"],
+                 responses={400: problem("the signature check failed, or the body is not a Stripe event")})
     async def stripe_webhook(request: Request) -> JSONResponse:
         """Verified with Stripe's signature scheme, refused unless in our pinned API version, stored once by event
         id and queued; applied by the outbox."""
         payload = await request.body()
+        signature = request.headers.get("stripe-signature") or ""
         try:
-            stripe.Webhook.construct_event(payload, request.headers.get("stripe-signature"),
-                                           platform.settings.stripe_webhook_secret,
-                                           tolerance=platform.settings.stripe_webhook_tolerance_s)
+            if not signature.isascii():  # Stripe's check compares strings, which fails on non-ASCII ones
+                raise stripe.SignatureVerificationError("the signature header is not ASCII", signature, payload)
+            stripe.WebhookSignature.verify_header(payload.decode("utf-8"), signature,
+                                                  platform.settings.stripe_webhook_secret,
+                                                  tolerance=platform.settings.stripe_webhook_tolerance_s)
         except stripe.SignatureVerificationError as error:
             log.warning("refused a Stripe webhook", reason=str(error))
             return JSONResponse({"detail": f"signature check failed: {error}"}, status_code=400)
+        except UnicodeDecodeError:
+            return JSONResponse({"detail": "the body is not UTF-8"}, status_code=400)
+        try:
+            event = json.loads(payload)
         except ValueError:
             return JSONResponse({"detail": "the body is not a JSON event"}, status_code=400)
-        event = json.loads(payload)
-        if not isinstance(event, dict) or not {"id", "type", "data"} <= event.keys():
-            return JSONResponse({"detail": "the body is not a Stripe event"}, status_code=400)
-        # Every Stripe event carries the object it is about (docs.stripe.com/api/events/object: data.object);
-        # one without it could never be applied, so it is refused here rather than retried by the outbox.
-        if not isinstance(event["data"], dict) or not isinstance(event["data"].get("object"), dict):
-            return JSONResponse({"detail": "the event has no data.object"}, status_code=400)
+        problem = stripe_event_problem(event)
+        if problem:
+            return JSONResponse({"detail": f"the body is not a Stripe event: {problem}"}, status_code=400)
         if event.get("api_version") != STRIPE_API_VERSION:
             # Another version's objects have other shapes: reading them as ours could book money wrongly.
             log.warning("refused a Stripe event of another API version", event_id=event["id"],
@@ -428,11 +435,32 @@ def online_router(platform: Platform) -> APIRouter:
     return router
 
 
+
+
 def _private(response: HTMLResponse) -> HTMLResponse:
     """A page opened with a donor's key: the key in its URL goes to no other site, and no cache keeps the page."""
     response.headers["Referrer-Policy"] = "no-referrer"
     response.headers["Cache-Control"] = "no-store"
     return response
+
+
+# Stripe's event ids are "evt_" and a few dozen letters and digits (docs.stripe.com/api/events/object); the
+# inbox keeps up to 255 characters of one.
+_STRIPE_EVENT_ID = re.compile(r"^evt_[A-Za-z0-9_]{1,200}$")
+
+
+def stripe_event_problem(event: Any) -> str | None:
+    """What stops a signed body being an event we can store and apply, or None: checked before storing it.
+    Every Stripe event carries the object it is about (data.object); one without it could never be applied."""
+    if not isinstance(event, dict):
+        return "not a JSON object"
+    if not isinstance(event.get("id"), str) or not _STRIPE_EVENT_ID.match(event["id"]):
+        return "id is not a Stripe event id (evt_...)"
+    if not isinstance(event.get("type"), str) or not event["type"]:
+        return "type is missing"
+    if not isinstance(event.get("data"), dict) or not isinstance(event["data"].get("object"), dict):
+        return "data.object is missing"
+    return None
 
 
 def _problems(problems: dict[str, str]) -> JSONResponse:

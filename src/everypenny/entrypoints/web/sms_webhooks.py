@@ -7,6 +7,7 @@ requests share one transaction, and each is answered only after its transaction 
 from __future__ import annotations
 
 import asyncio
+import re
 from collections.abc import Callable
 
 from fastapi import APIRouter, HTTPException, Request, Response
@@ -16,6 +17,7 @@ from twilio.twiml.messaging_response import MessagingResponse
 
 from everypenny.adapters.aggregator import wire
 from everypenny.bootstrap import Platform
+from everypenny.entrypoints.web.contract import UNSIGNED
 from everypenny.service_layer.group_commit import GroupCommit
 from everypenny.service_layer.text_giving import (
     TWILIO,
@@ -28,6 +30,10 @@ from everypenny.service_layer.text_giving import (
 )
 
 TWILIO_PATH = "/webhooks/twilio/sms"
+# Phone numbers in E.164 (at most 15 digits, ITU-T E.164 §6.1) and message SIDs of letters and digits (Twilio's
+# are 34, www.twilio.com/docs/glossary/what-is-a-sid): anything else is refused before it is stored.
+E164 = re.compile(r"^\+?[0-9]{1,15}$")
+TWILIO_FIELDS = {"MessageSid": re.compile(r"^[A-Za-z0-9]{1,64}$"), "From": E164, "To": E164}
 
 
 def sms_webhooks(platform: Platform) -> APIRouter:
@@ -48,22 +54,22 @@ def sms_webhooks(platform: Platform) -> APIRouter:
         stored = await asyncio.wrap_future(committer.submit(as_callback(message)))
         return Response("OK" if stored else "OK (already received)", media_type="text/plain")
 
-    @router.post(wire.MO_CALLBACK)
+    @router.post(wire.MO_CALLBACK, responses=UNSIGNED)
     async def aggregator_mo(request: Request) -> Response:
         """A donor's text to one of our shortcodes."""
         return await _aggregator_callback(request, wire.read_mo, text_callback)
 
-    @router.post(wire.CHARGE_REPORT_CALLBACK)
+    @router.post(wire.CHARGE_REPORT_CALLBACK, responses=UNSIGNED)
     async def aggregator_charge_report(request: Request) -> Response:
         """Whether a charge to a phone bill went through."""
         return await _aggregator_callback(request, wire.read_charge_report, charge_report_callback)
 
-    @router.post(wire.DELIVERY_REPORT_CALLBACK)
+    @router.post(wire.DELIVERY_REPORT_CALLBACK, responses=UNSIGNED)
     async def aggregator_delivery_report(request: Request) -> Response:
         """Whether a message we sent reached the handset."""
         return await _aggregator_callback(request, wire.read_delivery_report, delivery_report_callback)
 
-    @router.post(TWILIO_PATH)
+    @router.post(TWILIO_PATH, responses=UNSIGNED)
     async def twilio_sms(request: Request) -> Response:
         """Twilio's inbound SMS webhook for text-to-link numbers; the reply goes back as TwiML."""
         posted = await request.form()
@@ -78,6 +84,9 @@ def sms_webhooks(platform: Platform) -> APIRouter:
         missing = [name for name in ("MessageSid", "From", "To") if not form.get(name)]
         if missing:
             raise HTTPException(400, f"missing {', '.join(missing)}")
+        wrong = [name for name, pattern in TWILIO_FIELDS.items() if not pattern.match(form[name])]
+        if wrong:
+            raise HTTPException(400, f"{', '.join(wrong)} not in Twilio's format")
         text = InboundText(provider=TWILIO, message_id=form["MessageSid"], msisdn=form["From"], to=form["To"],
                            body=form.get("Body", ""))
         links = DonorLinks(settings.public_url, settings.secret_key)

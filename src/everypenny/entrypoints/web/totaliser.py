@@ -21,6 +21,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from everypenny.bootstrap import Platform
 from everypenny.config import Settings
 from everypenny.domain.money import CURRENCY_SYMBOLS, format_pence
+from everypenny.entrypoints.web.contract import UNKNOWN_APPEAL
 from everypenny.service_layer import desk
 
 # The totals and the widget's HTML: both are polled or loaded by every reader of the newspaper's page.
@@ -117,7 +118,7 @@ def widget_router(platform: Platform) -> APIRouter:
         except desk.UnknownAppeal as error:
             raise HTTPException(404, str(error)) from None
 
-    @router.get("/widget/{slug}.js", response_class=Response)
+    @router.get("/widget/{slug}.js", response_class=Response, responses=UNKNOWN_APPEAL)
     def widget_script(slug: str) -> Response:
         """The one line a newspaper adds: <script src=".../widget/SLUG.js" async></script>."""
         totaliser = _totaliser(slug)
@@ -134,7 +135,7 @@ def widget_router(platform: Platform) -> APIRouter:
         return Response(script, media_type="text/javascript; charset=utf-8",
                         headers={"Cache-Control": "public, max-age=300"})
 
-    @router.get("/widget/{slug}", response_class=HTMLResponse)
+    @router.get("/widget/{slug}", response_class=HTMLResponse, responses=UNKNOWN_APPEAL)
     def widget(request: Request, slug: str) -> HTMLResponse:
         """An iframe-able totaliser: amount raised and progress to the target, refreshed by polling."""
         totaliser = _totaliser(slug)

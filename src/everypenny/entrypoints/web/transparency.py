@@ -15,6 +15,8 @@ from pydantic import BaseModel
 
 from everypenny.bootstrap import Platform
 from everypenny.domain.money import format_pence
+from everypenny.entrypoints.web.contract import UNKNOWN_APPEAL, html_page
+from everypenny.entrypoints.web.edge import client_address
 from everypenny.service_layer.proof import ReceiptCheck, check_receipt, transparency_report
 
 CHANNEL_NAMES = {"carrier_sms": "Text, on the phone bill", "text_to_link": "Text, then card online",
@@ -88,15 +90,16 @@ def router(platform: Platform) -> APIRouter:
         response.headers["Referrer-Policy"] = "no-referrer"
         return response
 
-    @routes.get("/transparency/{slug}", response_class=HTMLResponse)
+    @routes.get("/transparency/{slug}", response_class=HTMLResponse, responses=UNKNOWN_APPEAL)
     def transparency(request: Request, slug: str) -> HTMLResponse:
         """Money in by channel, allocations, payouts and the daily chain head: no donor's data."""
         return page(request, slug)
 
-    @routes.post("/transparency/{slug}/check", response_class=HTMLResponse)
+    @routes.post("/transparency/{slug}/check", response_class=HTMLResponse,
+                 responses={**UNKNOWN_APPEAL, 429: html_page("too many checks from this client: see Retry-After")})
     def check(request: Request, slug: str, reference: str = Form("", max_length=60)) -> HTMLResponse:
         """Is the donation with this receipt reference counted? The same answer shape for any reference."""
-        wait_s = limiter.retry_after_s(request.client.host if request.client else "unknown")
+        wait_s = limiter.retry_after_s(client_address(request))
         if wait_s:
             response = page(request, slug, status_code=429,
                             notice=f"Too many checks from your connection: please try again in {wait_s} seconds.")
@@ -104,7 +107,7 @@ def router(platform: Platform) -> APIRouter:
             return response
         return page(request, slug, check=check_receipt(platform.uow(), slug, reference))
 
-    @routes.get("/api/v1/appeals/{slug}/chain-heads")
+    @routes.get("/api/v1/appeals/{slug}/chain-heads", responses=UNKNOWN_APPEAL)
     def chain_heads(slug: str) -> ChainHeads:
         """The last ledger-chain entry of each recent day, newest first: archive them to check the ledger later
         with `everypenny ledger verify --published-head SEQ:HASH`."""

@@ -37,6 +37,7 @@ from everypenny.entrypoints.web.admin.security import (
     now,
     same_token,
 )
+from everypenny.entrypoints.web.edge import client_address
 from everypenny.service_layer import auth, desk, gift_aid_claims, money_out, settlement
 from everypenny.service_layer.desk_ports import DeskSession
 
@@ -146,12 +147,21 @@ def desk_app(platform: Platform) -> FastAPI:
               csrf_token: str = Form(""), next: str = Form("")) -> Response:
         if not same_token(csrf_token, request.cookies.get(LOGIN_CSRF_COOKIE)):
             return login_page(request, email, "The login form expired. Please try again.", next, 403)
-        lifetime = timedelta(hours=platform.settings.desk_session_hours)
+        settings = platform.settings
+        lifetime = timedelta(hours=settings.desk_session_hours)
+        limits = auth.LoginLimits(per_client=settings.login_attempts_per_client,
+                                  window=timedelta(seconds=settings.login_window_s))
         try:
-            logged_in = auth.log_in(platform.uow(), platform.passwords, email, password, now(), lifetime)
+            logged_in = auth.log_in(platform.uow(), platform.passwords, email, password, now(), lifetime,
+                                    client=client_address(request), limits=limits)
         except auth.LoginLocked as error:
             return login_page(request, email, f"Too many failed attempts for this account: try again after "
                                               f"{uk_time(error.until)}, or ask an admin.", next, 429)
+        except auth.TooManyLogins as error:
+            response = login_page(request, email, "Too many login attempts from your connection: try again in "
+                                                  f"{error.retry_after_s // 60 + 1} minutes.", next, 429)
+            response.headers["Retry-After"] = str(error.retry_after_s)
+            return response
         if logged_in is None:
             return login_page(request, email, "That email and password do not match a desk user.", next, 401)
         target = next if next.startswith("/admin") and not next.startswith("/admin/login") else "/admin/"

@@ -1,0 +1,148 @@
+"""What every request meets first on the internet: who the client is, how much body it may send, and the
+headers every answer carries. docs/security.md says what each defends."""
+
+from __future__ import annotations
+
+import contextlib
+import ipaddress
+from functools import lru_cache
+
+from starlette.datastructures import Headers, MutableHeaders
+from starlette.requests import HTTPConnection
+from starlette.responses import PlainTextResponse
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from everypenny.config import Settings
+
+Network = ipaddress.IPv4Network | ipaddress.IPv6Network
+
+
+@lru_cache(maxsize=8)
+def trusted_networks(trusted_proxies: str) -> tuple[Network, ...]:
+    """EVERYPENNY_TRUSTED_PROXIES ("10.0.0.1, 10.1.0.0/16") as networks; a single address is a /32 or /128."""
+    return tuple(ipaddress.ip_network(entry.strip(), strict=False)
+                 for entry in trusted_proxies.split(",") if entry.strip())
+
+
+def _is_trusted(address: str, networks: tuple[Network, ...]) -> bool:
+    try:
+        ip = ipaddress.ip_address(address)
+    except ValueError:
+        return False
+    return any(ip in network for network in networks)
+
+
+def client_address(connection: HTTPConnection) -> str:
+    """The address of the client a request comes from: the one every per-client limit counts.
+
+    The connection's peer, unless the peer is a trusted proxy (EVERYPENNY_TRUSTED_PROXIES): then the
+    X-Forwarded-For chain is read from the right, skipping trusted proxies, and the first address not
+    trusted is the client. Nobody's X-Forwarded-For is believed otherwise, a loopback peer's included, so a
+    client cannot choose its own address.
+    """
+    peer = connection.client.host if connection.client else "unknown"
+    networks = trusted_networks(connection.app.state.platform.settings.trusted_proxies)
+    if not _is_trusted(peer, networks):
+        return peer
+    forwarded = ",".join(connection.headers.getlist("x-forwarded-for"))
+    hops = [hop.strip() for hop in forwarded.split(",") if hop.strip()]
+    client = peer
+    for hop in reversed(hops):
+        client = hop
+        if not _is_trusted(hop, networks):
+            break
+    return client
+
+
+class BodyTooLarge(Exception):
+    pass
+
+
+class BodySizeLimit:
+    """Refuses a body over the limit with 413 before reading it (by Content-Length), and stops reading a
+    streamed one as soon as it passes the limit, so no request can make the process hold more than that."""
+
+    def __init__(self, app: ASGIApp, settings: Settings) -> None:
+        self.app = app
+        self.default_limit = settings.max_body_bytes
+        self.webhook_limit = settings.max_webhook_body_bytes
+
+    def limit_for(self, path: str) -> int:
+        return self.webhook_limit if path.startswith("/webhooks/") else self.default_limit
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        limit = self.limit_for(scope["path"])
+        declared = Headers(scope=scope).get("content-length")
+        if declared is not None and (not declared.isdigit() or int(declared) > limit):
+            await self.refuse(limit, scope, receive, send)
+            return
+        received = 0
+        too_large = False
+        response_started = False
+
+        async def counted_receive() -> Message:
+            nonlocal received, too_large
+            message = await receive()
+            if message["type"] == "http.request":
+                received += len(message.get("body", b""))
+                if received > limit:
+                    too_large = True
+                    raise BodyTooLarge
+            return message
+
+        async def guarded_send(message: Message) -> None:
+            nonlocal response_started
+            if too_large:  # whatever the app made of the cut-off body, the answer is 413
+                return
+            response_started = response_started or message["type"] == "http.response.start"
+            await send(message)
+
+        with contextlib.suppress(BodyTooLarge):  # the app stopped reading: the answer is ours
+            await self.app(scope, counted_receive, guarded_send)
+        if too_large and not response_started:
+            await self.refuse(limit, scope, receive, send)
+
+    @staticmethod
+    async def refuse(limit: int, scope: Scope, receive: Receive, send: Send) -> None:
+        response = PlainTextResponse(f"The request body is larger than this address accepts ({limit} bytes).",
+                                     status_code=413, headers={"Connection": "close"})
+        await response(scope, receive, send)
+
+
+# Pages that set their own Content-Security-Policy (the desk, the embeddable widget) keep it.
+PAGE_POLICY = ("default-src 'self'; img-src 'self' data:; style-src 'self' 'unsafe-inline'; script-src 'self'; "
+               "frame-ancestors 'none'; base-uri 'none'; object-src 'none'")
+# FastAPI's Swagger UI page (only when EVERYPENNY_API_DOCS is on) runs an inline script and loads its bundle
+# from jsDelivr, as fastapi.openapi.docs.get_swagger_ui_html writes it.
+DOCS_POLICY = ("default-src 'self'; img-src 'self' data: https://fastapi.tiangolo.com; "
+               "style-src 'self' https://cdn.jsdelivr.net; script-src 'self' 'unsafe-inline' https://cdn.jsdelivr.net; "
+               "frame-ancestors 'none'; base-uri 'none'; object-src 'none'")
+
+
+class SecurityHeaders:
+    """CSP, framing, nosniff and referrer policy on every answer, whichever route or error made it."""
+
+    def __init__(self, app: ASGIApp, docs_paths: frozenset[str]) -> None:
+        self.app = app
+        self.docs_paths = docs_paths
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        policy = DOCS_POLICY if scope["path"] in self.docs_paths else PAGE_POLICY
+
+        async def with_headers(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                headers = MutableHeaders(scope=message)
+                if "content-security-policy" not in headers:
+                    headers["Content-Security-Policy"] = policy
+                    headers["X-Frame-Options"] = "DENY"
+                headers.setdefault("X-Content-Type-Options", "nosniff")
+                headers.setdefault("Referrer-Policy", "same-origin")
+            await send(message)
+
+        await self.app(scope, receive, with_headers)
