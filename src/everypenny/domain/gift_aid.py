@@ -143,6 +143,13 @@ class GiftAidDeclaration:
     def problems(self) -> dict[str, str]:
         """What the donor must change for the declaration to be complete and for HMRC's validator to accept its
         row of the schedule; empty when nothing."""
+        # Control characters and lone surrogates are no one's name or address (and no store keeps them): named
+        # alone, as HMRC's rules would only add confusing advice about them.
+        unstorable = {field: "use letters, numbers and punctuation only"
+                      for field in ("title", "first_name", "last_name", "first_name_latin", "last_name_latin",
+                                    "house", "address") if has_unstorable_characters(getattr(self, field))}
+        if unstorable:
+            return unstorable
         problems: dict[str, str] = {}
         if self.title and not _HMRC_TITLE.fullmatch(self.title):
             problems["title"] = "a title has 2 to 4 letters, such as Mr, Mrs, Ms, Mx, Dr or Prof; or leave it blank"
@@ -166,7 +173,4 @@ class GiftAidDeclaration:
             problems["postcode"] = "enter a UK postcode, such as SW1A 1AA, or X if you live outside the UK"
         elif self.postcode == ABROAD_POSTCODE and not self.address:
             problems["address"] = "as you live outside the UK, enter the rest of your address, with the country"
-        for field in ("title", "first_name", "last_name", "first_name_latin", "last_name_latin", "house", "address"):
-            if has_unstorable_characters(getattr(self, field)):
-                problems[field] = "use letters, numbers and punctuation only"
         return problems
