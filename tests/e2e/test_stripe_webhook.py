@@ -159,5 +159,5 @@ def test_an_event_without_its_object_is_refused_and_nothing_is_stored(client, pl
     response = post_event(client, platform, event)
 
     assert response.status_code == 400
-    assert response.json() == {"detail": "the event has no data.object"}
+    assert response.json() == {"detail": "the body is not a Stripe event: data.object is missing"}
     assert stored_counts(platform) == (0, 0)
