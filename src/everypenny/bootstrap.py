@@ -7,7 +7,7 @@ from datetime import timedelta
 
 from sqlalchemy import Engine
 
-from everypenny.adapters.aggregator.client import HttpAggregator
+from everypenny.adapters.aggregator.fonix import FonixAggregator
 from everypenny.adapters.db.engine import make_engine, require_current_schema
 from everypenny.adapters.db.unit_of_work import SqlUnitOfWork
 from everypenny.adapters.passwords import Argon2Passwords
@@ -18,7 +18,7 @@ from everypenny.service_layer.erasure import RetentionRule
 from everypenny.service_layer.gift_aid_claims import gift_aid_retention
 from everypenny.service_layer.online_ports import PaymentGateway
 from everypenny.service_layer.outbox import Handler, OutboxWorker, PeriodicJob, TaskHandler
-from everypenny.service_layer.text_giving import CLAIMED_LAST, DonorLinks, text_giving_handlers
+from everypenny.service_layer.text_giving import CLAIMED_LAST, DonorLinks, mark_unconfirmed, text_giving_handlers
 
 
 @dataclass
@@ -51,7 +51,7 @@ def task_handlers(settings: Settings) -> dict[str, Handler]:
     handlers: dict[str, Handler] = {}
     handlers.update(online_task_handlers(settings))
     handlers.update(text_giving_handlers(
-        HttpAggregator(settings.aggregator_url, settings.aggregator_api_key),
+        FonixAggregator(settings.aggregator_url, settings.aggregator_api_key, settings.aggregator_dummy),
         DonorLinks(settings.public_url, settings.secret_key)))
     return handlers
 
@@ -83,6 +83,8 @@ def periodic_jobs(platform: Platform) -> list[PeriodicJob]:
                     lambda: proof.seal_ledger(platform.uow)),
         PeriodicJob("allocate-surplus", timedelta(seconds=settings.allocate_interval_s),
                     lambda: money_out.allocate_all(platform.uow)),
+        PeriodicJob("unconfirm-unreported-charges", timedelta(minutes=5),
+                    lambda: mark_unconfirmed(platform.uow)),
     ]
 
 

@@ -48,7 +48,7 @@ def spike_command(
     targets = app_url or [settings.public_url]
     target = ", ".join(targets)
     run = SpikeRun(plan, targets, settings.aggregator_url, settings.aggregator_api_key,
-                   settings.aggregator_callback_secret)
+                   settings.aggregator_callback_token)
     console.print(f"Spike of {plan.total_texts:,} texts to {shortcode}: ramp {ramp_s:g} s to {peak:,.0f}/s, "
                   f"held {hold_s:g} s, against {target}")
     try:

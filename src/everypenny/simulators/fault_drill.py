@@ -84,7 +84,7 @@ def run_drill(database_url: str, plan: SpikePlan, kills: int, restart_postgres: 
     with LocalDeployment(database_url, app_processes=apps, workers=workers,
                          extra_env={"EVERYPENNY_WORKER_LEASE_S": str(lease_s)}) as deployment:
         run = SpikeRun(plan, deployment.app_urls, deployment.aggregator_url, settings.aggregator_api_key,
-                       settings.aggregator_callback_secret)
+                       settings.aggregator_callback_token)
         with Saboteur(deployment, kills, plan.duration_s, restart_postgres, seed) as saboteur:
             figures = run.run()
         for url in deployment.app_urls:  # the last restarts are serving before the audit

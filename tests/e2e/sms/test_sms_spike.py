@@ -25,7 +25,7 @@ def test_a_small_spike_is_acked_and_its_money_reaches_the_books(platform, seed_a
     try:
         with BackgroundServer(create_app(platform)) as app_url:
             run = SpikeRun(plan, [app_url], aggregator_url, settings.aggregator_api_key,
-                           settings.aggregator_callback_secret)
+                           settings.aggregator_callback_token)
             figures = run.run()
     finally:
         stop.set()
@@ -54,7 +54,7 @@ def test_an_acknowledgements_only_spike_ends_when_every_text_is_acked_and_queues
     settings = platform.settings
     with BackgroundServer(create_app(platform)) as app_url:  # no worker runs
         run = SpikeRun(plan, [app_url], f"http://127.0.0.1:{free_port()}", settings.aggregator_api_key,
-                       settings.aggregator_callback_secret)
+                       settings.aggregator_callback_token)
         figures = run.run()
 
     assert figures.drained and figures.texts_acked == plan.total_texts == 40
