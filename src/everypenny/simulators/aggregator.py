@@ -64,6 +64,7 @@ class HandsetProfile:
     spend_cap_pence: int | None = None  # a contract's limit on premium spending
     refusal: str | None = None  # every charge fails with this status code
     refunds_pending: bool = False  # the network never finishes a refund
+    reports_lost: bool = False  # charges go through but no charge report ever comes
 
 
 DEFAULT_PROFILE = HandsetProfile("eetmo-uk", "EE", "EE contract: every charge goes through")
@@ -88,6 +89,8 @@ PROFILES: list[tuple[range, HandsetProfile]] = [
                                      max_charge_pence=1000, credit_pence=1500)),
     (range(550, 600), HandsetProfile("virgin-uk", "VIRGIN", "Virgin Mobile contract: refunds stay pending",
                                      refunds_pending=True)),
+    (range(600, 650), HandsetProfile("eetmo-uk", "EE", "EE contract: charged, but the charge report never comes",
+                                     reports_lost=True)),
 ]
 _DRAMA = re.compile(r"^447700900([0-9]{3})$")
 
@@ -244,12 +247,13 @@ class SimulatedAggregator:
                 "status": "charged" if code is None else "failed", "reason": code or "", "refunded_pence": 0,
                 "charged_at": datetime.now(UTC).isoformat(timespec="seconds")}
             self.charges[request_id] = record
-            self._schedule(CHARGE_REPORT, {
-                "IFVERSION": IFVERSION, "CHARGEMETHOD": "BILL", "MONUMBER": handset.msisdn,
-                "OPERATOR": handset.profile.operator, "GUID": str(record["txguid"]), "DURATION": "1",
-                "RETRYCOUNT": "0", "STATUSCODE": code or DELIVERED,
-                "STATUSTEXT": "Delivered" if code is None else code.replace("_", " ").capitalize(),
-                "REQUESTID": request_id, "STATUSTIME": _stamp(), "CONTRACT": "PAYG"})
+            if not handset.profile.reports_lost:
+                self._schedule(CHARGE_REPORT, {
+                    "IFVERSION": IFVERSION, "CHARGEMETHOD": "BILL", "MONUMBER": handset.msisdn,
+                    "OPERATOR": handset.profile.operator, "GUID": str(record["txguid"]), "DURATION": "1",
+                    "RETRYCOUNT": "0", "STATUSCODE": code or DELIVERED,
+                    "STATUSTEXT": "Delivered" if code is None else code.replace("_", " ").capitalize(),
+                    "REQUESTID": request_id, "STATUSTIME": _stamp(), "CONTRACT": "PAYG"})
             if code is None and fields.get("CHARGESILENT", "no").lower() == "no" and fields.get("BODY"):
                 self._deliver(handset, str(record["txguid"]), fields.get("ORIGINATOR", ""), fields["BODY"])
         return 200, {"success": {"txguid": record["txguid"], "numbers": "1", "encoding": "gsm"}}
