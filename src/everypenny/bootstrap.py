@@ -19,6 +19,7 @@ from everypenny.service_layer.gift_aid_claims import gift_aid_retention
 from everypenny.service_layer.online_ports import PaymentGateway
 from everypenny.service_layer.outbox import Handler, OutboxWorker, PeriodicJob, TaskHandler
 from everypenny.service_layer.text_giving import CLAIMED_LAST, DonorLinks, mark_unconfirmed, text_giving_handlers
+from everypenny.service_layer.text_giving_ports import AggregatorGateway
 
 
 @dataclass
@@ -27,6 +28,7 @@ class Platform:
     engine: Engine
     handlers: dict[str, Handler] = field(default_factory=dict)
     payments: PaymentGateway | None = None  # the card processor; built from the settings unless a test sets one
+    aggregator: AggregatorGateway | None = None  # the SMS aggregator, likewise
     passwords: PasswordHasher = field(default_factory=Argon2Passwords)
     retention_rules: list[RetentionRule] = field(default_factory=list)
 
@@ -37,6 +39,11 @@ class Platform:
         options.setdefault("periodic", periodic_jobs(self))
         options.setdefault("claim_last", CLAIMED_LAST)
         return OutboxWorker(self.uow, self.handlers, **options)
+
+    def aggregator_gateway(self) -> AggregatorGateway:
+        if self.aggregator is None:
+            self.aggregator = fonix_aggregator(self.settings)
+        return self.aggregator
 
     def payment_gateway(self) -> PaymentGateway:
         if self.payments is None:
@@ -50,10 +57,13 @@ def task_handlers(settings: Settings) -> dict[str, Handler]:
     """Every outbox topic and the use case that carries it out."""
     handlers: dict[str, Handler] = {}
     handlers.update(online_task_handlers(settings))
-    handlers.update(text_giving_handlers(
-        FonixAggregator(settings.aggregator_url, settings.aggregator_api_key, settings.aggregator_dummy),
-        DonorLinks(settings.public_url, settings.secret_key)))
+    handlers.update(text_giving_handlers(fonix_aggregator(settings), DonorLinks(settings.public_url,
+                                                                                 settings.secret_key)))
     return handlers
+
+
+def fonix_aggregator(settings: Settings) -> FonixAggregator:
+    return FonixAggregator(settings.aggregator_url, settings.aggregator_api_key, settings.aggregator_dummy)
 
 
 def online_task_handlers(settings: Settings) -> dict[str, TaskHandler]:

@@ -187,6 +187,7 @@ class SmsCharge:
     contradicting_report: str | None = None
 
     txguid: str | None = None  # the aggregator's id for the charge, from its answer or its report
+    refund_status: str | None = None  # "pending" while the network works a refund, "refunded" once booked
 
     @property
     def final(self) -> bool:

@@ -51,6 +51,7 @@ from everypenny.domain.text_giving import (
     no_appeal,
     not_uk_mobile,
     receipt,
+    refund_request_id,
     refusal,
     refused,
     split_charges,
@@ -62,7 +63,14 @@ from everypenny.domain.text_giving import (
 from everypenny.service_layer import links
 from everypenny.service_layer.ledger import apply_transfers
 from everypenny.service_layer.outbox import CallsOut, EachBatch, Handler
-from everypenny.service_layer.text_giving_ports import AggregatorGateway, ChargeAnswer, ChargeOrder, MessageOrder
+from everypenny.service_layer.text_giving_ports import (
+    AggregatorGateway,
+    ChargeAnswer,
+    ChargeOrder,
+    MessageOrder,
+    RefundOrder,
+    RefundStatus,
+)
 from everypenny.service_layer.unit_of_work import UnitOfWork
 
 log = structlog.get_logger(__name__)
@@ -563,6 +571,71 @@ def mark_unconfirmed(uow_factory: Callable[[], UnitOfWork], limit: int = 1000) -
     if overdue:
         log.warning("charges unconfirmed: no report came", count=len(overdue))
     return len(overdue)
+
+
+# ---- refunds (a finance officer's decision: the CLI now, the desk later) -----------------------------------
+
+class TextRefundRefused(ValueError):
+    """Nothing was asked of the aggregator and nothing changed; the message says why."""
+
+
+@dataclass(frozen=True)
+class ChargeRefund:
+    sequence: int
+    amount_pence: int
+    status: RefundStatus
+    detail: str = ""
+
+
+@dataclass(frozen=True)
+class TextRefund:
+    reference: str
+    currency: str
+    charges: list[ChargeRefund]
+
+    @property
+    def refunded_pence(self) -> int:
+        return sum(c.amount_pence for c in self.charges if c.status is RefundStatus.SUCCESS)
+
+
+def refund_text_gift(uow_factory: Callable[[], UnitOfWork], gateway: AggregatorGateway,
+                     reference: str) -> TextRefund:
+    """Gives a text gift's charges back through the aggregator (`/v2/refund`). A refund done is booked at once
+    (a reversing transfer per charge, and the donation records it); one the network is still working on is
+    marked pending and asked about again by the next call (the same REQUESTID, so never refunded twice); one
+    refused changes nothing."""
+    with uow_factory() as uow:
+        donation = uow.donations.get(reference)
+        if donation is None or donation.channel is not Channel.CARRIER_SMS:
+            raise TextRefundRefused(f"no text donation has reference {reference}")
+        due = [c for c in uow.texts.charges_for(reference)
+               if c.status is ChargeStatus.CHARGED and c.refund_status != "refunded"]
+    if not due:
+        raise TextRefundRefused(f"{reference} has no charged text payment left to refund")
+    if unknown := [c.sequence for c in due if not c.txguid]:
+        raise TextRefundRefused(f"charge {unknown[0]} of {reference} has no aggregator id to refund by")
+    answers = [(charge, gateway.refund(RefundOrder(refund_request_id(charge.request_id), donation.phone.lstrip("+"),
+                                                   charge.txguid))) for charge in due]
+    with uow_factory() as uow:
+        gift = uow.donations.get(reference)
+        for charge, answer in answers:
+            if answer.status is RefundStatus.FAILURE:
+                continue
+            refunded = answer.status is RefundStatus.SUCCESS
+            uow.texts.save_charges([replace(charge, refund_status="refunded" if refunded else "pending")])
+            if refunded:
+                key = f"{_pending_key(charge.request_id)}:refund"
+                original = TransferRequest(
+                    idempotency_key=key, appeal=gift.appeal, debit=AccountCode.receivable(Channel.CARRIER_SMS),
+                    credit=AccountCode.RESTRICTED_FUND, amount_pence=charge.amount_pence, currency=charge.currency,
+                    kind=TransferKind.DONATION, phase=Phase.SINGLE, reference=reference)
+                apply_transfers(uow, [original.reversal(key, TransferKind.REFUND, f"refund of {reference}")])
+                gift = gift.refunded(charge.amount_pence)
+        uow.donations.save(gift)
+        uow.commit()
+    log.info("text refund asked", reference=reference, outcomes=[a.status.value for _, a in answers])
+    return TextRefund(reference, donation.currency, [ChargeRefund(c.sequence, c.amount_pence, a.status, a.detail)
+                                                     for c, a in answers])
 
 
 def text_giving_handlers(gateway: AggregatorGateway, donor_links: DonorLinks) -> dict[str, Handler]:

@@ -91,9 +91,9 @@ def connect(platform, client, delivery: Delivery = Delivery()) -> SimulatedAggre
     simulator = SimulatedAggregator("http://testserver", settings.aggregator_api_key,
                                     settings.aggregator_callback_token, delivery=delivery, client=client)
     simulator_client = TestClient(create_simulator_app(simulator), base_url="http://aggregator")
-    platform.handlers.update(text_giving_handlers(
-        FonixAggregator("http://aggregator", settings.aggregator_api_key, client=simulator_client),
-        DonorLinks(settings.public_url, settings.secret_key)))
+    platform.aggregator = FonixAggregator("http://aggregator", settings.aggregator_api_key, client=simulator_client)
+    platform.handlers.update(text_giving_handlers(platform.aggregator, DonorLinks(settings.public_url,
+                                                                                  settings.secret_key)))
     return simulator
 
 

@@ -42,7 +42,7 @@ class SqlTextGivingStore:
             request_id=row.request_id, donation_reference=row.reference, sequence=row.sequence,
             amount_pence=row.amount_pence, currency=row.currency, network=row.network,
             status=ChargeStatus(row.status), failure_reason=row.failure_reason,
-            contradicting_report=row.contradicting_report, txguid=row.txguid)
+            contradicting_report=row.contradicting_report, txguid=row.txguid, refund_status=row.refund_status)
 
     def charges(self, request_ids: Sequence[str]) -> dict[str, SmsCharge]:
         rows = self.connection.execute(self._charge_query().where(sms_charges.c.request_id.in_(list(request_ids))))
@@ -54,7 +54,8 @@ class SqlTextGivingStore:
             self.connection.execute(_SAVE_CHARGE, [dict(
                 ref=charge.request_id, status=charge.status.value, failure_reason=charge.failure_reason,
                 contradicting_report=charge.contradicting_report, txguid=charge.txguid,
-                reported_at=moment if charge.final else None) for charge in charges])
+                refund_status=charge.refund_status, reported_at=moment if charge.final else None)
+                for charge in charges])
 
     def charges_unreported_since(self, requested_before: datetime, limit: int) -> list[SmsCharge]:
         """Charges still waiting for their report that were asked for before `requested_before`."""
