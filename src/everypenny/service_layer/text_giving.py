@@ -593,10 +593,6 @@ class TextRefund:
     currency: str
     charges: list[ChargeRefund]
 
-    @property
-    def refunded_pence(self) -> int:
-        return sum(c.amount_pence for c in self.charges if c.status is RefundStatus.SUCCESS)
-
 
 def refund_text_gift(uow_factory: Callable[[], UnitOfWork], gateway: AggregatorGateway,
                      reference: str) -> TextRefund:
