@@ -142,16 +142,33 @@ def test_a_callback_without_the_secret_token_is_a_404_and_stores_nothing(texts, 
     assert count_rows(texts.platform, inbox_messages) == 0 == count_rows(texts.platform, outbox_tasks)
 
 
-def test_a_callback_from_an_address_not_listed_is_a_403_and_stores_nothing(platform, client, seed_appeal):
+def _calling_from(platform, address: str) -> TextGiving:
+    caller = TestClient(create_app(platform), client=(address, 40000))
+    return TextGiving(platform, caller, connect(platform, caller))
+
+
+def test_a_callback_from_an_address_not_listed_is_a_403_and_stores_nothing(platform, seed_appeal):
     platform.settings.aggregator_callback_ips = "54.194.146.155, 54.194.13.0/24"
-    listed_only = TestClient(create_app(platform))  # the test client calls from "testclient", no listed address
-    texts = TextGiving(platform, listed_only, connect(platform, listed_only))
 
-    response = texts.callback("mo", _mo("from-elsewhere"))
-
-    assert response.status_code == 403
-    assert response.json()["detail"] == "callbacks are not taken from this address"
+    for address in ("203.0.113.9", "testclient"):
+        response = _calling_from(platform, address).callback("mo", _mo(f"from-{address}"))
+        assert response.status_code == 403
+        assert response.json()["detail"] == "callbacks are not taken from this address"
     assert count_rows(platform, inbox_messages) == 0
+
+
+@pytest.mark.parametrize("address", ["54.194.146.155", "54.194.13.190"])
+def test_a_callback_from_a_listed_address_or_network_is_taken(platform, seed_appeal, address):
+    platform.settings.aggregator_callback_ips = "54.194.146.155, 54.194.13.0/24"
+
+    assert _calling_from(platform, address).callback("mo", _mo("from-fonix")).text == "OK"
+
+
+def test_a_mistyped_address_list_stops_the_app_from_starting(platform):
+    platform.settings.aggregator_callback_ips = "54.194.146.155, fonix.example"
+
+    with pytest.raises(ValueError, match="EVERYPENNY_AGGREGATOR_CALLBACK_IPS"):
+        create_app(platform)
 
 
 def test_a_callback_missing_fields_is_a_400_that_names_them(texts):
