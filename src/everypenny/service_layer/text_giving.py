@@ -501,27 +501,33 @@ def apply_charge_reports(uow: UnitOfWork, payloads: list[dict[str, Any]], donor_
         if donor_links is not None:
             messages.extend(_outcome_message(uow, charge, donation, len(siblings), donor_links))
     uow.donations.save_many(list(resaved.values()))
-    _store_messages(uow, messages)
+    recorded = uow.texts.messages([message.request_id for message in messages if message.purpose == "receipt"])
+    _store_messages(uow, [message for message in messages if message.request_id not in recorded])
     if failed := [message_request_id(c.request_id, "r", 1) for c in settled_now if c.status is ChargeStatus.FAILED]:
         uow.texts.set_message_statuses(failed, MessageStatus.FAILED, RECEIPT_NOT_SENT, only_if=MessageStatus.SENT)
 
 
 def _outcome_message(uow: UnitOfWork, charge: SmsCharge, donation: Donation, charge_count: int,
                      donor_links: DonorLinks) -> list[OutboundText]:
-    """For a charge that went through (its receipt went with it), the Gift Aid invitation; for one that failed,
-    the notice, with a link to give online. In as many parts as each takes."""
+    """For a charge that went through, the receipt that went with it (recorded here too, in case the charge's
+    answer was never recorded) and the Gift Aid invitation; for one that failed, the notice, with a link to
+    give online. In as many parts as each takes."""
     appeal = uow.appeals.get(donation.appeal).appeal
+
+    def messages(tag: str, purpose: str, parts: tuple[str, ...], **sent: Any) -> list[OutboundText]:
+        return [OutboundText(
+            request_id=message_request_id(charge.request_id, tag, part), provider=AGGREGATOR, to=donation.phone,
+            sender=donation.metadata["shortcode"], body=body, purpose=purpose,
+            in_reply_to=donation.metadata["message_id"], donation_reference=donation.reference, **sent)
+            for part, body in enumerate(parts, 1)]
+
     if charge.status is ChargeStatus.FAILED:
-        tag, purpose, parts = "f", "failure", charge_failed(
+        return messages("f", "failure", charge_failed(
             appeal, charge.amount_pence, charge.failure_reason,
-            donor_links.donate(appeal.slug, charge.amount_pence, donation.phone))
-    else:
-        tag, purpose, parts = "g", "gift_aid", gift_aid_invitation(donor_links.gift_aid(donation.reference))
-    return [OutboundText(
-        request_id=message_request_id(charge.request_id, tag, part), provider=AGGREGATOR, to=donation.phone,
-        sender=donation.metadata["shortcode"], body=body, purpose=purpose,
-        in_reply_to=donation.metadata["message_id"], donation_reference=donation.reference)
-        for part, body in enumerate(parts, 1)]
+            donor_links.donate(appeal.slug, charge.amount_pence, donation.phone)))
+    sent_with_charge = messages("r", "receipt", (receipt(appeal, charge.amount_pence, charge.sequence, charge_count),),
+                                status=MessageStatus.SENT, txguid=charge.txguid)
+    return sent_with_charge + messages("g", "gift_aid", gift_aid_invitation(donor_links.gift_aid(donation.reference)))
 
 
 def queued_messages(uow: UnitOfWork, payloads: list[dict[str, Any]]) -> list[OutboundText]:
