@@ -419,8 +419,7 @@ def record_charge_answers(uow: UnitOfWork, answered: list[tuple[ChargeOrder, Cha
     saying so would."""
     taken = [(order, answer) for order, answer in answered if answer.txguid]
     charges = uow.texts.charges([order.request_id for order, _ in taken])
-    uow.texts.save_charges([replace(charges[order.request_id], txguid=answer.txguid) for order, answer in taken
-                            if not charges[order.request_id].txguid])
+    uow.texts.set_charge_txguids({order.request_id: answer.txguid for order, answer in taken})
     receipts = {message_request_id(order.request_id, "r", 1): (order, answer) for order, answer in taken}
     unrecorded = [(request_id, order, answer) for request_id, (order, answer) in receipts.items()
                   if request_id not in uow.texts.messages(list(receipts))]
@@ -461,7 +460,7 @@ def apply_charge_reports(uow: UnitOfWork, payloads: list[dict[str, Any]], donor_
     for report in reports:
         charge = charges[report.request_id]
         if report.txguid and not charge.txguid:
-            charges[report.request_id] = changed[report.request_id] = charge = replace(charge, txguid=report.txguid)
+            charges[report.request_id] = charge = replace(charge, txguid=report.txguid)
         status = ChargeStatus.CHARGED if report.status == ChargeStatus.CHARGED.value else ChargeStatus.FAILED
         updated = charge.reported(status, (report.reason or "FAILED") if status is ChargeStatus.FAILED else None)
         if updated == charge:
@@ -474,6 +473,7 @@ def apply_charge_reports(uow: UnitOfWork, payloads: list[dict[str, Any]], donor_
         else:
             settled_now.append(updated)
     uow.texts.save_charges(list(changed.values()))
+    uow.texts.set_charge_txguids({report.request_id: report.txguid for report in reports if report.txguid})
     if not settled_now:
         return
     pendings = uow.ledger.get_many([_pending_key(charge.request_id) for charge in settled_now])
@@ -571,12 +571,11 @@ def mark_unconfirmed(uow_factory: Callable[[], UnitOfWork], limit: int = 1000) -
     """Charges whose report never came, long after the aggregator gave up on them, become unconfirmed: their
     money stays pending (not raised) until the monthly statement settles them. Returns how many changed."""
     with uow_factory() as uow:
-        overdue = uow.texts.charges_unreported_since(_now() - CHARGE_TIME_TO_LIVE - UNCONFIRMED_MARGIN, limit)
-        uow.texts.save_charges([replace(charge, status=ChargeStatus.UNCONFIRMED) for charge in overdue])
+        changed = uow.texts.unconfirm_charges(_now() - CHARGE_TIME_TO_LIVE - UNCONFIRMED_MARGIN, limit)
         uow.commit()
-    if overdue:
-        log.warning("charges unconfirmed: no report came", count=len(overdue))
-    return len(overdue)
+    if changed:
+        log.warning("charges unconfirmed: no report came", count=changed)
+    return changed
 
 
 # ---- refunds (a finance officer's decision: the CLI now, the desk later) -----------------------------------
@@ -624,7 +623,7 @@ def refund_text_gift(uow_factory: Callable[[], UnitOfWork], gateway: AggregatorG
             if answer.status is RefundStatus.FAILURE:
                 continue
             refunded = answer.status is RefundStatus.SUCCESS
-            uow.texts.save_charges([replace(charge, refund_status="refunded" if refunded else "pending")])
+            uow.texts.set_refund_statuses({charge.request_id: "refunded" if refunded else "pending"})
             if refunded:
                 key = f"{_pending_key(charge.request_id)}:refund"
                 original = TransferRequest(

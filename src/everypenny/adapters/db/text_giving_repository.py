@@ -53,16 +53,34 @@ class SqlTextGivingStore:
             moment = now()
             self.connection.execute(_SAVE_CHARGE, [dict(
                 ref=charge.request_id, status=charge.status.value, failure_reason=charge.failure_reason,
-                contradicting_report=charge.contradicting_report, txguid=charge.txguid,
-                refund_status=charge.refund_status, reported_at=moment if charge.final else None)
+                contradicting_report=charge.contradicting_report, reported_at=moment if charge.final else None)
                 for charge in charges])
 
-    def charges_unreported_since(self, requested_before: datetime, limit: int) -> list[SmsCharge]:
-        """Charges still waiting for their report that were asked for before `requested_before`."""
-        rows = self.connection.execute(self._charge_query().where(
-            sms_charges.c.status == ChargeStatus.REQUESTED.value, sms_charges.c.created_at < requested_before)
-            .order_by(sms_charges.c.id).limit(limit))
-        return [self._charge(row) for row in rows]
+    def set_charge_txguids(self, txguids: dict[str, str]) -> None:
+        """Only where none is stored yet, and nothing else: a report saved meanwhile must not be overwritten."""
+        if txguids:
+            self.connection.execute(
+                sms_charges.update().where(sms_charges.c.request_id == bindparam("ref"), sms_charges.c.txguid.is_(None))
+                .values(txguid=bindparam("guid")), [{"ref": ref, "guid": guid} for ref, guid in txguids.items()])
+
+    def set_refund_statuses(self, statuses: dict[str, str]) -> None:
+        if statuses:
+            self.connection.execute(
+                sms_charges.update().where(sms_charges.c.request_id == bindparam("ref"))
+                .values(refund_status=bindparam("refund")), [{"ref": r, "refund": s} for r, s in statuses.items()])
+
+    def unconfirm_charges(self, requested_before: datetime, limit: int) -> int:
+        """Charges still waiting for their report, asked for before `requested_before`, become unconfirmed; one
+        whose report lands meanwhile is left alone."""
+        oldest = select(sms_charges.c.id).where(
+            sms_charges.c.status == ChargeStatus.REQUESTED.value, sms_charges.c.created_at < requested_before
+        ).order_by(sms_charges.c.id).limit(limit)
+        ids = list(self.connection.scalars(oldest))
+        if not ids:
+            return 0
+        return self.connection.execute(sms_charges.update().where(
+            sms_charges.c.id.in_(ids), sms_charges.c.status == ChargeStatus.REQUESTED.value)
+            .values(status=ChargeStatus.UNCONFIRMED.value)).rowcount
 
     def charges_for(self, donation_reference: str) -> list[SmsCharge]:
         rows = self.connection.execute(self._charge_query().where(donations.c.reference == donation_reference)
