@@ -421,8 +421,9 @@ def record_charge_answers(uow: UnitOfWork, answered: list[tuple[ChargeOrder, Cha
     charges = uow.texts.charges([order.request_id for order, _ in taken])
     uow.texts.set_charge_txguids({order.request_id: answer.txguid for order, answer in taken})
     receipts = {message_request_id(order.request_id, "r", 1): (order, answer) for order, answer in taken}
+    recorded = uow.texts.messages(list(receipts))
     unrecorded = [(request_id, order, answer) for request_id, (order, answer) in receipts.items()
-                  if request_id not in uow.texts.messages(list(receipts))]
+                  if request_id not in recorded]
     gifts = uow.donations.get_many([charges[order.request_id].donation_reference for _, order, _ in unrecorded])
     uow.texts.add_messages([_receipt_sent(request_id, order, answer, charges[order.request_id],
                                           gifts[charges[order.request_id].donation_reference])
