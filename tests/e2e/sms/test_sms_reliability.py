@@ -10,7 +10,7 @@ from everypenny.adapters.db.schema import inbox_messages, outbox_tasks, sms_outb
 from everypenny.domain.donation import DonationStatus
 from everypenny.domain.text_giving import ChargeStatus
 from everypenny.entrypoints.web.app import create_app
-from everypenny.simulators.aggregator import Delivery, create_simulator_app
+from everypenny.simulators.aggregator import Delivery, SimulatedAggregator, create_simulator_app
 
 EE = "+447700900002"
 O2 = "+447700900102"
@@ -228,3 +228,20 @@ def test_a_delivery_report_before_its_message_is_kept_until_the_message_exists(t
     with texts.platform.engine.connect() as connection:
         row = connection.execute(sms_outbound.select()).one()
     assert (row.status, row.status_detail) == ("failed", "EXPIRED Expired")
+
+
+def test_a_charge_the_aggregator_refuses_for_good_fails_the_gift_with_its_code(platform, client, seed_appeal,
+                                                                              monkeypatch):
+    monkeypatch.setattr(SimulatedAggregator, "charge", lambda self, fields: (
+        400, {"failure": {"parameter": "NUMBERS", "failcode": "INVALID_MSISDN"}}))
+    texts = _harness(platform, client, Delivery())
+
+    replies = texts.text(EE, "SUN5")
+
+    [donation] = texts.donations()
+    assert (donation.status, donation.failure_reason) == (DonationStatus.FAILED, "INVALID_MSISDN (NUMBERS)")
+    assert "your network could not take the donation, so no charge was made" in replies[0]
+    assert "give online instead" in replies[-1]
+    assert texts.totals()["pending_pence"] == 0
+    with platform.uow() as uow:
+        assert uow.outbox.depth() == 0  # not retried: the same request can never succeed
