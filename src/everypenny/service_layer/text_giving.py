@@ -428,6 +428,7 @@ def record_charge_answers(uow: UnitOfWork, answered: list[tuple[ChargeOrder, Cha
     uow.texts.add_messages([_receipt_sent(request_id, order, answer, charges[order.request_id],
                                           gifts[charges[order.request_id].donation_reference])
                             for request_id, order, answer in unrecorded])
+    _apply_reports_waiting_for(uow, [answer.txguid for _, _, answer in unrecorded])
     refused_now = [asdict(ChargeReport(answer.request_id, ChargeStatus.FAILED.value, answer.failcode))
                    for _, answer in answered if answer.failcode]
     if refused_now:
@@ -504,6 +505,7 @@ def apply_charge_reports(uow: UnitOfWork, payloads: list[dict[str, Any]], donor_
     uow.donations.save_many(list(resaved.values()))
     recorded = uow.texts.messages([message.request_id for message in messages if message.purpose == "receipt"])
     _store_messages(uow, [message for message in messages if message.request_id not in recorded])
+    _apply_reports_waiting_for(uow, [m.txguid for m in messages if m.txguid and m.request_id not in recorded])
     if failed := [message_request_id(c.request_id, "r", 1) for c in settled_now if c.status is ChargeStatus.FAILED]:
         uow.texts.set_message_statuses(failed, MessageStatus.FAILED, RECEIPT_NOT_SENT, only_if=MessageStatus.SENT)
 
@@ -548,15 +550,25 @@ def send_messages(gateway: AggregatorGateway, messages: list[OutboundText]) -> d
 
 
 def mark_sent(uow: UnitOfWork, txguids: dict[str, str]) -> None:
-    if txguids:  # a delivery report cannot beat this mark: it is keyed by the txguid stored here
+    if txguids:
         uow.texts.set_message_txguids(txguids)
         uow.texts.set_message_statuses(list(txguids), MessageStatus.SENT, None, only_if=MessageStatus.QUEUED)
+        _apply_reports_waiting_for(uow, list(txguids.values()))
 
 
 def apply_delivery_reports(uow: UnitOfWork, payloads: list[dict[str, Any]]) -> None:
-    """A message's last report in the batch is the one that stands, as if they were applied in turn. A report
-    for a message not yet marked sent waits (the outbox retries it) until its txguid is stored."""
-    last = {report.txguid: report for report in (DeliveryReport(**payload) for payload in payloads)}
+    """A message's last report in the batch is the one that stands, as if they were applied in turn.
+
+    Fonix often reports a message before we have recorded the id it gave it (the report races our record of
+    its answer). Such a report changes nothing here and is not retried: it waits in the inbox, and recording
+    the id applies it (`_apply_reports_waiting_for`). A report for an id we never record (a message sent
+    again after a crash, whose first answer was lost) is logged and left. On PostgreSQL a report worked in
+    the instant between our reading the inbox and committing the id would leave its message 'sent'."""
+    _apply_delivery_statuses(uow, [DeliveryReport(**payload) for payload in payloads])
+
+
+def _apply_delivery_statuses(uow: UnitOfWork, reports: list[DeliveryReport]) -> None:
+    last = {report.txguid: report for report in reports}
     by_outcome: dict[tuple[MessageStatus, str | None], list[str]] = {}
     for report in last.values():
         status = MessageStatus.DELIVERED if report.status == MessageStatus.DELIVERED.value else MessageStatus.FAILED
@@ -565,7 +577,15 @@ def apply_delivery_reports(uow: UnitOfWork, payloads: list[dict[str, Any]]) -> N
     for (status, detail), txguids in by_outcome.items():
         updated |= uow.texts.set_statuses_by_txguid(txguids, status, detail)
     if unknown := [txguid for txguid in last if txguid not in updated]:
-        raise MessageNotYetKnown(f"delivery report for {unknown[0]!r} arrived before its message")
+        log.info("delivery reports for messages not recorded yet wait in the inbox", count=len(unknown))
+
+
+def _apply_reports_waiting_for(uow: UnitOfWork, txguids: list[str]) -> None:
+    """Delivery reports that arrived before these messages' ids were recorded, applied now they are."""
+    keys = [delivery_report_callback(DeliveryReport(txguid, status)).message_id
+            for txguid in txguids for status in (MessageStatus.DELIVERED.value, MessageStatus.FAILED.value)]
+    if waiting := uow.inbox.payloads(AGGREGATOR, keys):
+        _apply_delivery_statuses(uow, [DeliveryReport(**payload) for payload in waiting])
 
 
 def mark_unconfirmed(uow_factory: Callable[[], UnitOfWork], limit: int = 1000) -> int:

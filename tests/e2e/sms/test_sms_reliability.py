@@ -206,28 +206,34 @@ def test_the_simulator_refuses_a_request_id_reused_for_another_charge(texts):
     assert texts.simulator.charged_pence() == 500
 
 
-def test_a_delivery_report_before_its_message_is_kept_until_the_message_exists(texts):
+def test_a_delivery_report_that_beats_our_record_of_the_message_is_applied_once_it_is_recorded(texts, platform):
+    other_worker = platform.worker()
+    send = platform.aggregator.send_message
+
+    def send_and_report_at_once(order):
+        txguid = send(order)
+        texts.simulator.deliver_due()  # Fonix reports delivery before we have recorded its answer
+        other_worker.run_once()  # and another worker takes the report up first
+        return txguid
+
+    platform.aggregator.send_message = send_and_report_at_once
     texts.text(EE, "HELP")
-    [txguid] = texts.simulator.messages
-    with texts.platform.engine.begin() as connection:  # as if the report beat our record of Fonix's answer
-        connection.execute(sms_outbound.update().values(txguid=None))
 
-    early = texts.callback("delivery-report", {"GUID": txguid, "STATUSCODE": "EXPIRED", "STATUSTEXT": "Expired"})
-    texts.settle()
-
-    assert early.status_code == 200
-    with texts.platform.uow() as uow:
-        assert uow.outbox.depth() == 1  # waiting for its message, with backoff
-
-    with texts.platform.engine.begin() as connection:
-        connection.execute(sms_outbound.update().values(txguid=txguid))
-    texts.make_retries_due()
-
-    with texts.platform.uow() as uow:
-        assert uow.outbox.depth() == 0
     with texts.platform.engine.connect() as connection:
         row = connection.execute(sms_outbound.select()).one()
-    assert (row.status, row.status_detail) == ("failed", "EXPIRED Expired")
+    assert (row.purpose, row.status, row.txguid) == ("reply", "delivered", next(iter(texts.simulator.messages)))
+    with texts.platform.uow() as uow:
+        assert uow.outbox.depth() == 0  # nothing left retrying
+
+
+def test_a_delivery_report_for_a_message_we_never_recorded_is_kept_but_not_retried(texts):
+    response = texts.callback("delivery-report", {"GUID": "r-4-NEVERSENT", "STATUSCODE": "DELIVERED"})
+    texts.settle()
+
+    assert response.status_code == 200
+    assert count_rows(texts.platform, inbox_messages) == 1
+    with texts.platform.uow() as uow:
+        assert uow.outbox.depth() == 0
 
 
 def test_a_charge_the_aggregator_refuses_for_good_fails_the_gift_with_its_code(platform, client, seed_appeal,
