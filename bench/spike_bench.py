@@ -54,7 +54,7 @@ def bench(store: str, url: str, apps: int, workers: int, plan: SpikePlan, report
     with LocalDeployment(url, app_processes=apps, workers=workers, log_dir=report_dir / "logs") as deployment:
         baseline = insert_commit_rate(url, plan.couriers, seconds=3.0)
         run = SpikeRun(plan, deployment.app_urls, deployment.aggregator_url, settings.aggregator_api_key,
-                       settings.aggregator_callback_secret)
+                       settings.aggregator_callback_token)
         figures = run.run()
     for line in summary(figures, plan.ack_only):
         print(line)

@@ -7,7 +7,7 @@ from datetime import timedelta
 
 from sqlalchemy import Engine
 
-from everypenny.adapters.aggregator.client import HttpAggregator
+from everypenny.adapters.aggregator.fonix import FonixAggregator
 from everypenny.adapters.db.engine import make_engine, require_current_schema
 from everypenny.adapters.db.unit_of_work import SqlUnitOfWork
 from everypenny.adapters.passwords import Argon2Passwords
@@ -18,7 +18,8 @@ from everypenny.service_layer.erasure import RetentionRule
 from everypenny.service_layer.gift_aid_claims import gift_aid_retention
 from everypenny.service_layer.online_ports import PaymentGateway
 from everypenny.service_layer.outbox import Handler, OutboxWorker, PeriodicJob, TaskHandler
-from everypenny.service_layer.text_giving import CLAIMED_LAST, DonorLinks, text_giving_handlers
+from everypenny.service_layer.text_giving import CLAIMED_LAST, DonorLinks, mark_unconfirmed, text_giving_handlers
+from everypenny.service_layer.text_giving_ports import AggregatorGateway
 
 
 @dataclass
@@ -27,6 +28,7 @@ class Platform:
     engine: Engine
     handlers: dict[str, Handler] = field(default_factory=dict)
     payments: PaymentGateway | None = None  # the card processor; built from the settings unless a test sets one
+    aggregator: AggregatorGateway | None = None  # the SMS aggregator, likewise
     passwords: PasswordHasher = field(default_factory=Argon2Passwords)
     retention_rules: list[RetentionRule] = field(default_factory=list)
 
@@ -38,6 +40,11 @@ class Platform:
         options.setdefault("claim_last", CLAIMED_LAST)
         options.setdefault("max_attempts", self.settings.worker_max_attempts)
         return OutboxWorker(self.uow, self.handlers, **options)
+
+    def aggregator_gateway(self) -> AggregatorGateway:
+        if self.aggregator is None:
+            self.aggregator = fonix_aggregator(self.settings)
+        return self.aggregator
 
     def payment_gateway(self) -> PaymentGateway:
         if self.payments is None:
@@ -51,10 +58,13 @@ def task_handlers(settings: Settings) -> dict[str, Handler]:
     """Every outbox topic and the use case that carries it out."""
     handlers: dict[str, Handler] = {}
     handlers.update(online_task_handlers(settings))
-    handlers.update(text_giving_handlers(
-        HttpAggregator(settings.aggregator_url, settings.aggregator_api_key),
-        DonorLinks(settings.public_url, settings.secret_key)))
+    handlers.update(text_giving_handlers(fonix_aggregator(settings), DonorLinks(settings.public_url,
+                                                                                 settings.secret_key)))
     return handlers
+
+
+def fonix_aggregator(settings: Settings) -> FonixAggregator:
+    return FonixAggregator(settings.aggregator_url, settings.aggregator_api_key, settings.aggregator_dummy)
 
 
 def online_task_handlers(settings: Settings) -> dict[str, TaskHandler]:
@@ -84,6 +94,8 @@ def periodic_jobs(platform: Platform) -> list[PeriodicJob]:
                     lambda: proof.seal_ledger(platform.uow)),
         PeriodicJob("allocate-surplus", timedelta(seconds=settings.allocate_interval_s),
                     lambda: money_out.allocate_all(platform.uow)),
+        PeriodicJob("unconfirm-unreported-charges", timedelta(minutes=5),
+                    lambda: mark_unconfirmed(platform.uow)),
     ]
 
 

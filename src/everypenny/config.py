@@ -20,10 +20,15 @@ class Settings(BaseSettings):
     # Signs tokens in links we send donors; set a long random value in production.
     secret_key: str = "dev-only-secret-change-me"
     log_level: str = "INFO"
-    # Text-to-donate: the carrier-billing aggregator's API, and the secret its callbacks to us are signed with.
+    # Text-to-donate: the carrier-billing aggregator's API (Fonix's base, https://sonar.fonix.io, or the
+    # simulator) and key. Its callbacks are unsigned, so their URLs carry a secret token
+    # (/webhooks/aggregator/{token}/mo ...) and may be limited to its addresses (comma-separated addresses or
+    # CIDRs; empty: any). `aggregator_dummy` sends DUMMY=yes: the aggregator charges and sends nothing.
     aggregator_url: str = "http://127.0.0.1:8001"
     aggregator_api_key: str = "dev-aggregator-key"
-    aggregator_callback_secret: str = "dev-aggregator-callback-secret"
+    aggregator_callback_token: str = "dev-aggregator-callback-token"
+    aggregator_callback_ips: str = ""
+    aggregator_dummy: bool = False
     # Text-to-link: Twilio signs its webhooks with the account's auth token.
     twilio_auth_token: str = "dev-twilio-auth-token"
     # The webhook URL exactly as configured at Twilio (it signs that URL, query string included); empty means

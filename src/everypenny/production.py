@@ -1,6 +1,6 @@
 """Refuse to serve the internet on development secrets.
 
-Every default secret is in the public source: with it anyone can sign aggregator callbacks, forge Stripe
+Every default secret is in the public source: with it anyone can post aggregator callbacks, forge Stripe
 events or mint Gift Aid links. So `serve`, `worker` and the ASGI factory check the secrets below whenever
 the public URL is not a loopback address, and refuse to start, naming each variable to set.
 """
@@ -24,7 +24,7 @@ class Secret:
 PRODUCTION_SECRETS: tuple[Secret, ...] = (
     Secret("secret_key"),
     Secret("aggregator_api_key", minimum_length=16),  # issued by the aggregator: its length is theirs
-    Secret("aggregator_callback_secret"),
+    Secret("aggregator_callback_token"),
     Secret("twilio_auth_token"),  # Twilio's auth tokens are 32 hex characters
     Secret("stripe_api_key"),
     Secret("stripe_webhook_secret"),

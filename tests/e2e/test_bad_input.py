@@ -8,8 +8,8 @@ import pytest
 from sqlalchemy import func, select
 from twilio.request_validator import RequestValidator
 
-from everypenny.adapters.aggregator import wire
 from everypenny.adapters.db.schema import donations, gift_aid_declarations, inbox_messages
+from everypenny.entrypoints.web.sms_webhooks import TWILIO_PATH
 from tests.e2e.desk_helpers import log_in, quick_passwords
 from tests.e2e.test_stripe_webhook import signature
 
@@ -35,10 +35,11 @@ def signed_stripe(client, platform, payload: bytes):
 
 
 @pytest.mark.parametrize("header", ["é", "t=1,v1=é"])
-@pytest.mark.parametrize("path", [wire.MO_CALLBACK, "/webhooks/stripe"])
-def test_a_non_ascii_signature_header_is_refused(client, seed_appeal, stored, path, header):
-    response = client.post(path, content=b"MSISDN=447700900001", headers={
-        wire.SIGNATURE_HEADER: header.encode("latin-1"), "stripe-signature": header.encode("latin-1")})
+@pytest.mark.parametrize(("path", "signature_header"), [(TWILIO_PATH, "X-Twilio-Signature"),
+                                                        ("/webhooks/stripe", "stripe-signature")])
+def test_a_non_ascii_signature_header_is_refused(client, seed_appeal, stored, path, signature_header, header):
+    response = client.post(path, content=b"From=%2B447700900001", headers={
+        signature_header: header.encode("latin-1"), "content-type": "application/x-www-form-urlencoded"})
 
     assert response.status_code in (400, 403)
     assert stored()["inbox_messages"] == 0

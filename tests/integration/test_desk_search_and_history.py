@@ -66,7 +66,7 @@ def test_a_donations_history_shows_the_donation_its_transfers_and_the_donors_con
     history = donation_history(platform.uow(), donation.reference)
 
     sections = {section.title: section for section in history.sections}
-    assert list(sections) == ["Donation", "Ledger transfers", "Gift Aid", "Marketing consent"]
+    assert list(sections) == ["Donation", "Ledger transfers", "Gift Aid", "Marketing consent", "Phone-bill charges"]
     assert [event.what for event in sections["Ledger transfers"].events] == [
         "pending donation £10", "post donation £10"]
     assert [event.what for event in sections["Marketing consent"].events] == ["opted in", "opted out"]

@@ -278,3 +278,30 @@ def test_a_failed_call_to_a_provider_is_retried_later_with_nothing_recorded(plat
 
     [(done, error)] = rows(platform, "SELECT done_at, last_error FROM outbox_tasks")
     assert done is None and "aggregator unreachable" in error
+
+
+def test_calls_made_for_a_batch_that_then_fails_are_recorded_not_made_again(platform, seed_appeal):
+    enqueue(platform, "send", {"phone": "+447700900503"})
+    enqueue(platform, "send", {"phone": "+447700900504"})
+    enqueue(platform, "opt-out", {"phone": "+447700900505"})
+    sent = []
+
+    def send(phones):
+        sent.extend(phones)  # a text that cannot be taken back
+        return phones
+
+    def record(uow, phones):
+        for phone in phones:
+            opt_out(uow, {"phone": phone})
+
+    def failing(uow, payload):
+        raise LookupError("not yet")
+
+    handlers = {"send": CallsOut(lambda uow, payloads: [p["phone"] for p in payloads], send, record),
+                "opt-out": failing}
+    OutboxWorker(platform.uow, handlers, batch_size=10).run_once()
+
+    assert sent == ["+447700900503", "+447700900504"]
+    assert rows(platform, "SELECT contact FROM consents ORDER BY contact") == [("+447700900503",), ("+447700900504",)]
+    [(payload, error)] = rows(platform, "SELECT payload, last_error FROM outbox_tasks WHERE done_at IS NULL")
+    assert "+447700900505" in payload and "not yet" in error

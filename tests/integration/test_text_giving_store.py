@@ -5,8 +5,10 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 
 import pytest
+from sqlalchemy import update
 from sqlalchemy.exc import IntegrityError
 
+from everypenny.adapters.db.schema import sms_charges
 from everypenny.domain.appeal import Channel
 from everypenny.domain.donation import Donation
 from everypenny.domain.text_giving import ChargeStatus, MessageStatus, OutboundText, SmsCharge
@@ -67,3 +69,31 @@ def test_a_message_for_an_unknown_donation_is_refused(platform, seed_appeal):
         uow.texts.add_messages([OutboundText("x-m1", "aggregator", PHONE, "70141", "hi", "reply", "a:x",
                                              donation_reference="EP-NOPE")])
 
+
+
+def test_recording_fonix_ids_and_unconfirming_never_undo_a_report_saved_meanwhile(platform, seed_appeal):
+    now = datetime.now(UTC)
+    reported, waiting, recent = (SmsCharge(f"mo{n}C1", f"EP-000000001{n}", 1, 500, "GBP", "EE") for n in range(3))
+    with platform.uow() as uow:
+        for n in range(3):
+            uow.donations.add(_donation(f"EP-000000001{n}", 500, now))
+        uow.texts.add_charges([reported, waiting, recent])
+        uow.commit()
+    with platform.engine.begin() as connection:  # the first two were asked for long ago
+        connection.execute(update(sms_charges).where(sms_charges.c.request_id.in_(["mo0C1", "mo1C1"]))
+                           .values(created_at=now - timedelta(days=1)))
+
+    with platform.uow() as uow:  # a report lands, read by nobody else yet
+        uow.texts.save_charges([reported.reported(ChargeStatus.CHARGED, None)])
+        uow.texts.set_charge_txguids({"mo0C1": "r-4-FROMREPORT"})
+        uow.commit()
+    with platform.uow() as uow:  # a worker that read the charges before the report
+        uow.texts.set_charge_txguids({"mo0C1": "r-4-FROMANSWER", "mo1C1": "r-4-ANSWER1"})
+        assert uow.texts.unconfirm_charges(now - timedelta(hours=1), 100) == 1
+        uow.commit()
+
+    with platform.uow() as uow:
+        stored = uow.texts.charges(["mo0C1", "mo1C1", "mo2C1"])
+    assert (stored["mo0C1"].status, stored["mo0C1"].txguid) == (ChargeStatus.CHARGED, "r-4-FROMREPORT")
+    assert (stored["mo1C1"].status, stored["mo1C1"].txguid) == (ChargeStatus.UNCONFIRMED, "r-4-ANSWER1")
+    assert stored["mo2C1"].status is ChargeStatus.REQUESTED  # asked for within the hour

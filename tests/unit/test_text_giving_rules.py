@@ -15,7 +15,7 @@ from everypenny.domain.appeal import AppealStatus
 from everypenny.domain.donation import Donation, DonationStatus
 from everypenny.domain.text_giving import (
     ChargeStatus,
-    FailureReason,
+    FailureFamily,
     NotUkMobile,
     Refusal,
     SmsCharge,
@@ -23,11 +23,14 @@ from everypenny.domain.text_giving import (
     charge_request_id,
     donation_after_charges,
     fit_parts,
+    gift_aid_invitation,
     gsm7_length,
     help_text,
     link_to_give,
     london_day_start,
+    message_request_id,
     needs_amount,
+    network_for,
     not_uk_mobile,
     receipt,
     refusal,
@@ -92,9 +95,23 @@ def test_networks_with_a_per_charge_maximum_get_several_charges(amount, network,
     assert split_charges(amount, network) == charges
 
 
-def test_request_ids_are_stable_and_short():
-    assert charge_request_id("abc-123", 2) == "abc-123-c2"
-    assert len(charge_request_id("x" * 300, 1)) <= 80
+@pytest.mark.parametrize(("operator", "network"), [
+    ("o2-uk", "O2"), ("eeora-uk", "EE"), ("eetmo-uk", "EE"), ("voda-uk", "VODAFONE"), ("three-uk", "THREE"),
+    ("virgin-uk", "VIRGIN"), ("TESCO-UK", "TESCO"), ("", ""),
+])
+def test_fonix_operator_codes_name_networks(operator, network):
+    assert network_for(operator) == network
+
+
+def test_a_gift_on_o2_reported_by_its_operator_code_is_split():
+    assert split_charges(2000, network_for("o2-uk")) == [1000, 1000]
+
+
+def test_request_ids_are_stable_short_letters_and_digits():
+    assert charge_request_id("7CDEB38F-4370-18FD-D7CE-329F21B99209", 2) == "7CDEB38F437018FDD7CE329F21B99209C2"
+    assert message_request_id(charge_request_id("a-b", 1), "r", 1) == "abC1R1"
+    for request_id in (charge_request_id("x" * 300, 1), message_request_id("y" * 300, "m", 9)):
+        assert len(request_id) <= 80 and request_id.isalnum()
 
 
 def _donation(amount=2000):
@@ -124,17 +141,22 @@ def test_the_first_final_report_wins_and_a_contradiction_is_noted():
     assert contradicted.contradicting_report == "charged after failed"
 
 
-def test_unknown_failure_codes_read_as_other():
-    assert FailureReason.read("insufficient_credit") is FailureReason.INSUFFICIENT_CREDIT
-    assert FailureReason.read("SOMETHING NEW") is FailureReason.OTHER
+@pytest.mark.parametrize(("code", "family"), [
+    ("INSUFFICIENT_FUNDS", FailureFamily.NO_CREDIT), ("TEMPORARY_BARRED", FailureFamily.BARRED),
+    ("MAX_SPEND_MSISDN", FailureFamily.SPEND_CAP), ("OPERATOR_SRV_MONTHLY_MAX_SPEND", FailureFamily.SPEND_CAP),
+    ("OPERATOR_SRV_TYPE_WEEKLY_MAX_SPEND", FailureFamily.SPEND_CAP),
+    ("SECTOR_NOT_ALLOWED", FailureFamily.NOT_SUPPORTED),
+    ("insufficient_funds", FailureFamily.NO_CREDIT), ("SOMETHING_NEW", FailureFamily.OTHER),
+])
+def test_fonix_failure_codes_fall_into_families_and_unknown_ones_into_other(code, family):
+    assert FailureFamily.of(code) is family
 
 
 def _all_replies():
     donate = "http://127.0.0.1:8000/donate/sun-ukraine-fund?amount_pence=500&from=ImFiYyI.c2lnbmF0dXJlc2lnbmF0dXJl"
-    yield receipt(APPEAL, 1000, 1, 2, URL)
-    yield receipt(APPEAL, 500, 1, 1, URL)
-    for reason in FailureReason:
-        yield charge_failed(APPEAL, 500, reason.value, donate)
+    yield gift_aid_invitation(URL)
+    for code in ("INSUFFICIENT_FUNDS", "TEMPORARY_BARRED", "MAX_SPEND_MSISDN", "SECTOR_NOT_ALLOWED", "NEW_CODE"):
+        yield charge_failed(APPEAL, 500, code, donate)
     for why in Refusal:
         yield refused(APPEAL, SHORTCODE, why, 2500, donate)
     yield not_uk_mobile(APPEAL, "numbers from Jersey cannot give by text", donate)
@@ -152,15 +174,19 @@ def test_every_reply_is_gsm7_parts_of_at_most_160(parts):
         assert gsm7_length(part) is not None and gsm7_length(part) <= 160, part
 
 
-def test_a_receipt_says_who_how_much_helpline_opt_out_and_gift_aid():
-    text = " ".join(receipt(APPEAL, 500, 1, 1, URL))
-    for expected in ("£5", "The Sun's Ukraine Fund", "British Red Cross", "0344 871 11 11", "STOP", URL):
+def test_a_receipt_says_who_how_much_helpline_and_opt_out_and_gift_aid_follows():
+    text = receipt(APPEAL, 500, 1, 1)
+    for expected in ("£5", "The Sun's Ukraine Fund", "British Red Cross", "0344 871 11 11", "STOP"):
         assert expected in text
+    assert gsm7_length(text) is not None
+    assert "(part 1 of 2 of your gift)" in receipt(APPEAL, 1000, 1, 2)
+    assert gift_aid_invitation(URL) == (f"Add Gift Aid at no cost to you: {URL}",)
 
 
 def test_a_failure_reply_says_what_happened_and_that_nothing_was_charged():
-    text = " ".join(charge_failed(APPEAL, 500, "INSUFFICIENT_CREDIT", "http://x/donate"))
+    text = " ".join(charge_failed(APPEAL, 500, "INSUFFICIENT_FUNDS", "http://x/donate"))
     assert "not enough pay-as-you-go credit" in text and "no charge was made" in text
+    assert "give online instead: http://x/donate" in text
 
 
 def test_unknown_text_lists_the_valid_keywords():
@@ -175,5 +201,5 @@ def test_any_sentences_fit_into_gsm7_parts(sentences):
 
 
 def test_a_link_stays_in_the_same_message_as_the_words_that_introduce_it():
-    parts = receipt(APPEAL, 500, 1, 1, URL)
-    assert any(part.startswith("Add Gift Aid") and part.endswith(URL) for part in parts)
+    parts = charge_failed(APPEAL, 500, "TEMPORARY_BARRED", URL)
+    assert any(part.startswith("You can give online") and part.endswith(URL) for part in parts)

@@ -21,9 +21,15 @@ APPEAL_TIMEZONE = ZoneInfo("Europe/London")
 # Ofcom keeps 07700 900000-900999 for drama: no real subscriber has one, so demos and tests use them.
 DRAMA_MOBILES = re.compile(r"^\+447700900[0-9]{3}$")
 CROWN_DEPENDENCIES = {"GG": "Guernsey", "JE": "Jersey", "IM": "the Isle of Man"}
+# The aggregator names the donor's network by an operator code (Fonix's, as its public clients
+# lindar-open/fonix-client and JakubOboza/fonix show them); EE answers to two. Codes not listed here
+# (virtual networks) name the network themselves: `tesco-uk` is TESCO.
+OPERATOR_NETWORKS = {"o2-uk": "O2", "eeora-uk": "EE", "eetmo-uk": "EE", "voda-uk": "VODAFONE",
+                     "three-uk": "THREE", "virgin-uk": "VIRGIN"}
 # Networks that bill at most this much in one charge; a larger donation is split into several charges.
 NETWORK_CHARGE_MAX_PENCE = {"O2": 1000, "TESCO": 1000}
 MAX_REQUEST_ID_LENGTH = 80
+NETWORK_LENGTH = 40
 
 
 class NotUkMobile(ValueError):
@@ -83,6 +89,14 @@ def refusal(appeal: Appeal, shortcode: Shortcode, keyword: str, amount_pence: in
     return None if listed else Refusal.NOT_OFFERED
 
 
+def network_for(operator: str) -> str:
+    """The network behind an aggregator's operator code (`o2-uk` is O2), which per-network rules key on."""
+    code = operator.strip().lower()
+    if not code:
+        return ""
+    return OPERATOR_NETWORKS.get(code) or code.removesuffix("-uk").upper()[:NETWORK_LENGTH]
+
+
 def split_charges(amount_pence: int, network: str) -> list[int]:
     """The charges one donation becomes on this network: £20 on O2 is two £10 charges."""
     most = NETWORK_CHARGE_MAX_PENCE.get(network.upper(), amount_pence)
@@ -91,51 +105,70 @@ def split_charges(amount_pence: int, network: str) -> list[int]:
 
 
 def charge_request_id(provider_message_id: str, sequence: int) -> str:
-    """Our id for one charge, echoed in its report: derived from the text, so a replay asks for the same."""
-    return f"{_id_base(provider_message_id)}-c{sequence}"
+    """Our id for one charge (Fonix's REQUESTID), echoed in its report: derived from the text, so a replay
+    asks for the same charge, and unique forever because the text's id is."""
+    return f"{_id_base(provider_message_id)}C{sequence}"
 
 
 def message_request_id(base: str, tag: str, part: int) -> str:
-    """Our id for one outbound message: the charge or text it answers, what it is, which part."""
-    return f"{_id_base(base)}-{tag}{part}"
+    """Our id for one outbound message: the charge or text it answers, what it is (one letter), which part."""
+    return f"{_id_base(base)}{tag.upper()}{part}"
+
+
+def refund_request_id(charge_request_id: str) -> str:
+    return f"{_id_base(charge_request_id)}RF"
 
 
 def _id_base(provider_id: str) -> str:
-    # Room for two suffixes within the aggregator's 80 characters; ids are safe in URLs and form fields.
-    return re.sub(r"[^A-Za-z0-9_-]", "", provider_id)[:60]
+    # Fonix takes letters and digits only, at most 80: room for two suffixes after 60.
+    return re.sub(r"[^A-Za-z0-9]", "", provider_id)[:60]
 
 
 class ChargeStatus(StrEnum):
     REQUESTED = "requested"
     CHARGED = "charged"
     FAILED = "failed"
+    # No report came within the charge's time to live plus a margin: not raised, and settled by the
+    # aggregator's monthly statement (a line for it posts it, none voids it).
+    UNCONFIRMED = "unconfirmed"
 
 
-class FailureReason(StrEnum):
-    """Why a network refused a charge, in the aggregator's reason codes."""
+CHARGED_CODE = "DELIVERED"  # Fonix's STATUSCODE for a charge that went through
+FAILURE_REASON_LENGTH = 80  # a longer code is cut when it arrives
 
-    INSUFFICIENT_CREDIT = "INSUFFICIENT_CREDIT"
-    BARRED = "BARRED"
-    SPEND_CAP = "SPEND_CAP"
-    UNKNOWN_SUBSCRIBER = "UNKNOWN_SUBSCRIBER"
-    NETWORK_NOT_SUPPORTED = "NETWORK_NOT_SUPPORTED"
-    OVER_NETWORK_MAXIMUM = "OVER_NETWORK_MAXIMUM"
-    OTHER = "OTHER"
+
+class FailureFamily(StrEnum):
+    """What a network's refusal means to the donor; the aggregator's own code is kept on the charge."""
+
+    NO_CREDIT = "no_credit"
+    BARRED = "barred"
+    SPEND_CAP = "spend_cap"
+    NOT_SUPPORTED = "not_supported"
+    OTHER = "other"
 
     @classmethod
-    def read(cls, code: str) -> FailureReason:
-        return cls.__members__.get(code.strip().upper(), cls.OTHER)
+    def of(cls, code: str) -> FailureFamily:
+        """Fonix's codes (INSUFFICIENT_FUNDS, TEMPORARY_BARRED, MAX_SPEND_MSISDN, OPERATOR_SRV_*_MAX_SPEND,
+        SECTOR_NOT_ALLOWED, ...); a code no list has is OTHER, never an error."""
+        code = code.strip().upper()
+        if code == "INSUFFICIENT_FUNDS":
+            return cls.NO_CREDIT
+        if "BARRED" in code:
+            return cls.BARRED
+        if "MAX_SPEND" in code:
+            return cls.SPEND_CAP
+        if code == "SECTOR_NOT_ALLOWED":
+            return cls.NOT_SUPPORTED
+        return cls.OTHER
 
 
 # What the donor is told, completing "…, so no charge was made".
 FAILURE_EXPLANATIONS = {
-    FailureReason.INSUFFICIENT_CREDIT: "there was not enough pay-as-you-go credit on this phone",
-    FailureReason.BARRED: "this number is barred from premium or donation texts",
-    FailureReason.SPEND_CAP: "this number has reached its network spending limit",
-    FailureReason.UNKNOWN_SUBSCRIBER: "your network did not recognise this number",
-    FailureReason.NETWORK_NOT_SUPPORTED: "your network does not take text donations",
-    FailureReason.OVER_NETWORK_MAXIMUM: "the amount is more than your network allows in one charge",
-    FailureReason.OTHER: "your network could not take the donation",
+    FailureFamily.NO_CREDIT: "there was not enough pay-as-you-go credit on this phone",
+    FailureFamily.BARRED: "this number is barred from premium or donation texts",
+    FailureFamily.SPEND_CAP: "this number has reached its network spending limit",
+    FailureFamily.NOT_SUPPORTED: "your network does not take text donations",
+    FailureFamily.OTHER: "your network could not take the donation",
 }
 
 
@@ -153,12 +186,16 @@ class SmsCharge:
     failure_reason: str | None = None
     contradicting_report: str | None = None
 
+    txguid: str | None = None  # the aggregator's id for the charge, from its answer or its report
+    refund_status: str | None = None  # "pending" while the network works a refund, "refunded" once booked
+
     @property
     def final(self) -> bool:
-        return self.status is not ChargeStatus.REQUESTED
+        return self.status in (ChargeStatus.CHARGED, ChargeStatus.FAILED)
 
     def reported(self, status: ChargeStatus, reason: str | None) -> SmsCharge:
-        """The charge after its report. The first final report wins: see `ChargeReportOutcome`."""
+        """The charge after its report. The first final report wins (a report for an unconfirmed charge is
+        still its first)."""
         if not self.final:
             return replace(self, status=status, failure_reason=reason if status is ChargeStatus.FAILED else None)
         if status is self.status:
@@ -240,18 +277,23 @@ def keyword_list(appeal: Appeal, shortcode: Shortcode) -> str:
     return options[0] if len(options) == 1 else f"{', '.join(options[:-1])} or {options[-1]}"
 
 
-def receipt(appeal: Appeal, charge_pence: int, sequence: int, of: int, gift_aid_url: str) -> tuple[str, ...]:
+def receipt(appeal: Appeal, charge_pence: int, sequence: int, of: int) -> str:
+    """The thank-you the network delivers with the charge itself (the charge's BODY), so it reaches the donor
+    only if the charge goes through; the aggregator sends it in as many parts as it takes."""
     part = f" (part {sequence} of {of} of your gift)" if of > 1 else ""
-    return fit_parts([
+    return " ".join(fit_parts([
         f"Thank you! You gave {_money(appeal, charge_pence)}{part} to {appeal.name} for "
         f"{appeal.beneficiary.name} by text.",
         f"Help: {appeal.helpline}. Text STOP to opt out.",
-        f"Add Gift Aid at no cost to you: {gift_aid_url}",
-    ])
+    ]))
+
+
+def gift_aid_invitation(gift_aid_url: str) -> tuple[str, ...]:
+    return fit_parts([f"Add Gift Aid at no cost to you: {gift_aid_url}"])
 
 
 def charge_failed(appeal: Appeal, charge_pence: int, reason: str, donate_url: str) -> tuple[str, ...]:
-    explanation = FAILURE_EXPLANATIONS[FailureReason.read(reason)]
+    explanation = FAILURE_EXPLANATIONS[FailureFamily.of(reason)]
     return fit_parts([
         f"Sorry, your {_money(appeal, charge_pence)} gift to {appeal.name} did not go through: "
         f"{explanation}, so no charge was made.",
@@ -351,3 +393,4 @@ class OutboundText:
     donation_reference: str | None = None
     status: MessageStatus = MessageStatus.QUEUED
     status_detail: str | None = None
+    txguid: str | None = None  # the aggregator's id for it, which its delivery report carries

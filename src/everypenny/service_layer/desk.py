@@ -353,7 +353,26 @@ def _gift_aid_section(uow: UnitOfWork, donation: Donation) -> HistorySection:
     return HistorySection("Gift Aid", events, "the donor made no Gift Aid declaration with this donation")
 
 
-HISTORY_SOURCES: list[HistorySource] = [_donation_section, _ledger_section, _gift_aid_section, _consent_section]
+CHARGE_NOTES = {
+    "requested": "asked for; the network's report has not come yet",
+    "unconfirmed": "no report came: not raised until the network's monthly statement settles it",
+}
+
+
+def _charges_section(uow: UnitOfWork, donation: Donation) -> HistorySection:
+    events = [HistoryEvent(None, f"charge {charge.sequence}: {format_pence(charge.amount_pence, charge.currency)} "
+                                 f"{charge.status.value}",
+                           "; ".join(note for note in (
+                               CHARGE_NOTES.get(charge.status.value, ""), charge.failure_reason or "",
+                               charge.network, f"aggregator id {charge.txguid}" if charge.txguid else "",
+                               f"contradicted: {charge.contradicting_report}" if charge.contradicting_report else "")
+                               if note))
+              for charge in uow.texts.charges_for(donation.reference)]
+    return HistorySection("Phone-bill charges", events, "no phone-bill charge: not a text donation")
+
+
+HISTORY_SOURCES: list[HistorySource] = [_donation_section, _ledger_section, _gift_aid_section, _consent_section,
+                                        _charges_section]
 
 
 @dataclass(frozen=True)

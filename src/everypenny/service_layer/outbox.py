@@ -122,18 +122,14 @@ class OutboxWorker:
         us) is skipped: marking the batch done first, under row locks, is what keeps effects once. A topic's
         tasks go to its handler in claim order (together, for an EachBatch handler; a CallsOut handler's calls
         come first, outside the transaction). If any task fails, the batch is rolled back and its tasks run one
-        by one, so only the failing one waits."""
+        by one, so only the failing one waits; calls already made are recorded first rather than made again
+        (not every provider call can be repeated harmlessly: a text sent twice reaches the donor twice)."""
+        called: dict[str, Any] = {}
         try:
-            called = {topic: self._call_out(handler, payloads) for topic, payloads in _by_topic(tasks).items()
-                      if isinstance(handler := self.handlers.get(topic), CallsOut)}
-            with self.uow_factory() as uow:
-                ours = uow.outbox.complete_many([task.id for task in tasks])
-                for topic, payloads in _by_topic([task for task in tasks if task.id in ours]).items():
-                    if topic in called:
-                        self.handlers[topic].record(uow, called[topic])
-                    else:
-                        self._run(topic, uow, payloads)
-                uow.commit()
+            for topic, payloads in _by_topic(tasks).items():
+                if isinstance(handler := self.handlers.get(topic), CallsOut):
+                    called[topic] = self._call_out(handler, payloads)
+            self._complete(tasks, called)
             return
         except Exception as error:  # any failure: keep the task and try again later
             if len(tasks) > 1:
@@ -141,8 +137,25 @@ class OutboxWorker:
             else:
                 self._retry_later(tasks[0], error)
                 return
+        if called and len(called) < len(_by_topic(tasks)):
+            try:
+                self._complete([task for task in tasks if task.topic in called], called)
+                tasks = [task for task in tasks if task.topic not in called]
+            except Exception as error:
+                log.info("recording a batch's calls failed; running its tasks one by one", error=repr(error))
         for task in tasks:
             self.run_claimed([task])
+
+    def _complete(self, tasks: Sequence[OutboxTask], called: dict[str, Any]) -> None:
+        """Marks the tasks done and applies them (records the calls made for them) in one transaction."""
+        with self.uow_factory() as uow:
+            ours = uow.outbox.complete_many([task.id for task in tasks])
+            for topic, payloads in _by_topic([task for task in tasks if task.id in ours]).items():
+                if topic in called:
+                    self.handlers[topic].record(uow, called[topic])
+                else:
+                    self._run(topic, uow, payloads)
+            uow.commit()
 
     def _call_out(self, handler: CallsOut, payloads: list[dict[str, Any]]) -> Any:
         with self.uow_factory() as uow:

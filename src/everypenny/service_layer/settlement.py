@@ -9,7 +9,7 @@ twice, the excess of an over-payment) is not posted: it is listed for finance to
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime, timedelta
 
 from everypenny.domain.appeal import Appeal, Channel
@@ -27,6 +27,7 @@ from everypenny.domain.settlement import (
 )
 from everypenny.service_layer.money_out import _appeal, gifts, post_settlement
 from everypenny.service_layer.settlement_ports import PayoutSource, StoredLine
+from everypenny.service_layer.text_giving import ChargeReport, apply_charge_reports
 from everypenny.service_layer.unit_of_work import UnitOfWork
 
 AGGREGATOR = "aggregator"
@@ -35,6 +36,7 @@ DEFAULT_WINDOW_DAYS = 99
 DEFAULT_CARD_WINDOW_DAYS = 14  # Stripe pays UK accounts on a 7-day rolling schedule; a week's grace
 # Channels whose donors pay by card through Stripe: text-to-link donors text, then pay on a card page.
 CARD_CHANNELS = frozenset({Channel.ONLINE, Channel.TEXT_TO_LINK})
+NOT_ON_STATEMENT = "NOT_ON_STATEMENT"  # an unconfirmed charge its network's statement does not list
 
 
 @dataclass(frozen=True)
@@ -56,6 +58,7 @@ def import_aggregator_statement(uow: UnitOfWork, slug: str, content: bytes) -> I
         already = _already_imported(uow, slug, AGGREGATOR, statement)
         if already is not None:
             return already
+        _settle_unconfirmed(uow, slug, statement)
         charges = {c.request_id: c for c in uow.settlements.sms_charges(slug)}
         settled_before = {line.external_id for line in uow.settlements.lines(slug) if line.status.settles}
         matched = match_lines(statement.lines, charges, settled_before)
@@ -65,6 +68,19 @@ def import_aggregator_statement(uow: UnitOfWork, slug: str, content: bytes) -> I
                                  f"{statement.network} {statement.period} {statement.reference}")
         uow.commit()
     return result
+
+
+def _settle_unconfirmed(uow: UnitOfWork, slug: str, statement: Statement) -> None:
+    """Charges whose report never came, on the statement's network and in its month, are settled by it: a line
+    for one means the network charged it, so it posts (and the line then settles it); none means it never
+    did, so it voids. Donors are not texted weeks later."""
+    waiting = uow.settlements.unconfirmed_charges(slug, statement.network, statement.period)
+    if not waiting:
+        return
+    on_statement = {line.request_id for line in statement.lines}
+    apply_charge_reports(uow, [
+        asdict(ChargeReport(request_id, "charged") if request_id in on_statement
+               else ChargeReport(request_id, "failed", NOT_ON_STATEMENT)) for request_id in waiting], None)
 
 
 def import_card_payouts(uow_factory: Callable[[], UnitOfWork], slug: str, payouts: PayoutSource,

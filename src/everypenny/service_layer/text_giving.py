@@ -6,6 +6,10 @@ from the outbox: so a callback we answered 200 for is never lost, and a replayed
 Money follows the two-phase ledger. Each charge gets its own PENDING transfer (receivable:carrier_sms to
 the restricted fund, the donation's full amount: aggregator fees are never netted from a gift) when the
 text is accepted; its charge report POSTs or VOIDs it in the same transaction that records the report.
+The charge request carries the receipt, which the network delivers with the charge only if it goes
+through; the Gift Aid invitation follows as a free message once the report says so. A charge whose report
+never comes becomes unconfirmed after its time to live plus a margin (still pending money), and the
+aggregator's monthly statement settles it (service_layer/settlement.py).
 
 A report that contradicts an earlier final one (failed, then charged) does not move money again: the first
 final report wins, and the contradiction is recorded on the charge and logged for finance. Reasons: a
@@ -19,7 +23,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass, replace
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import structlog
@@ -40,6 +44,7 @@ from everypenny.domain.text_giving import (
     charge_failed,
     charge_request_id,
     donation_after_charges,
+    gift_aid_invitation,
     help_text,
     link_to_give,
     london_day_start,
@@ -48,6 +53,7 @@ from everypenny.domain.text_giving import (
     no_appeal,
     not_uk_mobile,
     receipt,
+    refund_request_id,
     refusal,
     refused,
     split_charges,
@@ -59,7 +65,14 @@ from everypenny.domain.text_giving import (
 from everypenny.service_layer import links
 from everypenny.service_layer.ledger import apply_transfers
 from everypenny.service_layer.outbox import CallsOut, EachBatch, Handler
-from everypenny.service_layer.text_giving_ports import AggregatorGateway, ChargeOrder, MessageOrder
+from everypenny.service_layer.text_giving_ports import (
+    AggregatorGateway,
+    ChargeAnswer,
+    ChargeOrder,
+    MessageOrder,
+    RefundOrder,
+    RefundStatus,
+)
 from everypenny.service_layer.unit_of_work import UnitOfWork
 
 log = structlog.get_logger(__name__)
@@ -72,6 +85,10 @@ CHARGE = "sms.charge"
 CHARGE_REPORTED = "sms.charge_reported"
 DELIVERY_REPORTED = "sms.delivery_reported"
 SEND = "sms.send"
+
+# The aggregator gives up on a charge after its time to live; a report may still be on its way for a while.
+CHARGE_TIME_TO_LIVE = timedelta(minutes=30)
+UNCONFIRMED_MARGIN = timedelta(hours=6)
 
 # During a burst, money already charged is booked and receipted before new texts are taken up, so the
 # totaliser moves while the texts are still arriving rather than only after the last one is handled.
@@ -99,13 +116,14 @@ class InboundText:
 class ChargeReport:
     request_id: str
     status: str  # "charged" or "failed"
-    reason: str | None = None
+    reason: str | None = None  # the aggregator's failure code
     network: str = ""
+    txguid: str | None = None
 
 
 @dataclass(frozen=True)
 class DeliveryReport:
-    request_id: str
+    txguid: str  # the aggregator's id for the message, from its answer when it took it
     status: str  # "delivered" or "failed"
     detail: str | None = None
 
@@ -173,7 +191,7 @@ def charge_report_callback(report: ChargeReport) -> Callback:
 
 
 def delivery_report_callback(report: DeliveryReport) -> Callback:
-    return Callback(AGGREGATOR, f"delivery:{report.request_id}:{report.status}", "delivery_report",
+    return Callback(AGGREGATOR, f"delivery:{report.txguid}:{report.status}", "delivery_report",
                     DELIVERY_REPORTED, asdict(report))
 
 
@@ -395,13 +413,62 @@ def charge_orders(uow: UnitOfWork, payloads: list[dict[str, Any]]) -> list[Charg
         orders.append(ChargeOrder(
             request_id=charge.request_id, msisdn=donation.phone.lstrip("+"),
             shortcode=donation.metadata["shortcode"], amount_pence=charge.amount_pence,
-            description=f"Donation to {appeal.name}"[:60]))
+            currency=charge.currency, description=f"Donation to {appeal.name}"[:60],
+            receipt=receipt(appeal, charge.amount_pence, charge.sequence, _charge_count(uow, charge, donation)),
+            time_to_live_min=int(CHARGE_TIME_TO_LIVE.total_seconds() // 60)))
     return orders
 
 
-def apply_charge_reports(uow: UnitOfWork, payloads: list[dict[str, Any]], donor_links: DonorLinks) -> None:
+def _charge_count(uow: UnitOfWork, charge: SmsCharge, donation: Donation) -> int:
+    """How many charges the gift was split into: most are one, and only a split gift needs its siblings read."""
+    return 1 if charge.amount_pence == donation.amount_pence else len(uow.texts.charges_for(donation.reference))
+
+
+def request_charges(gateway: AggregatorGateway, orders: list[ChargeOrder]) -> list[tuple[ChargeOrder, ChargeAnswer]]:
+    return [(order, gateway.request_charge(order)) for order in orders]
+
+
+def record_charge_answers(uow: UnitOfWork, answered: list[tuple[ChargeOrder, ChargeAnswer]],
+                          donor_links: DonorLinks) -> None:
+    """Keeps the aggregator's id for each charge it took, and the receipt it took with it (sent, under that id,
+    so its delivery report finds it); a charge it refused for good fails now, with its code, as a report
+    saying so would."""
+    taken = [(order, answer) for order, answer in answered if answer.txguid]
+    charges = uow.texts.charges([order.request_id for order, _ in taken])
+    uow.texts.set_charge_txguids({order.request_id: answer.txguid for order, answer in taken})
+    receipts = {message_request_id(order.request_id, "r", 1): (order, answer) for order, answer in taken}
+    recorded = uow.texts.messages(list(receipts))
+    unrecorded = [(request_id, order, answer) for request_id, (order, answer) in receipts.items()
+                  if request_id not in recorded]
+    gifts = uow.donations.get_many([charges[order.request_id].donation_reference for _, order, _ in unrecorded])
+    uow.texts.add_messages([_receipt_sent(request_id, order, answer, charges[order.request_id],
+                                          gifts[charges[order.request_id].donation_reference])
+                            for request_id, order, answer in unrecorded])
+    _apply_reports_waiting_for(uow, [answer.txguid for _, _, answer in unrecorded])
+    refused_now = [asdict(ChargeReport(answer.request_id, ChargeStatus.FAILED.value, answer.failcode))
+                   for _, answer in answered if answer.failcode]
+    if refused_now:
+        log.warning("aggregator refused charges for good", request_ids=[p["request_id"] for p in refused_now])
+        apply_charge_reports(uow, refused_now, donor_links)
+
+
+RECEIPT_NOT_SENT = "not sent: the charge failed"
+
+
+def _receipt_sent(request_id: str, order: ChargeOrder, answer: ChargeAnswer, charge: SmsCharge,
+                  donation: Donation) -> OutboundText:
+    failed = charge.status is ChargeStatus.FAILED  # its report beat the answer
+    return OutboundText(
+        request_id=request_id, provider=AGGREGATOR, to=donation.phone, sender=order.shortcode, body=order.receipt,
+        purpose="receipt", in_reply_to=donation.metadata["message_id"], donation_reference=donation.reference,
+        status=MessageStatus.FAILED if failed else MessageStatus.SENT,
+        status_detail=RECEIPT_NOT_SENT if failed else None, txguid=answer.txguid)
+
+
+def apply_charge_reports(uow: UnitOfWork, payloads: list[dict[str, Any]], donor_links: DonorLinks | None) -> None:
     """Each report in turn, as if alone: a second report for a charge in the same batch is a duplicate or a
-    contradiction of the first, and a split gift's charges may settle it together."""
+    contradiction of the first, and a split gift's charges may settle it together. Without `donor_links`
+    (an outcome learnt weeks later from a statement) donors are not texted."""
     reports = [ChargeReport(**payload) for payload in payloads]
     charges = uow.texts.charges([report.request_id for report in reports])
     if unknown := [report.request_id for report in reports if report.request_id not in charges]:
@@ -410,8 +477,10 @@ def apply_charge_reports(uow: UnitOfWork, payloads: list[dict[str, Any]], donor_
     settled_now: list[SmsCharge] = []  # charges whose first final report this batch brings
     for report in reports:
         charge = charges[report.request_id]
+        if report.txguid and not charge.txguid:
+            charges[report.request_id] = charge = replace(charge, txguid=report.txguid)
         status = ChargeStatus.CHARGED if report.status == ChargeStatus.CHARGED.value else ChargeStatus.FAILED
-        updated = charge.reported(status, (report.reason or "OTHER") if status is ChargeStatus.FAILED else None)
+        updated = charge.reported(status, (report.reason or "FAILED") if status is ChargeStatus.FAILED else None)
         if updated == charge:
             continue
         charges[report.request_id] = changed[report.request_id] = updated
@@ -422,6 +491,7 @@ def apply_charge_reports(uow: UnitOfWork, payloads: list[dict[str, Any]], donor_
         else:
             settled_now.append(updated)
     uow.texts.save_charges(list(changed.values()))
+    uow.texts.set_charge_txguids({report.request_id: report.txguid for report in reports if report.txguid})
     if not settled_now:
         return
     pendings = uow.ledger.get_many([_pending_key(charge.request_id) for charge in settled_now])
@@ -446,26 +516,37 @@ def apply_charge_reports(uow: UnitOfWork, payloads: list[dict[str, Any]], donor_
         settled = donation_after_charges(donation, siblings)
         if settled != donation:
             gifts[donation.reference] = resaved[donation.reference] = settled
-        messages.extend(_outcome_message(uow, charge, donation, len(siblings), donor_links))
+        if donor_links is not None:
+            messages.extend(_outcome_message(uow, charge, donation, len(siblings), donor_links))
     uow.donations.save_many(list(resaved.values()))
-    _store_messages(uow, messages)
+    recorded = uow.texts.messages([message.request_id for message in messages if message.purpose == "receipt"])
+    _store_messages(uow, [message for message in messages if message.request_id not in recorded])
+    _apply_reports_waiting_for(uow, [m.txguid for m in messages if m.txguid and m.request_id not in recorded])
+    if failed := [message_request_id(c.request_id, "r", 1) for c in settled_now if c.status is ChargeStatus.FAILED]:
+        uow.texts.set_message_statuses(failed, MessageStatus.FAILED, RECEIPT_NOT_SENT, only_if=MessageStatus.SENT)
 
 
 def _outcome_message(uow: UnitOfWork, charge: SmsCharge, donation: Donation, charge_count: int,
                      donor_links: DonorLinks) -> list[OutboundText]:
-    """The receipt for a charge that went through, or the notice that it failed, in as many parts as it takes."""
+    """For a charge that went through, the receipt that went with it (recorded here too, in case the charge's
+    answer was never recorded) and the Gift Aid invitation; for one that failed, the notice, with a link to
+    give online. In as many parts as each takes."""
     appeal = uow.appeals.get(donation.appeal).appeal
-    if charge.status is ChargeStatus.CHARGED:
-        tag, parts = "r", receipt(appeal, charge.amount_pence, charge.sequence, charge_count,
-                                  donor_links.gift_aid(donation.reference))
-    else:
-        tag, parts = "f", charge_failed(appeal, charge.amount_pence, charge.failure_reason,
-                                        donor_links.donate(appeal.slug, charge.amount_pence, donation.phone))
-    return [OutboundText(
-        request_id=message_request_id(charge.request_id, tag, part), provider=AGGREGATOR, to=donation.phone,
-        sender=donation.metadata["shortcode"], body=body, purpose="receipt" if tag == "r" else "failure",
-        in_reply_to=donation.metadata["message_id"], donation_reference=donation.reference)
-        for part, body in enumerate(parts, 1)]
+
+    def messages(tag: str, purpose: str, parts: tuple[str, ...], **sent: Any) -> list[OutboundText]:
+        return [OutboundText(
+            request_id=message_request_id(charge.request_id, tag, part), provider=AGGREGATOR, to=donation.phone,
+            sender=donation.metadata["shortcode"], body=body, purpose=purpose,
+            in_reply_to=donation.metadata["message_id"], donation_reference=donation.reference, **sent)
+            for part, body in enumerate(parts, 1)]
+
+    if charge.status is ChargeStatus.FAILED:
+        return messages("f", "failure", charge_failed(
+            appeal, charge.amount_pence, charge.failure_reason,
+            donor_links.donate(appeal.slug, charge.amount_pence, donation.phone)))
+    sent_with_charge = messages("r", "receipt", (receipt(appeal, charge.amount_pence, charge.sequence, charge_count),),
+                                status=MessageStatus.SENT, txguid=charge.txguid)
+    return sent_with_charge + messages("g", "gift_aid", gift_aid_invitation(donor_links.gift_aid(donation.reference)))
 
 
 def queued_messages(uow: UnitOfWork, payloads: list[dict[str, Any]]) -> list[OutboundText]:
@@ -477,29 +558,122 @@ def queued_messages(uow: UnitOfWork, payloads: list[dict[str, Any]]) -> list[Out
     return [messages[request_id] for request_id in request_ids if messages[request_id].status is MessageStatus.QUEUED]
 
 
-def send_messages(gateway: AggregatorGateway, messages: list[OutboundText]) -> list[str]:
-    for message in messages:
-        gateway.send_message(MessageOrder(message.request_id, message.to.lstrip("+"), message.sender, message.body))
-    return [message.request_id for message in messages]
+def send_messages(gateway: AggregatorGateway, messages: list[OutboundText]) -> dict[str, str]:
+    """Each message's request id and the aggregator's id for it (`txguid`), which its delivery report carries."""
+    return {message.request_id: gateway.send_message(
+        MessageOrder(message.request_id, message.to.lstrip("+"), message.sender, message.body))
+        for message in messages}
 
 
-def mark_sent(uow: UnitOfWork, request_ids: list[str]) -> None:
-    if request_ids:  # a delivery report that beat this mark stands
-        uow.texts.set_message_statuses(request_ids, MessageStatus.SENT, None, only_if=MessageStatus.QUEUED)
+def mark_sent(uow: UnitOfWork, txguids: dict[str, str]) -> None:
+    if txguids:
+        uow.texts.set_message_txguids(txguids)
+        uow.texts.set_message_statuses(list(txguids), MessageStatus.SENT, None, only_if=MessageStatus.QUEUED)
+        _apply_reports_waiting_for(uow, list(txguids.values()))
 
 
 def apply_delivery_reports(uow: UnitOfWork, payloads: list[dict[str, Any]]) -> None:
-    """A message's last report in the batch is the one that stands, as if they were applied in turn."""
-    last = {report.request_id: report for report in (DeliveryReport(**payload) for payload in payloads)}
+    """A message's last report in the batch is the one that stands, as if they were applied in turn.
+
+    Fonix often reports a message before we have recorded the id it gave it (the report races our record of
+    its answer). Such a report changes nothing here and is not retried: it waits in the inbox, and recording
+    the id applies it (`_apply_reports_waiting_for`). A report for an id we never record (a message sent
+    again after a crash, whose first answer was lost) is logged and left. On PostgreSQL a report worked in
+    the instant between our reading the inbox and committing the id would leave its message 'sent'."""
+    _apply_delivery_statuses(uow, [DeliveryReport(**payload) for payload in payloads])
+
+
+def _apply_delivery_statuses(uow: UnitOfWork, reports: list[DeliveryReport]) -> None:
+    last = {report.txguid: report for report in reports}
     by_outcome: dict[tuple[MessageStatus, str | None], list[str]] = {}
     for report in last.values():
         status = MessageStatus.DELIVERED if report.status == MessageStatus.DELIVERED.value else MessageStatus.FAILED
-        by_outcome.setdefault((status, report.detail), []).append(report.request_id)
+        by_outcome.setdefault((status, report.detail), []).append(report.txguid)
     updated: set[str] = set()
-    for (status, detail), request_ids in by_outcome.items():
-        updated |= uow.texts.set_message_statuses(request_ids, status, detail)
-    if unknown := [request_id for request_id in last if request_id not in updated]:
-        raise MessageNotYetKnown(f"delivery report for {unknown[0]!r} arrived before its message")
+    for (status, detail), txguids in by_outcome.items():
+        updated |= uow.texts.set_statuses_by_txguid(txguids, status, detail)
+    if unknown := [txguid for txguid in last if txguid not in updated]:
+        log.info("delivery reports for messages not recorded yet wait in the inbox", count=len(unknown))
+
+
+def _apply_reports_waiting_for(uow: UnitOfWork, txguids: list[str]) -> None:
+    """Delivery reports that arrived before these messages' ids were recorded, applied now they are."""
+    keys = [delivery_report_callback(DeliveryReport(txguid, status)).message_id
+            for txguid in txguids for status in (MessageStatus.DELIVERED.value, MessageStatus.FAILED.value)]
+    if waiting := uow.inbox.payloads(AGGREGATOR, keys):
+        _apply_delivery_statuses(uow, [DeliveryReport(**payload) for payload in waiting])
+
+
+def mark_unconfirmed(uow_factory: Callable[[], UnitOfWork], limit: int = 1000) -> int:
+    """Charges whose report never came, long after the aggregator gave up on them, become unconfirmed: their
+    money stays pending (not raised) until the monthly statement settles them. Returns how many changed."""
+    with uow_factory() as uow:
+        changed = uow.texts.unconfirm_charges(_now() - CHARGE_TIME_TO_LIVE - UNCONFIRMED_MARGIN, limit)
+        uow.commit()
+    if changed:
+        log.warning("charges unconfirmed: no report came", count=changed)
+    return changed
+
+
+# ---- refunds (a finance officer's decision: the CLI now, the desk later) -----------------------------------
+
+class TextRefundRefused(ValueError):
+    """Nothing was asked of the aggregator and nothing changed; the message says why."""
+
+
+@dataclass(frozen=True)
+class ChargeRefund:
+    sequence: int
+    amount_pence: int
+    status: RefundStatus
+    detail: str = ""
+
+
+@dataclass(frozen=True)
+class TextRefund:
+    reference: str
+    currency: str
+    charges: list[ChargeRefund]
+
+
+def refund_text_gift(uow_factory: Callable[[], UnitOfWork], gateway: AggregatorGateway,
+                     reference: str) -> TextRefund:
+    """Gives a text gift's charges back through the aggregator (`/v2/refund`). A refund done is booked at once
+    (a reversing transfer per charge, and the donation records it); one the network is still working on is
+    marked pending and asked about again by the next call (the same REQUESTID, so never refunded twice); one
+    refused changes nothing."""
+    with uow_factory() as uow:
+        donation = uow.donations.get(reference)
+        if donation is None or donation.channel is not Channel.CARRIER_SMS:
+            raise TextRefundRefused(f"no text donation has reference {reference}")
+        due = [c for c in uow.texts.charges_for(reference)
+               if c.status is ChargeStatus.CHARGED and c.refund_status != "refunded"]
+    if not due:
+        raise TextRefundRefused(f"{reference} has no charged text payment left to refund")
+    if unknown := [c.sequence for c in due if not c.txguid]:
+        raise TextRefundRefused(f"charge {unknown[0]} of {reference} has no aggregator id to refund by")
+    answers = [(charge, gateway.refund(RefundOrder(refund_request_id(charge.request_id), donation.phone.lstrip("+"),
+                                                   charge.txguid))) for charge in due]
+    with uow_factory() as uow:
+        gift = uow.donations.get(reference)
+        for charge, answer in answers:
+            if answer.status is RefundStatus.FAILURE:
+                continue
+            refunded = answer.status is RefundStatus.SUCCESS
+            uow.texts.set_refund_statuses({charge.request_id: "refunded" if refunded else "pending"})
+            if refunded:
+                key = f"{_pending_key(charge.request_id)}:refund"
+                original = TransferRequest(
+                    idempotency_key=key, appeal=gift.appeal, debit=AccountCode.receivable(Channel.CARRIER_SMS),
+                    credit=AccountCode.RESTRICTED_FUND, amount_pence=charge.amount_pence, currency=charge.currency,
+                    kind=TransferKind.DONATION, phase=Phase.SINGLE, reference=reference)
+                apply_transfers(uow, [original.reversal(key, TransferKind.REFUND, f"refund of {reference}")])
+                gift = gift.refunded(charge.amount_pence)
+        uow.donations.save(gift)
+        uow.commit()
+    log.info("text refund asked", reference=reference, outcomes=[a.status.value for _, a in answers])
+    return TextRefund(reference, donation.currency, [ChargeRefund(c.sequence, c.amount_pence, a.status, a.detail)
+                                                     for c, a in answers])
 
 
 def text_giving_handlers(gateway: AggregatorGateway, donor_links: DonorLinks) -> dict[str, Handler]:
@@ -507,7 +681,8 @@ def text_giving_handlers(gateway: AggregatorGateway, donor_links: DonorLinks) ->
     are made outside any transaction."""
     return {
         TEXT_RECEIVED: EachBatch(lambda uow, payloads: handle_texts(uow, payloads, donor_links)),
-        CHARGE: CallsOut(charge_orders, lambda orders: [gateway.request_charge(order) for order in orders]),
+        CHARGE: CallsOut(charge_orders, lambda orders: request_charges(gateway, orders),
+                         lambda uow, answered: record_charge_answers(uow, answered, donor_links)),
         CHARGE_REPORTED: EachBatch(lambda uow, payloads: apply_charge_reports(uow, payloads, donor_links)),
         SEND: CallsOut(queued_messages, lambda messages: send_messages(gateway, messages), mark_sent),
         DELIVERY_REPORTED: EachBatch(apply_delivery_reports),

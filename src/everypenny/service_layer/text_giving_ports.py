@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from enum import StrEnum
 from typing import Protocol
 
 from everypenny.domain.text_giving import MessageStatus, OutboundText, SmsCharge
@@ -17,23 +18,44 @@ class TextGivingStore(Protocol):
     def charges(self, request_ids: Sequence[str]) -> dict[str, SmsCharge]: ...
     def save_charges(self, charges: Sequence[SmsCharge]) -> None: ...
     def charges_for(self, donation_reference: str) -> list[SmsCharge]: ...
+    def set_charge_txguids(self, txguids: dict[str, str]) -> None: ...
+    def set_refund_statuses(self, statuses: dict[str, str]) -> None: ...
+    def unconfirm_charges(self, requested_before: datetime, limit: int) -> int: ...
     def add_messages(self, messages: Sequence[OutboundText]) -> None: ...
     def messages(self, request_ids: Sequence[str]) -> dict[str, OutboundText]: ...
     def set_message_statuses(self, request_ids: Sequence[str], status: MessageStatus, detail: str | None,
                              only_if: MessageStatus | None = None) -> set[str]: ...
+    def set_message_txguids(self, txguids: dict[str, str]) -> None: ...
+    def set_statuses_by_txguid(self, txguids: Sequence[str], status: MessageStatus, detail: str | None) -> set[str]: ...
     def replies_to(self, inbound_id: str) -> list[OutboundText]: ...
     def given_today_many(self, appeal_slug: str, phones: Sequence[str], since: datetime) -> dict[str, int]: ...
 
 
 @dataclass(frozen=True)
 class ChargeOrder:
-    """Bill `amount_pence` to `msisdn`'s phone; the aggregator echoes `request_id` in the charge report."""
+    """Bill `amount_pence` to `msisdn`'s phone and, if it goes through, send the donor `receipt` with it.
+
+    The aggregator echoes `request_id` in the charge report and gives up on the charge after
+    `time_to_live_min` minutes."""
 
     request_id: str
     msisdn: str
-    shortcode: str
+    shortcode: str  # the receipt's sender
     amount_pence: int
+    currency: str
     description: str
+    receipt: str
+    time_to_live_min: int
+
+
+@dataclass(frozen=True)
+class ChargeAnswer:
+    """The aggregator's answer to a charge: taken (its id, `txguid`; the report follows) or refused for good
+    (`failcode`: the same request can never succeed, so the charge fails now with that code)."""
+
+    request_id: str
+    txguid: str | None = None
+    failcode: str | None = None
 
 
 @dataclass(frozen=True)
@@ -44,13 +66,35 @@ class MessageOrder:
     body: str
 
 
+@dataclass(frozen=True)
+class RefundOrder:
+    request_id: str
+    msisdn: str
+    charge_txguid: str
+
+
+class RefundStatus(StrEnum):
+    SUCCESS = "success"
+    PENDING = "pending"
+    FAILURE = "failure"
+
+
+@dataclass(frozen=True)
+class RefundAnswer:
+    status: RefundStatus
+    detail: str = ""  # the aggregator's status code and text
+    refunded_pence: int | None = None
+
+
 class AggregatorRefused(Exception):
-    """The aggregator answered but refused the request outright (bad key, malformed): retrying will not help
-    until someone fixes the configuration, so the outbox keeps retrying with backoff and logs why."""
+    """The aggregator answered but refused a request in a way someone must fix (a wrong key, its own fault):
+    the outbox keeps retrying with backoff and logs why."""
 
 
 class AggregatorGateway(Protocol):
-    """The aggregator's API. Both calls are idempotent on `request_id`, so the outbox may repeat them."""
+    """The aggregator's API. A charge is idempotent on `request_id`, so the outbox may repeat it; a message
+    may go twice if a crash falls between sending and recording it."""
 
-    def request_charge(self, order: ChargeOrder) -> None: ...
-    def send_message(self, order: MessageOrder) -> None: ...
+    def request_charge(self, order: ChargeOrder) -> ChargeAnswer: ...
+    def send_message(self, order: MessageOrder) -> str: ...
+    def refund(self, order: RefundOrder) -> RefundAnswer: ...

@@ -1,12 +1,19 @@
-"""A local carrier-billing aggregator: a real HTTP server speaking the aggregator's wire format.
+"""A local Fonix: a real HTTP server speaking Fonix's v2 wire format, written apart from our adapter.
 
-Handsets text a shortcode (the simulator posts the MO to the app), the app asks for charges and sends
-messages (the simulator decides each charge by the handset's network and behaviour, then posts charge
-and delivery reports back, signed). It keeps a record of everything it charged, served over HTTP, so a
-test can check the appeal's totals against it. Callbacks can be delayed, duplicated and reordered on
-request; without those options nothing sleeps, so benchmarks measure the app, not the simulator.
+It is a second, independent implementation of the format, from the recorded exchanges in the public Fonix
+clients (lindar-open/fonix-client, JakubOboza/fonix) and nothing of adapters/aggregator/: a contract suite
+(tests/contract/) runs the same recorded exchanges against both, so neither can drift from Fonix alone.
 
-Handsets are chosen by number (Ofcom's drama range, 07700 900000-900999; see PROFILES and the README).
+Handsets text a shortcode (the simulator posts the MO to the app), the app asks for charges
+(`/v2/chargemobile`, whose BODY the handset receives if the charge goes through), sends free messages
+(`/v2/sendsms`) and refunds (`/v2/refund`); the simulator decides each charge by the handset's network and
+behaviour, then posts charge and delivery reports back to the callback URLs with the secret token. It keeps
+a record of everything it charged, served over HTTP, so a test can check the appeal's totals against it.
+Callbacks can be delayed, duplicated and reordered on request; without those options nothing sleeps, so
+benchmarks measure the app, not the simulator. A request with DUMMY=yes is answered and otherwise ignored.
+
+Handsets are chosen by number (Ofcom's drama range, 07700 900000-900999; see PROFILES and
+docs/going-live-aggregator.md).
 """
 
 from __future__ import annotations
@@ -22,6 +29,8 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any, Protocol
+from urllib.parse import parse_qsl, urlencode
+from zoneinfo import ZoneInfo
 
 import httpx
 import structlog
@@ -30,37 +39,58 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, PlainTextResponse
 from starlette.routing import Route
 
-from everypenny.adapters.aggregator import wire
 from everypenny.domain.settlement import StatementLine, statement_csv
 
 log = structlog.get_logger(__name__)
 
+IFVERSION = "201001"
+CHARGE_MOBILE = "/v2/chargemobile"
+SEND_SMS = "/v2/sendsms"
+REFUND = "/v2/refund"
+KEY_HEADER = "X-API-KEY"
+MO, CHARGE_REPORT, DELIVERY_REPORT = "mo", "charge-report", "delivery-report"
+DELIVERED = "DELIVERED"
+UK_TIME = ZoneInfo("Europe/London")
+_REQUEST_ID = re.compile(r"^[A-Za-z0-9]{1,80}$")
+
 
 @dataclass(frozen=True)
 class HandsetProfile:
-    network: str
+    operator: str  # Fonix's operator code, as callbacks carry it
+    network: str  # the network's name on the monthly statement
     description: str
     max_charge_pence: int | None = None  # the network bills at most this in one charge
     credit_pence: int | None = None  # pay-as-you-go credit
     spend_cap_pence: int | None = None  # a contract's limit on premium spending
-    refusal: str | None = None  # every charge fails with this reason
+    refusal: str | None = None  # every charge fails with this status code
+    refunds_pending: bool = False  # the network never finishes a refund
+    reports_lost: bool = False  # charges go through but no charge report ever comes
 
 
-DEFAULT_PROFILE = HandsetProfile("EE", "EE contract: every charge goes through")
-# By the last three digits of +447700900NNN.
+DEFAULT_PROFILE = HandsetProfile("eetmo-uk", "EE", "EE contract: every charge goes through")
+# By the last three digits of +447700900NNN. The failure codes are Fonix's where its clients list one;
+# UNKNOWN_SUBSCRIBER and AMOUNT_OVER_NETWORK_MAXIMUM are the simulator's own, codes no list has.
 PROFILES: list[tuple[range, HandsetProfile]] = [
     (range(0, 100), DEFAULT_PROFILE),
-    (range(100, 200), HandsetProfile("O2", "O2 contract: bills at most £10 per charge", max_charge_pence=1000)),
-    (range(200, 250), HandsetProfile("VODAFONE", "Vodafone pay-as-you-go with £5 credit", credit_pence=500)),
-    (range(250, 300), HandsetProfile("THREE", "Three, premium and donation texts barred", refusal="BARRED")),
-    (range(300, 350), HandsetProfile("VODAFONE", "Vodafone contract with a £10 spend cap", spend_cap_pence=1000)),
-    (range(350, 400), HandsetProfile("MVNO", "a network that does not bill donations",
-                                     refusal="NETWORK_NOT_SUPPORTED")),
-    (range(400, 450), HandsetProfile("EE", "a number no network knows", refusal="UNKNOWN_SUBSCRIBER")),
-    (range(450, 500), HandsetProfile("TESCO", "Tesco Mobile contract: bills at most £10 per charge",
+    (range(100, 200), HandsetProfile("o2-uk", "O2", "O2 contract: bills at most £10 per charge",
                                      max_charge_pence=1000)),
-    (range(500, 550), HandsetProfile("O2", "O2 pay-as-you-go with £15 credit, at most £10 per charge",
+    (range(200, 250), HandsetProfile("voda-uk", "VODAFONE", "Vodafone pay-as-you-go with £5 credit",
+                                     credit_pence=500)),
+    (range(250, 300), HandsetProfile("three-uk", "THREE", "Three, premium and donation texts barred",
+                                     refusal="TEMPORARY_BARRED")),
+    (range(300, 350), HandsetProfile("voda-uk", "VODAFONE", "Vodafone contract with a £10 spend cap",
+                                     spend_cap_pence=1000)),
+    (range(350, 400), HandsetProfile("mvno-uk", "MVNO", "a network that does not bill donations",
+                                     refusal="SECTOR_NOT_ALLOWED")),
+    (range(400, 450), HandsetProfile("eeora-uk", "EE", "a number no network knows", refusal="UNKNOWN_SUBSCRIBER")),
+    (range(450, 500), HandsetProfile("tesco-uk", "TESCO", "Tesco Mobile contract: bills at most £10 per charge",
+                                     max_charge_pence=1000)),
+    (range(500, 550), HandsetProfile("o2-uk", "O2", "O2 pay-as-you-go with £15 credit, at most £10 per charge",
                                      max_charge_pence=1000, credit_pence=1500)),
+    (range(550, 600), HandsetProfile("virgin-uk", "VIRGIN", "Virgin Mobile contract: refunds stay pending",
+                                     refunds_pending=True)),
+    (range(600, 650), HandsetProfile("eetmo-uk", "EE", "EE contract: charged, but the charge report never comes",
+                                     reports_lost=True)),
 ]
 _DRAMA = re.compile(r"^447700900([0-9]{3})$")
 
@@ -95,16 +125,41 @@ class Delivery:
 
 COURIER_BATCH = 4  # callbacks one courier takes at a time
 
-# Told of every callback attempt: (path, fields, when it was due, when the app answered, whether it took it).
+# Told of every callback attempt: (kind, fields, when it was due, when the app answered, whether it took it).
 CallbackObserver = Callable[[str, dict[str, str], float, float, bool], None]
+Answer = tuple[int, dict[str, Any]]
 
 
 def _msisdn(number: str) -> str:
-    return number.strip().lstrip("+")
+    """NUMBERS may name the operator too (`o2-uk.447400000000`, as in JakubOboza/fonix's refund example)."""
+    return number.strip().rsplit(".", 1)[-1].lstrip("+")
 
 
 def _stamp() -> str:
-    return datetime.now(UTC).strftime("%Y%m%d%H%M%S")
+    """Fonix's dates: YYYYMMDDhhmmss, UK time."""
+    return datetime.now(UK_TIME).strftime("%Y%m%d%H%M%S")
+
+
+def _guid() -> str:
+    """GUIDs shaped as in the recorded MO: 8-4-4-4-12 upper-case hex."""
+    raw = uuid.uuid4().hex.upper()
+    return f"{raw[:8]}-{raw[8:12]}-{raw[12:16]}-{raw[16:20]}-{raw[20:]}"
+
+
+def _txguid() -> str:
+    """Ids for what Fonix took, shaped as in JakubOboza/fonix's example answer (r-4-F21B...)."""
+    return f"r-4-{uuid.uuid4().hex.upper()}"
+
+
+def _failure(status: int, parameter: str, code: str) -> Answer:
+    return status, {"failure": {"parameter": parameter, "failcode": code}}
+
+
+def _check(fields: dict[str, str], *names: str) -> Answer | None:
+    for name in names:
+        if not fields.get(name, "").strip():
+            return _failure(400, name, "MISSING_PARAMETER")
+    return None
 
 
 class CallbackClient(Protocol):
@@ -117,20 +172,21 @@ class CallbackClient(Protocol):
 
 
 class SimulatedAggregator:
-    def __init__(self, app_url: str, api_key: str, callback_secret: str, delivery: Delivery = Delivery(),
+    def __init__(self, app_url: str, api_key: str, callback_token: str, delivery: Delivery = Delivery(),
                  seed: int = 0, client: CallbackClient | None = None, max_attempts: int = 8,
                  retry_base_s: float = 0.2, observer: CallbackObserver | None = None) -> None:
         self.api_key = api_key
         self.observer = observer
-        self.callback_secret = callback_secret
+        self.callback_token = callback_token
         self.delivery = delivery
         self._owns_client = client is None
         self.client = client or httpx.Client(base_url=app_url, timeout=10)
         self.max_attempts = max_attempts
         self.retry_base_s = retry_base_s
         self.handsets: dict[str, Handset] = {}
-        self.charges: dict[str, dict[str, str | int]] = {}
-        self.messages: dict[str, dict[str, str]] = {}
+        self.charges: dict[str, dict[str, str | int]] = {}  # by REQUESTID
+        self.messages: dict[str, dict[str, str]] = {}  # by txguid
+        self.refunds: dict[str, Answer] = {}  # by REQUESTID
         self.undeliverable: list[tuple[str, dict[str, str]]] = []
         self._random = random.Random(seed)
         self._queue: list[tuple[float, int, str, dict[str, str], int]] = []
@@ -150,44 +206,57 @@ class SimulatedAggregator:
         return self.handsets[msisdn]
 
     def text(self, sender: str, to: str, body: str) -> str:
-        """A handset texts `to`; returns the MO's message id."""
-        guid = uuid.uuid4().hex
+        """A handset texts `to`; returns the MO's GUID."""
+        guid = _guid()
         with self._lock:
             handset = self.handset(sender)
-            self._schedule(wire.MO_CALLBACK, {
-                "IFVERSION": wire.INTERFACE_VERSION, "GUID": guid, "MONUMBER": handset.msisdn,
-                "DESTINATION": to, "OPERATOR": handset.profile.network, "BODY": body, "RECEIVETIME": _stamp()})
+            self._schedule(MO, {
+                "IFVERSION": IFVERSION, "MONUMBER": handset.msisdn, "OPERATOR": handset.profile.operator,
+                "DESTINATION": to, "BODY": body, "RECEIVETIME": _stamp(), "GUID": guid, "PRICE": "0"})
         return guid
 
     # ---- the API the app calls ----
 
-    def charge(self, fields: dict[str, str]) -> tuple[int, dict[str, str | int]]:
-        problem = _missing(fields, "NUMBERS", "AMOUNT", "REQUESTID", "ORIGINATOR")
-        if problem or not fields["AMOUNT"].isdigit() or int(fields["AMOUNT"]) <= 0 or len(fields["REQUESTID"]) > 80:
-            return 400, {"error": problem or "AMOUNT must be whole pence and REQUESTID at most 80 characters"}
+    def charge(self, fields: dict[str, str]) -> Answer:
+        """`/v2/chargemobile`: idempotent on REQUESTID; the same id for another charge is refused."""
+        problem = _check(fields, "NUMBERS", "AMOUNT", "CURRENCY", "REQUESTID", "CHARGEDESCRIPTION")
+        if problem:
+            return problem
+        if not fields["AMOUNT"].isdigit() or int(fields["AMOUNT"]) <= 0:
+            return _failure(400, "AMOUNT", "INVALID_PARAMETER")
+        if fields["CURRENCY"] != "GBP":
+            return _failure(400, "CURRENCY", "INVALID_PARAMETER")
+        if not _REQUEST_ID.match(fields["REQUESTID"]):
+            return _failure(400, "REQUESTID", "INVALID_PARAMETER")
+        if fields.get("DUMMY", "").lower() == "yes":
+            return 200, {"success": {"txguid": _txguid(), "numbers": "1", "encoding": "gsm"}}
         request_id, amount = fields["REQUESTID"], int(fields["AMOUNT"])
         with self._lock:
             known = self.charges.get(request_id)
-            if known is not None:  # idempotent: the same request again is not a second charge
+            if known is not None:
                 if (known["msisdn"], known["amount_pence"]) != (_msisdn(fields["NUMBERS"]), amount):
-                    return 409, {"error": f"REQUESTID {request_id} was used for another charge"}
-                return 200, {"txguid": known["txguid"], "numbers": 1}
+                    return _failure(400, "REQUESTID", "DUPLICATE_REQUESTID")
+                return 200, {"success": {"txguid": known["txguid"], "numbers": "1", "encoding": "gsm"}}
             handset = self.handset(fields["NUMBERS"])
-            reason = self._refusal(handset, amount)
-            if reason is None:
+            code = self._refusal(handset, amount)
+            if code is None:
                 handset.spent_pence += amount
             record: dict[str, str | int] = {
-                "request_id": request_id, "txguid": uuid.uuid4().hex, "msisdn": handset.msisdn,
-                "shortcode": fields["ORIGINATOR"], "amount_pence": amount, "network": handset.profile.network,
-                "status": "charged" if reason is None else "failed", "reason": reason or "",
+                "request_id": request_id, "txguid": _txguid(), "msisdn": handset.msisdn,
+                "amount_pence": amount, "network": handset.profile.network, "operator": handset.profile.operator,
+                "status": "charged" if code is None else "failed", "reason": code or "", "refunded_pence": 0,
                 "charged_at": datetime.now(UTC).isoformat(timespec="seconds")}
             self.charges[request_id] = record
-            self._schedule(wire.CHARGE_REPORT_CALLBACK, {
-                "IFVERSION": wire.INTERFACE_VERSION, "GUID": str(record["txguid"]), "REQUESTID": request_id,
-                "MONUMBER": handset.msisdn, "OPERATOR": handset.profile.network, "AMOUNT": str(amount),
-                "STATUSCODE": wire.CHARGED if reason is None else wire.FAILED, "STATUSTEXT": reason or "",
-                "STATUSTIME": _stamp()})
-        return 200, {"txguid": record["txguid"], "numbers": 1}
+            if not handset.profile.reports_lost:
+                self._schedule(CHARGE_REPORT, {
+                    "IFVERSION": IFVERSION, "CHARGEMETHOD": "BILL", "MONUMBER": handset.msisdn,
+                    "OPERATOR": handset.profile.operator, "GUID": str(record["txguid"]), "DURATION": "1",
+                    "RETRYCOUNT": "0", "STATUSCODE": code or DELIVERED,
+                    "STATUSTEXT": "Delivered" if code is None else code.replace("_", " ").capitalize(),
+                    "REQUESTID": request_id, "STATUSTIME": _stamp(), "CONTRACT": "PAYG"})
+            if code is None and fields.get("CHARGESILENT", "no").lower() == "no" and fields.get("BODY"):
+                self._deliver(handset, str(record["txguid"]), fields.get("ORIGINATOR", ""), fields["BODY"])
+        return 200, {"success": {"txguid": record["txguid"], "numbers": "1", "encoding": "gsm"}}
 
     @staticmethod
     def _refusal(handset: Handset, amount: int) -> str | None:
@@ -195,33 +264,60 @@ class SimulatedAggregator:
         if profile.refusal:
             return profile.refusal
         if profile.max_charge_pence is not None and amount > profile.max_charge_pence:
-            return "OVER_NETWORK_MAXIMUM"
+            return "AMOUNT_OVER_NETWORK_MAXIMUM"
         if profile.credit_pence is not None and handset.spent_pence + amount > profile.credit_pence:
-            return "INSUFFICIENT_CREDIT"
+            return "INSUFFICIENT_FUNDS"
         if profile.spend_cap_pence is not None and handset.spent_pence + amount > profile.spend_cap_pence:
-            return "SPEND_CAP"
+            return "MAX_SPEND_MSISDN"
         return None
 
-    def send(self, fields: dict[str, str]) -> tuple[int, dict[str, str | int]]:
-        problem = _missing(fields, "NUMBERS", "BODY", "REQUESTID", "ORIGINATOR")
+    def send(self, fields: dict[str, str]) -> Answer:
+        """`/v2/sendsms`: every call is a new message (Fonix's sendsms takes no request id)."""
+        problem = _check(fields, "NUMBERS", "ORIGINATOR", "BODY")
         if problem:
-            return 400, {"error": problem}
+            return problem
+        txguid = _txguid()
+        if fields.get("DUMMY", "").lower() != "yes":
+            with self._lock:
+                self._deliver(self.handset(fields["NUMBERS"]), txguid, fields["ORIGINATOR"], fields["BODY"])
+        return 200, {"success": {"txguid": txguid, "numbers": "1", "smsparts": "1", "encoding": "gsm"}}
+
+    def _deliver(self, handset: Handset, txguid: str, sender: str, body: str) -> None:
+        """A message reaches the handset (unless no network knows it) and its delivery report is queued."""
+        message = {"txguid": txguid, "from": sender, "to": handset.msisdn, "body": body, "received_at": _stamp()}
+        self.messages[txguid] = message
+        unknown = handset.profile.refusal == "UNKNOWN_SUBSCRIBER"
+        if not unknown:
+            handset.received.append(message)
+        self._schedule(DELIVERY_REPORT, {
+            "IFVERSION": IFVERSION, "OPERATOR": handset.profile.operator, "MONUMBER": handset.msisdn,
+            "DESTINATION": sender, "STATUSCODE": "UNDELIVERED" if unknown else DELIVERED,
+            "STATUSTEXT": "Unknown subscriber" if unknown else "Delivered", "STATUSTIME": _stamp(), "GUID": txguid})
+
+    def refund(self, fields: dict[str, str]) -> Answer:
+        """`/v2/refund`: gives a charge back whole; idempotent on REQUESTID."""
+        problem = _check(fields, "REQUESTID", "NUMBERS", "CHARGE_GUID")
+        if problem:
+            return problem
         request_id = fields["REQUESTID"]
         with self._lock:
-            if request_id in self.messages:
-                return 200, {"txguid": self.messages[request_id]["txguid"], "numbers": 1}
-            handset = self.handset(fields["NUMBERS"])
-            message = {"request_id": request_id, "txguid": uuid.uuid4().hex, "from": fields["ORIGINATOR"],
-                       "to": handset.msisdn, "body": fields["BODY"], "received_at": _stamp()}
-            self.messages[request_id] = message
-            unknown = handset.profile.refusal == "UNKNOWN_SUBSCRIBER"
-            if not unknown:
-                handset.received.append(message)
-            self._schedule(wire.DELIVERY_REPORT_CALLBACK, {
-                "IFVERSION": wire.INTERFACE_VERSION, "GUID": message["txguid"], "REQUESTID": request_id,
-                "STATUSCODE": "FAILED" if unknown else wire.DELIVERED, "STATUSTEXT": "UNKNOWN_SUBSCRIBER" if unknown
-                else "", "STATUSTIME": _stamp()})
-        return 200, {"txguid": message["txguid"], "numbers": 1}
+            if request_id in self.refunds:
+                return self.refunds[request_id]
+            record = next((c for c in self.charges.values() if c["txguid"] == fields["CHARGE_GUID"]), None)
+            answer = {"ifversion": IFVERSION, "guid": _txguid(), "requestid": request_id,
+                      "charge_guid": fields["CHARGE_GUID"], "refund_time": _stamp()}
+            if record is None or record["status"] != "charged" or record["msisdn"] != _msisdn(fields["NUMBERS"]):
+                return 200, {"failure": {**answer, "statuscode": "NOT_REFUNDABLE",
+                                         "statustext": "No charge to refund", "refunded_amount_in_pence": 0}}
+            if self.handset(str(record["msisdn"])).profile.refunds_pending:
+                return 200, {"pending": {**answer, "statuscode": "PENDING", "statustext": "With the network",
+                                         "refunded_amount_in_pence": 0}}
+            if fields.get("DUMMY", "").lower() != "yes":
+                record["refunded_pence"] = record["amount_pence"]
+            result: Answer = 200, {"success": {**answer, "statuscode": "REFUNDED", "statustext": "Refunded",
+                                               "refunded_amount_in_pence": int(record["amount_pence"])}}
+            self.refunds[request_id] = result
+        return result
 
     def charge_records(self) -> list[dict[str, str | int]]:
         with self._lock:
@@ -253,11 +349,11 @@ class SimulatedAggregator:
 
     # ---- callbacks to the app ----
 
-    def _schedule(self, path: str, fields: dict[str, str]) -> None:
+    def _schedule(self, kind: str, fields: dict[str, str]) -> None:
         copies = 2 if self._random.random() < self.delivery.duplicate_rate else 1
         for _ in range(copies):
             due = time.monotonic() + self.delivery.delay_s + self._random.uniform(0, self.delivery.jitter_s)
-            heapq.heappush(self._queue, (due, next(self._sequence), path, fields, 0))
+            heapq.heappush(self._queue, (due, next(self._sequence), kind, fields, 0))
         self._wake.set()
 
     def queued(self) -> int:
@@ -276,32 +372,34 @@ class SimulatedAggregator:
             self._in_flight += len(batch)
         if self.delivery.reverse_batches:
             batch.reverse()
-        for due, _, path, fields, attempts in batch:
-            self._post(path, fields, attempts, due)
+        for due, _, kind, fields, attempts in batch:
+            self._post(kind, fields, attempts, due)
         return len(batch)
 
-    def _post(self, path: str, fields: dict[str, str], attempts: int, due: float) -> None:
-        body = wire.encode(fields)
-        try:
-            response = self.client.post(path, content=body, headers={
-                "Content-Type": "application/x-www-form-urlencoded",
-                wire.SIGNATURE_HEADER: wire.sign(self.callback_secret, body)})
+    def callback_path(self, kind: str) -> str:
+        """Where a callback goes: the URLs registered with Fonix carry the app's secret token."""
+        return f"/webhooks/aggregator/{self.callback_token}/{kind}"
+
+    def _post(self, kind: str, fields: dict[str, str], attempts: int, due: float) -> None:
+        try:  # unsigned, as Fonix's are
+            response = self.client.post(self.callback_path(kind), content=urlencode(fields).encode(), headers={
+                "Content-Type": "application/x-www-form-urlencoded"})
             delivered = response.status_code < 300
             error = f"HTTP {response.status_code}"
         except httpx.HTTPError as failure:
             delivered, error = False, repr(failure)
         if self.observer is not None:
-            self.observer(path, fields, due, time.monotonic(), delivered)
+            self.observer(kind, fields, due, time.monotonic(), delivered)
         with self._lock:
             self._in_flight -= 1
             if delivered:
                 return
             if attempts + 1 >= self.max_attempts:
-                self.undeliverable.append((path, fields))
-                log.warning("simulator gave up on a callback", path=path, error=error)
+                self.undeliverable.append((kind, fields))
+                log.warning("simulator gave up on a callback", kind=kind, error=error)
                 return
             retry = time.monotonic() + self.retry_base_s * 2 ** attempts
-            heapq.heappush(self._queue, (retry, next(self._sequence), path, fields, attempts + 1))
+            heapq.heappush(self._queue, (retry, next(self._sequence), kind, fields, attempts + 1))
         self._wake.set()
 
     def start(self, couriers: int = 1) -> None:
@@ -334,17 +432,18 @@ class SimulatedAggregator:
         return not any(courier.is_alive() for courier in self._couriers)
 
 
-def _missing(fields: dict[str, str], *names: str) -> str | None:
-    missing = [name for name in names if not fields.get(name, "").strip()]
-    return f"missing {', '.join(missing)}" if missing else None
-
-
 def create_simulator_app(simulator: SimulatedAggregator) -> Starlette:
     def api(handle: Callable[[dict[str, str]], tuple[int, dict]]):
         async def endpoint(request: Request):
-            if request.headers.get(wire.API_KEY_HEADER) != simulator.api_key:
-                return JSONResponse({"error": f"missing or wrong {wire.API_KEY_HEADER}"}, status_code=401)
-            status, answer = handle(wire.decode(await request.body()))
+            if request.headers.get(KEY_HEADER) != simulator.api_key:
+                status, answer = _failure(401, KEY_HEADER, "UNAUTHORIZED")
+                return JSONResponse(answer, status_code=status)
+            try:
+                fields = dict(parse_qsl((await request.body()).decode("utf-8"), keep_blank_values=True))
+            except UnicodeDecodeError:
+                status, answer = _failure(400, "BODY", "INVALID_ENCODING")
+                return JSONResponse(answer, status_code=status)
+            status, answer = handle(fields)
             return JSONResponse(answer, status_code=status)
         return endpoint
 
@@ -381,8 +480,9 @@ def create_simulator_app(simulator: SimulatedAggregator) -> Starlette:
         return PlainTextResponse("ok")
 
     return Starlette(routes=[
-        Route(wire.CHARGE_PATH, api(simulator.charge), methods=["POST"]),
-        Route(wire.SEND_PATH, api(simulator.send), methods=["POST"]),
+        Route(CHARGE_MOBILE, api(simulator.charge), methods=["POST"]),
+        Route(SEND_SMS, api(simulator.send), methods=["POST"]),
+        Route(REFUND, api(simulator.refund), methods=["POST"]),
         Route("/sim/texts", text, methods=["POST"]),
         Route("/sim/handsets/{msisdn}", received),
         Route("/sim/charges", charges),

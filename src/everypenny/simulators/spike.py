@@ -28,8 +28,7 @@ from urllib.parse import urlparse
 
 import httpx
 
-from everypenny.adapters.aggregator import wire
-from everypenny.simulators.aggregator import Delivery, SimulatedAggregator, create_simulator_app
+from everypenny.simulators.aggregator import MO, Delivery, SimulatedAggregator, create_simulator_app
 from everypenny.simulators.keepalive import KeepAliveClient
 from everypenny.simulators.server import BackgroundServer
 
@@ -111,8 +110,8 @@ class SpikeRecord:
     def second(self, moment: float) -> int:
         return int(moment - self.started)
 
-    def on_callback(self, path: str, fields: dict[str, str], due: float, answered: float, ok: bool) -> None:
-        if path != wire.MO_CALLBACK:
+    def on_callback(self, kind: str, fields: dict[str, str], due: float, answered: float, ok: bool) -> None:
+        if kind != MO:
             return
         with self.lock:
             if not ok:
@@ -226,14 +225,14 @@ class SpikeRun:
     listening at `aggregator_url`."""
 
     def __init__(self, plan: SpikePlan, app_urls: list[str], aggregator_url: str, api_key: str,
-                 callback_secret: str, running_simulator: bool = False) -> None:
+                 callback_token: str, running_simulator: bool = False) -> None:
         self.plan = plan
         self.app_urls = [url.rstrip("/") for url in app_urls]
         self.aggregator_url = aggregator_url
         self.record = SpikeRecord()
         self.running_simulator = running_simulator
         self.simulator = RunningSimulator(aggregator_url) if running_simulator else SimulatedAggregator(
-            self.app_urls[0], api_key, callback_secret, seed=plan.seed, observer=self.record.on_callback,
+            self.app_urls[0], api_key, callback_token, seed=plan.seed, observer=self.record.on_callback,
             delivery=Delivery(jitter_s=plan.jitter_s, duplicate_rate=plan.duplicate_rate),
             client=KeepAliveClient(self.app_urls))
         self._random = random.Random(plan.seed)

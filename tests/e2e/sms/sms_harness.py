@@ -9,13 +9,13 @@ from __future__ import annotations
 import tomllib
 from datetime import UTC, datetime
 from pathlib import Path
+from urllib.parse import urlencode
 
 from fastapi.testclient import TestClient
 from sqlalchemy import func, select, update
 from twilio.request_validator import RequestValidator
 
-from everypenny.adapters.aggregator import wire
-from everypenny.adapters.aggregator.client import HttpAggregator
+from everypenny.adapters.aggregator.fonix import FonixAggregator
 from everypenny.adapters.appeal_file import parse_definition
 from everypenny.adapters.db.schema import outbox_tasks
 from everypenny.service_layer.appeals import load_appeal
@@ -60,12 +60,12 @@ class TextGiving:
                                .values(available_at=datetime.now(UTC)))
         self.settle()
 
-    def callback(self, path: str, fields: dict[str, str], secret: str | None = None):
-        """Posts a callback as the aggregator would, signed with `secret` (default: the right one)."""
-        body = wire.encode(fields)
-        key = self.platform.settings.aggregator_callback_secret if secret is None else secret
-        return self.client.post(path, content=body, headers={
-            "Content-Type": "application/x-www-form-urlencoded", wire.SIGNATURE_HEADER: wire.sign(key, body)})
+    def callback(self, kind: str, fields: dict[str, str], token: str | None = None):
+        """Posts a callback (`mo`, `charge-report`, `delivery-report`) as Fonix would: form-encoded, unsigned,
+        to the URL with the secret token (default: the right one)."""
+        token = self.platform.settings.aggregator_callback_token if token is None else token
+        return self.client.post(f"/webhooks/aggregator/{token}/{kind}", content=urlencode(fields).encode(),
+                                headers={"Content-Type": "application/x-www-form-urlencoded"})
 
     def twilio(self, sender: str, body: str, sid: str, to: str = LONG_NUMBER, token: str | None = None,
                extra: dict[str, str] | None = None, query: str = "", signed_url: str | None = None):
@@ -92,11 +92,11 @@ class TextGiving:
 def connect(platform, client, delivery: Delivery = Delivery()) -> SimulatedAggregator:
     settings = platform.settings
     simulator = SimulatedAggregator("http://testserver", settings.aggregator_api_key,
-                                    settings.aggregator_callback_secret, delivery=delivery, client=client)
+                                    settings.aggregator_callback_token, delivery=delivery, client=client)
     simulator_client = TestClient(create_simulator_app(simulator), base_url="http://aggregator")
-    platform.handlers.update(text_giving_handlers(
-        HttpAggregator("http://aggregator", settings.aggregator_api_key, client=simulator_client),
-        DonorLinks(settings.public_url, settings.secret_key)))
+    platform.aggregator = FonixAggregator("http://aggregator", settings.aggregator_api_key, client=simulator_client)
+    platform.handlers.update(text_giving_handlers(platform.aggregator, DonorLinks(settings.public_url,
+                                                                                  settings.secret_key)))
     return simulator
 
 

@@ -35,7 +35,7 @@ def test_a_twenty_pound_text_split_in_two_shows_both_charges_and_why_the_second_
     assert [(r["donation_reference"], r["channel"], r["method"], r["sequence"], r["network"], r["amount_pence"],
              r["currency"], r["status"], r["failure_reason"]) for r in rows] == [
         (donation.reference, "carrier_sms", "phone_bill", "1", "O2", "1000", "GBP", "charged", ""),
-        (donation.reference, "carrier_sms", "phone_bill", "2", "O2", "1000", "GBP", "failed", "INSUFFICIENT_CREDIT")]
+        (donation.reference, "carrier_sms", "phone_bill", "2", "O2", "1000", "GBP", "failed", "INSUFFICIENT_FUNDS")]
     assert [r["provider_reference"] for r in rows] == [c.request_id for c in texts.charges(donation.reference)]
     assert all(r["card_payment_id"] == "" for r in rows)
     for row in rows:

@@ -13,7 +13,7 @@ import httpx
 import pytest
 
 import everypenny
-from everypenny.adapters.aggregator.client import HttpAggregator
+from everypenny.adapters.aggregator.fonix import FonixAggregator
 from everypenny.entrypoints.web.app import create_app
 from everypenny.service_layer.text_giving import DonorLinks, text_giving_handlers
 from everypenny.simulators.aggregator import Delivery, SimulatedAggregator, create_simulator_app
@@ -37,11 +37,11 @@ def live(platform, seed_appeal):
     settings = platform.settings
     stop = threading.Event()
     with BackgroundServer(create_app(platform)) as app_url:
-        simulator = SimulatedAggregator(app_url, settings.aggregator_api_key, settings.aggregator_callback_secret,
+        simulator = SimulatedAggregator(app_url, settings.aggregator_api_key, settings.aggregator_callback_token,
                                         delivery=Delivery(jitter_s=0.05, duplicate_rate=0.3), seed=7)
         simulator.start(couriers=2)
         with BackgroundServer(create_simulator_app(simulator)) as simulator_url:
-            aggregator = HttpAggregator(simulator_url, settings.aggregator_api_key)
+            aggregator = FonixAggregator(simulator_url, settings.aggregator_api_key)
             platform.handlers.update(text_giving_handlers(
                 aggregator, DonorLinks(settings.public_url, settings.secret_key)))
             worker = threading.Thread(target=platform.worker().run_until, args=(stop,), daemon=True)
@@ -82,7 +82,7 @@ def test_simulate_text_prints_the_receipt_and_totals_equal_what_the_networks_cha
 
     listing = everypenny_command(live, "donations", "list", "--appeal", "sun-ukraine-fund")
     assert listing.returncode == 0, listing.stderr
-    assert "INSUFFICIENT_CREDIT" in listing.stdout and "BARRED" in listing.stdout
+    assert "INSUFFICIENT_FUNDS" in listing.stdout and "TEMPORARY_BARRED" in listing.stdout
 
 
 def test_donations_list_names_an_unknown_appeal(platform, seed_appeal):

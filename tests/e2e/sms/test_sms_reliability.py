@@ -6,11 +6,11 @@ import pytest
 from fastapi.testclient import TestClient
 from sms_harness import TextGiving, connect, count_rows
 
-from everypenny.adapters.aggregator import wire
-from everypenny.adapters.db.schema import inbox_messages, outbox_tasks
+from everypenny.adapters.db.schema import inbox_messages, outbox_tasks, sms_outbound
 from everypenny.domain.donation import DonationStatus
 from everypenny.domain.text_giving import ChargeStatus
-from everypenny.simulators.aggregator import Delivery, create_simulator_app
+from everypenny.entrypoints.web.app import create_app
+from everypenny.simulators.aggregator import Delivery, SimulatedAggregator, create_simulator_app
 
 EE = "+447700900002"
 O2 = "+447700900102"
@@ -24,13 +24,15 @@ def _harness(platform, client, delivery: Delivery) -> TextGiving:
 
 
 def _mo(guid: str, number: str = EE[1:], body: str = "SUN5") -> dict[str, str]:
-    return {"IFVERSION": wire.INTERFACE_VERSION, "GUID": guid, "MONUMBER": number, "DESTINATION": "70141",
-            "OPERATOR": "EE", "BODY": body, "RECEIVETIME": "20261126120000"}
+    return {"IFVERSION": "201001", "MONUMBER": number, "OPERATOR": "eetmo-uk", "DESTINATION": "70141", "BODY": body,
+            "RECEIVETIME": "20261126120000", "GUID": guid, "PRICE": "0"}
 
 
-def _report(request_id: str, status: str, reason: str = "") -> dict[str, str]:
-    return {"IFVERSION": wire.INTERFACE_VERSION, "GUID": "tx-1", "REQUESTID": request_id, "STATUSCODE": status,
-            "STATUSTEXT": reason, "OPERATOR": "EE", "AMOUNT": "500", "STATUSTIME": "20261126120001"}
+def _report(request_id: str, status: str) -> dict[str, str]:
+    return {"IFVERSION": "201001", "CHARGEMETHOD": "BILL", "MONUMBER": EE[1:], "OPERATOR": "eetmo-uk",
+            "GUID": "r-4-TX1", "DURATION": "2", "RETRYCOUNT": "0", "STATUSCODE": status,
+            "STATUSTEXT": status.capitalize(), "REQUESTID": request_id, "STATUSTIME": "20261126120001",
+            "CONTRACT": "PAYG"}
 
 
 def test_every_callback_delivered_twice_counts_once(platform, client, seed_appeal):
@@ -44,8 +46,8 @@ def test_every_callback_delivered_twice_counts_once(platform, client, seed_appea
 
 
 def test_the_same_mo_twice_is_acknowledged_and_ignored(texts):
-    first = texts.callback(wire.MO_CALLBACK, _mo("mo-1"))
-    again = texts.callback(wire.MO_CALLBACK, _mo("mo-1"))
+    first = texts.callback("mo", _mo("mo-1"))
+    again = texts.callback("mo", _mo("mo-1"))
     texts.settle()
 
     assert first.status_code == again.status_code == 200
@@ -68,14 +70,14 @@ def test_reordered_callbacks_from_many_handsets_end_consistent(platform, client,
 
 
 def test_a_charge_report_before_our_charge_exists_is_kept_and_applied_later(texts):
-    early = texts.callback(wire.CHARGE_REPORT_CALLBACK, _report("mo-2-c1", wire.CHARGED))
+    early = texts.callback("charge-report", _report("mo2C1", "DELIVERED"))
     texts.settle()
 
     assert early.status_code == 200
     with texts.platform.uow() as uow:
         assert uow.outbox.depth() == 1  # waiting for its charge, with backoff
 
-    texts.callback(wire.MO_CALLBACK, _mo("mo-2"))
+    texts.callback("mo", _mo("mo2"))
     texts.settle()
     texts.make_retries_due()
 
@@ -87,9 +89,9 @@ def test_a_charge_report_before_our_charge_exists_is_kept_and_applied_later(text
 
 
 def test_a_charge_report_twice_posts_once_and_receipts_once(texts):
-    texts.callback(wire.MO_CALLBACK, _mo("mo-3"))
+    texts.callback("mo", _mo("mo3"))
     texts.settle()  # the simulator's own report has charged it
-    again = texts.callback(wire.CHARGE_REPORT_CALLBACK, _report("mo-3-c1", wire.CHARGED))
+    again = texts.callback("charge-report", _report("mo3C1", "DELIVERED"))
     texts.settle()
 
     assert again.text == "OK (already received)"
@@ -103,7 +105,7 @@ def test_failed_then_charged_keeps_the_first_outcome_and_flags_the_contradiction
     [charge] = texts.charges(donation.reference)
     assert charge.status is ChargeStatus.FAILED
 
-    late = texts.callback(wire.CHARGE_REPORT_CALLBACK, _report(charge.request_id, wire.CHARGED))
+    late = texts.callback("charge-report", _report(charge.request_id, "DELIVERED"))
     texts.settle()
 
     assert late.status_code == 200
@@ -120,29 +122,57 @@ def test_charged_then_failed_keeps_the_money_and_flags_the_contradiction(texts):
     [donation] = texts.donations()
     [charge] = texts.charges(donation.reference)
 
-    texts.callback(wire.CHARGE_REPORT_CALLBACK, _report(charge.request_id, wire.FAILED, "BARRED"))
+    texts.callback("charge-report", _report(charge.request_id, "TEMPORARY_BARRED"))
     texts.settle()
 
     [charge] = texts.charges(donation.reference)
     assert charge.status is ChargeStatus.CHARGED
-    assert charge.contradicting_report == "failed (BARRED) after charged"
+    assert charge.contradicting_report == "failed (TEMPORARY_BARRED) after charged"
     assert texts.totals()["raised_pence"] == 500
 
 
-@pytest.mark.parametrize("path", [wire.MO_CALLBACK, wire.CHARGE_REPORT_CALLBACK, wire.DELIVERY_REPORT_CALLBACK])
-def test_a_forged_or_unsigned_callback_gets_403_and_stores_nothing(texts, path):
-    fields = _mo("forged") if path == wire.MO_CALLBACK else _report("x-c1", wire.CHARGED)
+@pytest.mark.parametrize("kind", ["mo", "charge-report", "delivery-report"])
+def test_a_callback_without_the_secret_token_is_a_404_and_stores_nothing(texts, kind):
+    fields = _mo("forged") if kind == "mo" else _report("x1C1", "DELIVERED")
 
-    forged = texts.callback(path, fields, secret="not-the-secret")
-    unsigned = texts.client.post(path, data=fields)
+    forged = texts.callback(kind, fields, token="not-the-token")
+    unsigned_old_style = texts.client.post(f"/webhooks/aggregator/{kind}", data=fields)
 
-    assert forged.status_code == unsigned.status_code == 403
-    assert "X-Aggregator-Signature" in forged.json()["detail"]
+    assert forged.status_code == unsigned_old_style.status_code == 404
     assert count_rows(texts.platform, inbox_messages) == 0 == count_rows(texts.platform, outbox_tasks)
 
 
-def test_a_signed_callback_missing_fields_is_a_400_that_names_them(texts):
-    response = texts.callback(wire.MO_CALLBACK, {"GUID": "g-1", "BODY": "SUN5"})
+def _calling_from(platform, address: str) -> TextGiving:
+    caller = TestClient(create_app(platform), client=(address, 40000))
+    return TextGiving(platform, caller, connect(platform, caller))
+
+
+def test_a_callback_from_an_address_not_listed_is_a_403_and_stores_nothing(platform, seed_appeal):
+    platform.settings.aggregator_callback_ips = "54.194.146.155, 54.194.13.0/24"
+
+    for address in ("203.0.113.9", "testclient"):
+        response = _calling_from(platform, address).callback("mo", _mo(f"from-{address}"))
+        assert response.status_code == 403
+        assert response.json()["detail"] == "callbacks are not taken from this address"
+    assert count_rows(platform, inbox_messages) == 0
+
+
+@pytest.mark.parametrize("address", ["54.194.146.155", "54.194.13.190"])
+def test_a_callback_from_a_listed_address_or_network_is_taken(platform, seed_appeal, address):
+    platform.settings.aggregator_callback_ips = "54.194.146.155, 54.194.13.0/24"
+
+    assert _calling_from(platform, address).callback("mo", _mo("from-fonix")).text == "OK"
+
+
+def test_a_mistyped_address_list_stops_the_app_from_starting(platform):
+    platform.settings.aggregator_callback_ips = "54.194.146.155, fonix.example"
+
+    with pytest.raises(ValueError, match="EVERYPENNY_AGGREGATOR_CALLBACK_IPS"):
+        create_app(platform)
+
+
+def test_a_callback_missing_fields_is_a_400_that_names_them(texts):
+    response = texts.callback("mo", {"GUID": "g-1", "BODY": "SUN5"})
 
     assert response.status_code == 400
     assert response.json()["detail"] == "missing MONUMBER, DESTINATION"
@@ -164,29 +194,60 @@ def test_an_aggregator_outage_delays_the_charge_but_never_loses_it(platform, cli
 
 def test_the_simulator_refuses_a_request_id_reused_for_another_charge(texts):
     simulator_client = TestClient(create_simulator_app(texts.simulator))
-    fields = {"ORIGINATOR": "70141", "NUMBERS": EE[1:], "AMOUNT": "500", "REQUESTID": "r-1"}
-    headers = {wire.API_KEY_HEADER: texts.platform.settings.aggregator_api_key}
+    fields = {"NUMBERS": EE[1:], "AMOUNT": "500", "CURRENCY": "GBP", "REQUESTID": "r1", "CHARGEDESCRIPTION": "Gift"}
+    headers = {"X-API-KEY": texts.platform.settings.aggregator_api_key}
 
-    first = simulator_client.post(wire.CHARGE_PATH, data=fields, headers=headers)
-    replay = simulator_client.post(wire.CHARGE_PATH, data=fields, headers=headers)
-    other = simulator_client.post(wire.CHARGE_PATH, data={**fields, "AMOUNT": "1000"}, headers=headers)
+    first = simulator_client.post("/v2/chargemobile", data=fields, headers=headers)
+    replay = simulator_client.post("/v2/chargemobile", data=fields, headers=headers)
+    other = simulator_client.post("/v2/chargemobile", data={**fields, "AMOUNT": "1000"}, headers=headers)
 
-    assert first.json() == replay.json() and other.status_code == 409
+    assert first.json() == replay.json() and other.status_code == 400
+    assert other.json() == {"failure": {"parameter": "REQUESTID", "failcode": "DUPLICATE_REQUESTID"}}
     assert texts.simulator.charged_pence() == 500
 
 
-def test_a_delivery_report_before_its_message_is_kept_until_the_message_exists(texts):
-    early = texts.callback(wire.DELIVERY_REPORT_CALLBACK, {"REQUESTID": "mo-9-c1-r1", "STATUSCODE": "DELIVERED"})
-    texts.settle()
+def test_a_delivery_report_that_beats_our_record_of_the_message_is_applied_once_it_is_recorded(texts, platform):
+    other_worker = platform.worker()
+    send = platform.aggregator.send_message
 
-    assert early.status_code == 200
+    def send_and_report_at_once(order):
+        txguid = send(order)
+        texts.simulator.deliver_due()  # Fonix reports delivery before we have recorded its answer
+        other_worker.run_once()  # and another worker takes the report up first
+        return txguid
+
+    platform.aggregator.send_message = send_and_report_at_once
+    texts.text(EE, "HELP")
+
+    with texts.platform.engine.connect() as connection:
+        row = connection.execute(sms_outbound.select()).one()
+    assert (row.purpose, row.status, row.txguid) == ("reply", "delivered", next(iter(texts.simulator.messages)))
     with texts.platform.uow() as uow:
-        assert uow.outbox.depth() == 1
+        assert uow.outbox.depth() == 0  # nothing left retrying
 
-    texts.callback(wire.MO_CALLBACK, _mo("mo-9"))
+
+def test_a_delivery_report_for_a_message_we_never_recorded_is_kept_but_not_retried(texts):
+    response = texts.callback("delivery-report", {"GUID": "r-4-NEVERSENT", "STATUSCODE": "DELIVERED"})
     texts.settle()
-    texts.make_retries_due()
 
+    assert response.status_code == 200
+    assert count_rows(texts.platform, inbox_messages) == 1
     with texts.platform.uow() as uow:
         assert uow.outbox.depth() == 0
-        assert uow.texts.messages(["mo-9-c1-r1"])["mo-9-c1-r1"].status.value == "delivered"
+
+
+def test_a_charge_the_aggregator_refuses_for_good_fails_the_gift_with_its_code(platform, client, seed_appeal,
+                                                                              monkeypatch):
+    monkeypatch.setattr(SimulatedAggregator, "charge", lambda self, fields: (
+        400, {"failure": {"parameter": "NUMBERS", "failcode": "INVALID_MSISDN"}}))
+    texts = _harness(platform, client, Delivery())
+
+    replies = texts.text(EE, "SUN5")
+
+    [donation] = texts.donations()
+    assert (donation.status, donation.failure_reason) == (DonationStatus.FAILED, "INVALID_MSISDN (NUMBERS)")
+    assert "your network could not take the donation, so no charge was made" in replies[0]
+    assert "give online instead" in replies[-1]
+    assert texts.totals()["pending_pence"] == 0
+    with platform.uow() as uow:
+        assert uow.outbox.depth() == 0  # not retried: the same request can never succeed

@@ -27,7 +27,7 @@ def test_a_small_spike_is_acked_and_its_money_reaches_the_books(platform, seed_a
     try:
         with BackgroundServer(create_app(platform)) as app_url:
             run = SpikeRun(plan, [app_url], aggregator_url, settings.aggregator_api_key,
-                           settings.aggregator_callback_secret)
+                           settings.aggregator_callback_token)
             figures = run.run()
     finally:
         stop.set()
@@ -56,7 +56,7 @@ def test_an_acknowledgements_only_spike_ends_when_every_text_is_acked_and_queues
     settings = platform.settings
     with BackgroundServer(create_app(platform)) as app_url:  # no worker runs
         run = SpikeRun(plan, [app_url], f"http://127.0.0.1:{free_port()}", settings.aggregator_api_key,
-                       settings.aggregator_callback_secret)
+                       settings.aggregator_callback_token)
         figures = run.run()
 
     assert figures.drained and figures.texts_acked == plan.total_texts == 40
@@ -124,7 +124,7 @@ def test_a_spike_can_drive_the_aggregator_simulator_the_demo_already_runs(platfo
         with (BackgroundServer(create_app(platform)) as app_url,
               running_simulator(settings, app_url=app_url)):  # as `everypenny demo` runs it
             runs = [SpikeRun(plan, [app_url], aggregator_url, settings.aggregator_api_key,
-                             settings.aggregator_callback_secret, running_simulator=True) for _ in range(2)]
+                             settings.aggregator_callback_token, running_simulator=True) for _ in range(2)]
             figures = [run.run() for run in runs]  # the second starts with the first's charges on the books
     finally:
         stop.set()

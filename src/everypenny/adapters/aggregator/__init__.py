@@ -1,1 +1,1 @@
-"""The carrier-billing SMS aggregator: its wire format, our HTTP client for its API, and callback checks."""
+"""Carrier-billing SMS aggregators behind the service layer's AggregatorGateway port: Fonix (fonix.py)."""

@@ -514,6 +514,16 @@ class SqlInbox:
             provider=provider, message_id=message_id, kind=kind, payload=json.dumps(payload),
             received_at=now())) is not None
 
+    def payloads(self, provider: str, message_ids: Sequence[str]) -> list[dict[str, Any]]:
+        """The stored callbacks with these message ids, in the order they arrived."""
+        if not message_ids:
+            return []
+        rows = self.connection.scalars(
+            select(inbox_messages.c.payload).where(inbox_messages.c.provider == provider,
+                                                   inbox_messages.c.message_id.in_(list(message_ids)))
+            .order_by(inbox_messages.c.id))
+        return [json.loads(payload) for payload in rows]
+
     def accept_many(self, callbacks: Sequence[tuple[str, str, str, dict[str, Any]]]) -> list[bool]:
         """Stores (provider, message id, kind, payload) callbacks in one statement; for each, whether it is
         new (a repeat, stored before or earlier in the same batch, is False)."""

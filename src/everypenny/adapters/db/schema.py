@@ -244,15 +244,20 @@ sms_charges = Table(
     Column("amount_pence", BigInteger, nullable=False),
     Column("currency", String(3), nullable=False),
     Column("network", String(40), nullable=False),
-    Column("status", String(10), nullable=False),
-    Column("failure_reason", String(40)),
+    Column("status", String(12), nullable=False),
+    Column("failure_reason", String(80)),
     Column("contradicting_report", String(200)),
     Column("created_at", UtcDateTime, nullable=False),
     Column("reported_at", UtcDateTime),
+    # Since 0010_fonix: the aggregator's id for the charge, and where its refund stands.
+    Column("txguid", String(80)),
+    Column("refund_status", String(10)),
     CheckConstraint("amount_pence > 0", name="ck_sms_charges_amount_positive"),
-    CheckConstraint("status IN ('requested', 'charged', 'failed')", name="ck_sms_charges_status"),
+    CheckConstraint("status IN ('requested', 'charged', 'failed', 'unconfirmed')", name="ck_sms_charges_status"),
     CheckConstraint("(status = 'failed') = (failure_reason IS NOT NULL)", name="ck_sms_charges_failure_has_reason"),
+    CheckConstraint("refund_status IN ('pending', 'refunded')", name="ck_sms_charges_refund_status"),
     UniqueConstraint("donation_id", "sequence", name="uq_sms_charges_donation_sequence"),
+    Index("ix_sms_charges_status_created_at", "status", "created_at"),
 )
 
 sms_outbound = Table(
@@ -270,8 +275,10 @@ sms_outbound = Table(
     Column("status_detail", String(200)),
     Column("created_at", UtcDateTime, nullable=False),
     Column("updated_at", UtcDateTime, nullable=False),
+    Column("txguid", String(80)),  # since 0010_fonix: delivery reports name a message by it
     Index("ix_sms_outbound_in_reply_to", "in_reply_to"),
     Index("ix_sms_outbound_to_number", "to_number"),
+    Index("ix_sms_outbound_txguid", "txguid"),
 )
 # The appeal desk (migration 0004_appeal_desk): its users, their sessions and the reporting indexes.
 desk_users = Table(

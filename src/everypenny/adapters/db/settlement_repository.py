@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from sqlalchemy import Connection, insert, select
+from sqlalchemy import Connection, func, insert, select
 
 from everypenny.adapters.db.repositories import _appeal_id, _insert_or_duplicate, now
 from everypenny.adapters.db.schema import (
@@ -68,6 +68,18 @@ class SqlSettlementStore:
             .order_by(sms_charges.c.id))
         return [Charge(row.request_id, row.reference, row.amount_pence, row.network, row.status == "charged",
                        row.reported_at) for row in rows]
+
+
+    def unconfirmed_charges(self, appeal_slug: str, network: str, period: str) -> list[str]:
+        """Request ids of the appeal's unconfirmed charges on `network` requested in `period` (YYYY-MM, UTC)."""
+        rows = self.connection.execute(
+            select(sms_charges.c.request_id, sms_charges.c.created_at)
+            .join(donations, donations.c.id == sms_charges.c.donation_id)
+            .join(appeals, appeals.c.id == donations.c.appeal_id)
+            .where(appeals.c.slug == appeal_slug, sms_charges.c.status == "unconfirmed",
+                   func.upper(sms_charges.c.network) == network.upper())
+            .order_by(sms_charges.c.id))
+        return [row.request_id for row in rows if f"{row.created_at:%Y-%m}" == period]
 
 
 def _stored_statement(row) -> StoredStatement:

@@ -30,7 +30,8 @@ class SqlTextGivingStore:
                 request_id=charge.request_id, donation_id=_donation_id(self.connection, charge.donation_reference),
                 sequence=charge.sequence, amount_pence=charge.amount_pence, currency=charge.currency,
                 network=charge.network, status=charge.status.value, failure_reason=charge.failure_reason,
-                contradicting_report=charge.contradicting_report, created_at=moment) for charge in charges])
+                contradicting_report=charge.contradicting_report, txguid=charge.txguid, created_at=moment)
+                for charge in charges])
 
     def _charge_query(self):
         return select(sms_charges, donations.c.reference).join(donations, donations.c.id == sms_charges.c.donation_id)
@@ -41,7 +42,7 @@ class SqlTextGivingStore:
             request_id=row.request_id, donation_reference=row.reference, sequence=row.sequence,
             amount_pence=row.amount_pence, currency=row.currency, network=row.network,
             status=ChargeStatus(row.status), failure_reason=row.failure_reason,
-            contradicting_report=row.contradicting_report)
+            contradicting_report=row.contradicting_report, txguid=row.txguid, refund_status=row.refund_status)
 
     def charges(self, request_ids: Sequence[str]) -> dict[str, SmsCharge]:
         rows = self.connection.execute(self._charge_query().where(sms_charges.c.request_id.in_(list(request_ids))))
@@ -52,7 +53,34 @@ class SqlTextGivingStore:
             moment = now()
             self.connection.execute(_SAVE_CHARGE, [dict(
                 ref=charge.request_id, status=charge.status.value, failure_reason=charge.failure_reason,
-                contradicting_report=charge.contradicting_report, reported_at=moment) for charge in charges])
+                contradicting_report=charge.contradicting_report, reported_at=moment if charge.final else None)
+                for charge in charges])
+
+    def set_charge_txguids(self, txguids: dict[str, str]) -> None:
+        """Only where none is stored yet, and nothing else: a report saved meanwhile must not be overwritten."""
+        if txguids:
+            self.connection.execute(
+                sms_charges.update().where(sms_charges.c.request_id == bindparam("ref"), sms_charges.c.txguid.is_(None))
+                .values(txguid=bindparam("guid")), [{"ref": ref, "guid": guid} for ref, guid in txguids.items()])
+
+    def set_refund_statuses(self, statuses: dict[str, str]) -> None:
+        if statuses:
+            self.connection.execute(
+                sms_charges.update().where(sms_charges.c.request_id == bindparam("ref"))
+                .values(refund_status=bindparam("refund")), [{"ref": r, "refund": s} for r, s in statuses.items()])
+
+    def unconfirm_charges(self, requested_before: datetime, limit: int) -> int:
+        """Charges still waiting for their report, asked for before `requested_before`, become unconfirmed; one
+        whose report lands meanwhile is left alone."""
+        oldest = select(sms_charges.c.id).where(
+            sms_charges.c.status == ChargeStatus.REQUESTED.value, sms_charges.c.created_at < requested_before
+        ).order_by(sms_charges.c.id).limit(limit)
+        ids = list(self.connection.scalars(oldest))
+        if not ids:
+            return 0
+        return self.connection.execute(sms_charges.update().where(
+            sms_charges.c.id.in_(ids), sms_charges.c.status == ChargeStatus.REQUESTED.value)
+            .values(status=ChargeStatus.UNCONFIRMED.value)).rowcount
 
     def charges_for(self, donation_reference: str) -> list[SmsCharge]:
         rows = self.connection.execute(self._charge_query().where(donations.c.reference == donation_reference)
@@ -68,7 +96,8 @@ class SqlTextGivingStore:
             sender=message.sender, body=message.body, purpose=message.purpose, in_reply_to=message.in_reply_to,
             donation_id=_donation_id(self.connection, message.donation_reference)
             if message.donation_reference else None, status=message.status.value,
-            status_detail=message.status_detail, created_at=moment, updated_at=moment) for message in messages])
+            status_detail=message.status_detail, txguid=message.txguid, created_at=moment, updated_at=moment)
+            for message in messages])
 
     def _message_query(self):
         return select(sms_outbound, donations.c.reference).outerjoin(
@@ -79,7 +108,7 @@ class SqlTextGivingStore:
         return OutboundText(
             request_id=row.request_id, provider=row.provider, to=row.to_number, sender=row.sender, body=row.body,
             purpose=row.purpose, in_reply_to=row.in_reply_to, donation_reference=row.reference,
-            status=MessageStatus(row.status), status_detail=row.status_detail)
+            status=MessageStatus(row.status), status_detail=row.status_detail, txguid=row.txguid)
 
     def messages(self, request_ids: Sequence[str]) -> dict[str, OutboundText]:
         rows = self.connection.execute(self._message_query().where(sms_outbound.c.request_id.in_(list(request_ids))))
@@ -94,6 +123,18 @@ class SqlTextGivingStore:
         if only_if is not None:
             statement = statement.where(sms_outbound.c.status == only_if.value)
         return set(self.connection.scalars(statement.values(values).returning(sms_outbound.c.request_id)))
+
+    def set_message_txguids(self, txguids: dict[str, str]) -> None:
+        if txguids:
+            self.connection.execute(
+                sms_outbound.update().where(sms_outbound.c.request_id == bindparam("ref")).values(
+                    txguid=bindparam("guid")), [{"ref": ref, "guid": guid} for ref, guid in txguids.items()])
+
+    def set_statuses_by_txguid(self, txguids: Sequence[str], status: MessageStatus, detail: str | None) -> set[str]:
+        """Applies delivery reports, which name a message by the aggregator's id; returns the ids it found."""
+        statement = sms_outbound.update().where(sms_outbound.c.txguid.in_(list(txguids))).values(
+            status=status.value, status_detail=detail, updated_at=now())
+        return set(self.connection.scalars(statement.returning(sms_outbound.c.txguid)))
 
     def replies_to(self, inbound_id: str) -> list[OutboundText]:
         rows = self.connection.execute(self._message_query().where(sms_outbound.c.in_reply_to == inbound_id)

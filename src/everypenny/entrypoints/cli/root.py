@@ -18,7 +18,7 @@ from everypenny.entrypoints.cli.settlement import giftaid_app, reconcile, settle
 from everypenny.entrypoints.cli.simulators import simulator_app
 from everypenny.entrypoints.cli.spike import spike_command
 from everypenny.entrypoints.cli.tasks import tasks_app
-from everypenny.entrypoints.cli.text_giving import donations_app, simulate_app
+from everypenny.entrypoints.cli.text_giving import donations_app, simulate_app, sms_app
 from everypenny.logs import configure_logging
 
 app = typer.Typer(help="Run a charity appeal end to end.", no_args_is_help=True, add_completion=False)
@@ -36,6 +36,7 @@ app.add_typer(online_app, name="online")
 simulate_app.command("spike")(spike_command)
 app.add_typer(simulate_app, name="simulate")
 app.add_typer(donations_app, name="donations")
+app.add_typer(sms_app, name="sms")
 app.add_typer(user_app, name="user")
 app.add_typer(export_app, name="export")
 app.add_typer(tasks_app, name="tasks")

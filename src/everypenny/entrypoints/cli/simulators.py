@@ -63,7 +63,7 @@ def running_simulator(settings: Settings, app_url: str, delivery: Delivery = Del
                       couriers: int = 1) -> Iterator[str]:
     """The simulated aggregator, listening where settings say the aggregator is, calling back `app_url`."""
     where = urlparse(settings.aggregator_url)
-    simulator = SimulatedAggregator(app_url, settings.aggregator_api_key, settings.aggregator_callback_secret,
+    simulator = SimulatedAggregator(app_url, settings.aggregator_api_key, settings.aggregator_callback_token,
                                     delivery=delivery)
     simulator.start(couriers)
     try:

@@ -54,7 +54,7 @@ def spike_command(
     targets = app_url or [settings.public_url]
     target = ", ".join(targets)
     run = SpikeRun(plan, targets, settings.aggregator_url, settings.aggregator_api_key,
-                   settings.aggregator_callback_secret, running_simulator=running_aggregator)
+                   settings.aggregator_callback_token, running_simulator=running_aggregator)
     console.print(f"Spike of {plan.total_texts:,} texts to {shortcode}: ramp {ramp_s:g} s to {peak:,.0f}/s, "
                   f"held {hold_s:g} s, against {target}")
     try:

@@ -18,9 +18,12 @@ from everypenny.domain.money import format_pence
 from everypenny.domain.text_giving import SmsCharge
 from everypenny.entrypoints.cli.shared import fail, opened_platform
 from everypenny.entrypoints.web.sms_webhooks import TWILIO_PATH
+from everypenny.service_layer.text_giving import TextRefundRefused, refund_text_gift
+from everypenny.service_layer.text_giving_ports import RefundStatus
 
 simulate_app = typer.Typer(help="Act as a donor against a running server.", no_args_is_help=True)
 donations_app = typer.Typer(help="Donations and how they were paid.", no_args_is_help=True)
+sms_app = typer.Typer(help="Text giving through the SMS aggregator.", no_args_is_help=True)
 
 console = Console(highlight=False, soft_wrap=True)
 
@@ -114,3 +117,27 @@ def donations_list(
                 "\n".join(charges))
     # Piped or captured output gets room for the table instead of the 80 columns rich assumes.
     Console(highlight=False, width=None if sys.stdout.isatty() else 200).print(table)
+
+
+REFUND_OUTCOMES = {
+    RefundStatus.SUCCESS: "refunded and booked",
+    RefundStatus.PENDING: "pending with the network: run this again later to book it",
+    RefundStatus.FAILURE: "refused by the aggregator, nothing changed",
+}
+
+
+@sms_app.command("refund")
+def sms_refund(reference: str = typer.Argument(..., help="The donation's reference, e.g. EP-7K3M9Q2XDA.")) -> None:
+    """Give a text donation back to the donor's phone bill through the aggregator (Fonix's /v2/refund)."""
+    reference = reference.strip().upper()
+    with opened_platform() as running:
+        try:
+            refund = refund_text_gift(running.uow, running.aggregator_gateway(), reference)
+        except TextRefundRefused as refused:
+            fail(str(refused), 2)
+    for charge in refund.charges:
+        detail = f" ({charge.detail})" if charge.detail and charge.status is not RefundStatus.SUCCESS else ""
+        console.print(f"{reference} charge {charge.sequence}, {format_pence(charge.amount_pence, refund.currency)}: "
+                      f"{REFUND_OUTCOMES[charge.status]}{detail}")
+    if any(charge.status is RefundStatus.FAILURE for charge in refund.charges):
+        raise typer.Exit(1)

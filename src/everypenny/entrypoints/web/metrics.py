@@ -49,9 +49,10 @@ class DatabaseCollector:
                                 "Age of the oldest queued task: how far work lags behind what was received")
         lag.add_metric([], figures.oldest_pending_task_age_s)
         yield lag
-        outcomes = CounterMetricFamily("everypenny_charges", "Text donation charges by outcome "
-                                       "(requested: no report yet)", labels=["outcome"])
-        for outcome in ("requested", "charged", "failed"):
+        outcomes = CounterMetricFamily("everypenny_charges", "Text donation charges by outcome (requested: no "
+                                       "report yet; unconfirmed: none came, the statement settles it)",
+                                       labels=["outcome"])
+        for outcome in ("requested", "charged", "failed", "unconfirmed"):
             outcomes.add_metric([outcome], figures.charges.get(outcome, 0))
         yield outcomes
 

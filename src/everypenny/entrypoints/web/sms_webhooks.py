@@ -2,11 +2,18 @@
 
 Aggregator callbacks are stored by the process's group committer (service_layer/group_commit.py): many
 requests share one transaction, and each is answered only after its transaction commits.
+
+Fonix signs nothing, so its callbacks are checked as its own clients do: each URL carries a secret token
+(EVERYPENNY_AGGREGATOR_CALLBACK_TOKEN; a wrong one is a 404, as if the path did not exist) and the source
+address may be limited to Fonix's (EVERYPENNY_AGGREGATOR_CALLBACK_IPS; lindar-open/fonix-client checks
+charge reports against the addresses Fonix publishes).
 """
 
 from __future__ import annotations
 
 import asyncio
+import hmac
+import ipaddress
 import re
 from collections.abc import Callable
 
@@ -15,9 +22,10 @@ from starlette.concurrency import run_in_threadpool
 from twilio.request_validator import RequestValidator
 from twilio.twiml.messaging_response import MessagingResponse
 
-from everypenny.adapters.aggregator import wire
+from everypenny.adapters.aggregator import fonix
 from everypenny.bootstrap import Platform
-from everypenny.entrypoints.web.contract import UNSIGNED
+from everypenny.entrypoints.web.contract import UNSIGNED, problem
+from everypenny.entrypoints.web.edge import client_address
 from everypenny.service_layer.group_commit import GroupCommit
 from everypenny.service_layer.text_giving import (
     TWILIO,
@@ -34,6 +42,31 @@ TWILIO_PATH = "/webhooks/twilio/sms"
 # are 34, www.twilio.com/docs/glossary/what-is-a-sid): anything else is refused before it is stored.
 E164 = re.compile(r"^\+?[0-9]{1,15}$")
 TWILIO_FIELDS = {"MessageSid": re.compile(r"^[A-Za-z0-9]{1,64}$"), "From": E164, "To": E164}
+AGGREGATOR_CALLBACKS = "/webhooks/aggregator/{token}/{kind}"
+READERS: dict[str, tuple[Callable, Callable]] = {
+    "mo": (fonix.read_mo, text_callback),  # a donor's text to one of our shortcodes
+    "charge-report": (fonix.read_charge_report, charge_report_callback),  # whether a charge went through
+    "delivery-report": (fonix.read_delivery_report, delivery_report_callback),  # whether a message arrived
+}
+
+
+def allowed_networks(setting: str) -> list[ipaddress.IPv4Network | ipaddress.IPv6Network]:
+    """EVERYPENNY_AGGREGATOR_CALLBACK_IPS as networks (an address alone is a network of one); a mistyped entry
+    stops the app at start rather than letting every callback through or none."""
+    try:
+        return [ipaddress.ip_network(entry.strip(), strict=False) for entry in setting.split(",") if entry.strip()]
+    except ValueError as error:
+        raise ValueError(f"EVERYPENNY_AGGREGATOR_CALLBACK_IPS: {error}") from None
+
+
+def address_allowed(address: str, networks: list) -> bool:
+    if not networks:
+        return True
+    try:
+        ip = ipaddress.ip_address(address)
+    except ValueError:
+        return False
+    return any(ip in network for network in networks)
 
 
 def sms_webhooks(platform: Platform) -> APIRouter:
@@ -41,33 +74,25 @@ def sms_webhooks(platform: Platform) -> APIRouter:
     settings = platform.settings
     committer = GroupCommit(platform.uow)
     router.add_event_handler("shutdown", committer.close)
+    networks = allowed_networks(settings.aggregator_callback_ips)
 
-    async def _aggregator_callback(request: Request, read: Callable, as_callback: Callable) -> Response:
-        body = await request.body()
-        if not wire.signature_valid(settings.aggregator_callback_secret, body,
-                                    request.headers.get(wire.SIGNATURE_HEADER)):
-            raise HTTPException(403, f"missing or wrong {wire.SIGNATURE_HEADER}")
+    @router.post(AGGREGATOR_CALLBACKS, responses={
+        400: problem("the body is not the aggregator's format"),
+        403: problem("callbacks are not taken from this address (EVERYPENNY_AGGREGATOR_CALLBACK_IPS)"),
+        404: problem("no callback address has this token, or no such callback")})
+    async def aggregator_callback(token: str, kind: str, request: Request) -> Response:
+        """The aggregator's callbacks: `mo`, `charge-report` and `delivery-report`, form-encoded."""
+        if not hmac.compare_digest(token.encode(), settings.aggregator_callback_token.encode()) or kind not in READERS:
+            raise HTTPException(404, "Not Found")
+        if not address_allowed(client_address(request), networks):
+            raise HTTPException(403, "callbacks are not taken from this address")
+        read, as_callback = READERS[kind]
         try:
-            message = read(wire.decode(body))
-        except wire.BadCallback as error:
+            message = read(fonix.decode(await request.body()))
+        except fonix.BadCallback as error:
             raise HTTPException(400, str(error)) from None
         stored = await asyncio.wrap_future(committer.submit(as_callback(message)))
         return Response("OK" if stored else "OK (already received)", media_type="text/plain")
-
-    @router.post(wire.MO_CALLBACK, responses=UNSIGNED)
-    async def aggregator_mo(request: Request) -> Response:
-        """A donor's text to one of our shortcodes."""
-        return await _aggregator_callback(request, wire.read_mo, text_callback)
-
-    @router.post(wire.CHARGE_REPORT_CALLBACK, responses=UNSIGNED)
-    async def aggregator_charge_report(request: Request) -> Response:
-        """Whether a charge to a phone bill went through."""
-        return await _aggregator_callback(request, wire.read_charge_report, charge_report_callback)
-
-    @router.post(wire.DELIVERY_REPORT_CALLBACK, responses=UNSIGNED)
-    async def aggregator_delivery_report(request: Request) -> Response:
-        """Whether a message we sent reached the handset."""
-        return await _aggregator_callback(request, wire.read_delivery_report, delivery_report_callback)
 
     @router.post(TWILIO_PATH, responses=UNSIGNED)
     async def twilio_sms(request: Request) -> Response:
