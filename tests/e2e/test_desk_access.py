@@ -29,6 +29,7 @@ EXPECTED = {
     ("GET", "/appeals/{slug}/exports/{kind}.csv"): "export",
     ("GET", "/appeals/{slug}/reconciliation"): "export",
     ("POST", "/donations/{reference}/refund"): "manage_money",
+    ("POST", "/donations/{reference}/phone-refund"): "manage_money",
     ("GET", "/appeals/{slug}/settlements/new"): "manage_money",
     ("POST", "/appeals/{slug}/settlements"): "manage_money",
     ("GET", "/appeals/{slug}/gift-aid"): "manage_money",

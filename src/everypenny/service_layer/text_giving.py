@@ -615,7 +615,7 @@ def mark_unconfirmed(uow_factory: Callable[[], UnitOfWork], limit: int = 1000) -
     return changed
 
 
-# ---- refunds (a finance officer's decision: the CLI now, the desk later) -----------------------------------
+# ---- refunds (a finance officer's decision, from the CLI or the desk) --------------------------------------
 
 class TextRefundRefused(ValueError):
     """Nothing was asked of the aggregator and nothing changed; the message says why."""
@@ -627,6 +627,14 @@ class ChargeRefund:
     amount_pence: int
     status: RefundStatus
     detail: str = ""
+
+
+# What each answer to a refund means for the person who asked (the CLI and the desk say the same).
+REFUND_OUTCOMES = {
+    RefundStatus.SUCCESS: "refunded and booked",
+    RefundStatus.PENDING: "pending with the network: ask again later to book it",
+    RefundStatus.FAILURE: "refused by the aggregator, nothing changed",
+}
 
 
 @dataclass(frozen=True)

@@ -18,7 +18,7 @@ from everypenny.domain.money import format_pence
 from everypenny.domain.text_giving import SmsCharge
 from everypenny.entrypoints.cli.shared import fail, opened_platform
 from everypenny.entrypoints.web.sms_webhooks import TWILIO_PATH
-from everypenny.service_layer.text_giving import TextRefundRefused, refund_text_gift
+from everypenny.service_layer.text_giving import REFUND_OUTCOMES, TextRefundRefused, refund_text_gift
 from everypenny.service_layer.text_giving_ports import RefundStatus
 
 simulate_app = typer.Typer(help="Act as a donor against a running server.", no_args_is_help=True)
@@ -117,13 +117,6 @@ def donations_list(
                 "\n".join(charges))
     # Piped or captured output gets room for the table instead of the 80 columns rich assumes.
     Console(highlight=False, width=None if sys.stdout.isatty() else 200).print(table)
-
-
-REFUND_OUTCOMES = {
-    RefundStatus.SUCCESS: "refunded and booked",
-    RefundStatus.PENDING: "pending with the network: run this again later to book it",
-    RefundStatus.FAILURE: "refused by the aggregator, nothing changed",
-}
 
 
 @sms_app.command("refund")

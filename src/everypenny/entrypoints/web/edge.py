@@ -18,13 +18,13 @@ Network = ipaddress.IPv4Network | ipaddress.IPv6Network
 
 
 @lru_cache(maxsize=8)
-def trusted_networks(trusted_proxies: str) -> tuple[Network, ...]:
-    """EVERYPENNY_TRUSTED_PROXIES ("10.0.0.1, 10.1.0.0/16") as networks; a single address is a /32 or /128."""
-    return tuple(ipaddress.ip_network(entry.strip(), strict=False)
-                 for entry in trusted_proxies.split(",") if entry.strip())
+def networks_from(setting: str) -> tuple[Network, ...]:
+    """A setting listing addresses and networks ("10.0.0.1, 10.1.0.0/16") as networks; a single address is a
+    /32 or /128. A mistyped entry raises ValueError."""
+    return tuple(ipaddress.ip_network(entry.strip(), strict=False) for entry in setting.split(",") if entry.strip())
 
 
-def _is_trusted(address: str, networks: tuple[Network, ...]) -> bool:
+def address_in(address: str, networks: tuple[Network, ...]) -> bool:
     try:
         ip = ipaddress.ip_address(address)
     except ValueError:
@@ -41,15 +41,15 @@ def client_address(connection: HTTPConnection) -> str:
     client cannot choose its own address.
     """
     peer = connection.client.host if connection.client else "unknown"
-    networks = trusted_networks(connection.app.state.platform.settings.trusted_proxies)
-    if not _is_trusted(peer, networks):
+    networks = networks_from(connection.app.state.platform.settings.trusted_proxies)
+    if not address_in(peer, networks):
         return peer
     forwarded = ",".join(connection.headers.getlist("x-forwarded-for"))
     hops = [hop.strip() for hop in forwarded.split(",") if hop.strip()]
     client = peer
     for hop in reversed(hops):
         client = hop
-        if not _is_trusted(hop, networks):
+        if not address_in(hop, networks):
             break
     return client
 

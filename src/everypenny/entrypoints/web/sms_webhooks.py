@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import asyncio
 import hmac
-import ipaddress
 import re
 from collections.abc import Callable
 
@@ -25,7 +24,7 @@ from twilio.twiml.messaging_response import MessagingResponse
 from everypenny.adapters.aggregator import fonix
 from everypenny.bootstrap import Platform
 from everypenny.entrypoints.web.contract import UNSIGNED, problem
-from everypenny.entrypoints.web.edge import client_address
+from everypenny.entrypoints.web.edge import Network, address_in, client_address, networks_from
 from everypenny.service_layer.group_commit import GroupCommit
 from everypenny.service_layer.text_giving import (
     TWILIO,
@@ -50,23 +49,13 @@ READERS: dict[str, tuple[Callable, Callable]] = {
 }
 
 
-def allowed_networks(setting: str) -> list[ipaddress.IPv4Network | ipaddress.IPv6Network]:
-    """EVERYPENNY_AGGREGATOR_CALLBACK_IPS as networks (an address alone is a network of one); a mistyped entry
-    stops the app at start rather than letting every callback through or none."""
+def callback_networks(setting: str) -> tuple[Network, ...]:
+    """EVERYPENNY_AGGREGATOR_CALLBACK_IPS as networks (empty: any address); a mistyped entry stops the app at
+    start rather than letting every callback through or none."""
     try:
-        return [ipaddress.ip_network(entry.strip(), strict=False) for entry in setting.split(",") if entry.strip()]
+        return networks_from(setting)
     except ValueError as error:
         raise ValueError(f"EVERYPENNY_AGGREGATOR_CALLBACK_IPS: {error}") from None
-
-
-def address_allowed(address: str, networks: list) -> bool:
-    if not networks:
-        return True
-    try:
-        ip = ipaddress.ip_address(address)
-    except ValueError:
-        return False
-    return any(ip in network for network in networks)
 
 
 def sms_webhooks(platform: Platform) -> APIRouter:
@@ -74,7 +63,7 @@ def sms_webhooks(platform: Platform) -> APIRouter:
     settings = platform.settings
     committer = GroupCommit(platform.uow)
     router.add_event_handler("shutdown", committer.close)
-    networks = allowed_networks(settings.aggregator_callback_ips)
+    networks = callback_networks(settings.aggregator_callback_ips)
 
     @router.post(AGGREGATOR_CALLBACKS, responses={
         400: problem("the body is not the aggregator's format"),
@@ -84,7 +73,7 @@ def sms_webhooks(platform: Platform) -> APIRouter:
         """The aggregator's callbacks: `mo`, `charge-report` and `delivery-report`, form-encoded."""
         if not hmac.compare_digest(token.encode(), settings.aggregator_callback_token.encode()) or kind not in READERS:
             raise HTTPException(404, "Not Found")
-        if not address_allowed(client_address(request), networks):
+        if networks and not address_in(client_address(request), networks):
             raise HTTPException(403, "callbacks are not taken from this address")
         read, as_callback = READERS[kind]
         try:

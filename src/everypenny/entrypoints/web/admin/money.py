@@ -27,6 +27,8 @@ from everypenny.entrypoints.web.admin.security import allowed, now
 from everypenny.service_layer import desk, gift_aid_claims, money_out
 from everypenny.service_layer.desk_ports import DeskSession
 from everypenny.service_layer.online_donations import DonationNotFound, RefundRefused, refund_amount, request_refund
+from everypenny.service_layer.text_giving import REFUND_OUTCOMES, TextRefundRefused, refund_text_gift
+from everypenny.service_layer.text_giving_ports import RefundStatus
 
 CONFIRMED = "yes"
 SETTLEMENT_CHANNELS = {Channel.CARRIER_SMS: "Carrier SMS (the aggregator's statement)",
@@ -94,6 +96,38 @@ def add_money_routes(desk_api: FastAPI, platform: Platform, page: Page) -> None:
         return refund_page(request, reference, 200, notice=(
             f"refund {requested.refund_id} of {format_pence(requested.amount_pence, requested.currency)} "
             f"requested for {reference}; the ledger records it when Stripe confirms"))
+
+    # --- refunds to the phone bill that paid ---------------------------------------------------------------
+
+    @desk_api.post("/donations/{reference}/phone-refund", response_class=HTMLResponse)
+    def phone_refund(request: Request, reference: str, confirmed: str = Form(""),
+                     session: DeskSession = Depends(money_permission)) -> HTMLResponse:
+        """A text gift's charges given back through the aggregator, as `everypenny sms refund` does: all of
+        them (a network refunds whole charges), after a confirmation."""
+        reference = reference.upper()
+        history = desk.donation_history(platform.uow(), reference)
+        if history is None:
+            raise HTTPException(404, f"no donation has the reference {reference}")
+        donation = history.donation
+        if confirmed != CONFIRMED:
+            return confirm(request, f"Refund {format_pence(donation.net_pence, donation.currency)} of {reference} "
+                                    "to the donor's phone bill?",
+                           [("Donation", reference), ("Refund to the phone bill",
+                                                      format_pence(donation.net_pence, donation.currency))],
+                           f"/admin/donations/{reference}/phone-refund", {},
+                           "Refund to the phone bill", f"/admin/donations/{reference}",
+                           "The aggregator asks the network to give every charged text of this gift back; a refund "
+                           "cannot be undone.")
+        try:
+            refund = refund_text_gift(platform.uow, platform.aggregator_gateway(), reference)
+        except TextRefundRefused as refused:
+            return refund_page(request, reference, 400, error=str(refused))
+        outcomes = "; ".join(f"charge {charge.sequence}, {format_pence(charge.amount_pence, refund.currency)}: "
+                             f"{REFUND_OUTCOMES[charge.status]}" + (f" ({charge.detail})" if charge.detail else "")
+                             for charge in refund.charges)
+        refused = any(charge.status is RefundStatus.FAILURE for charge in refund.charges)
+        return refund_page(request, reference, 502 if refused else 200,
+                           **({"error": outcomes} if refused else {"notice": outcomes}))
 
     # --- settlements ---------------------------------------------------------------------------------------
 
