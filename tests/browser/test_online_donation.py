@@ -68,7 +68,7 @@ def fill_donation(page, stack: Stack, amount_label: str, email: str, other: str 
     if gift_aid:
         page.get_by_label("Yes, I am a UK taxpayer and want to add Gift Aid").check()
         page.get_by_label("First name or initial").fill("Olena")
-        page.get_by_label("Surname").fill("Shevchenko")
+        page.get_by_label("Surname", exact=True).fill("Shevchenko")
         page.get_by_label("House name or number").fill("12")
         page.get_by_label("Postcode").fill("ls1 4ap")
     page.get_by_role("button", name="Continue to secure card payment").click()

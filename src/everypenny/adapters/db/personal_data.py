@@ -81,8 +81,8 @@ OTHER_COLUMNS: dict[str, frozenset[str]] = {
     "gift_aid_declarations": frozenset({"id", "donation_id", "charity_name", "scope", "wording", "source",
                                         "declared_at"}),
     "email_messages": frozenset({"id", "purpose", "reference", "subject", "sent_at"}),
-    "sms_outbound": frozenset({"id", "request_id", "provider", "sender", "purpose", "in_reply_to", "donation_id",
-                               "status", "status_detail", "created_at", "updated_at"}),
+    "sms_outbound": frozenset({"id", "request_id", "txguid", "provider", "sender", "purpose", "in_reply_to",
+                               "donation_id", "status", "status_detail", "created_at", "updated_at"}),
     "inbox_messages": frozenset({"id", "provider", "message_id", "kind", "received_at"}),
     # dismissed_by names a desk user (staff), not a donor
     "outbox_tasks": frozenset({"id", "topic", "dedupe_key", "created_at", "available_at", "attempts",
