@@ -249,7 +249,7 @@ sms_charges = Table(
     Column("contradicting_report", String(200)),
     Column("created_at", UtcDateTime, nullable=False),
     Column("reported_at", UtcDateTime),
-    # Since 0010_fonix: the aggregator's id for the charge, and where its refund stands.
+    # Since 0013_fonix: the aggregator's id for the charge, and where its refund stands.
     Column("txguid", String(80)),
     Column("refund_status", String(10)),
     CheckConstraint("amount_pence > 0", name="ck_sms_charges_amount_positive"),
@@ -275,7 +275,7 @@ sms_outbound = Table(
     Column("status_detail", String(200)),
     Column("created_at", UtcDateTime, nullable=False),
     Column("updated_at", UtcDateTime, nullable=False),
-    Column("txguid", String(80)),  # since 0010_fonix: delivery reports name a message by it
+    Column("txguid", String(80)),  # since 0013_fonix: delivery reports name a message by it
     Index("ix_sms_outbound_in_reply_to", "in_reply_to"),
     Index("ix_sms_outbound_to_number", "to_number"),
     Index("ix_sms_outbound_txguid", "txguid"),

@@ -4,7 +4,7 @@
 `done_at` is then set), so the desk and the CLI can tell dismissed work from work done.
 
 Revision ID: 0011_security_data
-Revises: 0009_desk_rollups
+Revises: 0010_hmrc
 Create Date: 2026-12-01
 """
 
@@ -12,7 +12,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "0011_security_data"
-down_revision = "0013_hmrc"
+down_revision = "0010_hmrc"
 branch_labels = None
 depends_on = None
 

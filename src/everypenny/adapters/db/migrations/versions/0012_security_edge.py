@@ -5,7 +5,7 @@ any password is checked (service_layer/auth.py), so the per-account columns 0004
 written. SQLite (3.35+) and PostgreSQL both drop a plain column in place.
 
 Revision ID: 0012_security_edge
-Revises: 0009_desk_rollups
+Revises: 0011_security_data
 Create Date: 2026-12-01
 """
 

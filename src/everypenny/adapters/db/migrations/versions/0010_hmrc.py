@@ -5,7 +5,7 @@ claims-validation, CommonFileValidation.removeNonWesternCharacters), so "Тар�
 the donor gives a Latin-alphabet spelling with the declaration, and the schedule uses it. Existing
 declarations have none ('').
 
-Revision ID: 0013_hmrc
+Revision ID: 0010_hmrc
 Revises: 0009_desk_rollups
 Create Date: 2026-12-01
 """
@@ -13,7 +13,7 @@ Create Date: 2026-12-01
 import sqlalchemy as sa
 from alembic import op
 
-revision = "0013_hmrc"
+revision = "0010_hmrc"
 down_revision = "0009_desk_rollups"
 branch_labels = None
 depends_on = None

@@ -12,15 +12,15 @@
 Our request ids change form (letters and digits only); no old rows need rewriting, as no compatibility with
 the old dialect is kept.
 
-Revision ID: 0010_fonix
-Revises: 0009_desk_rollups
+Revision ID: 0013_fonix
+Revises: 0012_security_edge
 Create Date: 2026-12-01
 """
 
 import sqlalchemy as sa
 from alembic import op
 
-revision = "0010_fonix"
+revision = "0013_fonix"
 down_revision = "0012_security_edge"
 branch_labels = None
 depends_on = None
