@@ -6,9 +6,13 @@ import re
 from dataclasses import dataclass, field
 from datetime import date
 from enum import StrEnum
+from zoneinfo import ZoneInfo
 
 from everypenny.domain.branding import Branding
 from everypenny.domain.money import check_currency
+
+# UK appeals count a donor's day, date a gift and show every time in UK local time (GMT or BST).
+UK_TIME = ZoneInfo("Europe/London")
 
 
 class AppealRuleBroken(ValueError):

@@ -30,9 +30,8 @@ import csv
 import io
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
-from zoneinfo import ZoneInfo
 
-from everypenny.domain.appeal import FinancialYearEnd
+from everypenny.domain.appeal import UK_TIME, FinancialYearEnd
 from everypenny.domain.gift_aid import GiftAidDeclaration, GiftAidScope, gift_aid_pence, neutralise_formula
 
 SCHEDULE_COLUMNS = ["Item", "Title", "First name or initial", "Last name", "House name or number", "Postcode",
@@ -42,11 +41,10 @@ AGGREGATE_LIMIT_PENCE = 100_000
 MAX_DESCRIPTION_LENGTH = 35
 MAX_ROWS_PER_SCHEDULE = 1000
 PAST_COVERAGE = timedelta(days=4 * 365 + 1)  # four years, counting a leap day
-UK = ZoneInfo("Europe/London")
 
 
 def uk_date(moment: datetime) -> date:
-    return moment.astimezone(UK).date()
+    return moment.astimezone(UK_TIME).date()
 
 
 @dataclass(frozen=True)

@@ -9,15 +9,13 @@ import re
 from dataclasses import dataclass, replace
 from datetime import datetime, time
 from enum import StrEnum
-from zoneinfo import ZoneInfo
 
 import phonenumbers
 
-from everypenny.domain.appeal import Appeal, AppealStatus, Billing, Shortcode
+from everypenny.domain.appeal import UK_TIME, Appeal, AppealStatus, Billing, Shortcode
 from everypenny.domain.donation import Donation, DonationStatus
 from everypenny.domain.money import format_pence
 
-APPEAL_TIMEZONE = ZoneInfo("Europe/London")
 # Ofcom keeps 07700 900000-900999 for drama: no real subscriber has one, so demos and tests use them.
 DRAMA_MOBILES = re.compile(r"^\+447700900[0-9]{3}$")
 CROWN_DEPENDENCIES = {"GG": "Guernsey", "JE": "Jersey", "IM": "the Isle of Man"}
@@ -58,8 +56,8 @@ def uk_mobile(msisdn: str) -> str:
 
 def london_day_start(moment: datetime) -> datetime:
     """Midnight (appeal time) of the day `moment` falls in: when a number's daily cap starts again."""
-    local = moment.astimezone(APPEAL_TIMEZONE)
-    return datetime.combine(local.date(), time(0), tzinfo=APPEAL_TIMEZONE)
+    local = moment.astimezone(UK_TIME)
+    return datetime.combine(local.date(), time(0), tzinfo=UK_TIME)
 
 
 class Refusal(StrEnum):

@@ -14,11 +14,10 @@ from collections.abc import Callable, Iterator
 from contextlib import closing
 from dataclasses import dataclass, replace
 from datetime import date, datetime, time, timedelta
-from zoneinfo import ZoneInfo
 
 import phonenumbers
 
-from everypenny.domain.appeal import Appeal, AppealStatus, Channel
+from everypenny.domain.appeal import UK_TIME, Appeal, AppealStatus, Channel
 from everypenny.domain.appeal_lifecycle import check_transition
 from everypenny.domain.donation import Donation, DonationStatus, Medium
 from everypenny.domain.gift_aid import GiftAidDeclaration, GiftAidScope, gift_aid_pence
@@ -26,10 +25,9 @@ from everypenny.domain.ledger import RAISING_KINDS, AccountCode, TransferKind
 from everypenny.domain.money import average_pence, format_pence
 from everypenny.domain.privacy import mask_email, mask_phone
 from everypenny.service_layer.appeals import definition_hash
-from everypenny.service_layer.desk_ports import EXPORT_COLUMNS, UK_TIME_ZONE, ExportChunk, TimeBucket
+from everypenny.service_layer.desk_ports import EXPORT_COLUMNS, ExportChunk, TimeBucket
 from everypenny.service_layer.unit_of_work import UnitOfWork
 
-UK_TIME = ZoneInfo(UK_TIME_ZONE)
 CHANNEL_NAMES = {Channel.CARRIER_SMS: "Carrier SMS", Channel.TEXT_TO_LINK: "Text-to-link", Channel.ONLINE: "Online"}
 LATEST_DONATIONS = 20
 MAX_CHART_BUCKETS = 120

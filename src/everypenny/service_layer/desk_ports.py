@@ -92,8 +92,6 @@ class ConsentEntry:
     appeal: str | None
 
 
-UK_TIME_ZONE = "Europe/London"  # the desk and its exports give moments in UK time
-
 # Columns of each CSV export, in the order the reporting adapter writes them. People read the amounts in pounds
 # (`amount`, beside `currency`); programs read the same amounts in whole pence from the *_pence columns at the end.
 EXPORT_COLUMNS: dict[str, tuple[str, ...]] = {

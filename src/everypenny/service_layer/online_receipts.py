@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 from typing import Any
-from zoneinfo import ZoneInfo
 
 import structlog
 
+from everypenny.domain.appeal import UK_TIME
 from everypenny.domain.gift_aid import gift_aid_pence
 from everypenny.domain.money import format_pence
 from everypenny.service_layer import links
@@ -15,7 +15,6 @@ from everypenny.service_layer.online_ports import EmailMessage, Mailer, Undelive
 from everypenny.service_layer.unit_of_work import UnitOfWork
 
 log = structlog.get_logger(__name__)
-UK = ZoneInfo("Europe/London")
 
 
 def receipt_text(uow: UnitOfWork, reference: str, public_url: str, secret_key: str) -> tuple[str, str]:
@@ -26,7 +25,7 @@ def receipt_text(uow: UnitOfWork, reference: str, public_url: str, secret_key: s
     declaration = uow.gift_aid.for_donation(reference)
     if declaration is not None:
         extra = format_pence(gift_aid_pence(donation.amount_pence), donation.currency)
-        gift_aid = (f"Gift Aid: yes, declared on {declaration.declared_at.astimezone(UK):%d %B %Y}. "
+        gift_aid = (f"Gift Aid: yes, declared on {declaration.declared_at.astimezone(UK_TIME):%d %B %Y}. "
                     f"{appeal.beneficiary.name} can claim an extra {extra} from HMRC at no cost to you.")
     else:
         gift_aid = ("Gift Aid: not declared. If you are a UK taxpayer, you can add 25% to your donation at no "
@@ -38,7 +37,7 @@ def receipt_text(uow: UnitOfWork, reference: str, public_url: str, secret_key: s
         f"Amount: {amount}",
         f"Appeal: {appeal.name}",
         f"Beneficiary: {appeal.beneficiary.name} (registered charity {appeal.beneficiary.charity_number})",
-        f"Date: {donation.created_at.astimezone(UK):%d %B %Y}",
+        f"Date: {donation.created_at.astimezone(UK_TIME):%d %B %Y}",
         f"Reference: {donation.reference}",
         gift_aid,
         "",

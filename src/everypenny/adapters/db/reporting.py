@@ -13,7 +13,6 @@ import io
 import re
 from collections.abc import Callable, Iterator, Sequence
 from datetime import datetime, timedelta
-from zoneinfo import ZoneInfo
 
 from sqlalchemy import Connection, Integer, String, and_, case, cast, func, literal, or_, select, union_all
 from sqlalchemy.sql import ColumnElement, Select
@@ -31,13 +30,13 @@ from everypenny.adapters.db.schema import (
     online_checkouts,
     sms_charges,
 )
+from everypenny.domain.appeal import UK_TIME
 from everypenny.domain.donation import Donation
 from everypenny.domain.money import pounds_and_pence
 from everypenny.domain.text_giving import ChargeStatus
 from everypenny.service_layer.desk_ports import (
     EXPORT_CELLS,
     EXPORT_COLUMNS,
-    UK_TIME_ZONE,
     Cell,
     ConsentEntry,
     DonationGroup,
@@ -301,11 +300,8 @@ def csv_safe_text(value: str | None) -> str | None:
     return value
 
 
-_EXPORT_ZONE = ZoneInfo(UK_TIME_ZONE)
-
-
 def _iso(moment: datetime | None) -> str | None:
-    return moment.astimezone(_EXPORT_ZONE).isoformat() if moment is not None else None
+    return moment.astimezone(UK_TIME).isoformat() if moment is not None else None
 
 
 def _yes_no(flag: bool | None) -> str | None:
@@ -324,7 +320,7 @@ def _sql_cell(cell: Cell, column: ColumnElement) -> ColumnElement:
     """The cell's text, computed by PostgreSQL as PYTHON_CELLS computes it. An empty text becomes NULL: COPY
     writes NULL as an empty cell (as Python's csv writes '' and None) but '' as a quoted pair of quotes."""
     if cell is Cell.MOMENT:  # wall-clock time in the zone, then its offset from UTC (the UK's is never negative)
-        local = func.timezone(UK_TIME_ZONE, column)
+        local = func.timezone(UK_TIME.key, column)
         offset = local - func.timezone("UTC", column)
         fraction = case((func.to_char(local, "US") == "000000", ""), else_=func.to_char(local, ".US"))
         return (func.to_char(local, 'YYYY-MM-DD"T"HH24:MI:SS').concat(fraction).concat("+")

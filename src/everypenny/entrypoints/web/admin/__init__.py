@@ -17,7 +17,7 @@ from fastapi.templating import Jinja2Templates
 from starlette.exceptions import HTTPException
 
 from everypenny.bootstrap import Platform
-from everypenny.domain.appeal import Appeal, AppealStatus
+from everypenny.domain.appeal import UK_TIME, Appeal, AppealStatus
 from everypenny.domain.appeal_lifecycle import ALLOWED_TRANSITIONS, TransitionRefused
 from everypenny.domain.money import format_pence
 from everypenny.domain.privacy import mask_email, mask_phone
@@ -72,7 +72,7 @@ def _templates() -> Jinja2Templates:
 
 def uk_time(moment: datetime | None) -> str:
     """A moment as the charity's staff read it: UK wall-clock time, with GMT or BST named."""
-    return moment.astimezone(desk.UK_TIME).strftime("%d %b %Y %H:%M:%S %Z") if moment else ""
+    return moment.astimezone(UK_TIME).strftime("%d %b %Y %H:%M:%S %Z") if moment else ""
 
 
 def same_words(typed: str, expected: str) -> bool:
