@@ -33,6 +33,7 @@ from datetime import date, datetime, timedelta
 
 from everypenny.domain.appeal import UK_TIME, FinancialYearEnd
 from everypenny.domain.gift_aid import GiftAidDeclaration, GiftAidScope, gift_aid_pence, neutralise_formula
+from everypenny.domain.money import pounds_and_pence
 
 SCHEDULE_COLUMNS = ["Item", "Title", "First name or initial", "Last name", "House name or number", "Postcode",
                     "Aggregated donations", "Sponsored event", "Donation date", "Amount"]
@@ -165,11 +166,6 @@ def _description(count: int) -> str:
     return text[:MAX_DESCRIPTION_LENGTH]
 
 
-def pounds(pence: int) -> str:
-    """Pounds with exactly two decimals and no sign, as HMRC's amount cells want."""
-    return f"{pence // 100}.{pence % 100:02d}"
-
-
 def schedule_date(on: date) -> str:
     return f"{on:%d/%m/%y}"
 
@@ -178,7 +174,7 @@ def schedule_cells(schedule: Schedule) -> list[list[str]]:
     """Each row's cells 1 to 10 of HMRC's template, item numbers from 1, none a spreadsheet would run."""
     return [[str(item), *(neutralise_formula(text) for text in (
                 row.title, row.first_name, row.last_name, row.house, row.postcode, row.aggregated)),
-             "", schedule_date(row.donated_on), pounds(row.amount_pence)]
+             "", schedule_date(row.donated_on), pounds_and_pence(row.amount_pence)]
             for item, row in enumerate(schedule.rows, start=1)]
 
 

@@ -17,6 +17,8 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from enum import StrEnum
 
+from everypenny.domain.money import pounds_and_pence
+
 STATEMENT_COLUMNS = ["statement_reference", "network", "period", "line", "request_id", "message_id",
                      "charged_at", "gross", "fee", "net"]
 MAX_STATEMENT_LINES = 200_000
@@ -26,12 +28,6 @@ _PERIOD = re.compile(r"^(20[0-9]{2})-(0[1-9]|1[0-2])$")
 
 class StatementRefused(ValueError):
     """A settlement statement that cannot be imported; nothing is stored."""
-
-
-def pounds(pence: int) -> str:
-    """Pence as pounds with two decimals and no symbol, the way statements and HMRC write amounts."""
-    sign = "-" if pence < 0 else ""
-    return f"{sign}{abs(pence) // 100}.{abs(pence) % 100:02d}"
 
 
 def parse_pounds(text: str, where: str) -> int:
@@ -134,7 +130,8 @@ def statement_csv(reference: str, network: str, period: str, lines: Iterable[Sta
     writer.writerow(STATEMENT_COLUMNS)
     for line in lines:
         writer.writerow([reference, network, period, line.line, line.request_id, line.message_id, line.charged_at,
-                         pounds(line.gross_pence), pounds(line.fee_pence), pounds(line.net_pence)])
+                         pounds_and_pence(line.gross_pence), pounds_and_pence(line.fee_pence),
+                         pounds_and_pence(line.net_pence)])
     return out.getvalue()
 
 

@@ -23,7 +23,7 @@ from everypenny.domain.ledger import (
     TransferKind,
     TransferRequest,
 )
-from everypenny.domain.money import format_pence
+from everypenny.domain.money import format_pence, pounds_and_pence
 from everypenny.domain.payouts import (
     Fund,
     Gift,
@@ -306,6 +306,6 @@ def remittance_csv(lines: list[RemittanceLine]) -> str:
                      "settlement_date"])
     for line in lines:
         writer.writerow([line.donation_reference, line.channel, f"{line.donated_at:%Y-%m-%d}",
-                         f"{line.covered_pence // 100}.{line.covered_pence % 100:02d}", line.settlement_reference,
+                         pounds_and_pence(line.covered_pence), line.settlement_reference,
                          f"{line.settled_at:%Y-%m-%d}"])
     return out.getvalue()

@@ -24,7 +24,7 @@ from everypenny.config import STRIPE_API_VERSION
 from everypenny.domain.appeal import Appeal, AppealStatus
 from everypenny.domain.donation import DonationStatus
 from everypenny.domain.gift_aid import GiftAidInvalid, GiftAidScope, declaration_wording, gift_aid_pence
-from everypenny.domain.money import CURRENCY_SYMBOLS, format_pence
+from everypenny.domain.money import CURRENCY_SYMBOLS, format_pence, pounds_and_pence
 from everypenny.domain.privacy import mask_phone
 from everypenny.entrypoints.web.contract import UNKNOWN_APPEAL, field_problems, problem
 from everypenny.entrypoints.web.edge import client_address
@@ -207,7 +207,7 @@ def online_router(platform: Platform) -> APIRouter:
         if amount_pence in appeal.suggested_amounts_pence:
             values["amount"] = str(amount_pence)
         elif amount_pence:
-            values["amount"], values["other_amount"] = "other", f"{amount_pence // 100}.{amount_pence % 100:02d}"
+            values["amount"], values["other_amount"] = "other", pounds_and_pence(amount_pence)
         if token and _prefilled_phone(platform, token) is None:
             values["from"] = ""
         return donate_page(request, appeal, values, {})
