@@ -32,6 +32,7 @@ from everypenny.domain.appeal import Appeal, AppealStatus, Billing, Channel, Sho
 from everypenny.domain.donation import ConsentRecord, Donation, Medium, new_reference
 from everypenny.domain.keywords import Donate, Help, NeedsAmount, OptIn, OptOut, parse
 from everypenny.domain.ledger import AccountCode, Phase, TransferKind, TransferRequest
+from everypenny.domain.money import format_pence
 from everypenny.domain.provider_opt_out import SOURCE_PREFIX as TWILIO_CONSENTS
 from everypenny.domain.provider_opt_out import twilio_consent_change
 from everypenny.domain.text_giving import (
@@ -621,15 +622,7 @@ class TextRefundRefused(ValueError):
     """Nothing was asked of the aggregator and nothing changed; the message says why."""
 
 
-@dataclass(frozen=True)
-class ChargeRefund:
-    sequence: int
-    amount_pence: int
-    status: RefundStatus
-    detail: str = ""
-
-
-# What each answer to a refund means for the person who asked (the CLI and the desk say the same).
+# What each answer to a refund means for the person who asked.
 REFUND_OUTCOMES = {
     RefundStatus.SUCCESS: "refunded and booked",
     RefundStatus.PENDING: "pending with the network: ask again later to book it",
@@ -638,10 +631,30 @@ REFUND_OUTCOMES = {
 
 
 @dataclass(frozen=True)
+class ChargeRefund:
+    sequence: int
+    amount_pence: int
+    status: RefundStatus
+    detail: str = ""
+
+
+@dataclass(frozen=True)
 class TextRefund:
     reference: str
     currency: str
     charges: list[ChargeRefund]
+
+    @property
+    def refused(self) -> bool:
+        return any(charge.status is RefundStatus.FAILURE for charge in self.charges)
+
+    def outcomes(self) -> list[str]:
+        """A line per charge, as the CLI and the desk both say it: the aggregator's detail when it did not
+        refund."""
+        return [f"charge {charge.sequence}, {format_pence(charge.amount_pence, self.currency)}: "
+                f"{REFUND_OUTCOMES[charge.status]}"
+                + (f" ({charge.detail})" if charge.detail and charge.status is not RefundStatus.SUCCESS else "")
+                for charge in self.charges]
 
 
 def refund_text_gift(uow_factory: Callable[[], UnitOfWork], gateway: AggregatorGateway,

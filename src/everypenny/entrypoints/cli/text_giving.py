@@ -18,8 +18,7 @@ from everypenny.domain.money import format_pence
 from everypenny.domain.text_giving import SmsCharge
 from everypenny.entrypoints.cli.shared import fail, opened_platform
 from everypenny.entrypoints.web.sms_webhooks import TWILIO_PATH
-from everypenny.service_layer.text_giving import REFUND_OUTCOMES, TextRefundRefused, refund_text_gift
-from everypenny.service_layer.text_giving_ports import RefundStatus
+from everypenny.service_layer.text_giving import TextRefundRefused, refund_text_gift
 
 simulate_app = typer.Typer(help="Act as a donor against a running server.", no_args_is_help=True)
 donations_app = typer.Typer(help="Donations and how they were paid.", no_args_is_help=True)
@@ -128,9 +127,7 @@ def sms_refund(reference: str = typer.Argument(..., help="The donation's referen
             refund = refund_text_gift(running.uow, running.aggregator_gateway(), reference)
         except TextRefundRefused as refused:
             fail(str(refused), 2)
-    for charge in refund.charges:
-        detail = f" ({charge.detail})" if charge.detail and charge.status is not RefundStatus.SUCCESS else ""
-        console.print(f"{reference} charge {charge.sequence}, {format_pence(charge.amount_pence, refund.currency)}: "
-                      f"{REFUND_OUTCOMES[charge.status]}{detail}")
-    if any(charge.status is RefundStatus.FAILURE for charge in refund.charges):
+    for outcome in refund.outcomes():
+        console.print(f"{reference} {outcome}")
+    if refund.refused:
         raise typer.Exit(1)

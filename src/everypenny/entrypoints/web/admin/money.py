@@ -27,8 +27,7 @@ from everypenny.entrypoints.web.admin.security import allowed, now
 from everypenny.service_layer import desk, gift_aid_claims, money_out
 from everypenny.service_layer.desk_ports import DeskSession
 from everypenny.service_layer.online_donations import DonationNotFound, RefundRefused, refund_amount, request_refund
-from everypenny.service_layer.text_giving import REFUND_OUTCOMES, TextRefundRefused, refund_text_gift
-from everypenny.service_layer.text_giving_ports import RefundStatus
+from everypenny.service_layer.text_giving import TextRefundRefused, refund_text_gift
 
 CONFIRMED = "yes"
 SETTLEMENT_CHANNELS = {Channel.CARRIER_SMS: "Carrier SMS (the aggregator's statement)",
@@ -122,12 +121,9 @@ def add_money_routes(desk_api: FastAPI, platform: Platform, page: Page) -> None:
             refund = refund_text_gift(platform.uow, platform.aggregator_gateway(), reference)
         except TextRefundRefused as refused:
             return refund_page(request, reference, 400, error=str(refused))
-        outcomes = "; ".join(f"charge {charge.sequence}, {format_pence(charge.amount_pence, refund.currency)}: "
-                             f"{REFUND_OUTCOMES[charge.status]}" + (f" ({charge.detail})" if charge.detail else "")
-                             for charge in refund.charges)
-        refused = any(charge.status is RefundStatus.FAILURE for charge in refund.charges)
-        return refund_page(request, reference, 502 if refused else 200,
-                           **({"error": outcomes} if refused else {"notice": outcomes}))
+        outcomes = "; ".join(refund.outcomes())
+        return refund_page(request, reference, 502 if refund.refused else 200,
+                           **({"error": outcomes} if refund.refused else {"notice": outcomes}))
 
     # --- settlements ---------------------------------------------------------------------------------------
 
