@@ -125,8 +125,9 @@ class OutboxWorker:
         by one, so only the failing one waits; calls already made are recorded first rather than made again
         (not every provider call can be repeated harmlessly: a text sent twice reaches the donor twice)."""
         called: dict[str, Any] = {}
+        topics = _by_topic(tasks)
         try:
-            for topic, payloads in _by_topic(tasks).items():
+            for topic, payloads in topics.items():
                 if isinstance(handler := self.handlers.get(topic), CallsOut):
                     called[topic] = self._call_out(handler, payloads)
             self._complete(tasks, called)
@@ -137,7 +138,7 @@ class OutboxWorker:
             else:
                 self._retry_later(tasks[0], error)
                 return
-        if called and len(called) < len(_by_topic(tasks)):
+        if called and len(called) < len(topics):
             try:
                 self._complete([task for task in tasks if task.topic in called], called)
                 tasks = [task for task in tasks if task.topic not in called]
