@@ -312,7 +312,9 @@ class Refundable:
     refund_movements: int  # refunds booked and failed refunds booked back so far
 
 
-def _refundable(uow_factory: Callable[[], UnitOfWork], reference: str, amount_pence: int | None) -> Refundable:
+def refundable(uow_factory: Callable[[], UnitOfWork], reference: str, amount_pence: int | None = None) -> Refundable:
+    """What a refund would give back (all that is left by default), checked as request_refund checks it, so a
+    person can confirm it before anything is asked of the processor."""
     with uow_factory() as uow:
         donation = uow.donations.get(reference)
         checkout = uow.checkouts.by_reference(reference)
@@ -330,12 +332,6 @@ def _refundable(uow_factory: Callable[[], UnitOfWork], reference: str, amount_pe
     return Refundable(donation, checkout, amount, refund_movements)
 
 
-def refund_amount(uow_factory: Callable[[], UnitOfWork], reference: str, amount_pence: int | None = None) -> int:
-    """What a refund would give back (all that is left by default), checked as request_refund checks it, so a
-    person can confirm it before anything is asked of the processor."""
-    return _refundable(uow_factory, reference, amount_pence).amount_pence
-
-
 def request_refund(uow_factory: Callable[[], UnitOfWork], gateway: PaymentGateway, reference: str,
                    amount_pence: int | None = None) -> RefundRequested:
     """Asks the processor to give a paid donation back (all that is left of it by default).
@@ -344,9 +340,9 @@ def request_refund(uow_factory: Callable[[], UnitOfWork], gateway: PaymentGatewa
     in Stripe's dashboard and one made here are recorded the same way. The idempotency key names what has
     been refunded (and booked back) so far, so repeating the command before Stripe answers cannot refund twice.
     """
-    refundable = _refundable(uow_factory, reference, amount_pence)
-    donation, checkout, amount = refundable.donation, refundable.checkout, refundable.amount_pence
-    key = f"everypenny-refund-{reference}-after-{refundable.refund_movements}-{donation.refunded_pence}-{amount}"
+    due = refundable(uow_factory, reference, amount_pence)
+    donation, checkout, amount = due.donation, due.checkout, due.amount_pence
+    key = f"everypenny-refund-{reference}-after-{due.refund_movements}-{donation.refunded_pence}-{amount}"
     return RefundRequested(gateway.refund(checkout.payment_intent, amount, key), amount, donation.currency)
 
 

@@ -26,7 +26,7 @@ from everypenny.domain.users import Permission
 from everypenny.entrypoints.web.admin.security import allowed, now
 from everypenny.service_layer import desk, gift_aid_claims, money_out
 from everypenny.service_layer.desk_ports import DeskSession
-from everypenny.service_layer.online_donations import DonationNotFound, RefundRefused, refund_amount, request_refund
+from everypenny.service_layer.online_donations import DonationNotFound, RefundRefused, refundable, request_refund
 from everypenny.service_layer.text_giving import TextRefundRefused, refund_text_gift
 
 CONFIRMED = "yes"
@@ -70,23 +70,23 @@ def add_money_routes(desk_api: FastAPI, platform: Platform, page: Page) -> None:
         reference = reference.upper()
         try:
             pence = parse_pounds(amount) if amount.strip() else None
-            refundable = refund_amount(platform.uow, reference, pence)
+            due = refundable(platform.uow, reference, pence)
         except DonationNotFound:
             raise HTTPException(404, f"no donation has the reference {reference}") from None
         except (AmountNotUnderstood, RefundRefused) as refused:
             return refund_page(request, reference, 400, error=str(refused), amount=amount)
-        donation = desk.donation_history(platform.uow(), reference).donation
-        money = format_pence(refundable, donation.currency)
+        donation, amount_pence = due.donation, due.amount_pence
+        money = format_pence(amount_pence, donation.currency)
         if confirmed != CONFIRMED:
             return confirm(request, f"Refund {money} of {reference}?",
                            [("Donation", reference), ("Refund to the card that paid", money),
-                            ("Kept after the refund", format_pence(donation.net_pence - refundable,
+                            ("Kept after the refund", format_pence(donation.net_pence - amount_pence,
                                                                    donation.currency))],
-                           f"/admin/donations/{reference}/refund", {"amount": pounds_and_pence(refundable)},
+                           f"/admin/donations/{reference}/refund", {"amount": pounds_and_pence(amount_pence)},
                            f"Refund {money}", f"/admin/donations/{reference}",
                            "Stripe gives the money back to the donor's card; a refund cannot be undone.")
         try:
-            requested = request_refund(platform.uow, platform.payment_gateway(), reference, refundable)
+            requested = request_refund(platform.uow, platform.payment_gateway(), reference, amount_pence)
         except RefundRefused as refused:
             return refund_page(request, reference, 400, error=str(refused))
         except stripe.StripeError as error:
