@@ -1,22 +1,32 @@
-"""TV-appeal spike benchmark: a PostgreSQL-backed deployment (several app processes, several outbox workers)
-takes a spike of texts from the simulated aggregator; then the same on SQLite with one app process.
+"""TV-appeal spike benchmark: what a text gift costs and how fast a small machine takes a telethon's peak.
 
-    PYTHONPATH=src python bench/spike_bench.py                          # both stores, default spike
-    PYTHONPATH=src python bench/spike_bench.py --store postgresql --peak 1000 --hold 20 --apps 3 --workers 2
-    PYTHONPATH=src python bench/spike_bench.py --store postgresql --peak 3000 --ack-only   # acks alone
+    PYTHONPATH=src python bench/spike_bench.py                               # PostgreSQL, 3 rounds, the table
+    PYTHONPATH=src python bench/spike_bench.py --runs 1 --store sqlite
+    PYTHONPATH=src python bench/spike_bench.py --peak 1000 --ceiling 0       # skip the acknowledgement ceiling
+    PYTHONPATH=src python bench/spike_bench.py --peak 3000 --ack-only        # one spike, acknowledgements alone
 
-It prints sustained texts acked per second, p50/p99 ack latency, donations posted end to end per second,
-and, measured in the same run on the same database, the raw single-row INSERT+COMMIT rate from Python at the
-same concurrency (bench/insert_baseline.py), with the ratio of the two. The PostgreSQL run uses its own
-database on EVERYPENNY_TEST_POSTGRES_URL's server, dropped afterwards; the SQLite run a temporary file.
+A round starts a deployment on a fresh database (`--apps` uvicorn processes, `--workers` outbox workers),
+measures the raw single-row INSERT+COMMIT rate from Python at the spike's concurrency
+(bench/insert_baseline.py), replays a spike of texts at up to `--peak` a second with the workers running,
+then a spike of `--ceiling` texts a second with no workers (acknowledgements alone: the most the apps take).
+It prints each spike's figures, the CPU each role spent per text (read from each process's own CPU time:
+simulators/cpu_time.py), and a table of the four figures against their targets; with several rounds, the
+median of each and every round's value. The PostgreSQL rounds use their own database on
+EVERYPENNY_TEST_POSTGRES_URL's server, dropped afterwards; SQLite rounds a temporary file.
 """
 
 from __future__ import annotations
 
 import argparse
 import os
+import signal
+import statistics
+import subprocess
 import sys
 import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 from sqlalchemy import create_engine, text
@@ -28,71 +38,186 @@ sys.path.insert(0, str(ROOT / "bench"))
 from insert_baseline import insert_commit_rate  # noqa: E402
 
 from everypenny.config import Settings  # noqa: E402
+from everypenny.simulators.cpu_time import RoleCpu, read_roles  # noqa: E402
 from everypenny.simulators.deployment import LocalDeployment  # noqa: E402
-from everypenny.simulators.spike import SpikePlan, SpikeRun  # noqa: E402
-from everypenny.simulators.spike_report import TARGETS, chart_library_missing, summary, write_report  # noqa: E402
+from everypenny.simulators.spike import SpikeFigures, SpikePlan, SpikeRun  # noqa: E402
+from everypenny.simulators.spike_report import chart_library_missing, summary, write_report  # noqa: E402
 
 ADMIN_URL = os.environ.get("EVERYPENNY_TEST_POSTGRES_URL", "postgresql+psycopg://postgres@localhost:5432/postgres")
 DATABASE = "everypenny_spike_bench"
+TARGET_CPU_MS, TARGET_POSTED, TARGET_P99_MS, TARGET_RATIO = 2.5, 500, 100, 0.5
 
 
-def _postgres(action: str) -> str:
+@contextmanager
+def fresh_database(store: str) -> Iterator[str]:
+    if store == "sqlite":
+        with tempfile.TemporaryDirectory() as folder:
+            yield f"sqlite:///{folder}/spike.db"
+        return
     admin = create_engine(ADMIN_URL, isolation_level="AUTOCOMMIT")
+
+    def drop() -> None:
+        with admin.connect() as connection:
+            connection.execute(text(f'DROP DATABASE IF EXISTS "{DATABASE}" WITH (FORCE)'))
+
+    drop()
     with admin.connect() as connection:
-        connection.execute(text(f'DROP DATABASE IF EXISTS "{DATABASE}" WITH (FORCE)'))
-        if action == "create":
-            connection.execute(text(f'CREATE DATABASE "{DATABASE}"'))
-    admin.dispose()
-    return ADMIN_URL.rsplit("/", 1)[0] + f"/{DATABASE}"
+        connection.execute(text(f'CREATE DATABASE "{DATABASE}"'))
+    try:
+        yield ADMIN_URL.rsplit("/", 1)[0] + f"/{DATABASE}"
+    finally:
+        drop()
+        admin.dispose()
 
 
-def bench(store: str, url: str, apps: int, workers: int, plan: SpikePlan, report_dir: Path) -> None:
+@dataclass(frozen=True)
+class Spike:
+    figures: SpikeFigures
+    cpu_per_text_ms: RoleCpu
+
+
+@contextmanager
+def flame_graphs(directory: Path | None, roles: dict[str, int]) -> Iterator[None]:
+    """py-spy records each role's process (by pid) while the block runs, into `directory`/<role>.svg: only samples
+    holding the GIL, so the graph shows where Python spends CPU rather than where threads wait."""
+    if directory is None:
+        yield
+        return
+    directory.mkdir(parents=True, exist_ok=True)
+    recorders = [subprocess.Popen(["py-spy", "record", "--pid", str(pid), "--rate", "50", "--nonblocking", "--gil",
+                                   "--output", str(directory / f"{role}.svg")], stdout=subprocess.DEVNULL,
+                                  stderr=subprocess.DEVNULL) for role, pid in roles.items()]
+    try:
+        yield
+    finally:
+        for recorder in recorders:
+            recorder.send_signal(signal.SIGINT)  # py-spy writes its flame graph when interrupted
+        for recorder in recorders:
+            recorder.wait(timeout=60)
+
+
+def spike(store: str, url: str, apps: int, workers: int, plan: SpikePlan, report_dir: Path,
+          profile_dir: Path | None = None) -> Spike:
+    """One spike against a deployment started for it; its figures and the CPU each role spent per text."""
     settings = Settings()
     workers = 0 if plan.ack_only else workers
     print(f"\n== {store}: {apps} app process(es), {workers} outbox worker(s), {plan.total_texts:,} texts, "
-          f"peak {plan.peak_per_s:,.0f}/s ==", flush=True)
+          f"peak {plan.peak_per_s:,.0f}/s{', acknowledgements only' if plan.ack_only else ''} ==", flush=True)
     with LocalDeployment(url, app_processes=apps, workers=workers, log_dir=report_dir / "logs") as deployment:
-        baseline = insert_commit_rate(url, plan.couriers, seconds=3.0)
         run = SpikeRun(plan, deployment.app_urls, deployment.aggregator_url, settings.aggregator_api_key,
                        settings.aggregator_callback_token)
-        figures = run.run()
+
+        def roles() -> RoleCpu:
+            return read_roles(deployment.app_pids, deployment.worker_pids, postgres=store == "postgresql")
+
+        profiled = {"app": deployment.app_pids[0], "load-generator": os.getpid(),
+                    **({"worker": deployment.worker_pids[0]} if deployment.worker_pids else {})}
+        with flame_graphs(profile_dir, profiled):
+            before = roles()
+            figures = run.run()
+            cpu = (roles() - before).per_text_ms(figures.texts_offered)
     for line in summary(figures, plan.ack_only):
         print(line)
-    ratio = figures.acked_per_s / baseline if baseline else 0.0
-    print(f"raw INSERT+COMMIT {baseline:,.0f}/s at concurrency {plan.couriers}; "
-          f"texts acked / raw = {ratio:.2f} (target ≥ 0.5)")
-    for path in write_report(report_dir, plan, figures, run.timeline()):
-        print(f"wrote {path}")
+    print(f"CPU per text    {cpu.deployment_s:.2f} ms in the deployment: apps {cpu.apps_s:.2f}, workers "
+          f"{cpu.workers_s:.2f}, PostgreSQL {cpu.postgres_s:.2f}; load generator and simulator "
+          f"{cpu.load_generator_s:.2f}")
+    write_report(report_dir, plan, figures, run.timeline())
+    return Spike(figures, cpu)
+
+
+@dataclass(frozen=True)
+class Round:
+    raw_inserts_per_s: float
+    gifts: Spike
+    ceiling: Spike | None
+
+    def rows(self) -> dict[str, float]:
+        cpu, figures = self.gifts.cpu_per_text_ms, self.gifts.figures
+        rows = {"cpu": cpu.deployment_s, "apps": cpu.apps_s, "workers": cpu.workers_s, "postgres": cpu.postgres_s,
+                "generator": cpu.load_generator_s, "posted": figures.donations_posted_per_s,
+                "p99": figures.ack_p99_ms, "raw": self.raw_inserts_per_s}
+        if self.ceiling is not None:
+            rows["ceiling"] = self.ceiling.figures.acked_per_s
+            rows["ratio"] = self.ceiling.figures.acked_per_s / self.raw_inserts_per_s
+        return rows
+
+
+def one_round(store: str, arguments: argparse.Namespace, plan: SpikePlan, report_dir: Path) -> Round:
+    apps = arguments.apps if store == "postgresql" else 1
+    workers = arguments.workers if store == "postgresql" else 1
+    with fresh_database(store) as url:
+        raw = insert_commit_rate(url, plan.couriers, seconds=3.0)
+        print(f"raw INSERT+COMMIT {raw:,.0f}/s at concurrency {plan.couriers}", flush=True)
+        profile = arguments.profile / ("ack-only" if plan.ack_only else "gifts") if arguments.profile else None
+        gifts = spike(store, url, apps, workers, plan, report_dir / "gifts", profile)
+        if plan.ack_only:
+            return Round(raw, gifts, None)
+    if not arguments.ceiling:
+        return Round(raw, gifts, None)
+    ceiling_plan = replace(plan, peak_per_s=arguments.ceiling, ack_only=True)
+    with fresh_database(store) as url:
+        ceiling = spike(store, url, apps, 0, ceiling_plan, report_dir / "ceiling")
+    return Round(raw, gifts, ceiling)
+
+
+def table(rounds: list[Round], plan: SpikePlan, ceiling: float) -> list[str]:
+    """The issue's four figures, the median over the rounds with every round's value beside it."""
+    columns = [round_.rows() for round_ in rounds]
+
+    def figure(key: str, form: str) -> str:
+        values = [column[key] for column in columns if key in column]
+        if not values:
+            return "not measured"
+        each = f" (rounds: {', '.join(form.format(value) for value in values)})" if len(values) > 1 else ""
+        return form.format(statistics.median(values)) + each
+
+    offered = f"{plan.peak_per_s:,.0f} texts/s offered"
+    return [
+        f"| figure ({'median of ' + str(len(rounds)) + ' rounds' if len(rounds) > 1 else 'one round'}) "
+        "| measured | target |",
+        "| --- | --- | --- |",
+        f"| CPU per text, apps + workers + PostgreSQL | {figure('cpu', '{:.2f} ms')} | ≤ {TARGET_CPU_MS} ms |",
+        f"| of which apps | {figure('apps', '{:.2f} ms')} | |",
+        f"| of which workers | {figure('workers', '{:.2f} ms')} | |",
+        f"| of which PostgreSQL | {figure('postgres', '{:.2f} ms')} | |",
+        f"| load generator and simulator (not counted) | {figure('generator', '{:.2f} ms')} | |",
+        f"| donations posted per second end to end, {offered} | {figure('posted', '{:,.0f}')} "
+        f"| ≥ {TARGET_POSTED} |",
+        f"| ack p99 at {offered}, workers running | {figure('p99', '{:.0f} ms')} | < {TARGET_P99_MS} ms |",
+        f"| ack-only ceiling (texts acked/s offered {ceiling:,.0f}/s) | {figure('ceiling', '{:,.0f}/s')} | |",
+        f"| raw INSERT+COMMIT at concurrency {plan.couriers} | {figure('raw', '{:,.0f}/s')} | |",
+        f"| ack-only ceiling ÷ raw INSERT+COMMIT | {figure('ratio', '{:.2f}')} | ≥ {TARGET_RATIO} |",
+    ]
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--store", choices=["postgresql", "sqlite", "both"], default="both")
+    parser.add_argument("--store", choices=["postgresql", "sqlite", "both"], default="postgresql")
+    parser.add_argument("--runs", type=int, default=3, help="rounds; the table gives the median of each figure")
     parser.add_argument("--peak", type=float, default=1000.0, help="texts per second at the peak")
-    parser.add_argument("--ramp", type=float, default=3.0)
-    parser.add_argument("--hold", type=float, default=15.0)
+    parser.add_argument("--ramp", type=float, default=2.0)
+    parser.add_argument("--hold", type=float, default=8.0)
+    parser.add_argument("--ceiling", type=float, default=4000.0,
+                        help="texts per second offered to find the acknowledgement ceiling (0: skip)")
     parser.add_argument("--apps", type=int, default=2, help="app processes on PostgreSQL (SQLite gets one)")
     parser.add_argument("--workers", type=int, default=2, help="outbox worker processes")
     parser.add_argument("--couriers", type=int, default=16, help="concurrent callbacks (and baseline processes)")
     parser.add_argument("--report-dir", type=Path, default=Path("spike-bench"))
+    parser.add_argument("--profile", type=Path, metavar="DIR",
+                        help="flame graphs (py-spy) of an app process, a worker and the load generator during the "
+                             "spike, written to DIR/gifts/ (or DIR/ack-only/); py-spy is on PyPI")
     parser.add_argument("--ack-only", action="store_true",
-                        help="no workers: measure how fast texts are acknowledged while their work queues up")
+                        help="one spike with no workers: how fast texts are acknowledged while their work queues up")
     arguments = parser.parse_args()
     if missing := chart_library_missing():
         sys.exit(missing)
     plan = SpikePlan(peak_per_s=arguments.peak, ramp_s=arguments.ramp, hold_s=arguments.hold,
                      couriers=arguments.couriers, ack_only=arguments.ack_only)
-    print(TARGETS)
-    if arguments.store in ("postgresql", "both"):
-        url = _postgres("create")
-        try:
-            bench("postgresql", url, arguments.apps, arguments.workers, plan, arguments.report_dir / "postgresql")
-        finally:
-            _postgres("drop")
-    if arguments.store in ("sqlite", "both"):
-        with tempfile.TemporaryDirectory() as folder:
-            url = f"sqlite:///{folder}/spike.db"
-            bench("sqlite", url, 1, 1, plan, arguments.report_dir / "sqlite")
+    for store in (["postgresql", "sqlite"] if arguments.store == "both" else [arguments.store]):
+        rounds = [one_round(store, arguments, plan, arguments.report_dir / store / f"round{number}")
+                  for number in range(1, arguments.runs + 1)]
+        print(f"\n{store}, {arguments.apps if store == 'postgresql' else 1} app process(es):")
+        print("\n".join(table(rounds, plan, arguments.ceiling)))
 
 
 if __name__ == "__main__":

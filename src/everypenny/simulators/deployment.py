@@ -49,6 +49,14 @@ class LocalDeployment:
     def app_urls(self) -> list[str]:
         return [f"http://127.0.0.1:{port}" for port in self.app_ports]
 
+    @property
+    def app_pids(self) -> list[int]:
+        return [process.pid for process in self.apps if process is not None]
+
+    @property
+    def worker_pids(self) -> list[int]:
+        return [process.pid for process in self.outbox_workers if process is not None]
+
     def env(self) -> dict[str, str]:
         return {**os.environ, "PYTHONPATH": str(ROOT / "src"), "EVERYPENNY_DATABASE_URL": self.database_url,
                 "EVERYPENNY_AGGREGATOR_URL": self.aggregator_url, "EVERYPENNY_PUBLIC_URL": self.app_urls[0],
