@@ -23,7 +23,6 @@ from everypenny.domain.text_giving import (
     charge_request_id,
     donation_after_charges,
     fit_parts,
-    gift_aid_invitation,
     gsm7_length,
     help_text,
     link_to_give,
@@ -154,7 +153,6 @@ def test_fonix_failure_codes_fall_into_families_and_unknown_ones_into_other(code
 
 def _all_replies():
     donate = "http://127.0.0.1:8000/donate/sun-ukraine-fund?amount_pence=500&from=ImFiYyI.c2lnbmF0dXJlc2lnbmF0dXJl"
-    yield gift_aid_invitation(URL)
     for code in ("INSUFFICIENT_FUNDS", "TEMPORARY_BARRED", "MAX_SPEND_MSISDN", "SECTOR_NOT_ALLOWED", "NEW_CODE"):
         yield charge_failed(APPEAL, 500, code, donate)
     for why in Refusal:
@@ -174,13 +172,13 @@ def test_every_reply_is_gsm7_parts_of_at_most_160(parts):
         assert gsm7_length(part) is not None and gsm7_length(part) <= 160, part
 
 
-def test_a_receipt_says_who_how_much_helpline_and_opt_out_and_gift_aid_follows():
-    text = receipt(APPEAL, 500, 1, 1)
-    for expected in ("£5", "The Sun's Ukraine Fund", "British Red Cross", "0344 871 11 11", "STOP"):
+def test_a_receipt_says_who_how_much_helpline_and_opt_out_and_carries_the_gift_aid_link():
+    text = receipt(APPEAL, 500, 1, 1, URL)
+    for expected in ("£5", "The Sun's Ukraine Fund", "British Red Cross", "0344 871 11 11", "STOP",
+                     f"Add Gift Aid at no cost to you: {URL}"):
         assert expected in text
     assert gsm7_length(text) is not None
-    assert "(part 1 of 2 of your gift)" in receipt(APPEAL, 1000, 1, 2)
-    assert gift_aid_invitation(URL) == (f"Add Gift Aid at no cost to you: {URL}",)
+    assert "(part 1 of 2 of your gift)" in receipt(APPEAL, 1000, 1, 2, URL)
 
 
 def test_a_failure_reply_says_what_happened_and_that_nothing_was_charged():

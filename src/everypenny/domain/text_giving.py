@@ -275,19 +275,18 @@ def keyword_list(appeal: Appeal, shortcode: Shortcode) -> str:
     return options[0] if len(options) == 1 else f"{', '.join(options[:-1])} or {options[-1]}"
 
 
-def receipt(appeal: Appeal, charge_pence: int, sequence: int, of: int) -> str:
+def receipt(appeal: Appeal, charge_pence: int, sequence: int, of: int, gift_aid_url: str) -> str:
     """The thank-you the network delivers with the charge itself (the charge's BODY), so it reaches the donor
-    only if the charge goes through; the aggregator sends it in as many parts as it takes."""
+    only if the charge goes through; the aggregator sends it in as many parts as it takes. The Gift Aid
+    invitation travels in it: a gift then costs one call to the aggregator and one report back, not a second
+    (free) message and its delivery report."""
     part = f" (part {sequence} of {of} of your gift)" if of > 1 else ""
     return " ".join(fit_parts([
         f"Thank you! You gave {_money(appeal, charge_pence)}{part} to {appeal.name} for "
         f"{appeal.beneficiary.name} by text.",
+        f"Add Gift Aid at no cost to you: {gift_aid_url}",
         f"Help: {appeal.helpline}. Text STOP to opt out.",
     ]))
-
-
-def gift_aid_invitation(gift_aid_url: str) -> tuple[str, ...]:
-    return fit_parts([f"Add Gift Aid at no cost to you: {gift_aid_url}"])
 
 
 def charge_failed(appeal: Appeal, charge_pence: int, reason: str, donate_url: str) -> tuple[str, ...]:

@@ -6,8 +6,9 @@ from the outbox: so a callback we answered 200 for is never lost, and a replayed
 Money follows the two-phase ledger. Each charge gets its own PENDING transfer (receivable:carrier_sms to
 the restricted fund, the donation's full amount: aggregator fees are never netted from a gift) when the
 text is accepted; its charge report POSTs or VOIDs it in the same transaction that records the report.
-The charge request carries the receipt, which the network delivers with the charge only if it goes
-through; the Gift Aid invitation follows as a free message once the report says so. A charge whose report
+The charge request carries the receipt, with the Gift Aid invitation in it, which the network delivers with
+the charge only if it goes through; the charge report says both. A gift thus costs one call to the
+aggregator and one report back. A charge whose report
 never comes becomes unconfirmed after its time to live plus a margin (still pending money), and the
 aggregator's monthly statement settles it (service_layer/settlement.py).
 
@@ -45,7 +46,6 @@ from everypenny.domain.text_giving import (
     charge_failed,
     charge_request_id,
     donation_after_charges,
-    gift_aid_invitation,
     help_text,
     link_to_give,
     london_day_start,
@@ -398,8 +398,8 @@ def _pending_key(request_id: str) -> str:
     return f"sms:{request_id}"
 
 
-def charge_orders(uow: UnitOfWork, payloads: list[dict[str, Any]]) -> list[ChargeOrder]:
-    """What to ask the aggregator to charge for these queued charges."""
+def charge_orders(uow: UnitOfWork, payloads: list[dict[str, Any]], donor_links: DonorLinks) -> list[ChargeOrder]:
+    """What to ask the aggregator to charge for these queued charges, each with its receipt."""
     request_ids = [payload["request_id"] for payload in payloads]
     charges = uow.texts.charges(request_ids)
     if unknown := [request_id for request_id in request_ids if request_id not in charges]:
@@ -415,7 +415,8 @@ def charge_orders(uow: UnitOfWork, payloads: list[dict[str, Any]]) -> list[Charg
             request_id=charge.request_id, msisdn=donation.phone.lstrip("+"),
             shortcode=donation.metadata["shortcode"], amount_pence=charge.amount_pence,
             currency=charge.currency, description=f"Donation to {appeal.name}"[:60],
-            receipt=receipt(appeal, charge.amount_pence, charge.sequence, _charge_count(uow, charge, donation)),
+            receipt=receipt(appeal, charge.amount_pence, charge.sequence, _charge_count(uow, charge, donation),
+                            donor_links.gift_aid(donation.reference)),
             time_to_live_min=int(CHARGE_TIME_TO_LIVE.total_seconds() // 60)))
     return orders
 
@@ -523,15 +524,22 @@ def apply_charge_reports(uow: UnitOfWork, payloads: list[dict[str, Any]], donor_
     recorded = uow.texts.messages([message.request_id for message in messages if message.purpose == "receipt"])
     _store_messages(uow, [message for message in messages if message.request_id not in recorded])
     _apply_reports_waiting_for(uow, [m.txguid for m in messages if m.txguid and m.request_id not in recorded])
-    if failed := [message_request_id(c.request_id, "r", 1) for c in settled_now if c.status is ChargeStatus.FAILED]:
-        uow.texts.set_message_statuses(failed, MessageStatus.FAILED, RECEIPT_NOT_SENT, only_if=MessageStatus.SENT)
+    receipts = {status: [message_request_id(c.request_id, "r", 1) for c in settled_now if c.status is status]
+                for status in (ChargeStatus.CHARGED, ChargeStatus.FAILED)}
+    if receipts[ChargeStatus.CHARGED]:
+        uow.texts.set_message_statuses(receipts[ChargeStatus.CHARGED], MessageStatus.DELIVERED, None,
+                                       only_if=MessageStatus.SENT)
+    if receipts[ChargeStatus.FAILED]:
+        uow.texts.set_message_statuses(receipts[ChargeStatus.FAILED], MessageStatus.FAILED, RECEIPT_NOT_SENT,
+                                       only_if=MessageStatus.SENT)
 
 
 def _outcome_message(uow: UnitOfWork, charge: SmsCharge, donation: Donation, charge_count: int,
                      donor_links: DonorLinks) -> list[OutboundText]:
     """For a charge that went through, the receipt that went with it (recorded here too, in case the charge's
-    answer was never recorded) and the Gift Aid invitation; for one that failed, the notice, with a link to
-    give online. In as many parts as each takes."""
+    answer was never recorded), delivered: the charge report of a charge with a message is that message's
+    delivery report. For one that failed, the notice, with a link to give online, in as many parts as it
+    takes."""
     appeal = uow.appeals.get(donation.appeal).appeal
 
     def messages(tag: str, purpose: str, parts: tuple[str, ...], **sent: Any) -> list[OutboundText]:
@@ -545,9 +553,9 @@ def _outcome_message(uow: UnitOfWork, charge: SmsCharge, donation: Donation, cha
         return messages("f", "failure", charge_failed(
             appeal, charge.amount_pence, charge.failure_reason,
             donor_links.donate(appeal.slug, charge.amount_pence, donation.phone)))
-    sent_with_charge = messages("r", "receipt", (receipt(appeal, charge.amount_pence, charge.sequence, charge_count),),
-                                status=MessageStatus.SENT, txguid=charge.txguid)
-    return sent_with_charge + messages("g", "gift_aid", gift_aid_invitation(donor_links.gift_aid(donation.reference)))
+    return messages("r", "receipt", (receipt(appeal, charge.amount_pence, charge.sequence, charge_count,
+                                             donor_links.gift_aid(donation.reference)),),
+                    status=MessageStatus.DELIVERED, txguid=charge.txguid)
 
 
 def queued_messages(uow: UnitOfWork, payloads: list[dict[str, Any]]) -> list[OutboundText]:
@@ -702,7 +710,8 @@ def text_giving_handlers(gateway: AggregatorGateway, donor_links: DonorLinks) ->
     are made outside any transaction."""
     return {
         TEXT_RECEIVED: EachBatch(lambda uow, payloads: handle_texts(uow, payloads, donor_links)),
-        CHARGE: CallsOut(charge_orders, lambda orders: request_charges(gateway, orders),
+        CHARGE: CallsOut(lambda uow, payloads: charge_orders(uow, payloads, donor_links),
+                         lambda orders: request_charges(gateway, orders),
                          lambda uow, answered: record_charge_answers(uow, answered, donor_links)),
         CHARGE_REPORTED: EachBatch(lambda uow, payloads: apply_charge_reports(uow, payloads, donor_links)),
         SEND: CallsOut(queued_messages, lambda messages: send_messages(gateway, messages), mark_sent),

@@ -7,7 +7,8 @@ clients (lindar-open/fonix-client, JakubOboza/fonix) and nothing of adapters/agg
 Handsets text a shortcode (the simulator posts the MO to the app), the app asks for charges
 (`/v2/chargemobile`, whose BODY the handset receives if the charge goes through), sends free messages
 (`/v2/sendsms`) and refunds (`/v2/refund`); the simulator decides each charge by the handset's network and
-behaviour, then posts charge and delivery reports back to the callback URLs with the secret token. It keeps
+behaviour, then posts charge reports (which also report the message sent with a charge) and delivery
+reports of free messages back to the callback URLs with the secret token. It keeps
 a record of everything it charged, served over HTTP, so a test can check the appeal's totals against it.
 Callbacks can be delayed, duplicated and reordered on request; without those options nothing sleeps, so
 benchmarks measure the app, not the simulator. A request with DUMMY=yes is answered and otherwise ignored.
@@ -255,7 +256,11 @@ class SimulatedAggregator:
                     "STATUSTEXT": "Delivered" if code is None else code.replace("_", " ").capitalize(),
                     "REQUESTID": request_id, "STATUSTIME": _stamp(), "CONTRACT": "PAYG"})
             if code is None and fields.get("CHARGESILENT", "no").lower() == "no" and fields.get("BODY"):
-                self._deliver(handset, str(record["txguid"]), fields.get("ORIGINATOR", ""), fields["BODY"])
+                # The charged message's report is the charge report (STATUSCODE DELIVERED): JakubOboza/fonix's
+                # client/handlers.go reads one kind of report with REQUESTID, DURATION and RETRYCOUNT, and its
+                # chargemobile example's BODY is the billed message itself. No second report follows.
+                self._deliver(handset, str(record["txguid"]), fields.get("ORIGINATOR", ""), fields["BODY"],
+                              reported=False)
         return 200, {"success": {"txguid": record["txguid"], "numbers": "1", "encoding": "gsm"}}
 
     @staticmethod
@@ -282,17 +287,20 @@ class SimulatedAggregator:
                 self._deliver(self.handset(fields["NUMBERS"]), txguid, fields["ORIGINATOR"], fields["BODY"])
         return 200, {"success": {"txguid": txguid, "numbers": "1", "smsparts": "1", "encoding": "gsm"}}
 
-    def _deliver(self, handset: Handset, txguid: str, sender: str, body: str) -> None:
-        """A message reaches the handset (unless no network knows it) and its delivery report is queued."""
+    def _deliver(self, handset: Handset, txguid: str, sender: str, body: str, reported: bool = True) -> None:
+        """A message reaches the handset (unless no network knows it) and, unless another report stands for it,
+        its delivery report is queued."""
         message = {"txguid": txguid, "from": sender, "to": handset.msisdn, "body": body, "received_at": _stamp()}
         self.messages[txguid] = message
         unknown = handset.profile.refusal == "UNKNOWN_SUBSCRIBER"
         if not unknown:
             handset.received.append(message)
-        self._schedule(DELIVERY_REPORT, {
-            "IFVERSION": IFVERSION, "OPERATOR": handset.profile.operator, "MONUMBER": handset.msisdn,
-            "DESTINATION": sender, "STATUSCODE": "UNDELIVERED" if unknown else DELIVERED,
-            "STATUSTEXT": "Unknown subscriber" if unknown else "Delivered", "STATUSTIME": _stamp(), "GUID": txguid})
+        if reported:
+            self._schedule(DELIVERY_REPORT, {
+                "IFVERSION": IFVERSION, "OPERATOR": handset.profile.operator, "MONUMBER": handset.msisdn,
+                "DESTINATION": sender, "STATUSCODE": "UNDELIVERED" if unknown else DELIVERED,
+                "STATUSTEXT": "Unknown subscriber" if unknown else "Delivered", "STATUSTIME": _stamp(),
+                "GUID": txguid})
 
     def refund(self, fields: dict[str, str]) -> Answer:
         """`/v2/refund`: gives a charge back whole; idempotent on REQUESTID."""
