@@ -38,7 +38,7 @@ sys.path.insert(0, str(ROOT / "bench"))
 from insert_baseline import insert_commit_rate  # noqa: E402
 
 from everypenny.config import Settings  # noqa: E402
-from everypenny.simulators.cpu_time import RoleCpu, read_roles  # noqa: E402
+from everypenny.simulators.cpu_time import RoleCpu, pin, postgres_pids, read_roles  # noqa: E402
 from everypenny.simulators.deployment import LocalDeployment  # noqa: E402
 from everypenny.simulators.spike import SpikeFigures, SpikePlan, SpikeRun  # noqa: E402
 from everypenny.simulators.spike_report import chart_library_missing, summary, write_report  # noqa: E402
@@ -96,8 +96,11 @@ def flame_graphs(directory: Path | None, roles: dict[str, int]) -> Iterator[None
             recorder.wait(timeout=60)
 
 
+Pinning = tuple[set[int], set[int]]  # the load generator's CPUs, the deployment's (apps, workers, PostgreSQL)
+
+
 def spike(store: str, url: str, apps: int, workers: int, plan: SpikePlan, report_dir: Path,
-          profile_dir: Path | None = None) -> Spike:
+          profile_dir: Path | None = None, pinned: Pinning | None = None) -> Spike:
     """One spike against a deployment started for it; its figures and the CPU each role spent per text."""
     settings = Settings()
     workers = 0 if plan.ack_only else workers
@@ -106,6 +109,11 @@ def spike(store: str, url: str, apps: int, workers: int, plan: SpikePlan, report
     with LocalDeployment(url, app_processes=apps, workers=workers, log_dir=report_dir / "logs") as deployment:
         run = SpikeRun(plan, deployment.app_urls, deployment.aggregator_url, settings.aggregator_api_key,
                        settings.aggregator_callback_token)
+
+        if pinned:
+            generator_cpus, deployment_cpus = pinned
+            pin([os.getpid()], generator_cpus)
+            pin([*deployment.app_pids, *deployment.worker_pids, *postgres_pids()], deployment_cpus)
 
         def roles() -> RoleCpu:
             return read_roles(deployment.app_pids, deployment.worker_pids, postgres=store == "postgresql")
@@ -149,14 +157,14 @@ def one_round(store: str, arguments: argparse.Namespace, plan: SpikePlan, report
         raw = insert_commit_rate(url, plan.couriers, seconds=3.0)
         print(f"raw INSERT+COMMIT {raw:,.0f}/s at concurrency {plan.couriers}", flush=True)
         profile = arguments.profile / ("ack-only" if plan.ack_only else "gifts") if arguments.profile else None
-        gifts = spike(store, url, apps, workers, plan, report_dir / "gifts", profile)
+        gifts = spike(store, url, apps, workers, plan, report_dir / "gifts", profile, arguments.pin)
         if plan.ack_only:
             return Round(raw, gifts, None)
     if not arguments.ceiling:
         return Round(raw, gifts, None)
     ceiling_plan = replace(plan, peak_per_s=arguments.ceiling, ack_only=True)
     with fresh_database(store) as url:
-        ceiling = spike(store, url, apps, 0, ceiling_plan, report_dir / "ceiling")
+        ceiling = spike(store, url, apps, 0, ceiling_plan, report_dir / "ceiling", pinned=arguments.pin)
     return Round(raw, gifts, ceiling)
 
 
@@ -190,6 +198,26 @@ def table(rounds: list[Round], plan: SpikePlan, ceiling: float) -> list[str]:
     ]
 
 
+def cpu_split(value: str) -> Pinning:
+    """'0:1' → the load generator on CPU 0, the deployment on CPU 1 (lists as in taskset: '0', '1-3', '2,3')."""
+
+    def cpus(part: str) -> set[int]:
+        found: set[int] = set()
+        for item in filter(None, part.split(",")):
+            first, _, last = item.partition("-")
+            found.update(range(int(first), int(last or first) + 1))
+        return found
+
+    generator, separator, deployment = value.partition(":")
+    try:
+        pinning = cpus(generator), cpus(deployment)
+    except ValueError:
+        pinning = set(), set()
+    if not separator or not all(pinning):
+        raise argparse.ArgumentTypeError(f"{value!r}: give GENERATOR_CPUS:DEPLOYMENT_CPUS, e.g. 0:1")
+    return pinning
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--store", choices=["postgresql", "sqlite", "both"], default="postgresql")
@@ -206,6 +234,9 @@ def main() -> None:
     parser.add_argument("--profile", type=Path, metavar="DIR",
                         help="flame graphs (py-spy) of an app process, a worker and the load generator during the "
                              "spike, written to DIR/gifts/ (or DIR/ack-only/); py-spy is on PyPI")
+    parser.add_argument("--pin", type=cpu_split, metavar="GEN:DEP",
+                        help="pin the load generator to CPUs GEN and the apps, workers and PostgreSQL to DEP "
+                             "(e.g. 0:1), to check how many cores the deployment needs; undone at the end")
     parser.add_argument("--ack-only", action="store_true",
                         help="one spike with no workers: how fast texts are acknowledged while their work queues up")
     arguments = parser.parse_args()
@@ -213,11 +244,17 @@ def main() -> None:
         sys.exit(missing)
     plan = SpikePlan(peak_per_s=arguments.peak, ramp_s=arguments.ramp, hold_s=arguments.hold,
                      couriers=arguments.couriers, ack_only=arguments.ack_only)
-    for store in (["postgresql", "sqlite"] if arguments.store == "both" else [arguments.store]):
-        rounds = [one_round(store, arguments, plan, arguments.report_dir / store / f"round{number}")
-                  for number in range(1, arguments.runs + 1)]
-        print(f"\n{store}, {arguments.apps if store == 'postgresql' else 1} app process(es):")
-        print("\n".join(table(rounds, plan, arguments.ceiling)))
+    try:
+        for store in (["postgresql", "sqlite"] if arguments.store == "both" else [arguments.store]):
+            rounds = [one_round(store, arguments, plan, arguments.report_dir / store / f"round{number}")
+                      for number in range(1, arguments.runs + 1)]
+            print(f"\n{store}, {arguments.apps if store == 'postgresql' else 1} app process(es)"
+                  + (f", load generator on CPUs {sorted(arguments.pin[0])}, deployment on CPUs "
+                     f"{sorted(arguments.pin[1])}" if arguments.pin else "") + ":")
+            print("\n".join(table(rounds, plan, arguments.ceiling)))
+    finally:
+        if arguments.pin:  # PostgreSQL serves others after the bench: give it every CPU back
+            pin(postgres_pids(), set(range(os.cpu_count() or 1)))
 
 
 if __name__ == "__main__":

@@ -12,6 +12,7 @@ from __future__ import annotations
 import os
 import resource
 from collections.abc import Iterable
+from contextlib import suppress
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -44,12 +45,21 @@ def processes_cpu_s(pids: Iterable[int]) -> float:
     return sum(times.own_s for pid in pids if (times := process_times(pid)) is not None)
 
 
-def postgres_cpu_s() -> float:
-    """Every PostgreSQL process on this machine: live backends' own time plus what the postmaster reaped."""
+def _postgres_processes() -> dict[int, ProcessTimes]:
     servers = {}
     for entry in PROC.iterdir():
         if entry.name.isdigit() and (times := process_times(int(entry.name))) and times.command == "postgres":
             servers[int(entry.name)] = times
+    return servers
+
+
+def postgres_pids() -> list[int]:
+    return list(_postgres_processes())
+
+
+def postgres_cpu_s() -> float:
+    """Every PostgreSQL process on this machine: live backends' own time plus what the postmaster reaped."""
+    servers = _postgres_processes()
     return sum(times.own_s + (times.children_s if times.parent not in servers else 0.0)
                for times in servers.values())
 
@@ -87,3 +97,16 @@ class RoleCpu:
 def read_roles(app_pids: Iterable[int], worker_pids: Iterable[int], postgres: bool) -> RoleCpu:
     return RoleCpu(processes_cpu_s(app_pids), processes_cpu_s(worker_pids),
                    postgres_cpu_s() if postgres else 0.0, this_process_cpu_s())
+
+
+def pin(pids: Iterable[int], cpus: set[int]) -> None:
+    """Keeps these processes (every thread they have, and so every thread and child they start) on `cpus`:
+    the operator's check of how many cores a role needs, as `taskset` would for a command."""
+    for pid in pids:
+        try:
+            threads = [int(task.name) for task in (PROC / str(pid) / "task").iterdir()]
+        except OSError:
+            continue  # gone meanwhile
+        for thread in threads:
+            with suppress(OSError):  # a thread that ended between listing and pinning
+                os.sched_setaffinity(thread, cpus)
