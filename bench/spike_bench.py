@@ -44,7 +44,7 @@ from everypenny.simulators.spike import SpikeFigures, SpikePlan, SpikeRun  # noq
 from everypenny.simulators.spike_report import chart_library_missing, summary, write_report  # noqa: E402
 
 ADMIN_URL = os.environ.get("EVERYPENNY_TEST_POSTGRES_URL", "postgresql+psycopg://postgres@localhost:5432/postgres")
-DATABASE = "everypenny_spike_bench"
+DATABASE = f"everypenny_spike_bench_{os.getpid()}"  # benches running side by side never share one
 TARGET_CPU_MS, TARGET_POSTED, TARGET_P99_MS, TARGET_RATIO = 2.5, 500, 100, 0.5
 
 
