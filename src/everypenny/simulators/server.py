@@ -13,7 +13,10 @@ class BackgroundServer:
 
     def __init__(self, app, host: str = "127.0.0.1", port: int = 0, name: str = "server") -> None:
         # Plain HTTP only: no websocket protocol is loaded (older uvicorn loads websockets' deprecated legacy API).
-        self.server = uvicorn.Server(uvicorn.Config(app, host=host, port=port, log_level="warning", ws="none"))
+        # No proxy headers and no access log: only local processes call it, and a spike calls it thousands of
+        # times a second.
+        self.server = uvicorn.Server(uvicorn.Config(app, host=host, port=port, log_level="warning", ws="none",
+                                                    proxy_headers=False, access_log=False))
         self.thread = threading.Thread(target=self.server.run, name=name, daemon=True)
 
     def __enter__(self) -> str:
