@@ -68,9 +68,11 @@ def update_many(connection: Connection, table: Table, key: str, rows: Sequence[d
 
     On PostgreSQL one UPDATE ... FROM unnest(arrays) for the lot, so the server runs one statement, and the
     table's statement-level triggers fire once, per batch rather than per row; SQLite runs the UPDATE per row.
+    Rows go in key order, so two batches updating some of the same rows tend to lock them in the same order.
     """
     if not rows:
         return
+    rows = sorted(rows, key=lambda row: row[key])
     columns = [name for name in rows[0] if name != key]
     if connection.dialect.name == "postgresql":
         arrays = [bindparam(f"{name}_values", [row[name] for row in rows], type_=postgresql.ARRAY(table.c[name].type))
@@ -82,6 +84,25 @@ def update_many(connection: Connection, table: Table, key: str, rows: Sequence[d
         connection.execute(update(table).where(table.c[key] == bindparam("key_value"), *conditions)
                            .values({name: bindparam(name) for name in columns}),
                            [{"key_value": row[key], **{name: row[name] for name in columns}} for row in rows])
+
+
+def insert_many(connection: Connection, table: Table, rows: Sequence[dict[str, Any]], *returning: str) -> CursorResult:
+    """Inserts the rows (all with the same keys) in the order given, returning the `returning` columns.
+
+    On PostgreSQL one INSERT ... SELECT FROM unnest(arrays): one statement text and one execution per batch,
+    where an executemany runs the INSERT once per row and VALUES lists of each length are statements of their
+    own to parse and plan. SQLite takes the rows as an executemany.
+    """
+    returned = [table.c[name] for name in returning]
+    if connection.dialect.name != "postgresql":
+        return connection.execute(table.insert().returning(*returned) if returned else table.insert(), list(rows))
+    columns = list(rows[0])
+    arrays = [bindparam(f"{name}_values", [row[name] for row in rows], type_=postgresql.ARRAY(table.c[name].type))
+              for name in columns]
+    given = func.unnest(*arrays).table_valued(*columns, with_ordinality="position").render_derived(name="given")
+    statement = table.insert().from_select(
+        columns, select(*(given.c[name] for name in columns)).order_by(given.c.position))
+    return connection.execute(statement.returning(*returned) if returned else statement)
 
 
 def _insert_or_duplicate(connection: Connection, statement) -> Any:
@@ -212,11 +233,11 @@ class SqlDonationRepository:
         """One statement for a batch of texts' donations; their ids are remembered for the rows that follow."""
         if not gifts:
             return
-        rows = self.connection.execute(donations.insert().returning(donations.c.reference, donations.c.id), [dict(
+        rows = insert_many(self.connection, donations, [dict(
             reference=donation.reference, appeal_id=_appeal_id(self.connection, donation.appeal),
             channel=donation.channel.value, amount_pence=donation.amount_pence, currency=donation.currency,
             keyword=donation.keyword, created_at=donation.created_at, **self._values(donation))
-            for donation in gifts])
+            for donation in gifts], "reference", "id")
         for reference, row_id in rows:
             _donation_id.remember(self.connection, reference, row_id)
 
@@ -266,7 +287,7 @@ class SqlConsentRepository:
     def record_many(self, records: Sequence[ConsentRecord]) -> None:
         """In the order given: the last word a person gave is the one that counts."""
         if records:
-            self.connection.execute(consents.insert(), [dict(
+            insert_many(self.connection, consents, [dict(
                 contact=consent.contact, medium=consent.medium.value, granted=consent.granted,
                 source=consent.source[:60], recorded_at=consent.recorded_at,
                 appeal_id=_appeal_id(self.connection, consent.appeal) if consent.appeal else None)

@@ -8,7 +8,7 @@ from typing import Any
 
 from sqlalchemy import Connection, case, func, select, text
 
-from everypenny.adapters.db.repositories import _donation_id, now, one_of, update_many
+from everypenny.adapters.db.repositories import _donation_id, insert_many, now, one_of, update_many
 from everypenny.adapters.db.schema import appeals, donations, sms_charges, sms_outbound
 from everypenny.domain.donation import DonationStatus
 from everypenny.domain.text_giving import ChargeStatus, MessageStatus, OutboundText, SmsCharge
@@ -25,7 +25,7 @@ class SqlTextGivingStore:
     def add_charges(self, charges: Sequence[SmsCharge]) -> None:
         if charges:
             moment = now()
-            self.connection.execute(sms_charges.insert(), [dict(
+            insert_many(self.connection, sms_charges, [dict(
                 request_id=charge.request_id, donation_id=_donation_id(self.connection, charge.donation_reference),
                 sequence=charge.sequence, amount_pence=charge.amount_pence, currency=charge.currency,
                 network=charge.network, status=charge.status.value, failure_reason=charge.failure_reason,
@@ -87,7 +87,7 @@ class SqlTextGivingStore:
         if not messages:
             return
         moment = now()
-        self.connection.execute(sms_outbound.insert(), [dict(
+        insert_many(self.connection, sms_outbound, [dict(
             request_id=message.request_id, provider=message.provider, to_number=message.to,
             sender=message.sender, body=message.body, purpose=message.purpose, in_reply_to=message.in_reply_to,
             donation_id=_donation_id(self.connection, message.donation_reference)
