@@ -7,6 +7,7 @@ from datetime import timedelta
 import pytest
 from alembic import command
 from sqlalchemy import create_engine, text
+from sqlalchemy.exc import DBAPIError
 
 from everypenny import bootstrap
 from everypenny.adapters.appeal_file import load_appeal_file
@@ -118,4 +119,29 @@ def test_desk_rollups_start_from_the_donations_already_recorded(empty_database):
     assert sorted(groups, key=repr) == scanned_groups(platform, appeal.slug)
     assert minutes == scanned_minutes(platform, appeal.slug)
     assert sum(bucket.count for bucket in minutes) == 6
+    old.engine.dispose()
+
+
+def test_the_ledger_rules_hold_on_either_side_of_the_per_statement_checks(empty_database):
+    from tests.integration.test_ledger_store import INSERT
+
+    old = OldAppeal(empty_database, "0013_fonix")
+    pending = old.text_gift("a", 500, Phase.PENDING)
+    forged = {"amount": 600, "currency": "GBP", "phase": "post", "pending": "a",
+              "debit": AccountCode.receivable(Channel.CARRIER_SMS), "credit": AccountCode.RESTRICTED_FUND}
+
+    def refused(**fields) -> None:
+        with (pytest.raises(DBAPIError, match=r"posting no more than was pending|own appeal and currency"),
+              old.engine.begin() as connection):
+            connection.execute(text(INSERT), {**forged, **fields})
+
+    for revision in ("head", "0013_fonix", "head"):
+        if revision == "head":
+            upgrade(empty_database)
+        else:
+            command.downgrade(alembic_config(empty_database), revision)
+        refused(key=f"over-{revision}")
+        refused(key=f"euros-{revision}", amount=500, currency="EUR")
+    old.post(pending, "a:post", 500)
+    assert old.raised_and_pending() == (500, 0)
     old.engine.dispose()

@@ -8,7 +8,7 @@ from datetime import UTC, date, datetime, time
 from sqlalchemy import Connection, select
 from sqlalchemy.exc import IntegrityError
 
-from everypenny.adapters.db.repositories import TRANSFERS_WITH_CODES, _appeal_id
+from everypenny.adapters.db.repositories import TRANSFERS_WITH_CODES, _appeal_id, insert_many
 from everypenny.adapters.db.schema import appeals, ledger_chain, ledger_transfers
 from everypenny.domain.chain import ChainEntry, SealedTransfer
 from everypenny.service_layer.ports import DuplicateKey
@@ -75,7 +75,7 @@ class SqlChainRepository:
         appeal_id = _appeal_id(self.connection, appeal_slug)
         try:
             with self.connection.begin_nested():
-                self.connection.execute(ledger_chain.insert(), [
+                insert_many(self.connection, ledger_chain, [
                     {"appeal_id": appeal_id, "seq": e.seq, "transfer_id": e.transfer_id, "prev_hash": e.prev_hash,
                      "hash": e.hash, "sealed_at": e.sealed_at} for e in entries])
         except IntegrityError as error:

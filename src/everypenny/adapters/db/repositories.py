@@ -6,10 +6,11 @@ import functools
 import json
 from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
+from itertools import pairwise
 from typing import Any
 from weakref import WeakKeyDictionary
 
-from sqlalchemy import Connection, CursorResult, Insert, Table, bindparam, case, func, select, update
+from sqlalchemy import Connection, CursorResult, Insert, Table, any_, bindparam, func, or_, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import IntegrityError
 
@@ -52,6 +53,56 @@ POSTED_PHASES = [Phase.SINGLE.value, Phase.POST.value]
 
 def now() -> datetime:
     return datetime.now(UTC)
+
+
+def one_of(connection: Connection, column, values: Sequence[Any]):
+    """`column IN values`. On PostgreSQL as `column = ANY(array)`: one statement text whatever the number of
+    values, so the server parses and plans it once per connection instead of once per batch size."""
+    if connection.dialect.name == "postgresql":
+        return column == any_(bindparam(None, list(values), type_=postgresql.ARRAY(column.type)))
+    return column.in_(list(values))
+
+
+def update_many(connection: Connection, table: Table, key: str, rows: Sequence[dict[str, Any]], *conditions) -> None:
+    """Sets each row's other columns on the table's row whose `key` column matches (and `conditions` hold).
+
+    On PostgreSQL one UPDATE ... FROM unnest(arrays) for the lot, so the server runs one statement, and the
+    table's statement-level triggers fire once, per batch rather than per row; SQLite runs the UPDATE per row.
+    Rows go in key order, so two batches updating some of the same rows tend to lock them in the same order.
+    """
+    if not rows:
+        return
+    rows = sorted(rows, key=lambda row: row[key])
+    columns = [name for name in rows[0] if name != key]
+    if connection.dialect.name == "postgresql":
+        arrays = [bindparam(f"{name}_values", [row[name] for row in rows], type_=postgresql.ARRAY(table.c[name].type))
+                  for name in (key, *columns)]
+        given = func.unnest(*arrays).table_valued(key, *columns).render_derived(name="given")
+        connection.execute(update(table).where(table.c[key] == given.c[key], *conditions)
+                           .values({name: given.c[name] for name in columns}))
+    else:
+        connection.execute(update(table).where(table.c[key] == bindparam("key_value"), *conditions)
+                           .values({name: bindparam(name) for name in columns}),
+                           [{"key_value": row[key], **{name: row[name] for name in columns}} for row in rows])
+
+
+def insert_many(connection: Connection, table: Table, rows: Sequence[dict[str, Any]], *returning: str) -> CursorResult:
+    """Inserts the rows (all with the same keys) in the order given, returning the `returning` columns.
+
+    On PostgreSQL one INSERT ... SELECT FROM unnest(arrays): one statement text and one execution per batch,
+    where an executemany runs the INSERT once per row and VALUES lists of each length are statements of their
+    own to parse and plan. SQLite takes the rows as an executemany.
+    """
+    returned = [table.c[name] for name in returning]
+    if connection.dialect.name != "postgresql":
+        return connection.execute(table.insert().returning(*returned) if returned else table.insert(), list(rows))
+    columns = list(rows[0])
+    arrays = [bindparam(f"{name}_values", [row[name] for row in rows], type_=postgresql.ARRAY(table.c[name].type))
+              for name in columns]
+    given = func.unnest(*arrays).table_valued(*columns, with_ordinality="position").render_derived(name="given")
+    statement = table.insert().from_select(
+        columns, select(*(given.c[name] for name in columns)).order_by(given.c.position))
+    return connection.execute(statement.returning(*returned) if returned else statement)
 
 
 def _insert_or_duplicate(connection: Connection, statement) -> Any:
@@ -162,9 +213,6 @@ _appeal_id = _RememberedIds(appeals.c.slug, "appeal has the slug")
 _donation_id = _RememberedIds(donations.c.reference, "donation has the reference")
 
 
-_SAVE_DONATION = donations.update().where(donations.c.reference == bindparam("ref"))
-
-
 class SqlDonationRepository:
     def __init__(self, connection: Connection) -> None:
         self.connection = connection
@@ -185,11 +233,11 @@ class SqlDonationRepository:
         """One statement for a batch of texts' donations; their ids are remembered for the rows that follow."""
         if not gifts:
             return
-        rows = self.connection.execute(donations.insert().returning(donations.c.reference, donations.c.id), [dict(
+        rows = insert_many(self.connection, donations, [dict(
             reference=donation.reference, appeal_id=_appeal_id(self.connection, donation.appeal),
             channel=donation.channel.value, amount_pence=donation.amount_pence, currency=donation.currency,
             keyword=donation.keyword, created_at=donation.created_at, **self._values(donation))
-            for donation in gifts])
+            for donation in gifts], "reference", "id")
         for reference, row_id in rows:
             _donation_id.remember(self.connection, reference, row_id)
 
@@ -197,9 +245,8 @@ class SqlDonationRepository:
         self.save_many([donation])
 
     def save_many(self, gifts: Sequence[Donation]) -> None:
-        if gifts:
-            self.connection.execute(_SAVE_DONATION, [{"ref": donation.reference, **self._values(donation)}
-                                                     for donation in gifts])
+        update_many(self.connection, donations, "reference",
+                    [{"reference": donation.reference, **self._values(donation)} for donation in gifts])
 
     def _query(self):
         return select(donations, appeals.c.slug).join(appeals, appeals.c.id == donations.c.appeal_id)
@@ -217,7 +264,7 @@ class SqlDonationRepository:
         return self.get_many([reference]).get(reference)
 
     def get_many(self, references: Sequence[str]) -> dict[str, Donation]:
-        rows = self.connection.execute(self._query().where(donations.c.reference.in_(list(references))))
+        rows = self.connection.execute(self._query().where(one_of(self.connection, donations.c.reference, references)))
         found = {}
         for row in rows:
             _donation_id.remember(self.connection, row.reference, row.id)
@@ -240,7 +287,7 @@ class SqlConsentRepository:
     def record_many(self, records: Sequence[ConsentRecord]) -> None:
         """In the order given: the last word a person gave is the one that counts."""
         if records:
-            self.connection.execute(consents.insert(), [dict(
+            insert_many(self.connection, consents, [dict(
                 contact=consent.contact, medium=consent.medium.value, granted=consent.granted,
                 source=consent.source[:60], recorded_at=consent.recorded_at,
                 appeal_id=_appeal_id(self.connection, consent.appeal) if consent.appeal else None)
@@ -261,7 +308,7 @@ class SqlConsentRepository:
     def current_many(self, contacts: Sequence[str], medium: Medium) -> dict[str, bool]:
         """Each contact's latest word by this medium; contacts who never gave one are left out."""
         latest = (select(func.max(consents.c.id))
-                  .where(consents.c.contact.in_(list(contacts)), consents.c.medium == medium.value)
+                  .where(one_of(self.connection, consents.c.contact, contacts), consents.c.medium == medium.value)
                   .group_by(consents.c.contact))
         rows = self.connection.execute(select(consents.c.contact, consents.c.granted)
                                        .where(consents.c.id.in_(latest.scalar_subquery())))
@@ -332,7 +379,7 @@ class SqlLedgerRepository:
 
     def get_many(self, idempotency_keys: Sequence[str]) -> dict[str, Transfer]:
         rows = self.connection.execute(
-            TRANSFERS_WITH_CODES.where(ledger_transfers.c.idempotency_key.in_(list(idempotency_keys))))
+            TRANSFERS_WITH_CODES.where(one_of(self.connection, ledger_transfers.c.idempotency_key, idempotency_keys)))
         return {row.idempotency_key: self._transfer(row) for row in rows}
 
     def transfers(self, appeal_slug: str, reference: str | None = None) -> list[Transfer]:
@@ -346,8 +393,9 @@ class SqlLedgerRepository:
         something resolved that already; what recording transfers needs to know, in one round trip."""
         wanted = {key for pair in keys for key in pair if key is not None}
         resolved = select(_RESOLUTION.c.id).where(_RESOLUTION.c.pending_id == ledger_transfers.c.id).exists()
-        rows = self.connection.execute(TRANSFERS_WITH_CODES.add_columns(resolved.label("resolved"))
-                                       .where(ledger_transfers.c.idempotency_key.in_(wanted))).all()
+        rows = self.connection.execute(
+            TRANSFERS_WITH_CODES.add_columns(resolved.label("resolved"))
+            .where(one_of(self.connection, ledger_transfers.c.idempotency_key, wanted))).all()
         found = {row.idempotency_key: row for row in rows}
         answers = {}
         for key, pending_key in keys:
@@ -430,16 +478,30 @@ class SqlOutbox:
 
     def claim(self, limit: int, lease: timedelta, last: Sequence[str] = ()) -> list[OutboxTask]:
         """Leases due tasks, oldest first but tasks of the `last` topics only when nothing else is due; on
-        PostgreSQL SKIP LOCKED lets many workers claim side by side."""
+        PostgreSQL SKIP LOCKED lets many workers claim side by side.
+
+        Two statements when there are `last` topics: the others' tasks by topic ranges the index of tasks to run
+        answers (without reading past the backlog of the `last` ones, thousands during a spike), then, if the
+        batch has room, the `last` topics' tasks in the order the index of due tasks gives them.
+        """
         moment = now()
-        order = (outbox_tasks.c.available_at, outbox_tasks.c.id)
-        if last:
-            order = (case((outbox_tasks.c.topic.in_(list(last)), 1), else_=0), *order)
+        if not last:
+            return self._lease(limit, lease, moment)
+        topic, last = outbox_tasks.c.topic, sorted(set(last))
+        bounds = [topic < last[0], *((topic > low) & (topic < high) for low, high in pairwise(last)),
+                  topic > last[-1]]
+        tasks = self._lease(limit, lease, moment, or_(*bounds))
+        if len(tasks) < limit:
+            tasks += self._lease(limit - len(tasks), lease, moment, one_of(self.connection, topic, last))
+        return sorted(tasks, key=lambda task: task.id)
+
+    def _lease(self, limit: int, lease: timedelta, moment: datetime, *conditions) -> list[OutboxTask]:
+        """Leases up to `limit` due tasks meeting `conditions`, oldest first."""
         due = (select(outbox_tasks.c.id)
                .where(outbox_tasks.c.done_at.is_(None), outbox_tasks.c.parked_at.is_(None),
                       outbox_tasks.c.available_at <= moment,
-                      (outbox_tasks.c.locked_until.is_(None)) | (outbox_tasks.c.locked_until < moment))
-               .order_by(*order).limit(limit))
+                      (outbox_tasks.c.locked_until.is_(None)) | (outbox_tasks.c.locked_until < moment), *conditions)
+               .order_by(outbox_tasks.c.available_at, outbox_tasks.c.id).limit(limit))
         if self.connection.dialect.name == "postgresql":
             due = due.with_for_update(skip_locked=True)
         rows = self.connection.execute(
@@ -456,7 +518,8 @@ class SqlOutbox:
         if not task_ids:
             return set()
         rows = self.connection.execute(
-            update(outbox_tasks).where(outbox_tasks.c.id.in_(list(task_ids)), outbox_tasks.c.done_at.is_(None))
+            update(outbox_tasks)
+            .where(one_of(self.connection, outbox_tasks.c.id, task_ids), outbox_tasks.c.done_at.is_(None))
             .values(done_at=now(), locked_until=None).returning(outbox_tasks.c.id))
         return {task_id for (task_id,) in rows}
 
@@ -520,7 +583,7 @@ class SqlInbox:
             return []
         rows = self.connection.scalars(
             select(inbox_messages.c.payload).where(inbox_messages.c.provider == provider,
-                                                   inbox_messages.c.message_id.in_(list(message_ids)))
+                                                   one_of(self.connection, inbox_messages.c.message_id, message_ids))
             .order_by(inbox_messages.c.id))
         return [json.loads(payload) for payload in rows]
 

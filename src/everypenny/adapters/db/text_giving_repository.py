@@ -6,14 +6,13 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, bindparam, case, func, select, text
+from sqlalchemy import Connection, case, func, select, text
 
-from everypenny.adapters.db.repositories import _donation_id, now
+from everypenny.adapters.db.repositories import _donation_id, insert_many, now, one_of, update_many
 from everypenny.adapters.db.schema import appeals, donations, sms_charges, sms_outbound
 from everypenny.domain.donation import DonationStatus
 from everypenny.domain.text_giving import ChargeStatus, MessageStatus, OutboundText, SmsCharge
 
-_SAVE_CHARGE = sms_charges.update().where(sms_charges.c.request_id == bindparam("ref"))
 # PostgreSQL evaluates a volatile function in the select list after ORDER BY: the locks come in array order.
 _LOCK_PHONES = text("SELECT pg_advisory_xact_lock(hashtextextended(phone, 0)) "
                     "FROM unnest(CAST(:phones AS text[])) WITH ORDINALITY AS phones(phone, position) ORDER BY position")
@@ -26,7 +25,7 @@ class SqlTextGivingStore:
     def add_charges(self, charges: Sequence[SmsCharge]) -> None:
         if charges:
             moment = now()
-            self.connection.execute(sms_charges.insert(), [dict(
+            insert_many(self.connection, sms_charges, [dict(
                 request_id=charge.request_id, donation_id=_donation_id(self.connection, charge.donation_reference),
                 sequence=charge.sequence, amount_pence=charge.amount_pence, currency=charge.currency,
                 network=charge.network, status=charge.status.value, failure_reason=charge.failure_reason,
@@ -45,29 +44,26 @@ class SqlTextGivingStore:
             contradicting_report=row.contradicting_report, txguid=row.txguid, refund_status=row.refund_status)
 
     def charges(self, request_ids: Sequence[str]) -> dict[str, SmsCharge]:
-        rows = self.connection.execute(self._charge_query().where(sms_charges.c.request_id.in_(list(request_ids))))
+        rows = self.connection.execute(
+            self._charge_query().where(one_of(self.connection, sms_charges.c.request_id, request_ids)))
         return {row.request_id: self._charge(row) for row in rows}
 
     def save_charges(self, charges: Sequence[SmsCharge]) -> None:
-        if charges:
-            moment = now()
-            self.connection.execute(_SAVE_CHARGE, [dict(
-                ref=charge.request_id, status=charge.status.value, failure_reason=charge.failure_reason,
-                contradicting_report=charge.contradicting_report, reported_at=moment if charge.final else None)
-                for charge in charges])
+        moment = now()
+        update_many(self.connection, sms_charges, "request_id", [dict(
+            request_id=charge.request_id, status=charge.status.value, failure_reason=charge.failure_reason,
+            contradicting_report=charge.contradicting_report, reported_at=moment if charge.final else None)
+            for charge in charges])
 
     def set_charge_txguids(self, txguids: dict[str, str]) -> None:
         """Only where none is stored yet, and nothing else: a report saved meanwhile must not be overwritten."""
-        if txguids:
-            self.connection.execute(
-                sms_charges.update().where(sms_charges.c.request_id == bindparam("ref"), sms_charges.c.txguid.is_(None))
-                .values(txguid=bindparam("guid")), [{"ref": ref, "guid": guid} for ref, guid in txguids.items()])
+        update_many(self.connection, sms_charges, "request_id",
+                    [{"request_id": ref, "txguid": guid} for ref, guid in txguids.items()],
+                    sms_charges.c.txguid.is_(None))
 
     def set_refund_statuses(self, statuses: dict[str, str]) -> None:
-        if statuses:
-            self.connection.execute(
-                sms_charges.update().where(sms_charges.c.request_id == bindparam("ref"))
-                .values(refund_status=bindparam("refund")), [{"ref": r, "refund": s} for r, s in statuses.items()])
+        update_many(self.connection, sms_charges, "request_id",
+                    [{"request_id": ref, "refund_status": status} for ref, status in statuses.items()])
 
     def unconfirm_charges(self, requested_before: datetime, limit: int) -> int:
         """Charges still waiting for their report, asked for before `requested_before`, become unconfirmed; one
@@ -79,7 +75,7 @@ class SqlTextGivingStore:
         if not ids:
             return 0
         return self.connection.execute(sms_charges.update().where(
-            sms_charges.c.id.in_(ids), sms_charges.c.status == ChargeStatus.REQUESTED.value)
+            one_of(self.connection, sms_charges.c.id, ids), sms_charges.c.status == ChargeStatus.REQUESTED.value)
             .values(status=ChargeStatus.UNCONFIRMED.value)).rowcount
 
     def charges_for(self, donation_reference: str) -> list[SmsCharge]:
@@ -91,7 +87,7 @@ class SqlTextGivingStore:
         if not messages:
             return
         moment = now()
-        self.connection.execute(sms_outbound.insert(), [dict(
+        insert_many(self.connection, sms_outbound, [dict(
             request_id=message.request_id, provider=message.provider, to_number=message.to,
             sender=message.sender, body=message.body, purpose=message.purpose, in_reply_to=message.in_reply_to,
             donation_id=_donation_id(self.connection, message.donation_reference)
@@ -111,7 +107,8 @@ class SqlTextGivingStore:
             status=MessageStatus(row.status), status_detail=row.status_detail, txguid=row.txguid)
 
     def messages(self, request_ids: Sequence[str]) -> dict[str, OutboundText]:
-        rows = self.connection.execute(self._message_query().where(sms_outbound.c.request_id.in_(list(request_ids))))
+        rows = self.connection.execute(
+            self._message_query().where(one_of(self.connection, sms_outbound.c.request_id, request_ids)))
         return {row.request_id: self._message(row) for row in rows}
 
     def set_message_statuses(self, request_ids: Sequence[str], status: MessageStatus, detail: str | None,
@@ -119,20 +116,18 @@ class SqlTextGivingStore:
         """`only_if` keeps a late 'sent' from overwriting a delivery report that beat it. Returns the messages
         it changed: one missing was not stored (or not in that status)."""
         values: dict[str, Any] = {"status": status.value, "status_detail": detail, "updated_at": now()}
-        statement = sms_outbound.update().where(sms_outbound.c.request_id.in_(list(request_ids)))
+        statement = sms_outbound.update().where(one_of(self.connection, sms_outbound.c.request_id, request_ids))
         if only_if is not None:
             statement = statement.where(sms_outbound.c.status == only_if.value)
         return set(self.connection.scalars(statement.values(values).returning(sms_outbound.c.request_id)))
 
     def set_message_txguids(self, txguids: dict[str, str]) -> None:
-        if txguids:
-            self.connection.execute(
-                sms_outbound.update().where(sms_outbound.c.request_id == bindparam("ref")).values(
-                    txguid=bindparam("guid")), [{"ref": ref, "guid": guid} for ref, guid in txguids.items()])
+        update_many(self.connection, sms_outbound, "request_id",
+                    [{"request_id": ref, "txguid": guid} for ref, guid in txguids.items()])
 
     def set_statuses_by_txguid(self, txguids: Sequence[str], status: MessageStatus, detail: str | None) -> set[str]:
         """Applies delivery reports, which name a message by the aggregator's id; returns the ids it found."""
-        statement = sms_outbound.update().where(sms_outbound.c.txguid.in_(list(txguids))).values(
+        statement = sms_outbound.update().where(one_of(self.connection, sms_outbound.c.txguid, txguids)).values(
             status=status.value, status_detail=detail, updated_at=now())
         return set(self.connection.scalars(statement.returning(sms_outbound.c.txguid)))
 
@@ -156,6 +151,6 @@ class SqlTextGivingStore:
         rows = self.connection.execute(
             select(donations.c.phone, func.sum(counted)).select_from(donations)
             .join(appeals, appeals.c.id == donations.c.appeal_id)
-            .where(appeals.c.slug == appeal_slug, donations.c.phone.in_(phones), donations.c.created_at >= since,
-                   donations.c.channel == "carrier_sms").group_by(donations.c.phone))
+            .where(appeals.c.slug == appeal_slug, one_of(self.connection, donations.c.phone, phones),
+                   donations.c.created_at >= since, donations.c.channel == "carrier_sms").group_by(donations.c.phone))
         return dict.fromkeys(phones, 0) | {phone: int(total) for phone, total in rows}

@@ -33,6 +33,25 @@ ACCOUNT_COUNT = """
      AND a.appeal_id = NEW.appeal_id AND a.currency = NEW.currency)
 """
 
+# A transfer's rules, checked row by row before insert (migration 0014_hot_path checks them per statement).
+CHECK_TRANSFER = f"""
+        CREATE FUNCTION everypenny_check_transfer() RETURNS trigger LANGUAGE plpgsql AS $$
+        BEGIN
+            IF {ACCOUNT_COUNT} <> 2 THEN
+                RAISE EXCEPTION '{WRONG_ACCOUNTS}' USING ERRCODE = 'integrity_constraint_violation';
+            END IF;
+            IF NEW.phase IN ('post', 'void') AND NOT EXISTS (
+                SELECT 1 FROM ledger_transfers p WHERE p.id = NEW.pending_id AND {RESOLUTION_MATCHES}
+            ) THEN
+                RAISE EXCEPTION '{BAD_RESOLUTION}' USING ERRCODE = 'integrity_constraint_violation';
+            END IF;
+            RETURN NEW;
+        END $$;
+
+        CREATE TRIGGER ledger_transfers_check BEFORE INSERT ON ledger_transfers
+            FOR EACH ROW EXECUTE FUNCTION everypenny_check_transfer();
+"""
+
 
 def upgrade() -> None:
     op.create_table(
@@ -171,23 +190,8 @@ def _postgresql_ledger_rules() -> None:
             FOR EACH STATEMENT EXECUTE FUNCTION everypenny_refuse_change('{IMMUTABLE}');
         CREATE TRIGGER ledger_accounts_fixed BEFORE UPDATE OR DELETE ON ledger_accounts
             FOR EACH ROW EXECUTE FUNCTION everypenny_refuse_change('{ACCOUNTS_FIXED}');
-
-        CREATE FUNCTION everypenny_check_transfer() RETURNS trigger LANGUAGE plpgsql AS $$
-        BEGIN
-            IF {ACCOUNT_COUNT} <> 2 THEN
-                RAISE EXCEPTION '{WRONG_ACCOUNTS}' USING ERRCODE = 'integrity_constraint_violation';
-            END IF;
-            IF NEW.phase IN ('post', 'void') AND NOT EXISTS (
-                SELECT 1 FROM ledger_transfers p WHERE p.id = NEW.pending_id AND {RESOLUTION_MATCHES}
-            ) THEN
-                RAISE EXCEPTION '{BAD_RESOLUTION}' USING ERRCODE = 'integrity_constraint_violation';
-            END IF;
-            RETURN NEW;
-        END $$;
-
-        CREATE TRIGGER ledger_transfers_check BEFORE INSERT ON ledger_transfers
-            FOR EACH ROW EXECUTE FUNCTION everypenny_check_transfer();
     """)
+    op.execute(CHECK_TRANSFER)
 
 
 def _sqlite_ledger_rules() -> None:
