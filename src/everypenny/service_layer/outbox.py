@@ -53,6 +53,18 @@ class CallsOut:
 
 Handler = TaskHandler | EachBatch | CallsOut
 
+
+class CallsFailed(Exception):
+    """Raised by a CallsOut's `call` when some of its calls failed: `made` is what the others returned (recorded
+    as usual, their tasks done) and `failed` the payloads, as queued, of the tasks whose calls failed, which are
+    retried later with `error`'s backoff. So one provider error among many calls repeats only that call."""
+
+    def __init__(self, made: Any, failed: Sequence[dict[str, Any]], error: Exception) -> None:
+        super().__init__(f"{len(failed)} call(s) failed: {error!r}")
+        self.made = made
+        self.failed = failed
+        self.error = error
+
 log = structlog.get_logger(__name__)
 
 MAX_BACKOFF = timedelta(hours=1)
@@ -123,22 +135,33 @@ class OutboxWorker:
         tasks go to its handler in claim order (together, for an EachBatch handler; a CallsOut handler's calls
         come first, outside the transaction). If any task fails, the batch is rolled back and its tasks run one
         by one, so only the failing one waits; calls already made are recorded first rather than made again
-        (not every provider call can be repeated harmlessly: a text sent twice reaches the donor twice)."""
+        (not every provider call can be repeated harmlessly: a text sent twice reaches the donor twice). A call
+        that failed among others (CallsFailed) puts only its own task back."""
         called: dict[str, Any] = {}
+        failed_calls: list[tuple[OutboxTask, Exception]] = []
         topics = _by_topic(tasks)
         try:
             for topic, payloads in topics.items():
                 if isinstance(handler := self.handlers.get(topic), CallsOut):
-                    called[topic] = self._call_out(handler, payloads)
-            self._complete(tasks, called)
-            return
+                    try:
+                        called[topic] = self._call_out(handler, payloads)
+                    except CallsFailed as partly:
+                        called[topic] = partly.made
+                        failed = [task for task in tasks if task.topic == topic and task.payload in partly.failed]
+                        failed_calls += [(task, partly.error) for task in failed]
+                        tasks = [task for task in tasks if task not in failed]
+            if tasks:
+                self._complete(tasks, called)
+            tasks = []
         except Exception as error:  # any failure: keep the task and try again later
             if len(tasks) > 1:
                 log.info("outbox batch failed; running its tasks one by one", size=len(tasks), error=repr(error))
             else:
-                self._retry_later(tasks[0], error)
-                return
-        if called and len(called) < len(topics):
+                failed_calls.append((tasks[0], error))
+                tasks = []
+        for task, error in failed_calls:
+            self._retry_later(task, error)
+        if tasks and called and len(called) < len(topics):
             try:
                 self._complete([task for task in tasks if task.topic in called], called)
                 tasks = [task for task in tasks if task.topic not in called]

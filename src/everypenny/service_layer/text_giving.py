@@ -22,6 +22,7 @@ re-posting triggered by a provider's retry.
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
+from concurrent.futures import Executor, ThreadPoolExecutor
 from dataclasses import asdict, dataclass, replace
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -65,7 +66,7 @@ from everypenny.domain.text_giving import (
 )
 from everypenny.service_layer import links
 from everypenny.service_layer.ledger import apply_transfers
-from everypenny.service_layer.outbox import CallsOut, EachBatch, Handler
+from everypenny.service_layer.outbox import CallsFailed, CallsOut, EachBatch, Handler
 from everypenny.service_layer.text_giving_ports import (
     AggregatorGateway,
     ChargeAnswer,
@@ -90,6 +91,10 @@ SEND = "sms.send"
 # The aggregator gives up on a charge after its time to live; a report may still be on its way for a while.
 CHARGE_TIME_TO_LIVE = timedelta(minutes=30)
 UNCONFIRMED_MARGIN = timedelta(hours=6)
+
+# Charge calls a worker process has in flight at once: enough that a batch's calls overlap their waits on the
+# aggregator, few enough not to look like a flood to it.
+CONCURRENT_CHARGE_CALLS = 16
 
 # During a burst, money already charged is booked and receipted before new texts are taken up, so the
 # totaliser moves while the texts are still arriving rather than only after the last one is handled.
@@ -269,7 +274,7 @@ class _TextBatch:
         self.uow.consents.record_many(self.consents)
         self.uow.texts.add_charges(self.charges)
         apply_transfers(self.uow, self.transfers)
-        self.uow.outbox.enqueue_many([(CHARGE, {"request_id": charge.request_id}, f"{CHARGE}:{charge.request_id}")
+        self.uow.outbox.enqueue_many([(CHARGE, _charge_task(charge.request_id), f"{CHARGE}:{charge.request_id}")
                                       for charge in self.charges])
         _store_messages(self.uow, self.messages)
 
@@ -394,6 +399,11 @@ def _donate(batch: _TextBatch, text: InboundText, appeal: Appeal, shortcode: Sho
     log.info("text donation accepted", reference=donation.reference, amount_pence=amount, network=text.network)
 
 
+def _charge_task(request_id: str) -> dict[str, str]:
+    """A charge's outbox payload: the charge is read afresh when its task runs."""
+    return {"request_id": request_id}
+
+
 def _pending_key(request_id: str) -> str:
     return f"sms:{request_id}"
 
@@ -425,8 +435,23 @@ def _charge_count(uow: UnitOfWork, charge: SmsCharge, donation: Donation) -> int
     return 1 if charge.amount_pence == donation.amount_pence else len(uow.texts.charges_for(donation.reference))
 
 
-def request_charges(gateway: AggregatorGateway, orders: list[ChargeOrder]) -> list[tuple[ChargeOrder, ChargeAnswer]]:
-    return [(order, gateway.request_charge(order)) for order in orders]
+def request_charges(gateway: AggregatorGateway, orders: list[ChargeOrder],
+                    calls: Executor) -> list[tuple[ChargeOrder, ChargeAnswer]]:
+    """Asks for the charges side by side (a batch's wait is its slowest answer, not their sum). If some calls
+    fail, the others' answers are still recorded and only the failed charges are asked again later."""
+    if len(orders) == 1:
+        return [(orders[0], gateway.request_charge(orders[0]))]
+    pending = [(order, calls.submit(gateway.request_charge, order)) for order in orders]
+    answered, failed, first_error = [], [], None
+    for order, answer in pending:
+        try:
+            answered.append((order, answer.result()))
+        except Exception as error:  # this charge is retried; the others' answers are kept
+            failed.append(_charge_task(order.request_id))
+            first_error = first_error or error
+    if first_error is not None:
+        raise CallsFailed(answered, failed, first_error)
+    return answered
 
 
 def record_charge_answers(uow: UnitOfWork, answered: list[tuple[ChargeOrder, ChargeAnswer]],
@@ -699,10 +724,11 @@ def refund_text_gift(uow_factory: Callable[[], UnitOfWork], gateway: AggregatorG
 
 def text_giving_handlers(gateway: AggregatorGateway, donor_links: DonorLinks) -> dict[str, Handler]:
     """Every topic is handled set-wise (a TV spike queues them by the thousand), and calls to the aggregator
-    are made outside any transaction."""
+    are made outside any transaction, side by side over the gateway's pooled connections."""
+    charge_calls = ThreadPoolExecutor(CONCURRENT_CHARGE_CALLS, thread_name_prefix="charge-call")
     return {
         TEXT_RECEIVED: EachBatch(lambda uow, payloads: handle_texts(uow, payloads, donor_links)),
-        CHARGE: CallsOut(charge_orders, lambda orders: request_charges(gateway, orders),
+        CHARGE: CallsOut(charge_orders, lambda orders: request_charges(gateway, orders, charge_calls),
                          lambda uow, answered: record_charge_answers(uow, answered, donor_links)),
         CHARGE_REPORTED: EachBatch(lambda uow, payloads: apply_charge_reports(uow, payloads, donor_links)),
         SEND: CallsOut(queued_messages, lambda messages: send_messages(gateway, messages), mark_sent),
