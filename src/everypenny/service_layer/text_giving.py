@@ -197,8 +197,12 @@ def charge_report_callback(report: ChargeReport) -> Callback:
 
 
 def delivery_report_callback(report: DeliveryReport) -> Callback:
-    return Callback(AGGREGATOR, f"delivery:{report.txguid}:{report.status}", "delivery_report",
+    return Callback(AGGREGATOR, _delivery_report_id(report.txguid, report.status), "delivery_report",
                     DELIVERY_REPORTED, asdict(report))
+
+
+def _delivery_report_id(txguid: str, status: str) -> str:
+    return f"delivery:{txguid}:{status}"
 
 
 def reply_by_link(uow: UnitOfWork, text: InboundText, donor_links: DonorLinks,
@@ -624,7 +628,7 @@ def _apply_delivery_statuses(uow: UnitOfWork, reports: list[DeliveryReport]) -> 
 
 def _apply_reports_waiting_for(uow: UnitOfWork, txguids: list[str]) -> None:
     """Delivery reports that arrived before these messages' ids were recorded, applied now they are."""
-    keys = [delivery_report_callback(DeliveryReport(txguid, status)).message_id
+    keys = [_delivery_report_id(txguid, status)
             for txguid in txguids for status in (MessageStatus.DELIVERED.value, MessageStatus.FAILED.value)]
     if waiting := uow.inbox.payloads(AGGREGATOR, keys):
         _apply_delivery_statuses(uow, [DeliveryReport(**payload) for payload in waiting])
