@@ -12,9 +12,10 @@ from urllib.parse import parse_qsl
 import pytest
 
 from everypenny.adapters.aggregator import fonix
+from everypenny.domain.text_giving import OutboundText
 from everypenny.service_layer.outbox import CallsFailed
-from everypenny.service_layer.text_giving import request_charges
-from everypenny.service_layer.text_giving_ports import ChargeAnswer, ChargeOrder
+from everypenny.service_layer.text_giving import request_charges, send_messages
+from everypenny.service_layer.text_giving_ports import ChargeAnswer, ChargeOrder, MessageOrder
 
 ANSWER = b'{"success": {"txguid": "r-4-TX", "numbers": "1", "encoding": "gsm"}}'
 
@@ -127,3 +128,21 @@ def test_a_failing_charge_call_among_many_keeps_the_others_answers():
                                  (orders[2], ChargeAnswer("EPC3", txguid="tx-EPC3"))]
     assert failed.value.failed == [{"request_id": "BUSY2"}]
     assert isinstance(failed.value.error, fonix.FonixUnavailable)
+
+
+class SomeDown:
+    def send_message(self, order: MessageOrder) -> str:
+        if order.request_id == "m2":
+            raise ConnectionError("reset")
+        return f"tx-{order.request_id}"
+
+
+def test_messages_sent_before_one_failed_are_kept_as_sent_not_sent_again():
+    messages = [OutboundText(f"m{number}", "aggregator", "+447700900123", "70141", "Hello", "reply", "aggregator:mo1")
+                for number in range(1, 4)]
+
+    with pytest.raises(CallsFailed) as failed:
+        send_messages(SomeDown(), messages, ThreadPoolExecutor(2))
+
+    assert failed.value.made == {"m1": "tx-m1", "m3": "tx-m3"}
+    assert failed.value.failed == [{"request_id": "m2"}]

@@ -15,10 +15,10 @@ from __future__ import annotations
 import threading
 import time
 from collections.abc import Callable, Mapping, Sequence
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Executor, ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import timedelta
-from typing import Any
+from typing import Any, TypeVar
 
 import structlog
 
@@ -65,6 +65,7 @@ class CallsFailed(Exception):
         self.failed = failed
         self.error = error
 
+
 log = structlog.get_logger(__name__)
 
 MAX_BACKOFF = timedelta(hours=1)
@@ -76,6 +77,30 @@ DEFAULT_MAX_ATTEMPTS = 20
 def backoff(attempts: int) -> timedelta:
     """0.5 s, 1 s, 2 s, ... up to an hour: money work is retried until parked (max_attempts), never dropped."""
     return min(timedelta(seconds=0.5 * 2 ** max(attempts - 1, 0)), MAX_BACKOFF)
+
+
+Call = TypeVar("Call")
+Answer = TypeVar("Answer")
+
+
+def call_side_by_side(calls: Executor, call: Callable[[Call], Answer], each: Sequence[Call],
+                      task_of: Callable[[Call], dict[str, Any]]) -> list[tuple[Call, Answer]]:
+    """Makes a CallsOut's calls at once on `calls` (a batch waits for its slowest answer, not for their sum) and
+    pairs each with its answer, in order. If some fail, raises CallsFailed with the others' answers and the
+    failed calls' tasks (`task_of`: the payload of the task a call was made for)."""
+    if len(each) == 1:
+        return [(each[0], call(each[0]))]
+    pending = [(one, calls.submit(call, one)) for one in each]
+    answered, failed, first_error = [], [], None
+    for one, answer in pending:
+        try:
+            answered.append((one, answer.result()))
+        except Exception as error:  # this call's task is retried; the others' answers are kept
+            failed.append(task_of(one))
+            first_error = first_error or error
+    if first_error is not None:
+        raise CallsFailed(answered, failed, first_error)
+    return answered
 
 
 @dataclass(frozen=True)

@@ -66,7 +66,7 @@ from everypenny.domain.text_giving import (
 )
 from everypenny.service_layer import links
 from everypenny.service_layer.ledger import apply_transfers
-from everypenny.service_layer.outbox import CallsFailed, CallsOut, EachBatch, Handler
+from everypenny.service_layer.outbox import CallsFailed, CallsOut, EachBatch, Handler, call_side_by_side
 from everypenny.service_layer.text_giving_ports import (
     AggregatorGateway,
     ChargeAnswer,
@@ -92,9 +92,9 @@ SEND = "sms.send"
 CHARGE_TIME_TO_LIVE = timedelta(minutes=30)
 UNCONFIRMED_MARGIN = timedelta(hours=6)
 
-# Charge calls a worker process has in flight at once: enough that a batch's calls overlap their waits on the
-# aggregator, few enough not to look like a flood to it.
-CONCURRENT_CHARGE_CALLS = 16
+# Calls to the aggregator a worker process has in flight at once: enough that a batch's calls overlap their
+# waits on it, few enough not to look like a flood to it.
+CONCURRENT_CALLS = 16
 
 # During a burst, money already charged is booked and receipted before new texts are taken up, so the
 # totaliser moves while the texts are still arriving rather than only after the last one is handled.
@@ -363,7 +363,7 @@ def _replier(batch: _TextBatch, text: InboundText, inline: bool) -> Reply:
 
 def _store_messages(uow: UnitOfWork, messages: Sequence[OutboundText]) -> None:
     uow.texts.add_messages(messages)
-    uow.outbox.enqueue_many([(SEND, {"request_id": message.request_id}, f"{SEND}:{message.request_id}")
+    uow.outbox.enqueue_many([(SEND, _message_task(message.request_id), f"{SEND}:{message.request_id}")
                              for message in messages if message.status is MessageStatus.QUEUED])
 
 
@@ -408,6 +408,10 @@ def _charge_task(request_id: str) -> dict[str, str]:
     return {"request_id": request_id}
 
 
+def _message_task(request_id: str) -> dict[str, str]:
+    return {"request_id": request_id}
+
+
 def _pending_key(request_id: str) -> str:
     return f"sms:{request_id}"
 
@@ -441,21 +445,8 @@ def _charge_count(uow: UnitOfWork, charge: SmsCharge, donation: Donation) -> int
 
 def request_charges(gateway: AggregatorGateway, orders: list[ChargeOrder],
                     calls: Executor) -> list[tuple[ChargeOrder, ChargeAnswer]]:
-    """Asks for the charges side by side (a batch's wait is its slowest answer, not their sum). If some calls
-    fail, the others' answers are still recorded and only the failed charges are asked again later."""
-    if len(orders) == 1:
-        return [(orders[0], gateway.request_charge(orders[0]))]
-    pending = [(order, calls.submit(gateway.request_charge, order)) for order in orders]
-    answered, failed, first_error = [], [], None
-    for order, answer in pending:
-        try:
-            answered.append((order, answer.result()))
-        except Exception as error:  # this charge is retried; the others' answers are kept
-            failed.append(_charge_task(order.request_id))
-            first_error = first_error or error
-    if first_error is not None:
-        raise CallsFailed(answered, failed, first_error)
-    return answered
+    """Asks for the charges side by side; a charge whose call failed is asked again later, alone."""
+    return call_side_by_side(calls, gateway.request_charge, orders, lambda order: _charge_task(order.request_id))
 
 
 def record_charge_answers(uow: UnitOfWork, answered: list[tuple[ChargeOrder, ChargeAnswer]],
@@ -588,11 +579,20 @@ def queued_messages(uow: UnitOfWork, payloads: list[dict[str, Any]]) -> list[Out
     return [messages[request_id] for request_id in request_ids if messages[request_id].status is MessageStatus.QUEUED]
 
 
-def send_messages(gateway: AggregatorGateway, messages: list[OutboundText]) -> dict[str, str]:
-    """Each message's request id and the aggregator's id for it (`txguid`), which its delivery report carries."""
-    return {message.request_id: gateway.send_message(
-        MessageOrder(message.request_id, message.to.lstrip("+"), message.sender, message.body))
-        for message in messages}
+def send_messages(gateway: AggregatorGateway, messages: list[OutboundText], calls: Executor) -> dict[str, str]:
+    """Each message's request id and the aggregator's id for it (`txguid`), which its delivery report carries.
+    Sent side by side; a message whose call failed is sent again later, alone, and the others are recorded as
+    sent (sending them again would text the donor twice)."""
+    def send(message: OutboundText) -> str:
+        return gateway.send_message(MessageOrder(message.request_id, message.to.lstrip("+"), message.sender,
+                                                 message.body))
+
+    try:
+        sent = call_side_by_side(calls, send, messages, lambda message: _message_task(message.request_id))
+    except CallsFailed as partly:
+        raise CallsFailed({message.request_id: txguid for message, txguid in partly.made}, partly.failed,
+                          partly.error) from partly.error
+    return {message.request_id: txguid for message, txguid in sent}
 
 
 def mark_sent(uow: UnitOfWork, txguids: dict[str, str]) -> None:
@@ -729,12 +729,12 @@ def refund_text_gift(uow_factory: Callable[[], UnitOfWork], gateway: AggregatorG
 def text_giving_handlers(gateway: AggregatorGateway, donor_links: DonorLinks) -> dict[str, Handler]:
     """Every topic is handled set-wise (a TV spike queues them by the thousand), and calls to the aggregator
     are made outside any transaction, side by side over the gateway's pooled connections."""
-    charge_calls = ThreadPoolExecutor(CONCURRENT_CHARGE_CALLS, thread_name_prefix="charge-call")
+    calls = ThreadPoolExecutor(CONCURRENT_CALLS, thread_name_prefix="aggregator-call")
     return {
         TEXT_RECEIVED: EachBatch(lambda uow, payloads: handle_texts(uow, payloads, donor_links)),
-        CHARGE: CallsOut(charge_orders, lambda orders: request_charges(gateway, orders, charge_calls),
+        CHARGE: CallsOut(charge_orders, lambda orders: request_charges(gateway, orders, calls),
                          lambda uow, answered: record_charge_answers(uow, answered, donor_links)),
         CHARGE_REPORTED: EachBatch(lambda uow, payloads: apply_charge_reports(uow, payloads, donor_links)),
-        SEND: CallsOut(queued_messages, lambda messages: send_messages(gateway, messages), mark_sent),
+        SEND: CallsOut(queued_messages, lambda messages: send_messages(gateway, messages, calls), mark_sent),
         DELIVERY_REPORTED: EachBatch(apply_delivery_reports),
     }
