@@ -4,6 +4,7 @@ as one call after another (adapters/aggregator/fonix.py, service_layer/text_givi
 from __future__ import annotations
 
 import http.server
+import itertools
 import socket
 import threading
 from concurrent.futures import ThreadPoolExecutor
@@ -17,6 +18,7 @@ from everypenny.service_layer.outbox import CallsFailed
 from everypenny.service_layer.text_giving import request_charges, send_messages
 from everypenny.service_layer.text_giving_ports import ChargeAnswer, ChargeOrder, MessageOrder
 
+PHONES = itertools.count()
 ANSWER = b'{"success": {"txguid": "r-4-TX", "numbers": "1", "encoding": "gsm"}}'
 
 
@@ -64,8 +66,10 @@ def fake_fonix():
     server.server_close()
 
 
-def _order(request_id: str) -> ChargeOrder:
-    return ChargeOrder(request_id, "447700900123", "70141", 500, "GBP", "Donation", "Thank you!", 30)
+def _order(request_id: str, msisdn: str | None = None) -> ChargeOrder:
+    """A charge to a phone of its own unless told: calls to one phone are made in turn."""
+    return ChargeOrder(request_id, msisdn or f"44770090{next(PHONES):04d}", "70141", 500, "GBP", "Donation",
+                       "Thank you!", 30)
 
 
 def test_calls_one_after_another_reuse_one_connection(fake_fonix):
@@ -112,7 +116,11 @@ def test_a_batch_of_charges_is_asked_side_by_side_over_pooled_connections(fake_f
 
 
 class SomeBusy:
+    def __init__(self) -> None:
+        self.asked: list[str] = []
+
     def request_charge(self, order: ChargeOrder) -> ChargeAnswer:
+        self.asked.append(order.request_id)
         if order.request_id.startswith("BUSY"):
             raise fonix.FonixUnavailable("HTTP 503")
         return ChargeAnswer(order.request_id, txguid=f"tx-{order.request_id}")
@@ -138,11 +146,24 @@ class SomeDown:
 
 
 def test_messages_sent_before_one_failed_are_kept_as_sent_not_sent_again():
-    messages = [OutboundText(f"m{number}", "aggregator", "+447700900123", "70141", "Hello", "reply", "aggregator:mo1")
-                for number in range(1, 4)]
+    messages = [OutboundText(f"m{number}", "aggregator", f"+44770090012{number}", "70141", "Hello", "reply",
+                             "aggregator:mo1") for number in range(1, 4)]
 
     with pytest.raises(CallsFailed) as failed:
         send_messages(SomeDown(), messages, ThreadPoolExecutor(2))
 
     assert failed.value.made == {"m1": "tx-m1", "m3": "tx-m3"}
     assert failed.value.failed == [{"request_id": "m2"}]
+
+
+def test_a_phones_charges_are_asked_in_turn_and_a_failure_stops_the_rest_of_its_turn():
+    split_gift = [_order("BUSY1", "447700900501"), _order("EPC2", "447700900501")]
+    other_gift = _order("EPC3", "447700900502")
+    gateway = SomeBusy()
+
+    with pytest.raises(CallsFailed) as failed:
+        request_charges(gateway, [*split_gift, other_gift], ThreadPoolExecutor(2))
+
+    assert "EPC2" not in gateway.asked  # never before the charge ahead of it, which is asked again first
+    assert failed.value.made == [(other_gift, ChargeAnswer("EPC3", txguid="tx-EPC3"))]
+    assert failed.value.failed == [{"request_id": "BUSY1"}, {"request_id": "EPC2"}]

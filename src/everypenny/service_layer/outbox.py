@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Hashable, Mapping, Sequence
 from concurrent.futures import Executor, ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import timedelta
@@ -84,22 +84,37 @@ Answer = TypeVar("Answer")
 
 
 def call_side_by_side(calls: Executor, call: Callable[[Call], Answer], each: Sequence[Call],
-                      task_of: Callable[[Call], dict[str, Any]]) -> list[tuple[Call, Answer]]:
-    """Makes a CallsOut's calls at once on `calls` (a batch waits for its slowest answer, not for their sum) and
-    pairs each with its answer, in order. If some fail, raises CallsFailed with the others' answers and the
-    failed calls' tasks (`task_of`: the payload of the task a call was made for)."""
-    if len(each) == 1:
-        return [(each[0], call(each[0]))]
-    pending = [(one, calls.submit(call, one)) for one in each]
-    answered, failed, first_error = [], [], None
-    for one, answer in pending:
-        try:
-            answered.append((one, answer.result()))
-        except Exception as error:  # this call's task is retried; the others' answers are kept
-            failed.append(task_of(one))
-            first_error = first_error or error
-    if first_error is not None:
-        raise CallsFailed(answered, failed, first_error)
+                      task_of: Callable[[Call], dict[str, Any]],
+                      in_turn: Callable[[Call], Hashable]) -> list[tuple[Call, Answer]]:
+    """Makes a CallsOut's calls at once on `calls` (a batch waits for its slowest answer, not for their sum),
+    except that calls with the same `in_turn` key (e.g. to one phone: a gift's charges, a reply's parts) are
+    made one after another, in order, and a failure stops the rest of them so they never overtake it. Returns
+    each call made with its answer, in order; if some failed or were stopped, raises CallsFailed with the
+    others' answers and their tasks (`task_of`: the payload of the task a call was made for)."""
+    turns: dict[Hashable, list[Call]] = {}
+    for one in each:
+        turns.setdefault(in_turn(one), []).append(one)
+
+    def in_order(turn: list[Call]) -> list[tuple[Call, Answer | None, Exception | None]]:
+        outcomes: list[tuple[Call, Answer | None, Exception | None]] = []
+        for position, one in enumerate(turn):
+            try:
+                outcomes.append((one, call(one), None))
+            except Exception as error:  # this call's task and those after it in turn are retried later
+                outcomes += [(later, None, error) for later in turn[position:]]
+                break
+        return outcomes
+
+    if len(turns) == 1:
+        outcomes = in_order(list(each))
+    else:
+        position = {id(one): index for index, one in enumerate(each)}
+        outcomes = sorted((outcome for turn in calls.map(in_order, turns.values()) for outcome in turn),
+                          key=lambda outcome: position[id(outcome[0])])
+    failed = [(one, error) for one, _, error in outcomes if error is not None]
+    answered = [(one, answer) for one, answer, error in outcomes if error is None]
+    if failed:
+        raise CallsFailed(answered, [task_of(one) for one, _ in failed], failed[0][1])
     return answered
 
 

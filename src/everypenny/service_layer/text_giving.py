@@ -445,8 +445,10 @@ def _charge_count(uow: UnitOfWork, charge: SmsCharge, donation: Donation) -> int
 
 def request_charges(gateway: AggregatorGateway, orders: list[ChargeOrder],
                     calls: Executor) -> list[tuple[ChargeOrder, ChargeAnswer]]:
-    """Asks for the charges side by side; a charge whose call failed is asked again later, alone."""
-    return call_side_by_side(calls, gateway.request_charge, orders, lambda order: _charge_task(order.request_id))
+    """Asks for the charges side by side, but a phone's in turn (a split gift's charges in sequence, as the
+    network would take them one after another); a charge whose call failed is asked again later, alone."""
+    return call_side_by_side(calls, gateway.request_charge, orders, lambda order: _charge_task(order.request_id),
+                             in_turn=lambda order: order.msisdn)
 
 
 def record_charge_answers(uow: UnitOfWork, answered: list[tuple[ChargeOrder, ChargeAnswer]],
@@ -581,14 +583,16 @@ def queued_messages(uow: UnitOfWork, payloads: list[dict[str, Any]]) -> list[Out
 
 def send_messages(gateway: AggregatorGateway, messages: list[OutboundText], calls: Executor) -> dict[str, str]:
     """Each message's request id and the aggregator's id for it (`txguid`), which its delivery report carries.
-    Sent side by side; a message whose call failed is sent again later, alone, and the others are recorded as
-    sent (sending them again would text the donor twice)."""
+    Sent side by side, but a phone's in turn (a reply's parts arrive in order); a message whose call failed is
+    sent again later, alone, and the others are recorded as sent (sending them again would text the donor
+    twice)."""
     def send(message: OutboundText) -> str:
         return gateway.send_message(MessageOrder(message.request_id, message.to.lstrip("+"), message.sender,
                                                  message.body))
 
     try:
-        sent = call_side_by_side(calls, send, messages, lambda message: _message_task(message.request_id))
+        sent = call_side_by_side(calls, send, messages, lambda message: _message_task(message.request_id),
+                                 in_turn=lambda message: message.to)
     except CallsFailed as partly:
         raise CallsFailed({message.request_id: txguid for message, txguid in partly.made}, partly.failed,
                           partly.error) from partly.error
