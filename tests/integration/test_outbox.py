@@ -4,7 +4,7 @@ import threading
 from datetime import UTC, datetime, timedelta
 
 from everypenny.domain.donation import ConsentRecord, Medium
-from everypenny.service_layer.outbox import CallsOut, EachBatch, OutboxWorker, backoff
+from everypenny.service_layer.outbox import CallsFailed, CallsOut, EachBatch, OutboxWorker, backoff
 from everypenny.service_layer.text_giving import TEXT_RECEIVED
 
 
@@ -305,3 +305,30 @@ def test_calls_made_for_a_batch_that_then_fails_are_recorded_not_made_again(plat
     assert rows(platform, "SELECT contact FROM consents ORDER BY contact") == [("+447700900503",), ("+447700900504",)]
     [(payload, error)] = rows(platform, "SELECT payload, last_error FROM outbox_tasks WHERE done_at IS NULL")
     assert "+447700900505" in payload and "not yet" in error
+
+
+def test_a_call_failing_among_many_puts_back_only_its_own_task(platform, seed_appeal):
+    phones = ["+447700900510", "+447700900511", "+447700900512"]
+    for phone in phones:
+        enqueue(platform, "charge", {"phone": phone})
+    calls = []
+
+    def call(phones):
+        calls.extend(phones)
+        made = [phone for phone in phones if phone != "+447700900511"]
+        if len(made) < len(phones):
+            raise CallsFailed(made, [{"phone": "+447700900511"}], ConnectionError("aggregator busy"))
+        return made
+
+    def record(uow, made):
+        for phone in made:
+            opt_out(uow, {"phone": phone})
+
+    handler = CallsOut(lambda uow, payloads: [payload["phone"] for payload in payloads], call, record)
+    OutboxWorker(platform.uow, {"charge": handler}, batch_size=10).run_once()
+
+    assert calls == phones  # the failed call is not made again at once, nor are the others
+    assert rows(platform, "SELECT contact FROM consents ORDER BY contact") == [("+447700900510",), ("+447700900512",)]
+    [(payload, attempts, error)] = rows(platform, "SELECT payload, attempts, last_error FROM outbox_tasks "
+                                                  "WHERE done_at IS NULL")
+    assert "+447700900511" in payload and attempts == 1 and "aggregator busy" in error

@@ -129,7 +129,7 @@ def test_a_refused_charge_fails_with_its_failcode_but_a_refused_key_is_retried()
     assert _answering(400, RECORDED_FAILURE, []).request_charge(ORDER).failcode == "INVALID_MSISDN (NUMBERS)"
     with pytest.raises(fonix.AggregatorRefused):
         _answering(401, RECORDED_FAILURE, []).request_charge(ORDER)
-    with pytest.raises(httpx.HTTPStatusError):
+    with pytest.raises(fonix.FonixUnavailable):
         _answering(503, "busy", []).request_charge(ORDER)
     with pytest.raises(fonix.BadAnswer):
         _answering(200, "<html>proxy</html>", []).request_charge(ORDER)

@@ -14,11 +14,11 @@ from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Callable, Mapping, Sequence
-from concurrent.futures import ThreadPoolExecutor
+from collections.abc import Callable, Hashable, Mapping, Sequence
+from concurrent.futures import Executor, ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import timedelta
-from typing import Any
+from typing import Any, TypeVar
 
 import structlog
 
@@ -53,6 +53,19 @@ class CallsOut:
 
 Handler = TaskHandler | EachBatch | CallsOut
 
+
+class CallsFailed(Exception):
+    """Raised by a CallsOut's `call` when some of its calls failed: `made` is what the others returned (recorded
+    as usual, their tasks done) and `failed` the payloads, as queued, of the tasks whose calls failed, which are
+    retried later with `error`'s backoff. So one provider error among many calls repeats only that call."""
+
+    def __init__(self, made: Any, failed: Sequence[dict[str, Any]], error: Exception) -> None:
+        super().__init__(f"{len(failed)} call(s) failed: {error!r}")
+        self.made = made
+        self.failed = failed
+        self.error = error
+
+
 log = structlog.get_logger(__name__)
 
 MAX_BACKOFF = timedelta(hours=1)
@@ -64,6 +77,45 @@ DEFAULT_MAX_ATTEMPTS = 20
 def backoff(attempts: int) -> timedelta:
     """0.5 s, 1 s, 2 s, ... up to an hour: money work is retried until parked (max_attempts), never dropped."""
     return min(timedelta(seconds=0.5 * 2 ** max(attempts - 1, 0)), MAX_BACKOFF)
+
+
+Call = TypeVar("Call")
+Answer = TypeVar("Answer")
+
+
+def call_side_by_side(calls: Executor, call: Callable[[Call], Answer], each: Sequence[Call],
+                      task_of: Callable[[Call], dict[str, Any]],
+                      in_turn: Callable[[Call], Hashable]) -> list[tuple[Call, Answer]]:
+    """Makes a CallsOut's calls at once on `calls` (a batch waits for its slowest answer, not for their sum),
+    except that calls with the same `in_turn` key (e.g. to one phone: a gift's charges, a reply's parts) are
+    made one after another, in order, and a failure stops the rest of them so they never overtake it. Returns
+    each call made with its answer, in order; if some failed or were stopped, raises CallsFailed with the
+    others' answers and their tasks (`task_of`: the payload of the task a call was made for)."""
+    turns: dict[Hashable, list[Call]] = {}
+    for one in each:
+        turns.setdefault(in_turn(one), []).append(one)
+
+    def in_order(turn: list[Call]) -> list[tuple[Call, Answer | None, Exception | None]]:
+        outcomes: list[tuple[Call, Answer | None, Exception | None]] = []
+        for position, one in enumerate(turn):
+            try:
+                outcomes.append((one, call(one), None))
+            except Exception as error:  # this call's task and those after it in turn are retried later
+                outcomes += [(later, None, error) for later in turn[position:]]
+                break
+        return outcomes
+
+    if len(turns) == 1:
+        outcomes = in_order(list(each))
+    else:
+        position = {id(one): index for index, one in enumerate(each)}
+        outcomes = sorted((outcome for turn in calls.map(in_order, turns.values()) for outcome in turn),
+                          key=lambda outcome: position[id(outcome[0])])
+    failed = [(one, error) for one, _, error in outcomes if error is not None]
+    answered = [(one, answer) for one, answer, error in outcomes if error is None]
+    if failed:
+        raise CallsFailed(answered, [task_of(one) for one, _ in failed], failed[0][1])
+    return answered
 
 
 @dataclass(frozen=True)
@@ -123,22 +175,33 @@ class OutboxWorker:
         tasks go to its handler in claim order (together, for an EachBatch handler; a CallsOut handler's calls
         come first, outside the transaction). If any task fails, the batch is rolled back and its tasks run one
         by one, so only the failing one waits; calls already made are recorded first rather than made again
-        (not every provider call can be repeated harmlessly: a text sent twice reaches the donor twice)."""
+        (not every provider call can be repeated harmlessly: a text sent twice reaches the donor twice). A call
+        that failed among others (CallsFailed) puts only its own task back."""
         called: dict[str, Any] = {}
+        failed_calls: list[tuple[OutboxTask, Exception]] = []
         topics = _by_topic(tasks)
         try:
             for topic, payloads in topics.items():
                 if isinstance(handler := self.handlers.get(topic), CallsOut):
-                    called[topic] = self._call_out(handler, payloads)
-            self._complete(tasks, called)
-            return
+                    try:
+                        called[topic] = self._call_out(handler, payloads)
+                    except CallsFailed as partly:
+                        called[topic] = partly.made
+                        failed = [task for task in tasks if task.topic == topic and task.payload in partly.failed]
+                        failed_calls += [(task, partly.error) for task in failed]
+                        tasks = [task for task in tasks if task not in failed]
+            if tasks:
+                self._complete(tasks, called)
+            tasks = []
         except Exception as error:  # any failure: keep the task and try again later
             if len(tasks) > 1:
                 log.info("outbox batch failed; running its tasks one by one", size=len(tasks), error=repr(error))
             else:
-                self._retry_later(tasks[0], error)
-                return
-        if called and len(called) < len(topics):
+                failed_calls.append((tasks[0], error))
+                tasks = []
+        for task, error in failed_calls:
+            self._retry_later(task, error)
+        if tasks and called and len(called) < len(topics):
             try:
                 self._complete([task for task in tasks if task.topic in called], called)
                 tasks = [task for task in tasks if task.topic not in called]

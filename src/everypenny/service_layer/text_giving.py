@@ -23,6 +23,7 @@ re-posting triggered by a provider's retry.
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
+from concurrent.futures import Executor, ThreadPoolExecutor
 from dataclasses import asdict, dataclass, replace
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -65,7 +66,7 @@ from everypenny.domain.text_giving import (
 )
 from everypenny.service_layer import links
 from everypenny.service_layer.ledger import apply_transfers
-from everypenny.service_layer.outbox import CallsOut, EachBatch, Handler
+from everypenny.service_layer.outbox import CallsFailed, CallsOut, EachBatch, Handler, call_side_by_side
 from everypenny.service_layer.text_giving_ports import (
     AggregatorGateway,
     ChargeAnswer,
@@ -90,6 +91,10 @@ SEND = "sms.send"
 # The aggregator gives up on a charge after its time to live; a report may still be on its way for a while.
 CHARGE_TIME_TO_LIVE = timedelta(minutes=30)
 UNCONFIRMED_MARGIN = timedelta(hours=6)
+
+# Calls to the aggregator a worker process has in flight at once: enough that a batch's calls overlap their
+# waits on it, few enough not to look like a flood to it.
+CONCURRENT_CALLS = 16
 
 # During a burst, money already charged is booked and receipted before new texts are taken up, so the
 # totaliser moves while the texts are still arriving rather than only after the last one is handled.
@@ -192,8 +197,12 @@ def charge_report_callback(report: ChargeReport) -> Callback:
 
 
 def delivery_report_callback(report: DeliveryReport) -> Callback:
-    return Callback(AGGREGATOR, f"delivery:{report.txguid}:{report.status}", "delivery_report",
+    return Callback(AGGREGATOR, _delivery_report_id(report.txguid, report.status), "delivery_report",
                     DELIVERY_REPORTED, asdict(report))
+
+
+def _delivery_report_id(txguid: str, status: str) -> str:
+    return f"delivery:{txguid}:{status}"
 
 
 def reply_by_link(uow: UnitOfWork, text: InboundText, donor_links: DonorLinks,
@@ -269,7 +278,7 @@ class _TextBatch:
         self.uow.consents.record_many(self.consents)
         self.uow.texts.add_charges(self.charges)
         apply_transfers(self.uow, self.transfers)
-        self.uow.outbox.enqueue_many([(CHARGE, {"request_id": charge.request_id}, f"{CHARGE}:{charge.request_id}")
+        self.uow.outbox.enqueue_many([(CHARGE, _charge_task(charge.request_id), f"{CHARGE}:{charge.request_id}")
                                       for charge in self.charges])
         _store_messages(self.uow, self.messages)
 
@@ -354,7 +363,7 @@ def _replier(batch: _TextBatch, text: InboundText, inline: bool) -> Reply:
 
 def _store_messages(uow: UnitOfWork, messages: Sequence[OutboundText]) -> None:
     uow.texts.add_messages(messages)
-    uow.outbox.enqueue_many([(SEND, {"request_id": message.request_id}, f"{SEND}:{message.request_id}")
+    uow.outbox.enqueue_many([(SEND, _message_task(message.request_id), f"{SEND}:{message.request_id}")
                              for message in messages if message.status is MessageStatus.QUEUED])
 
 
@@ -394,6 +403,15 @@ def _donate(batch: _TextBatch, text: InboundText, appeal: Appeal, shortcode: Sho
     log.info("text donation accepted", reference=donation.reference, amount_pence=amount, network=text.network)
 
 
+def _charge_task(request_id: str) -> dict[str, str]:
+    """A charge's outbox payload: the charge is read afresh when its task runs."""
+    return {"request_id": request_id}
+
+
+def _message_task(request_id: str) -> dict[str, str]:
+    return {"request_id": request_id}
+
+
 def _pending_key(request_id: str) -> str:
     return f"sms:{request_id}"
 
@@ -426,8 +444,12 @@ def _charge_count(uow: UnitOfWork, charge: SmsCharge, donation: Donation) -> int
     return 1 if charge.amount_pence == donation.amount_pence else len(uow.texts.charges_for(donation.reference))
 
 
-def request_charges(gateway: AggregatorGateway, orders: list[ChargeOrder]) -> list[tuple[ChargeOrder, ChargeAnswer]]:
-    return [(order, gateway.request_charge(order)) for order in orders]
+def request_charges(gateway: AggregatorGateway, orders: list[ChargeOrder],
+                    calls: Executor) -> list[tuple[ChargeOrder, ChargeAnswer]]:
+    """Asks for the charges side by side, but a phone's in turn (a split gift's charges in sequence, as the
+    network would take them one after another); a charge whose call failed is asked again later, alone."""
+    return call_side_by_side(calls, gateway.request_charge, orders, lambda order: _charge_task(order.request_id),
+                             in_turn=lambda order: order.msisdn)
 
 
 def record_charge_answers(uow: UnitOfWork, answered: list[tuple[ChargeOrder, ChargeAnswer]],
@@ -567,11 +589,22 @@ def queued_messages(uow: UnitOfWork, payloads: list[dict[str, Any]]) -> list[Out
     return [messages[request_id] for request_id in request_ids if messages[request_id].status is MessageStatus.QUEUED]
 
 
-def send_messages(gateway: AggregatorGateway, messages: list[OutboundText]) -> dict[str, str]:
-    """Each message's request id and the aggregator's id for it (`txguid`), which its delivery report carries."""
-    return {message.request_id: gateway.send_message(
-        MessageOrder(message.request_id, message.to.lstrip("+"), message.sender, message.body))
-        for message in messages}
+def send_messages(gateway: AggregatorGateway, messages: list[OutboundText], calls: Executor) -> dict[str, str]:
+    """Each message's request id and the aggregator's id for it (`txguid`), which its delivery report carries.
+    Sent side by side, but a phone's in turn (a reply's parts arrive in order); a message whose call failed is
+    sent again later, alone, and the others are recorded as sent (sending them again would text the donor
+    twice)."""
+    def send(message: OutboundText) -> str:
+        return gateway.send_message(MessageOrder(message.request_id, message.to.lstrip("+"), message.sender,
+                                                 message.body))
+
+    try:
+        sent = call_side_by_side(calls, send, messages, lambda message: _message_task(message.request_id),
+                                 in_turn=lambda message: message.to)
+    except CallsFailed as partly:
+        raise CallsFailed({message.request_id: txguid for message, txguid in partly.made}, partly.failed,
+                          partly.error) from partly.error
+    return {message.request_id: txguid for message, txguid in sent}
 
 
 def mark_sent(uow: UnitOfWork, txguids: dict[str, str]) -> None:
@@ -607,7 +640,7 @@ def _apply_delivery_statuses(uow: UnitOfWork, reports: list[DeliveryReport]) -> 
 
 def _apply_reports_waiting_for(uow: UnitOfWork, txguids: list[str]) -> None:
     """Delivery reports that arrived before these messages' ids were recorded, applied now they are."""
-    keys = [delivery_report_callback(DeliveryReport(txguid, status)).message_id
+    keys = [_delivery_report_id(txguid, status)
             for txguid in txguids for status in (MessageStatus.DELIVERED.value, MessageStatus.FAILED.value)]
     if waiting := uow.inbox.payloads(AGGREGATOR, keys):
         _apply_delivery_statuses(uow, [DeliveryReport(**payload) for payload in waiting])
@@ -707,13 +740,14 @@ def refund_text_gift(uow_factory: Callable[[], UnitOfWork], gateway: AggregatorG
 
 def text_giving_handlers(gateway: AggregatorGateway, donor_links: DonorLinks) -> dict[str, Handler]:
     """Every topic is handled set-wise (a TV spike queues them by the thousand), and calls to the aggregator
-    are made outside any transaction."""
+    are made outside any transaction, side by side over the gateway's pooled connections."""
+    calls = ThreadPoolExecutor(CONCURRENT_CALLS, thread_name_prefix="aggregator-call")
     return {
         TEXT_RECEIVED: EachBatch(lambda uow, payloads: handle_texts(uow, payloads, donor_links)),
         CHARGE: CallsOut(lambda uow, payloads: charge_orders(uow, payloads, donor_links),
-                         lambda orders: request_charges(gateway, orders),
+                         lambda orders: request_charges(gateway, orders, calls),
                          lambda uow, answered: record_charge_answers(uow, answered, donor_links)),
         CHARGE_REPORTED: EachBatch(lambda uow, payloads: apply_charge_reports(uow, payloads, donor_links)),
-        SEND: CallsOut(queued_messages, lambda messages: send_messages(gateway, messages), mark_sent),
+        SEND: CallsOut(queued_messages, lambda messages: send_messages(gateway, messages, calls), mark_sent),
         DELIVERY_REPORTED: EachBatch(apply_delivery_reports),
     }
