@@ -36,6 +36,7 @@ from everypenny.domain.text_giving import (
     refused,
     split_charges,
     stopped,
+    to_gsm7,
     uk_mobile,
     unknown_text,
 )
@@ -201,3 +202,15 @@ def test_any_sentences_fit_into_gsm7_parts(sentences):
 def test_a_link_stays_in_the_same_message_as_the_words_that_introduce_it():
     parts = charge_failed(APPEAL, 500, "TEMPORARY_BARRED", URL)
     assert any(part.startswith("You can give online") and part.endswith(URL) for part in parts)
+
+
+GSM7_SAMPLES = "@£$¥èéAZaz09 \n{}[]~|^€\\’“–…ΔΩЖ漢😀"
+
+
+@given(st.text(alphabet=GSM7_SAMPLES, max_size=200))
+def test_gsm7_length_counts_a_septet_per_character_and_two_per_extension_or_none_outside_gsm7(text):
+    extension = "^{}\\[~]|€"
+    outside = "’“–…Ж漢😀"
+    expected = None if any(ch in outside for ch in text) else len(text) + sum(ch in extension for ch in text)
+    assert gsm7_length(text) == expected
+    assert gsm7_length(to_gsm7(text)) is not None

@@ -218,20 +218,26 @@ _GSM7_BASIC = set(
     "@£$¥èéùìòÇ\nØø\rÅåΔ_ΦΓΛΩΠΨΣΘΞÆæßÉ !\"#¤%&'()*+,-./0123456789:;<=>?"
     "¡ABCDEFGHIJKLMNOPQRSTUVWXYZÄÖÑÜ§¿abcdefghijklmnopqrstuvwxyzäöñüà")
 _GSM7_EXTENSION = set("^{}\\[~]|€")  # each costs two septets
+_GSM7 = frozenset(_GSM7_BASIC | _GSM7_EXTENSION)
 _GSM7_SUBSTITUTES = str.maketrans({"’": "'", "‘": "'", "“": '"', "”": '"', "–": "-", "—": "-", "…": "..."})
 
 
 def gsm7_length(text: str) -> int | None:
     """Septets `text` takes in GSM-7, or None when it needs Unicode (which would cut a part to 70)."""
-    if any(ch not in _GSM7_BASIC and ch not in _GSM7_EXTENSION for ch in text):
+    # Set operations rather than a test per character: every reply and receipt is measured several times.
+    characters = set(text)
+    if not characters <= _GSM7:
         return None
-    return len(text) + sum(1 for ch in text if ch in _GSM7_EXTENSION)
+    extended = characters & _GSM7_EXTENSION
+    return len(text) + (sum(text.count(ch) for ch in extended) if extended else 0)
 
 
 def to_gsm7(text: str) -> str:
     """Typographic quotes and dashes become their plain forms; anything else outside GSM-7 becomes '?'."""
     plain = text.translate(_GSM7_SUBSTITUTES)
-    return "".join(ch if gsm7_length(ch) is not None else "?" for ch in plain)
+    if set(plain) <= _GSM7:
+        return plain
+    return "".join(ch if ch in _GSM7 else "?" for ch in plain)
 
 
 def fit_parts(sentences: list[str]) -> tuple[str, ...]:
