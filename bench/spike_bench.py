@@ -39,7 +39,7 @@ sys.path.insert(0, str(ROOT / "bench"))
 from insert_baseline import insert_commit_rate  # noqa: E402
 
 from everypenny.config import Settings  # noqa: E402
-from everypenny.simulators.cpu_time import RoleCpu, pin, postgres_pids, read_roles  # noqa: E402
+from everypenny.simulators.cpu_time import RoleCpu, pin, postgres_pids, processes_cpu_s, read_roles  # noqa: E402
 from everypenny.simulators.deployment import LocalDeployment  # noqa: E402
 from everypenny.simulators.spike import SpikeFigures, SpikePlan, SpikeRun  # noqa: E402
 from everypenny.simulators.spike_report import chart_library_missing, summary, write_report  # noqa: E402
@@ -100,6 +100,19 @@ def flame_graphs(directory: Path | None, roles: dict[str, int]) -> Iterator[None
 Pinning = tuple[set[int], set[int]]  # the load generator's CPUs, the deployment's (apps, workers, PostgreSQL)
 
 
+def wait_until_started(deployment: LocalDeployment, timeout_s: float = 60.0) -> None:
+    """Until the apps and workers have finished importing and starting (their CPU stops climbing): what a
+    process spends starting is not what a text costs."""
+    pids = [*deployment.app_pids, *deployment.worker_pids]
+    deadline = time.monotonic() + timeout_s
+    spent = processes_cpu_s(pids)
+    while time.monotonic() < deadline:
+        time.sleep(0.5)
+        spent, before = processes_cpu_s(pids), spent
+        if spent - before < 0.05 * len(pids):
+            return
+
+
 def spike(store: str, url: str, apps: int, workers: int, plan: SpikePlan, report_dir: Path,
           profile_dir: Path | None = None, pinned: Pinning | None = None) -> Spike:
     """One spike against a deployment started for it; its figures and the CPU each role spent per text."""
@@ -118,6 +131,8 @@ def spike(store: str, url: str, apps: int, workers: int, plan: SpikePlan, report
 
         def roles() -> RoleCpu:
             return read_roles(deployment.app_pids, deployment.worker_pids, postgres=store == "postgresql")
+
+        wait_until_started(deployment)
 
         profiled = {"app": deployment.app_pids[0], "load-generator": os.getpid(),
                     **({"worker": deployment.worker_pids[0]} if deployment.worker_pids else {})}
