@@ -9,6 +9,7 @@ import re
 from dataclasses import dataclass, replace
 from datetime import datetime, time
 from enum import StrEnum
+from functools import lru_cache
 
 import phonenumbers
 
@@ -34,8 +35,10 @@ class NotUkMobile(ValueError):
     """Carrier billing and our replies serve UK mobiles only."""
 
 
+@lru_cache(maxsize=4096)
 def uk_mobile(msisdn: str) -> str:
-    """The number in E.164, or NotUkMobile saying why it cannot give by text."""
+    """The number in E.164, or NotUkMobile saying why it cannot give by text. Remembered for a while: a batch
+    asks about each sender several times, and parsing a number is the dearest step of reading a text."""
     raw = msisdn.strip()
     candidate = raw if raw.startswith("+") else f"+{raw}"
     if DRAMA_MOBILES.match(candidate):
