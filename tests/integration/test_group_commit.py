@@ -118,3 +118,24 @@ def test_a_worker_survives_a_database_outage_and_carries_on(platform):
     worker.run_until(stop, outage_sleep_s=0.01)
 
     assert seen == ["m1"]
+
+
+def test_the_inbox_and_the_outbox_keep_the_same_payload_and_tasks_queue_in_arrival_order(platform):
+    callbacks = [text_callback(text(f"m{n}", f"SUN{n}")) for n in (3, 1, 2)]
+
+    assert accept_callbacks(platform.uow(), callbacks) == [True, True, True]
+
+    inbox = dict(rows(platform, "SELECT message_id, payload FROM inbox_messages"))
+    outbox = rows(platform, "SELECT dedupe_key, payload FROM outbox_tasks ORDER BY id")
+    assert [key for key, _ in outbox] == ["aggregator:mo:m3", "aggregator:mo:m1", "aggregator:mo:m2"]
+    assert {key.rsplit(":", 1)[1]: payload for key, payload in outbox} == inbox
+
+
+@pytest.mark.parametrize("size", [1, 7, 500])
+def test_batches_of_any_size_store_once_and_answer_in_order(platform, size):
+    first = [text_callback(text(f"m{n}")) for n in range(size)]
+    assert accept_callbacks(platform.uow(), first) == [True] * size
+
+    again = [text_callback(text(f"m{n}")) for n in range(size, size + 2)] + first[:1] + first[:1]
+    assert accept_callbacks(platform.uow(), again) == [True, True, False, False]
+    assert rows(platform, "SELECT count(*) FROM outbox_tasks") == [(size + 2,)]
