@@ -29,6 +29,7 @@ from twilio.request_validator import RequestValidator
 from twilio.twiml.messaging_response import MessagingResponse
 
 from everypenny.adapters.aggregator import fonix
+from everypenny.adapters.db.unit_of_work import HeldConnection
 from everypenny.bootstrap import Platform
 from everypenny.entrypoints.web.contract import UNSIGNED, problem
 from everypenny.entrypoints.web.edge import (
@@ -86,7 +87,13 @@ class AggregatorCallbacks:
         self.token = settings.aggregator_callback_token.encode()
         self.networks = callback_networks(settings.aggregator_callback_ips)
         self.body_limit = body_limit(settings, AGGREGATOR_PREFIX)
-        self.committer = GroupCommit(platform.uow)
+        self.connection = HeldConnection(platform.engine)  # only the committer's thread uses it
+        self.committer = GroupCommit(self.connection.uow)
+
+    def close(self) -> None:
+        """Commits what is waiting, then lets the connection go."""
+        self.committer.close()
+        self.connection.close()
 
     def check(self, token: str, kind: str, connection: HTTPConnection) -> None:
         if not hmac.compare_digest(token.encode(), self.token) or kind not in READERS:
@@ -135,7 +142,7 @@ class AggregatorCallbackPath:
 def sms_webhooks(platform: Platform, callbacks: AggregatorCallbacks) -> APIRouter:
     router = APIRouter(tags=["sms webhooks"])
     settings = platform.settings
-    router.add_event_handler("shutdown", callbacks.committer.close)
+    router.add_event_handler("shutdown", callbacks.close)
 
     @router.post(AGGREGATOR_CALLBACKS, responses={
         400: problem("the body is not the aggregator's format"),
