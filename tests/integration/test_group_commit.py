@@ -1,6 +1,7 @@
 """Group commit: many webhook callbacks stored in one transaction, each answered only once it is durable."""
 
 import threading
+import time
 
 import pytest
 from sqlalchemy import text as sql
@@ -186,3 +187,17 @@ def test_on_its_held_connection_a_commit_that_failed_leaves_the_next_batch_a_cle
     committer.close()
     held.close()
     assert rows(platform, "SELECT message_id FROM inbox_messages") == [("m1",)]
+
+
+def test_the_committer_lets_its_held_connection_go_once_nothing_is_waiting(platform):
+    held = HeldConnection(platform.engine)
+    committer = GroupCommit(held.uow, idle=held.close)
+
+    assert committer.submit(text_callback(text("m1"))).result(timeout=30) is True
+
+    deadline = time.monotonic() + 10
+    while platform.engine.pool.checkedout() and time.monotonic() < deadline:
+        time.sleep(0.01)
+    assert platform.engine.pool.checkedout() == 0  # back in the pool: an idle app holds nothing
+    assert committer.submit(text_callback(text("m2"))).result(timeout=30) is True
+    committer.close()

@@ -74,10 +74,10 @@ class SqlUnitOfWork(UnitOfWork):
 
 
 class HeldConnection:
-    """Units of work on one connection kept open between them, for a thread that runs one after another all
-    day (the group committer): no pool checkout, and no ping, per unit. A connection the database dropped (a
-    restart) fails the unit of work using it; SQLAlchemy sees the disconnect and invalidates it, and the
-    next unit of work reconnects."""
+    """Units of work on one connection kept open between them until `close`, for a thread that runs one after
+    another through a busy spell (the group committer, which closes it when nothing is waiting): no pool
+    checkout, and no ping, per unit. A connection the database dropped (a restart) fails the unit of work
+    using it; SQLAlchemy sees the disconnect and invalidates it, and the next unit of work reconnects."""
 
     def __init__(self, engine: Engine) -> None:
         self.engine = engine

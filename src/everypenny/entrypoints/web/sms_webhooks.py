@@ -87,13 +87,8 @@ class AggregatorCallbacks:
         self.token = settings.aggregator_callback_token.encode()
         self.networks = callback_networks(settings.aggregator_callback_ips)
         self.body_limit = body_limit(settings, AGGREGATOR_PREFIX)
-        self.connection = HeldConnection(platform.engine)  # only the committer's thread uses it
-        self.committer = GroupCommit(self.connection.uow)
-
-    def close(self) -> None:
-        """Commits what is waiting, then lets the connection go."""
-        self.committer.close()
-        self.connection.close()
+        connection = HeldConnection(platform.engine)  # only the committer's thread uses it
+        self.committer = GroupCommit(connection.uow, idle=connection.close)
 
     def check(self, token: str, kind: str, connection: HTTPConnection) -> None:
         if not hmac.compare_digest(token.encode(), self.token) or kind not in READERS:
@@ -142,7 +137,7 @@ class AggregatorCallbackPath:
 def sms_webhooks(platform: Platform, callbacks: AggregatorCallbacks) -> APIRouter:
     router = APIRouter(tags=["sms webhooks"])
     settings = platform.settings
-    router.add_event_handler("shutdown", callbacks.close)
+    router.add_event_handler("shutdown", callbacks.committer.close)
 
     @router.post(AGGREGATOR_CALLBACKS, responses={
         400: problem("the body is not the aggregator's format"),
