@@ -50,12 +50,9 @@ def test_development_defaults_are_fine_on_a_loopback_url(url):
     require_production_secrets(Settings(public_url=url))
 
 
-@pytest.mark.parametrize(("trusted", "expected"), [
-    ("", {"proxy_headers": False, "forwarded_allow_ips": None}),
-    ("10.0.0.0/8", {"proxy_headers": True, "forwarded_allow_ips": "10.0.0.0/8"}),
-])
-def test_serve_tells_uvicorn_to_believe_forwarded_headers_only_from_the_trusted_proxies(
-        monkeypatch, sqlite_template, tmp_path, trusted, expected):
+@pytest.mark.parametrize("trusted", ["", "10.0.0.0/8"])
+def test_serve_leaves_forwarded_headers_to_the_app_whatever_proxies_it_trusts(
+        monkeypatch, sqlite_template, tmp_path, trusted):
     import shutil
 
     import uvicorn
@@ -69,4 +66,4 @@ def test_serve_tells_uvicorn_to_believe_forwarded_headers_only_from_the_trusted_
     result = CliRunner().invoke(app, ["serve"])
 
     assert result.exit_code == 0, result.output
-    assert {name: ran_with[name] for name in expected} == expected
+    assert ran_with["proxy_headers"] is False  # edge.client_address reads X-Forwarded-For, trusted proxies' only

@@ -122,6 +122,17 @@ def test_per_client_limits_count_the_forwarded_client_not_the_proxy(edge_app, se
     assert check("198.51.100.2") == 200  # another client behind the same proxy has its own allowance
 
 
+def test_guessed_donor_links_count_the_forwarded_client_not_the_proxy(edge_app, seeded):
+    client = edge_app(peer="10.0.0.5", trusted_proxies="10.0.0.5", link_probes_per_ip=1)
+
+    def probe(forwarded_for: str) -> int:
+        return client.get("/gift-aid/guess", headers={"X-Forwarded-For": forwarded_for}).status_code
+
+    assert probe("198.51.100.1") == 404
+    assert probe("198.51.100.1") == 429
+    assert probe("198.51.100.2") == 404  # another client behind the same proxy has its own allowance
+
+
 # --- headers ---------------------------------------------------------------------------------------------------
 
 

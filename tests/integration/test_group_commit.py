@@ -1,9 +1,13 @@
 """Group commit: many webhook callbacks stored in one transaction, each answered only once it is durable."""
 
 import threading
+import time
 
 import pytest
+from sqlalchemy import text as sql
+from sqlalchemy.exc import OperationalError
 
+from everypenny.adapters.db.unit_of_work import HeldConnection
 from everypenny.service_layer.group_commit import GroupCommit
 from everypenny.service_layer.outbox import OutboxWorker
 from everypenny.service_layer.text_giving import (
@@ -118,3 +122,82 @@ def test_a_worker_survives_a_database_outage_and_carries_on(platform):
     worker.run_until(stop, outage_sleep_s=0.01)
 
     assert seen == ["m1"]
+
+
+def test_the_inbox_and_the_outbox_keep_the_same_payload_and_tasks_queue_in_arrival_order(platform):
+    callbacks = [text_callback(text(f"m{n}", f"SUN{n}")) for n in (3, 1, 2)]
+
+    assert accept_callbacks(platform.uow(), callbacks) == [True, True, True]
+
+    inbox = dict(rows(platform, "SELECT message_id, payload FROM inbox_messages"))
+    outbox = rows(platform, "SELECT dedupe_key, payload FROM outbox_tasks ORDER BY id")
+    assert [key for key, _ in outbox] == ["aggregator:mo:m3", "aggregator:mo:m1", "aggregator:mo:m2"]
+    assert {key.rsplit(":", 1)[1]: payload for key, payload in outbox} == inbox
+
+
+@pytest.mark.parametrize("size", [1, 7, 500])
+def test_batches_of_any_size_store_once_and_answer_in_order(platform, size):
+    first = [text_callback(text(f"m{n}")) for n in range(size)]
+    assert accept_callbacks(platform.uow(), first) == [True] * size
+
+    again = [text_callback(text(f"m{n}")) for n in range(size, size + 2)] + first[:1] + first[:1]
+    assert accept_callbacks(platform.uow(), again) == [True, True, False, False]
+    assert rows(platform, "SELECT count(*) FROM outbox_tasks") == [(size + 2,)]
+
+
+def drop_connection(platform, held: HeldConnection) -> None:
+    """What a restart of PostgreSQL does to a connection, which waits unaware until it is next used."""
+    with platform.engine.connect() as connection:
+        connection.execute(sql("SELECT pg_terminate_backend(:pid)"),
+                           {"pid": held.connection().connection.dbapi_connection.info.backend_pid})
+
+
+def test_on_its_held_connection_a_batch_the_database_dropped_fails_and_the_next_one_reconnects(platform):
+    if platform.engine.dialect.name != "postgresql":
+        pytest.skip("a restart of PostgreSQL drops connections; a SQLite file has none to drop")
+    held = HeldConnection(platform.engine)
+    committer = GroupCommit(held.uow)
+    assert committer.submit(text_callback(text("m1"))).result(timeout=30) is True
+    drop_connection(platform, held)
+
+    with pytest.raises(OperationalError):
+        committer.submit(text_callback(text("m2"))).result(timeout=30)  # answered with an error: no hang
+    assert committer.submit(text_callback(text("m2"))).result(timeout=30) is True
+    assert committer.submit(text_callback(text("m1"))).result(timeout=30) is False
+    committer.close()
+    held.close()
+    assert rows(platform, "SELECT message_id FROM inbox_messages ORDER BY message_id") == [("m1",), ("m2",)]
+
+
+def test_on_its_held_connection_a_commit_that_failed_leaves_the_next_batch_a_clean_connection(platform):
+    if platform.engine.dialect.name != "postgresql":
+        pytest.skip("a restart of PostgreSQL drops connections; a SQLite file has none to drop")
+    held = HeldConnection(platform.engine)
+
+    def dropped_at_commit(uow, callbacks):
+        if callbacks[0].message_id == "dropped":
+            commit = uow.commit
+            uow.commit = lambda: (drop_connection(platform, held), commit())
+        return accept_callbacks(uow, callbacks)
+
+    committer = GroupCommit(held.uow, store=dropped_at_commit)
+    with pytest.raises(OperationalError):
+        committer.submit(text_callback(text("dropped"))).result(timeout=30)
+    assert committer.submit(text_callback(text("m1"))).result(timeout=30) is True
+    committer.close()
+    held.close()
+    assert rows(platform, "SELECT message_id FROM inbox_messages") == [("m1",)]
+
+
+def test_the_committer_lets_its_held_connection_go_once_nothing_is_waiting(platform):
+    held = HeldConnection(platform.engine)
+    committer = GroupCommit(held.uow, idle=held.close)
+
+    assert committer.submit(text_callback(text("m1"))).result(timeout=30) is True
+
+    deadline = time.monotonic() + 10
+    while platform.engine.pool.checkedout() and time.monotonic() < deadline:
+        time.sleep(0.01)
+    assert platform.engine.pool.checkedout() == 0  # back in the pool: an idle app holds nothing
+    assert committer.submit(text_callback(text("m2"))).result(timeout=30) is True
+    committer.close()

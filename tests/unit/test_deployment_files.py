@@ -56,6 +56,19 @@ def test_the_default_command_serves_the_asgi_app_factory(dockerfile):
     assert callable(asgi.app)
 
 
+def test_app_nodes_leave_forwarded_headers_to_the_app_in_the_image_as_on_the_benchmark(dockerfile, monkeypatch):
+    """edge.client_address reads X-Forwarded-For from EVERYPENNY_TRUSTED_PROXIES only; uvicorn would also believe
+    it from 127.0.0.1."""
+    from everypenny.simulators import deployment
+
+    started = []
+    monkeypatch.setattr(deployment.subprocess, "Popen", lambda command, **options: started.append(command))
+    deployment.LocalDeployment("sqlite://", app_processes=1).start_app(0)
+
+    assert "--no-proxy-headers" in dockerfile.cmd
+    assert "--no-proxy-headers" in started[0]
+
+
 def test_compose_runs_postgres_a_migration_app_nodes_and_workers_from_one_image(compose):
     services = compose["services"]
     assert set(services) >= {"postgres", "migrate", "app", "worker"}

@@ -25,8 +25,11 @@ Store = Callable[[UnitOfWork, Sequence[Callback]], list[bool]]
 
 class GroupCommit:
     def __init__(self, uow_factory: Callable[[], UnitOfWork], max_batch: int = 500,
-                 store: Store = accept_callbacks) -> None:
+                 store: Store = accept_callbacks, idle: Callable[[], None] = lambda: None) -> None:
+        """`idle` is called whenever nothing is left waiting: `uow_factory` may hold a connection through a busy
+        spell (adapters/db/unit_of_work.py HeldConnection) and let it go there."""
         self.uow_factory = uow_factory
+        self.idle = idle
         self.max_batch = max_batch
         self.store = store
         self._waiting: list[tuple[Callback, Future[bool]]] = []
@@ -49,6 +52,10 @@ class GroupCommit:
 
     def _run(self) -> None:
         while True:
+            with self._ready:
+                nothing_waiting = not self._waiting
+            if nothing_waiting:
+                self.idle()
             with self._ready:
                 while not self._waiting and not self._closed:
                     self._ready.wait()

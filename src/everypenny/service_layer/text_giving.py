@@ -179,9 +179,8 @@ def accept_callbacks(uow: UnitOfWork, callbacks: Sequence[Callback]) -> list[boo
     """Stores many callbacks and queues their work in one transaction (a webhook's group commit): for each,
     False when the provider sent it before, in which case nothing new is stored or queued."""
     with uow:
-        new = uow.inbox.accept_many([(c.provider, c.message_id, c.kind, c.payload) for c in callbacks])
-        uow.outbox.enqueue_many([(c.topic, c.payload, c.dedupe_key) for c, fresh in zip(callbacks, new, strict=True)
-                                 if fresh])
+        new = uow.inbox.accept_and_queue([(c.provider, c.message_id, c.kind, c.payload, c.topic, c.dedupe_key)
+                                          for c in callbacks])
         uow.commit()
     return new
 

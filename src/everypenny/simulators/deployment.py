@@ -78,9 +78,12 @@ class LocalDeployment:
         return (self.log_dir / f"{name}.log").open("ab")
 
     def start_app(self, index: int) -> None:
+        # As the image runs an app node (Dockerfile): edge.client_address reads X-Forwarded-For itself, so
+        # uvicorn's proxy headers middleware is off; uvloop and httptools named, so no run falls back to the
+        # pure-Python loop or parser unnoticed.
         command = [sys.executable, "-m", "uvicorn", "--factory", "everypenny.entrypoints.web.asgi:app",
                    "--host", "127.0.0.1", "--port", str(self.app_ports[index]), "--log-level", "warning",
-                   "--no-access-log"]
+                   "--no-access-log", "--no-proxy-headers", "--loop", "uvloop", "--http", "httptools"]
         self.apps[index] = subprocess.Popen(command, env=self.env(), cwd=ROOT, stdout=self._output(f"app{index}"),
                                             stderr=subprocess.STDOUT)
 

@@ -587,23 +587,68 @@ class SqlInbox:
             .order_by(inbox_messages.c.id))
         return [json.loads(payload) for payload in rows]
 
-    def accept_many(self, callbacks: Sequence[tuple[str, str, str, dict[str, Any]]]) -> list[bool]:
-        """Stores (provider, message id, kind, payload) callbacks in one statement; for each, whether it is
-        new (a repeat, stored before or earlier in the same batch, is False)."""
-        first: dict[tuple[str, str], dict[str, Any]] = {}
-        moment = now()
-        for provider, message_id, kind, payload in callbacks:
-            first.setdefault((provider, message_id), {
-                "provider": provider, "message_id": message_id, "kind": kind, "payload": json.dumps(payload),
-                "received_at": moment})
+    def accept_and_queue(self, callbacks: Sequence[tuple[str, str, str, dict[str, Any], str, str]]) -> list[bool]:
+        """Stores (provider, message id, kind, payload, topic, dedupe key) callbacks and queues, for each new
+        one, the task (topic, the same payload, dedupe key) that works it; for each, whether it is new (a
+        repeat, stored before or earlier in the same batch, is False and queues nothing)."""
+        first: dict[tuple[str, str], tuple[str, str, str, str, str, str]] = {}
+        for provider, message_id, kind, payload, topic, dedupe_key in callbacks:
+            if (provider, message_id) not in first:
+                first[provider, message_id] = (provider, message_id, kind, json.dumps(payload), topic, dedupe_key)
         if not first:
             return []
-        stored = {(row.provider, row.message_id) for row in _insert_skipping_duplicates(
-            self.connection, inbox_messages, list(first.values()), "provider", "message_id")}
+        if self.connection.dialect.name == "postgresql":
+            stored = self._store_in_one_statement(list(first.values()))
+        else:
+            stored = self._store_row_by_row(list(first.values()))
         answers = []
-        for provider, message_id, _, _ in callbacks:
+        for provider, message_id, *_ in callbacks:
             answers.append((provider, message_id) in stored)
             stored.discard((provider, message_id))  # a second copy in this batch is a repeat
         return answers
 
+    def _store_in_one_statement(self, callbacks: list[tuple[str, str, str, str, str, str]]) -> set[tuple[str, str]]:
+        columns = ("providers", "message_ids", "kinds", "payloads", "topics", "dedupe_keys")
+        arrays = {name: list(values) for name, values in zip(columns, zip(*callbacks, strict=True), strict=True)}
+        rows = self.connection.exec_driver_sql(_ACCEPT_AND_QUEUE, {**arrays, "moment": now()})
+        return {(provider, message_id) for provider, message_id in rows}
 
+    def _store_row_by_row(self, callbacks: list[tuple[str, str, str, str, str, str]]) -> set[tuple[str, str]]:
+        """SQLite's way: the inbox rows in one executemany, then the tasks of those that went in."""
+        moment = now()
+        stored = {(row.provider, row.message_id) for row in _insert_skipping_duplicates(
+            self.connection, inbox_messages, [
+                {"provider": provider, "message_id": message_id, "kind": kind, "payload": payload,
+                 "received_at": moment} for provider, message_id, kind, payload, _, _ in callbacks],
+            "provider", "message_id")}
+        tasks = [{"topic": topic, "payload": payload, "dedupe_key": dedupe_key, "created_at": moment,
+                  "available_at": moment, "attempts": 0}
+                 for provider, message_id, _, payload, topic, dedupe_key in callbacks
+                 if (provider, message_id) in stored]
+        if tasks:
+            _insert_skipping_duplicates(self.connection, outbox_tasks, tasks)
+        return stored
+
+
+# PostgreSQL: a batch of callbacks in one round trip, as arrays (so the text, and the plan PostgreSQL keeps for
+# it, is the same whatever the batch's size): the inbox rows not stored before, then a task for each of those.
+# psycopg's own placeholders, binary (%(name)b): a text array would be escaped element by element, which costs
+# more than all the rest of the batch's Python.
+_ACCEPT_AND_QUEUE = """
+WITH arrived AS (
+    SELECT * FROM unnest(%(providers)b::TEXT[], %(message_ids)b::TEXT[], %(kinds)b::TEXT[], %(payloads)b::TEXT[],
+                         %(topics)b::TEXT[], %(dedupe_keys)b::TEXT[])
+        WITH ORDINALITY AS arrived (provider, message_id, kind, payload, topic, dedupe_key, position)
+), stored AS (
+    INSERT INTO inbox_messages (provider, message_id, kind, payload, received_at)
+    SELECT provider, message_id, kind, payload, %(moment)b FROM arrived ORDER BY position
+    ON CONFLICT DO NOTHING
+    RETURNING provider, message_id
+), queued AS (
+    INSERT INTO outbox_tasks (topic, payload, dedupe_key, created_at, available_at, attempts)
+    SELECT topic, payload, dedupe_key, %(moment)b, %(moment)b, 0
+    FROM arrived JOIN stored USING (provider, message_id) ORDER BY position
+    ON CONFLICT DO NOTHING
+)
+SELECT provider, message_id FROM stored
+"""

@@ -28,10 +28,9 @@ def _serve(host: str, port: int) -> None:
         worker = threading.Thread(target=platform.worker().run_until, args=(stop,), name="outbox", daemon=True)
         worker.start()
         try:
-            # Uvicorn trusts X-Forwarded-For from loopback by default: believe only the configured proxies.
-            trusted = platform.settings.trusted_proxies
-            uvicorn.run(create_app(platform), host=host, port=port, log_level="info", proxy_headers=bool(trusted),
-                        forwarded_allow_ips=trusted or None)
+            # Uvicorn believes X-Forwarded-For from loopback by default; edge.client_address alone reads it,
+            # from EVERYPENNY_TRUSTED_PROXIES only.
+            uvicorn.run(create_app(platform), host=host, port=port, log_level="info", proxy_headers=False)
         finally:
             stop.set()
             worker.join(timeout=10)

@@ -13,7 +13,7 @@ from everypenny.entrypoints.web.admin import STATIC_PATH, desk_app, static_files
 from everypenny.entrypoints.web.contract import UNKNOWN_APPEAL, published_openapi
 from everypenny.entrypoints.web.edge import BodySizeLimit, SecurityHeaders
 from everypenny.entrypoints.web.metrics import metrics_router
-from everypenny.entrypoints.web.sms_webhooks import sms_webhooks
+from everypenny.entrypoints.web.sms_webhooks import AggregatorCallbackPath, AggregatorCallbacks, sms_webhooks
 from everypenny.entrypoints.web.totaliser import PublicTotalsHeaders, widget_router
 
 
@@ -40,7 +40,8 @@ def create_app(platform: Platform) -> FastAPI:
         docs_url="/docs" if platform.settings.api_docs else None, redoc_url=None,
     )
     app.state.platform = platform
-    app.include_router(sms_webhooks(platform))
+    callbacks = AggregatorCallbacks(platform)
+    app.include_router(sms_webhooks(platform, callbacks))
 
     @app.get("/healthz", tags=["operations"])
     def healthz() -> Health:
@@ -70,5 +71,8 @@ def create_app(platform: Platform) -> FastAPI:
     # Inside the security headers and body limit, so ETags are of the uncompressed body and a 304 stays empty.
     app.add_middleware(GZipMiddleware, minimum_size=500)
     app.add_middleware(BodySizeLimit, settings=platform.settings)
-    app.add_middleware(SecurityHeaders, docs_paths=docs_paths)  # added last, the outermost: even a 413 has them
+    app.add_middleware(SecurityHeaders, docs_paths=docs_paths)  # the outermost of the stack: even a 413 has them
+    # In front of all of it, the aggregator's callbacks (a TV spike's thousands a second) take a lean path
+    # that gives the same answers with the same headers.
+    app.add_middleware(AggregatorCallbackPath, callbacks=callbacks)
     return app

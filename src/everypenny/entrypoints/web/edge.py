@@ -8,7 +8,7 @@ import ipaddress
 from functools import lru_cache
 
 from starlette.datastructures import Headers, MutableHeaders
-from starlette.requests import HTTPConnection
+from starlette.requests import ClientDisconnect, HTTPConnection
 from starlette.responses import PlainTextResponse
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
@@ -58,58 +58,80 @@ class BodyTooLarge(Exception):
     pass
 
 
+def body_limit(settings: Settings, path: str) -> int:
+    """The most body a request to `path` may send: webhooks carry providers' whole objects, forms do not."""
+    return settings.max_webhook_body_bytes if path.startswith("/webhooks/") else settings.max_body_bytes
+
+
+def declared_over(scope: Scope, limit: int) -> bool:
+    """Whether the request declares (Content-Length) a body over `limit`, or a length that is no number."""
+    declared = Headers(scope=scope).get("content-length")
+    return declared is not None and (not declared.isdigit() or int(declared) > limit)
+
+
+async def body_within(receive: Receive, limit: int) -> bytes | None:
+    """The request's body, or None as soon as it passes `limit` bytes (the rest is never read)."""
+    chunks = []
+    received = 0
+    while True:
+        message = await receive()
+        if message["type"] == "http.disconnect":
+            raise ClientDisconnect
+        chunk = message.get("body", b"")
+        received += len(chunk)
+        if received > limit:
+            return None
+        chunks.append(chunk)
+        if not message.get("more_body", False):
+            return b"".join(chunks)
+
+
+def too_large(limit: int) -> PlainTextResponse:
+    return PlainTextResponse(f"The request body is larger than this address accepts ({limit} bytes).",
+                             status_code=413, headers={"Connection": "close"})
+
+
 class BodySizeLimit:
     """Refuses a body over the limit with 413 before reading it (by Content-Length), and stops reading a
     streamed one as soon as it passes the limit, so no request can make the process hold more than that."""
 
     def __init__(self, app: ASGIApp, settings: Settings) -> None:
         self.app = app
-        self.default_limit = settings.max_body_bytes
-        self.webhook_limit = settings.max_webhook_body_bytes
-
-    def limit_for(self, path: str) -> int:
-        return self.webhook_limit if path.startswith("/webhooks/") else self.default_limit
+        self.settings = settings
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        limit = self.limit_for(scope["path"])
-        declared = Headers(scope=scope).get("content-length")
-        if declared is not None and (not declared.isdigit() or int(declared) > limit):
-            await self.refuse(limit, scope, receive, send)
+        limit = body_limit(self.settings, scope["path"])
+        if declared_over(scope, limit):
+            await too_large(limit)(scope, receive, send)
             return
         received = 0
-        too_large = False
+        too_large_body = False
         response_started = False
 
         async def counted_receive() -> Message:
-            nonlocal received, too_large
+            nonlocal received, too_large_body
             message = await receive()
             if message["type"] == "http.request":
                 received += len(message.get("body", b""))
                 if received > limit:
-                    too_large = True
+                    too_large_body = True
                     raise BodyTooLarge
             return message
 
         async def guarded_send(message: Message) -> None:
             nonlocal response_started
-            if too_large:  # whatever the app made of the cut-off body, the answer is 413
+            if too_large_body:  # whatever the app made of the cut-off body, the answer is 413
                 return
             response_started = response_started or message["type"] == "http.response.start"
             await send(message)
 
         with contextlib.suppress(BodyTooLarge):  # the app stopped reading: the answer is ours
             await self.app(scope, counted_receive, guarded_send)
-        if too_large and not response_started:
-            await self.refuse(limit, scope, receive, send)
-
-    @staticmethod
-    async def refuse(limit: int, scope: Scope, receive: Receive, send: Send) -> None:
-        response = PlainTextResponse(f"The request body is larger than this address accepts ({limit} bytes).",
-                                     status_code=413, headers={"Connection": "close"})
-        await response(scope, receive, send)
+        if too_large_body and not response_started:
+            await too_large(limit)(scope, receive, send)
 
 
 # Pages that set their own Content-Security-Policy (the desk, the embeddable widget) keep it.
@@ -120,6 +142,27 @@ PAGE_POLICY = ("default-src 'self'; img-src 'self' data:; style-src 'self' 'unsa
 DOCS_POLICY = ("default-src 'self'; img-src 'self' data: https://fastapi.tiangolo.com; "
                "style-src 'self' https://cdn.jsdelivr.net; script-src 'self' 'unsafe-inline' https://cdn.jsdelivr.net; "
                "frame-ancestors 'none'; base-uri 'none'; object-src 'none'")
+
+
+def secure(headers: MutableHeaders, policy: str) -> None:
+    """Adds the security headers to an answer's: CSP and framing unless it set its own policy, nosniff and
+    the referrer policy unless it set its own."""
+    if "content-security-policy" not in headers:
+        headers["Content-Security-Policy"] = policy
+        headers["X-Frame-Options"] = "DENY"
+    headers.setdefault("X-Content-Type-Options", "nosniff")
+    headers.setdefault("Referrer-Policy", "same-origin")
+
+
+def secured(send: Send, policy: str) -> Send:
+    """`send`, adding the security headers to the answer it starts."""
+
+    async def with_headers(message: Message) -> None:
+        if message["type"] == "http.response.start":
+            secure(MutableHeaders(scope=message), policy)
+        await send(message)
+
+    return with_headers
 
 
 class SecurityHeaders:
@@ -134,15 +177,4 @@ class SecurityHeaders:
             await self.app(scope, receive, send)
             return
         policy = DOCS_POLICY if scope["path"] in self.docs_paths else PAGE_POLICY
-
-        async def with_headers(message: Message) -> None:
-            if message["type"] == "http.response.start":
-                headers = MutableHeaders(scope=message)
-                if "content-security-policy" not in headers:
-                    headers["Content-Security-Policy"] = policy
-                    headers["X-Frame-Options"] = "DENY"
-                headers.setdefault("X-Content-Type-Options", "nosniff")
-                headers.setdefault("Referrer-Policy", "same-origin")
-            await send(message)
-
-        await self.app(scope, receive, with_headers)
+        await self.app(scope, receive, secured(send, policy))

@@ -246,9 +246,8 @@ def online_router(platform: Platform) -> APIRouter:
 
     def refused_link(request: Request, title: str, problem: links.InvalidLink) -> HTMLResponse:
         """A wrong or expired token: counted per client, so guessing links soon meets a 429."""
-        client = request.client.host if request.client else "unknown"
         settings = platform.settings
-        wait_s = count_attempt(platform.uow(), "donor-link:ip", client, settings.link_probes_per_ip,
+        wait_s = count_attempt(platform.uow(), "donor-link:ip", client_address(request), settings.link_probes_per_ip,
                                timedelta(seconds=settings.link_probe_window_s), datetime.now(UTC))
         if wait_s is not None:
             response = message(request, title, "There have been too many attempts from your connection. Please "

@@ -1,7 +1,10 @@
 """Webhooks from SMS providers: check who is calling, store the callback, answer fast. The outbox does the work.
 
 Aggregator callbacks are stored by the process's group committer (service_layer/group_commit.py): many
-requests share one transaction, and each is answered only after its transaction commits.
+requests share one transaction, and each is answered only after its transaction commits. A TV spike sends
+thousands a second, so AggregatorCallbackPath takes them in front of FastAPI's middleware, routing and
+validation, with the edge's body limit and security headers (edge.py) and the same checks and answers as
+the documented route (AggregatorCallbacks holds both).
 
 Fonix signs nothing, so its callbacks are checked as its own clients do: each URL carries a secret token
 (EVERYPENNY_AGGREGATOR_CALLBACK_TOKEN; a wrong one is a 404, as if the path did not exist) and the source
@@ -17,14 +20,30 @@ import re
 from collections.abc import Callable
 
 from fastapi import APIRouter, HTTPException, Request, Response
+from fastapi.exception_handlers import http_exception_handler
 from starlette.concurrency import run_in_threadpool
+from starlette.requests import HTTPConnection
+from starlette.responses import PlainTextResponse
+from starlette.types import ASGIApp, Receive, Scope, Send
 from twilio.request_validator import RequestValidator
 from twilio.twiml.messaging_response import MessagingResponse
 
 from everypenny.adapters.aggregator import fonix
+from everypenny.adapters.db.unit_of_work import HeldConnection
 from everypenny.bootstrap import Platform
 from everypenny.entrypoints.web.contract import UNSIGNED, problem
-from everypenny.entrypoints.web.edge import Network, address_in, client_address, networks_from
+from everypenny.entrypoints.web.edge import (
+    PAGE_POLICY,
+    Network,
+    address_in,
+    body_limit,
+    body_within,
+    client_address,
+    declared_over,
+    networks_from,
+    secured,
+    too_large,
+)
 from everypenny.service_layer.group_commit import GroupCommit
 from everypenny.service_layer.text_giving import (
     TWILIO,
@@ -41,7 +60,8 @@ TWILIO_PATH = "/webhooks/twilio/sms"
 # are 34, www.twilio.com/docs/glossary/what-is-a-sid): anything else is refused before it is stored.
 E164 = re.compile(r"^\+?[0-9]{1,15}$")
 TWILIO_FIELDS = {"MessageSid": re.compile(r"^[A-Za-z0-9]{1,64}$"), "From": E164, "To": E164}
-AGGREGATOR_CALLBACKS = "/webhooks/aggregator/{token}/{kind}"
+AGGREGATOR_PREFIX = "/webhooks/aggregator/"
+AGGREGATOR_CALLBACKS = AGGREGATOR_PREFIX + "{token}/{kind}"
 READERS: dict[str, tuple[Callable, Callable]] = {
     "mo": (fonix.read_mo, text_callback),  # a donor's text to one of our shortcodes
     "charge-report": (fonix.read_charge_report, charge_report_callback),  # whether a charge went through
@@ -58,30 +78,76 @@ def callback_networks(setting: str) -> tuple[Network, ...]:
         raise ValueError(f"EVERYPENNY_AGGREGATOR_CALLBACK_IPS: {error}") from None
 
 
-def sms_webhooks(platform: Platform) -> APIRouter:
+class AggregatorCallbacks:
+    """What taking an aggregator callback means, for the fast path and the documented route alike: the
+    token and kind (404), the source address (403), the body (400), then the group commit."""
+
+    def __init__(self, platform: Platform) -> None:
+        settings = platform.settings
+        self.token = settings.aggregator_callback_token.encode()
+        self.networks = callback_networks(settings.aggregator_callback_ips)
+        self.body_limit = body_limit(settings, AGGREGATOR_PREFIX)
+        connection = HeldConnection(platform.engine)  # only the committer's thread uses it
+        self.committer = GroupCommit(connection.uow, idle=connection.close)
+
+    def check(self, token: str, kind: str, connection: HTTPConnection) -> None:
+        if not hmac.compare_digest(token.encode(), self.token) or kind not in READERS:
+            raise HTTPException(404, "Not Found")
+        if self.networks and not address_in(client_address(connection), self.networks):
+            raise HTTPException(403, "callbacks are not taken from this address")
+
+    async def store(self, kind: str, body: bytes) -> PlainTextResponse:
+        """Answers once the callback is durable: "OK", or "OK (already received)" for a repeat."""
+        read, as_callback = READERS[kind]
+        try:
+            message = read(fonix.decode(body))
+        except fonix.BadCallback as error:
+            raise HTTPException(400, str(error)) from None
+        stored = await asyncio.wrap_future(self.committer.submit(as_callback(message)))
+        return PlainTextResponse("OK" if stored else "OK (already received)")
+
+
+class AggregatorCallbackPath:
+    """ASGI middleware, the outermost: POSTs to an aggregator callback URL are answered here, everything else
+    (a path the route would not match, such as a trailing slash) goes on to the app."""
+
+    def __init__(self, app: ASGIApp, callbacks: AggregatorCallbacks) -> None:
+        self.app = app
+        self.callbacks = callbacks
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        path = scope["path"] if scope["type"] == "http" and scope["method"] == "POST" else ""
+        token, _, kind = path[len(AGGREGATOR_PREFIX):].partition("/")
+        if not (path.startswith(AGGREGATOR_PREFIX) and token and kind) or "/" in kind:
+            await self.app(scope, receive, send)
+            return
+        limit = self.callbacks.body_limit
+        try:
+            if declared_over(scope, limit):
+                response = too_large(limit)
+            else:
+                self.callbacks.check(token, kind, HTTPConnection(scope))
+                body = await body_within(receive, limit)
+                response = too_large(limit) if body is None else await self.callbacks.store(kind, body)
+        except HTTPException as refusal:
+            response = await http_exception_handler(Request(scope), refusal)
+        await response(scope, receive, secured(send, PAGE_POLICY))
+
+
+def sms_webhooks(platform: Platform, callbacks: AggregatorCallbacks) -> APIRouter:
     router = APIRouter(tags=["sms webhooks"])
     settings = platform.settings
-    committer = GroupCommit(platform.uow)
-    router.add_event_handler("shutdown", committer.close)
-    networks = callback_networks(settings.aggregator_callback_ips)
+    router.add_event_handler("shutdown", callbacks.committer.close)
 
     @router.post(AGGREGATOR_CALLBACKS, responses={
         400: problem("the body is not the aggregator's format"),
         403: problem("callbacks are not taken from this address (EVERYPENNY_AGGREGATOR_CALLBACK_IPS)"),
         404: problem("no callback address has this token, or no such callback")})
     async def aggregator_callback(token: str, kind: str, request: Request) -> Response:
-        """The aggregator's callbacks: `mo`, `charge-report` and `delivery-report`, form-encoded."""
-        if not hmac.compare_digest(token.encode(), settings.aggregator_callback_token.encode()) or kind not in READERS:
-            raise HTTPException(404, "Not Found")
-        if networks and not address_in(client_address(request), networks):
-            raise HTTPException(403, "callbacks are not taken from this address")
-        read, as_callback = READERS[kind]
-        try:
-            message = read(fonix.decode(await request.body()))
-        except fonix.BadCallback as error:
-            raise HTTPException(400, str(error)) from None
-        stored = await asyncio.wrap_future(committer.submit(as_callback(message)))
-        return Response("OK" if stored else "OK (already received)", media_type="text/plain")
+        """The aggregator's callbacks: `mo`, `charge-report` and `delivery-report`, form-encoded. Served by
+        AggregatorCallbackPath in front of the app; declared here for the published API."""
+        callbacks.check(token, kind, request)
+        return await callbacks.store(kind, await request.body())
 
     @router.post(TWILIO_PATH, responses=UNSIGNED)
     async def twilio_sms(request: Request) -> Response:
