@@ -86,8 +86,10 @@ def update_many(connection: Connection, table: Table, key: str, rows: Sequence[d
                            [{"key_value": row[key], **{name: row[name] for name in columns}} for row in rows])
 
 
-def insert_many(connection: Connection, table: Table, rows: Sequence[dict[str, Any]], *returning: str) -> CursorResult:
-    """Inserts the rows (all with the same keys) in the order given, returning the `returning` columns.
+def insert_many(connection: Connection, table: Table, rows: Sequence[dict[str, Any]], *returning: str,
+                skip_duplicates: bool = False) -> CursorResult:
+    """Inserts the rows (all with the same keys) in the order given, returning the `returning` columns; with
+    `skip_duplicates`, rows whose unique key is taken are left out.
 
     On PostgreSQL one INSERT ... SELECT FROM unnest(arrays): one statement text and one execution per batch,
     where an executemany runs the INSERT once per row and VALUES lists of each length are statements of their
@@ -95,13 +97,17 @@ def insert_many(connection: Connection, table: Table, rows: Sequence[dict[str, A
     """
     returned = [table.c[name] for name in returning]
     if connection.dialect.name != "postgresql":
+        if skip_duplicates:
+            return _insert_skipping_duplicates(connection, table, list(rows), *returning)
         return connection.execute(table.insert().returning(*returned) if returned else table.insert(), list(rows))
     columns = list(rows[0])
     arrays = [bindparam(f"{name}_values", [row[name] for row in rows], type_=postgresql.ARRAY(table.c[name].type))
               for name in columns]
     given = func.unnest(*arrays).table_valued(*columns, with_ordinality="position").render_derived(name="given")
-    statement = table.insert().from_select(
+    statement = postgresql.insert(table).from_select(
         columns, select(*(given.c[name] for name in columns)).order_by(given.c.position))
+    if skip_duplicates:
+        statement = statement.on_conflict_do_nothing()
     return connection.execute(statement.returning(*returned) if returned else statement)
 
 
@@ -564,7 +570,7 @@ class SqlOutbox:
         moment = now()
         rows = [{"topic": topic, "payload": json.dumps(payload), "dedupe_key": key, "created_at": moment,
                  "available_at": moment, "attempts": 0} for topic, payload, key in tasks]
-        _insert_skipping_duplicates(self.connection, outbox_tasks, rows)
+        insert_many(self.connection, outbox_tasks, rows, skip_duplicates=True)
 
 
 class SqlInbox:
