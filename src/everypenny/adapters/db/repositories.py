@@ -424,7 +424,8 @@ class SqlLedgerRepository:
             description=request.description[:500], created_at=now()) for request, pending_id in requests]
         if not rows:
             return []
-        ids = dict(_insert_skipping_duplicates(self.connection, ledger_transfers, rows, "idempotency_key", "id").all())
+        ids = dict(insert_many(self.connection, ledger_transfers, rows, "idempotency_key", "id",
+                               skip_duplicates=True).all())
         taken = [request.idempotency_key for request, _ in requests if request.idempotency_key not in ids]
         if taken:
             raise DuplicateKey(f"another writer recorded {taken[0]!r} or resolved its pending transfer first")
