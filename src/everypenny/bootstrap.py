@@ -79,6 +79,8 @@ def online_task_handlers(settings: Settings) -> dict[str, TaskHandler]:
         RECEIPT_TOPIC: lambda uow, payload: send_receipt(uow, payload, mailer, settings.public_url,
                                                          settings.secret_key),
     }
+
+
 def retention_rules(settings: Settings) -> list[RetentionRule]:
     """Records the law makes us keep: a donor's erasure is refused, with the reason, while any rule holds."""
     rules: list[RetentionRule] = []
