@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import shutil
 import signal
 import statistics
 import subprocess
@@ -273,6 +274,8 @@ def main() -> None:
     arguments = parser.parse_args()
     if missing := chart_library_missing():
         sys.exit(missing)
+    if arguments.profile and shutil.which("py-spy") is None:
+        sys.exit("--profile needs py-spy: pip install 'everypenny[spike]'")
     plan = SpikePlan(peak_per_s=arguments.peak, ramp_s=arguments.ramp, hold_s=arguments.hold,
                      couriers=arguments.couriers, ack_only=arguments.ack_only)
     try:
