@@ -21,7 +21,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "src"))
 sys.path.insert(0, str(ROOT / "bench"))
 
-from spike_bench import _postgres  # noqa: E402
+from spike_bench import fresh_database  # noqa: E402
 
 from everypenny.simulators.fault_drill import run_drill  # noqa: E402
 from everypenny.simulators.spike import SpikePlan  # noqa: E402
@@ -46,11 +46,8 @@ def main() -> None:
                      drain_timeout_s=arguments.drain_timeout)
     print(f"{plan.total_texts:,} texts, {arguments.kills} kills"
           f"{', one PostgreSQL restart' if arguments.restart_postgres else ''}", flush=True)
-    url = _postgres("create")
-    try:
+    with fresh_database("postgresql") as url:
         result = run_drill(url, plan, arguments.kills, arguments.restart_postgres, arguments.apps, arguments.workers)
-    finally:
-        _postgres("drop")
     for fault in result.faults:
         print(fault)
     for line in summary(result.figures):

@@ -52,24 +52,25 @@ TARGET_CPU_MS, TARGET_POSTED, TARGET_P99_MS, TARGET_RATIO = 2.5, 500, 100, 0.5
 
 @contextmanager
 def fresh_database(store: str) -> Iterator[str]:
+    """A database of its own for a run, dropped afterwards (the fault drill restarts PostgreSQL in between)."""
     if store == "sqlite":
         with tempfile.TemporaryDirectory() as folder:
             yield f"sqlite:///{folder}/spike.db"
         return
-    admin = create_engine(ADMIN_URL, isolation_level="AUTOCOMMIT")
 
-    def drop() -> None:
+    def administer(*statements: str) -> None:
+        admin = create_engine(ADMIN_URL, isolation_level="AUTOCOMMIT")
         with admin.connect() as connection:
-            connection.execute(text(f'DROP DATABASE IF EXISTS "{DATABASE}" WITH (FORCE)'))
+            for statement in statements:
+                connection.execute(text(statement))
+        admin.dispose()
 
-    drop()
-    with admin.connect() as connection:
-        connection.execute(text(f'CREATE DATABASE "{DATABASE}"'))
+    drop = f'DROP DATABASE IF EXISTS "{DATABASE}" WITH (FORCE)'
+    administer(drop, f'CREATE DATABASE "{DATABASE}"')
     try:
         yield ADMIN_URL.rsplit("/", 1)[0] + f"/{DATABASE}"
     finally:
-        drop()
-        admin.dispose()
+        administer(drop)
 
 
 @dataclass(frozen=True)
