@@ -3,7 +3,9 @@
 A rehearsal must measure the deployment, not the load generator. httpx spends about as much CPU building and
 parsing a request as the app spends storing it, so on a small machine the generator, not the app, set the
 ceiling. This client writes the request bytes and reads the status line, headers and body, nothing more.
-Spreading requests round-robin over app nodes, as a load balancer would, is its only other job.
+Spreading requests round-robin over app nodes, as a load balancer would, is its only other job; like one
+(nginx's `proxy_next_upstream error`, HAProxy's `redispatch`), it takes a request that a node refused to
+connect (down, restarting) to the next node, since the request never reached the refusing one.
 """
 
 from __future__ import annotations
@@ -23,6 +25,10 @@ class Answer:
     body: bytes
 
 
+class _Refused(Exception):
+    """The node refused the connection: the request never reached it, so another node may take it."""
+
+
 class KeepAliveClient:
     def __init__(self, urls: list[str], timeout_s: float = 30.0) -> None:
         self.targets = [(parts.hostname or "127.0.0.1", parts.port or 80) for parts in map(urlsplit, urls)]
@@ -33,16 +39,29 @@ class KeepAliveClient:
         self._lock = threading.Lock()
 
     def post(self, path: str, *, content: bytes, headers: dict[str, str]) -> Answer:
-        """Raises httpx.TransportError when the app cannot be reached or hangs up, as httpx would."""
-        target = self.targets[next(self._next) % len(self.targets)]
+        """Raises httpx.TransportError when no app can be reached or one hangs up, as httpx would."""
+        first = next(self._next)
+        for attempt in range(len(self.targets)):
+            try:
+                return self._post_to(self.targets[(first + attempt) % len(self.targets)], path, content, headers)
+            except _Refused:
+                continue
+        raise httpx.ConnectError(f"every app node refused the connection for {path}")
+
+    def _post_to(self, target: tuple[str, int], path: str, content: bytes, headers: dict[str, str]) -> Answer:
         head = "".join(f"{name}: {value}\r\n" for name, value in headers.items())
         request = (f"POST {path} HTTP/1.1\r\nHost: {target[0]}:{target[1]}\r\nContent-Length: {len(content)}\r\n"
                    f"{head}\r\n").encode("latin-1") + content
         connections: dict[tuple[str, int], socket.socket] = self._local.__dict__.setdefault("connections", {})
         sock = connections.get(target)
-        try:
-            if sock is None:
+        if sock is None:
+            try:
                 sock = connections[target] = self._connect(target)
+            except ConnectionRefusedError as error:
+                raise _Refused() from error
+            except OSError as error:
+                raise httpx.TransportError(f"{target[0]}:{target[1]}{path}: {error!r}") from error
+        try:
             sock.sendall(request)
             answer, keep_alive = self._read_answer(sock)
         except OSError as error:
