@@ -277,7 +277,7 @@ class _TextBatch:
         self.uow.consents.record_many(self.consents)
         self.uow.texts.add_charges(self.charges)
         apply_transfers(self.uow, self.transfers)
-        self.uow.outbox.enqueue_many([(CHARGE, _charge_task(charge.request_id), f"{CHARGE}:{charge.request_id}")
+        self.uow.outbox.enqueue_many([(CHARGE, _task_for(charge.request_id), f"{CHARGE}:{charge.request_id}")
                                       for charge in self.charges])
         _store_messages(self.uow, self.messages)
 
@@ -362,7 +362,7 @@ def _replier(batch: _TextBatch, text: InboundText, inline: bool) -> Reply:
 
 def _store_messages(uow: UnitOfWork, messages: Sequence[OutboundText]) -> None:
     uow.texts.add_messages(messages)
-    uow.outbox.enqueue_many([(SEND, _message_task(message.request_id), f"{SEND}:{message.request_id}")
+    uow.outbox.enqueue_many([(SEND, _task_for(message.request_id), f"{SEND}:{message.request_id}")
                              for message in messages if message.status is MessageStatus.QUEUED])
 
 
@@ -402,12 +402,8 @@ def _donate(batch: _TextBatch, text: InboundText, appeal: Appeal, shortcode: Sho
     log.info("text donation accepted", reference=donation.reference, amount_pence=amount, network=text.network)
 
 
-def _charge_task(request_id: str) -> dict[str, str]:
-    """A charge's outbox payload: the charge is read afresh when its task runs."""
-    return {"request_id": request_id}
-
-
-def _message_task(request_id: str) -> dict[str, str]:
+def _task_for(request_id: str) -> dict[str, str]:
+    """The outbox payload of a charge's or a message's task: the row is read afresh when the task runs."""
     return {"request_id": request_id}
 
 
@@ -447,7 +443,7 @@ def request_charges(gateway: AggregatorGateway, orders: list[ChargeOrder],
                     calls: Executor) -> list[tuple[ChargeOrder, ChargeAnswer]]:
     """Asks for the charges side by side, but a phone's in turn (a split gift's charges in sequence, as the
     network would take them one after another); a charge whose call failed is asked again later, alone."""
-    return call_side_by_side(calls, gateway.request_charge, orders, lambda order: _charge_task(order.request_id),
+    return call_side_by_side(calls, gateway.request_charge, orders, lambda order: _task_for(order.request_id),
                              in_turn=lambda order: order.msisdn)
 
 
@@ -545,14 +541,10 @@ def apply_charge_reports(uow: UnitOfWork, payloads: list[dict[str, Any]], donor_
     recorded = uow.texts.messages([message.request_id for message in messages if message.purpose == "receipt"])
     _store_messages(uow, [message for message in messages if message.request_id not in recorded])
     _apply_reports_waiting_for(uow, [m.txguid for m in messages if m.txguid and m.request_id not in recorded])
-    receipts = {status: [message_request_id(c.request_id, "r", 1) for c in settled_now if c.status is status]
-                for status in (ChargeStatus.CHARGED, ChargeStatus.FAILED)}
-    if receipts[ChargeStatus.CHARGED]:
-        uow.texts.set_message_statuses(receipts[ChargeStatus.CHARGED], MessageStatus.DELIVERED, None,
-                                       only_if=MessageStatus.SENT)
-    if receipts[ChargeStatus.FAILED]:
-        uow.texts.set_message_statuses(receipts[ChargeStatus.FAILED], MessageStatus.FAILED, RECEIPT_NOT_SENT,
-                                       only_if=MessageStatus.SENT)
+    for outcome, status, detail in ((ChargeStatus.CHARGED, MessageStatus.DELIVERED, None),
+                                    (ChargeStatus.FAILED, MessageStatus.FAILED, RECEIPT_NOT_SENT)):
+        if receipts := [message_request_id(c.request_id, "r", 1) for c in settled_now if c.status is outcome]:
+            uow.texts.set_message_statuses(receipts, status, detail, only_if=MessageStatus.SENT)
 
 
 def _outcome_message(uow: UnitOfWork, charge: SmsCharge, donation: Donation, charge_count: int,
@@ -598,7 +590,7 @@ def send_messages(gateway: AggregatorGateway, messages: list[OutboundText], call
                                                  message.body))
 
     try:
-        sent = call_side_by_side(calls, send, messages, lambda message: _message_task(message.request_id),
+        sent = call_side_by_side(calls, send, messages, lambda message: _task_for(message.request_id),
                                  in_turn=lambda message: message.to)
     except CallsFailed as partly:
         raise CallsFailed({message.request_id: txguid for message, txguid in partly.made}, partly.failed,
