@@ -4,7 +4,7 @@
 
 FROM python:3.11-slim AS build
 ENV PIP_DISABLE_PIP_VERSION_CHECK=1 PIP_NO_CACHE_DIR=1
-RUN pip install "uv==0.13.9"
+RUN pip install "uv==0.13.10"
 WORKDIR /src
 COPY pyproject.toml uv.lock README.md ./
 # --locked refuses a lock file that no longer matches pyproject.toml's ranges.

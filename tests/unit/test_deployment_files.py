@@ -2,6 +2,7 @@
 non-root image whose processes are real everypenny commands, and a deployment whose long-running services
 all have health checks and start only once the schema is migrated."""
 
+import tomllib
 from pathlib import Path
 
 import pytest
@@ -46,6 +47,17 @@ def test_the_image_installs_the_locked_versions_from_files_in_the_repository(doc
         if step["instruction"] == "COPY" and "--from=" not in step["value"]:
             *sources, _destination = step["value"].split()
             assert all((ROOT / source).exists() for source in sources), step["value"]
+
+
+def locked_version(package: str) -> str:
+    lock = tomllib.loads((ROOT / "uv.lock").read_text())
+    return next(entry["version"] for entry in lock["package"] if entry["name"] == package)
+
+
+def test_the_image_installs_with_the_uv_the_lock_pins_as_scripts_venv_does(dockerfile):
+    """One set of versions: the image, ./scripts/test and .ci/run all install uv.lock with the same uv."""
+    build_steps = " ".join(step["value"] for step in dockerfile.structure if step["instruction"] == "RUN")
+    assert f'uv=={locked_version("uv")}' in build_steps
 
 
 def test_the_default_command_serves_the_asgi_app_factory(dockerfile):
