@@ -13,8 +13,9 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
-from everypenny.domain.allocation import FundBalances, allocation_description, surplus_move
-from everypenny.domain.appeal import Appeal, Channel, FeesBorneBy
+from everypenny.domain import postings
+from everypenny.domain.allocation import FundBalances, surplus_move
+from everypenny.domain.appeal import Appeal, Channel
 from everypenny.domain.ledger import (
     RAISING_KINDS,
     AccountCode,
@@ -104,13 +105,8 @@ def allocate_surplus(uow_factory: Callable[[], UnitOfWork], slug: str) -> Alloca
                 move = surplus_move(target, funds)
                 if move == 0:
                     return AllocationResult(0, funds, target)
-                debit, credit = AccountCode.RESTRICTED_FUND, AccountCode.SURPLUS_FUND
-                if move < 0:
-                    debit, credit = credit, debit
                 number = uow.proof.count_transfers(slug, TransferKind.ALLOCATION) + 1
-                apply_transfer(uow, TransferRequest(
-                    f"allocation:{slug}:{number}", slug, debit, credit, abs(move), appeal.currency,
-                    TransferKind.ALLOCATION, description=allocation_description(appeal, move)))
+                apply_transfer(uow, postings.allocation(appeal, number, move))
                 result = AllocationResult(move, fund_balances(uow, slug), target)
                 uow.commit()
                 return result
@@ -136,12 +132,6 @@ def _same_or_refuse(existing: Transfer | None, request: TransferRequest, what: s
         raise MoneyOutRefused(f"{what} was already recorded with different figures "
                               f"({format_pence(existing.amount_pence, existing.currency)})")
     return True
-
-
-def _fee_bearer(appeal: Appeal) -> str:
-    if appeal.fees_borne_by is FeesBorneBy.MEDIA_PARTNER:
-        return f"{appeal.media_partner} (media partner)"
-    return "the platform"
 
 
 @dataclass(frozen=True)
@@ -173,19 +163,10 @@ def post_settlement(uow: UnitOfWork, appeal: Appeal, channel: Channel, gross_pen
                               f"fee {fee_pence}")
     slug = appeal.slug
     receivable = AccountCode.receivable(channel)
-    key = f"settlement:{slug}:{channel.value}:{reference}"
-    cash = TransferRequest(
-        key, slug, AccountCode.BANK, receivable, gross_pence - fee_pence, appeal.currency,
-        TransferKind.SETTLEMENT, reference=reference,
-        description=f"{channel.value} settlement {reference}: gross {format_pence(gross_pence, appeal.currency)}"
-                    + (f", fee {format_pence(fee_pence, appeal.currency)} withheld" if fee_pence else ""))
-    fee = TransferRequest(
-        f"settlement-fee:{slug}:{channel.value}:{reference}", slug, AccountCode.FEES_RECOVERABLE, receivable,
-        fee_pence, appeal.currency, TransferKind.FEE, reference=reference,
-        description=f"{channel.value} fee on settlement {reference}, borne by {_fee_bearer(appeal)}: "
-                    "recoverable from them, never taken from donations") if fee_pence else None
-    recorded = _same_or_refuse(uow.ledger.get(key), cash, f"settlement {reference}")
-    recorded_fee = uow.ledger.get(f"settlement-fee:{slug}:{channel.value}:{reference}")
+    cash = postings.settlement_cash(appeal, channel, gross_pence, reference, fee_pence)
+    fee = postings.settlement_fee(appeal, channel, reference, fee_pence) if fee_pence else None
+    recorded = _same_or_refuse(uow.ledger.get(cash.idempotency_key), cash, f"settlement {reference}")
+    recorded_fee = uow.ledger.get(postings.settlement_fee_key(slug, channel, reference))
     if recorded:
         if (recorded_fee.amount_pence if recorded_fee else 0) != fee_pence:
             raise MoneyOutRefused(f"settlement {reference} was already recorded with a different fee")
@@ -206,10 +187,7 @@ def reimburse_fees(uow: UnitOfWork, slug: str, amount_pence: int, reference: str
     _check_figures("a reimbursement", reference, amount_pence)
     with uow:
         appeal = _appeal(uow, slug)
-        request = TransferRequest(
-            f"fee-reimbursement:{slug}:{reference}", slug, AccountCode.BANK, AccountCode.FEES_RECOVERABLE,
-            amount_pence, appeal.currency, TransferKind.FEE, reference=reference,
-            description=f"fees reimbursed by {_fee_bearer(appeal)}, ref {reference}")
+        request = postings.fee_reimbursement(appeal, amount_pence, reference)
         if _same_or_refuse(uow.ledger.get(request.idempotency_key), request, f"reimbursement {reference}"):
             return False
         owed = _posted(uow, slug).get(AccountCode.FEES_RECOVERABLE, 0)
@@ -229,11 +207,7 @@ def record_payout(uow: UnitOfWork, slug: str, amount_pence: int, fund: Fund, ref
     _check_figures("a payout", reference, amount_pence)
     with uow:
         appeal = _appeal(uow, slug)
-        request = TransferRequest(
-            f"payout:{slug}:{reference}", slug, AccountCode.PAID_OUT, AccountCode.BANK, amount_pence,
-            appeal.currency, TransferKind.PAYOUT, reference=reference,
-            description=f"Paid to {appeal.beneficiary.name} (registered charity {appeal.beneficiary.charity_number}) "
-                        f"from the {fund.value} fund, ref {reference}")
+        request = postings.payout(appeal, amount_pence, fund, reference)
         if _same_or_refuse(uow.ledger.get(request.idempotency_key), request, f"payout {reference}"):
             previous = next(p for p in uow.proof.payouts(slug) if p.reference == reference)
             if previous.fund is not fund:

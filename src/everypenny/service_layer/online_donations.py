@@ -16,10 +16,11 @@ from urllib.parse import urlencode
 
 import structlog
 
+from everypenny.domain import postings
 from everypenny.domain.appeal import Appeal, Channel
 from everypenny.domain.donation import ConsentRecord, Donation, DonationStatus, Medium, new_reference
 from everypenny.domain.gift_aid import GiftAidDeclaration, GiftAidInvalid, GiftAidScope
-from everypenny.domain.ledger import AccountCode, Phase, TransferKind, TransferRequest
+from everypenny.domain.ledger import TransferKind
 from everypenny.domain.money import format_pence
 from everypenny.domain.text import has_unstorable_characters
 from everypenny.service_layer import links
@@ -161,26 +162,11 @@ def _check_rate_limits(uow: UnitOfWork, limits: RateLimits, client_ip: str, emai
         raise RateLimited(retry_after_s)
 
 
-def donation_transfer(donation: Donation, idempotency_key: str, phase: Phase = Phase.PENDING,
-                      amount_pence: int | None = None) -> TransferRequest:
-    """The donation's own movement: the donor's money owed to us by the processor, held for the fund."""
-    return TransferRequest(
-        idempotency_key=idempotency_key, appeal=donation.appeal, debit=AccountCode.receivable(donation.channel),
-        credit=AccountCode.RESTRICTED_FUND,
-        amount_pence=donation.amount_pence if amount_pence is None else amount_pence, currency=donation.currency,
-        kind=TransferKind.DONATION, phase=phase, reference=donation.reference,
-        description=f"online donation {donation.reference}")
-
-
-def pending_key(session_id: str) -> str:
-    return f"stripe:{session_id}:pending"
-
-
 def record_checkout(uow: UnitOfWork, donation: Donation, session: HostedCheckout) -> Checkout:
     """Links the session to the donation and reserves the money as pending, in the caller's transaction."""
     checkout = Checkout(session_id=session.session_id, donation_reference=donation.reference, url=session.url)
     uow.checkouts.add(checkout)
-    apply_transfer(uow, donation_transfer(donation, pending_key(session.session_id)))
+    apply_transfer(uow, postings.checkout_pending(donation, session.session_id))
     return checkout
 
 
@@ -422,11 +408,11 @@ def _session_completed(uow: UnitOfWork, session: dict[str, Any]) -> None:
     if session.get("amount_total") != donation.amount_pence:
         raise ValueError(f"session {session['id']} took {session.get('amount_total')}, "
                          f"donation {donation.reference} is for {donation.amount_pence}")
-    pending = uow.ledger.get(pending_key(checkout.session_id))
+    pending = uow.ledger.get(postings.checkout_pending_key(checkout.session_id))
     if checkout.status is CheckoutStatus.OPEN:
-        apply_transfer(uow, TransferRequest.post(pending, f"stripe:{checkout.session_id}:post"))
+        apply_transfer(uow, postings.checkout_posted(pending, checkout.session_id))
     else:  # a failed attempt released the pending money before this card succeeded
-        apply_transfer(uow, donation_transfer(donation, f"stripe:{checkout.session_id}:paid", Phase.SINGLE))
+        apply_transfer(uow, postings.checkout_paid(donation, checkout.session_id))
     uow.checkouts.save(replace(checkout, status=CheckoutStatus.PAID, payment_intent=session.get("payment_intent")))
     email = donation.email or normalise_email((session.get("customer_details") or {}).get("email"))
     uow.donations.save(replace(donation.settled(donation.amount_pence), email=email))
@@ -436,8 +422,8 @@ def _session_completed(uow: UnitOfWork, session: dict[str, Any]) -> None:
 def _release(uow: UnitOfWork, checkout: Checkout, donation: Donation, status: CheckoutStatus, reason: str) -> None:
     if checkout.status is not CheckoutStatus.OPEN:
         return  # already paid, failed or expired: a late or repeated event changes nothing
-    pending = uow.ledger.get(pending_key(checkout.session_id))
-    apply_transfer(uow, TransferRequest.void(pending, f"stripe:{checkout.session_id}:void", description=reason))
+    pending = uow.ledger.get(postings.checkout_pending_key(checkout.session_id))
+    apply_transfer(uow, postings.checkout_voided(pending, checkout.session_id, reason))
     uow.checkouts.save(replace(checkout, status=status))
     uow.donations.save(donation.settled(0, reason[:200]))
 
@@ -482,8 +468,7 @@ def _give_back(uow: UnitOfWork, donation: Donation, pence: int, key: str, kind: 
     """Money that left the fund (a refund, a dispute's withdrawal): a reversing transfer, once per key."""
     if uow.ledger.get(key) is not None:
         return donation
-    original = donation_transfer(donation, key, Phase.SINGLE, amount_pence=pence)
-    apply_transfer(uow, original.reversal(key, kind=kind, description=f"{kind.value} of {donation.reference}"))
+    apply_transfer(uow, postings.card_money_given_back(donation, pence, key, kind))
     donation = donation.refunded(pence)
     uow.donations.save(donation)
     return donation
@@ -493,8 +478,7 @@ def _take_back(uow: UnitOfWork, donation: Donation, pence: int, key: str, kind: 
     """Money given back that came back to us (a failed refund, a won dispute): the reversal reversed, once."""
     if uow.ledger.get(key) is not None:
         return donation
-    apply_transfer(uow, replace(donation_transfer(donation, key, Phase.SINGLE, amount_pence=pence), kind=kind,
-                                description=f"{kind.value} of {donation.reference} reversed"))
+    apply_transfer(uow, postings.card_money_taken_back(donation, pence, key, kind))
     donation = donation.refund_reversed(pence)
     uow.donations.save(donation)
     return donation
@@ -512,9 +496,10 @@ def _refund(uow: UnitOfWork, refund: dict[str, Any]) -> None:
     if donation is None:
         return
     pence = int(refund["amount"])
-    donation = _give_back(uow, donation, pence, f"stripe:{refund['id']}:refunded", TransferKind.REFUND)
+    donation = _give_back(uow, donation, pence, postings.card_refund_key(refund["id"]), TransferKind.REFUND)
     if refund.get("status") in REFUND_RETURNED:
-        _take_back(uow, donation, pence, f"stripe:{refund['id']}:{refund['status']}", TransferKind.REFUND)
+        _take_back(uow, donation, pence, postings.card_refund_returned_key(refund["id"], refund["status"]),
+                   TransferKind.REFUND)
 
 
 # Statuses after which a dispute changes no more (stripe-python's stripe/_dispute.py, Dispute.status):
@@ -539,7 +524,7 @@ def _dispute(uow: UnitOfWork, dispute: dict[str, Any]) -> None:
     # Withdrawals first: an event can carry both, and a reinstatement reverses a withdrawal.
     for transaction in sorted(dispute.get("balance_transactions") or [],
                               key=lambda t: t.get("reporting_category") != DISPUTE_WITHDRAWAL):
-        key = f"stripe:{transaction['id']}"
+        key = postings.dispute_movement_key(transaction["id"])
         if transaction.get("reporting_category") == DISPUTE_WITHDRAWAL:
             donation = _give_back(uow, donation, pence, key, TransferKind.DISPUTE)
         elif transaction.get("reporting_category") == DISPUTE_REINSTATEMENT:

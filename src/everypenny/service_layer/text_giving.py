@@ -30,10 +30,11 @@ from typing import Any
 
 import structlog
 
+from everypenny.domain import postings
 from everypenny.domain.appeal import Appeal, AppealStatus, Billing, Channel, Shortcode
 from everypenny.domain.donation import ConsentRecord, Donation, Medium, new_reference
 from everypenny.domain.keywords import Donate, Help, NeedsAmount, OptIn, OptOut, parse
-from everypenny.domain.ledger import AccountCode, Phase, TransferKind, TransferRequest
+from everypenny.domain.ledger import TransferRequest
 from everypenny.domain.money import format_pence
 from everypenny.domain.provider_opt_out import SOURCE_PREFIX as TWILIO_CONSENTS
 from everypenny.domain.provider_opt_out import twilio_consent_change
@@ -394,21 +395,13 @@ def _donate(batch: _TextBatch, text: InboundText, appeal: Appeal, shortcode: Sho
         charge = SmsCharge(charge_request_id(text.message_id, sequence), donation.reference, sequence,
                            charge_pence, appeal.currency, text.network)
         batch.charges.append(charge)
-        batch.transfers.append(TransferRequest(
-            idempotency_key=_pending_key(charge.request_id), appeal=appeal.slug,
-            debit=AccountCode.receivable(Channel.CARRIER_SMS), credit=AccountCode.RESTRICTED_FUND,
-            amount_pence=charge_pence, currency=appeal.currency, kind=TransferKind.DONATION, phase=Phase.PENDING,
-            reference=donation.reference, description=f"text {intent.keyword} to {shortcode.number}"))
+        batch.transfers.append(postings.text_charge_pending(charge, appeal.slug, intent.keyword, shortcode.number))
     log.info("text donation accepted", reference=donation.reference, amount_pence=amount, network=text.network)
 
 
 def _task_for(request_id: str) -> dict[str, str]:
     """The outbox payload of a charge's or a message's task: the row is read afresh when the task runs."""
     return {"request_id": request_id}
-
-
-def _pending_key(request_id: str) -> str:
-    return f"sms:{request_id}"
 
 
 def charge_orders(uow: UnitOfWork, payloads: list[dict[str, Any]], donor_links: DonorLinks) -> list[ChargeOrder]:
@@ -513,15 +506,14 @@ def apply_charge_reports(uow: UnitOfWork, payloads: list[dict[str, Any]], donor_
     uow.texts.set_charge_txguids({report.request_id: report.txguid for report in reports if report.txguid})
     if not settled_now:
         return
-    pendings = uow.ledger.get_many([_pending_key(charge.request_id) for charge in settled_now])
+    pendings = uow.ledger.get_many([postings.text_charge_pending_key(charge.request_id) for charge in settled_now])
     moves = []
     for charge in settled_now:
-        pending = pendings[_pending_key(charge.request_id)]
+        pending = pendings[postings.text_charge_pending_key(charge.request_id)]
         if charge.status is ChargeStatus.CHARGED:
-            moves.append(TransferRequest.post(pending, f"{pending.idempotency_key}:post", description="charged"))
+            moves.append(postings.text_charge_posted(pending, charge.request_id))
         else:
-            moves.append(TransferRequest.void(pending, f"{pending.idempotency_key}:void",
-                                              description=f"failed: {charge.failure_reason}"))
+            moves.append(postings.text_charge_voided(pending, charge.request_id, charge.failure_reason))
     apply_transfers(uow, moves)
     gifts = uow.donations.get_many([charge.donation_reference for charge in settled_now])
     resaved: dict[str, Donation] = {}
@@ -715,12 +707,7 @@ def refund_text_gift(uow_factory: Callable[[], UnitOfWork], gateway: AggregatorG
             refunded = answer.status is RefundStatus.SUCCESS
             uow.texts.set_refund_statuses({charge.request_id: "refunded" if refunded else "pending"})
             if refunded:
-                key = f"{_pending_key(charge.request_id)}:refund"
-                original = TransferRequest(
-                    idempotency_key=key, appeal=gift.appeal, debit=AccountCode.receivable(Channel.CARRIER_SMS),
-                    credit=AccountCode.RESTRICTED_FUND, amount_pence=charge.amount_pence, currency=charge.currency,
-                    kind=TransferKind.DONATION, phase=Phase.SINGLE, reference=reference)
-                apply_transfers(uow, [original.reversal(key, TransferKind.REFUND, f"refund of {reference}")])
+                apply_transfers(uow, [postings.text_charge_refunded(charge, gift)])
                 gift = gift.refunded(charge.amount_pence)
         uow.donations.save(gift)
         uow.commit()
