@@ -17,7 +17,7 @@ from everypenny.service_layer.desk_ports import PasswordHasher
 from everypenny.service_layer.erasure import RetentionRule
 from everypenny.service_layer.gift_aid_claims import gift_aid_retention
 from everypenny.service_layer.online_ports import PaymentGateway
-from everypenny.service_layer.outbox import Handler, OutboxWorker, PeriodicJob, TaskHandler
+from everypenny.service_layer.outbox import Handler, OutboxWorker, PeriodicJob, each_task
 from everypenny.service_layer.text_giving import CLAIMED_LAST, DonorLinks, mark_unconfirmed, text_giving_handlers
 from everypenny.service_layer.text_giving_ports import AggregatorGateway
 
@@ -67,7 +67,7 @@ def fonix_aggregator(settings: Settings) -> FonixAggregator:
     return FonixAggregator(settings.aggregator_url, settings.aggregator_api_key, settings.aggregator_dummy)
 
 
-def online_task_handlers(settings: Settings) -> dict[str, TaskHandler]:
+def online_task_handlers(settings: Settings) -> dict[str, Handler]:
     """Stripe events applied to the books, and receipts mailed once a payment is confirmed."""
     from everypenny.adapters.email.smtp import SmtpMailer
     from everypenny.service_layer.online_donations import RECEIPT_TOPIC, STRIPE_EVENT_TOPIC, apply_stripe_event
@@ -75,9 +75,9 @@ def online_task_handlers(settings: Settings) -> dict[str, TaskHandler]:
 
     mailer = SmtpMailer(settings)
     return {
-        STRIPE_EVENT_TOPIC: apply_stripe_event,
-        RECEIPT_TOPIC: lambda uow, payload: send_receipt(uow, payload, mailer, settings.public_url,
-                                                         settings.secret_key),
+        STRIPE_EVENT_TOPIC: each_task(apply_stripe_event),
+        RECEIPT_TOPIC: each_task(lambda uow, payload: send_receipt(uow, payload, mailer, settings.public_url,
+                                                                   settings.secret_key)),
     }
 
 

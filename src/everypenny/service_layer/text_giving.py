@@ -67,7 +67,8 @@ from everypenny.domain.text_giving import (
 )
 from everypenny.service_layer import links
 from everypenny.service_layer.ledger import apply_transfers
-from everypenny.service_layer.outbox import CallsFailed, CallsOut, EachBatch, Handler, call_side_by_side
+from everypenny.service_layer.outbox import CallsFailed, CallsOut, EachBatch, ForTask, Handler, call_side_by_side
+from everypenny.service_layer.ports import OutboxTask
 from everypenny.service_layer.text_giving_ports import (
     AggregatorGateway,
     ChargeAnswer,
@@ -404,27 +405,37 @@ def _task_for(request_id: str) -> dict[str, str]:
     return {"request_id": request_id}
 
 
-def charge_orders(uow: UnitOfWork, payloads: list[dict[str, Any]], donor_links: DonorLinks) -> list[ChargeOrder]:
+def charge_orders(uow: UnitOfWork, tasks: list[OutboxTask],
+                  donor_links: DonorLinks) -> list[ForTask[ChargeOrder]]:
     """What to ask the aggregator to charge for these queued charges, each with its receipt."""
-    request_ids = [payload["request_id"] for payload in payloads]
+    request_ids = [task.payload["request_id"] for task in tasks]
     charges = uow.texts.charges(request_ids)
     if unknown := [request_id for request_id in request_ids if request_id not in charges]:
         raise ChargeNotYetKnown(unknown[0])
     # A final charge's report beat this retry: the aggregator already has the request.
-    due = [charges[request_id] for request_id in dict.fromkeys(request_ids) if not charges[request_id].final]
-    gifts = uow.donations.get_many([charge.donation_reference for charge in due])
+    due = [(task, charges[request_id]) for request_id, task in _first_task_for_each(tasks).items()
+           if not charges[request_id].final]
+    gifts = uow.donations.get_many([charge.donation_reference for _, charge in due])
     orders = []
-    for charge in due:
+    for task, charge in due:
         donation = gifts[charge.donation_reference]
         appeal = uow.appeals.get(donation.appeal).appeal
-        orders.append(ChargeOrder(
+        orders.append((task, ChargeOrder(
             request_id=charge.request_id, msisdn=donation.phone.lstrip("+"),
             shortcode=donation.metadata["shortcode"], amount_pence=charge.amount_pence,
             currency=charge.currency, description=f"Donation to {appeal.name}"[:60],
             receipt=receipt(appeal, charge.amount_pence, charge.sequence, _charge_count(uow, charge, donation),
                             donor_links.gift_aid(donation.reference)),
-            time_to_live_min=int(CHARGE_TIME_TO_LIVE.total_seconds() // 60)))
+            time_to_live_min=int(CHARGE_TIME_TO_LIVE.total_seconds() // 60))))
     return orders
+
+
+def _first_task_for_each(tasks: list[OutboxTask]) -> dict[str, OutboxTask]:
+    """Each request id the tasks name, with the first task naming it, in claim order."""
+    first: dict[str, OutboxTask] = {}
+    for task in tasks:
+        first.setdefault(task.payload["request_id"], task)
+    return first
 
 
 def _charge_count(uow: UnitOfWork, charge: SmsCharge, donation: Donation) -> int:
@@ -432,12 +443,11 @@ def _charge_count(uow: UnitOfWork, charge: SmsCharge, donation: Donation) -> int
     return 1 if charge.amount_pence == donation.amount_pence else len(uow.texts.charges_for(donation.reference))
 
 
-def request_charges(gateway: AggregatorGateway, orders: list[ChargeOrder],
+def request_charges(gateway: AggregatorGateway, orders: list[ForTask[ChargeOrder]],
                     calls: Executor) -> list[tuple[ChargeOrder, ChargeAnswer]]:
     """Asks for the charges side by side, but a phone's in turn (a split gift's charges in sequence, as the
     network would take them one after another); a charge whose call failed is asked again later, alone."""
-    return call_side_by_side(calls, gateway.request_charge, orders, lambda order: _task_for(order.request_id),
-                             in_turn=lambda order: order.msisdn)
+    return call_side_by_side(calls, gateway.request_charge, orders, in_turn=lambda order: order.msisdn)
 
 
 def record_charge_answers(uow: UnitOfWork, answered: list[tuple[ChargeOrder, ChargeAnswer]],
@@ -563,16 +573,18 @@ def _outcome_message(uow: UnitOfWork, charge: SmsCharge, donation: Donation, cha
                     status=MessageStatus.DELIVERED, txguid=charge.txguid)
 
 
-def queued_messages(uow: UnitOfWork, payloads: list[dict[str, Any]]) -> list[OutboundText]:
+def queued_messages(uow: UnitOfWork, tasks: list[OutboxTask]) -> list[ForTask[OutboundText]]:
     """The messages these tasks send that are still waiting to go."""
-    request_ids = list(dict.fromkeys(payload["request_id"] for payload in payloads))
-    messages = uow.texts.messages(request_ids)
-    if unknown := [request_id for request_id in request_ids if request_id not in messages]:
+    first = _first_task_for_each(tasks)
+    messages = uow.texts.messages(list(first))
+    if unknown := [request_id for request_id in first if request_id not in messages]:
         raise MessageNotYetKnown(unknown[0])
-    return [messages[request_id] for request_id in request_ids if messages[request_id].status is MessageStatus.QUEUED]
+    return [(task, messages[request_id]) for request_id, task in first.items()
+            if messages[request_id].status is MessageStatus.QUEUED]
 
 
-def send_messages(gateway: AggregatorGateway, messages: list[OutboundText], calls: Executor) -> dict[str, str]:
+def send_messages(gateway: AggregatorGateway, messages: list[ForTask[OutboundText]],
+                  calls: Executor) -> dict[str, str]:
     """Each message's request id and the aggregator's id for it (`txguid`), which its delivery report carries.
     Sent side by side, but a phone's in turn (a reply's parts arrive in order); a message whose call failed is
     sent again later, alone, and the others are recorded as sent (sending them again would text the donor
@@ -582,10 +594,9 @@ def send_messages(gateway: AggregatorGateway, messages: list[OutboundText], call
                                                  message.body))
 
     try:
-        sent = call_side_by_side(calls, send, messages, lambda message: _task_for(message.request_id),
-                                 in_turn=lambda message: message.to)
+        sent = call_side_by_side(calls, send, messages, in_turn=lambda message: message.to)
     except CallsFailed as partly:
-        raise CallsFailed({message.request_id: txguid for message, txguid in partly.made}, partly.failed,
+        raise CallsFailed({message.request_id: txguid for message, txguid in partly.made}, partly.tasks,
                           partly.error) from partly.error
     return {message.request_id: txguid for message, txguid in sent}
 
