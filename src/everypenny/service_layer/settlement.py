@@ -9,7 +9,7 @@ twice, the excess of an over-payment) is not posted: it is listed for finance to
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 
 from everypenny.domain.appeal import Appeal, Channel
@@ -25,9 +25,10 @@ from everypenny.domain.settlement import (
     parse_statement,
     settlement_due_by,
 )
+from everypenny.service_layer import text_giving
 from everypenny.service_layer.money_out import _appeal, gifts, post_settlement
 from everypenny.service_layer.settlement_ports import PayoutSource, StoredLine
-from everypenny.service_layer.text_giving import ChargeReport, apply_charge_reports
+from everypenny.service_layer.text_giving import ChargeReport
 from everypenny.service_layer.unit_of_work import UnitOfWork
 
 AGGREGATOR = "aggregator"
@@ -78,9 +79,13 @@ def _settle_unconfirmed(uow: UnitOfWork, slug: str, statement: Statement) -> Non
     if not waiting:
         return
     on_statement = {line.request_id for line in statement.lines}
-    apply_charge_reports(uow, [
-        asdict(ChargeReport(request_id, "charged") if request_id in on_statement
-               else ChargeReport(request_id, "failed", NOT_ON_STATEMENT)) for request_id in waiting], None)
+    settled_now = text_giving.record_charge_reports(uow, [
+        ChargeReport(request_id, "charged") if request_id in on_statement
+        else ChargeReport(request_id, "failed", NOT_ON_STATEMENT) for request_id in waiting])
+    if settled_now:
+        text_giving.move_reported_money(uow, settled_now)
+        text_giving.settle_donations(uow, settled_now)
+        text_giving.record_receipts_delivery(uow, settled_now)
 
 
 def import_card_payouts(uow_factory: Callable[[], UnitOfWork], slug: str, payouts: PayoutSource,

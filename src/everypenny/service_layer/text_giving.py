@@ -467,10 +467,10 @@ def record_charge_answers(uow: UnitOfWork, answered: list[tuple[ChargeOrder, Cha
                                           gifts[charges[order.request_id].donation_reference])
                             for request_id, order, answer in unrecorded])
     _apply_reports_waiting_for(uow, [answer.txguid for _, _, answer in unrecorded])
-    refused_now = [asdict(ChargeReport(answer.request_id, ChargeStatus.FAILED.value, answer.failcode))
+    refused_now = [ChargeReport(answer.request_id, ChargeStatus.FAILED.value, answer.failcode)
                    for _, answer in answered if answer.failcode]
     if refused_now:
-        log.warning("aggregator refused charges for good", request_ids=[p["request_id"] for p in refused_now])
+        log.warning("aggregator refused charges for good", request_ids=[r.request_id for r in refused_now])
         apply_charge_reports(uow, refused_now, donor_links)
 
 
@@ -487,16 +487,25 @@ def _receipt_sent(request_id: str, order: ChargeOrder, answer: ChargeAnswer, cha
         status_detail=RECEIPT_NOT_SENT if failed else None, txguid=answer.txguid)
 
 
-def apply_charge_reports(uow: UnitOfWork, payloads: list[dict[str, Any]], donor_links: DonorLinks | None) -> None:
+def apply_charge_reports(uow: UnitOfWork, reports: Sequence[ChargeReport], donor_links: DonorLinks) -> None:
     """Each report in turn, as if alone: a second report for a charge in the same batch is a duplicate or a
-    contradiction of the first, and a split gift's charges may settle it together. Without `donor_links`
-    (an outcome learnt weeks later from a statement) donors are not texted."""
-    reports = [ChargeReport(**payload) for payload in payloads]
+    contradiction of the first, and a split gift's charges may settle it together. The donors are told."""
+    settled_now = record_charge_reports(uow, reports)
+    if settled_now:
+        move_reported_money(uow, settled_now)
+        settled = settle_donations(uow, settled_now)
+        tell_donors(uow, settled, donor_links)
+        record_receipts_delivery(uow, settled_now)
+
+
+def record_charge_reports(uow: UnitOfWork, reports: Sequence[ChargeReport]) -> list[SmsCharge]:
+    """Stores what each report says of its charge; returns the charges whose first final report this is (a
+    report that contradicts an earlier final one is recorded on the charge and logged, and changes no money)."""
     charges = uow.texts.charges([report.request_id for report in reports])
     if unknown := [report.request_id for report in reports if report.request_id not in charges]:
         raise ChargeNotYetKnown(f"charge report for {unknown[0]!r} arrived before its charge")
     changed: dict[str, SmsCharge] = {}
-    settled_now: list[SmsCharge] = []  # charges whose first final report this batch brings
+    settled_now: list[SmsCharge] = []
     for report in reports:
         charge = charges[report.request_id]
         if report.txguid and not charge.txguid:
@@ -514,8 +523,11 @@ def apply_charge_reports(uow: UnitOfWork, payloads: list[dict[str, Any]], donor_
             settled_now.append(updated)
     uow.texts.save_charges(list(changed.values()))
     uow.texts.set_charge_txguids({report.request_id: report.txguid for report in reports if report.txguid})
-    if not settled_now:
-        return
+    return settled_now
+
+
+def move_reported_money(uow: UnitOfWork, settled_now: Sequence[SmsCharge]) -> None:
+    """Posts each charged charge's pending transfer and voids each failed one's."""
     pendings = uow.ledger.get_many([postings.text_charge_pending_key(charge.request_id) for charge in settled_now])
     moves = []
     for charge in settled_now:
@@ -525,24 +537,49 @@ def apply_charge_reports(uow: UnitOfWork, payloads: list[dict[str, Any]], donor_
         else:
             moves.append(postings.text_charge_voided(pending, charge.request_id, charge.failure_reason))
     apply_transfers(uow, moves)
+
+
+@dataclass(frozen=True)
+class SettledCharge:
+    """A charge whose first final report came, its gift as it stood before that report, and how many charges
+    the gift was split into."""
+
+    charge: SmsCharge
+    donation: Donation
+    charge_count: int
+
+
+def settle_donations(uow: UnitOfWork, settled_now: Sequence[SmsCharge]) -> list[SettledCharge]:
+    """Each gift once all its charges are final: paid, part paid or failed."""
     gifts = uow.donations.get_many([charge.donation_reference for charge in settled_now])
     resaved: dict[str, Donation] = {}
-    messages: list[OutboundText] = []
+    settled: list[SettledCharge] = []
     for charge in settled_now:
         donation = gifts[charge.donation_reference]
         # Most gifts are one charge; only a gift split into several (a £10-a-charge network) needs its siblings,
         # read after this batch's reports were saved.
         siblings = [charge] if charge.amount_pence == donation.amount_pence else uow.texts.charges_for(
             donation.reference)
-        settled = donation_after_charges(donation, siblings)
-        if settled != donation:
-            gifts[donation.reference] = resaved[donation.reference] = settled
-        if donor_links is not None:
-            messages.extend(_outcome_message(uow, charge, donation, len(siblings), donor_links))
+        after = donation_after_charges(donation, siblings)
+        if after != donation:
+            gifts[donation.reference] = resaved[donation.reference] = after
+        settled.append(SettledCharge(charge, donation, len(siblings)))
     uow.donations.save_many(list(resaved.values()))
+    return settled
+
+
+def tell_donors(uow: UnitOfWork, settled: Sequence[SettledCharge], donor_links: DonorLinks) -> None:
+    """Each charge's receipt (recorded here, delivered, unless its answer recorded it) or failure notice."""
+    messages = [message for one in settled
+                for message in _outcome_message(uow, one.charge, one.donation, one.charge_count, donor_links)]
     recorded = uow.texts.messages([message.request_id for message in messages if message.purpose == "receipt"])
     _store_messages(uow, [message for message in messages if message.request_id not in recorded])
     _apply_reports_waiting_for(uow, [m.txguid for m in messages if m.txguid and m.request_id not in recorded])
+
+
+def record_receipts_delivery(uow: UnitOfWork, settled_now: Sequence[SmsCharge]) -> None:
+    """A charge's report is its receipt's delivery report: a receipt sent with a charge that went through was
+    delivered, and one sent with a charge that failed was not sent at all."""
     for outcome, status, detail in ((ChargeStatus.CHARGED, MessageStatus.DELIVERED, None),
                                     (ChargeStatus.FAILED, MessageStatus.FAILED, RECEIPT_NOT_SENT)):
         if receipts := [message_request_id(c.request_id, "r", 1) for c in settled_now if c.status is outcome]:
@@ -736,7 +773,8 @@ def text_giving_handlers(gateway: AggregatorGateway, donor_links: DonorLinks) ->
         CHARGE: CallsOut(lambda uow, payloads: charge_orders(uow, payloads, donor_links),
                          lambda orders: request_charges(gateway, orders, calls),
                          lambda uow, answered: record_charge_answers(uow, answered, donor_links)),
-        CHARGE_REPORTED: EachBatch(lambda uow, payloads: apply_charge_reports(uow, payloads, donor_links)),
+        CHARGE_REPORTED: EachBatch(lambda uow, payloads: apply_charge_reports(
+            uow, [ChargeReport(**payload) for payload in payloads], donor_links)),
         SEND: CallsOut(queued_messages, lambda messages: send_messages(gateway, messages, calls), mark_sent),
         DELIVERY_REPORTED: EachBatch(apply_delivery_reports),
     }
