@@ -9,6 +9,7 @@ import pytest
 from sqlalchemy import select
 
 from everypenny.adapters.db.schema import outbox_tasks
+from everypenny.adapters.payments.stripe_events import read_event
 from everypenny.domain.appeal import Channel
 from everypenny.domain.donation import DonationStatus
 from everypenny.domain.gift_aid import GiftAidScope
@@ -59,7 +60,7 @@ def donation(platform, reference):
 
 def apply(platform, event):
     with platform.uow() as uow:
-        apply_stripe_event(uow, event)
+        apply_stripe_event(uow, read_event(event))
         uow.commit()
 
 
@@ -454,7 +455,7 @@ def test_two_workers_applying_refunds_for_one_payment_take_turns(platform, start
             errors.append(error)
 
     with platform.uow() as uow:
-        apply_stripe_event(uow, first)  # holds the checkout's lock until it commits
+        apply_stripe_event(uow, read_event(first))  # holds the checkout's lock until it commits
         other_worker = threading.Thread(target=apply_second)
         other_worker.start()
         _wait_until_another_transaction_waits_for_a_lock(platform)

@@ -11,7 +11,6 @@ import re
 from collections.abc import Callable
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
-from typing import Any
 from urllib.parse import urlencode
 
 import structlog
@@ -28,9 +27,20 @@ from everypenny.service_layer.ledger import apply_transfer
 from everypenny.service_layer.online_ports import (
     Checkout,
     CheckoutRequest,
+    CheckoutSession,
     CheckoutStatus,
+    DisputeChanged,
+    DisputeMove,
     HostedCheckout,
+    PaymentChange,
+    PaymentEvent,
+    PaymentFailed,
     PaymentGateway,
+    ReceivedEvent,
+    RefundChanged,
+    SessionCompleted,
+    SessionExpired,
+    SessionPaymentFailed,
 )
 from everypenny.service_layer.ports import DuplicateKey
 from everypenny.service_layer.rate_limits import seconds_left, window_start
@@ -345,7 +355,7 @@ class EventNotYetApplicable(Exception):
 STRIPE_RETRY_WINDOW = timedelta(days=3)
 
 
-def apply_stripe_event(uow: UnitOfWork, event: dict[str, Any]) -> None:
+def apply_stripe_event(uow: UnitOfWork, event: PaymentEvent) -> None:
     """Applies one verified Stripe event; replays and any arrival order leave the same books.
 
     Order: Stripe may deliver a refund or dispute before the checkout.session.completed it follows. Such an
@@ -363,58 +373,68 @@ def apply_stripe_event(uow: UnitOfWork, event: dict[str, Any]) -> None:
     the donation, so two workers applying two events for one payment (say, two partial refunds) take turns and
     the second sees what the first recorded.
     """
-    handler = _EVENT_HANDLERS.get(event["type"])
-    if handler is None:
+    if event.change is None:
         return
     try:
-        handler(uow, event["data"]["object"])
+        _apply_change(uow, event.change)
     except EventNotYetApplicable as waiting:
-        happened = datetime.fromtimestamp(int(event.get("created") or 0), UTC)
-        if _utcnow() - happened < STRIPE_RETRY_WINDOW:
+        if _utcnow() - event.created < STRIPE_RETRY_WINDOW:
             raise
-        log.info("ignoring a Stripe event about a payment we did not take", event_id=event["id"],
-                 type=event["type"], reason=str(waiting))
+        log.info("ignoring a Stripe event about a payment we did not take", event_id=event.event_id,
+                 type=event.type, reason=str(waiting))
 
 
-def _reference_of(stripe_object: dict[str, Any]) -> str | None:
-    return (stripe_object.get("metadata") or {}).get("reference") or stripe_object.get("client_reference_id")
+def _apply_change(uow: UnitOfWork, change: PaymentChange) -> None:
+    match change:
+        case SessionCompleted(session):
+            _session_completed(uow, session)
+        case SessionExpired(session):
+            _session_released(uow, session, CheckoutStatus.EXPIRED, "the checkout expired before payment")
+        case SessionPaymentFailed(session):
+            _session_released(uow, session, CheckoutStatus.FAILED, "the bank payment did not go through")
+        case PaymentFailed():
+            _payment_failed(uow, change)
+        case RefundChanged():
+            _refund(uow, change)
+        case DisputeChanged():
+            _dispute(uow, change)
 
 
-def _checkout_for_session(uow: UnitOfWork, session: dict[str, Any]) -> tuple[Checkout, Donation] | None:
-    checkout = uow.checkouts.by_session(session["id"], lock=True)
-    reference = checkout.donation_reference if checkout else _reference_of(session)
+def _checkout_for_session(uow: UnitOfWork, session: CheckoutSession) -> tuple[Checkout, Donation] | None:
+    checkout = uow.checkouts.by_session(session.session_id, lock=True)
+    reference = checkout.donation_reference if checkout else session.reference
     donation = uow.donations.get(reference) if reference else None
     if donation is None:
-        log.info("ignoring a Stripe event for a checkout session we did not create", session=session["id"])
+        log.info("ignoring a Stripe event for a checkout session we did not create", session=session.session_id)
         return None
     if checkout is None:  # our own commit after creating the session failed or has not happened yet
-        checkout = record_checkout(uow, donation, HostedCheckout(session["id"], session.get("url") or ""))
+        checkout = record_checkout(uow, donation, HostedCheckout(session.session_id, session.url))
     return checkout, donation
 
 
-def _session_completed(uow: UnitOfWork, session: dict[str, Any]) -> None:
+def _session_completed(uow: UnitOfWork, session: CheckoutSession) -> None:
     """The donor finished on Stripe's page. A card is paid by now; a bank payment (Bacs, Pay by bank) may still
     be `unpaid`, its money staying pending until checkout.session.async_payment_succeeded or _failed."""
     found = _checkout_for_session(uow, session)
     if found is None:
         return
     checkout, donation = found
-    if session.get("payment_status") != "paid":
-        if checkout.payment_intent is None and session.get("payment_intent"):
-            uow.checkouts.save(replace(checkout, payment_intent=session["payment_intent"]))
+    if not session.paid:
+        if checkout.payment_intent is None and session.payment_intent:
+            uow.checkouts.save(replace(checkout, payment_intent=session.payment_intent))
         return
     if checkout.status is CheckoutStatus.PAID:
         return
-    if session.get("amount_total") != donation.amount_pence:
-        raise ValueError(f"session {session['id']} took {session.get('amount_total')}, "
+    if session.amount_pence != donation.amount_pence:
+        raise ValueError(f"session {session.session_id} took {session.amount_pence}, "
                          f"donation {donation.reference} is for {donation.amount_pence}")
     pending = uow.ledger.get(postings.checkout_pending_key(checkout.session_id))
     if checkout.status is CheckoutStatus.OPEN:
         apply_transfer(uow, postings.checkout_posted(pending, checkout.session_id))
     else:  # a failed attempt released the pending money before this card succeeded
         apply_transfer(uow, postings.checkout_paid(donation, checkout.session_id))
-    uow.checkouts.save(replace(checkout, status=CheckoutStatus.PAID, payment_intent=session.get("payment_intent")))
-    email = donation.email or normalise_email((session.get("customer_details") or {}).get("email"))
+    uow.checkouts.save(replace(checkout, status=CheckoutStatus.PAID, payment_intent=session.payment_intent))
+    email = donation.email or normalise_email(session.email)
     uow.donations.save(replace(donation.settled(donation.amount_pence), email=email))
     uow.outbox.enqueue(RECEIPT_TOPIC, {"reference": donation.reference}, dedupe_key=f"receipt:{donation.reference}")
 
@@ -428,29 +448,22 @@ def _release(uow: UnitOfWork, checkout: Checkout, donation: Donation, status: Ch
     uow.donations.save(donation.settled(0, reason[:200]))
 
 
-def _session_expired(uow: UnitOfWork, session: dict[str, Any]) -> None:
+def _session_released(uow: UnitOfWork, session: CheckoutSession, status: CheckoutStatus, reason: str) -> None:
     found = _checkout_for_session(uow, session)
     if found is not None:
-        _release(uow, *found, CheckoutStatus.EXPIRED, "the checkout expired before payment")
+        _release(uow, *found, status, reason)
 
 
-def _async_payment_failed(uow: UnitOfWork, session: dict[str, Any]) -> None:
-    found = _checkout_for_session(uow, session)
-    if found is not None:
-        _release(uow, *found, CheckoutStatus.FAILED, "the bank payment did not go through")
-
-
-def _payment_failed(uow: UnitOfWork, payment_intent: dict[str, Any]) -> None:
-    reference = _reference_of(payment_intent)
+def _payment_failed(uow: UnitOfWork, failed: PaymentFailed) -> None:
+    reference = failed.reference
     if reference is None or uow.donations.get(reference) is None:
-        log.info("ignoring a failed payment we did not create", payment_intent=payment_intent.get("id"))
+        log.info("ignoring a failed payment we did not create", payment_intent=failed.payment_intent)
         return
     checkout = uow.checkouts.by_reference(reference, lock=True)
     if checkout is None:
         raise EventNotYetApplicable(f"payment failure for {reference} arrived before its checkout was recorded")
-    error = payment_intent.get("last_payment_error") or {}
-    reason = error.get("message") or "the card payment failed"
-    _release(uow, checkout, uow.donations.get(reference), CheckoutStatus.FAILED, reason)
+    _release(uow, checkout, uow.donations.get(reference), CheckoutStatus.FAILED,
+             failed.reason or "the card payment failed")
 
 
 def _paid_donation(uow: UnitOfWork, payment_intent: str | None, what: str) -> Donation | None:
@@ -489,27 +502,25 @@ def _take_back(uow: UnitOfWork, donation: Donation, pence: int, key: str, kind: 
 REFUND_RETURNED = frozenset({"failed", "canceled"})
 
 
-def _refund(uow: UnitOfWork, refund: dict[str, Any]) -> None:
+def _refund(uow: UnitOfWork, refund: RefundChanged) -> None:
     """Any event carrying a refund (refund.created/.updated/.failed, charge.refund.updated): the refund is
     booked once by its id, and booked back once if its status says the money came back."""
-    donation = _paid_donation(uow, refund.get("payment_intent"), "a refund")
+    donation = _paid_donation(uow, refund.payment_intent, "a refund")
     if donation is None:
         return
-    pence = int(refund["amount"])
-    donation = _give_back(uow, donation, pence, postings.card_refund_key(refund["id"]), TransferKind.REFUND)
-    if refund.get("status") in REFUND_RETURNED:
-        _take_back(uow, donation, pence, postings.card_refund_returned_key(refund["id"], refund["status"]),
+    pence = refund.amount_pence
+    donation = _give_back(uow, donation, pence, postings.card_refund_key(refund.refund_id), TransferKind.REFUND)
+    if refund.status in REFUND_RETURNED:
+        _take_back(uow, donation, pence, postings.card_refund_returned_key(refund.refund_id, refund.status),
                    TransferKind.REFUND)
 
 
 # Statuses after which a dispute changes no more (stripe-python's stripe/_dispute.py, Dispute.status):
 # warning_closed (an inquiry that never became a chargeback), prevented (stopped before it was filed), won, lost.
 DISPUTE_CLOSED = frozenset({"warning_closed", "prevented", "won", "lost"})
-# The balance transactions a dispute lists: money withdrawn from Stripe's balance, and money reinstated.
-DISPUTE_WITHDRAWAL, DISPUTE_REINSTATEMENT = "dispute", "dispute_reversal"
 
 
-def _dispute(uow: UnitOfWork, dispute: dict[str, Any]) -> None:
+def _dispute(uow: UnitOfWork, dispute: DisputeChanged) -> None:
     """Any dispute event. Money follows the dispute's balance transactions (withdrawn when funds_withdrawn
     happens, reinstated when funds_reinstated does, each booked once by its id); the donation records the
     dispute's status, a closed status never overwritten by an open one delivered late.
@@ -517,44 +528,27 @@ def _dispute(uow: UnitOfWork, dispute: dict[str, Any]) -> None:
     Stripe withdraws from its balance, which is our receivable from Stripe: the bank account moves when the
     payout carrying the withdrawal is imported (its negative line settles less), as it does for refunds.
     """
-    donation = _paid_donation(uow, dispute.get("payment_intent"), "a dispute")
+    donation = _paid_donation(uow, dispute.payment_intent, "a dispute")
     if donation is None:
         return
-    pence = int(dispute["amount"])
+    pence = dispute.amount_pence
     # Withdrawals first: an event can carry both, and a reinstatement reverses a withdrawal.
-    for transaction in sorted(dispute.get("balance_transactions") or [],
-                              key=lambda t: t.get("reporting_category") != DISPUTE_WITHDRAWAL):
-        key = postings.dispute_movement_key(transaction["id"])
-        if transaction.get("reporting_category") == DISPUTE_WITHDRAWAL:
+    for transaction in sorted(dispute.transactions, key=lambda t: t.move is not DisputeMove.WITHDRAWAL):
+        key = postings.dispute_movement_key(transaction.transaction_id)
+        if transaction.move is DisputeMove.WITHDRAWAL:
             donation = _give_back(uow, donation, pence, key, TransferKind.DISPUTE)
-        elif transaction.get("reporting_category") == DISPUTE_REINSTATEMENT:
+        elif transaction.move is DisputeMove.REINSTATEMENT:
             donation = _take_back(uow, donation, pence, key, TransferKind.DISPUTE)
-    key = f"dispute:{dispute['id']}"
-    if donation.metadata.get(key) not in DISPUTE_CLOSED and donation.metadata.get(key) != dispute.get("status"):
-        uow.donations.save(replace(donation, metadata={**donation.metadata, key: str(dispute.get("status"))}))
+    key = f"dispute:{dispute.dispute_id}"
+    if donation.metadata.get(key) not in DISPUTE_CLOSED and donation.metadata.get(key) != dispute.status:
+        uow.donations.save(replace(donation, metadata={**donation.metadata, key: str(dispute.status)}))
 
 
-_EVENT_HANDLERS: dict[str, Callable[[UnitOfWork, dict[str, Any]], None]] = {
-    "checkout.session.completed": _session_completed,
-    "checkout.session.async_payment_succeeded": _session_completed,
-    "checkout.session.async_payment_failed": _async_payment_failed,
-    "checkout.session.expired": _session_expired,
-    "payment_intent.payment_failed": _payment_failed,
-    "refund.created": _refund,
-    "refund.updated": _refund,
-    "refund.failed": _refund,
-    "charge.refund.updated": _refund,
-    **{f"charge.dispute.{change}": _dispute
-       for change in ("created", "updated", "funds_withdrawn", "funds_reinstated", "closed")},
-}
-STRIPE_EVENTS = tuple(_EVENT_HANDLERS)  # what the webhook endpoint subscribes to
-
-
-def accept_stripe_event(uow_factory: Callable[[], UnitOfWork], event: dict[str, Any]) -> bool:
+def accept_stripe_event(uow_factory: Callable[[], UnitOfWork], event: ReceivedEvent) -> bool:
     """Stores a verified event once and queues it, in one transaction; False for a replay we already hold."""
     with uow_factory() as uow:
-        if not uow.inbox.accept("stripe", event["id"], event["type"][:40], event):
+        if not uow.inbox.accept("stripe", event.event_id, event.type[:40], event.body):
             return False
-        uow.outbox.enqueue(STRIPE_EVENT_TOPIC, event, dedupe_key=f"stripe:{event['id']}")
+        uow.outbox.enqueue(STRIPE_EVENT_TOPIC, event.body, dedupe_key=f"stripe:{event.event_id}")
         uow.commit()
     return True

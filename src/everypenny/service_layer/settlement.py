@@ -28,7 +28,7 @@ from everypenny.domain.settlement import (
 from everypenny.service_layer import text_giving
 from everypenny.service_layer.money_out import _appeal, gifts, post_settlement
 from everypenny.service_layer.settlement_ports import PayoutSource, StoredLine
-from everypenny.service_layer.text_giving import ChargeReport
+from everypenny.service_layer.text_giving_ports import ChargeReport
 from everypenny.service_layer.unit_of_work import UnitOfWork
 
 AGGREGATOR = "aggregator"

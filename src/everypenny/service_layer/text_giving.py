@@ -70,9 +70,14 @@ from everypenny.service_layer.ledger import apply_transfers
 from everypenny.service_layer.outbox import CallsFailed, CallsOut, EachBatch, ForTask, Handler, call_side_by_side
 from everypenny.service_layer.ports import OutboxTask
 from everypenny.service_layer.text_giving_ports import (
+    AGGREGATOR,
     AggregatorGateway,
+    AggregatorMessage,
     ChargeAnswer,
     ChargeOrder,
+    ChargeReport,
+    DeliveryReport,
+    InboundText,
     MessageOrder,
     RefundOrder,
     RefundStatus,
@@ -81,7 +86,6 @@ from everypenny.service_layer.unit_of_work import UnitOfWork
 
 log = structlog.get_logger(__name__)
 
-AGGREGATOR = "aggregator"
 TWILIO = "twilio"
 
 TEXT_RECEIVED = "sms.text_received"
@@ -101,39 +105,6 @@ CONCURRENT_CALLS = 16
 # During a burst, money already charged is booked and receipted before new texts are taken up, so the
 # totaliser moves while the texts are still arriving rather than only after the last one is handled.
 CLAIMED_LAST = (TEXT_RECEIVED,)
-
-
-@dataclass(frozen=True)
-class InboundText:
-    """A donor's text (MO) as a provider delivered it."""
-
-    provider: str
-    message_id: str
-    msisdn: str
-    to: str
-    body: str
-    network: str = ""
-    received_at: str = ""
-
-    @property
-    def key(self) -> str:
-        return f"{self.provider}:{self.message_id}"
-
-
-@dataclass(frozen=True)
-class ChargeReport:
-    request_id: str
-    status: str  # "charged" or "failed"
-    reason: str | None = None  # the aggregator's failure code
-    network: str = ""
-    txguid: str | None = None
-
-
-@dataclass(frozen=True)
-class DeliveryReport:
-    txguid: str  # the aggregator's id for the message, from its answer when it took it
-    status: str  # "delivered" or "failed"
-    detail: str | None = None
 
 
 class ChargeNotYetKnown(LookupError):
@@ -200,6 +171,16 @@ def charge_report_callback(report: ChargeReport) -> Callback:
 def delivery_report_callback(report: DeliveryReport) -> Callback:
     return Callback(AGGREGATOR, _delivery_report_id(report.txguid, report.status), "delivery_report",
                     DELIVERY_REPORTED, asdict(report))
+
+
+def aggregator_callback(message: AggregatorMessage) -> Callback:
+    match message:
+        case InboundText():
+            return text_callback(message)
+        case ChargeReport():
+            return charge_report_callback(message)
+        case DeliveryReport():
+            return delivery_report_callback(message)
 
 
 def _delivery_report_id(txguid: str, status: str) -> str:

@@ -8,7 +8,7 @@ import stripe
 
 from everypenny.adapters.payments.stripe_client import stripe_client
 from everypenny.config import Settings
-from everypenny.service_layer.online_ports import CheckoutRequest, HostedCheckout
+from everypenny.service_layer.online_ports import CheckoutRequest, HostedCheckout, PaymentUnavailable
 
 
 class StripeCheckoutGateway:
@@ -49,7 +49,10 @@ class StripeCheckoutGateway:
         return HostedCheckout(session_id=session.id, url=session.url)
 
     def refund(self, payment_intent: str, amount_pence: int, idempotency_key: str) -> str:
-        refund = self.client.v1.refunds.create(
-            params={"payment_intent": payment_intent, "amount": amount_pence, "reason": "requested_by_customer"},
-            options={"idempotency_key": idempotency_key})
+        try:
+            refund = self.client.v1.refunds.create(
+                params={"payment_intent": payment_intent, "amount": amount_pence, "reason": "requested_by_customer"},
+                options={"idempotency_key": idempotency_key})
+        except stripe.StripeError as error:
+            raise PaymentUnavailable(error.user_message or str(error)) from error
         return refund.id

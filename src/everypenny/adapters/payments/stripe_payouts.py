@@ -4,9 +4,12 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
+import stripe
+
 from everypenny.adapters.payments.stripe_client import stripe_client
 from everypenny.config import Settings
 from everypenny.domain.settlement import CardPayout, CardTransaction
+from everypenny.service_layer.online_ports import PaymentUnavailable
 
 
 class StripePayouts:
@@ -20,8 +23,12 @@ class StripePayouts:
         params: dict = {"limit": 100}
         if since is not None:
             params["created"] = {"gte": int(since.timestamp())}
-        payouts = [p for p in self.client.v1.payouts.list(params=params).auto_paging_iter() if p.status == "paid"]
-        return [self._payout(payout) for payout in reversed(payouts)]
+        try:
+            payouts = [p for p in self.client.v1.payouts.list(params=params).auto_paging_iter()
+                       if p.status == "paid"]
+            return [self._payout(payout) for payout in reversed(payouts)]
+        except stripe.StripeError as error:
+            raise PaymentUnavailable(error.user_message or str(error)) from error
 
     def _payout(self, payout) -> CardPayout:
         listing = self.client.v1.balance_transactions.list(

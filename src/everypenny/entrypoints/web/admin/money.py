@@ -11,7 +11,6 @@ from __future__ import annotations
 import io
 from collections.abc import Callable
 
-import stripe
 from fastapi import Depends, FastAPI, Form, Request
 from fastapi.responses import HTMLResponse, Response
 from starlette.exceptions import HTTPException
@@ -27,6 +26,7 @@ from everypenny.entrypoints.web.admin.security import allowed, now
 from everypenny.service_layer import desk, gift_aid_claims, money_out
 from everypenny.service_layer.desk_ports import DeskSession
 from everypenny.service_layer.online_donations import DonationNotFound, RefundRefused, refundable, request_refund
+from everypenny.service_layer.online_ports import PaymentUnavailable
 from everypenny.service_layer.text_giving import TextRefundRefused, refund_text_gift
 
 CONFIRMED = "yes"
@@ -89,9 +89,8 @@ def add_money_routes(desk_api: FastAPI, platform: Platform, page: Page) -> None:
             requested = request_refund(platform.uow, platform.payment_gateway(), reference, amount_pence)
         except RefundRefused as refused:
             return refund_page(request, reference, 400, error=str(refused))
-        except stripe.StripeError as error:
-            return refund_page(request, reference, 502,
-                               error=f"Stripe refused or could not be reached: {error.user_message or error}")
+        except PaymentUnavailable as error:
+            return refund_page(request, reference, 502, error=f"Stripe refused or could not be reached: {error}")
         return refund_page(request, reference, 200, notice=(
             f"refund {requested.refund_id} of {format_pence(requested.amount_pence, requested.currency)} "
             f"requested for {reference}; the ledger records it when Stripe confirms"))
