@@ -190,7 +190,9 @@ def fee_bearer(appeal: Appeal) -> str:
 def settlement_cash(appeal: Appeal, channel: Channel, gross_pence: int, reference: str,
                     fee_pence: int) -> TransferRequest:
     """The cash a payer settled a channel's charged donations with: the gross less any fee it withheld."""
-    money = lambda pence: format_pence(pence, appeal.currency)  # noqa: E731
+    def money(pence: int) -> str:
+        return format_pence(pence, appeal.currency)
+
     return TransferRequest(
         settlement_key(appeal.slug, channel, reference), appeal.slug, AccountCode.BANK,
         AccountCode.receivable(channel), gross_pence - fee_pence, appeal.currency, TransferKind.SETTLEMENT,

@@ -9,8 +9,16 @@ from typing import Any
 
 from everypenny.domain.appeal import Appeal
 from everypenny.domain.appeal_lifecycle import TransitionRefused, check_transition
+from everypenny.domain.donation import Donation
 from everypenny.domain.ledger import chart_of_accounts
 from everypenny.service_layer.unit_of_work import UnitOfWork
+
+
+def appeal_of(uow: UnitOfWork, donation: Donation) -> Appeal:
+    """The appeal a stored donation was given to: appeals are never deleted, so it is always there."""
+    stored = uow.appeals.get(donation.appeal)
+    assert stored is not None
+    return stored.appeal
 
 
 @dataclass(frozen=True)

@@ -14,6 +14,7 @@ from collections.abc import Callable, Iterator
 from contextlib import closing
 from dataclasses import dataclass, replace
 from datetime import date, datetime, time, timedelta
+from typing import Any
 
 import phonenumbers
 
@@ -237,7 +238,7 @@ def _day_range(since: date | None, until: date | None) -> tuple[datetime | None,
     return start, end, words
 
 
-def _what_to_find(text: str) -> tuple[str, dict[str, object]]:
+def _what_to_find(text: str) -> tuple[str, dict[str, Any]]:
     """What the typed text names (words for the page, and the store's search terms)."""
     reference = _REFERENCE.match(text.upper())
     if reference:
@@ -307,7 +308,9 @@ HistorySource = Callable[[UnitOfWork, Donation], HistorySection]
 
 
 def _donation_section(uow: UnitOfWork, donation: Donation) -> HistorySection:
-    money = lambda pence: format_pence(pence, donation.currency)  # noqa: E731
+    def money(pence: int) -> str:
+        return format_pence(pence, donation.currency)
+
     events = [HistoryEvent(donation.created_at, f"{CHANNEL_NAMES[donation.channel]} donation of "
                                                 f"{money(donation.amount_pence)}",
                            f"keyword {donation.keyword}" if donation.keyword else "")]

@@ -35,9 +35,8 @@ def apply_transfers(uow: UnitOfWork, requests: Sequence[TransferRequest]) -> lis
         _, pending, pending_resolved = found[request.idempotency_key]
         pending_id = None
         if request.pending_key is not None:
-            check_resolution(pending, request, pending_resolved or request.pending_key in resolving)
+            pending_id = check_resolution(pending, request, pending_resolved or request.pending_key in resolving).id
             resolving.add(request.pending_key)
-            pending_id = pending.id
         new.append((request, pending_id))
         fingerprints[request.idempotency_key] = request.fingerprint
     recorded = {key: answer.existing for key, answer in found.items() if answer.existing}

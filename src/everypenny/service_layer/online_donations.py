@@ -23,6 +23,7 @@ from everypenny.domain.ledger import TransferKind
 from everypenny.domain.money import format_pence
 from everypenny.domain.text import has_unstorable_characters
 from everypenny.service_layer import links
+from everypenny.service_layer.appeals import appeal_of
 from everypenny.service_layer.ledger import apply_transfer
 from everypenny.service_layer.online_ports import (
     Checkout,
@@ -278,7 +279,7 @@ def declare_gift_aid(uow_factory: Callable[[], UnitOfWork], reference: str, answ
             raise GiftAidAlreadyDeclared("Gift Aid is already declared on this donation; thank you")
         if donation.status is DonationStatus.FAILED:
             raise GiftAidAlreadyDeclared("this donation did not go through, so there is nothing to Gift Aid")
-        appeal = uow.appeals.get(donation.appeal).appeal
+        appeal = appeal_of(uow, donation)
         declaration = _gift_aid_declaration(appeal, reference, answers, source, donation.email or donation.phone,
                                             _utcnow())
         try:
@@ -338,6 +339,7 @@ def request_refund(uow_factory: Callable[[], UnitOfWork], gateway: PaymentGatewa
     """
     due = refundable(uow_factory, reference, amount_pence)
     donation, checkout, amount = due.donation, due.checkout, due.amount_pence
+    assert checkout.payment_intent is not None  # refundable() refuses a checkout that took no payment
     key = f"everypenny-refund-{reference}-after-{due.refund_movements}-{donation.refunded_pence}-{amount}"
     return RefundRequested(gateway.refund(checkout.payment_intent, amount, key), amount, donation.currency)
 
@@ -430,6 +432,7 @@ def _session_completed(uow: UnitOfWork, session: CheckoutSession) -> None:
                          f"donation {donation.reference} is for {donation.amount_pence}")
     pending = uow.ledger.get(postings.checkout_pending_key(checkout.session_id))
     if checkout.status is CheckoutStatus.OPEN:
+        assert pending is not None  # recorded with the checkout
         apply_transfer(uow, postings.checkout_posted(pending, checkout.session_id))
     else:  # a failed attempt released the pending money before this card succeeded
         apply_transfer(uow, postings.checkout_paid(donation, checkout.session_id))
@@ -443,6 +446,7 @@ def _release(uow: UnitOfWork, checkout: Checkout, donation: Donation, status: Ch
     if checkout.status is not CheckoutStatus.OPEN:
         return  # already paid, failed or expired: a late or repeated event changes nothing
     pending = uow.ledger.get(postings.checkout_pending_key(checkout.session_id))
+    assert pending is not None  # recorded with the checkout
     apply_transfer(uow, postings.checkout_voided(pending, checkout.session_id, reason))
     uow.checkouts.save(replace(checkout, status=status))
     uow.donations.save(donation.settled(0, reason[:200]))
@@ -462,8 +466,9 @@ def _payment_failed(uow: UnitOfWork, failed: PaymentFailed) -> None:
     checkout = uow.checkouts.by_reference(reference, lock=True)
     if checkout is None:
         raise EventNotYetApplicable(f"payment failure for {reference} arrived before its checkout was recorded")
-    _release(uow, checkout, uow.donations.get(reference), CheckoutStatus.FAILED,
-             failed.reason or "the card payment failed")
+    donation = uow.donations.get(reference)  # read again now that the checkout is locked
+    assert donation is not None
+    _release(uow, checkout, donation, CheckoutStatus.FAILED, failed.reason or "the card payment failed")
 
 
 def _paid_donation(uow: UnitOfWork, payment_intent: str | None, what: str) -> Donation | None:

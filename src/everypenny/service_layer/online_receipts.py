@@ -11,6 +11,7 @@ from everypenny.domain.appeal import UK_TIME
 from everypenny.domain.gift_aid import gift_aid_pence
 from everypenny.domain.money import format_pence
 from everypenny.service_layer import links
+from everypenny.service_layer.appeals import appeal_of
 from everypenny.service_layer.online_ports import EmailMessage, Mailer, Undeliverable
 from everypenny.service_layer.unit_of_work import UnitOfWork
 
@@ -20,7 +21,8 @@ log = structlog.get_logger(__name__)
 def receipt_text(uow: UnitOfWork, reference: str, public_url: str, secret_key: str) -> tuple[str, str]:
     """(subject, body) of the receipt: amount, appeal, beneficiary, date, reference and Gift Aid status."""
     donation = uow.donations.get(reference)
-    appeal = uow.appeals.get(donation.appeal).appeal
+    assert donation is not None  # a receipt is queued for a stored donation
+    appeal = appeal_of(uow, donation)
     amount = format_pence(donation.amount_pence, donation.currency)
     declaration = uow.gift_aid.for_donation(reference)
     if declaration is not None:

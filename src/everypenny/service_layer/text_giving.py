@@ -66,6 +66,7 @@ from everypenny.domain.text_giving import (
     unknown_text,
 )
 from everypenny.service_layer import links
+from everypenny.service_layer.appeals import appeal_of
 from everypenny.service_layer.ledger import apply_transfers
 from everypenny.service_layer.outbox import CallsFailed, CallsOut, EachBatch, ForTask, Handler, call_side_by_side
 from everypenny.service_layer.ports import OutboxTask
@@ -252,7 +253,7 @@ class _TextBatch:
 
     def add_donation(self, donation: Donation) -> None:
         self.donations.append(donation)
-        key = (donation.appeal, donation.phone)
+        key = (donation.appeal, donation.text_phone)
         self._given[key] = self.given_today(*key) + donation.amount_pence
 
     def store(self) -> None:
@@ -282,7 +283,7 @@ def handle_texts(uow: UnitOfWork, payloads: list[dict[str, Any]], donor_links: D
 
 def _appeals_on(uow: UnitOfWork, number: str) -> list[tuple[Appeal, Shortcode]]:
     """Appeals taking texts on `number` (several charities may share a shortcode), live ones first."""
-    found = [(s.appeal, s.appeal.shortcode(number)) for s in uow.appeals.list() if s.appeal.shortcode(number)]
+    found = [(s.appeal, shortcode) for s in uow.appeals.list() if (shortcode := s.appeal.shortcode(number))]
     return sorted(found, key=lambda pair: pair[0].status is not AppealStatus.LIVE)
 
 
@@ -300,7 +301,7 @@ def _handle_text(batch: _TextBatch, text: InboundText, donor_links: DonorLinks, 
     if inline and shortcode.billing is Billing.CARRIER:
         shortcode = replace(shortcode, billing=Billing.LINK)  # a link provider cannot bill a phone
     try:
-        phone, not_uk = uk_mobile(text.msisdn), None
+        phone, not_uk = uk_mobile(text.msisdn), ""
     except NotUkMobile as error:
         phone, not_uk = None, str(error)
     contact = phone or text.msisdn
@@ -400,9 +401,9 @@ def charge_orders(uow: UnitOfWork, tasks: list[OutboxTask],
     orders = []
     for task, charge in due:
         donation = gifts[charge.donation_reference]
-        appeal = uow.appeals.get(donation.appeal).appeal
+        appeal = appeal_of(uow, donation)
         orders.append((task, ChargeOrder(
-            request_id=charge.request_id, msisdn=donation.phone.lstrip("+"),
+            request_id=charge.request_id, msisdn=donation.text_phone.lstrip("+"),
             shortcode=donation.metadata["shortcode"], amount_pence=charge.amount_pence,
             currency=charge.currency, description=f"Donation to {appeal.name}"[:60],
             receipt=receipt(appeal, charge.amount_pence, charge.sequence, _charge_count(uow, charge, donation),
@@ -438,7 +439,7 @@ def record_charge_answers(uow: UnitOfWork, answered: list[tuple[ChargeOrder, Cha
     saying so would."""
     taken = [(order, answer) for order, answer in answered if answer.txguid]
     charges = uow.texts.charges([order.request_id for order, _ in taken])
-    uow.texts.set_charge_txguids({order.request_id: answer.txguid for order, answer in taken})
+    uow.texts.set_charge_txguids({order.request_id: answer.txguid for order, answer in taken if answer.txguid})
     receipts = {message_request_id(order.request_id, "r", 1): (order, answer) for order, answer in taken}
     recorded = uow.texts.messages(list(receipts))
     unrecorded = [(request_id, order, answer) for request_id, (order, answer) in receipts.items()
@@ -447,7 +448,7 @@ def record_charge_answers(uow: UnitOfWork, answered: list[tuple[ChargeOrder, Cha
     uow.texts.add_messages([_receipt_sent(request_id, order, answer, charges[order.request_id],
                                           gifts[charges[order.request_id].donation_reference])
                             for request_id, order, answer in unrecorded])
-    _apply_reports_waiting_for(uow, [answer.txguid for _, _, answer in unrecorded])
+    _apply_reports_waiting_for(uow, [answer.txguid for _, _, answer in unrecorded if answer.txguid])
     refused_now = [ChargeReport(answer.request_id, ChargeStatus.FAILED.value, answer.failcode)
                    for _, answer in answered if answer.failcode]
     if refused_now:
@@ -462,7 +463,8 @@ def _receipt_sent(request_id: str, order: ChargeOrder, answer: ChargeAnswer, cha
                   donation: Donation) -> OutboundText:
     failed = charge.status is ChargeStatus.FAILED  # its report beat the answer
     return OutboundText(
-        request_id=request_id, provider=AGGREGATOR, to=donation.phone, sender=order.shortcode, body=order.receipt,
+        request_id=request_id, provider=AGGREGATOR, to=donation.text_phone, sender=order.shortcode,
+        body=order.receipt,
         purpose="receipt", in_reply_to=donation.metadata["message_id"], donation_reference=donation.reference,
         status=MessageStatus.FAILED if failed else MessageStatus.SENT,
         status_detail=RECEIPT_NOT_SENT if failed else None, txguid=answer.txguid)
@@ -573,18 +575,18 @@ def _outcome_message(uow: UnitOfWork, charge: SmsCharge, donation: Donation, cha
     answer was never recorded), delivered: the charge report of a charge with a message is that message's
     delivery report. For one that failed, the notice, with a link to give online, in as many parts as it
     takes."""
-    appeal = uow.appeals.get(donation.appeal).appeal
+    appeal = appeal_of(uow, donation)
 
     def messages(tag: str, purpose: str, parts: tuple[str, ...], **sent: Any) -> list[OutboundText]:
         return [OutboundText(
-            request_id=message_request_id(charge.request_id, tag, part), provider=AGGREGATOR, to=donation.phone,
+            request_id=message_request_id(charge.request_id, tag, part), provider=AGGREGATOR, to=donation.text_phone,
             sender=donation.metadata["shortcode"], body=body, purpose=purpose,
             in_reply_to=donation.metadata["message_id"], donation_reference=donation.reference, **sent)
             for part, body in enumerate(parts, 1)]
 
     if charge.status is ChargeStatus.FAILED:
         return messages("f", "failure", charge_failed(
-            appeal, charge.amount_pence, charge.failure_reason,
+            appeal, charge.amount_pence, charge.failure_reason or "FAILED",
             donor_links.donate(appeal.slug, charge.amount_pence, donation.phone)))
     return messages("r", "receipt", (receipt(appeal, charge.amount_pence, charge.sequence, charge_count,
                                              donor_links.gift_aid(donation.reference)),),
@@ -726,10 +728,12 @@ def refund_text_gift(uow_factory: Callable[[], UnitOfWork], gateway: AggregatorG
         raise TextRefundRefused(f"{reference} has no charged text payment left to refund")
     if unknown := [c.sequence for c in due if not c.txguid]:
         raise TextRefundRefused(f"charge {unknown[0]} of {reference} has no aggregator id to refund by")
-    answers = [(charge, gateway.refund(RefundOrder(refund_request_id(charge.request_id), donation.phone.lstrip("+"),
-                                                   charge.txguid))) for charge in due]
+    answers = [(charge, gateway.refund(RefundOrder(refund_request_id(charge.request_id),
+                                                   donation.text_phone.lstrip("+"), charge.txguid or "")))
+               for charge in due]
     with uow_factory() as uow:
         gift = uow.donations.get(reference)
+        assert gift is not None  # read above, and donations are never deleted
         for charge, answer in answers:
             if answer.status is RefundStatus.FAILURE:
                 continue

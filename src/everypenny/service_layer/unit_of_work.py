@@ -49,7 +49,7 @@ class UnitOfWork(abc.ABC):
     def __enter__(self) -> Self:
         return self
 
-    def __exit__(self, *exc_info) -> None:
+    def __exit__(self, *exc_info: object) -> None:
         self.rollback()
 
     @abc.abstractmethod
