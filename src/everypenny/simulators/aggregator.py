@@ -383,7 +383,7 @@ class SimulatedAggregator:
         one courier taking all of it); a refused or failed one is retried with backoff."""
         now = time.monotonic()
         with self._lock:
-            batch = []
+            batch: list[tuple[float, int, str, dict[str, str], int]] = []
             while self._queue and self._queue[0][0] <= now and (limit is None or len(batch) < limit):
                 batch.append(heapq.heappop(self._queue))
             self._in_flight += len(batch)

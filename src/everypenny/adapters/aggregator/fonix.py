@@ -231,6 +231,7 @@ class FonixAggregator:
         if self._connections is not None:
             status, text = self._connections.post(path, body, headers)
         else:
+            assert self._client is not None  # one or the other is set up
             response = self._client.post(f"{self.base_url}{path}", content=body, headers=headers)
             status, text = response.status_code, response.text
         if status >= 500:
@@ -263,7 +264,7 @@ class FonixAggregator:
         detail = " ".join(str(answer.get(key) or "") for key in ("statuscode", "statustext")).strip()
         refunded = answer.get("refunded_amount_in_pence")
         return RefundAnswer(RefundStatus(outcome), detail or failcode(answer),
-                            int(refunded) if str(refunded or "").isdigit() else None)
+                            int(str(refunded)) if str(refunded or "").isdigit() else None)
 
 
 def _txguid(answer: dict) -> str:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime
+from typing import TYPE_CHECKING
 
 import stripe
 
@@ -10,6 +11,9 @@ from everypenny.adapters.payments.stripe_client import stripe_client
 from everypenny.config import Settings
 from everypenny.domain.settlement import CardPayout, CardTransaction
 from everypenny.service_layer.online_ports import PaymentUnavailable
+
+if TYPE_CHECKING:  # stripe.params came after the oldest stripe-python we run on
+    from stripe.params import PayoutListParams
 
 
 class StripePayouts:
@@ -20,7 +24,7 @@ class StripePayouts:
 
     def paid_since(self, since: datetime | None) -> list[CardPayout]:
         """Paid payouts created at or after `since`, oldest first, each with the transactions it paid."""
-        params: dict = {"limit": 100}
+        params: PayoutListParams = {"limit": 100}
         if since is not None:
             params["created"] = {"gte": int(since.timestamp())}
         try:

@@ -108,6 +108,7 @@ class AggregatorCallbackPath:
             await self.app(scope, receive, send)
             return
         limit = self.callbacks.body_limit
+        response: Response
         try:
             if declared_over(scope, limit):
                 response = too_large(limit)
