@@ -1,7 +1,6 @@
 """Group commit: many webhook callbacks stored in one transaction, each answered only once it is durable."""
 
 import threading
-import time
 
 import pytest
 from sqlalchemy import text as sql
@@ -18,6 +17,7 @@ from everypenny.service_layer.text_giving import (
     charge_report_callback,
     text_callback,
 )
+from tests.eventually import eventually
 
 
 def text(message_id: str, body: str = "SUN5") -> InboundText:
@@ -195,9 +195,8 @@ def test_the_committer_lets_its_held_connection_go_once_nothing_is_waiting(platf
 
     assert committer.submit(text_callback(text("m1"))).result(timeout=30) is True
 
-    deadline = time.monotonic() + 10
-    while platform.engine.pool.checkedout() and time.monotonic() < deadline:
-        time.sleep(0.01)
+    eventually(lambda: platform.engine.pool.checkedout() == 0, every_s=0.01,
+               failure="the committer still holds its connection")
     assert platform.engine.pool.checkedout() == 0  # back in the pool: an idle app holds nothing
     assert committer.submit(text_callback(text("m2"))).result(timeout=30) is True
     committer.close()
