@@ -66,8 +66,9 @@ def create_app(platform: Platform) -> FastAPI:
     app.mount(STATIC_PATH, static_files())
     app.include_router(transparency.router(platform))
     app.include_router(metrics_router(platform))
-    app.openapi = lambda: published_openapi(app, (online.DonationIn,))
-    docs_paths = frozenset({app.docs_url, app.swagger_ui_oauth2_redirect_url} if app.docs_url else ())
+    app.openapi = lambda: published_openapi(app, (online.DonationIn,))  # type: ignore[method-assign]  # FastAPI's way
+    docs_paths = frozenset(path for path in (app.docs_url, app.swagger_ui_oauth2_redirect_url) if path) \
+        if app.docs_url else frozenset()
     # Inside the security headers and body limit, so ETags are of the uncompressed body and a 304 stays empty.
     app.add_middleware(GZipMiddleware, minimum_size=500)
     app.add_middleware(BodySizeLimit, settings=platform.settings)

@@ -27,6 +27,7 @@ from everypenny.domain.privacy import mask_phone
 from everypenny.entrypoints.web.contract import UNKNOWN_APPEAL, field_problems, problem
 from everypenny.entrypoints.web.edge import client_address
 from everypenny.service_layer import links
+from everypenny.service_layer.appeals import appeal_of
 from everypenny.service_layer.online_donations import (
     AppealNotFound,
     AppealNotTakingDonations,
@@ -259,7 +260,7 @@ def online_router(platform: Platform) -> APIRouter:
             donation = uow.donations.get(reference)
             if donation is None or donation.appeal != slug:
                 return None
-            appeal = uow.appeals.get(slug).appeal
+            appeal = appeal_of(uow, donation)
             declaration = uow.gift_aid.for_donation(reference)
             checkout = uow.checkouts.by_reference(reference)
         return donation, appeal, declaration, checkout
@@ -341,6 +342,7 @@ def online_router(platform: Platform) -> APIRouter:
             return JSONResponse({"detail": str(unavailable)}, status_code=503)
         with platform.uow() as uow:
             donation = uow.donations.get(started.reference)
+        assert donation is not None  # stored by start_online_donation
         return JSONResponse(DonationCreated(
             id=started.reference, status=donation.status.value, amount_pence=donation.amount_pence,
             currency=donation.currency, checkout_url=started.checkout_url).model_dump(), status_code=201)
@@ -370,7 +372,7 @@ def online_router(platform: Platform) -> APIRouter:
             if donation is None:
                 return None, message(request, "Gift Aid link not valid",
                                      "We could not find the donation this link is for.", 404)
-            appeal = uow.appeals.get(donation.appeal).appeal
+            appeal = appeal_of(uow, donation)
             declaration = uow.gift_aid.for_donation(reference)
         return (donation, appeal, declaration), None
 

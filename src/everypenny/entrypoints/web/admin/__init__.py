@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from datetime import date, datetime, timedelta
 from pathlib import Path
+from typing import Any
 from urllib.parse import quote
 
 from fastapi import Depends, FastAPI, Form, Query, Request
@@ -158,8 +159,9 @@ def desk_app(platform: Platform) -> FastAPI:
             return login_page(request, email, f"Too many failed attempts for this account: try again after "
                                               f"{uk_time(error.until)}, or ask an admin.", next, 429)
         except auth.TooManyLogins as error:
-            response = login_page(request, email, "Too many login attempts from your connection: try again in "
-                                                  f"{error.retry_after_s // 60 + 1} minutes.", next, 429)
+            response: Response = login_page(
+                request, email, "Too many login attempts from your connection: try again in "
+                                f"{error.retry_after_s // 60 + 1} minutes.", next, 429)
             response.headers["Retry-After"] = str(error.retry_after_s)
             return response
         if logged_in is None:
@@ -258,7 +260,7 @@ def desk_app(platform: Platform) -> FastAPI:
                         made_from: str = Query("", alias="from", max_length=10),
                         made_to: str = Query("", alias="to", max_length=10),
                         session: DeskSession = Depends(allowed(Permission.VIEW))) -> HTMLResponse:
-        form = {"q": q, "made_from": made_from, "made_to": made_to}
+        form: dict[str, Any] = {"q": q, "made_from": made_from, "made_to": made_to}
         if not (q.strip() or made_from or made_to):
             return page(request, "donations.html", **form, result=None, error=None)
         try:

@@ -132,6 +132,7 @@ def downgrade() -> None:
         return
     path = Path(__file__).with_name("0006_ledger_sums.py")  # its row-level triggers come back
     spec = importlib.util.spec_from_file_location("everypenny_migration_0006", path)
+    assert spec is not None and spec.loader is not None
     row_level = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(row_level)
     op.execute("""
