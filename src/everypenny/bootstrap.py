@@ -85,9 +85,9 @@ def online_task_handlers(settings: Settings) -> dict[str, Handler]:
     mailer = SmtpMailer(settings)
     events = StripeEvents(settings)
     return {
-        STRIPE_EVENT_TOPIC: each_task(lambda uow, body: apply_stripe_event(uow, events.read(body))),
-        RECEIPT_TOPIC: each_task(lambda uow, payload: send_receipt(uow, payload, mailer, settings.public_url,
-                                                                   settings.secret_key)),
+        STRIPE_EVENT_TOPIC: each_task(lambda tx, body: apply_stripe_event(tx, events.read(body))),
+        RECEIPT_TOPIC: each_task(lambda tx, payload: send_receipt(tx, payload, mailer, settings.public_url,
+                                                                  settings.secret_key)),
     }
 
 

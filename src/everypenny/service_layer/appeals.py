@@ -11,12 +11,12 @@ from everypenny.domain.appeal import Appeal
 from everypenny.domain.appeal_lifecycle import TransitionRefused, check_transition
 from everypenny.domain.donation import Donation
 from everypenny.domain.ledger import chart_of_accounts
-from everypenny.service_layer.unit_of_work import UnitOfWork
+from everypenny.service_layer.unit_of_work import Transaction, UnitOfWork
 
 
-def appeal_of(uow: UnitOfWork, donation: Donation) -> Appeal:
+def appeal_of(tx: Transaction, donation: Donation) -> Appeal:
     """The appeal a stored donation was given to: appeals are never deleted, so it is always there."""
-    stored = uow.appeals.get(donation.appeal)
+    stored = tx.appeals.get(donation.appeal)
     assert stored is not None
     return stored.appeal
 

@@ -38,7 +38,7 @@ from everypenny.domain.payouts import (
 from everypenny.service_layer.housekeeping import for_each_appeal
 from everypenny.service_layer.ledger import apply_transfer
 from everypenny.service_layer.ports import DuplicateKey
-from everypenny.service_layer.unit_of_work import UnitOfWork
+from everypenny.service_layer.unit_of_work import Transaction, UnitOfWork, UnitOfWorkFactory
 
 MAX_ATTEMPTS = 5
 MAX_REFERENCE_LENGTH = 120
@@ -59,26 +59,26 @@ class UnknownAppeal(LookupError):
         super().__init__(f"no appeal has the slug {slug!r}")
 
 
-def _appeal(uow: UnitOfWork, slug: str) -> Appeal:
-    stored = uow.appeals.get(slug)
+def _appeal(tx: Transaction, slug: str) -> Appeal:
+    stored = tx.appeals.get(slug)
     if stored is None:
         raise UnknownAppeal(slug)
     return stored.appeal
 
 
-def _posted(uow: UnitOfWork, slug: str) -> dict[str, int]:
+def _posted(tx: Transaction, slug: str) -> dict[str, int]:
     """Posted balances, debits positive."""
-    return {code: posted for code, (posted, _pending) in uow.ledger.balances(slug).items()}
+    return {code: posted for code, (posted, _pending) in tx.ledger.balances(slug).items()}
 
 
-def _paid_out(uow: UnitOfWork, slug: str, fund: Fund) -> int:
-    return sum(p.amount_pence for p in uow.proof.payouts(slug) if p.fund is fund)
+def _paid_out(tx: Transaction, slug: str, fund: Fund) -> int:
+    return sum(p.amount_pence for p in tx.proof.payouts(slug) if p.fund is fund)
 
 
-def fund_balances(uow: UnitOfWork, slug: str) -> FundBalances:
-    posted = _posted(uow, slug)
+def fund_balances(tx: Transaction, slug: str) -> FundBalances:
+    posted = _posted(tx, slug)
     return FundBalances(-posted.get(AccountCode.RESTRICTED_FUND, 0), -posted.get(AccountCode.SURPLUS_FUND, 0),
-                        _paid_out(uow, slug, Fund.SURPLUS))
+                        _paid_out(tx, slug, Fund.SURPLUS))
 
 
 # --- the surplus rule -------------------------------------------------------------------------------------
@@ -90,7 +90,7 @@ class AllocationResult:
     target_pence: int | None
 
 
-def allocate_surplus(uow_factory: Callable[[], UnitOfWork], slug: str) -> AllocationResult:
+def allocate_surplus(uow_factory: UnitOfWorkFactory, slug: str) -> AllocationResult:
     """Applies the appeal's surplus rule to its posted money; running it again moves nothing more.
 
     Allocation keys are numbered (allocation:SLUG:N), so two workers allocating at once collide on the
@@ -116,7 +116,7 @@ def allocate_surplus(uow_factory: Callable[[], UnitOfWork], slug: str) -> Alloca
     raise AssertionError("unreachable")
 
 
-def allocate_all(uow_factory: Callable[[], UnitOfWork]) -> dict[str, int]:
+def allocate_all(uow_factory: UnitOfWorkFactory) -> dict[str, int]:
     """The worker's periodic job: the surplus rule for every appeal that sets a target."""
     return for_each_appeal(uow_factory, lambda slug: allocate_surplus(uow_factory, slug).moved_pence,
                            lambda appeal: appeal.surplus_rule.restricted_target_pence is not None)
@@ -154,7 +154,7 @@ def record_settlement(uow: UnitOfWork, slug: str, channel: Channel, gross_pence:
     return SettlementResult(gross_pence, fee_pence, already_recorded=not recorded)
 
 
-def post_settlement(uow: UnitOfWork, appeal: Appeal, channel: Channel, gross_pence: int, reference: str,
+def post_settlement(tx: Transaction, appeal: Appeal, channel: Channel, gross_pence: int, reference: str,
                     fee_pence: int = 0) -> bool:
     """Posts a settlement inside the caller's unit of work; False if it was already recorded as it is."""
     _check_figures("a settlement", reference)
@@ -165,20 +165,20 @@ def post_settlement(uow: UnitOfWork, appeal: Appeal, channel: Channel, gross_pen
     receivable = AccountCode.receivable(channel)
     cash = postings.settlement_cash(appeal, channel, gross_pence, reference, fee_pence)
     fee = postings.settlement_fee(appeal, channel, reference, fee_pence) if fee_pence else None
-    recorded = _same_or_refuse(uow.ledger.get(cash.idempotency_key), cash, f"settlement {reference}")
-    recorded_fee = uow.ledger.get(postings.settlement_fee_key(slug, channel, reference))
+    recorded = _same_or_refuse(tx.ledger.get(cash.idempotency_key), cash, f"settlement {reference}")
+    recorded_fee = tx.ledger.get(postings.settlement_fee_key(slug, channel, reference))
     if recorded:
         if (recorded_fee.amount_pence if recorded_fee else 0) != fee_pence:
             raise MoneyOutRefused(f"settlement {reference} was already recorded with a different fee")
         return False
-    unsettled = _posted(uow, slug).get(receivable, 0)
+    unsettled = _posted(tx, slug).get(receivable, 0)
     if gross_pence > unsettled:
         raise MoneyOutRefused(
             f"settlement {reference} of {format_pence(gross_pence, appeal.currency)} is more than the "
             f"{format_pence(unsettled, appeal.currency)} charged on {channel.value} and not yet settled")
-    apply_transfer(uow, cash)
+    apply_transfer(tx, cash)
     if fee is not None:
-        apply_transfer(uow, fee)
+        apply_transfer(tx, fee)
     return True
 
 
@@ -224,11 +224,11 @@ def record_payout(uow: UnitOfWork, slug: str, amount_pence: int, fund: Fund, ref
     return payout, True
 
 
-def gifts(uow: UnitOfWork, slug: str) -> list[Gift]:
+def gifts(tx: Transaction, slug: str) -> list[Gift]:
     """Each donation's posted money net of refunds, in the order it was first posted."""
-    dates = uow.proof.donation_dates(slug)
+    dates = tx.proof.donation_dates(slug)
     found: dict[str, Gift] = {}
-    for transfer in uow.proof.posted_transfers(slug, RAISING_KINDS):
+    for transfer in tx.proof.posted_transfers(slug, RAISING_KINDS):
         channel = AccountCode.channel_of(transfer.debit) or AccountCode.channel_of(transfer.credit)
         if transfer.reference is None or channel is None:
             continue
@@ -240,10 +240,10 @@ def gifts(uow: UnitOfWork, slug: str) -> list[Gift]:
     return list(found.values())
 
 
-def settlements(uow: UnitOfWork, slug: str) -> list[Settlement]:
+def settlements(tx: Transaction, slug: str) -> list[Settlement]:
     """Settlements in the order recorded, each at its gross (cash plus any fee withheld)."""
     found: dict[tuple[str, str], Settlement] = {}
-    for transfer in uow.proof.posted_transfers(slug, [TransferKind.SETTLEMENT, TransferKind.FEE]):
+    for transfer in tx.proof.posted_transfers(slug, [TransferKind.SETTLEMENT, TransferKind.FEE]):
         channel = AccountCode.channel_of(transfer.credit)
         if channel is None or transfer.reference is None:
             continue  # a reimbursement of fees, not a settlement

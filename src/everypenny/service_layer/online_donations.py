@@ -8,7 +8,6 @@ way; nothing already recorded is edited. Processor fees never touch the donation
 from __future__ import annotations
 
 import re
-from collections.abc import Callable
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 from urllib.parse import urlencode
@@ -45,7 +44,7 @@ from everypenny.service_layer.online_ports import (
 )
 from everypenny.service_layer.ports import DuplicateKey
 from everypenny.service_layer.rate_limits import seconds_left, window_start
-from everypenny.service_layer.unit_of_work import UnitOfWork
+from everypenny.service_layer.unit_of_work import Transaction, UnitOfWork, UnitOfWorkFactory
 
 log = structlog.get_logger(__name__)
 
@@ -173,15 +172,15 @@ def _check_rate_limits(uow: UnitOfWork, limits: RateLimits, client_ip: str, emai
         raise RateLimited(retry_after_s)
 
 
-def record_checkout(uow: UnitOfWork, donation: Donation, session: HostedCheckout) -> Checkout:
+def record_checkout(tx: Transaction, donation: Donation, session: HostedCheckout) -> Checkout:
     """Links the session to the donation and reserves the money as pending, in the caller's transaction."""
     checkout = Checkout(session_id=session.session_id, donation_reference=donation.reference, url=session.url)
-    uow.checkouts.add(checkout)
-    apply_transfer(uow, postings.checkout_pending(donation, session.session_id))
+    tx.checkouts.add(checkout)
+    apply_transfer(tx, postings.checkout_pending(donation, session.session_id))
     return checkout
 
 
-def start_online_donation(uow_factory: Callable[[], UnitOfWork], gateway: PaymentGateway, context: OnlineContext,
+def start_online_donation(uow_factory: UnitOfWorkFactory, gateway: PaymentGateway, context: OnlineContext,
                           slug: str, form: DonationForm, client_ip: str) -> StartedDonation:
     """Checks the form, stores the donation (and any Gift Aid declaration) and opens a hosted checkout."""
     moment = _utcnow()
@@ -268,7 +267,7 @@ class DonationNotFound(LookupError):
     pass
 
 
-def declare_gift_aid(uow_factory: Callable[[], UnitOfWork], reference: str, answers: GiftAidAnswers,
+def declare_gift_aid(uow_factory: UnitOfWorkFactory, reference: str, answers: GiftAidAnswers,
                      source: str) -> GiftAidDeclaration:
     """Adds Gift Aid to a donation already made (the link in a text or email receipt)."""
     with uow_factory() as uow:
@@ -309,7 +308,7 @@ class Refundable:
     refund_movements: int  # refunds booked and failed refunds booked back so far
 
 
-def refundable(uow_factory: Callable[[], UnitOfWork], reference: str, amount_pence: int | None = None) -> Refundable:
+def refundable(uow_factory: UnitOfWorkFactory, reference: str, amount_pence: int | None = None) -> Refundable:
     """What a refund would give back (all that is left by default), checked as request_refund checks it, so a
     person can confirm it before anything is asked of the processor."""
     with uow_factory() as uow:
@@ -329,7 +328,7 @@ def refundable(uow_factory: Callable[[], UnitOfWork], reference: str, amount_pen
     return Refundable(donation, checkout, amount, refund_movements)
 
 
-def request_refund(uow_factory: Callable[[], UnitOfWork], gateway: PaymentGateway, reference: str,
+def request_refund(uow_factory: UnitOfWorkFactory, gateway: PaymentGateway, reference: str,
                    amount_pence: int | None = None) -> RefundRequested:
     """Asks the processor to give a paid donation back (all that is left of it by default).
 
@@ -357,7 +356,7 @@ class EventNotYetApplicable(Exception):
 STRIPE_RETRY_WINDOW = timedelta(days=3)
 
 
-def apply_stripe_event(uow: UnitOfWork, event: PaymentEvent) -> None:
+def apply_stripe_event(tx: Transaction, event: PaymentEvent) -> None:
     """Applies one verified Stripe event; replays and any arrival order leave the same books.
 
     Order: Stripe may deliver a refund or dispute before the checkout.session.completed it follows. Such an
@@ -378,7 +377,7 @@ def apply_stripe_event(uow: UnitOfWork, event: PaymentEvent) -> None:
     if event.change is None:
         return
     try:
-        _apply_change(uow, event.change)
+        _apply_change(tx, event.change)
     except EventNotYetApplicable as waiting:
         if _utcnow() - event.created < STRIPE_RETRY_WINDOW:
             raise
@@ -386,119 +385,119 @@ def apply_stripe_event(uow: UnitOfWork, event: PaymentEvent) -> None:
                  type=event.type, reason=str(waiting))
 
 
-def _apply_change(uow: UnitOfWork, change: PaymentChange) -> None:
+def _apply_change(tx: Transaction, change: PaymentChange) -> None:
     match change:
         case SessionCompleted(session):
-            _session_completed(uow, session)
+            _session_completed(tx, session)
         case SessionExpired(session):
-            _session_released(uow, session, CheckoutStatus.EXPIRED, "the checkout expired before payment")
+            _session_released(tx, session, CheckoutStatus.EXPIRED, "the checkout expired before payment")
         case SessionPaymentFailed(session):
-            _session_released(uow, session, CheckoutStatus.FAILED, "the bank payment did not go through")
+            _session_released(tx, session, CheckoutStatus.FAILED, "the bank payment did not go through")
         case PaymentFailed():
-            _payment_failed(uow, change)
+            _payment_failed(tx, change)
         case RefundChanged():
-            _refund(uow, change)
+            _refund(tx, change)
         case DisputeChanged():
-            _dispute(uow, change)
+            _dispute(tx, change)
 
 
-def _checkout_for_session(uow: UnitOfWork, session: CheckoutSession) -> tuple[Checkout, Donation] | None:
-    checkout = uow.checkouts.by_session(session.session_id, lock=True)
+def _checkout_for_session(tx: Transaction, session: CheckoutSession) -> tuple[Checkout, Donation] | None:
+    checkout = tx.checkouts.by_session(session.session_id, lock=True)
     reference = checkout.donation_reference if checkout else session.reference
-    donation = uow.donations.get(reference) if reference else None
+    donation = tx.donations.get(reference) if reference else None
     if donation is None:
         log.info("ignoring a Stripe event for a checkout session we did not create", session=session.session_id)
         return None
     if checkout is None:  # our own commit after creating the session failed or has not happened yet
-        checkout = record_checkout(uow, donation, HostedCheckout(session.session_id, session.url))
+        checkout = record_checkout(tx, donation, HostedCheckout(session.session_id, session.url))
     return checkout, donation
 
 
-def _session_completed(uow: UnitOfWork, session: CheckoutSession) -> None:
+def _session_completed(tx: Transaction, session: CheckoutSession) -> None:
     """The donor finished on Stripe's page. A card is paid by now; a bank payment (Bacs, Pay by bank) may still
     be `unpaid`, its money staying pending until checkout.session.async_payment_succeeded or _failed."""
-    found = _checkout_for_session(uow, session)
+    found = _checkout_for_session(tx, session)
     if found is None:
         return
     checkout, donation = found
     if not session.paid:
         if checkout.payment_intent is None and session.payment_intent:
-            uow.checkouts.save(replace(checkout, payment_intent=session.payment_intent))
+            tx.checkouts.save(replace(checkout, payment_intent=session.payment_intent))
         return
     if checkout.status is CheckoutStatus.PAID:
         return
     if session.amount_pence != donation.amount_pence:
         raise ValueError(f"session {session.session_id} took {session.amount_pence}, "
                          f"donation {donation.reference} is for {donation.amount_pence}")
-    pending = uow.ledger.get(postings.checkout_pending_key(checkout.session_id))
+    pending = tx.ledger.get(postings.checkout_pending_key(checkout.session_id))
     if checkout.status is CheckoutStatus.OPEN:
         assert pending is not None  # recorded with the checkout
-        apply_transfer(uow, postings.checkout_posted(pending, checkout.session_id))
+        apply_transfer(tx, postings.checkout_posted(pending, checkout.session_id))
     else:  # a failed attempt released the pending money before this card succeeded
-        apply_transfer(uow, postings.checkout_paid(donation, checkout.session_id))
-    uow.checkouts.save(replace(checkout, status=CheckoutStatus.PAID, payment_intent=session.payment_intent))
+        apply_transfer(tx, postings.checkout_paid(donation, checkout.session_id))
+    tx.checkouts.save(replace(checkout, status=CheckoutStatus.PAID, payment_intent=session.payment_intent))
     email = donation.email or normalise_email(session.email)
-    uow.donations.save(replace(donation.settled(donation.amount_pence), email=email))
-    uow.outbox.enqueue(RECEIPT_TOPIC, {"reference": donation.reference}, dedupe_key=f"receipt:{donation.reference}")
+    tx.donations.save(replace(donation.settled(donation.amount_pence), email=email))
+    tx.outbox.enqueue(RECEIPT_TOPIC, {"reference": donation.reference}, dedupe_key=f"receipt:{donation.reference}")
 
 
-def _release(uow: UnitOfWork, checkout: Checkout, donation: Donation, status: CheckoutStatus, reason: str) -> None:
+def _release(tx: Transaction, checkout: Checkout, donation: Donation, status: CheckoutStatus, reason: str) -> None:
     if checkout.status is not CheckoutStatus.OPEN:
         return  # already paid, failed or expired: a late or repeated event changes nothing
-    pending = uow.ledger.get(postings.checkout_pending_key(checkout.session_id))
+    pending = tx.ledger.get(postings.checkout_pending_key(checkout.session_id))
     assert pending is not None  # recorded with the checkout
-    apply_transfer(uow, postings.checkout_voided(pending, checkout.session_id, reason))
-    uow.checkouts.save(replace(checkout, status=status))
-    uow.donations.save(donation.settled(0, reason[:200]))
+    apply_transfer(tx, postings.checkout_voided(pending, checkout.session_id, reason))
+    tx.checkouts.save(replace(checkout, status=status))
+    tx.donations.save(donation.settled(0, reason[:200]))
 
 
-def _session_released(uow: UnitOfWork, session: CheckoutSession, status: CheckoutStatus, reason: str) -> None:
-    found = _checkout_for_session(uow, session)
+def _session_released(tx: Transaction, session: CheckoutSession, status: CheckoutStatus, reason: str) -> None:
+    found = _checkout_for_session(tx, session)
     if found is not None:
-        _release(uow, *found, status, reason)
+        _release(tx, *found, status, reason)
 
 
-def _payment_failed(uow: UnitOfWork, failed: PaymentFailed) -> None:
+def _payment_failed(tx: Transaction, failed: PaymentFailed) -> None:
     reference = failed.reference
-    if reference is None or uow.donations.get(reference) is None:
+    if reference is None or tx.donations.get(reference) is None:
         log.info("ignoring a failed payment we did not create", payment_intent=failed.payment_intent)
         return
-    checkout = uow.checkouts.by_reference(reference, lock=True)
+    checkout = tx.checkouts.by_reference(reference, lock=True)
     if checkout is None:
         raise EventNotYetApplicable(f"payment failure for {reference} arrived before its checkout was recorded")
-    donation = uow.donations.get(reference)  # read again now that the checkout is locked
+    donation = tx.donations.get(reference)  # read again now that the checkout is locked
     assert donation is not None
-    _release(uow, checkout, donation, CheckoutStatus.FAILED, failed.reason or "the card payment failed")
+    _release(tx, checkout, donation, CheckoutStatus.FAILED, failed.reason or "the card payment failed")
 
 
-def _paid_donation(uow: UnitOfWork, payment_intent: str | None, what: str) -> Donation | None:
+def _paid_donation(tx: Transaction, payment_intent: str | None, what: str) -> Donation | None:
     """The donation a payment paid for; None (logged) for a payment that cannot be ours."""
     if not payment_intent:  # every payment of ours is a PaymentIntent made by a checkout session
         log.info(f"ignoring {what} on a payment we did not take: it has no PaymentIntent")
         return None
-    checkout = uow.checkouts.by_payment_intent(payment_intent, lock=True)
+    checkout = tx.checkouts.by_payment_intent(payment_intent, lock=True)
     if checkout is None:
         raise EventNotYetApplicable(f"{what} on payment {payment_intent} arrived before the payment was recorded")
-    return uow.donations.get(checkout.donation_reference)
+    return tx.donations.get(checkout.donation_reference)
 
 
-def _give_back(uow: UnitOfWork, donation: Donation, pence: int, key: str, kind: TransferKind) -> Donation:
+def _give_back(tx: Transaction, donation: Donation, pence: int, key: str, kind: TransferKind) -> Donation:
     """Money that left the fund (a refund, a dispute's withdrawal): a reversing transfer, once per key."""
-    if uow.ledger.get(key) is not None:
+    if tx.ledger.get(key) is not None:
         return donation
-    apply_transfer(uow, postings.card_money_given_back(donation, pence, key, kind))
+    apply_transfer(tx, postings.card_money_given_back(donation, pence, key, kind))
     donation = donation.refunded(pence)
-    uow.donations.save(donation)
+    tx.donations.save(donation)
     return donation
 
 
-def _take_back(uow: UnitOfWork, donation: Donation, pence: int, key: str, kind: TransferKind) -> Donation:
+def _take_back(tx: Transaction, donation: Donation, pence: int, key: str, kind: TransferKind) -> Donation:
     """Money given back that came back to us (a failed refund, a won dispute): the reversal reversed, once."""
-    if uow.ledger.get(key) is not None:
+    if tx.ledger.get(key) is not None:
         return donation
-    apply_transfer(uow, postings.card_money_taken_back(donation, pence, key, kind))
+    apply_transfer(tx, postings.card_money_taken_back(donation, pence, key, kind))
     donation = donation.refund_reversed(pence)
-    uow.donations.save(donation)
+    tx.donations.save(donation)
     return donation
 
 
@@ -507,16 +506,16 @@ def _take_back(uow: UnitOfWork, donation: Donation, pence: int, key: str, kind: 
 REFUND_RETURNED = frozenset({"failed", "canceled"})
 
 
-def _refund(uow: UnitOfWork, refund: RefundChanged) -> None:
+def _refund(tx: Transaction, refund: RefundChanged) -> None:
     """Any event carrying a refund (refund.created/.updated/.failed, charge.refund.updated): the refund is
     booked once by its id, and booked back once if its status says the money came back."""
-    donation = _paid_donation(uow, refund.payment_intent, "a refund")
+    donation = _paid_donation(tx, refund.payment_intent, "a refund")
     if donation is None:
         return
     pence = refund.amount_pence
-    donation = _give_back(uow, donation, pence, postings.card_refund_key(refund.refund_id), TransferKind.REFUND)
+    donation = _give_back(tx, donation, pence, postings.card_refund_key(refund.refund_id), TransferKind.REFUND)
     if refund.status in REFUND_RETURNED:
-        _take_back(uow, donation, pence, postings.card_refund_returned_key(refund.refund_id, refund.status),
+        _take_back(tx, donation, pence, postings.card_refund_returned_key(refund.refund_id, refund.status),
                    TransferKind.REFUND)
 
 
@@ -525,7 +524,7 @@ def _refund(uow: UnitOfWork, refund: RefundChanged) -> None:
 DISPUTE_CLOSED = frozenset({"warning_closed", "prevented", "won", "lost"})
 
 
-def _dispute(uow: UnitOfWork, dispute: DisputeChanged) -> None:
+def _dispute(tx: Transaction, dispute: DisputeChanged) -> None:
     """Any dispute event. Money follows the dispute's balance transactions (withdrawn when funds_withdrawn
     happens, reinstated when funds_reinstated does, each booked once by its id); the donation records the
     dispute's status, a closed status never overwritten by an open one delivered late.
@@ -533,7 +532,7 @@ def _dispute(uow: UnitOfWork, dispute: DisputeChanged) -> None:
     Stripe withdraws from its balance, which is our receivable from Stripe: the bank account moves when the
     payout carrying the withdrawal is imported (its negative line settles less), as it does for refunds.
     """
-    donation = _paid_donation(uow, dispute.payment_intent, "a dispute")
+    donation = _paid_donation(tx, dispute.payment_intent, "a dispute")
     if donation is None:
         return
     pence = dispute.amount_pence
@@ -541,15 +540,15 @@ def _dispute(uow: UnitOfWork, dispute: DisputeChanged) -> None:
     for transaction in sorted(dispute.transactions, key=lambda t: t.move is not DisputeMove.WITHDRAWAL):
         key = postings.dispute_movement_key(transaction.transaction_id)
         if transaction.move is DisputeMove.WITHDRAWAL:
-            donation = _give_back(uow, donation, pence, key, TransferKind.DISPUTE)
+            donation = _give_back(tx, donation, pence, key, TransferKind.DISPUTE)
         elif transaction.move is DisputeMove.REINSTATEMENT:
-            donation = _take_back(uow, donation, pence, key, TransferKind.DISPUTE)
+            donation = _take_back(tx, donation, pence, key, TransferKind.DISPUTE)
     key = f"dispute:{dispute.dispute_id}"
     if donation.metadata.get(key) not in DISPUTE_CLOSED and donation.metadata.get(key) != dispute.status:
-        uow.donations.save(replace(donation, metadata={**donation.metadata, key: str(dispute.status)}))
+        tx.donations.save(replace(donation, metadata={**donation.metadata, key: str(dispute.status)}))
 
 
-def accept_stripe_event(uow_factory: Callable[[], UnitOfWork], event: ReceivedEvent) -> bool:
+def accept_stripe_event(uow_factory: UnitOfWorkFactory, event: ReceivedEvent) -> bool:
     """Stores a verified event once and queues it, in one transaction; False for a replay we already hold."""
     with uow_factory() as uow:
         if not uow.inbox.accept("stripe", event.event_id, event.type[:40], event.body):

@@ -24,7 +24,7 @@ import structlog
 
 from everypenny.domain.redaction import redact_secrets
 from everypenny.service_layer.ports import OutboxTask
-from everypenny.service_layer.unit_of_work import UnitOfWork
+from everypenny.service_layer.unit_of_work import Transaction, UnitOfWorkFactory
 
 
 @dataclass(frozen=True)
@@ -33,15 +33,15 @@ class EachBatch:
     writes them set-wise (a few statements per batch rather than per task). It must leave the same effects as
     running its tasks one by one in order; if it fails, each task is run alone as a batch of one."""
 
-    run: Callable[[UnitOfWork, list[dict[str, Any]]], None]
+    run: Callable[[Transaction, list[dict[str, Any]]], None]
 
 
-def each_task(handle: Callable[[UnitOfWork, dict[str, Any]], None]) -> EachBatch:
+def each_task(handle: Callable[[Transaction, dict[str, Any]], None]) -> EachBatch:
     """A topic whose tasks are handled one at a time, in claim order, in the batch's one transaction."""
 
-    def run(uow: UnitOfWork, payloads: list[dict[str, Any]]) -> None:
+    def run(tx: Transaction, payloads: list[dict[str, Any]]) -> None:
         for payload in payloads:
-            handle(uow, payload)
+            handle(tx, payload)
 
     return EachBatch(run)
 
@@ -61,9 +61,9 @@ class CallsOut:
     done. A crash between a call and its record repeats the call, as a crash inside one transaction would:
     each call must be idempotent."""
 
-    prepare: Callable[[UnitOfWork, list[OutboxTask]], Any]
+    prepare: Callable[[Transaction, list[OutboxTask]], Any]
     call: Callable[[Any], Any]
-    record: Callable[[UnitOfWork, Any], None] = lambda uow, outcome: None
+    record: Callable[[Transaction, Any], None] = lambda tx, outcome: None
 
 
 # Every topic's handler takes all of a claimed batch's tasks of its topic (each_task wraps a handler of one).
@@ -166,7 +166,7 @@ class _CallsMade:
 
 
 class OutboxWorker:
-    def __init__(self, uow_factory: Callable[[], UnitOfWork], handlers: Mapping[str, Handler],
+    def __init__(self, uow_factory: UnitOfWorkFactory, handlers: Mapping[str, Handler],
                  batch_size: int = 50, lease: timedelta = timedelta(seconds=60),
                  periodic: Sequence[PeriodicJob] = (), threads: int = 1, claim_last: Sequence[str] = (),
                  max_attempts: int = DEFAULT_MAX_ATTEMPTS) -> None:
