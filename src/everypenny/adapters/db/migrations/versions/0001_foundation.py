@@ -18,7 +18,21 @@ depends_on = None
 Id = sa.BigInteger().with_variant(sa.Integer(), "sqlite")
 When = sa.DateTime(timezone=True)
 
+
 def upgrade() -> None:
+    _appeals()
+    _ledger()
+    _inbox_and_outbox()
+    _donations_and_consents()
+    # The ledger's rules in the database too (sql/ledger_rules.*.sql, sql/transfer_checks.*.sql).
+    run_sql("ledger_rules")
+    if op.get_bind().dialect.name == "postgresql":
+        run_sql("history/0001_transfer_checks")  # checked per statement since 0014_hot_path
+    else:
+        run_sql("transfer_checks")
+
+
+def _appeals() -> None:
     op.create_table(
         "appeals",
         sa.Column("id", Id, primary_key=True, autoincrement=True),
@@ -41,6 +55,9 @@ def upgrade() -> None:
         sa.Column("new_hash", sa.String(64), nullable=False),
         sa.Column("changed_keys", sa.Text, nullable=False),
     )
+
+
+def _ledger() -> None:
     op.create_table(
         "ledger_accounts",
         sa.Column("id", Id, primary_key=True, autoincrement=True),
@@ -73,6 +90,9 @@ def upgrade() -> None:
     )
     op.create_index("ix_ledger_transfers_appeal_kind", "ledger_transfers", ["appeal_id", "kind"])
     op.create_index("ix_ledger_transfers_reference", "ledger_transfers", ["reference"])
+
+
+def _inbox_and_outbox() -> None:
     op.create_table(
         "inbox_messages",
         sa.Column("id", Id, primary_key=True, autoincrement=True),
@@ -98,6 +118,9 @@ def upgrade() -> None:
     )
     op.create_index("ix_outbox_tasks_due", "outbox_tasks", ["available_at"],
                     postgresql_where=sa.text("done_at IS NULL"), sqlite_where=sa.text("done_at IS NULL"))
+
+
+def _donations_and_consents() -> None:
     op.create_table(
         "donations",
         sa.Column("id", Id, primary_key=True, autoincrement=True),
@@ -136,12 +159,6 @@ def upgrade() -> None:
         sa.Column("recorded_at", When, nullable=False),
     )
     op.create_index("ix_consents_contact", "consents", ["contact", "medium", "id"])
-    # The ledger's rules in the database too (sql/ledger_rules.*.sql, sql/transfer_checks.*.sql).
-    run_sql("ledger_rules")
-    if op.get_bind().dialect.name == "postgresql":
-        run_sql("history/0001_transfer_checks")  # checked per statement since 0014_hot_path
-    else:
-        run_sql("transfer_checks")
 
 
 def downgrade() -> None:
