@@ -15,6 +15,7 @@ from everypenny.domain.appeal import Appeal, Channel
 from everypenny.domain.donation import Donation
 from everypenny.domain.payouts import Fund, MoneyOutRefused
 from everypenny.service_layer import money_out
+from everypenny.service_layer.appeals import UnknownAppeal
 from everypenny.service_layer.ledger import apply_transfer
 from tests.conftest import SEED_APPEAL
 from tests.fakes import FakeStores
@@ -90,5 +91,5 @@ def test_the_surplus_rule_moves_what_is_beyond_the_target_once():
 
 
 def test_an_unknown_appeal_is_refused_by_name():
-    with pytest.raises(money_out.UnknownAppeal, match="no appeal has the slug 'no-such-appeal'"):
+    with pytest.raises(UnknownAppeal, match="no appeal has the slug 'no-such-appeal'"):
         money_out.record_settlement(FakeStores().uow(), "no-such-appeal", Channel.ONLINE, 100, "po_1")

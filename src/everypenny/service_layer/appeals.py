@@ -1,4 +1,5 @@
-"""Loading an appeal definition: idempotent, and every change to a live definition is recorded."""
+"""Appeals: finding one by its slug, and loading a definition (idempotent; every change to a live definition is
+recorded)."""
 
 from __future__ import annotations
 
@@ -18,6 +19,22 @@ def appeal_of(tx: Transaction, donation: Donation) -> Appeal:
     """The appeal a stored donation was given to: appeals are never deleted, so it is always there."""
     stored = tx.appeals.get(donation.appeal)
     assert stored is not None
+    return stored.appeal
+
+
+class UnknownAppeal(LookupError):
+    """No appeal has this slug: the one refusal every use case, page, API route and command gives for it."""
+
+    def __init__(self, slug: str) -> None:
+        super().__init__(f"no appeal has the slug {slug!r}")
+        self.slug = slug
+
+
+def stored_appeal(tx: Transaction, slug: str) -> Appeal:
+    """The appeal with this slug, read in the caller's open unit of work; UnknownAppeal when there is none."""
+    stored = tx.appeals.get(slug)
+    if stored is None:
+        raise UnknownAppeal(slug)
     return stored.appeal
 
 

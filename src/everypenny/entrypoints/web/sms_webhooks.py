@@ -28,7 +28,6 @@ from twilio.request_validator import RequestValidator
 from twilio.twiml.messaging_response import MessagingResponse
 
 from everypenny.adapters.aggregator import fonix
-from everypenny.adapters.db.unit_of_work import HeldConnection
 from everypenny.bootstrap import Platform
 from everypenny.entrypoints.web.contract import UNSIGNED, problem
 from everypenny.entrypoints.web.edge import (
@@ -43,7 +42,6 @@ from everypenny.entrypoints.web.edge import (
     secured,
     too_large,
 )
-from everypenny.service_layer.group_commit import GroupCommit
 from everypenny.service_layer.text_giving import TWILIO, DonorLinks, aggregator_callback, reply_by_link
 from everypenny.service_layer.text_giving_ports import BadCallback, InboundText
 
@@ -74,8 +72,7 @@ class AggregatorCallbacks:
         self.token = settings.aggregator_callback_token.encode()
         self.networks = callback_networks(settings.aggregator_callback_ips)
         self.body_limit = body_limit(settings, AGGREGATOR_PREFIX)
-        connection = HeldConnection(platform.engine)  # only the committer's thread uses it
-        self.committer = GroupCommit(connection.uow, idle=connection.close)
+        self.committer = platform.group_committer()
 
     def check(self, token: str, kind: str, connection: HTTPConnection) -> None:
         if not hmac.compare_digest(token.encode(), self.token) or kind not in fonix.CALLBACKS:
