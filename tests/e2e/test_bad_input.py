@@ -5,12 +5,13 @@ from __future__ import annotations
 import json
 
 import pytest
+from fastapi.testclient import TestClient
 from sqlalchemy import func, select
 from twilio.request_validator import RequestValidator
 
 from everypenny.adapters.db.schema import donations, gift_aid_declarations, inbox_messages
 from everypenny.entrypoints.web.sms_webhooks import TWILIO_PATH
-from tests.e2e.desk_helpers import log_in, quick_passwords
+from tests.e2e.desk_helpers import log_in, quick_passwords, session_csrf
 from tests.e2e.test_stripe_webhook import signature
 
 DONATIONS = "/api/v1/appeals/sun-ukraine-fund/donations"
@@ -103,3 +104,20 @@ def test_a_twilio_text_from_a_25_digit_number_is_a_400(client, platform, seed_ap
     assert response.status_code == 400
     assert "From not in Twilio's format" in response.text
     assert stored()["inbox_messages"] == 0
+
+
+@pytest.mark.parametrize(("password", "reason"), [
+    ("aaaaaaaaaaaa", 'repeats like "aaa" are easy to guess'),
+    ("password1234", "this is a very common password"),
+    ("qwertyuiop12", "this is similar to a commonly used password"),
+])
+def test_a_desk_password_anyone_could_guess_is_refused_with_the_reason(as_role, password, reason):
+    admin = as_role("admin")
+
+    refused = admin.post("/admin/users", data={"email": "new@desk.example.org", "role": "viewer",
+                                               "password": password, "csrf_token": session_csrf(admin)})
+
+    assert refused.status_code == 400
+    assert f"this password is too easy to guess ({reason})".replace('"', "&#34;") in refused.text
+    with TestClient(admin.app) as newcomer:
+        assert log_in(newcomer, "new@desk.example.org", password).status_code == 401

@@ -1,8 +1,13 @@
-"""A public deployment refuses to start on the development secrets published in the source."""
+"""A deployment other machines can reach refuses to start on the development secrets published in the source,
+or on secrets anyone could guess."""
 
 from __future__ import annotations
 
+import secrets
+import shutil
+
 import pytest
+from fastapi.testclient import TestClient
 from typer.testing import CliRunner
 
 from everypenny.config import Settings
@@ -11,7 +16,7 @@ from everypenny.entrypoints.web import asgi
 from everypenny.production import PRODUCTION_SECRETS, UnsafeSettings, require_production_secrets, variable
 
 PUBLIC = "https://donate.example.org"
-STRONG = {secret.setting: "s3cret-" + "x" * 40 for secret in PRODUCTION_SECRETS}
+STRONG = {secret.setting: secrets.token_urlsafe(32) for secret in PRODUCTION_SECRETS}
 
 
 @pytest.mark.parametrize("command", ["serve", "worker"])
@@ -48,6 +53,106 @@ def test_strong_secrets_on_a_public_url_are_accepted():
 @pytest.mark.parametrize("url", ["http://127.0.0.1:8000", "http://localhost:8000", "http://[::1]:8000"])
 def test_development_defaults_are_fine_on_a_loopback_url(url):
     require_production_secrets(Settings(public_url=url))
+
+
+@pytest.mark.parametrize("host", ["127.0.0.1", "localhost", "::1"])
+def test_development_defaults_are_fine_served_on_a_loopback_address(host):
+    require_production_secrets(Settings(public_url="http://127.0.0.1:8000"), bind_host=host)
+
+
+@pytest.mark.parametrize("host", ["0.0.0.0", "::", "", "192.0.2.10", "donate-box"])
+def test_serving_on_an_address_other_machines_reach_refuses_the_development_defaults(host):
+    with pytest.raises(UnsafeSettings, match="EVERYPENNY_AGGREGATOR_CALLBACK_TOKEN is the development default"):
+        require_production_secrets(Settings(public_url="http://127.0.0.1:8000"), bind_host=host)
+
+
+def test_serve_on_every_interface_refuses_the_development_defaults_naming_each_variable(monkeypatch):
+    monkeypatch.setenv("EVERYPENNY_PUBLIC_URL", "http://127.0.0.1:8000")
+
+    result = CliRunner().invoke(app, ["serve", "--host", "0.0.0.0"])
+
+    assert result.exit_code == 2
+    for secret in PRODUCTION_SECRETS:
+        assert variable(secret.setting) in result.output
+
+
+@pytest.mark.parametrize(("url", "arguments"), [(PUBLIC, []), ("http://127.0.0.1:8000", ["--host", "0.0.0.0"])])
+def test_the_demo_refuses_other_machines_on_the_development_defaults_before_starting_anything(
+        monkeypatch, tmp_path, url, arguments):
+    import uvicorn
+
+    monkeypatch.setattr(uvicorn, "run", lambda app, **options: None)  # were it to start, it would stop at once
+    database = tmp_path / "everypenny.db"
+    monkeypatch.setenv("EVERYPENNY_DATABASE_URL", f"sqlite:///{database}")
+    monkeypatch.setenv("EVERYPENNY_PUBLIC_URL", url)
+
+    result = CliRunner().invoke(app, ["demo", *arguments])
+
+    assert result.exit_code == 2
+    assert "EVERYPENNY_STRIPE_WEBHOOK_SECRET is the development default" in result.output
+    assert not database.exists()  # nothing migrated, loaded or served
+
+
+@pytest.mark.parametrize("weak", ["a" * 40, "abcdefghijklmnopqrstuvwxyzabcdefghijkl", "changeme" * 5,
+                                  "0123456789" * 4, "Password1!" * 4])
+def test_a_long_secret_anyone_could_guess_is_refused_as_every_secret(weak):
+    settings = Settings(public_url=PUBLIC, **{secret.setting: weak for secret in PRODUCTION_SECRETS})
+
+    with pytest.raises(UnsafeSettings) as refused:
+        require_production_secrets(settings)
+
+    assert refused.value.problems == [f"{variable(secret.setting)} is easy to guess (repeats, a sequence or words): "
+                                      "use a long random value, e.g. from `python -c 'import secrets; "
+                                      "print(secrets.token_urlsafe(32))'`" for secret in PRODUCTION_SECRETS]
+
+
+def test_a_development_default_padded_with_spaces_is_still_the_development_default():
+    padded = {secret.setting: Settings.model_fields[secret.setting].default + "   " for secret in PRODUCTION_SECRETS
+              if Settings.model_fields[secret.setting].default}
+    settings = Settings(public_url=PUBLIC, **{**STRONG, **padded})
+
+    with pytest.raises(UnsafeSettings) as refused:
+        require_production_secrets(settings)
+
+    assert refused.value.problems == [f"{variable(name)} is the development default" for name in padded]
+
+
+@pytest.mark.parametrize("random_secret", [secrets.token_hex(16), secrets.token_urlsafe(24), secrets.token_hex(8)])
+def test_random_secrets_of_the_minimum_length_are_never_called_guessable(random_secret):
+    """Twilio's auth tokens are 32 hex digits; the aggregator's key may be 16 characters."""
+    for secret in PRODUCTION_SECRETS:
+        if len(random_secret) >= secret.minimum_length:
+            settings = Settings(public_url=PUBLIC, **{**STRONG, secret.setting: random_secret})
+            require_production_secrets(settings)
+
+
+@pytest.fixture
+def factory_database(monkeypatch, sqlite_template, tmp_path):
+    shutil.copy(sqlite_template, tmp_path / "everypenny.db")
+    monkeypatch.setenv("EVERYPENNY_DATABASE_URL", f"sqlite:///{tmp_path / 'everypenny.db'}")
+
+
+@pytest.mark.usefixtures(factory_database.__name__)
+def test_the_asgi_factory_on_development_secrets_serves_only_requests_to_a_loopback_address():
+    """The factory cannot see whether its server was bound to every interface: the address a request arrived at
+    (the ASGI scope's server) tells."""
+    served = asgi.app()
+
+    with TestClient(served, base_url="http://192.0.2.10:8000") as from_elsewhere, \
+            TestClient(served, base_url="http://127.0.0.1:8000") as from_this_machine:
+        refused = from_elsewhere.post("/webhooks/stripe", content=b"{}")
+        assert refused.status_code == 503
+        assert refused.text == "This server is not set up to serve other machines yet."
+        assert from_this_machine.get("/healthz").status_code == 200
+
+
+@pytest.mark.usefixtures(factory_database.__name__)
+def test_the_asgi_factory_on_strong_secrets_serves_every_address(monkeypatch):
+    for setting, value in STRONG.items():
+        monkeypatch.setenv(variable(setting), value)
+
+    with TestClient(asgi.app(), base_url="http://192.0.2.10:8000") as from_elsewhere:
+        assert from_elsewhere.get("/healthz").status_code == 200
 
 
 @pytest.mark.parametrize("trusted", ["", "10.0.0.0/8"])
