@@ -3,8 +3,10 @@ or on secrets anyone could guess."""
 
 from __future__ import annotations
 
+import re
 import secrets
 import shutil
+from pathlib import Path
 
 import pytest
 from fastapi.testclient import TestClient
@@ -172,3 +174,22 @@ def test_serve_leaves_forwarded_headers_to_the_app_whatever_proxies_it_trusts(
 
     assert result.exit_code == 0, result.output
     assert ran_with["proxy_headers"] is False  # edge.client_address reads X-Forwarded-For, trusted proxies' only
+
+
+def compose_settings() -> dict[str, str]:
+    import yaml
+
+    compose = yaml.safe_load((Path(__file__).resolve().parents[2] / "compose.yaml").read_text())
+    return compose["x-everypenny"]["environment"]
+
+
+@pytest.mark.parametrize("name", ["EVERYPENNY_PUBLIC_URL", *(variable(secret.setting) for secret in PRODUCTION_SECRETS)])
+def test_compose_requires_the_public_url_and_every_secret_and_defaults_none(name):
+    """Docker Compose refuses to start while a ${VAR:?message} variable is unset or empty."""
+    assert re.fullmatch(rf"\$\{{{name}:\?set {name} [^}}]+\}}", compose_settings()[name])
+
+
+def test_compose_passes_only_settings_the_app_reads():
+    read = {variable(setting) for setting in Settings.model_fields}
+
+    assert set(compose_settings()) - read == set()
