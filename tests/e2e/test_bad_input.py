@@ -121,3 +121,74 @@ def test_a_desk_password_anyone_could_guess_is_refused_with_the_reason(as_role, 
     assert f"this password is too easy to guess ({reason})".replace('"', "&#34;") in refused.text
     with TestClient(admin.app) as newcomer:
         assert log_in(newcomer, "new@desk.example.org", password).status_code == 401
+
+
+SMTP_PASSWORD = "hun/ter#2?x@y"  # a URL parser takes these for the path, fragment, query and host
+SMTP_PASSWORD_PARTS = ("hun", "ter#2", "?x@y", "x@y")
+
+
+def paid_donation_with_receipt(client, platform, stripe_event) -> str:
+    """A donation with an email, paid at Stripe: its receipt is queued for the outbox."""
+    response = client.post(DONATIONS, json={"amount_pence": 500, "email": "donor@example.org"})
+    reference = response.json()["id"]
+    event = stripe_event("checkout.session.completed", {
+        "id": f"cs_test_{reference}", "object": "checkout.session", "payment_status": "paid", "status": "complete",
+        "amount_total": 500, "payment_intent": f"pi_{reference}", "metadata": {"reference": reference}})
+    assert signed_stripe(client, platform, json.dumps(event).encode()).status_code == 200
+    return reference
+
+
+def test_an_smtp_password_with_url_characters_logs_in_as_typed(client, platform, fake_gateway, seed_appeal,
+                                                              stripe_event):
+    from tests.conftest import SmtpSink
+
+    with SmtpSink(login_required=True) as sink:
+        host_and_port = sink.url.removeprefix("smtp://")
+        platform.settings.smtp_url = f"smtp://receipts:{SMTP_PASSWORD}@{host_and_port}"
+        paid_donation_with_receipt(client, platform, stripe_event)
+
+        platform.worker().drain()
+
+    assert sink.logins == [("receipts", SMTP_PASSWORD)]
+    assert len(sink.messages) == 1
+
+
+def test_a_percent_encoded_smtp_password_is_decoded(client, platform, fake_gateway, seed_appeal, stripe_event):
+    from tests.conftest import SmtpSink
+
+    with SmtpSink(login_required=True) as sink:
+        platform.settings.smtp_url = f"smtp://receipts%40charity:100%25%2Fsure@{sink.url.removeprefix('smtp://')}"
+        paid_donation_with_receipt(client, platform, stripe_event)
+
+        platform.worker().drain()
+
+    assert sink.logins == [("receipts@charity", "100%/sure")]
+
+
+@pytest.mark.usefixtures(quick_passwords.__name__)
+def test_a_wrong_smtp_url_never_shows_its_password_in_the_log_the_stored_error_or_the_desk(
+        client, platform, fake_gateway, seed_appeal, stripe_event, as_role, capsys):
+    from datetime import UTC, datetime, timedelta
+
+    from sqlalchemy import update
+
+    from everypenny.adapters.db.schema import outbox_tasks
+    from everypenny.logs import configure_logging
+
+    configure_logging("INFO")
+    platform.settings.smtp_url = f"smtpx://receipts:{SMTP_PASSWORD}@mail.example:587"  # a scheme nobody knows
+    paid_donation_with_receipt(client, platform, stripe_event)
+    worker = platform.worker(max_attempts=2)
+    for _ in range(3):  # the Stripe event, then the receipt twice: parked
+        with platform.engine.begin() as connection:  # every retry due at once
+            connection.execute(update(outbox_tasks).values(available_at=datetime.now(UTC) - timedelta(seconds=1)))
+        worker.run_once()
+
+    with platform.uow() as uow:
+        [parked] = uow.outbox.parked()
+    desk_page = as_role("admin").get("/admin/tasks").text
+    logged = capsys.readouterr().err
+    masked = "smtpx://receipts:***@mail.example:587"
+    assert masked in parked.last_error and masked in desk_page and masked in logged
+    for shown in (parked.last_error, desk_page, logged):
+        assert not any(part in shown for part in SMTP_PASSWORD_PARTS)

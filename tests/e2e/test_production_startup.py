@@ -183,7 +183,8 @@ def compose_settings() -> dict[str, str]:
     return compose["x-everypenny"]["environment"]
 
 
-@pytest.mark.parametrize("name", ["EVERYPENNY_PUBLIC_URL", *(variable(secret.setting) for secret in PRODUCTION_SECRETS)])
+@pytest.mark.parametrize("name", ["EVERYPENNY_PUBLIC_URL", "EVERYPENNY_SMTP_URL",
+                                  *(variable(secret.setting) for secret in PRODUCTION_SECRETS)])
 def test_compose_requires_the_public_url_and_every_secret_and_defaults_none(name):
     """Docker Compose refuses to start while a ${VAR:?message} variable is unset or empty."""
     assert re.fullmatch(rf"\$\{{{name}:\?set {name} [^}}]+\}}", compose_settings()[name])

@@ -11,6 +11,8 @@ def test_url_passwords_are_masked_and_everything_else_is_kept():
         "not 'smtp+starttls://receipts:***@mail.example:587'"
     assert redact_secrets("postgresql+psycopg://app:s3cret@db/everypenny and smtps://u:v@mx") == \
         "postgresql+psycopg://app:***@db/everypenny and smtps://u:***@mx"
+    assert redact_secrets("ValueError('smtp+starttls://receipts:hun/ter#2?x@y@mail.example:587')") == \
+        "ValueError('smtp+starttls://receipts:***@mail.example:587')"
     for harmless in ("smtp://127.0.0.1:1025", "https://donate.example.org/gift-aid/abc", "mailto:jo@example.org",
                      "https://user@host/path"):
         assert redact_secrets(harmless) == harmless

@@ -9,8 +9,9 @@ from __future__ import annotations
 import re
 
 MASK = "***"
-# scheme://user:password@ (RFC 3986 userinfo: the password ends at the last @ before the host)
-_URL_CREDENTIALS = re.compile(r"(?P<scheme>\b[a-zA-Z][a-zA-Z0-9+.-]*://)(?P<user>[^:/@\s'\"]*):[^\s'\"/]*@")
+# scheme://user:password@: the password runs to the last @ before a space or quote, so one holding / # ? or @
+# (which a URL parser takes for the path, fragment, query or host) is masked whole.
+_URL_CREDENTIALS = re.compile(r"(?P<scheme>\b[a-zA-Z][a-zA-Z0-9+.-]*://)(?P<user>[^:/@\s'\"]*):[^\s'\"]*@")
 
 
 def redact_secrets(text: str) -> str:
