@@ -192,3 +192,64 @@ def test_a_wrong_smtp_url_never_shows_its_password_in_the_log_the_stored_error_o
     assert masked in parked.last_error and masked in desk_page and masked in logged
     for shown in (parked.last_error, desk_page, logged):
         assert not any(part in shown for part in SMTP_PASSWORD_PARTS)
+
+
+SECURITY_HEADERS = ("content-security-policy", "x-frame-options", "x-content-type-options", "referrer-policy")
+
+
+def aggregator_callback(client, platform, kind: str, body: bytes):
+    return client.post(f"/webhooks/aggregator/{platform.settings.aggregator_callback_token}/{kind}", content=body,
+                       headers={"Content-Type": "application/x-www-form-urlencoded"})
+
+
+def test_a_superscript_digit_as_the_amount_is_a_422_on_the_page(client, fake_gateway, seed_appeal, stored):
+    response = client.post("/donate/sun-ukraine-fund", data={"amount": "²", "email": "ann@example.org"})
+
+    assert response.status_code == 422
+    assert "Choose an amount or enter your own" in response.text
+    assert stored()["donations"] == 0
+
+
+def test_a_json_body_nested_a_thousand_deep_is_a_422(client, fake_gateway, seed_appeal, stored):
+    response = client.post(DONATIONS, content=b'{"amount_pence": ' + b"[" * 1000 + b"]" * 1000 + b"}")
+
+    assert response.status_code == 422
+    assert response.json()["detail"] == [{"field": "body", "reason": "is nested too deeply"}]
+    assert stored()["donations"] == 0
+
+
+def test_a_file_posted_to_the_twilio_webhook_is_a_415(client, platform, seed_appeal, stored):
+    response = client.post(TWILIO_PATH, data={"From": "+447700900001"}, files={"Body": ("a.txt", b"SUN5")},
+                           headers={"X-Twilio-Signature": "x"})
+
+    assert response.status_code == 415
+    assert "Twilio posts application/x-www-form-urlencoded" in response.text
+    assert stored()["inbox_messages"] == 0
+
+
+@pytest.mark.parametrize(("kind", "body", "reason"), [
+    ("charge-report", b"REQUESTID=a%00b&STATUSCODE=DELIVERED", "REQUESTID holds a NUL character"),
+    ("delivery-report", b"GUID=g%00&STATUSCODE=DELIVERED", "GUID holds a NUL character"),
+    ("mo", b"GUID=g1&MONUMBER=4477009%0000001&DESTINATION=70099&BODY=SUN5", "MONUMBER holds a NUL character"),
+])
+def test_an_aggregator_callback_with_a_nul_in_a_field_is_a_400(client, platform, seed_appeal, stored, kind, body,
+                                                               reason):
+    response = aggregator_callback(client, platform, kind, body)
+
+    assert response.status_code == 400
+    assert reason in response.text
+    assert stored()["inbox_messages"] == 0
+
+
+@pytest.mark.parametrize(("fields", "wrong"), [
+    ("MONUMBER=447700900001x&DESTINATION=70099", "MONUMBER"),
+    ("MONUMBER=%2B44%207700%20900001&DESTINATION=70099", "MONUMBER"),
+    ("MONUMBER=4" + "4" * 15 + "&DESTINATION=70099", "MONUMBER"),
+    ("MONUMBER=447700900001&DESTINATION=SUN", "DESTINATION"),
+])
+def test_an_mo_whose_number_is_not_e164_digits_is_a_400(client, platform, seed_appeal, stored, fields, wrong):
+    response = aggregator_callback(client, platform, "mo", f"GUID=g1&{fields}&BODY=SUN5".encode())
+
+    assert response.status_code == 400
+    assert f"{wrong} not a phone number or shortcode (E.164 digits)" in response.text
+    assert stored()["inbox_messages"] == 0

@@ -119,13 +119,15 @@ def test_a_development_default_padded_with_spaces_is_still_the_development_defau
     assert refused.value.problems == [f"{variable(name)} is the development default" for name in padded]
 
 
-@pytest.mark.parametrize("random_secret", [secrets.token_hex(16), secrets.token_urlsafe(24), secrets.token_hex(8)])
-def test_random_secrets_of_the_minimum_length_are_never_called_guessable(random_secret):
+@pytest.mark.parametrize("draw", [lambda: secrets.token_hex(16), lambda: secrets.token_urlsafe(24),
+                                  lambda: secrets.token_hex(8)], ids=["32 hex", "32 base64url", "16 hex"])
+def test_random_secrets_of_the_minimum_length_are_never_called_guessable(draw):
     """Twilio's auth tokens are 32 hex digits; the aggregator's key may be 16 characters."""
-    for secret in PRODUCTION_SECRETS:
-        if len(random_secret) >= secret.minimum_length:
-            settings = Settings(public_url=PUBLIC, **{**STRONG, secret.setting: random_secret})
-            require_production_secrets(settings)
+    for _ in range(20):
+        random_secret = draw()
+        for secret in PRODUCTION_SECRETS:
+            if len(random_secret) >= secret.minimum_length:
+                require_production_secrets(Settings(public_url=PUBLIC, **{**STRONG, secret.setting: random_secret}))
 
 
 @pytest.fixture
