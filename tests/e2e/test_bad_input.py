@@ -202,6 +202,20 @@ def aggregator_callback(client, platform, kind: str, body: bytes):
                        headers={"Content-Type": "application/x-www-form-urlencoded"})
 
 
+@pytest.mark.parametrize("path", ["/donate/%00", "/transparency/%00", "/widget/%00", "/widget/%00.js",
+                                  "/api/v1/appeals/%00/totals", "/donate/sun-ukraine-fund?amount_pence=5%00"])
+def test_a_nul_in_the_address_is_a_400_before_any_lookup(client, seed_appeal, path):
+    response = client.get(path)
+
+    assert response.status_code == 400
+    assert response.text == "The address holds a NUL character (%00), which no address here has."
+    assert all(header in response.headers for header in SECURITY_HEADERS)
+
+
+def test_a_nul_in_a_desk_address_is_a_400_too(as_role):
+    assert as_role("viewer").get("/admin/donations/%00").status_code == 400
+
+
 def test_a_superscript_digit_as_the_amount_is_a_422_on_the_page(client, fake_gateway, seed_appeal, stored):
     response = client.post("/donate/sun-ukraine-fund", data={"amount": "²", "email": "ann@example.org"})
 
@@ -253,3 +267,44 @@ def test_an_mo_whose_number_is_not_e164_digits_is_a_400(client, platform, seed_a
     assert response.status_code == 400
     assert f"{wrong} not a phone number or shortcode (E.164 digits)" in response.text
     assert stored()["inbox_messages"] == 0
+
+
+def test_more_headers_than_the_limit_is_a_431(client, platform):
+    headers = {f"X-Extra-{n}": "1" for n in range(platform.settings.max_headers)}
+
+    response = client.get("/healthz", headers=headers)
+
+    assert response.status_code == 431
+    assert "at most 100 headers" in response.text
+    assert all(header in response.headers for header in SECURITY_HEADERS)
+
+
+def test_headers_larger_than_the_limit_are_a_431(client, platform):
+    response = client.get("/healthz", headers={"X-Big": "a" * platform.settings.max_header_bytes})
+
+    assert response.status_code == 431
+
+
+def test_a_500_carries_the_security_headers(platform, monkeypatch):
+    from everypenny.entrypoints.web.app import create_app
+
+    def broken_store():
+        raise RuntimeError("the database went away")
+
+    with TestClient(create_app(platform), raise_server_exceptions=False) as client:
+        monkeypatch.setattr(platform, "uow", broken_store)
+        response = client.get("/healthz")
+
+    assert response.status_code == 500
+    assert all(header in response.headers for header in SECURITY_HEADERS)
+
+
+@pytest.mark.parametrize(("public_url", "hsts"), [("https://donate.example.org", "max-age=31536000"),
+                                                  ("http://127.0.0.1:8000", None)])
+def test_strict_transport_security_is_sent_with_an_https_public_url(platform, public_url, hsts):
+    from everypenny.entrypoints.web.app import create_app
+
+    platform.settings.public_url = public_url
+    with TestClient(create_app(platform)) as client:
+        for path in ("/healthz", "/donate/no-such-appeal", "/admin/login"):
+            assert client.get(path).headers.get("strict-transport-security") == hsts
