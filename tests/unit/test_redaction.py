@@ -27,3 +27,15 @@ def test_a_log_line_never_shows_a_urls_password(capsys):
     logged = capsys.readouterr().err
     assert "could not connect" in logged and "receipts:***@mail.example" in logged
     assert "hunter2" not in logged
+
+
+def test_the_tokens_in_our_own_urls_are_masked():
+    from everypenny.domain.redaction import redact_url_tokens
+
+    assert redact_url_tokens("/webhooks/aggregator/s3cret-token/mo") == "/webhooks/aggregator/***/mo"
+    assert redact_url_tokens("/donate/sun/thank-you/EP-1?key=abc.def-ghi") == "/donate/sun/thank-you/EP-1?key=***"
+    assert redact_url_tokens("/gift-aid/InRva2VuIg.abc") == "/gift-aid/***"
+    assert redact_url_tokens("/donate/sun?amount_pence=500&from=enc%3D%3D&x=1") == \
+        "/donate/sun?amount_pence=500&from=***&x=1"
+    for harmless in ("/donate/sun?amount_pence=500", "/admin/donations?monkey=1", "/healthz"):
+        assert redact_url_tokens(harmless) == harmless

@@ -15,6 +15,7 @@ from everypenny.entrypoints.web.edge import BodySizeLimit, EdgeApp
 from everypenny.entrypoints.web.metrics import metrics_router
 from everypenny.entrypoints.web.sms_webhooks import AggregatorCallbackPath, AggregatorCallbacks, sms_webhooks
 from everypenny.entrypoints.web.totaliser import PublicTotalsHeaders, widget_router
+from everypenny.logs import redact_access_log
 
 
 class Totals(BaseModel):
@@ -41,6 +42,7 @@ def create_app(platform: Platform) -> FastAPI:
         docs_url="/docs" if platform.settings.api_docs else None, redoc_url=None,
     )
     app.state.platform = platform
+    redact_access_log()  # callback tokens and donors' link keys stay out of the access log
     callbacks = AggregatorCallbacks(platform)
     app.include_router(sms_webhooks(platform, callbacks))
 
