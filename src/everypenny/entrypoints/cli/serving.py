@@ -22,6 +22,7 @@ def _serve(host: str, port: int) -> None:
     import uvicorn
 
     from everypenny.entrypoints.web.app import create_app
+    from everypenny.entrypoints.web.edge_server import BoundedHttpProtocol, HttpLimits
 
     with opened_platform() as platform:
         stop = threading.Event()
@@ -29,8 +30,9 @@ def _serve(host: str, port: int) -> None:
         worker.start()
         try:
             # Uvicorn believes X-Forwarded-For from loopback by default; edge.client_address alone reads it,
-            # from EVERYPENNY_TRUSTED_PROXIES only.
-            uvicorn.run(create_app(platform), host=host, port=port, log_level="info", proxy_headers=False)
+            # from EVERYPENNY_TRUSTED_PROXIES only. Its HTTP protocol bounds headers and slow reads (edge_server).
+            uvicorn.run(create_app(platform), host=host, port=port, log_level="info", proxy_headers=False,
+                        http=BoundedHttpProtocol.with_limits(HttpLimits.from_settings(platform.settings)))
         finally:
             stop.set()
             worker.join(timeout=10)

@@ -191,6 +191,11 @@ class SecurityHeaders:
         await self.app(scope, receive, secured(send, policy, self.https))
 
 
+def headers_too_large(max_headers: int, max_header_bytes: int) -> str:
+    return (f"The request's headers are more than this server accepts (at most {max_headers} headers, "
+            f"{max_header_bytes} bytes).")
+
+
 class RequestLimits:
     """Refuses a request before any route sees it: more headers than `max_headers`, or more than
     `max_header_bytes` of them (431, RFC 6585), which the server's own bounds (edge_server.py) stop before
@@ -209,8 +214,7 @@ class RequestLimits:
         headers = scope["headers"]
         if len(headers) > self.max_headers or sum(len(name) + len(value) for name, value in headers) > \
                 self.max_header_bytes:
-            refusal = PlainTextResponse(f"The request's headers are more than this server accepts (at most "
-                                        f"{self.max_headers} headers, {self.max_header_bytes} bytes).",
+            refusal = PlainTextResponse(headers_too_large(self.max_headers, self.max_header_bytes),
                                         status_code=431, headers={"Connection": "close"})
         elif "\x00" in scope["path"] or b"%00" in scope["query_string"]:
             refusal = PlainTextResponse("The address holds a NUL character (%00), which no address here has.",
