@@ -33,7 +33,7 @@ class Platform:
     retention_rules: list[RetentionRule] = field(default_factory=list)
 
     def uow(self) -> SqlUnitOfWork:
-        return SqlUnitOfWork(self.engine)
+        return SqlUnitOfWork(self.engine, self.settings.secret_key)
 
     def worker(self, **options) -> OutboxWorker:
         options.setdefault("periodic", periodic_jobs(self))

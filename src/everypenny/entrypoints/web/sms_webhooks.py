@@ -88,7 +88,7 @@ class AggregatorCallbacks:
         self.token = settings.aggregator_callback_token.encode()
         self.networks = callback_networks(settings.aggregator_callback_ips)
         self.body_limit = body_limit(settings, AGGREGATOR_PREFIX)
-        connection = HeldConnection(platform.engine)  # only the committer's thread uses it
+        connection = HeldConnection(platform.engine, settings.secret_key)  # only the committer's thread uses it
         self.committer = GroupCommit(connection.uow, idle=connection.close)
 
     def check(self, token: str, kind: str, connection: HTTPConnection) -> None:
