@@ -87,14 +87,13 @@ def secret_problems(settings: Settings) -> list[str]:
     return problems
 
 
-def require_production_secrets(settings: Settings, bind_host: str | None = None) -> None:
+def require_production_secrets(settings: Settings, bind_host: str | None = None) -> list[str]:
     """Raises UnsafeSettings when other machines could reach a platform running on development or weak secrets:
     its public URL is not loopback, or it serves on `bind_host` (None: a process that serves nothing) and that
-    is not loopback."""
-    reachable = not is_loopback_url(settings.public_url) or (bind_host is not None and not is_loopback_host(bind_host))
-    if not reachable:
-        return
+    is not loopback. Otherwise returns the problems a process that only this machine reaches may run with."""
     problems = secret_problems(settings)
-    if problems:
+    reachable = not is_loopback_url(settings.public_url) or (bind_host is not None and not is_loopback_host(bind_host))
+    if problems and reachable:
         raise UnsafeSettings(problems)
+    return problems
 

@@ -17,7 +17,7 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 from everypenny import bootstrap
 from everypenny.config import get_settings
 from everypenny.entrypoints.web.app import create_app
-from everypenny.production import is_loopback_host, require_production_secrets, secret_problems
+from everypenny.production import is_loopback_host, require_production_secrets
 
 log = structlog.get_logger(__name__)
 
@@ -26,9 +26,8 @@ def app() -> ASGIApp:
     """Refuses (UnsafeSettings) to serve a public URL on development or weak secrets; on a loopback URL with
     such secrets, the app serves only requests that arrive at a loopback address."""
     settings = get_settings()
-    require_production_secrets(settings)
+    problems = require_production_secrets(settings)
     served = create_app(bootstrap.build(settings))
-    problems = secret_problems(settings)
     return LoopbackOnly(served, problems) if problems else served
 
 
