@@ -9,13 +9,14 @@ from sqlalchemy import Engine
 
 from everypenny.adapters.aggregator.fonix import FonixAggregator
 from everypenny.adapters.db.engine import make_engine, require_current_schema
-from everypenny.adapters.db.unit_of_work import SqlUnitOfWork
+from everypenny.adapters.db.unit_of_work import HeldConnection, SqlUnitOfWork
 from everypenny.adapters.passwords import Argon2Passwords
 from everypenny.config import Settings, get_settings
 from everypenny.service_layer import money_out, proof
 from everypenny.service_layer.desk_ports import PasswordHasher
 from everypenny.service_layer.erasure import RetentionRule
 from everypenny.service_layer.gift_aid_claims import gift_aid_retention
+from everypenny.service_layer.group_commit import GroupCommit
 from everypenny.service_layer.online_ports import PaymentGateway
 from everypenny.service_layer.outbox import Handler, OutboxWorker, PeriodicJob, TaskHandler
 from everypenny.service_layer.text_giving import CLAIMED_LAST, DonorLinks, mark_unconfirmed, text_giving_handlers
@@ -34,6 +35,12 @@ class Platform:
 
     def uow(self) -> SqlUnitOfWork:
         return SqlUnitOfWork(self.engine, self.settings.secret_key)
+
+    def group_committer(self) -> GroupCommit:
+        """A committer of aggregator callbacks (service_layer/group_commit.py), on a connection of its own that it
+        holds through a busy spell and lets go whenever nothing is waiting; the web app makes one per process."""
+        held = HeldConnection(self.engine, self.settings.secret_key)  # only the committer's thread uses it
+        return GroupCommit(held.uow, idle=held.close)
 
     def worker(self, **options) -> OutboxWorker:
         options.setdefault("periodic", periodic_jobs(self))

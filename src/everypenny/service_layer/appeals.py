@@ -1,4 +1,5 @@
-"""Loading an appeal definition: idempotent, and every change to a live definition is recorded."""
+"""Appeals: finding one by its slug, and loading a definition (idempotent; every change to a live definition is
+recorded)."""
 
 from __future__ import annotations
 
@@ -11,6 +12,22 @@ from everypenny.domain.appeal import Appeal
 from everypenny.domain.appeal_lifecycle import TransitionRefused, check_transition
 from everypenny.domain.ledger import chart_of_accounts
 from everypenny.service_layer.unit_of_work import UnitOfWork
+
+
+class UnknownAppeal(LookupError):
+    """No appeal has this slug: the one refusal every use case, page, API route and command gives for it."""
+
+    def __init__(self, slug: str) -> None:
+        super().__init__(f"no appeal has the slug {slug!r}")
+        self.slug = slug
+
+
+def stored_appeal(uow: UnitOfWork, slug: str) -> Appeal:
+    """The appeal with this slug, read in the caller's open unit of work; UnknownAppeal when there is none."""
+    stored = uow.appeals.get(slug)
+    if stored is None:
+        raise UnknownAppeal(slug)
+    return stored.appeal
 
 
 @dataclass(frozen=True)

@@ -24,7 +24,7 @@ from everypenny.domain.gift_aid import GiftAidDeclaration, GiftAidScope, gift_ai
 from everypenny.domain.ledger import RAISING_KINDS, AccountCode, TransferKind
 from everypenny.domain.money import average_pence, format_pence
 from everypenny.domain.privacy import mask_email, mask_phone
-from everypenny.service_layer.appeals import definition_hash
+from everypenny.service_layer.appeals import UnknownAppeal, definition_hash, stored_appeal
 from everypenny.service_layer.desk_ports import EXPORT_COLUMNS, ExportChunk, TimeBucket
 from everypenny.service_layer.unit_of_work import UnitOfWork
 
@@ -34,18 +34,6 @@ MAX_CHART_BUCKETS = 120
 BUCKET_CHOICES_SECONDS = (60, 300, 900, 1800, 3600, 3 * 3600, 6 * 3600, 86400, 7 * 86400)
 PAID_STATUSES = frozenset({DonationStatus.PAID.value, DonationStatus.PART_PAID.value})
 FAILED_STATUSES = frozenset({DonationStatus.FAILED.value, DonationStatus.PART_PAID.value})
-
-
-class UnknownAppeal(LookupError):
-    def __init__(self, slug: str) -> None:
-        super().__init__(f"no appeal has the slug {slug!r}")
-
-
-def _stored_appeal(uow: UnitOfWork, slug: str) -> Appeal:
-    stored = uow.appeals.get(slug)
-    if stored is None:
-        raise UnknownAppeal(slug)
-    return stored.appeal
 
 
 # --- the dashboard -------------------------------------------------------------------------------------
@@ -140,7 +128,7 @@ def _activity(uow: UnitOfWork, slug: str) -> ActivitySeries | None:
 def activity(uow: UnitOfWork, slug: str) -> ActivitySeries | None:
     """Donations received over the appeal's life, in the narrowest buckets that keep the chart readable."""
     with uow:
-        _stored_appeal(uow, slug)
+        stored_appeal(uow, slug)
         return _activity(uow, slug)
 
 
@@ -163,7 +151,7 @@ def _raised_and_settled(uow: UnitOfWork, slug: str) -> tuple[dict[Channel, int],
 
 def dashboard(uow: UnitOfWork, slug: str) -> Dashboard:
     with uow:
-        appeal = _stored_appeal(uow, slug)
+        appeal = stored_appeal(uow, slug)
         raised, settled = _raised_and_settled(uow, slug)
         groups = uow.reporting.donation_groups(slug)
         activity = _activity(uow, slug)
@@ -413,7 +401,7 @@ def check_export(uow: UnitOfWork, kind: str, slug: str) -> int:
     if kind not in EXPORT_COLUMNS:
         raise ExportRefused(f"no export is called {kind!r}; choose one of {', '.join(EXPORT_COLUMNS)}")
     with uow:
-        _stored_appeal(uow, slug)
+        stored_appeal(uow, slug)
         return uow.reporting.export_size(kind, slug)
 
 
@@ -478,14 +466,14 @@ class Totaliser:
 
 def totaliser(uow: UnitOfWork, slug: str) -> Totaliser:
     with uow:
-        appeal = _stored_appeal(uow, slug)
+        appeal = stored_appeal(uow, slug)
         totals = uow.ledger.totals(slug)
     return Totaliser(appeal, totals.raised_pence, totals.donation_count)
 
 
 def appeal(uow: UnitOfWork, slug: str) -> Appeal:
     with uow:
-        return _stored_appeal(uow, slug)
+        return stored_appeal(uow, slug)
 
 
 def appeals(uow: UnitOfWork) -> list[Appeal]:

@@ -12,7 +12,7 @@ from datetime import UTC, datetime
 
 from everypenny.domain.erasure import Contact, RetentionHold
 from everypenny.domain.gift_aid_claims import Schedule, build_schedule, covering_declaration
-from everypenny.service_layer.money_out import _appeal
+from everypenny.service_layer.appeals import stored_appeal
 from everypenny.service_layer.ports import DuplicateKey
 from everypenny.service_layer.unit_of_work import UnitOfWork
 
@@ -56,7 +56,7 @@ def gift_aid_schedule(uow_factory: Callable[[], UnitOfWork], slug: str, claim: b
     """The schedule of every claimable donation not yet claimed; with `claim`, records it as claimed, one
     claim for each part HMRC takes as one upload."""
     with uow_factory() as uow:
-        appeal = _appeal(uow, slug)
+        appeal = stored_appeal(uow, slug)
         store = uow.gift_aid_claims
         gifts = store.unclaimed_gifts(slug)
         own = store.declarations([gift.reference for gift in gifts])

@@ -34,6 +34,7 @@ from everypenny.domain.payouts import (
     check_payout,
     remittance,
 )
+from everypenny.service_layer.appeals import stored_appeal
 from everypenny.service_layer.housekeeping import for_each_appeal
 from everypenny.service_layer.ledger import apply_transfer
 from everypenny.service_layer.ports import DuplicateKey
@@ -51,18 +52,6 @@ def _check_figures(what: str, reference: str, amount_pence: int | None = None) -
         raise MoneyOutRefused(f"{what} needs a reference (the one on the bank statement or remittance)")
     if len(reference) > MAX_REFERENCE_LENGTH:
         raise MoneyOutRefused(f"{what}'s reference is {len(reference)} characters; at most {MAX_REFERENCE_LENGTH}")
-
-
-class UnknownAppeal(LookupError):
-    def __init__(self, slug: str) -> None:
-        super().__init__(f"no appeal has the slug {slug!r}")
-
-
-def _appeal(uow: UnitOfWork, slug: str) -> Appeal:
-    stored = uow.appeals.get(slug)
-    if stored is None:
-        raise UnknownAppeal(slug)
-    return stored.appeal
 
 
 def _posted(uow: UnitOfWork, slug: str) -> dict[str, int]:
@@ -98,7 +87,7 @@ def allocate_surplus(uow_factory: Callable[[], UnitOfWork], slug: str) -> Alloca
     for attempt in range(MAX_ATTEMPTS):
         try:
             with uow_factory() as uow:
-                appeal = _appeal(uow, slug)
+                appeal = stored_appeal(uow, slug)
                 funds = fund_balances(uow, slug)
                 target = appeal.surplus_rule.restricted_target_pence
                 move = surplus_move(target, funds)
@@ -159,7 +148,7 @@ def record_settlement(uow: UnitOfWork, slug: str, channel: Channel, gross_pence:
     fees (the appeal file's `fees.borne_by`), so the beneficiary's fund still shows 100% of every gift.
     """
     with uow:
-        recorded = post_settlement(uow, _appeal(uow, slug), channel, gross_pence, reference, fee_pence)
+        recorded = post_settlement(uow, stored_appeal(uow, slug), channel, gross_pence, reference, fee_pence)
         uow.commit()
     return SettlementResult(gross_pence, fee_pence, already_recorded=not recorded)
 
@@ -205,7 +194,7 @@ def reimburse_fees(uow: UnitOfWork, slug: str, amount_pence: int, reference: str
     """The fee bearer paid back fees we had withheld from settlements; False if already recorded."""
     _check_figures("a reimbursement", reference, amount_pence)
     with uow:
-        appeal = _appeal(uow, slug)
+        appeal = stored_appeal(uow, slug)
         request = TransferRequest(
             f"fee-reimbursement:{slug}:{reference}", slug, AccountCode.BANK, AccountCode.FEES_RECOVERABLE,
             amount_pence, appeal.currency, TransferKind.FEE, reference=reference,
@@ -228,7 +217,7 @@ def record_payout(uow: UnitOfWork, slug: str, amount_pence: int, fund: Fund, ref
     """Pays settled money to the beneficiary from one fund; (the payout, whether it is new)."""
     _check_figures("a payout", reference, amount_pence)
     with uow:
-        appeal = _appeal(uow, slug)
+        appeal = stored_appeal(uow, slug)
         request = TransferRequest(
             f"payout:{slug}:{reference}", slug, AccountCode.PAID_OUT, AccountCode.BANK, amount_pence,
             appeal.currency, TransferKind.PAYOUT, reference=reference,
@@ -282,13 +271,13 @@ def settlements(uow: UnitOfWork, slug: str) -> list[Settlement]:
 
 def list_payouts(uow: UnitOfWork, slug: str) -> list[Payout]:
     with uow:
-        _appeal(uow, slug)
+        stored_appeal(uow, slug)
         return uow.proof.payouts(slug)
 
 
 def remittance_advice(uow: UnitOfWork, slug: str, payout_reference: str) -> tuple[Payout, list[RemittanceLine]]:
     with uow:
-        _appeal(uow, slug)
+        stored_appeal(uow, slug)
         payouts = uow.proof.payouts(slug)
         payout = next((p for p in payouts if p.reference == payout_reference), None)
         if payout is None:

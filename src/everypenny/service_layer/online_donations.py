@@ -23,6 +23,7 @@ from everypenny.domain.ledger import AccountCode, Phase, TransferKind, TransferR
 from everypenny.domain.money import format_pence
 from everypenny.domain.text import has_unstorable_characters
 from everypenny.service_layer import links
+from everypenny.service_layer.appeals import stored_appeal
 from everypenny.service_layer.ledger import apply_transfer
 from everypenny.service_layer.online_ports import (
     Checkout,
@@ -42,11 +43,6 @@ STRIPE_EVENT_TOPIC = "stripe.event"
 # Stripe cannot take more than £999,999.99 in one card payment.
 MAX_ONLINE_PENCE = 99_999_999
 _EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
-
-
-class AppealNotFound(LookupError):
-    def __init__(self, slug: str) -> None:
-        super().__init__(f"no appeal has the slug {slug!r}")
 
 
 class AppealNotTakingDonations(ValueError):
@@ -190,10 +186,7 @@ def start_online_donation(uow_factory: Callable[[], UnitOfWork], gateway: Paymen
     moment = _utcnow()
     email = normalise_email(form.email)
     with uow_factory() as uow:
-        stored = uow.appeals.get(slug)
-    if stored is None:
-        raise AppealNotFound(slug)
-    appeal = stored.appeal
+        appeal = stored_appeal(uow, slug)
     if not appeal.takes_money:
         raise AppealNotTakingDonations(appeal)
     _check_rate_limits(uow_factory(), context.limits, client_ip, email, moment)

@@ -25,7 +25,8 @@ from everypenny.domain.settlement import (
     parse_statement,
     settlement_due_by,
 )
-from everypenny.service_layer.money_out import _appeal, gifts, post_settlement
+from everypenny.service_layer.appeals import stored_appeal
+from everypenny.service_layer.money_out import gifts, post_settlement
 from everypenny.service_layer.settlement_ports import PayoutSource, StoredLine
 from everypenny.service_layer.text_giving import ChargeReport, apply_charge_reports
 from everypenny.service_layer.unit_of_work import UnitOfWork
@@ -54,7 +55,7 @@ def import_aggregator_statement(uow: UnitOfWork, slug: str, content: bytes) -> I
     """Imports one network's monthly statement; the same file again changes nothing, a changed one is refused."""
     statement = parse_statement(content)
     with uow:
-        appeal = _appeal(uow, slug)
+        appeal = stored_appeal(uow, slug)
         already = _already_imported(uow, slug, AGGREGATOR, statement)
         if already is not None:
             return already
@@ -95,7 +96,7 @@ def import_card_payouts(uow_factory: Callable[[], UnitOfWork], slug: str, payout
     results = []
     for payout in payouts.paid_since(since):
         with uow_factory() as uow:
-            appeal = _appeal(uow, slug)
+            appeal = stored_appeal(uow, slug)
             lines: list[tuple[CardTransaction, Donation | None]] = []
             for transaction in payout.transactions:
                 checkout = (uow.checkouts.by_payment_intent(transaction.payment_intent)
@@ -211,7 +212,7 @@ def reconcile(uow_factory: Callable[[], UnitOfWork], slug: str, window_days: int
     each side's leftovers."""
     now = now or datetime.now(UTC)
     with uow_factory() as uow:
-        _appeal(uow, slug)
+        stored_appeal(uow, slug)
         charges = uow.settlements.sms_charges(slug)
         lines = uow.settlements.lines(slug)
         card_gifts = [gift for gift in gifts(uow, slug) if gift.channel in CARD_CHANNELS]

@@ -10,9 +10,14 @@ from rich.table import Table
 from everypenny.adapters.appeal_file import AppealFileError, load_appeal_file
 from everypenny.domain.appeal_lifecycle import TransitionRefused
 from everypenny.domain.money import format_pence
-from everypenny.entrypoints.cli.shared import console, fail, opened_platform
-from everypenny.service_layer import desk
-from everypenny.service_layer.appeals import CurrencyChangeRefused, StatusChangeRefused, load_appeal
+from everypenny.entrypoints.cli.shared import console, fail, fail_unknown_appeal, opened_platform
+from everypenny.service_layer import desk, views
+from everypenny.service_layer.appeals import (
+    CurrencyChangeRefused,
+    StatusChangeRefused,
+    UnknownAppeal,
+    load_appeal,
+)
 
 appeal_app = typer.Typer(help="Appeal definitions.", no_args_is_help=True)
 
@@ -39,10 +44,10 @@ def appeal_load(files: list[Path] = typer.Argument(..., help="Appeal TOML files.
 def appeal_list() -> None:
     """Every appeal with its status and what it has raised."""
     table = Table("slug", "name", "status", "raised", "pending", "donations")
-    with opened_platform() as platform, platform.uow() as uow:
-        for stored in uow.appeals.list():
-            totals = uow.ledger.totals(stored.appeal.slug)
-            table.add_row(stored.appeal.slug, stored.appeal.name, stored.appeal.status.value,
+    with opened_platform() as platform:
+        for figures in views.every_appeals_figures(platform.uow()):
+            appeal, totals = figures.appeal, figures.totals
+            table.add_row(appeal.slug, appeal.name, appeal.status.value,
                           format_pence(totals.raised_pence, totals.currency),
                           format_pence(totals.pending_pence, totals.currency), str(totals.donation_count))
     console.print(table)
@@ -51,13 +56,12 @@ def appeal_list() -> None:
 @appeal_app.command("show")
 def appeal_show(slug: str) -> None:
     """One appeal's definition, ledger balances and change history."""
-    with opened_platform() as platform, platform.uow() as uow:
-        stored = uow.appeals.get(slug)
-        if stored is None:
-            fail(f"no appeal has the slug {slug!r}; `everypenny appeal list` shows them", code=2)
-        appeal = stored.appeal
-        balances = uow.ledger.balances(slug)
-        changes = uow.appeals.changes(slug)
+    with opened_platform() as platform:
+        try:
+            record = views.appeal_record(platform.uow(), slug)
+        except UnknownAppeal as error:
+            fail_unknown_appeal(error)
+    appeal, balances, changes = record.appeal, record.balances, record.changes
     money = lambda pence: format_pence(pence, appeal.currency)  # noqa: E731
     console.print(f"[bold]{appeal.name}[/] ({appeal.slug}) — {appeal.status.value}")
     console.print(f"media partner: {appeal.media_partner}")
@@ -88,8 +92,8 @@ def appeal_status(slug: str = typer.Argument(..., help="The appeal's slug."),
     with opened_platform() as running:
         try:
             before = desk.change_appeal_status(running.uow(), slug, status, "cli")
-        except desk.UnknownAppeal as error:
-            fail(f"{error}; `everypenny appeal list` shows them", code=2)
+        except UnknownAppeal as error:
+            fail_unknown_appeal(error)
         except (desk.StatusUnknown, TransitionRefused) as error:
             fail(str(error), code=2)
     console.print(f"{slug}: {before.value} → {status.strip().lower()}", highlight=False)

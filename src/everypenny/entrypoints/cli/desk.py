@@ -13,6 +13,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from everypenny.domain.users import UserRuleBroken
 from everypenny.entrypoints.cli.shared import console, errors, fail, opened_platform
 from everypenny.service_layer import auth, desk
+from everypenny.service_layer.appeals import UnknownAppeal
 
 user_app = typer.Typer(help="People who use the appeal desk at /admin.", no_args_is_help=True)
 export_app = typer.Typer(help="CSV exports of an appeal's donations, charges, ledger and consent list.",
@@ -82,7 +83,7 @@ def _export(kind: ExportKind, appeal: str, output: Path) -> None:
 def _write_export(running, kind: ExportKind, appeal: str, output: Path) -> None:
     try:
         total = desk.check_export(running.uow(), kind.value, appeal)
-    except (desk.ExportRefused, desk.UnknownAppeal) as error:
+    except (desk.ExportRefused, UnknownAppeal) as error:
         fail(str(error), code=2)
     partial = output.with_name(output.name + ".partial")
     progress = Progress(TextColumn(f"{kind.value}"), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn(),

@@ -18,11 +18,13 @@ from everypenny.entrypoints.cli.shared import (
     complain,
     count,
     fail,
+    fail_unknown_appeal,
     opened_platform,
     run_refusing,
     say,
 )
 from everypenny.service_layer import money_out, proof
+from everypenny.service_layer.appeals import UnknownAppeal
 from everypenny.service_layer.erasure import erase_donor
 
 ledger_app = typer.Typer(help="The ledger's hash chain: seal it, verify it.", no_args_is_help=True)
@@ -41,7 +43,7 @@ def _slugs(running, slug: str | None) -> list[str]:
             fail("there are no appeals yet: load one with `everypenny appeal load FILE`", code=2)
         return slugs
     if slug not in slugs:
-        fail(f"no appeal has the slug {slug!r}; `everypenny appeal list` shows them", code=2)
+        fail_unknown_appeal(UnknownAppeal(slug))
     return [slug]
 
 
@@ -103,7 +105,7 @@ def ledger_verify(
 Amount = typer.Option(..., "--amount-pence", help="Whole pence, e.g. 125000 for £1,250.")
 
 
-MONEY_OUT_REFUSALS = (MoneyOutRefused, money_out.UnknownAppeal)
+MONEY_OUT_REFUSALS = (MoneyOutRefused, UnknownAppeal)
 
 
 def _money_out(action):

@@ -24,6 +24,7 @@ from everypenny.entrypoints.cli.shared import (
     say,
 )
 from everypenny.service_layer import gift_aid_claims, money_out, settlement
+from everypenny.service_layer.appeals import UnknownAppeal
 
 settlement_app = typer.Typer(help="Cash received from aggregators and card processors.", no_args_is_help=True)
 import_app = typer.Typer(help="Import a settlement: an aggregator's statement or Stripe's payouts.",
@@ -42,7 +43,7 @@ def import_options(ctx: typer.Context, appeal: str = typer.Option(..., "--appeal
 
 
 def _run(action):
-    return run_refusing(action, (StatementRefused, MoneyOutRefused, money_out.UnknownAppeal))
+    return run_refusing(action, (StatementRefused, MoneyOutRefused, UnknownAppeal))
 
 
 @settlement_app.command("record")

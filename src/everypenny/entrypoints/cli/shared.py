@@ -15,6 +15,8 @@ from rich.markup import escape
 from everypenny import bootstrap
 from everypenny.adapters.db.engine import SchemaNotCurrent
 from everypenny.domain.money import format_pence
+from everypenny.service_layer import desk
+from everypenny.service_layer.appeals import UnknownAppeal
 
 # Soft wrap: long lines stay whole, so output reads the same in a terminal, a pipe or a log.
 console = Console(soft_wrap=True)
@@ -41,6 +43,10 @@ def complain(text: str) -> None:
 def fail(message: str, code: int = 1) -> NoReturn:
     errors.print(f"[bold red]error:[/] {escape(message)}", highlight=False)
     raise typer.Exit(code)
+
+
+def fail_unknown_appeal(error: UnknownAppeal) -> NoReturn:
+    fail(f"{error}; `everypenny appeal list` shows them", code=2)
 
 
 def count(n: int, noun: str, plural: str | None = None) -> str:
@@ -72,7 +78,9 @@ def run_refusing(action: Callable[[bootstrap.Platform], Result],
 
 def appeal_money(slug: str) -> Callable[[int], str]:
     """Formats pence in the appeal's own currency."""
-    with opened_platform() as running, running.uow() as uow:
-        stored = uow.appeals.get(slug)
-    currency = stored.appeal.currency if stored else "GBP"
+    with opened_platform() as running:
+        try:
+            currency = desk.appeal(running.uow(), slug).currency
+        except UnknownAppeal:
+            currency = "GBP"
     return lambda pence: format_pence(pence, currency)

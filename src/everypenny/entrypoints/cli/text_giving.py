@@ -16,8 +16,10 @@ from twilio.request_validator import RequestValidator
 from everypenny.config import Settings, get_settings
 from everypenny.domain.money import format_pence
 from everypenny.domain.text_giving import SmsCharge
-from everypenny.entrypoints.cli.shared import fail, opened_platform
+from everypenny.entrypoints.cli.shared import fail, fail_unknown_appeal, opened_platform
 from everypenny.entrypoints.web.sms_webhooks import TWILIO_PATH
+from everypenny.service_layer import views
+from everypenny.service_layer.appeals import UnknownAppeal
 from everypenny.service_layer.text_giving import TextRefundRefused, refund_text_gift
 
 simulate_app = typer.Typer(help="Act as a donor against a running server.", no_args_is_help=True)
@@ -104,16 +106,17 @@ def donations_list(
     """An appeal's donations, newest first, with the charges each text became."""
     table = Table("reference", "received (UTC)", "channel", "keyword", "amount", "paid", "status", "phone",
                   "charges", title=f"{appeal}: newest {limit} donations")
-    with opened_platform() as running, running.uow() as uow:
-        if uow.appeals.get(appeal) is None:
-            fail(f"no appeal has the slug {appeal!r}; `everypenny appeal list` shows them", 2)
-        for donation in uow.donations.latest(appeal, limit):
-            charges = [_charge_line(charge) for charge in uow.texts.charges_for(donation.reference)]
-            table.add_row(
-                donation.reference, f"{donation.created_at:%Y-%m-%d %H:%M:%S}", donation.channel.value,
-                donation.keyword or "", format_pence(donation.amount_pence, donation.currency),
-                format_pence(donation.paid_pence, donation.currency), donation.status.value, donation.phone or "",
-                "\n".join(charges))
+    with opened_platform() as running:
+        try:
+            latest = views.latest_donations(running.uow(), appeal, limit)
+        except UnknownAppeal as error:
+            fail_unknown_appeal(error)
+    for donation, charges in latest:
+        table.add_row(
+            donation.reference, f"{donation.created_at:%Y-%m-%d %H:%M:%S}", donation.channel.value,
+            donation.keyword or "", format_pence(donation.amount_pence, donation.currency),
+            format_pence(donation.paid_pence, donation.currency), donation.status.value, donation.phone or "",
+            "\n".join(_charge_line(charge) for charge in charges))
     # Piped or captured output gets room for the table instead of the 80 columns rich assumes.
     Console(highlight=False, width=None if sys.stdout.isatty() else 200).print(table)
 

@@ -1,8 +1,8 @@
-"""The HTTP face of everypenny: thin routes that call the service layer."""
+"""The HTTP face of everypenny: thin routes that call the service layer, put together into one app."""
 
 from __future__ import annotations
 
-from fastapi import FastAPI, HTTPException
+from fastapi import APIRouter, FastAPI
 from pydantic import BaseModel, Field
 from starlette.middleware.gzip import GZipMiddleware
 
@@ -11,11 +11,14 @@ from everypenny.domain.appeal import AppealStatus
 from everypenny.entrypoints.web import online, transparency
 from everypenny.entrypoints.web.admin import STATIC_PATH, desk_app, static_files
 from everypenny.entrypoints.web.contract import UNKNOWN_APPEAL, published_openapi
+from everypenny.entrypoints.web.dependencies import PlatformDep
 from everypenny.entrypoints.web.edge import BodySizeLimit, EdgeApp
+from everypenny.entrypoints.web.errors import answer_refusals, answer_with_problem
 from everypenny.entrypoints.web.metrics import metrics_router
 from everypenny.entrypoints.web.sms_webhooks import AggregatorCallbackPath, AggregatorCallbacks, sms_webhooks
 from everypenny.entrypoints.web.totaliser import PublicTotalsHeaders, widget_router
 from everypenny.logs import redact_access_log
+from everypenny.service_layer import views
 
 
 class Totals(BaseModel):
@@ -33,6 +36,22 @@ class Health(BaseModel):
     status: str
 
 
+router = APIRouter()
+
+
+@router.get("/healthz", tags=["operations"])
+def healthz(platform: PlatformDep) -> Health:
+    views.check_store(platform.uow())
+    return Health(status="ok")
+
+
+@router.get("/api/v1/appeals/{slug}/totals", tags=["appeals"], responses=UNKNOWN_APPEAL)
+def totals(slug: str, platform: PlatformDep) -> Totals:
+    """Posted money only: a text whose charge is not yet confirmed is pending, not raised."""
+    figures = views.appeal_figures(platform.uow(), slug)
+    return Totals(slug=slug, status=figures.appeal.status, **figures.totals.__dict__)
+
+
 def create_app(platform: Platform) -> FastAPI:
     app = EdgeApp(
         platform.settings,  # its security headers and request limits wrap everything, the 500 page included
@@ -43,26 +62,11 @@ def create_app(platform: Platform) -> FastAPI:
     )
     app.state.platform = platform
     redact_access_log()  # callback tokens and donors' link keys stay out of the access log
+    answer_refusals(app, answer_with_problem)
     callbacks = AggregatorCallbacks(platform)
     app.include_router(sms_webhooks(platform, callbacks))
-
-    @app.get("/healthz", tags=["operations"])
-    def healthz() -> Health:
-        with platform.uow() as uow:
-            uow.outbox.depth()
-        return Health(status="ok")
-
-    @app.get("/api/v1/appeals/{slug}/totals", tags=["appeals"], responses=UNKNOWN_APPEAL)
-    def totals(slug: str) -> Totals:
-        """Posted money only: a text whose charge is not yet confirmed is pending, not raised."""
-        with platform.uow() as uow:
-            stored = uow.appeals.get(slug)
-            if stored is None:
-                raise HTTPException(404, f"no appeal has the slug {slug!r}")
-            figures = uow.ledger.totals(slug)
-        return Totals(slug=slug, status=stored.appeal.status, **figures.__dict__)
-
-    online.install(app, platform)
+    app.include_router(router)
+    online.install(app)
     app.add_middleware(PublicTotalsHeaders, settings=platform.settings)
     app.include_router(widget_router(platform))
     app.mount("/admin", desk_app(platform))

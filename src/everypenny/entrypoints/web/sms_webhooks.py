@@ -29,7 +29,6 @@ from twilio.request_validator import RequestValidator
 from twilio.twiml.messaging_response import MessagingResponse
 
 from everypenny.adapters.aggregator import fonix
-from everypenny.adapters.db.unit_of_work import HeldConnection
 from everypenny.bootstrap import Platform
 from everypenny.domain.text_giving import E164
 from everypenny.entrypoints.web.contract import UNSIGNED, problem
@@ -45,7 +44,6 @@ from everypenny.entrypoints.web.edge import (
     secured,
     too_large,
 )
-from everypenny.service_layer.group_commit import GroupCommit
 from everypenny.service_layer.text_giving import (
     TWILIO,
     DonorLinks,
@@ -88,8 +86,7 @@ class AggregatorCallbacks:
         self.token = settings.aggregator_callback_token.encode()
         self.networks = callback_networks(settings.aggregator_callback_ips)
         self.body_limit = body_limit(settings, AGGREGATOR_PREFIX)
-        connection = HeldConnection(platform.engine, settings.secret_key)  # only the committer's thread uses it
-        self.committer = GroupCommit(connection.uow, idle=connection.close)
+        self.committer = platform.group_committer()
 
     def check(self, token: str, kind: str, connection: HTTPConnection) -> None:
         if not hmac.compare_digest(token.encode(), self.token) or kind not in READERS:

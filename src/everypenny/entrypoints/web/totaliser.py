@@ -12,7 +12,7 @@ import json
 import re
 from pathlib import Path
 
-from fastapi import APIRouter, HTTPException, Request
+from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, Response
 from fastapi.templating import Jinja2Templates
 from starlette.datastructures import Headers, MutableHeaders
@@ -112,16 +112,10 @@ def widget_router(platform: Platform) -> APIRouter:
     origins = allowed_origins(platform.settings)
     frame_ancestors = " ".join(sorted(origins)) if origins else "*"
 
-    def _totaliser(slug: str) -> desk.Totaliser:
-        try:
-            return desk.totaliser(platform.uow(), slug)
-        except desk.UnknownAppeal as error:
-            raise HTTPException(404, str(error)) from None
-
     @router.get("/widget/{slug}.js", response_class=Response, responses=UNKNOWN_APPEAL)
     def widget_script(slug: str) -> Response:
         """The one line a newspaper adds: <script src=".../widget/SLUG.js" async></script>."""
-        totaliser = _totaliser(slug)
+        totaliser = desk.totaliser(platform.uow(), slug)
         source = f"{platform.settings.public_url.rstrip('/')}/widget/{slug}"
         script = (
             "(function(){var s=document.currentScript;var f=document.createElement('iframe');"
@@ -138,7 +132,7 @@ def widget_router(platform: Platform) -> APIRouter:
     @router.get("/widget/{slug}", response_class=HTMLResponse, responses=UNKNOWN_APPEAL)
     def widget(request: Request, slug: str) -> HTMLResponse:
         """An iframe-able totaliser: amount raised and progress to the target, refreshed by polling."""
-        totaliser = _totaliser(slug)
+        totaliser = desk.totaliser(platform.uow(), slug)
         carrier = [(shortcode.number, keyword) for shortcode in totaliser.appeal.shortcodes
                    if shortcode.channel.value == "carrier_sms" for keyword in shortcode.keywords]
         response = templates.TemplateResponse(request, "widget.html", {

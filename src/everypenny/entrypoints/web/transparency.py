@@ -8,7 +8,7 @@ from collections.abc import Callable
 from datetime import date
 from pathlib import Path
 
-from fastapi import APIRouter, Form, HTTPException, Request
+from fastapi import APIRouter, Form, Request
 from fastapi.responses import HTMLResponse
 from fastapi.templating import Jinja2Templates
 from pydantic import BaseModel
@@ -17,6 +17,8 @@ from everypenny.bootstrap import Platform
 from everypenny.domain.money import format_pence
 from everypenny.entrypoints.web.contract import UNKNOWN_APPEAL, html_page
 from everypenny.entrypoints.web.edge import client_address
+from everypenny.service_layer import views
+from everypenny.service_layer.appeals import UnknownAppeal
 from everypenny.service_layer.proof import ReceiptCheck, check_receipt, transparency_report
 
 CHANNEL_NAMES = {"carrier_sms": "Text, on the phone bill", "text_to_link": "Text, then card online",
@@ -80,7 +82,7 @@ def router(platform: Platform) -> APIRouter:
              notice: str | None = None) -> HTMLResponse:
         report = transparency_report(platform.uow(), slug)
         if report is None:
-            raise HTTPException(404, f"no appeal has the slug {slug!r}")
+            raise UnknownAppeal(slug)
         response = templates.TemplateResponse(
             request, "transparency/page.html", {"report": report, "appeal": report.appeal, "check": check,
                                                 "notice": notice},
@@ -111,10 +113,7 @@ def router(platform: Platform) -> APIRouter:
     def chain_heads(slug: str) -> ChainHeads:
         """The last ledger-chain entry of each recent day, newest first: archive them to check the ledger later
         with `everypenny ledger verify --published-head SEQ:HASH`."""
-        with platform.uow() as uow:
-            if uow.appeals.get(slug) is None:
-                raise HTTPException(404, f"no appeal has the slug {slug!r}")
-            heads = uow.chain.daily_heads(slug)
+        heads = views.chain_heads(platform.uow(), slug)
         return ChainHeads(slug=slug, heads=[ChainHead(date=day, seq=e.seq, hash=e.hash) for day, e in heads])
 
     return routes

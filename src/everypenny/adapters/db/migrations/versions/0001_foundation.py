@@ -8,6 +8,8 @@ Create Date: 2026-11-26
 import sqlalchemy as sa
 from alembic import op
 
+from everypenny.adapters.db.triggers import run_sql
+
 revision = "0001_foundation"
 down_revision = None
 branch_labels = None
@@ -16,44 +18,21 @@ depends_on = None
 Id = sa.BigInteger().with_variant(sa.Integer(), "sqlite")
 When = sa.DateTime(timezone=True)
 
-IMMUTABLE = "ledger transfers are immutable: correct them with a reversing transfer"
-ACCOUNTS_FIXED = "ledger accounts cannot be changed or removed"
-WRONG_ACCOUNTS = "a ledger transfer must move between two accounts of its own appeal and currency"
-BAD_RESOLUTION = ("a post or void must resolve a pending transfer between the same accounts, "
-                  "posting no more than was pending and voiding all of it")
-
-# The rule for a post or void, written once as a condition on NEW and the pending row p.
-RESOLUTION_MATCHES = """
-    p.phase = 'pending' AND p.debit_account_id = NEW.debit_account_id
-    AND p.credit_account_id = NEW.credit_account_id AND NEW.amount_pence <= p.amount_pence
-    AND (NEW.phase = 'post' OR NEW.amount_pence = p.amount_pence)
-"""
-ACCOUNT_COUNT = """
-    (SELECT count(*) FROM ledger_accounts a WHERE a.id IN (NEW.debit_account_id, NEW.credit_account_id)
-     AND a.appeal_id = NEW.appeal_id AND a.currency = NEW.currency)
-"""
-
-# A transfer's rules, checked row by row before insert (migration 0014_hot_path checks them per statement).
-CHECK_TRANSFER = f"""
-        CREATE FUNCTION everypenny_check_transfer() RETURNS trigger LANGUAGE plpgsql AS $$
-        BEGIN
-            IF {ACCOUNT_COUNT} <> 2 THEN
-                RAISE EXCEPTION '{WRONG_ACCOUNTS}' USING ERRCODE = 'integrity_constraint_violation';
-            END IF;
-            IF NEW.phase IN ('post', 'void') AND NOT EXISTS (
-                SELECT 1 FROM ledger_transfers p WHERE p.id = NEW.pending_id AND {RESOLUTION_MATCHES}
-            ) THEN
-                RAISE EXCEPTION '{BAD_RESOLUTION}' USING ERRCODE = 'integrity_constraint_violation';
-            END IF;
-            RETURN NEW;
-        END $$;
-
-        CREATE TRIGGER ledger_transfers_check BEFORE INSERT ON ledger_transfers
-            FOR EACH ROW EXECUTE FUNCTION everypenny_check_transfer();
-"""
-
 
 def upgrade() -> None:
+    _appeals()
+    _ledger()
+    _inbox_and_outbox()
+    _donations_and_consents()
+    # The ledger's rules in the database too (sql/ledger_rules.*.sql, sql/transfer_checks.*.sql).
+    run_sql("ledger_rules")
+    if op.get_bind().dialect.name == "postgresql":
+        run_sql("history/0001_transfer_checks")  # checked per statement since 0014_hot_path
+    else:
+        run_sql("transfer_checks")
+
+
+def _appeals() -> None:
     op.create_table(
         "appeals",
         sa.Column("id", Id, primary_key=True, autoincrement=True),
@@ -76,6 +55,9 @@ def upgrade() -> None:
         sa.Column("new_hash", sa.String(64), nullable=False),
         sa.Column("changed_keys", sa.Text, nullable=False),
     )
+
+
+def _ledger() -> None:
     op.create_table(
         "ledger_accounts",
         sa.Column("id", Id, primary_key=True, autoincrement=True),
@@ -108,6 +90,9 @@ def upgrade() -> None:
     )
     op.create_index("ix_ledger_transfers_appeal_kind", "ledger_transfers", ["appeal_id", "kind"])
     op.create_index("ix_ledger_transfers_reference", "ledger_transfers", ["reference"])
+
+
+def _inbox_and_outbox() -> None:
     op.create_table(
         "inbox_messages",
         sa.Column("id", Id, primary_key=True, autoincrement=True),
@@ -133,6 +118,9 @@ def upgrade() -> None:
     )
     op.create_index("ix_outbox_tasks_due", "outbox_tasks", ["available_at"],
                     postgresql_where=sa.text("done_at IS NULL"), sqlite_where=sa.text("done_at IS NULL"))
+
+
+def _donations_and_consents() -> None:
     op.create_table(
         "donations",
         sa.Column("id", Id, primary_key=True, autoincrement=True),
@@ -171,51 +159,6 @@ def upgrade() -> None:
         sa.Column("recorded_at", When, nullable=False),
     )
     op.create_index("ix_consents_contact", "consents", ["contact", "medium", "id"])
-    if op.get_bind().dialect.name == "postgresql":
-        _postgresql_ledger_rules()
-    else:
-        _sqlite_ledger_rules()
-
-
-def _postgresql_ledger_rules() -> None:
-    op.execute(f"""
-        CREATE FUNCTION everypenny_refuse_change() RETURNS trigger LANGUAGE plpgsql AS $$
-        BEGIN
-            RAISE EXCEPTION '%', TG_ARGV[0] USING ERRCODE = 'integrity_constraint_violation';
-        END $$;
-
-        CREATE TRIGGER ledger_transfers_immutable BEFORE UPDATE OR DELETE ON ledger_transfers
-            FOR EACH ROW EXECUTE FUNCTION everypenny_refuse_change('{IMMUTABLE}');
-        CREATE TRIGGER ledger_transfers_no_truncate BEFORE TRUNCATE ON ledger_transfers
-            FOR EACH STATEMENT EXECUTE FUNCTION everypenny_refuse_change('{IMMUTABLE}');
-        CREATE TRIGGER ledger_accounts_fixed BEFORE UPDATE OR DELETE ON ledger_accounts
-            FOR EACH ROW EXECUTE FUNCTION everypenny_refuse_change('{ACCOUNTS_FIXED}');
-    """)
-    op.execute(CHECK_TRANSFER)
-
-
-def _sqlite_ledger_rules() -> None:
-    for table, event, message in (
-        ("ledger_transfers", "UPDATE", IMMUTABLE),
-        ("ledger_transfers", "DELETE", IMMUTABLE),
-        ("ledger_accounts", "UPDATE", ACCOUNTS_FIXED),
-        ("ledger_accounts", "DELETE", ACCOUNTS_FIXED),
-    ):
-        op.execute(f"""
-            CREATE TRIGGER {table}_refuse_{event.lower()} BEFORE {event} ON {table}
-            BEGIN SELECT RAISE(ABORT, '{message}'); END
-        """)
-    op.execute(f"""
-        CREATE TRIGGER ledger_transfers_check_accounts BEFORE INSERT ON ledger_transfers
-        WHEN {ACCOUNT_COUNT} <> 2
-        BEGIN SELECT RAISE(ABORT, '{WRONG_ACCOUNTS}'); END
-    """)
-    op.execute(f"""
-        CREATE TRIGGER ledger_transfers_check_resolution BEFORE INSERT ON ledger_transfers
-        WHEN NEW.phase IN ('post', 'void') AND NOT EXISTS (
-            SELECT 1 FROM ledger_transfers p WHERE p.id = NEW.pending_id AND {RESOLUTION_MATCHES})
-        BEGIN SELECT RAISE(ABORT, '{BAD_RESOLUTION}'); END
-    """)
 
 
 def downgrade() -> None:

@@ -8,6 +8,8 @@ Create Date: 2026-11-26
 import sqlalchemy as sa
 from alembic import op
 
+from everypenny.adapters.db.triggers import run_sql
+
 revision = "0005_ledger_proof"
 down_revision = "0004_appeal_desk"
 branch_labels = None
@@ -15,12 +17,6 @@ depends_on = None
 
 Id = sa.BigInteger().with_variant(sa.Integer(), "sqlite")
 When = sa.DateTime(timezone=True)
-
-APPEND_ONLY = {
-    "ledger_chain": "the ledger chain is append-only: a sealed entry is never changed or removed",
-    "payouts": "payouts are immutable: correct one with a reversing transfer",
-    "donor_erasures": "the erasure log is append-only",
-}
 
 
 def upgrade() -> None:
@@ -57,22 +53,7 @@ def upgrade() -> None:
         sa.Column("records", sa.Integer, nullable=False),
         sa.Column("erased_at", When, nullable=False),
     )
-    postgresql = op.get_bind().dialect.name == "postgresql"
-    for table, message in APPEND_ONLY.items():
-        if postgresql:
-            # everypenny_refuse_change() comes with the foundation's ledger rules.
-            op.execute(f"""
-                CREATE TRIGGER {table}_append_only BEFORE UPDATE OR DELETE ON {table}
-                    FOR EACH ROW EXECUTE FUNCTION everypenny_refuse_change('{message}');
-                CREATE TRIGGER {table}_no_truncate BEFORE TRUNCATE ON {table}
-                    FOR EACH STATEMENT EXECUTE FUNCTION everypenny_refuse_change('{message}');
-            """)
-        else:
-            for event in ("UPDATE", "DELETE"):
-                op.execute(f"""
-                    CREATE TRIGGER {table}_refuse_{event.lower()} BEFORE {event} ON {table}
-                    BEGIN SELECT RAISE(ABORT, '{message}'); END
-                """)
+    run_sql("append_only")  # sql/append_only.*.sql
 
 
 def downgrade() -> None:

@@ -34,20 +34,21 @@ Create Date: 2026-11-26
 import sqlalchemy as sa
 from alembic import op
 
+from everypenny.adapters.db.triggers import run_sql
+
 revision = "0009_desk_rollups"
 down_revision = "0008_sums_by_transaction"
 branch_labels = None
 depends_on = None
 
 Id = sa.BigInteger().with_variant(sa.Integer(), "sqlite")
-PG_SHARD = "everypenny_shard()"  # migration 0008: a shard no other transaction in flight holds
 GROUP = "appeal_id, channel, status, keyword, keyword_amount_pence, failure_reason"
 SUMS = ("amount_pence", "paid_pence", "refunded_pence")
 
 
 def _signed(row: str, source: str, sign: int, postgresql: bool) -> str:
-    """The donations `row` (NEW or OLD in SQLite, an alias over `source` in PostgreSQL) as rollup keys and
-    amounts, each with a sign: +1 joins its group and minute, -1 leaves them."""
+    """The donations `row` (an alias over `source`) as rollup keys and amounts, each with a sign: +1 joins its
+    group and minute, -1 leaves them. The triggers in sql/desk_rollups.*.sql select the same."""
     minute = (f"floor(extract(epoch FROM {row}.created_at) / 60)::bigint" if postgresql
               else f"CAST(strftime('%s', {row}.created_at) AS INTEGER) / 60")
     return f"""
@@ -61,8 +62,8 @@ def _signed(row: str, source: str, sign: int, postgresql: bool) -> str:
 
 
 def _add_to_rollups(changes: str, shard: str) -> list[str]:
-    """Statements adding the signed `changes` to both rollups; a change that leaves a group or minute as it was
-    writes nothing. (`WHERE true` keeps SQLite from reading ON CONFLICT as a join's ON.)"""
+    """Statements adding the signed `changes` to both rollups, as the triggers do; a change that leaves a group
+    or minute as it was writes nothing. (`WHERE true` keeps SQLite from reading ON CONFLICT as a join's ON.)"""
     signed_sums = [f"sum(sign * {column})" for column in SUMS]
     return [f"""
         INSERT INTO donation_group_sums ({GROUP}, shard, donation_count, {", ".join(SUMS)})
@@ -78,10 +79,6 @@ def _add_to_rollups(changes: str, shard: str) -> list[str]:
         ON CONFLICT (appeal_id, minute, shard) DO UPDATE SET
             donation_count = donation_minute_counts.donation_count + excluded.donation_count
     """]
-
-
-def _trigger_body(changes: str, shard: str) -> str:
-    return "".join(f"{statement};" for statement in _add_to_rollups(changes, shard))
 
 
 def upgrade() -> None:
@@ -113,30 +110,7 @@ def upgrade() -> None:
     postgresql = op.get_bind().dialect.name == "postgresql"
     for statement in _add_to_rollups(_signed("d", "FROM donations d", 1, postgresql), "0"):
         op.execute(statement)  # the donations already recorded
-    if postgresql:
-        inserted = _signed("n", "FROM inserted_donations n", 1, postgresql=True)
-        changed = (_signed("o", "FROM donations_before o", -1, postgresql=True) + " UNION ALL "
-                   + _signed("n", "FROM updated_donations n", 1, postgresql=True))
-        op.execute(f"""
-            CREATE FUNCTION everypenny_roll_up_new_donations() RETURNS trigger LANGUAGE plpgsql AS $$
-            BEGIN {_trigger_body(inserted, PG_SHARD)} RETURN NULL; END $$;
-            CREATE TRIGGER donations_rollup_insert AFTER INSERT ON donations
-                REFERENCING NEW TABLE AS inserted_donations
-                FOR EACH STATEMENT EXECUTE FUNCTION everypenny_roll_up_new_donations();
-
-            CREATE FUNCTION everypenny_roll_up_changed_donations() RETURNS trigger LANGUAGE plpgsql AS $$
-            BEGIN {_trigger_body(changed, PG_SHARD)} RETURN NULL; END $$;
-            CREATE TRIGGER donations_rollup_update AFTER UPDATE ON donations
-                REFERENCING OLD TABLE AS donations_before NEW TABLE AS updated_donations
-                FOR EACH STATEMENT EXECUTE FUNCTION everypenny_roll_up_changed_donations();
-        """)
-    else:
-        changed = _signed("OLD", "", -1, postgresql=False) + " UNION ALL " + _signed("NEW", "", 1, postgresql=False)
-        inserted = _signed("NEW", "", 1, postgresql=False)
-        op.execute(f"CREATE TRIGGER donations_rollup_insert AFTER INSERT ON donations BEGIN "
-                   f"{_trigger_body(inserted, '0')} END")
-        op.execute(f"CREATE TRIGGER donations_rollup_update AFTER UPDATE ON donations BEGIN "
-                   f"{_trigger_body(changed, '0')} END")
+    run_sql("desk_rollups")  # the triggers that keep them from now on: sql/desk_rollups.*.sql
 
 
 def downgrade() -> None:
