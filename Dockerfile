@@ -24,5 +24,6 @@ EXPOSE 8000
 HEALTHCHECK --interval=10s --timeout=3s --start-period=20s --retries=3 \
     CMD ["python", "-c", "import urllib.request; urllib.request.urlopen('http://127.0.0.1:8000/healthz', timeout=2)"]
 # An app node: stateless, one process per core (WEB_CONCURRENCY), no worker inside; run workers apart.
-# --no-proxy-headers: the app reads X-Forwarded-For itself, from EVERYPENNY_TRUSTED_PROXIES only (docs/security.md).
-CMD ["sh", "-c", "exec uvicorn --factory everypenny.entrypoints.web.asgi:app --host 0.0.0.0 --port 8000 --workers ${WEB_CONCURRENCY:-2} --no-proxy-headers"]
+# --no-proxy-headers: the app reads X-Forwarded-For itself, from EVERYPENNY_TRUSTED_PROXIES only; --http: uvicorn's
+# httptools protocol with bounds on header size and on slow headers and bodies (docs/security.md).
+CMD ["sh", "-c", "exec uvicorn --factory everypenny.entrypoints.web.asgi:app --host 0.0.0.0 --port 8000 --workers ${WEB_CONCURRENCY:-2} --no-proxy-headers --http everypenny.entrypoints.web.edge_server:BoundedHttpProtocol"]

@@ -151,10 +151,19 @@ def fake_gateway(platform) -> FakePaymentGateway:
 
 
 class SmtpSink:
-    """A real SMTP server (aiosmtpd) on a loopback port, keeping what it receives."""
+    """A real SMTP server (aiosmtpd) on a loopback port, keeping what it receives; with `login_required`, it
+    offers AUTH and takes any user and password, kept in `logins`."""
 
-    def __init__(self) -> None:
+    def __init__(self, login_required: bool = False) -> None:
         self.messages = []
+        self.login_required = login_required
+        self.logins: list[tuple[str, str]] = []
+
+    def authenticate(self, server, session, envelope, mechanism, auth_data):
+        from aiosmtpd.smtp import AuthResult
+
+        self.logins.append((auth_data.login.decode(), auth_data.password.decode()))
+        return AuthResult(success=True)
 
     async def handle_DATA(self, server, session, envelope):
         from email import message_from_bytes, policy
@@ -172,9 +181,14 @@ class SmtpSink:
         self.thread = threading.Thread(target=self.loop.run_forever, daemon=True)
         self.thread.start()
         self.server = asyncio.run_coroutine_threadsafe(
-            self.loop.create_server(lambda: SMTP(self), "127.0.0.1", 0), self.loop).result(10)
+            self.loop.create_server(lambda: SMTP(self, **self.login_options()), "127.0.0.1", 0), self.loop).result(10)
         self.url = f"smtp://127.0.0.1:{self.server.sockets[0].getsockname()[1]}"
         return self
+
+    def login_options(self) -> dict:
+        if not self.login_required:
+            return {}
+        return {"authenticator": self.authenticate, "auth_require_tls": False}
 
     def __exit__(self, *exc_info) -> None:
         import asyncio

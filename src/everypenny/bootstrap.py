@@ -35,12 +35,12 @@ class Platform:
     retention_rules: list[RetentionRule] = field(default_factory=list)
 
     def uow(self) -> SqlUnitOfWork:
-        return SqlUnitOfWork(self.engine)
+        return SqlUnitOfWork(self.engine, self.settings.secret_key)
 
     def group_committer(self) -> GroupCommit:
         """A committer of aggregator callbacks (service_layer/group_commit.py), on a connection of its own that it
         holds through a busy spell and lets go whenever nothing is waiting; the web app makes one per process."""
-        held = HeldConnection(self.engine)  # only the committer's thread uses it
+        held = HeldConnection(self.engine, self.settings.secret_key)  # only the committer's thread uses it
         return GroupCommit(held.uow, idle=held.close)
 
     def worker(self, **options) -> OutboxWorker:

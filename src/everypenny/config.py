@@ -90,6 +90,13 @@ class Settings(BaseSettings):
     # Bodies larger than this are refused with 413 before they are read; webhooks may be larger than forms.
     max_body_bytes: int = 64 * 1024
     max_webhook_body_bytes: int = 256 * 1024
+    # A request's headers: more than this many, or more bytes than this, are refused with 431 (the server stops
+    # reading at the byte limit); a head not complete in header_timeout_s, or a body with no byte for
+    # body_timeout_s, ends the connection (docs/security.md has what each costs).
+    max_headers: int = 100
+    max_header_bytes: int = 32 * 1024
+    header_timeout_s: float = 10.0
+    body_timeout_s: float = 20.0
     # Prometheus scrapes /metrics with "Authorization: Bearer <token>"; required when served publicly.
     metrics_token: str = ""
     # Swagger UI at /docs loads its script from a CDN, so it is off unless asked for (the demo turns it on).

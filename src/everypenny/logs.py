@@ -9,12 +9,33 @@ from typing import Any
 
 import structlog
 
-from everypenny.domain.redaction import redact_secrets
+from everypenny.domain.redaction import redact_secrets, redact_url_tokens
 
 
 def _redact_secrets(logger: object, method_name: str, event_dict: MutableMapping[str, Any]) -> dict[str, Any]:
-    """No log line carries a URL's password, whoever logged it (errors often print the URL they used)."""
-    return {key: redact_secrets(value) if isinstance(value, str) else value for key, value in event_dict.items()}
+    """No log line carries a URL's password or one of our URLs' tokens, whoever logged it (errors often print
+    the URL they used)."""
+    return {key: redact_url_tokens(redact_secrets(value)) if isinstance(value, str) else value
+            for key, value in event_dict.items()}
+
+
+class _AccessLogRedaction(logging.Filter):
+    """uvicorn's access log line is `client - "METHOD path HTTP/version" status`, its arguments kept apart until
+    a handler formats them: the path's tokens are masked first."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if isinstance(record.args, tuple):
+            record.args = tuple(redact_url_tokens(arg) if isinstance(arg, str) else arg for arg in record.args)
+        return True
+
+
+_ACCESS_LOG_REDACTION = _AccessLogRedaction()
+
+
+def redact_access_log() -> None:
+    """Masks the tokens in our URLs in uvicorn's access log, however its handlers are configured (a filter on
+    the logger outlives uvicorn's dictConfig); once is enough, and more is harmless."""
+    logging.getLogger("uvicorn.access").addFilter(_ACCESS_LOG_REDACTION)
 
 
 def configure_logging(level: str = "INFO") -> None:

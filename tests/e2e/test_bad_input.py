@@ -5,12 +5,13 @@ from __future__ import annotations
 import json
 
 import pytest
+from fastapi.testclient import TestClient
 from sqlalchemy import func, select
 from twilio.request_validator import RequestValidator
 
 from everypenny.adapters.db.schema import donations, gift_aid_declarations, inbox_messages
 from everypenny.entrypoints.web.sms_webhooks import TWILIO_PATH
-from tests.e2e.desk_helpers import log_in, quick_passwords
+from tests.e2e.desk_helpers import log_in, quick_passwords, session_csrf
 from tests.e2e.test_stripe_webhook import signature
 
 DONATIONS = "/api/v1/appeals/sun-ukraine-fund/donations"
@@ -103,3 +104,207 @@ def test_a_twilio_text_from_a_25_digit_number_is_a_400(client, platform, seed_ap
     assert response.status_code == 400
     assert "From not in Twilio's format" in response.text
     assert stored()["inbox_messages"] == 0
+
+
+@pytest.mark.parametrize(("password", "reason"), [
+    ("aaaaaaaaaaaa", 'repeats like "aaa" are easy to guess'),
+    ("password1234", "this is a very common password"),
+    ("qwertyuiop12", "this is similar to a commonly used password"),
+])
+def test_a_desk_password_anyone_could_guess_is_refused_with_the_reason(as_role, password, reason):
+    admin = as_role("admin")
+
+    refused = admin.post("/admin/users", data={"email": "new@desk.example.org", "role": "viewer",
+                                               "password": password, "csrf_token": session_csrf(admin)})
+
+    assert refused.status_code == 400
+    assert f"this password is too easy to guess ({reason})".replace('"', "&#34;") in refused.text
+    with TestClient(admin.app) as newcomer:
+        assert log_in(newcomer, "new@desk.example.org", password).status_code == 401
+
+
+SMTP_PASSWORD = "hun/ter#2?x@y"  # a URL parser takes these for the path, fragment, query and host
+SMTP_PASSWORD_PARTS = ("hun", "ter#2", "?x@y", "x@y")
+
+
+def paid_donation_with_receipt(client, platform, stripe_event) -> str:
+    """A donation with an email, paid at Stripe: its receipt is queued for the outbox."""
+    response = client.post(DONATIONS, json={"amount_pence": 500, "email": "donor@example.org"})
+    reference = response.json()["id"]
+    event = stripe_event("checkout.session.completed", {
+        "id": f"cs_test_{reference}", "object": "checkout.session", "payment_status": "paid", "status": "complete",
+        "amount_total": 500, "payment_intent": f"pi_{reference}", "metadata": {"reference": reference}})
+    assert signed_stripe(client, platform, json.dumps(event).encode()).status_code == 200
+    return reference
+
+
+def test_an_smtp_password_with_url_characters_logs_in_as_typed(client, platform, fake_gateway, seed_appeal,
+                                                              stripe_event):
+    from tests.conftest import SmtpSink
+
+    with SmtpSink(login_required=True) as sink:
+        host_and_port = sink.url.removeprefix("smtp://")
+        platform.settings.smtp_url = f"smtp://receipts:{SMTP_PASSWORD}@{host_and_port}"
+        paid_donation_with_receipt(client, platform, stripe_event)
+
+        platform.worker().drain()
+
+    assert sink.logins == [("receipts", SMTP_PASSWORD)]
+    assert len(sink.messages) == 1
+
+
+def test_a_percent_encoded_smtp_password_is_decoded(client, platform, fake_gateway, seed_appeal, stripe_event):
+    from tests.conftest import SmtpSink
+
+    with SmtpSink(login_required=True) as sink:
+        platform.settings.smtp_url = f"smtp://receipts%40charity:100%25%2Fsure@{sink.url.removeprefix('smtp://')}"
+        paid_donation_with_receipt(client, platform, stripe_event)
+
+        platform.worker().drain()
+
+    assert sink.logins == [("receipts@charity", "100%/sure")]
+
+
+@pytest.mark.usefixtures(quick_passwords.__name__)
+def test_a_wrong_smtp_url_never_shows_its_password_in_the_log_the_stored_error_or_the_desk(
+        client, platform, fake_gateway, seed_appeal, stripe_event, as_role, capsys):
+    from datetime import UTC, datetime, timedelta
+
+    from sqlalchemy import update
+
+    from everypenny.adapters.db.schema import outbox_tasks
+    from everypenny.logs import configure_logging
+
+    configure_logging("INFO")
+    platform.settings.smtp_url = f"smtpx://receipts:{SMTP_PASSWORD}@mail.example:587"  # a scheme nobody knows
+    paid_donation_with_receipt(client, platform, stripe_event)
+    worker = platform.worker(max_attempts=2)
+    for _ in range(3):  # the Stripe event, then the receipt twice: parked
+        with platform.engine.begin() as connection:  # every retry due at once
+            connection.execute(update(outbox_tasks).values(available_at=datetime.now(UTC) - timedelta(seconds=1)))
+        worker.run_once()
+
+    with platform.uow() as uow:
+        [parked] = uow.outbox.parked()
+    desk_page = as_role("admin").get("/admin/tasks").text
+    logged = capsys.readouterr().err
+    masked = "smtpx://receipts:***@mail.example:587"
+    assert masked in parked.last_error and masked in desk_page and masked in logged
+    for shown in (parked.last_error, desk_page, logged):
+        assert not any(part in shown for part in SMTP_PASSWORD_PARTS)
+
+
+SECURITY_HEADERS = ("content-security-policy", "x-frame-options", "x-content-type-options", "referrer-policy")
+
+
+def aggregator_callback(client, platform, kind: str, body: bytes):
+    return client.post(f"/webhooks/aggregator/{platform.settings.aggregator_callback_token}/{kind}", content=body,
+                       headers={"Content-Type": "application/x-www-form-urlencoded"})
+
+
+@pytest.mark.parametrize("path", ["/donate/%00", "/transparency/%00", "/widget/%00", "/widget/%00.js",
+                                  "/api/v1/appeals/%00/totals", "/donate/sun-ukraine-fund?amount_pence=5%00"])
+def test_a_nul_in_the_address_is_a_400_before_any_lookup(client, seed_appeal, path):
+    response = client.get(path)
+
+    assert response.status_code == 400
+    assert response.text == "The address holds a NUL character (%00), which no address here has."
+    assert all(header in response.headers for header in SECURITY_HEADERS)
+
+
+def test_a_nul_in_a_desk_address_is_a_400_too(as_role):
+    assert as_role("viewer").get("/admin/donations/%00").status_code == 400
+
+
+def test_a_superscript_digit_as_the_amount_is_a_422_on_the_page(client, fake_gateway, seed_appeal, stored):
+    response = client.post("/donate/sun-ukraine-fund", data={"amount": "²", "email": "ann@example.org"})
+
+    assert response.status_code == 422
+    assert "Choose an amount or enter your own" in response.text
+    assert stored()["donations"] == 0
+
+
+def test_a_json_body_nested_a_thousand_deep_is_a_422(client, fake_gateway, seed_appeal, stored):
+    response = client.post(DONATIONS, content=b'{"amount_pence": ' + b"[" * 1000 + b"]" * 1000 + b"}")
+
+    assert response.status_code == 422
+    assert response.json()["detail"] == [{"field": "body", "reason": "is nested too deeply"}]
+    assert stored()["donations"] == 0
+
+
+def test_a_file_posted_to_the_twilio_webhook_is_a_415(client, platform, seed_appeal, stored):
+    response = client.post(TWILIO_PATH, data={"From": "+447700900001"}, files={"Body": ("a.txt", b"SUN5")},
+                           headers={"X-Twilio-Signature": "x"})
+
+    assert response.status_code == 415
+    assert "Twilio posts application/x-www-form-urlencoded" in response.text
+    assert stored()["inbox_messages"] == 0
+
+
+@pytest.mark.parametrize(("kind", "body", "reason"), [
+    ("charge-report", b"REQUESTID=a%00b&STATUSCODE=DELIVERED", "REQUESTID holds a NUL character"),
+    ("delivery-report", b"GUID=g%00&STATUSCODE=DELIVERED", "GUID holds a NUL character"),
+    ("mo", b"GUID=g1&MONUMBER=4477009%0000001&DESTINATION=70099&BODY=SUN5", "MONUMBER holds a NUL character"),
+])
+def test_an_aggregator_callback_with_a_nul_in_a_field_is_a_400(client, platform, seed_appeal, stored, kind, body,
+                                                               reason):
+    response = aggregator_callback(client, platform, kind, body)
+
+    assert response.status_code == 400
+    assert reason in response.text
+    assert stored()["inbox_messages"] == 0
+
+
+@pytest.mark.parametrize(("fields", "wrong"), [
+    ("MONUMBER=447700900001x&DESTINATION=70099", "MONUMBER"),
+    ("MONUMBER=%2B44%207700%20900001&DESTINATION=70099", "MONUMBER"),
+    ("MONUMBER=4" + "4" * 15 + "&DESTINATION=70099", "MONUMBER"),
+    ("MONUMBER=447700900001&DESTINATION=SUN", "DESTINATION"),
+])
+def test_an_mo_whose_number_is_not_e164_digits_is_a_400(client, platform, seed_appeal, stored, fields, wrong):
+    response = aggregator_callback(client, platform, "mo", f"GUID=g1&{fields}&BODY=SUN5".encode())
+
+    assert response.status_code == 400
+    assert f"{wrong} not a phone number or shortcode (E.164 digits)" in response.text
+    assert stored()["inbox_messages"] == 0
+
+
+def test_more_headers_than_the_limit_is_a_431(client, platform):
+    headers = {f"X-Extra-{n}": "1" for n in range(platform.settings.max_headers)}
+
+    response = client.get("/healthz", headers=headers)
+
+    assert response.status_code == 431
+    assert "at most 100 headers" in response.text
+    assert all(header in response.headers for header in SECURITY_HEADERS)
+
+
+def test_headers_larger_than_the_limit_are_a_431(client, platform):
+    response = client.get("/healthz", headers={"X-Big": "a" * platform.settings.max_header_bytes})
+
+    assert response.status_code == 431
+
+
+def test_a_500_carries_the_security_headers(platform, monkeypatch):
+    from everypenny.entrypoints.web.app import create_app
+
+    def broken_store():
+        raise RuntimeError("the database went away")
+
+    with TestClient(create_app(platform), raise_server_exceptions=False) as client:
+        monkeypatch.setattr(platform, "uow", broken_store)
+        response = client.get("/healthz")
+
+    assert response.status_code == 500
+    assert all(header in response.headers for header in SECURITY_HEADERS)
+
+
+@pytest.mark.parametrize(("public_url", "hsts"), [("https://donate.example.org", "max-age=31536000"),
+                                                  ("http://127.0.0.1:8000", None)])
+def test_strict_transport_security_is_sent_with_an_https_public_url(platform, public_url, hsts):
+    from everypenny.entrypoints.web.app import create_app
+
+    platform.settings.public_url = public_url
+    with TestClient(create_app(platform)) as client:
+        for path in ("/healthz", "/donate/no-such-appeal", "/admin/login"):
+            assert client.get(path).headers.get("strict-transport-security") == hsts

@@ -155,7 +155,7 @@ def drop_connection(platform, held: HeldConnection) -> None:
 def test_on_its_held_connection_a_batch_the_database_dropped_fails_and_the_next_one_reconnects(platform):
     if platform.engine.dialect.name != "postgresql":
         pytest.skip("a restart of PostgreSQL drops connections; a SQLite file has none to drop")
-    held = HeldConnection(platform.engine)
+    held = HeldConnection(platform.engine, platform.settings.secret_key)
     committer = GroupCommit(held.uow)
     assert committer.submit(text_callback(text("m1"))).result(timeout=30) is True
     drop_connection(platform, held)
@@ -172,7 +172,7 @@ def test_on_its_held_connection_a_batch_the_database_dropped_fails_and_the_next_
 def test_on_its_held_connection_a_commit_that_failed_leaves_the_next_batch_a_clean_connection(platform):
     if platform.engine.dialect.name != "postgresql":
         pytest.skip("a restart of PostgreSQL drops connections; a SQLite file has none to drop")
-    held = HeldConnection(platform.engine)
+    held = HeldConnection(platform.engine, platform.settings.secret_key)
 
     def dropped_at_commit(uow, callbacks):
         if callbacks[0].message_id == "dropped":
@@ -190,7 +190,7 @@ def test_on_its_held_connection_a_commit_that_failed_leaves_the_next_batch_a_cle
 
 
 def test_the_committer_lets_its_held_connection_go_once_nothing_is_waiting(platform):
-    held = HeldConnection(platform.engine)
+    held = HeldConnection(platform.engine, platform.settings.secret_key)
     committer = GroupCommit(held.uow, idle=held.close)
 
     assert committer.submit(text_callback(text("m1"))).result(timeout=30) is True

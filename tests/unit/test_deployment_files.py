@@ -81,6 +81,21 @@ def test_app_nodes_leave_forwarded_headers_to_the_app_in_the_image_as_on_the_ben
     assert "--no-proxy-headers" in started[0]
 
 
+def test_app_nodes_bound_headers_and_slow_reads_in_the_image_as_on_the_benchmark(dockerfile, monkeypatch):
+    from uvicorn.importer import import_from_string
+
+    from everypenny.entrypoints.web.edge_server import BoundedHttpProtocol
+    from everypenny.simulators import deployment
+
+    started = []
+    monkeypatch.setattr(deployment.subprocess, "Popen", lambda command, **options: started.append(command))
+    deployment.LocalDeployment("sqlite://", app_processes=1).start_app(0)
+
+    assert f"--http {deployment.BOUNDED_HTTP}" in dockerfile.cmd
+    assert started[0][started[0].index("--http") + 1] == deployment.BOUNDED_HTTP
+    assert import_from_string(deployment.BOUNDED_HTTP) is BoundedHttpProtocol
+
+
 def test_compose_runs_postgres_a_migration_app_nodes_and_workers_from_one_image(compose):
     services = compose["services"]
     assert set(services) >= {"postgres", "migrate", "app", "worker"}

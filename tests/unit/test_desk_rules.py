@@ -60,6 +60,19 @@ def test_passwords_must_be_long_but_not_absurd():
     check_password("twelve chars")
 
 
+@pytest.mark.parametrize("password", ["aaaaaaaaaaaa", "password1234", "123456789012", "qwertyuiopas",
+                                      "abcdefghijkl", "Password1234"])
+def test_a_password_on_the_lists_of_common_ones_or_a_pattern_is_refused(password):
+    with pytest.raises(UserRuleBroken, match="this password is too easy to guess"):
+        check_password(password)
+
+
+def test_only_the_start_of_a_very_long_password_is_scored_so_checking_it_stays_quick():
+    check_password("a long enough passphrase" + "x" * 1000)
+    with pytest.raises(UserRuleBroken, match="too easy to guess"):
+        check_password("a" * 1024)
+
+
 @pytest.mark.parametrize(("current", "wanted"), [
     (AppealStatus.DRAFT, AppealStatus.LIVE), (AppealStatus.DRAFT, AppealStatus.CLOSED),
     (AppealStatus.LIVE, AppealStatus.CLOSED)])

@@ -17,6 +17,9 @@ from everypenny.domain.appeal import UK_TIME, Appeal, AppealStatus, Billing, Sho
 from everypenny.domain.donation import Donation, DonationStatus
 from everypenny.domain.money import format_pence
 
+# A phone number or shortcode as providers send them: E.164's digits (at most 15, ITU-T E.164 §6.1), with or
+# without the +. Anything else is refused at the edge, before it is stored.
+E164 = re.compile(r"^\+?[0-9]{1,15}$")
 # Ofcom keeps 07700 900000-900999 for drama: no real subscriber has one, so demos and tests use them.
 DRAMA_MOBILES = re.compile(r"^\+447700900[0-9]{3}$")
 CROWN_DEPENDENCIES = {"GG": "Guernsey", "JE": "Jersey", "IM": "the Isle of Man"}

@@ -11,9 +11,13 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from enum import StrEnum
 
+from everypenny.domain.guessing import guessability
 from everypenny.domain.text import has_unstorable_characters
 
 MINIMUM_PASSWORD_LENGTH = 12
+# A password needs at least 10^8 guesses by zxcvbn's count (its score 3: "safely unguessable", with the slow
+# argon2id hash we store), which refuses common and leaked passwords, repeats, sequences and keyboard walks.
+MINIMUM_PASSWORD_GUESSES_LOG10 = 8
 MAXIMUM_PASSWORD_LENGTH = 1024  # argon2 hashes any length; a bound stops a megabyte "password" costing CPU
 # After this many attempts at one email from one client in a LOCKOUT window (a right password clears them),
 # that client may try that email no more until the window ends: guessing slows to a crawl.
@@ -67,6 +71,11 @@ def check_password(password: str) -> None:
         raise UserRuleBroken(f"a password needs at least {MINIMUM_PASSWORD_LENGTH} characters")
     if len(password) > MAXIMUM_PASSWORD_LENGTH:
         raise UserRuleBroken(f"a password may have at most {MAXIMUM_PASSWORD_LENGTH} characters")
+    guessed = guessability(password)
+    if guessed.guesses_log10 < MINIMUM_PASSWORD_GUESSES_LOG10:
+        reason = guessed.warning.rstrip(".") or "it follows a pattern people often use"
+        raise UserRuleBroken(f"this password is too easy to guess ({reason[:1].lower()}{reason[1:]}): "
+                             "a few unrelated words make a strong one")
 
 
 @dataclass(frozen=True)

@@ -17,6 +17,7 @@ import httpx
 
 ROOT = Path(__file__).resolve().parents[3]
 SEED_APPEAL = ROOT / "appeals" / "sun-ukraine-fund.toml"
+BOUNDED_HTTP = "everypenny.entrypoints.web.edge_server:BoundedHttpProtocol"  # the image's --http
 
 
 def free_port() -> int:
@@ -79,11 +80,11 @@ class LocalDeployment:
 
     def start_app(self, index: int) -> None:
         # As the image runs an app node (Dockerfile): edge.client_address reads X-Forwarded-For itself, so
-        # uvicorn's proxy headers middleware is off; uvloop and httptools named, so no run falls back to the
-        # pure-Python loop or parser unnoticed.
+        # uvicorn's proxy headers middleware is off; uvloop and the bounded httptools protocol named, so no run
+        # falls back to the pure-Python loop or parser unnoticed.
         command = [sys.executable, "-m", "uvicorn", "--factory", "everypenny.entrypoints.web.asgi:app",
                    "--host", "127.0.0.1", "--port", str(self.app_ports[index]), "--log-level", "warning",
-                   "--no-access-log", "--no-proxy-headers", "--loop", "uvloop", "--http", "httptools"]
+                   "--no-access-log", "--no-proxy-headers", "--loop", "uvloop", "--http", BOUNDED_HTTP]
         self.apps[index] = subprocess.Popen(command, env=self.env(), cwd=ROOT, stdout=self._output(f"app{index}"),
                                             stderr=subprocess.STDOUT)
 

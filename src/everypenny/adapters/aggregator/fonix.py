@@ -32,7 +32,7 @@ from urllib.parse import parse_qsl, urlencode, urlsplit
 
 import httpx
 
-from everypenny.domain.text_giving import CHARGED_CODE, FAILURE_REASON_LENGTH, network_for
+from everypenny.domain.text_giving import CHARGED_CODE, E164, FAILURE_REASON_LENGTH, network_for
 from everypenny.service_layer.text_giving_ports import (
     AGGREGATOR,
     AggregatorMessage,
@@ -70,10 +70,16 @@ class FonixUnavailable(Exception):
 
 
 def decode(body: bytes) -> dict[str, str]:
+    """The form's fields; one holding a NUL (%00), which no field of Fonix's does and the store cannot keep, is
+    refused."""
     try:
-        return dict(parse_qsl(body.decode("utf-8"), keep_blank_values=True, strict_parsing=False))
+        form = dict(parse_qsl(body.decode("utf-8"), keep_blank_values=True, strict_parsing=False))
     except UnicodeDecodeError:
         raise BadCallback("the body is not UTF-8 form data") from None
+    with_nul = sorted(name.replace("\x00", "%00") for name, value in form.items() if "\x00" in name + value)
+    if with_nul:
+        raise BadCallback(f"{', '.join(with_nul)} holds a NUL character")
+    return form
 
 
 def _require(form: dict[str, str], *names: str) -> list[str]:
@@ -88,6 +94,9 @@ def read_mo(form: dict[str, str]) -> InboundText:
     guid, number, destination = _require(form, "GUID", "MONUMBER", "DESTINATION")
     if "BODY" not in form:
         raise BadCallback("missing BODY")
+    wrong = [name for name, value in (("MONUMBER", number), ("DESTINATION", destination)) if not E164.match(value)]
+    if wrong:
+        raise BadCallback(f"{' and '.join(wrong)} not a phone number or shortcode (E.164 digits)")
     return InboundText(provider=AGGREGATOR, message_id=guid[:GUID_LENGTH], msisdn=number[:NUMBER_LENGTH],
                        to=destination[:NUMBER_LENGTH], body=form["BODY"],
                        network=network_for(form.get("OPERATOR", "")), received_at=form.get("RECEIVETIME", "")[:14])

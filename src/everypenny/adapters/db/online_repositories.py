@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import hmac
 from datetime import datetime
 
 from sqlalchemy import Connection, delete, select, update
@@ -108,21 +109,24 @@ class SqlEmailLog:
                             subject=row.subject, body=row.body, sent_at=row.sent_at)
 
 
-def _subject_hash(subject: str) -> str:
-    return hashlib.sha256(subject.encode("utf-8", "surrogatepass")).hexdigest()
-
-
 class SqlRateLimitCounter:
     """Fixed-window counters in the database, so every app process sees the same attempts.
 
-    Subjects (IP addresses, emails) are stored hashed: the table needs to count them, not to know them.
+    Subjects (IP addresses, emails) are stored as an HMAC-SHA256 keyed with the secret key: the table needs to
+    count them, not to know them, and without the key nobody can tell which address or email a row counts by
+    hashing every IPv4 address or a list of emails. A new secret key (or this keyed form, on upgrade from
+    plain SHA-256) starts every count afresh once; old rows match nothing and are pruned as their windows end.
     """
 
-    def __init__(self, connection: Connection) -> None:
+    def __init__(self, connection: Connection, secret_key: str) -> None:
         self.connection = connection
+        self.key = hmac.new(secret_key.encode(), b"rate-limit subjects", hashlib.sha256).digest()
+
+    def _subject_hash(self, subject: str) -> str:
+        return hmac.new(self.key, subject.encode("utf-8", "surrogatepass"), hashlib.sha256).hexdigest()
 
     def hit(self, scope: str, subject: str, window_start: datetime) -> int:
-        subject_hash = _subject_hash(subject)
+        subject_hash = self._subject_hash(subject)
         where = (rate_limit_windows.c.scope == scope, rate_limit_windows.c.subject_hash == subject_hash,
                  rate_limit_windows.c.window_start == window_start)
         counted = self.connection.execute(
@@ -142,4 +146,4 @@ class SqlRateLimitCounter:
 
     def forget(self, scope: str, subject: str) -> None:
         self.connection.execute(delete(rate_limit_windows).where(
-            rate_limit_windows.c.scope == scope, rate_limit_windows.c.subject_hash == _subject_hash(subject)))
+            rate_limit_windows.c.scope == scope, rate_limit_windows.c.subject_hash == self._subject_hash(subject)))

@@ -103,7 +103,7 @@ NO_PERSONAL_DATA: dict[str, str] = {
     "sms_charges": "charges by request id, amount and network",
     "payouts": "money paid out to the charity",
     "donor_erasures": "pseudonyms and counts only",
-    "rate_limit_windows": "attempt counts; the IP address or email is stored only as a hash, pruned after its window",
+    "rate_limit_windows": "attempt counts; addresses and emails only as keyed hashes (HMAC), pruned after a window",
     "settlement_statements": "aggregator and Stripe statements: totals",
     "settlement_lines": "statement lines: provider ids and amounts",
     "gift_aid_claims": "claim totals",

@@ -29,8 +29,9 @@ from everypenny.service_layer.unit_of_work import UnitOfWork
 
 
 class SqlUnitOfWork(UnitOfWork):
-    def __init__(self, engine: Engine, held: HeldConnection | None = None) -> None:
+    def __init__(self, engine: Engine, secret_key: str, held: HeldConnection | None = None) -> None:
         self.engine = engine
+        self.secret_key = secret_key  # keys the rate limits' subject hashes
         self.held = held
 
     def __enter__(self) -> Self:
@@ -45,7 +46,7 @@ class SqlUnitOfWork(UnitOfWork):
         self.checkouts = SqlCheckoutRepository(self.connection)
         self.gift_aid = SqlGiftAidRepository(self.connection)
         self.emails = SqlEmailLog(self.connection)
-        self.rate_limits = SqlRateLimitCounter(self.connection)
+        self.rate_limits = SqlRateLimitCounter(self.connection, self.secret_key)
         self.texts = SqlTextGivingStore(self.connection)
         self.users = SqlUserRepository(self.connection)
         self.sessions = SqlSessionRepository(self.connection)
@@ -79,8 +80,9 @@ class HeldConnection:
     checkout, and no ping, per unit. A connection the database dropped (a restart) fails the unit of work
     using it; SQLAlchemy sees the disconnect and invalidates it, and the next unit of work reconnects."""
 
-    def __init__(self, engine: Engine) -> None:
+    def __init__(self, engine: Engine, secret_key: str) -> None:
         self.engine = engine
+        self.secret_key = secret_key
         self._connection: Connection | None = None
 
     def connection(self) -> Connection:
@@ -89,7 +91,7 @@ class HeldConnection:
         return self._connection
 
     def uow(self) -> SqlUnitOfWork:
-        return SqlUnitOfWork(self.engine, self)
+        return SqlUnitOfWork(self.engine, self.secret_key, self)
 
     def close(self) -> None:
         if self._connection is not None:

@@ -22,6 +22,7 @@ def _serve(host: str, port: int) -> None:
     import uvicorn
 
     from everypenny.entrypoints.web.app import create_app
+    from everypenny.entrypoints.web.edge_server import BoundedHttpProtocol, HttpLimits
 
     with opened_platform() as platform:
         stop = threading.Event()
@@ -29,8 +30,9 @@ def _serve(host: str, port: int) -> None:
         worker.start()
         try:
             # Uvicorn believes X-Forwarded-For from loopback by default; edge.client_address alone reads it,
-            # from EVERYPENNY_TRUSTED_PROXIES only.
-            uvicorn.run(create_app(platform), host=host, port=port, log_level="info", proxy_headers=False)
+            # from EVERYPENNY_TRUSTED_PROXIES only. Its HTTP protocol bounds headers and slow reads (edge_server).
+            uvicorn.run(create_app(platform), host=host, port=port, log_level="info", proxy_headers=False,
+                        http=BoundedHttpProtocol.with_limits(HttpLimits.from_settings(platform.settings)))
         finally:
             stop.set()
             worker.join(timeout=10)
@@ -38,13 +40,15 @@ def _serve(host: str, port: int) -> None:
 
 def serve(host: str = typer.Option("127.0.0.1"), port: int = typer.Option(8000)) -> None:
     """Serve the web app and API, with an outbox worker in the same process."""
-    _require_production_secrets()
+    _require_production_secrets(bind_host=host)
     _serve(host, port)
 
 
-def _require_production_secrets() -> None:
+def _require_production_secrets(bind_host: str | None = None) -> None:
+    """Exit code 2 when other machines could reach this process (its public URL, or the address it serves on)
+    and it runs on development or weak secrets."""
     try:
-        require_production_secrets(get_settings())
+        require_production_secrets(get_settings(), bind_host)
     except UnsafeSettings as error:
         fail(str(error), code=2)
 
@@ -73,9 +77,10 @@ def demo(
     if not appeal_files:  # a demo with no appeal takes no texts and shows no totals: say so, start nothing
         fail(f"no appeal files (*.toml) in {appeals_dir.resolve()}: run the demo from the everypenny checkout, "
              "or point --appeals-dir at a folder of appeal files", code=2)
+    os.environ.setdefault("EVERYPENNY_PUBLIC_URL", f"http://{host}:{port}")  # where donors return from checkout
+    _require_production_secrets(bind_host=host)  # on loopback, as by default, the development secrets serve
     upgrade(get_settings().database_url)
     load_appeal_files(appeal_files)
-    os.environ.setdefault("EVERYPENNY_PUBLIC_URL", f"http://{host}:{port}")  # where donors return from checkout
     os.environ.setdefault("EVERYPENNY_API_DOCS", "true")
     console.print(f"everypenny demo on http://{host}:{port}  (API docs: http://{host}:{port}/docs)")
     with (stripe_simulator(host, stripe_port, WebhookOptions(url=f"http://{host}:{port}/webhooks/stripe")),

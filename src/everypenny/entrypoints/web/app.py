@@ -12,11 +12,12 @@ from everypenny.entrypoints.web import online, transparency
 from everypenny.entrypoints.web.admin import STATIC_PATH, desk_app, static_files
 from everypenny.entrypoints.web.contract import UNKNOWN_APPEAL, published_openapi
 from everypenny.entrypoints.web.dependencies import PlatformDep
-from everypenny.entrypoints.web.edge import BodySizeLimit, SecurityHeaders
+from everypenny.entrypoints.web.edge import BodySizeLimit, EdgeApp
 from everypenny.entrypoints.web.errors import answer_refusals, answer_with_problem
 from everypenny.entrypoints.web.metrics import metrics_router
 from everypenny.entrypoints.web.sms_webhooks import AggregatorCallbackPath, AggregatorCallbacks, sms_webhooks
 from everypenny.entrypoints.web.totaliser import PublicTotalsHeaders, widget_router
+from everypenny.logs import redact_access_log
 from everypenny.service_layer import views
 
 
@@ -52,13 +53,15 @@ def totals(slug: str, platform: PlatformDep) -> Totals:
 
 
 def create_app(platform: Platform) -> FastAPI:
-    app = FastAPI(
+    app = EdgeApp(
+        platform.settings,  # its security headers and request limits wrap everything, the 500 page included
         title="everypenny",
         summary="Runs a charity appeal end to end: text-to-donate, online giving and a provable ledger.",
         version="0.1.0",
         docs_url="/docs" if platform.settings.api_docs else None, redoc_url=None,
     )
     app.state.platform = platform
+    redact_access_log()  # callback tokens and donors' link keys stay out of the access log
     answer_refusals(app, answer_with_problem)
     callbacks = AggregatorCallbacks(platform)
     app.include_router(sms_webhooks(platform, callbacks))
@@ -71,12 +74,9 @@ def create_app(platform: Platform) -> FastAPI:
     app.include_router(transparency.router(platform))
     app.include_router(metrics_router(platform))
     app.openapi = lambda: published_openapi(app, (online.DonationIn,))  # type: ignore[method-assign]  # FastAPI's way
-    docs_paths = frozenset(path for path in (app.docs_url, app.swagger_ui_oauth2_redirect_url) if path) \
-        if app.docs_url else frozenset()
     # Inside the security headers and body limit, so ETags are of the uncompressed body and a 304 stays empty.
     app.add_middleware(GZipMiddleware, minimum_size=500)
     app.add_middleware(BodySizeLimit, settings=platform.settings)
-    app.add_middleware(SecurityHeaders, docs_paths=docs_paths)  # the outermost of the stack: even a 413 has them
     # In front of all of it, the aggregator's callbacks (a TV spike's thousands a second) take a lean path
     # that gives the same answers with the same headers.
     app.add_middleware(AggregatorCallbackPath, callbacks=callbacks)

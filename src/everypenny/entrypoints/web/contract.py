@@ -61,11 +61,13 @@ UNSIGNED: Responses = {400: problem("the body is not the provider's format"),
                        403: problem("the signature is missing or wrong")}
 TOO_LARGE = text("the body is larger than this address accepts (EVERYPENNY_MAX_BODY_BYTES, or "
                  "EVERYPENNY_MAX_WEBHOOK_BODY_BYTES for webhooks)")
+HEADERS_TOO_LARGE = text("more headers, or more bytes of them, than EVERYPENNY_MAX_HEADERS and "
+                         "EVERYPENNY_MAX_HEADER_BYTES allow")
 
 
 def published_openapi(app: FastAPI, request_models: tuple[type[BaseModel], ...]) -> dict[str, Any]:
     """FastAPI's document, plus the schemas of bodies routes read themselves and of the refusals above,
-    plus 413 wherever a body goes."""
+    plus 413 wherever a body goes and 431 everywhere."""
     if app.openapi_schema is None:
         document = get_openapi(title=app.title, version=app.version, summary=app.summary, routes=app.routes)
         models = (*request_models, Problem, FieldProblems)
@@ -76,5 +78,6 @@ def published_openapi(app: FastAPI, request_models: tuple[type[BaseModel], ...])
             for operation in operations.values():
                 if "requestBody" in operation:
                     operation["responses"].setdefault("413", TOO_LARGE)
+                operation["responses"].setdefault("431", HEADERS_TOO_LARGE)
         app.openapi_schema = document
     return app.openapi_schema

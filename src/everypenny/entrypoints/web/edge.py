@@ -7,6 +7,7 @@ import contextlib
 import ipaddress
 from functools import lru_cache
 
+from fastapi import FastAPI
 from starlette.datastructures import Headers, MutableHeaders
 from starlette.requests import ClientDisconnect, HTTPConnection
 from starlette.responses import PlainTextResponse
@@ -154,27 +155,86 @@ def secure(headers: MutableHeaders, policy: str) -> None:
     headers.setdefault("Referrer-Policy", "same-origin")
 
 
-def secured(send: Send, policy: str) -> Send:
-    """`send`, adding the security headers to the answer it starts."""
+# Browsers that reached us over https once keep to https for a year (RFC 6797); not includeSubDomains, since
+# the charity's other sites on its domain are not ours to vouch for.
+HSTS = "max-age=31536000"
+
+
+def secured(send: Send, policy: str, https: bool = False) -> Send:
+    """`send`, adding the security headers to the answer it starts (and HSTS when served over https)."""
 
     async def with_headers(message: Message) -> None:
         if message["type"] == "http.response.start":
-            secure(MutableHeaders(scope=message), policy)
+            headers = MutableHeaders(scope=message)
+            secure(headers, policy)
+            if https:
+                headers.setdefault("Strict-Transport-Security", HSTS)
         await send(message)
 
     return with_headers
 
 
 class SecurityHeaders:
-    """CSP, framing, nosniff and referrer policy on every answer, whichever route or error made it."""
+    """CSP, framing, nosniff, referrer policy and (with an https public URL) HSTS on every answer, whichever
+    route or error made it. It wraps the whole app, Starlette's error handler too (EdgeApp), so a 500 has them."""
 
-    def __init__(self, app: ASGIApp, docs_paths: frozenset[str]) -> None:
+    def __init__(self, app: ASGIApp, settings: Settings, docs_paths: frozenset[str]) -> None:
         self.app = app
         self.docs_paths = docs_paths
+        self.https = settings.public_url.startswith("https://")
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
         policy = DOCS_POLICY if scope["path"] in self.docs_paths else PAGE_POLICY
-        await self.app(scope, receive, secured(send, policy))
+        await self.app(scope, receive, secured(send, policy, self.https))
+
+
+def headers_too_large(max_headers: int, max_header_bytes: int) -> str:
+    return (f"The request's headers are more than this server accepts (at most {max_headers} headers, "
+            f"{max_header_bytes} bytes).")
+
+
+class RequestLimits:
+    """Refuses a request before any route sees it: more headers than `max_headers`, or more than
+    `max_header_bytes` of them (431, RFC 6585), which the server's own bounds (edge_server.py) stop before
+    they are read; and an address with a NUL in its path or query (400), which no address of ours has and
+    PostgreSQL cannot even compare."""
+
+    def __init__(self, app: ASGIApp, settings: Settings) -> None:
+        self.app = app
+        self.max_headers = settings.max_headers
+        self.max_header_bytes = settings.max_header_bytes
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        headers = scope["headers"]
+        if len(headers) > self.max_headers or sum(len(name) + len(value) for name, value in headers) > \
+                self.max_header_bytes:
+            refusal = PlainTextResponse(headers_too_large(self.max_headers, self.max_header_bytes),
+                                        status_code=431, headers={"Connection": "close"})
+        elif "\x00" in scope["path"] or b"%00" in scope["query_string"]:
+            refusal = PlainTextResponse("The address holds a NUL character (%00), which no address here has.",
+                                        status_code=400)
+        else:
+            await self.app(scope, receive, send)
+            return
+        await refusal(scope, receive, send)
+
+
+class EdgeApp(FastAPI):
+    """FastAPI with the edge around everything: Starlette puts its error handler (the page a 500 gets) outside
+    every middleware added with add_middleware, so answers it makes would miss the security headers."""
+
+    def __init__(self, settings: Settings, **options) -> None:
+        super().__init__(**options)
+        self.edge_settings = settings
+
+    def build_middleware_stack(self) -> ASGIApp:
+        docs_paths = frozenset(path for path in (self.docs_url, self.swagger_ui_oauth2_redirect_url) if path) \
+            if self.docs_url else frozenset()
+        return SecurityHeaders(RequestLimits(super().build_middleware_stack(), self.edge_settings),
+                               self.edge_settings, docs_paths)

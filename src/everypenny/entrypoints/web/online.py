@@ -139,7 +139,7 @@ def chosen_amount(choice: str, other: str) -> tuple[int | None, str | None]:
     """(pence, problem) from the amount radios and the "Other amount" box, as the page words the rule: the
     chosen radio decides, and the box counts only with "Other amount" chosen (or when no radio is)."""
     other = other.strip()
-    if choice.isdigit():
+    if choice.isascii() and choice.isdigit():  # "²" is a digit to str.isdigit, but no number to int()
         return int(choice), None
     if choice == "other" or other:
         if not other:
@@ -378,6 +378,8 @@ async def create_donation(slug: str, request: Request, platform: PlatformDep) ->
                                for item in error.errors()})
     except ValueError:  # not UTF-8, or not JSON
         return field_problems({"body": "is not valid JSON"})
+    except RecursionError:  # arrays or objects nested past Python's recursion limit
+        return field_problems({"body": "is nested too deeply"})
     form = DonationForm(amount_pence=body.amount_pence, email=body.email,
                         marketing_consent=body.marketing_consent,
                         gift_aid=GiftAidAnswers(**body.gift_aid.model_dump()) if body.gift_aid else None)

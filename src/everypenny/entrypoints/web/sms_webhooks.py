@@ -29,6 +29,7 @@ from twilio.twiml.messaging_response import MessagingResponse
 
 from everypenny.adapters.aggregator import fonix
 from everypenny.bootstrap import Platform
+from everypenny.domain.text_giving import E164
 from everypenny.entrypoints.web.contract import UNSIGNED, problem
 from everypenny.entrypoints.web.edge import (
     PAGE_POLICY,
@@ -46,10 +47,10 @@ from everypenny.service_layer.text_giving import TWILIO, DonorLinks, aggregator_
 from everypenny.service_layer.text_giving_ports import BadCallback, InboundText
 
 TWILIO_PATH = "/webhooks/twilio/sms"
-# Phone numbers in E.164 (at most 15 digits, ITU-T E.164 §6.1) and message SIDs of letters and digits (Twilio's
-# are 34, www.twilio.com/docs/glossary/what-is-a-sid): anything else is refused before it is stored.
-E164 = re.compile(r"^\+?[0-9]{1,15}$")
+# Phone numbers in E.164 and message SIDs of letters and digits (Twilio's are 34,
+# www.twilio.com/docs/glossary/what-is-a-sid): anything else is refused before it is stored.
 TWILIO_FIELDS = {"MessageSid": re.compile(r"^[A-Za-z0-9]{1,64}$"), "From": E164, "To": E164}
+FORM = "application/x-www-form-urlencoded"
 AGGREGATOR_PREFIX = "/webhooks/aggregator/"
 AGGREGATOR_CALLBACKS = AGGREGATOR_PREFIX + "{token}/{kind}"
 
@@ -133,9 +134,11 @@ def sms_webhooks(platform: Platform, callbacks: AggregatorCallbacks) -> APIRoute
         callbacks.check(token, kind, request)
         return await callbacks.store(kind, await request.body())
 
-    @router.post(TWILIO_PATH, responses=UNSIGNED)
+    @router.post(TWILIO_PATH, responses={**UNSIGNED, 415: problem(f"the body is not {FORM}")})
     async def twilio_sms(request: Request) -> Response:
         """Twilio's inbound SMS webhook for text-to-link numbers; the reply goes back as TwiML."""
+        if request.headers.get("content-type", "").split(";")[0].strip().lower() != FORM:
+            raise HTTPException(415, f"Twilio posts {FORM}")  # a file (multipart) is nothing Twilio sends
         posted = await request.form()
         # Twilio signs the URL it was configured with, query string included, then every posted field
         # (twilio.request_validator.RequestValidator; https://www.twilio.com/docs/usage/webhooks/webhooks-security).
