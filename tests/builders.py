@@ -1,5 +1,6 @@
 """Builds donations as the text and card features will store them: a donation row, its ledger transfers
-(pending then posted or voided for texts, posted at once online) and the donor's consent record."""
+(pending then posted or voided for texts, posted at once online, under the keys the features use:
+domain/postings.py) and the donor's consent record."""
 
 from __future__ import annotations
 
@@ -7,10 +8,12 @@ import itertools
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 
+from everypenny.domain import postings
 from everypenny.domain.appeal import Channel
 from everypenny.domain.donation import ConsentRecord, Donation, Medium, new_reference
 from everypenny.domain.gift_aid import GiftAidDeclaration, GiftAidScope
 from everypenny.domain.ledger import AccountCode, Phase, TransferKind, TransferRequest
+from everypenny.domain.text_giving import charge_request_id
 from everypenny.service_layer.ledger import apply_transfer
 from everypenny.service_layer.online_ports import Checkout, CheckoutStatus
 
@@ -20,6 +23,10 @@ _phones = itertools.count(900100)
 def a_phone() -> str:
     """A fresh number in Ofcom's drama range, so no real subscriber is ever named in a test."""
     return f"+447700{next(_phones):06d}"
+
+
+def _session_id(donation: Donation) -> str:
+    return f"cs_test_{donation.reference}"
 
 
 @dataclass
@@ -58,18 +65,20 @@ class DonationBuilder:
     def _store(self, donation: Donation, paid_pence: int | None, failure_reason: str | None, *, two_phase: bool,
                consent: bool | None, contact: tuple[str, Medium]) -> Donation:
         receivable = AccountCode.receivable(donation.channel)
+        charge = charge_request_id(donation.reference, 1)  # the gift as one charge
         with self.platform.uow() as uow:
             uow.donations.add(donation)
             if two_phase:
-                pending = apply_transfer(uow, self._transfer(donation, f"{donation.reference}:pending",
+                pending = apply_transfer(uow, self._transfer(donation, postings.text_charge_pending_key(charge),
                                                              donation.amount_pence, receivable, Phase.PENDING))
                 if paid_pence == 0:
-                    apply_transfer(uow, TransferRequest.void(pending, f"{donation.reference}:void"))
+                    apply_transfer(uow, TransferRequest.void(pending, postings.text_charge_voided_key(charge)))
                 elif paid_pence is not None:
-                    apply_transfer(uow, TransferRequest.post(pending, f"{donation.reference}:post", paid_pence))
+                    apply_transfer(uow, TransferRequest.post(pending, postings.text_charge_posted_key(charge),
+                                                             paid_pence))
             elif paid_pence:
-                apply_transfer(uow, self._transfer(donation, f"{donation.reference}:paid", paid_pence, receivable,
-                                                   Phase.SINGLE))
+                apply_transfer(uow, self._transfer(donation, postings.checkout_paid_key(_session_id(donation)),
+                                                   paid_pence, receivable, Phase.SINGLE))
             if paid_pence is not None:
                 donation = donation.settled(paid_pence, failure_reason)
                 uow.donations.save(donation)
@@ -86,10 +95,8 @@ class DonationBuilder:
 
     def refund(self, donation: Donation, pence: int) -> Donation:
         with self.platform.uow() as uow:
-            apply_transfer(uow, TransferRequest(
-                f"{donation.reference}:refund", self.appeal, AccountCode.RESTRICTED_FUND,
-                AccountCode.receivable(donation.channel), pence, self.currency, TransferKind.REFUND,
-                reference=donation.reference))
+            apply_transfer(uow, postings.card_money_given_back(
+                donation, pence, postings.card_refund_key(f"re_test_{donation.reference}"), TransferKind.REFUND))
             refunded = donation.refunded(pence)
             uow.donations.save(refunded)
             uow.commit()
@@ -98,7 +105,7 @@ class DonationBuilder:
     def paid_by_card(self, donation: Donation) -> Donation:
         """Records the Stripe checkout that paid a card donation, so it can be refunded to the card."""
         with self.platform.uow() as uow:
-            uow.checkouts.add(Checkout(f"cs_test_{donation.reference}", donation.reference,
+            uow.checkouts.add(Checkout(_session_id(donation), donation.reference,
                                        f"https://checkout.example/{donation.reference}", CheckoutStatus.PAID,
                                        f"pi_test_{donation.reference}"))
             uow.commit()

@@ -17,8 +17,8 @@ from everypenny.service_layer.desk_ports import PasswordHasher
 from everypenny.service_layer.erasure import RetentionRule
 from everypenny.service_layer.gift_aid_claims import gift_aid_retention
 from everypenny.service_layer.group_commit import GroupCommit
-from everypenny.service_layer.online_ports import PaymentGateway
-from everypenny.service_layer.outbox import Handler, OutboxWorker, PeriodicJob, TaskHandler
+from everypenny.service_layer.online_ports import PaymentEvents, PaymentGateway
+from everypenny.service_layer.outbox import Handler, OutboxWorker, PeriodicJob, each_task
 from everypenny.service_layer.text_giving import CLAIMED_LAST, DonorLinks, mark_unconfirmed, text_giving_handlers
 from everypenny.service_layer.text_giving_ports import AggregatorGateway
 
@@ -29,6 +29,7 @@ class Platform:
     engine: Engine
     handlers: dict[str, Handler] = field(default_factory=dict)
     payments: PaymentGateway | None = None  # the card processor; built from the settings unless a test sets one
+    events: PaymentEvents | None = None  # the card processor's webhook events, likewise
     aggregator: AggregatorGateway | None = None  # the SMS aggregator, likewise
     passwords: PasswordHasher = field(default_factory=Argon2Passwords)
     retention_rules: list[RetentionRule] = field(default_factory=list)
@@ -60,6 +61,13 @@ class Platform:
             self.payments = StripeCheckoutGateway(self.settings)
         return self.payments
 
+    def payment_events(self) -> PaymentEvents:
+        if self.events is None:
+            from everypenny.adapters.payments.stripe_events import StripeEvents
+
+            self.events = StripeEvents(self.settings)
+        return self.events
+
 
 def task_handlers(settings: Settings) -> dict[str, Handler]:
     """Every outbox topic and the use case that carries it out."""
@@ -74,17 +82,19 @@ def fonix_aggregator(settings: Settings) -> FonixAggregator:
     return FonixAggregator(settings.aggregator_url, settings.aggregator_api_key, settings.aggregator_dummy)
 
 
-def online_task_handlers(settings: Settings) -> dict[str, TaskHandler]:
+def online_task_handlers(settings: Settings) -> dict[str, Handler]:
     """Stripe events applied to the books, and receipts mailed once a payment is confirmed."""
     from everypenny.adapters.email.smtp import SmtpMailer
+    from everypenny.adapters.payments.stripe_events import StripeEvents
     from everypenny.service_layer.online_donations import RECEIPT_TOPIC, STRIPE_EVENT_TOPIC, apply_stripe_event
     from everypenny.service_layer.online_receipts import send_receipt
 
     mailer = SmtpMailer(settings)
+    events = StripeEvents(settings)
     return {
-        STRIPE_EVENT_TOPIC: apply_stripe_event,
-        RECEIPT_TOPIC: lambda uow, payload: send_receipt(uow, payload, mailer, settings.public_url,
-                                                         settings.secret_key),
+        STRIPE_EVENT_TOPIC: each_task(lambda tx, body: apply_stripe_event(tx, events.read(body))),
+        RECEIPT_TOPIC: each_task(lambda tx, payload: send_receipt(tx, payload, mailer, settings.public_url,
+                                                                  settings.secret_key)),
     }
 
 

@@ -4,13 +4,15 @@ from __future__ import annotations
 
 import logging
 import sys
+from collections.abc import MutableMapping
+from typing import Any
 
 import structlog
 
 from everypenny.domain.redaction import redact_secrets, redact_url_tokens
 
 
-def _redact_secrets(logger, method_name: str, event_dict: dict) -> dict:
+def _redact_secrets(logger: object, method_name: str, event_dict: MutableMapping[str, Any]) -> dict[str, Any]:
     """No log line carries a URL's password or one of our URLs' tokens, whoever logged it (errors often print
     the URL they used)."""
     return {key: redact_url_tokens(redact_secrets(value)) if isinstance(value, str) else value

@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 import threading
-import time
 
 import httpx
 import pytest
 from playwright.sync_api import expect
 
 from everypenny.simulators.stripe import SimulatorServer, StripeSimulator, WebhookOptions
+from tests.eventually import eventually
 
 pytestmark = pytest.mark.browser
 
@@ -24,18 +24,16 @@ class Stack:
         return httpx.get(f"{self.url}/api/v1/appeals/{SLUG}/totals").json()
 
     def wait_for_totals(self, raised_pence: int, pending_pence: int, timeout_s: float = 15) -> dict:
-        deadline = time.monotonic() + timeout_s
-        while time.monotonic() < deadline:
+        def reached() -> dict | None:
             totals = self.totals()
-            if (totals["raised_pence"], totals["pending_pence"]) == (raised_pence, pending_pence):
-                return totals
-            time.sleep(0.1)
-        raise AssertionError(f"totals stayed at {self.totals()}")
+            return totals if (totals["raised_pence"], totals["pending_pence"]) == (raised_pence, pending_pence) \
+                else None
+
+        return eventually(reached, timeout_s, 0.1, lambda: f"totals stayed at {self.totals()}")
 
     def wait_for_receipts(self, count: int, timeout_s: float = 15) -> list:
-        deadline = time.monotonic() + timeout_s
-        while time.monotonic() < deadline and len(self.smtp.messages) < count:
-            time.sleep(0.1)
+        eventually(lambda: len(self.smtp.messages) >= count, timeout_s, 0.1,
+                   lambda: f"{len(self.smtp.messages)} receipts, not {count}")
         return self.smtp.messages
 
 
@@ -85,12 +83,13 @@ def pay(page, card: str) -> None:
 
 def wait_until_confirmed(page, timeout_s: float = 15) -> None:
     """The thank-you page checks again by itself every 3 s; a test reloads sooner."""
-    deadline = time.monotonic() + timeout_s
-    while "Your payment is confirmed" not in page.content():
-        if time.monotonic() > deadline:
-            raise AssertionError(f"still not confirmed: {page.inner_text('main')}")
-        time.sleep(0.2)
+    def confirmed() -> bool:
+        if "Your payment is confirmed" in page.content():
+            return True
         page.reload()
+        return False
+
+    eventually(confirmed, timeout_s, 0.2, lambda: f"still not confirmed: {page.inner_text('main')}")
 
 
 def test_a_success_card_without_gift_aid(page, stack):

@@ -12,6 +12,7 @@ from starlette.applications import Starlette
 from starlette.responses import HTMLResponse
 from starlette.routing import Route
 
+from everypenny.adapters.payments.stripe_events import read_event
 from everypenny.service_layer import links
 from everypenny.service_layer.online_donations import apply_stripe_event
 from everypenny.simulators.server import BackgroundServer
@@ -116,7 +117,7 @@ def mark_paid(platform, stripe_event, reference: str) -> None:
         "amount_total": 500, "payment_intent": f"pi_{reference}", "client_reference_id": reference,
         "metadata": {"reference": reference}, "customer_details": None})
     with platform.uow() as uow:
-        apply_stripe_event(uow, completed)
+        apply_stripe_event(uow, read_event(completed))
         uow.commit()
 
 

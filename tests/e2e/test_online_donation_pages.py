@@ -222,6 +222,7 @@ def test_a_donation_that_failed_cannot_take_gift_aid(client, platform, seed_appe
 
 def test_after_a_declined_card_the_pages_keep_the_checkout_open_to_another_card(client, platform, seed_appeal,
                                                                                 fake_gateway, stripe_event):
+    from everypenny.adapters.payments.stripe_events import read_event
     from everypenny.service_layer.online_donations import apply_stripe_event
 
     reference = client.post(f"/api/v1/appeals/{SLUG}/donations", json={"amount_pence": 500}).json()["id"]
@@ -229,7 +230,7 @@ def test_after_a_declined_card_the_pages_keep_the_checkout_open_to_another_card(
         "id": "pi_1", "metadata": {"reference": reference},
         "last_payment_error": {"message": "Your card was declined."}})
     with platform.uow() as uow:
-        apply_stripe_event(uow, declined)
+        apply_stripe_event(uow, read_event(declined))
         uow.commit()
 
     # Stripe sends the donor to the thank-you page only once another card has succeeded.

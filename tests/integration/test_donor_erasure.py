@@ -132,6 +132,10 @@ def _stored_texts(platform) -> str:
 def test_stripe_events_lose_the_customers_name_email_and_address_whatever_their_case_or_escaping(
         platform, record_donation, stripe_event):
     from everypenny.service_layer.online_donations import accept_stripe_event
+    from everypenny.service_layer.online_ports import ReceivedEvent
+
+    def received(event: dict) -> ReceivedEvent:
+        return ReceivedEvent(event["id"], event["type"], event)
 
     donation = record_donation(2500, Channel.ONLINE, email="josé@example.org")
     completed = stripe_event("checkout.session.completed", {
@@ -139,13 +143,13 @@ def test_stripe_events_lose_the_customers_name_email_and_address_whatever_their_
         "customer_details": {"name": "José Núñez", "email": "José@Example.org", "phone": None,
                              "address": {"line1": "12 Elm Row", "city": "Leeds", "postal_code": "LS1 4AP",
                                          "country": "GB"}}})
-    accept_stripe_event(platform.uow, completed)
+    accept_stripe_event(platform.uow, received(completed))
     shouted = stripe_event("charge.succeeded", {"id": "ch_1", "billing_details": {
         "name": "JOSÉ NÚÑEZ", "email": "JOSÉ@EXAMPLE.ORG", "address": {"line1": "12 ELM ROW"}}})
-    accept_stripe_event(platform.uow, shouted)
+    accept_stripe_event(platform.uow, received(shouted))
     unrelated = stripe_event("checkout.session.completed", {"id": "cs_2", "customer_details": {
         "name": "Jos Other", "email": "jos@example.org"}})
-    accept_stripe_event(platform.uow, unrelated)
+    accept_stripe_event(platform.uow, received(unrelated))
 
     result = erase(platform, "JOSÉ@example.org", Medium.EMAIL)
 

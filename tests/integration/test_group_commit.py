@@ -1,7 +1,6 @@
 """Group commit: many webhook callbacks stored in one transaction, each answered only once it is durable."""
 
 import threading
-import time
 
 import pytest
 from sqlalchemy import text as sql
@@ -9,7 +8,7 @@ from sqlalchemy.exc import OperationalError
 
 from everypenny.adapters.db.unit_of_work import HeldConnection
 from everypenny.service_layer.group_commit import GroupCommit
-from everypenny.service_layer.outbox import OutboxWorker
+from everypenny.service_layer.outbox import OutboxWorker, each_task
 from everypenny.service_layer.text_giving import (
     TEXT_RECEIVED,
     ChargeReport,
@@ -18,6 +17,7 @@ from everypenny.service_layer.text_giving import (
     charge_report_callback,
     text_callback,
 )
+from tests.eventually import eventually
 
 
 def text(message_id: str, body: str = "SUN5") -> InboundText:
@@ -99,7 +99,7 @@ def test_a_worker_running_tasks_on_threads_runs_each_exactly_once(platform):
         with lock:
             seen.append(payload["message_id"])
 
-    OutboxWorker(platform.uow, {TEXT_RECEIVED: handle}, threads=4, batch_size=15).drain()
+    OutboxWorker(platform.uow, {TEXT_RECEIVED: each_task(handle)}, threads=4, batch_size=15).drain()
 
     assert sorted(seen) == sorted(f"m{n}" for n in range(40))
     assert rows(platform, "SELECT count(*) FROM outbox_tasks WHERE done_at IS NULL") == [(0,)]
@@ -117,8 +117,8 @@ def test_a_worker_survives_a_database_outage_and_carries_on(platform):
         return platform.uow()
 
     stop = threading.Event()
-    worker = OutboxWorker(flaky_uow, {TEXT_RECEIVED: lambda uow, payload: (seen.append(payload["message_id"]),
-                                                                            stop.set())})
+    worker = OutboxWorker(flaky_uow, {TEXT_RECEIVED: each_task(lambda uow, payload: (
+        seen.append(payload["message_id"]), stop.set()))})
     worker.run_until(stop, outage_sleep_s=0.01)
 
     assert seen == ["m1"]
@@ -195,9 +195,8 @@ def test_the_committer_lets_its_held_connection_go_once_nothing_is_waiting(platf
 
     assert committer.submit(text_callback(text("m1"))).result(timeout=30) is True
 
-    deadline = time.monotonic() + 10
-    while platform.engine.pool.checkedout() and time.monotonic() < deadline:
-        time.sleep(0.01)
+    eventually(lambda: platform.engine.pool.checkedout() == 0, every_s=0.01,
+               failure="the committer still holds its connection")
     assert platform.engine.pool.checkedout() == 0  # back in the pool: an idle app holds nothing
     assert committer.submit(text_callback(text("m2"))).result(timeout=30) is True
     committer.close()

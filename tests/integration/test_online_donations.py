@@ -9,6 +9,7 @@ import pytest
 from sqlalchemy import select
 
 from everypenny.adapters.db.schema import outbox_tasks
+from everypenny.adapters.payments.stripe_events import read_event
 from everypenny.domain.appeal import Channel
 from everypenny.domain.donation import DonationStatus
 from everypenny.domain.gift_aid import GiftAidScope
@@ -32,6 +33,7 @@ from everypenny.service_layer.online_donations import (
     start_online_donation,
 )
 from everypenny.service_layer.online_ports import CheckoutStatus
+from tests.eventually import eventually
 
 SLUG = "sun-ukraine-fund"
 ANSWERS = GiftAidAnswers(title="Ms", first_name="Olena", last_name="Shevchenko", house="12",
@@ -59,7 +61,7 @@ def donation(platform, reference):
 
 def apply(platform, event):
     with platform.uow() as uow:
-        apply_stripe_event(uow, event)
+        apply_stripe_event(uow, read_event(event))
         uow.commit()
 
 
@@ -454,7 +456,7 @@ def test_two_workers_applying_refunds_for_one_payment_take_turns(platform, start
             errors.append(error)
 
     with platform.uow() as uow:
-        apply_stripe_event(uow, first)  # holds the checkout's lock until it commits
+        apply_stripe_event(uow, read_event(first))  # holds the checkout's lock until it commits
         other_worker = threading.Thread(target=apply_second)
         other_worker.start()
         _wait_until_another_transaction_waits_for_a_lock(platform)
@@ -469,18 +471,16 @@ def test_two_workers_applying_refunds_for_one_payment_take_turns(platform, start
 
 def _wait_until_another_transaction_waits_for_a_lock(platform) -> None:
     """On PostgreSQL, until the other worker is blocked; SQLite serialises writers at BEGIN anyway."""
-    import time
-
     from sqlalchemy import text
 
     if platform.engine.dialect.name != "postgresql":
         return
-    deadline = time.monotonic() + 10
     with platform.engine.connect() as connection:
-        while not connection.scalar(text("SELECT count(*) FROM pg_locks WHERE NOT granted")):
-            assert time.monotonic() < deadline, "the other worker never reached the lock"
-            time.sleep(0.01)
-            connection.rollback()
+        def waiting() -> int:
+            connection.rollback()  # a fresh snapshot of pg_locks each time
+            return connection.scalar(text("SELECT count(*) FROM pg_locks WHERE NOT granted"))
+
+        eventually(waiting, every_s=0.01, failure="the other worker never reached the lock")
 
 
 def test_a_refund_is_asked_of_the_processor_and_booked_when_it_confirms(platform, started, fake_gateway,

@@ -4,7 +4,7 @@ import threading
 from datetime import UTC, datetime, timedelta
 
 from everypenny.domain.donation import ConsentRecord, Medium
-from everypenny.service_layer.outbox import CallsFailed, CallsOut, EachBatch, OutboxWorker, backoff
+from everypenny.service_layer.outbox import CallsFailed, CallsOut, EachBatch, OutboxWorker, backoff, each_task
 from everypenny.service_layer.text_giving import TEXT_RECEIVED
 
 
@@ -32,7 +32,7 @@ def rows(platform, sql):
 
 def test_a_task_takes_effect_once_and_is_marked_done(platform, seed_appeal):
     enqueue(platform, "opt-out", {"phone": "+447700900001"})
-    worker = OutboxWorker(platform.uow, {"opt-out": opt_out})
+    worker = OutboxWorker(platform.uow, {"opt-out": each_task(opt_out)})
 
     worker.drain()
     worker.drain()
@@ -52,7 +52,7 @@ def test_a_failing_task_rolls_back_its_effects_and_is_retried_later(platform, se
         if len(calls) == 1:
             raise ConnectionError("aggregator unreachable")
 
-    worker = OutboxWorker(platform.uow, {"flaky": flaky})
+    worker = OutboxWorker(platform.uow, {"flaky": each_task(flaky)})
     worker.drain()
 
     assert rows(platform, "SELECT count(*) FROM consents") == [(0,)]
@@ -87,7 +87,7 @@ def test_a_crashed_workers_task_is_taken_up_again_after_its_lease(platform, seed
         assert len(uow.outbox.claim(10, lease=timedelta(seconds=-1))) == 1
         uow.commit()
 
-    OutboxWorker(platform.uow, {"opt-out": opt_out}).drain()
+    OutboxWorker(platform.uow, {"opt-out": each_task(opt_out)}).drain()
 
     assert opt_outs(platform, "+447700900003") is False
     assert rows(platform, "SELECT attempts, done_at IS NOT NULL FROM outbox_tasks") == [(2, True)]
@@ -99,7 +99,7 @@ def test_a_leased_task_is_not_run_by_a_second_worker(platform, seed_appeal):
         uow.outbox.claim(10, lease=timedelta(minutes=5))
         uow.commit()
 
-    OutboxWorker(platform.uow, {"opt-out": opt_out}).drain()
+    OutboxWorker(platform.uow, {"opt-out": each_task(opt_out)}).drain()
 
     assert opt_outs(platform, "+447700900004") is None
 
@@ -123,7 +123,7 @@ def test_several_workers_share_the_queue_without_doing_any_task_twice(platform, 
         for n in range(tasks):
             uow.outbox.enqueue("opt-out", {"phone": f"+4477009{n:05d}"})
         uow.commit()
-    workers = [OutboxWorker(platform.uow, {"opt-out": opt_out}, batch_size=5) for _ in range(4)]
+    workers = [OutboxWorker(platform.uow, {"opt-out": each_task(opt_out)}, batch_size=5) for _ in range(4)]
 
     threads = [threading.Thread(target=worker.drain) for worker in workers]
     for thread in threads:
@@ -144,7 +144,7 @@ def test_a_failing_task_is_retried_without_undoing_the_tasks_run_beside_it(platf
         opt_out(uow, payload)
         raise ConnectionError("aggregator unreachable")
 
-    OutboxWorker(platform.uow, {"opt-out": opt_out, "flaky": flaky}, batch_size=10).run_once()
+    OutboxWorker(platform.uow, {"opt-out": each_task(opt_out), "flaky": each_task(flaky)}, batch_size=10).run_once()
 
     assert rows(platform, "SELECT contact FROM consents ORDER BY contact") == [
         (f"+44770090010{n}",) for n in (0, 1, 3, 4)]
@@ -158,9 +158,9 @@ def test_a_worker_whose_lease_ran_out_does_not_repeat_what_another_worker_finish
     with platform.uow() as uow:  # a slow worker claims the task; its lease runs out before it gets going
         stale = uow.outbox.claim(10, lease=timedelta(seconds=-1))
         uow.commit()
-    OutboxWorker(platform.uow, {"opt-out": opt_out}).drain()  # another worker takes it up and finishes it
+    OutboxWorker(platform.uow, {"opt-out": each_task(opt_out)}).drain()  # another worker takes it up and finishes it
 
-    OutboxWorker(platform.uow, {"opt-out": opt_out}).run_claimed(stale)  # the slow worker wakes up
+    OutboxWorker(platform.uow, {"opt-out": each_task(opt_out)}).run_claimed(stale)  # the slow worker wakes up
 
     assert rows(platform, "SELECT count(*) FROM consents") == [(1,)]
 
@@ -172,7 +172,7 @@ def test_topics_claimed_last_wait_while_other_work_is_due(platform, seed_appeal)
     seen = []
 
     def record(topic):
-        return lambda uow, payload: seen.append((topic, payload["phone"]))
+        return each_task(lambda uow, payload: seen.append((topic, payload["phone"])))
 
     worker = OutboxWorker(platform.uow, {"new-text": record("new-text"), "opt-out": record("opt-out")},
                           batch_size=1, claim_last=("new-text",))
@@ -191,14 +191,14 @@ def test_a_retry_scheduled_for_a_task_another_worker_finished_leaves_it_finished
     with platform.uow() as uow:  # a slow worker's lease runs out ...
         [stale] = uow.outbox.claim(10, lease=timedelta(seconds=-1))
         uow.commit()
-    OutboxWorker(platform.uow, {"opt-out": opt_out}).drain()  # ... another worker finishes the task ...
+    OutboxWorker(platform.uow, {"opt-out": each_task(opt_out)}).drain()  # ... another worker finishes the task ...
 
     with platform.uow() as uow:  # ... and the slow worker, failing, asks for it to be retried
         uow.outbox.retry_later(stale.id, "ConnectionError('too late')", timedelta(seconds=1))
         uow.commit()
 
     assert rows(platform, "SELECT done_at IS NOT NULL, last_error FROM outbox_tasks") == [(True, None)]
-    OutboxWorker(platform.uow, {"opt-out": opt_out}).drain()
+    OutboxWorker(platform.uow, {"opt-out": each_task(opt_out)}).drain()
     assert rows(platform, "SELECT count(*) FROM consents") == [(1,)]
 
 
@@ -260,7 +260,7 @@ def test_calls_to_a_provider_are_made_while_the_worker_holds_no_transaction(plat
         for phone in phones:
             opt_out(uow, {"phone": phone})
 
-    handler = CallsOut(lambda uow, payloads: [payload["phone"] for payload in payloads], call, record)
+    handler = CallsOut(lambda uow, tasks: [task.payload["phone"] for task in tasks], call, record)
     OutboxWorker(platform.uow, {"charge": handler}).drain()
 
     assert rows(platform, "SELECT contact FROM consents ORDER BY contact") == [("+447700900500",), ("+447700900501",)]
@@ -274,7 +274,7 @@ def test_a_failed_call_to_a_provider_is_retried_later_with_nothing_recorded(plat
     def call(phones):
         raise ConnectionError("aggregator unreachable")
 
-    OutboxWorker(platform.uow, {"charge": CallsOut(lambda uow, payloads: payloads, call)}).run_once()
+    OutboxWorker(platform.uow, {"charge": CallsOut(lambda uow, tasks: tasks, call)}).run_once()
 
     [(done, error)] = rows(platform, "SELECT done_at, last_error FROM outbox_tasks")
     assert done is None and "aggregator unreachable" in error
@@ -297,8 +297,8 @@ def test_calls_made_for_a_batch_that_then_fails_are_recorded_not_made_again(plat
     def failing(uow, payload):
         raise LookupError("not yet")
 
-    handlers = {"send": CallsOut(lambda uow, payloads: [p["phone"] for p in payloads], send, record),
-                "opt-out": failing}
+    handlers = {"send": CallsOut(lambda uow, tasks: [task.payload["phone"] for task in tasks], send, record),
+                "opt-out": each_task(failing)}
     OutboxWorker(platform.uow, handlers, batch_size=10).run_once()
 
     assert sent == ["+447700900503", "+447700900504"]
@@ -313,18 +313,20 @@ def test_a_call_failing_among_many_puts_back_only_its_own_task(platform, seed_ap
         enqueue(platform, "charge", {"phone": phone})
     calls = []
 
-    def call(phones):
+    def call(work):  # each phone with the task it is called for
+        phones = [phone for _, phone in work]
         calls.extend(phones)
         made = [phone for phone in phones if phone != "+447700900511"]
         if len(made) < len(phones):
-            raise CallsFailed(made, [{"phone": "+447700900511"}], ConnectionError("aggregator busy"))
+            raise CallsFailed(made, [task for task, phone in work if phone == "+447700900511"],
+                              ConnectionError("aggregator busy"))
         return made
 
     def record(uow, made):
         for phone in made:
             opt_out(uow, {"phone": phone})
 
-    handler = CallsOut(lambda uow, payloads: [payload["phone"] for payload in payloads], call, record)
+    handler = CallsOut(lambda uow, tasks: [(task, task.payload["phone"]) for task in tasks], call, record)
     OutboxWorker(platform.uow, {"charge": handler}, batch_size=10).run_once()
 
     assert calls == phones  # the failed call is not made again at once, nor are the others

@@ -13,6 +13,7 @@ from sqlalchemy import select, update
 from everypenny.adapters.db.schema import outbox_tasks
 from everypenny.entrypoints.web.app import create_app
 from everypenny.logs import configure_logging
+from everypenny.service_layer.outbox import each_task
 from tests.e2e.desk_helpers import log_in, make_user, quick_passwords, session_csrf
 
 pytestmark = [pytest.mark.usefixtures(quick_passwords.__name__)]
@@ -38,7 +39,7 @@ class Flaky:
 @pytest.fixture
 def handler(platform) -> Flaky:
     flaky = Flaky()
-    platform.handlers[POISON] = flaky
+    platform.handlers[POISON] = each_task(flaky)
     with platform.uow() as uow:
         uow.outbox.enqueue(POISON, {"reference": "EP-POISON001"})
         uow.commit()

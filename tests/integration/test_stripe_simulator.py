@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import threading
-import time
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 
@@ -18,6 +17,7 @@ from everypenny.config import Settings
 from everypenny.service_layer.online_ports import CheckoutRequest
 from everypenny.simulators.server import BackgroundServer
 from everypenny.simulators.stripe import SimulatorServer, StripeSimulator, WebhookOptions
+from tests.eventually import eventually
 
 SECRET = "whsec_test_simulator"
 API_KEY = "sk_test_simulator"
@@ -45,12 +45,9 @@ class WebhookReceiver:
             return [e for e in self.events if e["status"] == 200]
 
     def wait_for(self, count: int, timeout_s: float = 10) -> list[dict]:
-        deadline = time.monotonic() + timeout_s
-        while time.monotonic() < deadline:
-            if len(self.accepted()) >= count:
-                return self.accepted()
-            time.sleep(0.02)
-        raise AssertionError(f"expected {count} accepted deliveries, got {self.events}")
+        eventually(lambda: len(self.accepted()) >= count, timeout_s, 0.02,
+                   lambda: f"expected {count} accepted deliveries, got {self.events}")
+        return self.accepted()
 
 
 @pytest.fixture
@@ -178,9 +175,8 @@ def test_a_failed_delivery_is_retried_until_the_endpoint_accepts_it(sim, gateway
     gateway.client.v1.checkout.sessions.expire(checkout.session_id)
 
     [expired] = receiver.wait_for(1)
-    deadline = time.monotonic() + 10  # the simulator logs a delivery once it has read the response
-    while len(sim.deliveries) < 3 and time.monotonic() < deadline:
-        time.sleep(0.01)
+    # The simulator logs a delivery once it has read the response.
+    eventually(lambda: len(sim.deliveries) >= 3, every_s=0.01, failure=lambda: f"deliveries: {sim.deliveries}")
 
     assert expired["type"] == "checkout.session.expired"
     assert [d["attempt"] for d in sim.deliveries if d["event"] == expired["id"]] == [1, 2, 3]

@@ -1,5 +1,5 @@
 """The aggregator simulator's own behaviour: handsets by number, idempotent charges, callbacks to the token URL,
-retried. (tests/contract/ checks its wire format against Fonix's recorded exchanges.)"""
+retried. (tests/unit/test_fonix_contract.py checks its wire format against Fonix's recorded exchanges.)"""
 
 from __future__ import annotations
 

@@ -15,10 +15,12 @@ import pytest
 from everypenny.adapters.aggregator import fonix
 from everypenny.domain.text_giving import OutboundText
 from everypenny.service_layer.outbox import CallsFailed
+from everypenny.service_layer.ports import OutboxTask
 from everypenny.service_layer.text_giving import request_charges, send_messages
 from everypenny.service_layer.text_giving_ports import ChargeAnswer, ChargeOrder, MessageOrder
 
 PHONES = itertools.count()
+TASK_IDS = itertools.count(1)
 ANSWER = b'{"success": {"txguid": "r-4-TX", "numbers": "1", "encoding": "gsm"}}'
 
 
@@ -107,9 +109,9 @@ def test_a_batch_of_charges_is_asked_side_by_side_over_pooled_connections(fake_f
     fake_fonix.barrier = threading.Barrier(4)  # answers only once all four calls are in flight
     calls = ThreadPoolExecutor(4)
 
-    answered = request_charges(aggregator, [_order(f"EPC{number}") for number in range(4)], calls)
+    answered = request_charges(aggregator, queued([_order(f"EPC{number}") for number in range(4)]), calls)
     fake_fonix.barrier = None
-    request_charges(aggregator, [_order(f"EPC{number}") for number in range(4, 8)], calls)
+    request_charges(aggregator, queued([_order(f"EPC{number}") for number in range(4, 8)]), calls)
 
     assert [order.request_id for order, _ in answered] == [f"EPC{number}" for number in range(4)]
     assert fake_fonix.connections == 4  # the second batch reused the first one's connections
@@ -130,7 +132,7 @@ def test_a_failing_charge_call_among_many_keeps_the_others_answers():
     orders = [_order("EPC1"), _order("BUSY2"), _order("EPC3")]
 
     with pytest.raises(CallsFailed) as failed:
-        request_charges(SomeBusy(), orders, ThreadPoolExecutor(2))
+        request_charges(SomeBusy(), queued(orders), ThreadPoolExecutor(2))
 
     assert failed.value.made == [(orders[0], ChargeAnswer("EPC1", txguid="tx-EPC1")),
                                  (orders[2], ChargeAnswer("EPC3", txguid="tx-EPC3"))]
@@ -150,7 +152,7 @@ def test_messages_sent_before_one_failed_are_kept_as_sent_not_sent_again():
                              "aggregator:mo1") for number in range(1, 4)]
 
     with pytest.raises(CallsFailed) as failed:
-        send_messages(SomeDown(), messages, ThreadPoolExecutor(2))
+        send_messages(SomeDown(), queued(messages), ThreadPoolExecutor(2))
 
     assert failed.value.made == {"m1": "tx-m1", "m3": "tx-m3"}
     assert failed.value.failed == [{"request_id": "m2"}]
@@ -162,8 +164,13 @@ def test_a_phones_charges_are_asked_in_turn_and_a_failure_stops_the_rest_of_its_
     gateway = SomeBusy()
 
     with pytest.raises(CallsFailed) as failed:
-        request_charges(gateway, [*split_gift, other_gift], ThreadPoolExecutor(2))
+        request_charges(gateway, queued([*split_gift, other_gift]), ThreadPoolExecutor(2))
 
     assert "EPC2" not in gateway.asked  # never before the charge ahead of it, which is asked again first
     assert failed.value.made == [(other_gift, ChargeAnswer("EPC3", txguid="tx-EPC3"))]
     assert failed.value.failed == [{"request_id": "BUSY1"}, {"request_id": "EPC2"}]
+
+
+def queued(calls: list) -> list[tuple[OutboxTask, object]]:
+    """Each call with the outbox task it is made for, as the worker hands them over."""
+    return [(OutboxTask(next(TASK_IDS), "sms.charge", {"request_id": call.request_id}, 1), call) for call in calls]

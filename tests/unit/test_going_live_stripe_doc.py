@@ -3,8 +3,8 @@ the code reads; it must not drift from the code."""
 
 from pathlib import Path
 
+from everypenny.adapters.payments.stripe_events import STRIPE_EVENTS
 from everypenny.config import STRIPE_API_VERSION
-from everypenny.service_layer.online_donations import STRIPE_EVENTS
 
 GUIDE = (Path(__file__).parents[2] / "docs" / "going-live-stripe.md").read_text()
 

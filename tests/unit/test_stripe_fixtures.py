@@ -20,7 +20,7 @@ FIXTURES = json.loads((Path(__file__).parents[1] / "data" / "stripe_openapi_fixt
 LIBRARY_CLASSES = {"balance_transaction": stripe.BalanceTransaction, "charge": stripe.Charge,
                    "checkout.session": stripe.checkout.Session, "dispute": stripe.Dispute, "event": stripe.Event,
                    "payment_intent": stripe.PaymentIntent, "payout": stripe.Payout, "refund": stripe.Refund}
-# What everypenny reads from each object (service_layer.online_donations, adapters.payments.stripe_payouts):
+# What everypenny reads from each object (adapters.payments.stripe_events, adapters.payments.stripe_payouts):
 # the simulator must send each of them.
 FIELDS_WE_READ = {
     "checkout.session": {"id", "payment_status", "amount_total", "payment_intent", "metadata", "client_reference_id",

@@ -127,7 +127,7 @@ class AppealDocument(_Strict):
             status=AppealStatus(self.status), currency=self.currency, terms_url=self.terms_url,
             helpline=self.helpline, intro=self.intro, target_pence=self.target_pence,
             beneficiary=Beneficiary(self.beneficiary.name, self.beneficiary.charity_number,
-                                    year_end and FinancialYearEnd.parse(year_end)),
+                                    FinancialYearEnd.parse(year_end) if year_end else None),
             restricted_fund=RestrictedFund(self.restricted_fund.name, self.restricted_fund.purpose),
             online_minimum_pence=self.online.minimum_pence,
             suggested_amounts_pence=tuple(self.online.suggested_pence),

@@ -90,6 +90,13 @@ class Donation:
     def net_pence(self) -> int:
         return self.paid_pence - self.refunded_pence
 
+    @property
+    def text_phone(self) -> str:
+        """The phone a text gift came from, and its charges and replies go to: every text gift has one."""
+        if self.phone is None:
+            raise ValueError(f"donation {self.reference} has no phone")
+        return self.phone
+
 
 @dataclass(frozen=True)
 class ConsentRecord:

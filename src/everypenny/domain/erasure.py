@@ -11,7 +11,9 @@ from __future__ import annotations
 import hashlib
 import hmac
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Any
 
 import phonenumbers
 
@@ -88,7 +90,7 @@ class ErasureRefused(Exception):
         self.holds = holds
 
 
-def mentions(value, spellings: list[str]) -> bool:
+def mentions(value: object, spellings: list[str]) -> bool:
     """Whether any string in a JSON-like value contains any spelling of a contact, in any case."""
     if isinstance(value, str):
         return any(re.search(re.escape(spelling), value, flags=re.IGNORECASE) for spelling in spellings)
@@ -99,12 +101,12 @@ def mentions(value, spellings: list[str]) -> bool:
     return False
 
 
-def scrub(value, replacements: dict[str, str]):
+def scrub(value: Any, replacements: dict[str, str]) -> Any:
     """A JSON-like value with every spelling of the contacts replaced (in any case), personal keys' values too,
     and link tokens that carry a phone (text-to-link's `from=`) removed."""
     if isinstance(value, str):
         for spelling, replacement in replacements.items():
-            value = re.sub(re.escape(spelling), lambda _, new=replacement: new, value, flags=re.IGNORECASE)
+            value = re.sub(re.escape(spelling), _always(replacement), value, flags=re.IGNORECASE)
         return _LINK_TOKEN.sub("", value)
     if isinstance(value, list):
         return [scrub(item, replacements) for item in value]
@@ -113,3 +115,8 @@ def scrub(value, replacements: dict[str, str]):
         return {key: anonymous if key in PERSONAL_METADATA_KEYS and item else scrub(item, replacements)
                 for key, item in value.items()}
     return value
+
+
+def _always(replacement: str) -> Callable[[re.Match[str]], str]:
+    """A re.sub replacement that is the text itself, never read as a template (a backslash stays one)."""
+    return lambda _: replacement

@@ -154,7 +154,8 @@ class TransferRequest:
         return hashlib.sha256(json.dumps(fields, sort_keys=True).encode()).hexdigest()
 
     @classmethod
-    def post(cls, pending: Transfer, key: str, amount_pence: int | None = None, description: str = ""):
+    def post(cls, pending: Transfer, key: str, amount_pence: int | None = None,
+             description: str = "") -> TransferRequest:
         """Posts a pending transfer, in full by default or in part."""
         return cls(
             idempotency_key=key, appeal=pending.appeal, debit=pending.debit, credit=pending.credit,
@@ -163,14 +164,15 @@ class TransferRequest:
             pending_key=pending.idempotency_key, reference=pending.reference, description=description)
 
     @classmethod
-    def void(cls, pending: Transfer, key: str, description: str = ""):
+    def void(cls, pending: Transfer, key: str, description: str = "") -> TransferRequest:
         return cls(
             idempotency_key=key, appeal=pending.appeal, debit=pending.debit, credit=pending.credit,
             amount_pence=pending.amount_pence, currency=pending.currency, kind=pending.kind,
             phase=Phase.VOID, pending_key=pending.idempotency_key, reference=pending.reference,
             description=description)
 
-    def reversal(self, key: str, kind: TransferKind = TransferKind.REVERSAL, description: str = ""):
+    def reversal(self, key: str, kind: TransferKind = TransferKind.REVERSAL,
+                 description: str = "") -> TransferRequest:
         """A correction is a new transfer the other way; posted transfers are never edited."""
         return TransferRequest(
             idempotency_key=key, appeal=self.appeal, debit=self.credit, credit=self.debit,
@@ -189,8 +191,9 @@ class Transfer(TransferRequest):
         return cls(**{f: getattr(request, f) for f in TransferRequest.__dataclass_fields__}, id=id)
 
 
-def check_resolution(pending: Transfer | None, resolution: TransferRequest, already_resolved: bool) -> None:
-    """The Python half of the two-phase rules; the database enforces the same ones."""
+def check_resolution(pending: Transfer | None, resolution: TransferRequest, already_resolved: bool) -> Transfer:
+    """The Python half of the two-phase rules; the database enforces the same ones. Returns the pending
+    transfer `resolution` may resolve."""
     assert resolution.pending_key is not None
     if pending is None or pending.phase is not Phase.PENDING:
         raise PendingNotFound(resolution.pending_key)
@@ -204,6 +207,7 @@ def check_resolution(pending: Transfer | None, resolution: TransferRequest, alre
             f"cannot post {resolution.amount_pence} against a pending {pending.amount_pence}")
     if resolution.phase is Phase.VOID and resolution.amount_pence != pending.amount_pence:
         raise InvalidTransfer("a void releases the whole pending amount")
+    return pending
 
 
 @dataclass(frozen=True)

@@ -20,6 +20,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, replace
 from datetime import datetime
 from enum import StrEnum
+from typing import Any
 
 from everypenny.domain.ledger import AccountCode
 from everypenny.domain.money import format_pence
@@ -40,7 +41,9 @@ class MoneyOutRefused(ValueError):
 
 def check_payout(amount_pence: int, fund: Fund, bank_pence: int, fund_unpaid_pence: int, currency: str) -> None:
     """A payout must be of settled cash we hold, and of money its fund is still owed."""
-    money = lambda pence: format_pence(pence, currency)  # noqa: E731
+    def money(pence: int) -> str:
+        return format_pence(pence, currency)
+
     if amount_pence <= 0:
         raise MoneyOutRefused(f"a payout must be a positive amount of pence, got {amount_pence}")
     if amount_pence > bank_pence:
@@ -84,7 +87,7 @@ class RemittanceLine:
 
 def _settled_slices(gifts: Iterable[Gift], settlements: Iterable[Settlement]) -> Iterable[RemittanceLine]:
     """Which donations each settlement paid for: a channel's donations settle oldest first."""
-    queues: dict[str, deque[list]] = {}
+    queues: dict[str, deque[list[Any]]] = {}  # [gift, pence not yet settled]
     for gift in gifts:
         if gift.net_pence > 0:
             queues.setdefault(gift.channel, deque()).append([gift, gift.net_pence])

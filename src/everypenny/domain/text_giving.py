@@ -246,6 +246,13 @@ def to_gsm7(text: str) -> str:
     return "".join(ch if ch in _GSM7 else "?" for ch in plain)
 
 
+def _septets(plain: str) -> int:
+    """The length of text already made GSM-7 (to_gsm7)."""
+    length = gsm7_length(plain)
+    assert length is not None
+    return length
+
+
 def fit_parts(sentences: list[str]) -> tuple[str, ...]:
     """Packs sentences into messages of at most 160 GSM-7 septets, each sent on its own (no concatenation).
 
@@ -255,9 +262,9 @@ def fit_parts(sentences: list[str]) -> tuple[str, ...]:
     parts: list[str] = []
     for sentence in sentences:
         plain = to_gsm7(sentence)
-        if parts and gsm7_length(f"{parts[-1]} {plain}") <= SMS_PART_LENGTH:
+        if parts and _septets(f"{parts[-1]} {plain}") <= SMS_PART_LENGTH:
             parts[-1] = f"{parts[-1]} {plain}"
-        elif gsm7_length(plain) <= SMS_PART_LENGTH:
+        elif _septets(plain) <= SMS_PART_LENGTH:
             parts.append(plain)
         else:
             parts.extend(_between_words(plain))
@@ -270,7 +277,7 @@ def _between_words(text: str) -> list[str]:
     for word in text.split(" "):
         for piece in [word[i:i + SMS_PART_LENGTH // 2] for i in range(0, len(word), SMS_PART_LENGTH // 2)] or [""]:
             joined = f"{parts[-1]} {piece}" if parts[-1] else piece
-            if gsm7_length(joined) <= SMS_PART_LENGTH:
+            if _septets(joined) <= SMS_PART_LENGTH:
                 parts[-1] = joined
             else:
                 parts.append(piece)

@@ -10,8 +10,16 @@ from typing import Any
 
 from everypenny.domain.appeal import Appeal
 from everypenny.domain.appeal_lifecycle import TransitionRefused, check_transition
+from everypenny.domain.donation import Donation
 from everypenny.domain.ledger import chart_of_accounts
-from everypenny.service_layer.unit_of_work import UnitOfWork
+from everypenny.service_layer.unit_of_work import Transaction, UnitOfWork
+
+
+def appeal_of(tx: Transaction, donation: Donation) -> Appeal:
+    """The appeal a stored donation was given to: appeals are never deleted, so it is always there."""
+    stored = tx.appeals.get(donation.appeal)
+    assert stored is not None
+    return stored.appeal
 
 
 class UnknownAppeal(LookupError):
@@ -22,9 +30,9 @@ class UnknownAppeal(LookupError):
         self.slug = slug
 
 
-def stored_appeal(uow: UnitOfWork, slug: str) -> Appeal:
+def stored_appeal(tx: Transaction, slug: str) -> Appeal:
     """The appeal with this slug, read in the caller's open unit of work; UnknownAppeal when there is none."""
-    stored = uow.appeals.get(slug)
+    stored = tx.appeals.get(slug)
     if stored is None:
         raise UnknownAppeal(slug)
     return stored.appeal

@@ -14,6 +14,7 @@ from collections.abc import Callable, Iterator
 from contextlib import closing
 from dataclasses import dataclass, replace
 from datetime import date, datetime, time, timedelta
+from typing import Any
 
 import phonenumbers
 
@@ -26,7 +27,7 @@ from everypenny.domain.money import average_pence, format_pence
 from everypenny.domain.privacy import mask_email, mask_phone
 from everypenny.service_layer.appeals import UnknownAppeal, definition_hash, stored_appeal
 from everypenny.service_layer.desk_ports import EXPORT_COLUMNS, ExportChunk, TimeBucket
-from everypenny.service_layer.unit_of_work import UnitOfWork
+from everypenny.service_layer.unit_of_work import Transaction, UnitOfWork
 
 CHANNEL_NAMES = {Channel.CARRIER_SMS: "Carrier SMS", Channel.TEXT_TO_LINK: "Text-to-link", Channel.ONLINE: "Online"}
 LATEST_DONATIONS = 20
@@ -110,14 +111,14 @@ def _bucket_seconds(span: timedelta) -> int:
     return BUCKET_CHOICES_SECONDS[-1]
 
 
-def _activity(uow: UnitOfWork, slug: str) -> ActivitySeries | None:
-    span = uow.reporting.activity_span(slug)
+def _activity(tx: Transaction, slug: str) -> ActivitySeries | None:
+    span = tx.reporting.activity_span(slug)
     if span is None:
         return None
     first, last = span
     seconds = _bucket_seconds(last - first)
     start = datetime.fromtimestamp(int(first.timestamp()) // seconds * seconds, first.tzinfo)
-    counted = {bucket.start: bucket.count for bucket in uow.reporting.donations_per_bucket(slug, start, seconds)}
+    counted = {bucket.start: bucket.count for bucket in tx.reporting.donations_per_bucket(slug, start, seconds)}
     buckets, moment = [], start
     while moment <= last:
         buckets.append(TimeBucket(moment, counted.get(moment, 0)))
@@ -132,7 +133,7 @@ def activity(uow: UnitOfWork, slug: str) -> ActivitySeries | None:
         return _activity(uow, slug)
 
 
-def _raised_and_settled(uow: UnitOfWork, slug: str) -> tuple[dict[Channel, int], int | None]:
+def _raised_and_settled(tx: Transaction, slug: str) -> tuple[dict[Channel, int], int | None]:
     """Raised by channel, and settled at its gross: the cash received plus any fee withheld from it (a fee
     the fee bearer owes us is settled money too; their reimbursement later is not settled again).
     None until any settlement is recorded."""
@@ -140,7 +141,7 @@ def _raised_and_settled(uow: UnitOfWork, slug: str) -> tuple[dict[Channel, int],
     raising = {kind.value for kind in RAISING_KINDS}
     raised: dict[Channel, int] = defaultdict(int)
     settled: int | None = None
-    for (code, kind), (posted, _pending) in uow.ledger.sums(slug).items():
+    for (code, kind), (posted, _pending) in tx.ledger.sums(slug).items():
         channel = AccountCode.channel_of(code)
         if channel is not None and kind in raising:
             raised[channel] += posted
@@ -225,7 +226,7 @@ def _day_range(since: date | None, until: date | None) -> tuple[datetime | None,
     return start, end, words
 
 
-def _what_to_find(text: str) -> tuple[str, dict[str, object]]:
+def _what_to_find(text: str) -> tuple[str, dict[str, Any]]:
     """What the typed text names (words for the page, and the store's search terms)."""
     reference = _REFERENCE.match(text.upper())
     if reference:
@@ -291,11 +292,13 @@ class HistorySection:
 
 
 # One source per part of a donation's story. Other features (texts and charges, card payments) add theirs.
-HistorySource = Callable[[UnitOfWork, Donation], HistorySection]
+HistorySource = Callable[[Transaction, Donation], HistorySection]
 
 
-def _donation_section(uow: UnitOfWork, donation: Donation) -> HistorySection:
-    money = lambda pence: format_pence(pence, donation.currency)  # noqa: E731
+def _donation_section(tx: Transaction, donation: Donation) -> HistorySection:
+    def money(pence: int) -> str:
+        return format_pence(pence, donation.currency)
+
     events = [HistoryEvent(donation.created_at, f"{CHANNEL_NAMES[donation.channel]} donation of "
                                                 f"{money(donation.amount_pence)}",
                            f"keyword {donation.keyword}" if donation.keyword else "")]
@@ -305,11 +308,11 @@ def _donation_section(uow: UnitOfWork, donation: Donation) -> HistorySection:
     return HistorySection("Donation", events)
 
 
-def _ledger_section(uow: UnitOfWork, donation: Donation) -> HistorySection:
+def _ledger_section(tx: Transaction, donation: Donation) -> HistorySection:
     events = [HistoryEvent(entry.created_at,
                            f"{entry.phase} {entry.kind} {format_pence(entry.amount_pence, entry.currency)}",
                            f"{entry.debit} → {entry.credit}" + (f" ({entry.description})" if entry.description else ""))
-              for entry in uow.reporting.transfers_for(donation.reference)]
+              for entry in tx.reporting.transfers_for(donation.reference)]
     return HistorySection("Ledger transfers", events, "no transfer names this donation yet")
 
 
@@ -317,12 +320,12 @@ def _masked_contact(contact: str, medium: str) -> str:
     return mask_phone(contact) if medium == Medium.SMS.value else mask_email(contact)
 
 
-def _consent_section(uow: UnitOfWork, donation: Donation) -> HistorySection:
+def _consent_section(tx: Transaction, donation: Donation) -> HistorySection:
     contacts = [contact for contact in (donation.phone, donation.email) if contact]
     events = [HistoryEvent(entry.recorded_at, "opted in" if entry.granted else "opted out",
                            f"{entry.medium} {_masked_contact(entry.contact, entry.medium)} via {entry.source}"
                            + (f" ({entry.appeal})" if entry.appeal else ""))
-              for entry in (uow.reporting.consents_for(contacts) if contacts else [])]
+              for entry in (tx.reporting.consents_for(contacts) if contacts else [])]
     return HistorySection("Marketing consent", events, "the donor has never said yes or no to marketing")
 
 
@@ -330,8 +333,8 @@ GIFT_AID_SCOPES = {GiftAidScope.THIS_DONATION: "this donation only",
                    GiftAidScope.PAST_AND_FUTURE: "this donation, the last 4 years' and future ones"}
 
 
-def _gift_aid_section(uow: UnitOfWork, donation: Donation) -> HistorySection:
-    declaration = uow.gift_aid.for_donation(donation.reference)
+def _gift_aid_section(tx: Transaction, donation: Donation) -> HistorySection:
+    declaration = tx.gift_aid.for_donation(donation.reference)
     events = [] if declaration is None else [HistoryEvent(
         declaration.declared_at, f"Gift Aid declared ({GIFT_AID_SCOPES[declaration.scope]})",
         f"by {declaration.first_name} {declaration.last_name}, postcode {declaration.postcode}, "
@@ -345,7 +348,7 @@ CHARGE_NOTES = {
 }
 
 
-def _charges_section(uow: UnitOfWork, donation: Donation) -> HistorySection:
+def _charges_section(tx: Transaction, donation: Donation) -> HistorySection:
     events = [HistoryEvent(None, f"charge {charge.sequence}: {format_pence(charge.amount_pence, charge.currency)} "
                                  f"{charge.status.value}",
                            "; ".join(note for note in (
@@ -353,7 +356,7 @@ def _charges_section(uow: UnitOfWork, donation: Donation) -> HistorySection:
                                charge.network, f"aggregator id {charge.txguid}" if charge.txguid else "",
                                f"contradicted: {charge.contradicting_report}" if charge.contradicting_report else "")
                                if note))
-              for charge in uow.texts.charges_for(donation.reference)]
+              for charge in tx.texts.charges_for(donation.reference)]
     return HistorySection("Phone-bill charges", events, "no phone-bill charge: not a text donation")
 
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
+from collections.abc import Generator, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
@@ -155,6 +155,7 @@ class DeskReporting(Protocol):
     def transfers_for(self, reference: str) -> list[TransferEntry]: ...
     def consents_for(self, contacts: Sequence[str]) -> list[ConsentEntry]: ...
     def export_size(self, kind: str, appeal_slug: str) -> int: ...
-    def export_csv(self, kind: str, appeal_slug: str, rows_per_chunk: int) -> Iterator[ExportChunk]:
+    def export_csv(self, kind: str, appeal_slug: str,
+                   rows_per_chunk: int) -> Generator[ExportChunk, None, None]:
         """The export's rows (no header) as CSV text with CRLF line ends, cells written as EXPORT_CELLS says,
         `rows_per_chunk` rows at a time, streamed so memory does not grow with the export."""

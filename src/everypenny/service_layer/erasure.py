@@ -12,12 +12,12 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from everypenny.domain.erasure import Contact, ErasureRefused, RetentionHold, pseudonym
-from everypenny.service_layer.unit_of_work import UnitOfWork
+from everypenny.service_layer.unit_of_work import Transaction, UnitOfWork
 
 # A retention rule looks at what is stored about a contact and returns a hold when the law says keep it
 # (e.g. Gift Aid declarations, kept six years after the last claim), or None. Rules are registered in
 # bootstrap.retention_rules().
-RetentionRule = Callable[[UnitOfWork, Contact], RetentionHold | None]
+RetentionRule = Callable[[Transaction, Contact], RetentionHold | None]
 
 
 @dataclass(frozen=True)

@@ -14,14 +14,14 @@ from everypenny.domain.erasure import Contact, RetentionHold
 from everypenny.domain.gift_aid_claims import Schedule, build_schedule, covering_declaration
 from everypenny.service_layer.appeals import stored_appeal
 from everypenny.service_layer.ports import DuplicateKey
-from everypenny.service_layer.unit_of_work import UnitOfWork
+from everypenny.service_layer.unit_of_work import Transaction, UnitOfWorkFactory
 
 GIFT_AID_RETENTION_YEARS = 6
 
 
-def gift_aid_retention(uow: UnitOfWork, contact: Contact, now: datetime | None = None) -> RetentionHold | None:
+def gift_aid_retention(tx: Transaction, contact: Contact, now: datetime | None = None) -> RetentionHold | None:
     """HMRC requires Gift Aid declarations and claim records to be kept for six years: a retention rule."""
-    last = uow.gift_aid_claims.last_gift_aid_record(contact.value)
+    last = tx.gift_aid_claims.last_gift_aid_record(contact.value)
     if last is None:
         return None
     until = last.replace(year=last.year + GIFT_AID_RETENTION_YEARS, day=min(last.day, 28) if last.month == 2
@@ -51,7 +51,7 @@ class ClaimPosition:
     appeal_name: str = ""
 
 
-def gift_aid_schedule(uow_factory: Callable[[], UnitOfWork], slug: str, claim: bool = False,
+def gift_aid_schedule(uow_factory: UnitOfWorkFactory, slug: str, claim: bool = False,
                       clock: Callable[[], datetime] = lambda: datetime.now(UTC)) -> ClaimPosition:
     """The schedule of every claimable donation not yet claimed; with `claim`, records it as claimed, one
     claim for each part HMRC takes as one upload."""

@@ -16,7 +16,7 @@ from concurrent.futures import Future
 import structlog
 
 from everypenny.service_layer.text_giving import Callback, accept_callbacks
-from everypenny.service_layer.unit_of_work import UnitOfWork
+from everypenny.service_layer.unit_of_work import UnitOfWork, UnitOfWorkFactory
 
 log = structlog.get_logger(__name__)
 
@@ -24,7 +24,7 @@ Store = Callable[[UnitOfWork, Sequence[Callback]], list[bool]]
 
 
 class GroupCommit:
-    def __init__(self, uow_factory: Callable[[], UnitOfWork], max_batch: int = 500,
+    def __init__(self, uow_factory: UnitOfWorkFactory, max_batch: int = 500,
                  store: Store = accept_callbacks, idle: Callable[[], None] = lambda: None) -> None:
         """`idle` is called whenever nothing is left waiting: `uow_factory` may hold a connection through a busy
         spell (adapters/db/unit_of_work.py HeldConnection) and let it go there."""

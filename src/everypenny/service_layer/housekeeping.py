@@ -7,12 +7,12 @@ from collections.abc import Callable
 import structlog
 
 from everypenny.domain.appeal import Appeal
-from everypenny.service_layer.unit_of_work import UnitOfWork
+from everypenny.service_layer.unit_of_work import UnitOfWorkFactory
 
 log = structlog.get_logger(__name__)
 
 
-def for_each_appeal(uow_factory: Callable[[], UnitOfWork], job: Callable[[str], int],
+def for_each_appeal(uow_factory: UnitOfWorkFactory, job: Callable[[str], int],
                     applies: Callable[[Appeal], bool] = lambda appeal: True) -> dict[str, int]:
     """`job(slug)` for each appeal it applies to; one appeal's failure is logged and never stops the rest."""
     with uow_factory() as uow:

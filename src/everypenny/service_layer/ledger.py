@@ -6,24 +6,24 @@ from collections.abc import Sequence
 
 from everypenny.domain.ledger import IdempotencyConflict, Transfer, TransferRequest, check_resolution
 from everypenny.service_layer.ports import DuplicateKey
-from everypenny.service_layer.unit_of_work import UnitOfWork
+from everypenny.service_layer.unit_of_work import Transaction, UnitOfWork
 
 
-def apply_transfer(uow: UnitOfWork, request: TransferRequest) -> Transfer:
+def apply_transfer(tx: Transaction, request: TransferRequest) -> Transfer:
     """Records `request` inside the caller's unit of work, or returns the transfer it replays.
 
     Raises DuplicateKey when another writer took the key or resolved the pending transfer first;
     the caller rolls back and tries again, and the retry then sees what the other writer stored.
     """
-    return apply_transfers(uow, [request])[0]
+    return apply_transfers(tx, [request])[0]
 
 
-def apply_transfers(uow: UnitOfWork, requests: Sequence[TransferRequest]) -> list[Transfer]:
+def apply_transfers(tx: Transaction, requests: Sequence[TransferRequest]) -> list[Transfer]:
     """apply_transfer for many requests in two round trips (a batch of charge reports posts hundreds at once);
     a request resolving a pending transfer an earlier one in the same list resolved is refused likewise."""
     if not requests:
         return []
-    found = uow.ledger.with_pending_many([(request.idempotency_key, request.pending_key) for request in requests])
+    found = tx.ledger.with_pending_many([(request.idempotency_key, request.pending_key) for request in requests])
     fingerprints = {key: answer.existing.fingerprint for key, answer in found.items() if answer.existing}
     new: list[tuple[TransferRequest, int | None]] = []
     resolving: set[str] = set()
@@ -35,13 +35,12 @@ def apply_transfers(uow: UnitOfWork, requests: Sequence[TransferRequest]) -> lis
         _, pending, pending_resolved = found[request.idempotency_key]
         pending_id = None
         if request.pending_key is not None:
-            check_resolution(pending, request, pending_resolved or request.pending_key in resolving)
+            pending_id = check_resolution(pending, request, pending_resolved or request.pending_key in resolving).id
             resolving.add(request.pending_key)
-            pending_id = pending.id
         new.append((request, pending_id))
         fingerprints[request.idempotency_key] = request.fingerprint
     recorded = {key: answer.existing for key, answer in found.items() if answer.existing}
-    recorded.update((transfer.idempotency_key, transfer) for transfer in uow.ledger.add_many(new))
+    recorded.update((transfer.idempotency_key, transfer) for transfer in tx.ledger.add_many(new))
     return [recorded[request.idempotency_key] for request in requests]
 
 

@@ -13,8 +13,9 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
-from everypenny.domain.allocation import FundBalances, allocation_description, surplus_move
-from everypenny.domain.appeal import Appeal, Channel, FeesBorneBy
+from everypenny.domain import postings
+from everypenny.domain.allocation import FundBalances, surplus_move
+from everypenny.domain.appeal import Appeal, Channel
 from everypenny.domain.ledger import (
     RAISING_KINDS,
     AccountCode,
@@ -38,7 +39,7 @@ from everypenny.service_layer.appeals import stored_appeal
 from everypenny.service_layer.housekeeping import for_each_appeal
 from everypenny.service_layer.ledger import apply_transfer
 from everypenny.service_layer.ports import DuplicateKey
-from everypenny.service_layer.unit_of_work import UnitOfWork
+from everypenny.service_layer.unit_of_work import Transaction, UnitOfWork, UnitOfWorkFactory
 
 MAX_ATTEMPTS = 5
 MAX_REFERENCE_LENGTH = 120
@@ -54,19 +55,19 @@ def _check_figures(what: str, reference: str, amount_pence: int | None = None) -
         raise MoneyOutRefused(f"{what}'s reference is {len(reference)} characters; at most {MAX_REFERENCE_LENGTH}")
 
 
-def _posted(uow: UnitOfWork, slug: str) -> dict[str, int]:
+def _posted(tx: Transaction, slug: str) -> dict[str, int]:
     """Posted balances, debits positive."""
-    return {code: posted for code, (posted, _pending) in uow.ledger.balances(slug).items()}
+    return {code: posted for code, (posted, _pending) in tx.ledger.balances(slug).items()}
 
 
-def _paid_out(uow: UnitOfWork, slug: str, fund: Fund) -> int:
-    return sum(p.amount_pence for p in uow.proof.payouts(slug) if p.fund is fund)
+def _paid_out(tx: Transaction, slug: str, fund: Fund) -> int:
+    return sum(p.amount_pence for p in tx.proof.payouts(slug) if p.fund is fund)
 
 
-def fund_balances(uow: UnitOfWork, slug: str) -> FundBalances:
-    posted = _posted(uow, slug)
+def fund_balances(tx: Transaction, slug: str) -> FundBalances:
+    posted = _posted(tx, slug)
     return FundBalances(-posted.get(AccountCode.RESTRICTED_FUND, 0), -posted.get(AccountCode.SURPLUS_FUND, 0),
-                        _paid_out(uow, slug, Fund.SURPLUS))
+                        _paid_out(tx, slug, Fund.SURPLUS))
 
 
 # --- the surplus rule -------------------------------------------------------------------------------------
@@ -78,7 +79,7 @@ class AllocationResult:
     target_pence: int | None
 
 
-def allocate_surplus(uow_factory: Callable[[], UnitOfWork], slug: str) -> AllocationResult:
+def allocate_surplus(uow_factory: UnitOfWorkFactory, slug: str) -> AllocationResult:
     """Applies the appeal's surplus rule to its posted money; running it again moves nothing more.
 
     Allocation keys are numbered (allocation:SLUG:N), so two workers allocating at once collide on the
@@ -93,13 +94,8 @@ def allocate_surplus(uow_factory: Callable[[], UnitOfWork], slug: str) -> Alloca
                 move = surplus_move(target, funds)
                 if move == 0:
                     return AllocationResult(0, funds, target)
-                debit, credit = AccountCode.RESTRICTED_FUND, AccountCode.SURPLUS_FUND
-                if move < 0:
-                    debit, credit = credit, debit
                 number = uow.proof.count_transfers(slug, TransferKind.ALLOCATION) + 1
-                apply_transfer(uow, TransferRequest(
-                    f"allocation:{slug}:{number}", slug, debit, credit, abs(move), appeal.currency,
-                    TransferKind.ALLOCATION, description=allocation_description(appeal, move)))
+                apply_transfer(uow, postings.allocation(appeal, number, move))
                 result = AllocationResult(move, fund_balances(uow, slug), target)
                 uow.commit()
                 return result
@@ -109,7 +105,7 @@ def allocate_surplus(uow_factory: Callable[[], UnitOfWork], slug: str) -> Alloca
     raise AssertionError("unreachable")
 
 
-def allocate_all(uow_factory: Callable[[], UnitOfWork]) -> dict[str, int]:
+def allocate_all(uow_factory: UnitOfWorkFactory) -> dict[str, int]:
     """The worker's periodic job: the surplus rule for every appeal that sets a target."""
     return for_each_appeal(uow_factory, lambda slug: allocate_surplus(uow_factory, slug).moved_pence,
                            lambda appeal: appeal.surplus_rule.restricted_target_pence is not None)
@@ -125,12 +121,6 @@ def _same_or_refuse(existing: Transfer | None, request: TransferRequest, what: s
         raise MoneyOutRefused(f"{what} was already recorded with different figures "
                               f"({format_pence(existing.amount_pence, existing.currency)})")
     return True
-
-
-def _fee_bearer(appeal: Appeal) -> str:
-    if appeal.fees_borne_by is FeesBorneBy.MEDIA_PARTNER:
-        return f"{appeal.media_partner} (media partner)"
-    return "the platform"
 
 
 @dataclass(frozen=True)
@@ -153,7 +143,7 @@ def record_settlement(uow: UnitOfWork, slug: str, channel: Channel, gross_pence:
     return SettlementResult(gross_pence, fee_pence, already_recorded=not recorded)
 
 
-def post_settlement(uow: UnitOfWork, appeal: Appeal, channel: Channel, gross_pence: int, reference: str,
+def post_settlement(tx: Transaction, appeal: Appeal, channel: Channel, gross_pence: int, reference: str,
                     fee_pence: int = 0) -> bool:
     """Posts a settlement inside the caller's unit of work; False if it was already recorded as it is."""
     _check_figures("a settlement", reference)
@@ -162,31 +152,22 @@ def post_settlement(uow: UnitOfWork, appeal: Appeal, channel: Channel, gross_pen
                               f"fee {fee_pence}")
     slug = appeal.slug
     receivable = AccountCode.receivable(channel)
-    key = f"settlement:{slug}:{channel.value}:{reference}"
-    cash = TransferRequest(
-        key, slug, AccountCode.BANK, receivable, gross_pence - fee_pence, appeal.currency,
-        TransferKind.SETTLEMENT, reference=reference,
-        description=f"{channel.value} settlement {reference}: gross {format_pence(gross_pence, appeal.currency)}"
-                    + (f", fee {format_pence(fee_pence, appeal.currency)} withheld" if fee_pence else ""))
-    fee = TransferRequest(
-        f"settlement-fee:{slug}:{channel.value}:{reference}", slug, AccountCode.FEES_RECOVERABLE, receivable,
-        fee_pence, appeal.currency, TransferKind.FEE, reference=reference,
-        description=f"{channel.value} fee on settlement {reference}, borne by {_fee_bearer(appeal)}: "
-                    "recoverable from them, never taken from donations") if fee_pence else None
-    recorded = _same_or_refuse(uow.ledger.get(key), cash, f"settlement {reference}")
-    recorded_fee = uow.ledger.get(f"settlement-fee:{slug}:{channel.value}:{reference}")
+    cash = postings.settlement_cash(appeal, channel, gross_pence, reference, fee_pence)
+    fee = postings.settlement_fee(appeal, channel, reference, fee_pence) if fee_pence else None
+    recorded = _same_or_refuse(tx.ledger.get(cash.idempotency_key), cash, f"settlement {reference}")
+    recorded_fee = tx.ledger.get(postings.settlement_fee_key(slug, channel, reference))
     if recorded:
         if (recorded_fee.amount_pence if recorded_fee else 0) != fee_pence:
             raise MoneyOutRefused(f"settlement {reference} was already recorded with a different fee")
         return False
-    unsettled = _posted(uow, slug).get(receivable, 0)
+    unsettled = _posted(tx, slug).get(receivable, 0)
     if gross_pence > unsettled:
         raise MoneyOutRefused(
             f"settlement {reference} of {format_pence(gross_pence, appeal.currency)} is more than the "
             f"{format_pence(unsettled, appeal.currency)} charged on {channel.value} and not yet settled")
-    apply_transfer(uow, cash)
+    apply_transfer(tx, cash)
     if fee is not None:
-        apply_transfer(uow, fee)
+        apply_transfer(tx, fee)
     return True
 
 
@@ -195,10 +176,7 @@ def reimburse_fees(uow: UnitOfWork, slug: str, amount_pence: int, reference: str
     _check_figures("a reimbursement", reference, amount_pence)
     with uow:
         appeal = stored_appeal(uow, slug)
-        request = TransferRequest(
-            f"fee-reimbursement:{slug}:{reference}", slug, AccountCode.BANK, AccountCode.FEES_RECOVERABLE,
-            amount_pence, appeal.currency, TransferKind.FEE, reference=reference,
-            description=f"fees reimbursed by {_fee_bearer(appeal)}, ref {reference}")
+        request = postings.fee_reimbursement(appeal, amount_pence, reference)
         if _same_or_refuse(uow.ledger.get(request.idempotency_key), request, f"reimbursement {reference}"):
             return False
         owed = _posted(uow, slug).get(AccountCode.FEES_RECOVERABLE, 0)
@@ -218,11 +196,7 @@ def record_payout(uow: UnitOfWork, slug: str, amount_pence: int, fund: Fund, ref
     _check_figures("a payout", reference, amount_pence)
     with uow:
         appeal = stored_appeal(uow, slug)
-        request = TransferRequest(
-            f"payout:{slug}:{reference}", slug, AccountCode.PAID_OUT, AccountCode.BANK, amount_pence,
-            appeal.currency, TransferKind.PAYOUT, reference=reference,
-            description=f"Paid to {appeal.beneficiary.name} (registered charity {appeal.beneficiary.charity_number}) "
-                        f"from the {fund.value} fund, ref {reference}")
+        request = postings.payout(appeal, amount_pence, fund, reference)
         if _same_or_refuse(uow.ledger.get(request.idempotency_key), request, f"payout {reference}"):
             previous = next(p for p in uow.proof.payouts(slug) if p.reference == reference)
             if previous.fund is not fund:
@@ -239,11 +213,11 @@ def record_payout(uow: UnitOfWork, slug: str, amount_pence: int, fund: Fund, ref
     return payout, True
 
 
-def gifts(uow: UnitOfWork, slug: str) -> list[Gift]:
+def gifts(tx: Transaction, slug: str) -> list[Gift]:
     """Each donation's posted money net of refunds, in the order it was first posted."""
-    dates = uow.proof.donation_dates(slug)
+    dates = tx.proof.donation_dates(slug)
     found: dict[str, Gift] = {}
-    for transfer in uow.proof.posted_transfers(slug, RAISING_KINDS):
+    for transfer in tx.proof.posted_transfers(slug, RAISING_KINDS):
         channel = AccountCode.channel_of(transfer.debit) or AccountCode.channel_of(transfer.credit)
         if transfer.reference is None or channel is None:
             continue
@@ -255,10 +229,10 @@ def gifts(uow: UnitOfWork, slug: str) -> list[Gift]:
     return list(found.values())
 
 
-def settlements(uow: UnitOfWork, slug: str) -> list[Settlement]:
+def settlements(tx: Transaction, slug: str) -> list[Settlement]:
     """Settlements in the order recorded, each at its gross (cash plus any fee withheld)."""
     found: dict[tuple[str, str], Settlement] = {}
-    for transfer in uow.proof.posted_transfers(slug, [TransferKind.SETTLEMENT, TransferKind.FEE]):
+    for transfer in tx.proof.posted_transfers(slug, [TransferKind.SETTLEMENT, TransferKind.FEE]):
         channel = AccountCode.channel_of(transfer.credit)
         if channel is None or transfer.reference is None:
             continue  # a reimbursement of fees, not a settlement

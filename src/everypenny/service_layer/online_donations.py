@@ -8,33 +8,43 @@ way; nothing already recorded is edited. Processor fees never touch the donation
 from __future__ import annotations
 
 import re
-from collections.abc import Callable
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
-from typing import Any
 from urllib.parse import urlencode
 
 import structlog
 
+from everypenny.domain import postings
 from everypenny.domain.appeal import Appeal, Channel
 from everypenny.domain.donation import ConsentRecord, Donation, DonationStatus, Medium, new_reference
 from everypenny.domain.gift_aid import GiftAidDeclaration, GiftAidInvalid, GiftAidScope
-from everypenny.domain.ledger import AccountCode, Phase, TransferKind, TransferRequest
+from everypenny.domain.ledger import TransferKind
 from everypenny.domain.money import format_pence
 from everypenny.domain.text import has_unstorable_characters
 from everypenny.service_layer import links
-from everypenny.service_layer.appeals import stored_appeal
+from everypenny.service_layer.appeals import appeal_of, stored_appeal
 from everypenny.service_layer.ledger import apply_transfer
 from everypenny.service_layer.online_ports import (
     Checkout,
     CheckoutRequest,
+    CheckoutSession,
     CheckoutStatus,
+    DisputeChanged,
+    DisputeMove,
     HostedCheckout,
+    PaymentChange,
+    PaymentEvent,
+    PaymentFailed,
     PaymentGateway,
+    ReceivedEvent,
+    RefundChanged,
+    SessionCompleted,
+    SessionExpired,
+    SessionPaymentFailed,
 )
 from everypenny.service_layer.ports import DuplicateKey
 from everypenny.service_layer.rate_limits import seconds_left, window_start
-from everypenny.service_layer.unit_of_work import UnitOfWork
+from everypenny.service_layer.unit_of_work import Transaction, UnitOfWork, UnitOfWorkFactory
 
 log = structlog.get_logger(__name__)
 
@@ -157,30 +167,15 @@ def _check_rate_limits(uow: UnitOfWork, limits: RateLimits, client_ip: str, emai
         raise RateLimited(retry_after_s)
 
 
-def donation_transfer(donation: Donation, idempotency_key: str, phase: Phase = Phase.PENDING,
-                      amount_pence: int | None = None) -> TransferRequest:
-    """The donation's own movement: the donor's money owed to us by the processor, held for the fund."""
-    return TransferRequest(
-        idempotency_key=idempotency_key, appeal=donation.appeal, debit=AccountCode.receivable(donation.channel),
-        credit=AccountCode.RESTRICTED_FUND,
-        amount_pence=donation.amount_pence if amount_pence is None else amount_pence, currency=donation.currency,
-        kind=TransferKind.DONATION, phase=phase, reference=donation.reference,
-        description=f"online donation {donation.reference}")
-
-
-def pending_key(session_id: str) -> str:
-    return f"stripe:{session_id}:pending"
-
-
-def record_checkout(uow: UnitOfWork, donation: Donation, session: HostedCheckout) -> Checkout:
+def record_checkout(tx: Transaction, donation: Donation, session: HostedCheckout) -> Checkout:
     """Links the session to the donation and reserves the money as pending, in the caller's transaction."""
     checkout = Checkout(session_id=session.session_id, donation_reference=donation.reference, url=session.url)
-    uow.checkouts.add(checkout)
-    apply_transfer(uow, donation_transfer(donation, pending_key(session.session_id)))
+    tx.checkouts.add(checkout)
+    apply_transfer(tx, postings.checkout_pending(donation, session.session_id))
     return checkout
 
 
-def start_online_donation(uow_factory: Callable[[], UnitOfWork], gateway: PaymentGateway, context: OnlineContext,
+def start_online_donation(uow_factory: UnitOfWorkFactory, gateway: PaymentGateway, context: OnlineContext,
                           slug: str, form: DonationForm, client_ip: str) -> StartedDonation:
     """Checks the form, stores the donation (and any Gift Aid declaration) and opens a hosted checkout."""
     moment = _utcnow()
@@ -264,7 +259,7 @@ class DonationNotFound(LookupError):
     pass
 
 
-def declare_gift_aid(uow_factory: Callable[[], UnitOfWork], reference: str, answers: GiftAidAnswers,
+def declare_gift_aid(uow_factory: UnitOfWorkFactory, reference: str, answers: GiftAidAnswers,
                      source: str) -> GiftAidDeclaration:
     """Adds Gift Aid to a donation already made (the link in a text or email receipt)."""
     with uow_factory() as uow:
@@ -275,7 +270,7 @@ def declare_gift_aid(uow_factory: Callable[[], UnitOfWork], reference: str, answ
             raise GiftAidAlreadyDeclared("Gift Aid is already declared on this donation; thank you")
         if donation.status is DonationStatus.FAILED:
             raise GiftAidAlreadyDeclared("this donation did not go through, so there is nothing to Gift Aid")
-        appeal = uow.appeals.get(donation.appeal).appeal
+        appeal = appeal_of(uow, donation)
         declaration = _gift_aid_declaration(appeal, reference, answers, source, donation.email or donation.phone,
                                             _utcnow())
         try:
@@ -305,7 +300,7 @@ class Refundable:
     refund_movements: int  # refunds booked and failed refunds booked back so far
 
 
-def refundable(uow_factory: Callable[[], UnitOfWork], reference: str, amount_pence: int | None = None) -> Refundable:
+def refundable(uow_factory: UnitOfWorkFactory, reference: str, amount_pence: int | None = None) -> Refundable:
     """What a refund would give back (all that is left by default), checked as request_refund checks it, so a
     person can confirm it before anything is asked of the processor."""
     with uow_factory() as uow:
@@ -325,7 +320,7 @@ def refundable(uow_factory: Callable[[], UnitOfWork], reference: str, amount_pen
     return Refundable(donation, checkout, amount, refund_movements)
 
 
-def request_refund(uow_factory: Callable[[], UnitOfWork], gateway: PaymentGateway, reference: str,
+def request_refund(uow_factory: UnitOfWorkFactory, gateway: PaymentGateway, reference: str,
                    amount_pence: int | None = None) -> RefundRequested:
     """Asks the processor to give a paid donation back (all that is left of it by default).
 
@@ -335,6 +330,7 @@ def request_refund(uow_factory: Callable[[], UnitOfWork], gateway: PaymentGatewa
     """
     due = refundable(uow_factory, reference, amount_pence)
     donation, checkout, amount = due.donation, due.checkout, due.amount_pence
+    assert checkout.payment_intent is not None  # refundable() refuses a checkout that took no payment
     key = f"everypenny-refund-{reference}-after-{due.refund_movements}-{donation.refunded_pence}-{amount}"
     return RefundRequested(gateway.refund(checkout.payment_intent, amount, key), amount, donation.currency)
 
@@ -352,7 +348,7 @@ class EventNotYetApplicable(Exception):
 STRIPE_RETRY_WINDOW = timedelta(days=3)
 
 
-def apply_stripe_event(uow: UnitOfWork, event: dict[str, Any]) -> None:
+def apply_stripe_event(tx: Transaction, event: PaymentEvent) -> None:
     """Applies one verified Stripe event; replays and any arrival order leave the same books.
 
     Order: Stripe may deliver a refund or dispute before the checkout.session.completed it follows. Such an
@@ -370,126 +366,130 @@ def apply_stripe_event(uow: UnitOfWork, event: dict[str, Any]) -> None:
     the donation, so two workers applying two events for one payment (say, two partial refunds) take turns and
     the second sees what the first recorded.
     """
-    handler = _EVENT_HANDLERS.get(event["type"])
-    if handler is None:
+    if event.change is None:
         return
     try:
-        handler(uow, event["data"]["object"])
+        _apply_change(tx, event.change)
     except EventNotYetApplicable as waiting:
-        happened = datetime.fromtimestamp(int(event.get("created") or 0), UTC)
-        if _utcnow() - happened < STRIPE_RETRY_WINDOW:
+        if _utcnow() - event.created < STRIPE_RETRY_WINDOW:
             raise
-        log.info("ignoring a Stripe event about a payment we did not take", event_id=event["id"],
-                 type=event["type"], reason=str(waiting))
+        log.info("ignoring a Stripe event about a payment we did not take", event_id=event.event_id,
+                 type=event.type, reason=str(waiting))
 
 
-def _reference_of(stripe_object: dict[str, Any]) -> str | None:
-    return (stripe_object.get("metadata") or {}).get("reference") or stripe_object.get("client_reference_id")
+def _apply_change(tx: Transaction, change: PaymentChange) -> None:
+    match change:
+        case SessionCompleted(session):
+            _session_completed(tx, session)
+        case SessionExpired(session):
+            _session_released(tx, session, CheckoutStatus.EXPIRED, "the checkout expired before payment")
+        case SessionPaymentFailed(session):
+            _session_released(tx, session, CheckoutStatus.FAILED, "the bank payment did not go through")
+        case PaymentFailed():
+            _payment_failed(tx, change)
+        case RefundChanged():
+            _refund(tx, change)
+        case DisputeChanged():
+            _dispute(tx, change)
 
 
-def _checkout_for_session(uow: UnitOfWork, session: dict[str, Any]) -> tuple[Checkout, Donation] | None:
-    checkout = uow.checkouts.by_session(session["id"], lock=True)
-    reference = checkout.donation_reference if checkout else _reference_of(session)
-    donation = uow.donations.get(reference) if reference else None
+def _checkout_for_session(tx: Transaction, session: CheckoutSession) -> tuple[Checkout, Donation] | None:
+    checkout = tx.checkouts.by_session(session.session_id, lock=True)
+    reference = checkout.donation_reference if checkout else session.reference
+    donation = tx.donations.get(reference) if reference else None
     if donation is None:
-        log.info("ignoring a Stripe event for a checkout session we did not create", session=session["id"])
+        log.info("ignoring a Stripe event for a checkout session we did not create", session=session.session_id)
         return None
     if checkout is None:  # our own commit after creating the session failed or has not happened yet
-        checkout = record_checkout(uow, donation, HostedCheckout(session["id"], session.get("url") or ""))
+        checkout = record_checkout(tx, donation, HostedCheckout(session.session_id, session.url))
     return checkout, donation
 
 
-def _session_completed(uow: UnitOfWork, session: dict[str, Any]) -> None:
+def _session_completed(tx: Transaction, session: CheckoutSession) -> None:
     """The donor finished on Stripe's page. A card is paid by now; a bank payment (Bacs, Pay by bank) may still
     be `unpaid`, its money staying pending until checkout.session.async_payment_succeeded or _failed."""
-    found = _checkout_for_session(uow, session)
+    found = _checkout_for_session(tx, session)
     if found is None:
         return
     checkout, donation = found
-    if session.get("payment_status") != "paid":
-        if checkout.payment_intent is None and session.get("payment_intent"):
-            uow.checkouts.save(replace(checkout, payment_intent=session["payment_intent"]))
+    if not session.paid:
+        if checkout.payment_intent is None and session.payment_intent:
+            tx.checkouts.save(replace(checkout, payment_intent=session.payment_intent))
         return
     if checkout.status is CheckoutStatus.PAID:
         return
-    if session.get("amount_total") != donation.amount_pence:
-        raise ValueError(f"session {session['id']} took {session.get('amount_total')}, "
+    if session.amount_pence != donation.amount_pence:
+        raise ValueError(f"session {session.session_id} took {session.amount_pence}, "
                          f"donation {donation.reference} is for {donation.amount_pence}")
-    pending = uow.ledger.get(pending_key(checkout.session_id))
+    pending = tx.ledger.get(postings.checkout_pending_key(checkout.session_id))
     if checkout.status is CheckoutStatus.OPEN:
-        apply_transfer(uow, TransferRequest.post(pending, f"stripe:{checkout.session_id}:post"))
+        assert pending is not None  # recorded with the checkout
+        apply_transfer(tx, postings.checkout_posted(pending, checkout.session_id))
     else:  # a failed attempt released the pending money before this card succeeded
-        apply_transfer(uow, donation_transfer(donation, f"stripe:{checkout.session_id}:paid", Phase.SINGLE))
-    uow.checkouts.save(replace(checkout, status=CheckoutStatus.PAID, payment_intent=session.get("payment_intent")))
-    email = donation.email or normalise_email((session.get("customer_details") or {}).get("email"))
-    uow.donations.save(replace(donation.settled(donation.amount_pence), email=email))
-    uow.outbox.enqueue(RECEIPT_TOPIC, {"reference": donation.reference}, dedupe_key=f"receipt:{donation.reference}")
+        apply_transfer(tx, postings.checkout_paid(donation, checkout.session_id))
+    tx.checkouts.save(replace(checkout, status=CheckoutStatus.PAID, payment_intent=session.payment_intent))
+    email = donation.email or normalise_email(session.email)
+    tx.donations.save(replace(donation.settled(donation.amount_pence), email=email))
+    tx.outbox.enqueue(RECEIPT_TOPIC, {"reference": donation.reference}, dedupe_key=f"receipt:{donation.reference}")
 
 
-def _release(uow: UnitOfWork, checkout: Checkout, donation: Donation, status: CheckoutStatus, reason: str) -> None:
+def _release(tx: Transaction, checkout: Checkout, donation: Donation, status: CheckoutStatus, reason: str) -> None:
     if checkout.status is not CheckoutStatus.OPEN:
         return  # already paid, failed or expired: a late or repeated event changes nothing
-    pending = uow.ledger.get(pending_key(checkout.session_id))
-    apply_transfer(uow, TransferRequest.void(pending, f"stripe:{checkout.session_id}:void", description=reason))
-    uow.checkouts.save(replace(checkout, status=status))
-    uow.donations.save(donation.settled(0, reason[:200]))
+    pending = tx.ledger.get(postings.checkout_pending_key(checkout.session_id))
+    assert pending is not None  # recorded with the checkout
+    apply_transfer(tx, postings.checkout_voided(pending, checkout.session_id, reason))
+    tx.checkouts.save(replace(checkout, status=status))
+    tx.donations.save(donation.settled(0, reason[:200]))
 
 
-def _session_expired(uow: UnitOfWork, session: dict[str, Any]) -> None:
-    found = _checkout_for_session(uow, session)
+def _session_released(tx: Transaction, session: CheckoutSession, status: CheckoutStatus, reason: str) -> None:
+    found = _checkout_for_session(tx, session)
     if found is not None:
-        _release(uow, *found, CheckoutStatus.EXPIRED, "the checkout expired before payment")
+        _release(tx, *found, status, reason)
 
 
-def _async_payment_failed(uow: UnitOfWork, session: dict[str, Any]) -> None:
-    found = _checkout_for_session(uow, session)
-    if found is not None:
-        _release(uow, *found, CheckoutStatus.FAILED, "the bank payment did not go through")
-
-
-def _payment_failed(uow: UnitOfWork, payment_intent: dict[str, Any]) -> None:
-    reference = _reference_of(payment_intent)
-    if reference is None or uow.donations.get(reference) is None:
-        log.info("ignoring a failed payment we did not create", payment_intent=payment_intent.get("id"))
+def _payment_failed(tx: Transaction, failed: PaymentFailed) -> None:
+    reference = failed.reference
+    if reference is None or tx.donations.get(reference) is None:
+        log.info("ignoring a failed payment we did not create", payment_intent=failed.payment_intent)
         return
-    checkout = uow.checkouts.by_reference(reference, lock=True)
+    checkout = tx.checkouts.by_reference(reference, lock=True)
     if checkout is None:
         raise EventNotYetApplicable(f"payment failure for {reference} arrived before its checkout was recorded")
-    error = payment_intent.get("last_payment_error") or {}
-    reason = error.get("message") or "the card payment failed"
-    _release(uow, checkout, uow.donations.get(reference), CheckoutStatus.FAILED, reason)
+    donation = tx.donations.get(reference)  # read again now that the checkout is locked
+    assert donation is not None
+    _release(tx, checkout, donation, CheckoutStatus.FAILED, failed.reason or "the card payment failed")
 
 
-def _paid_donation(uow: UnitOfWork, payment_intent: str | None, what: str) -> Donation | None:
+def _paid_donation(tx: Transaction, payment_intent: str | None, what: str) -> Donation | None:
     """The donation a payment paid for; None (logged) for a payment that cannot be ours."""
     if not payment_intent:  # every payment of ours is a PaymentIntent made by a checkout session
         log.info(f"ignoring {what} on a payment we did not take: it has no PaymentIntent")
         return None
-    checkout = uow.checkouts.by_payment_intent(payment_intent, lock=True)
+    checkout = tx.checkouts.by_payment_intent(payment_intent, lock=True)
     if checkout is None:
         raise EventNotYetApplicable(f"{what} on payment {payment_intent} arrived before the payment was recorded")
-    return uow.donations.get(checkout.donation_reference)
+    return tx.donations.get(checkout.donation_reference)
 
 
-def _give_back(uow: UnitOfWork, donation: Donation, pence: int, key: str, kind: TransferKind) -> Donation:
+def _give_back(tx: Transaction, donation: Donation, pence: int, key: str, kind: TransferKind) -> Donation:
     """Money that left the fund (a refund, a dispute's withdrawal): a reversing transfer, once per key."""
-    if uow.ledger.get(key) is not None:
+    if tx.ledger.get(key) is not None:
         return donation
-    original = donation_transfer(donation, key, Phase.SINGLE, amount_pence=pence)
-    apply_transfer(uow, original.reversal(key, kind=kind, description=f"{kind.value} of {donation.reference}"))
+    apply_transfer(tx, postings.card_money_given_back(donation, pence, key, kind))
     donation = donation.refunded(pence)
-    uow.donations.save(donation)
+    tx.donations.save(donation)
     return donation
 
 
-def _take_back(uow: UnitOfWork, donation: Donation, pence: int, key: str, kind: TransferKind) -> Donation:
+def _take_back(tx: Transaction, donation: Donation, pence: int, key: str, kind: TransferKind) -> Donation:
     """Money given back that came back to us (a failed refund, a won dispute): the reversal reversed, once."""
-    if uow.ledger.get(key) is not None:
+    if tx.ledger.get(key) is not None:
         return donation
-    apply_transfer(uow, replace(donation_transfer(donation, key, Phase.SINGLE, amount_pence=pence), kind=kind,
-                                description=f"{kind.value} of {donation.reference} reversed"))
+    apply_transfer(tx, postings.card_money_taken_back(donation, pence, key, kind))
     donation = donation.refund_reversed(pence)
-    uow.donations.save(donation)
+    tx.donations.save(donation)
     return donation
 
 
@@ -498,26 +498,25 @@ def _take_back(uow: UnitOfWork, donation: Donation, pence: int, key: str, kind: 
 REFUND_RETURNED = frozenset({"failed", "canceled"})
 
 
-def _refund(uow: UnitOfWork, refund: dict[str, Any]) -> None:
+def _refund(tx: Transaction, refund: RefundChanged) -> None:
     """Any event carrying a refund (refund.created/.updated/.failed, charge.refund.updated): the refund is
     booked once by its id, and booked back once if its status says the money came back."""
-    donation = _paid_donation(uow, refund.get("payment_intent"), "a refund")
+    donation = _paid_donation(tx, refund.payment_intent, "a refund")
     if donation is None:
         return
-    pence = int(refund["amount"])
-    donation = _give_back(uow, donation, pence, f"stripe:{refund['id']}:refunded", TransferKind.REFUND)
-    if refund.get("status") in REFUND_RETURNED:
-        _take_back(uow, donation, pence, f"stripe:{refund['id']}:{refund['status']}", TransferKind.REFUND)
+    pence = refund.amount_pence
+    donation = _give_back(tx, donation, pence, postings.card_refund_key(refund.refund_id), TransferKind.REFUND)
+    if refund.status in REFUND_RETURNED:
+        _take_back(tx, donation, pence, postings.card_refund_returned_key(refund.refund_id, refund.status),
+                   TransferKind.REFUND)
 
 
 # Statuses after which a dispute changes no more (stripe-python's stripe/_dispute.py, Dispute.status):
 # warning_closed (an inquiry that never became a chargeback), prevented (stopped before it was filed), won, lost.
 DISPUTE_CLOSED = frozenset({"warning_closed", "prevented", "won", "lost"})
-# The balance transactions a dispute lists: money withdrawn from Stripe's balance, and money reinstated.
-DISPUTE_WITHDRAWAL, DISPUTE_REINSTATEMENT = "dispute", "dispute_reversal"
 
 
-def _dispute(uow: UnitOfWork, dispute: dict[str, Any]) -> None:
+def _dispute(tx: Transaction, dispute: DisputeChanged) -> None:
     """Any dispute event. Money follows the dispute's balance transactions (withdrawn when funds_withdrawn
     happens, reinstated when funds_reinstated does, each booked once by its id); the donation records the
     dispute's status, a closed status never overwritten by an open one delivered late.
@@ -525,44 +524,27 @@ def _dispute(uow: UnitOfWork, dispute: dict[str, Any]) -> None:
     Stripe withdraws from its balance, which is our receivable from Stripe: the bank account moves when the
     payout carrying the withdrawal is imported (its negative line settles less), as it does for refunds.
     """
-    donation = _paid_donation(uow, dispute.get("payment_intent"), "a dispute")
+    donation = _paid_donation(tx, dispute.payment_intent, "a dispute")
     if donation is None:
         return
-    pence = int(dispute["amount"])
+    pence = dispute.amount_pence
     # Withdrawals first: an event can carry both, and a reinstatement reverses a withdrawal.
-    for transaction in sorted(dispute.get("balance_transactions") or [],
-                              key=lambda t: t.get("reporting_category") != DISPUTE_WITHDRAWAL):
-        key = f"stripe:{transaction['id']}"
-        if transaction.get("reporting_category") == DISPUTE_WITHDRAWAL:
-            donation = _give_back(uow, donation, pence, key, TransferKind.DISPUTE)
-        elif transaction.get("reporting_category") == DISPUTE_REINSTATEMENT:
-            donation = _take_back(uow, donation, pence, key, TransferKind.DISPUTE)
-    key = f"dispute:{dispute['id']}"
-    if donation.metadata.get(key) not in DISPUTE_CLOSED and donation.metadata.get(key) != dispute.get("status"):
-        uow.donations.save(replace(donation, metadata={**donation.metadata, key: str(dispute.get("status"))}))
+    for transaction in sorted(dispute.transactions, key=lambda t: t.move is not DisputeMove.WITHDRAWAL):
+        key = postings.dispute_movement_key(transaction.transaction_id)
+        if transaction.move is DisputeMove.WITHDRAWAL:
+            donation = _give_back(tx, donation, pence, key, TransferKind.DISPUTE)
+        elif transaction.move is DisputeMove.REINSTATEMENT:
+            donation = _take_back(tx, donation, pence, key, TransferKind.DISPUTE)
+    key = f"dispute:{dispute.dispute_id}"
+    if donation.metadata.get(key) not in DISPUTE_CLOSED and donation.metadata.get(key) != dispute.status:
+        tx.donations.save(replace(donation, metadata={**donation.metadata, key: str(dispute.status)}))
 
 
-_EVENT_HANDLERS: dict[str, Callable[[UnitOfWork, dict[str, Any]], None]] = {
-    "checkout.session.completed": _session_completed,
-    "checkout.session.async_payment_succeeded": _session_completed,
-    "checkout.session.async_payment_failed": _async_payment_failed,
-    "checkout.session.expired": _session_expired,
-    "payment_intent.payment_failed": _payment_failed,
-    "refund.created": _refund,
-    "refund.updated": _refund,
-    "refund.failed": _refund,
-    "charge.refund.updated": _refund,
-    **{f"charge.dispute.{change}": _dispute
-       for change in ("created", "updated", "funds_withdrawn", "funds_reinstated", "closed")},
-}
-STRIPE_EVENTS = tuple(_EVENT_HANDLERS)  # what the webhook endpoint subscribes to
-
-
-def accept_stripe_event(uow_factory: Callable[[], UnitOfWork], event: dict[str, Any]) -> bool:
+def accept_stripe_event(uow_factory: UnitOfWorkFactory, event: ReceivedEvent) -> bool:
     """Stores a verified event once and queues it, in one transaction; False for a replay we already hold."""
     with uow_factory() as uow:
-        if not uow.inbox.accept("stripe", event["id"], event["type"][:40], event):
+        if not uow.inbox.accept("stripe", event.event_id, event.type[:40], event.body):
             return False
-        uow.outbox.enqueue(STRIPE_EVENT_TOPIC, event, dedupe_key=f"stripe:{event['id']}")
+        uow.outbox.enqueue(STRIPE_EVENT_TOPIC, event.body, dedupe_key=f"stripe:{event.event_id}")
         uow.commit()
     return True

@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
-from typing import Protocol
+from typing import Any, Protocol
 
 from everypenny.domain.gift_aid import GiftAidDeclaration
 
@@ -90,13 +90,126 @@ class HostedCheckout:
     url: str
 
 
+class PaymentUnavailable(Exception):
+    """The card processor refused a request or could not be reached; the message is the processor's own."""
+
+
 class PaymentGateway(Protocol):
     """A hosted card checkout: card details are typed on the processor's page, never on ours."""
 
-    def create_checkout(self, request: CheckoutRequest) -> HostedCheckout: ...
+    def create_checkout(self, request: CheckoutRequest) -> HostedCheckout:
+        """Any failure to start one is the donor's 'try again later' (start_online_donation catches it)."""
 
     def refund(self, payment_intent: str, amount_pence: int, idempotency_key: str) -> str:
-        """Asks for money back on a payment; returns the refund's id. The books change on the processor's event."""
+        """Asks for money back on a payment; returns the refund's id. The books change on the processor's event.
+        Raises PaymentUnavailable."""
+
+
+# ---- the card processor's events, as the adapter reads them from its wire format ------------------------------
+
+
+class EventRefused(Exception):
+    """A webhook body that is not a genuine event we can read: its signature, format or API version is wrong.
+    The message says which, for the processor's delivery log; nothing is stored."""
+
+
+@dataclass(frozen=True)
+class ReceivedEvent:
+    """An event whose signature checked out, with the body the inbox keeps and the outbox works, as sent."""
+
+    event_id: str
+    type: str
+    body: dict[str, Any]
+
+
+@dataclass(frozen=True)
+class CheckoutSession:
+    session_id: str
+    url: str
+    reference: str | None  # the donation it pays for, as our metadata (or the client reference) names it
+    paid: bool  # a card is paid when the donor finishes; a bank payment may still be on its way
+    payment_intent: str | None
+    amount_pence: int | None
+    email: str | None  # the address the donor gave on the processor's page
+
+
+@dataclass(frozen=True)
+class SessionCompleted:
+    """The donor finished on the hosted page, or a bank payment they started there went through later."""
+
+    session: CheckoutSession
+
+
+@dataclass(frozen=True)
+class SessionExpired:
+    session: CheckoutSession
+
+
+@dataclass(frozen=True)
+class SessionPaymentFailed:
+    """A bank payment started on the hosted page did not go through."""
+
+    session: CheckoutSession
+
+
+@dataclass(frozen=True)
+class PaymentFailed:
+    """A card payment attempt failed (the session stays payable with another card)."""
+
+    payment_intent: str | None
+    reference: str | None
+    reason: str | None  # the processor's message for the donor
+
+
+@dataclass(frozen=True)
+class RefundChanged:
+    """A refund made, updated or failed, wherever it was asked for."""
+
+    refund_id: str
+    payment_intent: str | None
+    amount_pence: int
+    status: str | None
+
+
+class DisputeMove(StrEnum):
+    WITHDRAWAL = "withdrawal"  # the disputed money was taken from the processor's balance
+    REINSTATEMENT = "reinstatement"  # and given back
+
+
+@dataclass(frozen=True)
+class DisputeTransaction:
+    transaction_id: str
+    move: DisputeMove | None  # None: a balance transaction that moves no disputed money
+
+
+@dataclass(frozen=True)
+class DisputeChanged:
+    dispute_id: str
+    payment_intent: str | None
+    amount_pence: int
+    status: str | None
+    transactions: tuple[DisputeTransaction, ...]
+
+
+PaymentChange = (SessionCompleted | SessionExpired | SessionPaymentFailed | PaymentFailed | RefundChanged
+                 | DisputeChanged)
+
+
+@dataclass(frozen=True)
+class PaymentEvent:
+    event_id: str
+    type: str
+    created: datetime
+    change: PaymentChange | None  # None: an event no use case acts on
+
+
+class PaymentEvents(Protocol):
+    """The processor's webhook events: verified when they arrive, read when the outbox applies them."""
+
+    def verify(self, body: bytes, signature: str) -> ReceivedEvent:
+        """Raises EventRefused."""
+
+    def read(self, body: dict[str, Any]) -> PaymentEvent: ...
 
 
 class Undeliverable(Exception):

@@ -11,18 +11,20 @@ from everypenny.domain.appeal import UK_TIME
 from everypenny.domain.gift_aid import gift_aid_pence
 from everypenny.domain.money import format_pence
 from everypenny.service_layer import links
+from everypenny.service_layer.appeals import appeal_of
 from everypenny.service_layer.online_ports import EmailMessage, Mailer, Undeliverable
-from everypenny.service_layer.unit_of_work import UnitOfWork
+from everypenny.service_layer.unit_of_work import Transaction
 
 log = structlog.get_logger(__name__)
 
 
-def receipt_text(uow: UnitOfWork, reference: str, public_url: str, secret_key: str) -> tuple[str, str]:
+def receipt_text(tx: Transaction, reference: str, public_url: str, secret_key: str) -> tuple[str, str]:
     """(subject, body) of the receipt: amount, appeal, beneficiary, date, reference and Gift Aid status."""
-    donation = uow.donations.get(reference)
-    appeal = uow.appeals.get(donation.appeal).appeal
+    donation = tx.donations.get(reference)
+    assert donation is not None  # a receipt is queued for a stored donation
+    appeal = appeal_of(tx, donation)
     amount = format_pence(donation.amount_pence, donation.currency)
-    declaration = uow.gift_aid.for_donation(reference)
+    declaration = tx.gift_aid.for_donation(reference)
     if declaration is not None:
         extra = format_pence(gift_aid_pence(donation.amount_pence), donation.currency)
         gift_aid = (f"Gift Aid: yes, declared on {declaration.declared_at.astimezone(UK_TIME):%d %B %Y}. "
@@ -48,18 +50,18 @@ def receipt_text(uow: UnitOfWork, reference: str, public_url: str, secret_key: s
     return subject, body
 
 
-def send_receipt(uow: UnitOfWork, payload: dict[str, Any], mailer: Mailer, public_url: str,
+def send_receipt(tx: Transaction, payload: dict[str, Any], mailer: Mailer, public_url: str,
                  secret_key: str) -> None:
     """Sends at most one receipt per donation; a donor who gave no email gets none."""
     reference = payload["reference"]
-    donation = uow.donations.get(reference)
-    if donation is None or donation.email is None or uow.emails.find("receipt", reference) is not None:
+    donation = tx.donations.get(reference)
+    if donation is None or donation.email is None or tx.emails.find("receipt", reference) is not None:
         return
-    subject, body = receipt_text(uow, reference, public_url, secret_key)
+    subject, body = receipt_text(tx, reference, public_url, secret_key)
     try:
         mailer.send(donation.email, subject, body)
     except Undeliverable as error:
         log.warning("receipt cannot be delivered; not retrying", reference=reference, reason=str(error))
         return
-    uow.emails.record(EmailMessage(purpose="receipt", reference=reference, recipient=donation.email,
+    tx.emails.record(EmailMessage(purpose="receipt", reference=reference, recipient=donation.email,
                                    subject=subject, body=body, sent_at=datetime.now(UTC)))

@@ -16,7 +16,7 @@ import threading
 import time
 from collections.abc import Callable, Hashable, Mapping, Sequence
 from concurrent.futures import Executor, ThreadPoolExecutor
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import Any, TypeVar
 
@@ -24,9 +24,7 @@ import structlog
 
 from everypenny.domain.redaction import redact_secrets
 from everypenny.service_layer.ports import OutboxTask
-from everypenny.service_layer.unit_of_work import UnitOfWork
-
-TaskHandler = Callable[[UnitOfWork, dict[str, Any]], None]
+from everypenny.service_layer.unit_of_work import Transaction, UnitOfWorkFactory
 
 
 @dataclass(frozen=True)
@@ -35,35 +33,58 @@ class EachBatch:
     writes them set-wise (a few statements per batch rather than per task). It must leave the same effects as
     running its tasks one by one in order; if it fails, each task is run alone as a batch of one."""
 
-    run: Callable[[UnitOfWork, list[dict[str, Any]]], None]
+    run: Callable[[Transaction, list[dict[str, Any]]], None]
+
+
+def each_task(handle: Callable[[Transaction, dict[str, Any]], None]) -> EachBatch:
+    """A topic whose tasks are handled one at a time, in claim order, in the batch's one transaction."""
+
+    def run(tx: Transaction, payloads: list[dict[str, Any]]) -> None:
+        for payload in payloads:
+            handle(tx, payload)
+
+    return EachBatch(run)
+
+
+Call = TypeVar("Call")
+Answer = TypeVar("Answer")
+# A call to make and the queued task it is made for, so a call that fails puts back exactly that task.
+ForTask = tuple[OutboxTask, Call]
 
 
 @dataclass(frozen=True)
 class CallsOut:
     """A topic whose work is calls to a provider, made outside any transaction so that no lock waits on the
     provider's answers (on SQLite, the only write lock, which every acknowledgement needs). `prepare` reads
-    what to call in a short transaction of its own, `call` makes the calls, and `record` stores what they
-    changed in the transaction that marks the tasks done. A crash between a call and its record repeats the
-    call, as a crash inside one transaction would: each call must be idempotent."""
+    what to call for the tasks in a short transaction of its own, each call with the task it is made for;
+    `call` makes the calls, and `record` stores what they changed in the transaction that marks the tasks
+    done. A crash between a call and its record repeats the call, as a crash inside one transaction would:
+    each call must be idempotent."""
 
-    prepare: Callable[[UnitOfWork, list[dict[str, Any]]], Any]
+    prepare: Callable[[Transaction, list[OutboxTask]], Any]
     call: Callable[[Any], Any]
-    record: Callable[[UnitOfWork, Any], None] = lambda uow, outcome: None
+    record: Callable[[Transaction, Any], None] = lambda tx, outcome: None
 
 
-Handler = TaskHandler | EachBatch | CallsOut
+# Every topic's handler takes all of a claimed batch's tasks of its topic (each_task wraps a handler of one).
+Handler = EachBatch | CallsOut
 
 
 class CallsFailed(Exception):
     """Raised by a CallsOut's `call` when some of its calls failed: `made` is what the others returned (recorded
-    as usual, their tasks done) and `failed` the payloads, as queued, of the tasks whose calls failed, which are
-    retried later with `error`'s backoff. So one provider error among many calls repeats only that call."""
+    as usual, their tasks done) and `tasks` the tasks whose calls failed, which are retried later with `error`'s
+    backoff. So one provider error among many calls repeats only that call."""
 
-    def __init__(self, made: Any, failed: Sequence[dict[str, Any]], error: Exception) -> None:
-        super().__init__(f"{len(failed)} call(s) failed: {error!r}")
+    def __init__(self, made: Any, tasks: Sequence[OutboxTask], error: Exception) -> None:
+        super().__init__(f"{len(tasks)} call(s) failed: {error!r}")
         self.made = made
-        self.failed = failed
+        self.tasks = list(tasks)
         self.error = error
+
+    @property
+    def failed(self) -> list[dict[str, Any]]:
+        """What the failed calls were for: their tasks' payloads, as queued."""
+        return [task.payload for task in self.tasks]
 
 
 log = structlog.get_logger(__name__)
@@ -79,27 +100,22 @@ def backoff(attempts: int) -> timedelta:
     return min(timedelta(seconds=0.5 * 2 ** max(attempts - 1, 0)), MAX_BACKOFF)
 
 
-Call = TypeVar("Call")
-Answer = TypeVar("Answer")
-
-
-def call_side_by_side(calls: Executor, call: Callable[[Call], Answer], each: Sequence[Call],
-                      task_of: Callable[[Call], dict[str, Any]],
+def call_side_by_side(calls: Executor, call: Callable[[Call], Answer], each: Sequence[ForTask[Call]],
                       in_turn: Callable[[Call], Hashable]) -> list[tuple[Call, Answer]]:
     """Makes a CallsOut's calls at once on `calls` (a batch waits for its slowest answer, not for their sum),
     except that calls with the same `in_turn` key (e.g. to one phone: a gift's charges, a reply's parts) are
     made one after another, in order, and a failure stops the rest of them so they never overtake it. Returns
     each call made with its answer, in order; if some failed or were stopped, raises CallsFailed with the
-    others' answers and their tasks (`task_of`: the payload of the task a call was made for)."""
-    turns: dict[Hashable, list[Call]] = {}
+    others' answers and the tasks of those that were not made."""
+    turns: dict[Hashable, list[ForTask[Call]]] = {}
     for one in each:
-        turns.setdefault(in_turn(one), []).append(one)
+        turns.setdefault(in_turn(one[1]), []).append(one)
 
-    def in_order(turn: list[Call]) -> list[tuple[Call, Answer | None, Exception | None]]:
-        outcomes: list[tuple[Call, Answer | None, Exception | None]] = []
+    def in_order(turn: list[ForTask[Call]]) -> list[tuple[ForTask[Call], Answer | None, Exception | None]]:
+        outcomes: list[tuple[ForTask[Call], Answer | None, Exception | None]] = []
         for position, one in enumerate(turn):
             try:
-                outcomes.append((one, call(one), None))
+                outcomes.append((one, call(one[1]), None))
             except Exception as error:  # this call's task and those after it in turn are retried later
                 outcomes += [(later, None, error) for later in turn[position:]]
                 break
@@ -112,10 +128,10 @@ def call_side_by_side(calls: Executor, call: Callable[[Call], Answer], each: Seq
         outcomes = sorted((outcome for turn in calls.map(in_order, turns.values()) for outcome in turn),
                           key=lambda outcome: position[id(outcome[0])])
     failed = [(one, error) for one, _, error in outcomes if error is not None]
-    answered = [(one, answer) for one, answer, error in outcomes if error is None]
+    answered = [(one[1], answer) for one, answer, error in outcomes if error is None]
     if failed:
-        raise CallsFailed(answered, [task_of(one) for one, _ in failed], failed[0][1])
-    return answered
+        raise CallsFailed(answered, [task for (task, _), _ in failed], failed[0][1])
+    return answered  # type: ignore[return-value]  # an answer is None only beside an error
 
 
 @dataclass(frozen=True)
@@ -128,16 +144,29 @@ class PeriodicJob:
     run: Callable[[], object]
 
 
-def _by_topic(tasks: Sequence[OutboxTask]) -> dict[str, list[dict[str, Any]]]:
-    """Payloads by topic, topics in the order they first appear and payloads in claim order."""
-    by_topic: dict[str, list[dict[str, Any]]] = {}
+def _by_topic(tasks: Sequence[OutboxTask]) -> dict[str, list[OutboxTask]]:
+    """Tasks by topic, topics in the order they first appear and tasks in claim order."""
+    by_topic: dict[str, list[OutboxTask]] = {}
     for task in tasks:
-        by_topic.setdefault(task.topic, []).append(task.payload)
+        by_topic.setdefault(task.topic, []).append(task)
     return by_topic
 
 
+@dataclass
+class _CallsMade:
+    """The calls a batch's CallsOut topics made before its transaction: what each topic's calls returned, and the
+    tasks whose calls failed (with why)."""
+
+    answers: dict[str, Any] = field(default_factory=dict)
+    failed: list[tuple[OutboxTask, Exception]] = field(default_factory=list)
+
+    def still_due(self, tasks: Sequence[OutboxTask]) -> list[OutboxTask]:
+        failed = {task.id for task, _ in self.failed}
+        return [task for task in tasks if task.id not in failed]
+
+
 class OutboxWorker:
-    def __init__(self, uow_factory: Callable[[], UnitOfWork], handlers: Mapping[str, Handler],
+    def __init__(self, uow_factory: UnitOfWorkFactory, handlers: Mapping[str, Handler],
                  batch_size: int = 50, lease: timedelta = timedelta(seconds=60),
                  periodic: Sequence[PeriodicJob] = (), threads: int = 1, claim_last: Sequence[str] = (),
                  max_attempts: int = DEFAULT_MAX_ATTEMPTS) -> None:
@@ -172,69 +201,78 @@ class OutboxWorker:
     def run_claimed(self, tasks: Sequence[OutboxTask]) -> None:
         """Runs the tasks in one transaction. A task another worker finished meanwhile (its lease ran out on
         us) is skipped: marking the batch done first, under row locks, is what keeps effects once. A topic's
-        tasks go to its handler in claim order (together, for an EachBatch handler; a CallsOut handler's calls
-        come first, outside the transaction). If any task fails, the batch is rolled back and its tasks run one
-        by one, so only the failing one waits; calls already made are recorded first rather than made again
-        (not every provider call can be repeated harmlessly: a text sent twice reaches the donor twice). A call
-        that failed among others (CallsFailed) puts only its own task back."""
-        called: dict[str, Any] = {}
-        failed_calls: list[tuple[OutboxTask, Exception]] = []
-        topics = _by_topic(tasks)
-        try:
-            for topic, payloads in topics.items():
-                if isinstance(handler := self.handlers.get(topic), CallsOut):
-                    try:
-                        called[topic] = self._call_out(handler, payloads)
-                    except CallsFailed as partly:
-                        called[topic] = partly.made
-                        failed = [task for task in tasks if task.topic == topic and task.payload in partly.failed]
-                        failed_calls += [(task, partly.error) for task in failed]
-                        tasks = [task for task in tasks if task not in failed]
-            if tasks:
-                self._complete(tasks, called)
-            tasks = []
-        except Exception as error:  # any failure: keep the task and try again later
-            if len(tasks) > 1:
-                log.info("outbox batch failed; running its tasks one by one", size=len(tasks), error=repr(error))
-            else:
-                failed_calls.append((tasks[0], error))
-                tasks = []
-        for task, error in failed_calls:
-            self._retry_later(task, error)
-        if tasks and called and len(called) < len(topics):
-            try:
-                self._complete([task for task in tasks if task.topic in called], called)
-                tasks = [task for task in tasks if task.topic not in called]
-            except Exception as error:
-                log.info("recording a batch's calls failed; running its tasks one by one", error=repr(error))
-        for task in tasks:
-            self.run_claimed([task])
+        tasks go to its handler in claim order (together; a CallsOut handler's calls come first, outside the
+        transaction). If any task fails, the batch is rolled back and its tasks run one by one, so only the
+        failing one waits; calls already made are recorded first rather than made again (not every provider
+        call can be repeated harmlessly: a text sent twice reaches the donor twice). A call that failed among
+        others (CallsFailed) puts only its own task back."""
+        for task in self._run_together(tasks):
+            self._run_together([task])  # a batch of one leaves nothing to run again
 
-    def _complete(self, tasks: Sequence[OutboxTask], called: dict[str, Any]) -> None:
+    def _run_together(self, tasks: Sequence[OutboxTask]) -> list[OutboxTask]:
+        """Runs the tasks as one batch; returns those to run again one by one because the batch failed."""
+        calls = _CallsMade()
+        try:
+            self._make_calls(tasks, calls)
+            if due := calls.still_due(tasks):
+                self._complete(due, calls.answers)
+        except Exception as error:  # any failure: keep the task and try again later
+            again = self._after_failure(calls.still_due(tasks), calls, error)
+        else:
+            again = []
+        for task, failure in calls.failed:
+            self._retry_later(task, failure)
+        return self._record_calls_first(again, calls.answers, topics=len(_by_topic(tasks)))
+
+    def _after_failure(self, due: list[OutboxTask], calls: _CallsMade, error: Exception) -> list[OutboxTask]:
+        """A lone task that failed is retried later; a failed batch's tasks are to run again one by one."""
+        if len(due) > 1:
+            log.info("outbox batch failed; running its tasks one by one", size=len(due), error=repr(error))
+            return due
+        calls.failed.append((due[0], error))
+        return []
+
+    def _record_calls_first(self, tasks: list[OutboxTask], answers: dict[str, Any],
+                            topics: int) -> list[OutboxTask]:
+        """Before a failed batch's tasks run alone, the calls it made are recorded (and their tasks done) on
+        their own, unless calls were all the batch did; returns the tasks left to run alone."""
+        if not (tasks and answers and len(answers) < topics):
+            return tasks
+        try:
+            self._complete([task for task in tasks if task.topic in answers], answers)
+        except Exception as error:
+            log.info("recording a batch's calls failed; running its tasks one by one", error=repr(error))
+            return tasks
+        return [task for task in tasks if task.topic not in answers]
+
+    def _make_calls(self, tasks: Sequence[OutboxTask], calls: _CallsMade) -> None:
+        """Each CallsOut topic's calls: prepared in a short transaction of their own, made outside any."""
+        for topic, topic_tasks in _by_topic(tasks).items():
+            handler = self.handlers.get(topic)
+            if not isinstance(handler, CallsOut):
+                continue
+            try:
+                with self.uow_factory() as uow:
+                    prepared = handler.prepare(uow, topic_tasks)
+                calls.answers[topic] = handler.call(prepared)
+            except CallsFailed as partly:
+                calls.answers[topic] = partly.made
+                failed = {task.id for task in partly.tasks}
+                calls.failed += [(task, partly.error) for task in topic_tasks if task.id in failed]
+
+    def _complete(self, tasks: Sequence[OutboxTask], answers: dict[str, Any]) -> None:
         """Marks the tasks done and applies them (records the calls made for them) in one transaction."""
         with self.uow_factory() as uow:
             ours = uow.outbox.complete_many([task.id for task in tasks])
-            for topic, payloads in _by_topic([task for task in tasks if task.id in ours]).items():
-                if topic in called:
-                    self.handlers[topic].record(uow, called[topic])
+            for topic, topic_tasks in _by_topic([task for task in tasks if task.id in ours]).items():
+                handler = self.handlers.get(topic)
+                if handler is None:
+                    raise LookupError(f"no handler for outbox topic {topic!r}")
+                if isinstance(handler, CallsOut):
+                    handler.record(uow, answers[topic])
                 else:
-                    self._run(topic, uow, payloads)
+                    handler.run(uow, [task.payload for task in topic_tasks])
             uow.commit()
-
-    def _call_out(self, handler: CallsOut, payloads: list[dict[str, Any]]) -> Any:
-        with self.uow_factory() as uow:
-            calls = handler.prepare(uow, payloads)
-        return handler.call(calls)
-
-    def _run(self, topic: str, uow: UnitOfWork, payloads: list[dict[str, Any]]) -> None:
-        handler = self.handlers.get(topic)
-        if handler is None:
-            raise LookupError(f"no handler for outbox topic {topic!r}")
-        if isinstance(handler, EachBatch):
-            handler.run(uow, payloads)
-            return
-        for payload in payloads:
-            handler(uow, payload)
 
     def _retry_later(self, task: OutboxTask, error: Exception) -> None:
         """Backs off and tries again; after max_attempts the task is parked, so work that can never succeed

@@ -7,10 +7,8 @@ are refused for an id that is not parked, so a typo or a second click changes no
 
 from __future__ import annotations
 
-from collections.abc import Callable
-
 from everypenny.service_layer.ports import ParkedTask
-from everypenny.service_layer.unit_of_work import UnitOfWork
+from everypenny.service_layer.unit_of_work import UnitOfWorkFactory
 
 
 class NotParked(LookupError):
@@ -18,19 +16,19 @@ class NotParked(LookupError):
         super().__init__(f"no parked task has the id {task_id}")
 
 
-def parked_tasks(uow_factory: Callable[[], UnitOfWork]) -> list[ParkedTask]:
+def parked_tasks(uow_factory: UnitOfWorkFactory) -> list[ParkedTask]:
     with uow_factory() as uow:
         return uow.outbox.parked()
 
 
-def retry_parked(uow_factory: Callable[[], UnitOfWork], task_id: int) -> None:
+def retry_parked(uow_factory: UnitOfWorkFactory, task_id: int) -> None:
     with uow_factory() as uow:
         if not uow.outbox.unpark(task_id):
             raise NotParked(task_id)
         uow.commit()
 
 
-def dismiss_parked(uow_factory: Callable[[], UnitOfWork], task_id: int, dismissed_by: str) -> None:
+def dismiss_parked(uow_factory: UnitOfWorkFactory, task_id: int, dismissed_by: str) -> None:
     with uow_factory() as uow:
         if not uow.outbox.dismiss(task_id, dismissed_by):
             raise NotParked(task_id)

@@ -21,7 +21,7 @@ from everypenny.domain.payouts import Fund
 from everypenny.service_layer.housekeeping import for_each_appeal
 from everypenny.service_layer.money_out import fund_balances
 from everypenny.service_layer.ports import DuplicateKey
-from everypenny.service_layer.unit_of_work import UnitOfWork
+from everypenny.service_layer.unit_of_work import Transaction, UnitOfWork, UnitOfWorkFactory
 
 SEAL_BATCH_SIZE = 500
 MAX_SEAL_CONFLICTS = 5
@@ -36,12 +36,12 @@ def utc_now() -> datetime:
     return datetime.now(UTC)
 
 
-def appeal_slugs(uow_factory: Callable[[], UnitOfWork]) -> list[str]:
+def appeal_slugs(uow_factory: UnitOfWorkFactory) -> list[str]:
     with uow_factory() as uow:
         return [stored.appeal.slug for stored in uow.appeals.list()]
 
 
-def seal_appeal(uow_factory: Callable[[], UnitOfWork], slug: str, batch_size: int = SEAL_BATCH_SIZE,
+def seal_appeal(uow_factory: UnitOfWorkFactory, slug: str, batch_size: int = SEAL_BATCH_SIZE,
                 lookback_ids: int | None = None, clock: Callable[[], datetime] = utc_now) -> int:
     """Appends the appeal's not-yet-sealed transfers to its chain; returns how many it sealed.
 
@@ -70,19 +70,19 @@ def seal_appeal(uow_factory: Callable[[], UnitOfWork], slug: str, batch_size: in
             return sealed
 
 
-def seal_ledger(uow_factory: Callable[[], UnitOfWork]) -> dict[str, int]:
+def seal_ledger(uow_factory: UnitOfWorkFactory) -> dict[str, int]:
     """Seals every appeal's recent transfers: the worker's periodic job."""
     return for_each_appeal(uow_factory, lambda slug: seal_appeal(uow_factory, slug, lookback_ids=SEAL_LOOKBACK_IDS))
 
 
-def verify_appeal(uow: UnitOfWork, slug: str, grace: timedelta = DEFAULT_SEAL_GRACE,
+def verify_appeal(tx: Transaction, slug: str, grace: timedelta = DEFAULT_SEAL_GRACE,
                   now: datetime | None = None, published: Mapping[int, str] | None = None) -> Verification:
     """Recomputes every hash of the appeal's chain from the transfers as they are stored now, and checks
     it against any heads published earlier (seq -> hash)."""
     verifier = ChainVerifier(slug, published)
-    for entry, transfer in uow.chain.walk(slug):
+    for entry, transfer in tx.chain.walk(slug):
         verifier.check(entry, transfer)
-    return verifier.result(uow.chain.unsealed_ages(slug), now or utc_now(), grace)
+    return verifier.result(tx.chain.unsealed_ages(slug), now or utc_now(), grace)
 
 
 # --- the public transparency page ---------------------------------------------------------------------------

@@ -8,8 +8,7 @@ twice, the excess of an over-payment) is not posted: it is listed for finance to
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 
 from everypenny.domain.appeal import Appeal, Channel
@@ -25,11 +24,12 @@ from everypenny.domain.settlement import (
     parse_statement,
     settlement_due_by,
 )
+from everypenny.service_layer import text_giving
 from everypenny.service_layer.appeals import stored_appeal
 from everypenny.service_layer.money_out import gifts, post_settlement
 from everypenny.service_layer.settlement_ports import PayoutSource, StoredLine
-from everypenny.service_layer.text_giving import ChargeReport, apply_charge_reports
-from everypenny.service_layer.unit_of_work import UnitOfWork
+from everypenny.service_layer.text_giving_ports import ChargeReport
+from everypenny.service_layer.unit_of_work import Transaction, UnitOfWork, UnitOfWorkFactory
 
 AGGREGATOR = "aggregator"
 STRIPE = "stripe"
@@ -71,20 +71,24 @@ def import_aggregator_statement(uow: UnitOfWork, slug: str, content: bytes) -> I
     return result
 
 
-def _settle_unconfirmed(uow: UnitOfWork, slug: str, statement: Statement) -> None:
+def _settle_unconfirmed(tx: Transaction, slug: str, statement: Statement) -> None:
     """Charges whose report never came, on the statement's network and in its month, are settled by it: a line
     for one means the network charged it, so it posts (and the line then settles it); none means it never
     did, so it voids. Donors are not texted weeks later."""
-    waiting = uow.settlements.unconfirmed_charges(slug, statement.network, statement.period)
+    waiting = tx.settlements.unconfirmed_charges(slug, statement.network, statement.period)
     if not waiting:
         return
     on_statement = {line.request_id for line in statement.lines}
-    apply_charge_reports(uow, [
-        asdict(ChargeReport(request_id, "charged") if request_id in on_statement
-               else ChargeReport(request_id, "failed", NOT_ON_STATEMENT)) for request_id in waiting], None)
+    settled_now = text_giving.record_charge_reports(tx, [
+        ChargeReport(request_id, "charged") if request_id in on_statement
+        else ChargeReport(request_id, "failed", NOT_ON_STATEMENT) for request_id in waiting])
+    if settled_now:
+        text_giving.move_reported_money(tx, settled_now)
+        text_giving.settle_donations(tx, settled_now)
+        text_giving.record_receipts_delivery(tx, settled_now)
 
 
-def import_card_payouts(uow_factory: Callable[[], UnitOfWork], slug: str, payouts: PayoutSource,
+def import_card_payouts(uow_factory: UnitOfWorkFactory, slug: str, payouts: PayoutSource,
                         since: datetime | None = None) -> list[ImportResult]:
     """Imports the appeal's share of each paid Stripe payout, one unit of work per payout, oldest first.
 
@@ -124,9 +128,9 @@ def import_card_payouts(uow_factory: Callable[[], UnitOfWork], slug: str, payout
     return results
 
 
-def _already_imported(uow: UnitOfWork, slug: str, source: str, statement: Statement) -> ImportResult | None:
+def _already_imported(tx: Transaction, slug: str, source: str, statement: Statement) -> ImportResult | None:
     """The earlier import of this statement if it is identical; a refusal if it differs."""
-    stored = uow.settlements.statement(slug, source, statement.reference)
+    stored = tx.settlements.statement(slug, source, statement.reference)
     if stored is None:
         return None
     if stored.sha256 != statement.sha256:
@@ -137,12 +141,12 @@ def _already_imported(uow: UnitOfWork, slug: str, source: str, statement: Statem
                         already_imported=True)
 
 
-def _post_and_store(uow: UnitOfWork, appeal: Appeal, source: str, statement: Statement, matched: list[MatchedLine],
+def _post_and_store(tx: Transaction, appeal: Appeal, source: str, statement: Statement, matched: list[MatchedLine],
                     settled_by_channel: dict[Channel, tuple[int, int]], posting_reference: str) -> ImportResult:
     """Posts what the statement settles, each channel's (gross, fee) against that channel's receivable."""
     for channel, (settled, fee_pence) in settled_by_channel.items():
         if settled > 0:
-            post_settlement(uow, appeal, channel, settled, posting_reference, fee_pence)
+            post_settlement(tx, appeal, channel, settled, posting_reference, fee_pence)
         elif settled < 0:
             raise StatementRefused(
                 f"statement {statement.reference} settles {format_pence(settled, appeal.currency)} of this "
@@ -150,7 +154,7 @@ def _post_and_store(uow: UnitOfWork, appeal: Appeal, source: str, statement: Sta
                 "with `everypenny settlement record` once agreed with the payer")
     settled = sum(m.settled_pence for m in matched)
     fee_pence = sum(fee for gross, fee in settled_by_channel.values() if gross > 0)
-    uow.settlements.add_statement(appeal.slug, source, statement, matched)
+    tx.settlements.add_statement(appeal.slug, source, statement, matched)
     problems: dict[LineStatus, int] = {}
     for m in matched:
         if m.status is not LineStatus.MATCHED:
@@ -206,7 +210,7 @@ class Reconciliation:
         return sum(c.amount_pence for c in self.unsettled if c.overdue)
 
 
-def reconcile(uow_factory: Callable[[], UnitOfWork], slug: str, window_days: int = DEFAULT_WINDOW_DAYS,
+def reconcile(uow_factory: UnitOfWorkFactory, slug: str, window_days: int = DEFAULT_WINDOW_DAYS,
               card_window_days: int = DEFAULT_CARD_WINDOW_DAYS, now: datetime | None = None) -> Reconciliation:
     """Every charged text and paid card donation (online or text-to-link) against the lines that paid it;
     each side's leftovers."""

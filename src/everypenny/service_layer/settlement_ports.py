@@ -51,7 +51,8 @@ class SettlementStore(Protocol):
 
 class PayoutSource(Protocol):
     def paid_since(self, since: datetime | None) -> list[CardPayout]:
-        """Paid card payouts, oldest first, each with the balance transactions it paid."""
+        """Paid card payouts, oldest first, each with the balance transactions it paid. Raises
+        online_ports.PaymentUnavailable."""
         ...
 
 

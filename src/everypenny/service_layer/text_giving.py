@@ -30,10 +30,11 @@ from typing import Any
 
 import structlog
 
+from everypenny.domain import postings
 from everypenny.domain.appeal import Appeal, AppealStatus, Billing, Channel, Shortcode
 from everypenny.domain.donation import ConsentRecord, Donation, Medium, new_reference
 from everypenny.domain.keywords import Donate, Help, NeedsAmount, OptIn, OptOut, parse
-from everypenny.domain.ledger import AccountCode, Phase, TransferKind, TransferRequest
+from everypenny.domain.ledger import TransferRequest
 from everypenny.domain.money import format_pence
 from everypenny.domain.provider_opt_out import SOURCE_PREFIX as TWILIO_CONSENTS
 from everypenny.domain.provider_opt_out import twilio_consent_change
@@ -65,21 +66,27 @@ from everypenny.domain.text_giving import (
     unknown_text,
 )
 from everypenny.service_layer import links
+from everypenny.service_layer.appeals import appeal_of
 from everypenny.service_layer.ledger import apply_transfers
-from everypenny.service_layer.outbox import CallsFailed, CallsOut, EachBatch, Handler, call_side_by_side
+from everypenny.service_layer.outbox import CallsFailed, CallsOut, EachBatch, ForTask, Handler, call_side_by_side
+from everypenny.service_layer.ports import OutboxTask
 from everypenny.service_layer.text_giving_ports import (
+    AGGREGATOR,
     AggregatorGateway,
+    AggregatorMessage,
     ChargeAnswer,
     ChargeOrder,
+    ChargeReport,
+    DeliveryReport,
+    InboundText,
     MessageOrder,
     RefundOrder,
     RefundStatus,
 )
-from everypenny.service_layer.unit_of_work import UnitOfWork
+from everypenny.service_layer.unit_of_work import Transaction, UnitOfWork, UnitOfWorkFactory
 
 log = structlog.get_logger(__name__)
 
-AGGREGATOR = "aggregator"
 TWILIO = "twilio"
 
 TEXT_RECEIVED = "sms.text_received"
@@ -99,39 +106,6 @@ CONCURRENT_CALLS = 16
 # During a burst, money already charged is booked and receipted before new texts are taken up, so the
 # totaliser moves while the texts are still arriving rather than only after the last one is handled.
 CLAIMED_LAST = (TEXT_RECEIVED,)
-
-
-@dataclass(frozen=True)
-class InboundText:
-    """A donor's text (MO) as a provider delivered it."""
-
-    provider: str
-    message_id: str
-    msisdn: str
-    to: str
-    body: str
-    network: str = ""
-    received_at: str = ""
-
-    @property
-    def key(self) -> str:
-        return f"{self.provider}:{self.message_id}"
-
-
-@dataclass(frozen=True)
-class ChargeReport:
-    request_id: str
-    status: str  # "charged" or "failed"
-    reason: str | None = None  # the aggregator's failure code
-    network: str = ""
-    txguid: str | None = None
-
-
-@dataclass(frozen=True)
-class DeliveryReport:
-    txguid: str  # the aggregator's id for the message, from its answer when it took it
-    status: str  # "delivered" or "failed"
-    detail: str | None = None
 
 
 class ChargeNotYetKnown(LookupError):
@@ -200,6 +174,16 @@ def delivery_report_callback(report: DeliveryReport) -> Callback:
                     DELIVERY_REPORTED, asdict(report))
 
 
+def aggregator_callback(message: AggregatorMessage) -> Callback:
+    match message:
+        case InboundText():
+            return text_callback(message)
+        case ChargeReport():
+            return charge_report_callback(message)
+        case DeliveryReport():
+            return delivery_report_callback(message)
+
+
 def _delivery_report_id(txguid: str, status: str) -> str:
     return f"delivery:{txguid}:{status}"
 
@@ -236,8 +220,8 @@ class _TextBatch:
     one statement, and the batch remembers what its earlier texts changed that later ones must see (a STOP
     before a donation, the daily cap across two texts from one phone), exactly as if handled one by one."""
 
-    def __init__(self, uow: UnitOfWork, texts: Sequence[InboundText]) -> None:
-        self.uow = uow
+    def __init__(self, tx: Transaction, texts: Sequence[InboundText]) -> None:
+        self.tx = tx
         self.day_start = london_day_start(_now())
         self._phones = sorted({phone for text in texts if (phone := _uk_mobile_or_none(text.msisdn))})
         self._given: dict[tuple[str, str], int] = {}
@@ -251,14 +235,14 @@ class _TextBatch:
     def given_today(self, appeal: str, phone: str) -> int:
         """The first ask for an appeal reads (and on PostgreSQL locks) every phone in the batch at once."""
         if (appeal, phone) not in self._given:
-            given = self.uow.texts.given_today_many(appeal, self._phones, self.day_start)
+            given = self.tx.texts.given_today_many(appeal, self._phones, self.day_start)
             self._given.update(((appeal, number), pence) for number, pence in given.items())
         return self._given[appeal, phone]
 
     def opted_out(self, phone: str) -> bool:
         """Stored consents for every phone in the batch, read at the first ask; then the batch's own words."""
         if self._consent is None:
-            self._consent = dict(self.uow.consents.current_many(self._phones, Medium.SMS))
+            self._consent = dict(self.tx.consents.current_many(self._phones, Medium.SMS))
             self._consent.update((record.contact, record.granted) for record in self.consents)
         return self._consent.get(phone) is False
 
@@ -269,17 +253,17 @@ class _TextBatch:
 
     def add_donation(self, donation: Donation) -> None:
         self.donations.append(donation)
-        key = (donation.appeal, donation.phone)
+        key = (donation.appeal, donation.text_phone)
         self._given[key] = self.given_today(*key) + donation.amount_pence
 
     def store(self) -> None:
-        self.uow.donations.add_many(self.donations)
-        self.uow.consents.record_many(self.consents)
-        self.uow.texts.add_charges(self.charges)
-        apply_transfers(self.uow, self.transfers)
-        self.uow.outbox.enqueue_many([(CHARGE, _task_for(charge.request_id), f"{CHARGE}:{charge.request_id}")
+        self.tx.donations.add_many(self.donations)
+        self.tx.consents.record_many(self.consents)
+        self.tx.texts.add_charges(self.charges)
+        apply_transfers(self.tx, self.transfers)
+        self.tx.outbox.enqueue_many([(CHARGE, _task_for(charge.request_id), f"{CHARGE}:{charge.request_id}")
                                       for charge in self.charges])
-        _store_messages(self.uow, self.messages)
+        _store_messages(self.tx, self.messages)
 
 
 def _uk_mobile_or_none(msisdn: str) -> str | None:
@@ -289,23 +273,23 @@ def _uk_mobile_or_none(msisdn: str) -> str | None:
         return None
 
 
-def handle_texts(uow: UnitOfWork, payloads: list[dict[str, Any]], donor_links: DonorLinks) -> None:
+def handle_texts(tx: Transaction, payloads: list[dict[str, Any]], donor_links: DonorLinks) -> None:
     texts = [InboundText(**payload) for payload in payloads]
-    batch = _TextBatch(uow, texts)
+    batch = _TextBatch(tx, texts)
     for text in texts:
         _handle_text(batch, text, donor_links, inline=False)
     batch.store()
 
 
-def _appeals_on(uow: UnitOfWork, number: str) -> list[tuple[Appeal, Shortcode]]:
+def _appeals_on(tx: Transaction, number: str) -> list[tuple[Appeal, Shortcode]]:
     """Appeals taking texts on `number` (several charities may share a shortcode), live ones first."""
-    found = [(s.appeal, s.appeal.shortcode(number)) for s in uow.appeals.list() if s.appeal.shortcode(number)]
+    found = [(s.appeal, shortcode) for s in tx.appeals.list() if (shortcode := s.appeal.shortcode(number))]
     return sorted(found, key=lambda pair: pair[0].status is not AppealStatus.LIVE)
 
 
 def _handle_text(batch: _TextBatch, text: InboundText, donor_links: DonorLinks, inline: bool) -> None:
     reply = _replier(batch, text, inline)
-    on_number = _appeals_on(batch.uow, text.to)
+    on_number = _appeals_on(batch.tx, text.to)
     if not on_number:
         log.warning("text to a number no appeal uses", to=text.to, message_id=text.message_id)
         reply("reply", no_appeal(text.to))
@@ -317,7 +301,7 @@ def _handle_text(batch: _TextBatch, text: InboundText, donor_links: DonorLinks, 
     if inline and shortcode.billing is Billing.CARRIER:
         shortcode = replace(shortcode, billing=Billing.LINK)  # a link provider cannot bill a phone
     try:
-        phone, not_uk = uk_mobile(text.msisdn), None
+        phone, not_uk = uk_mobile(text.msisdn), ""
     except NotUkMobile as error:
         phone, not_uk = None, str(error)
     contact = phone or text.msisdn
@@ -360,9 +344,9 @@ def _replier(batch: _TextBatch, text: InboundText, inline: bool) -> Reply:
     return reply
 
 
-def _store_messages(uow: UnitOfWork, messages: Sequence[OutboundText]) -> None:
-    uow.texts.add_messages(messages)
-    uow.outbox.enqueue_many([(SEND, _task_for(message.request_id), f"{SEND}:{message.request_id}")
+def _store_messages(tx: Transaction, messages: Sequence[OutboundText]) -> None:
+    tx.texts.add_messages(messages)
+    tx.outbox.enqueue_many([(SEND, _task_for(message.request_id), f"{SEND}:{message.request_id}")
                              for message in messages if message.status is MessageStatus.QUEUED])
 
 
@@ -394,11 +378,7 @@ def _donate(batch: _TextBatch, text: InboundText, appeal: Appeal, shortcode: Sho
         charge = SmsCharge(charge_request_id(text.message_id, sequence), donation.reference, sequence,
                            charge_pence, appeal.currency, text.network)
         batch.charges.append(charge)
-        batch.transfers.append(TransferRequest(
-            idempotency_key=_pending_key(charge.request_id), appeal=appeal.slug,
-            debit=AccountCode.receivable(Channel.CARRIER_SMS), credit=AccountCode.RESTRICTED_FUND,
-            amount_pence=charge_pence, currency=appeal.currency, kind=TransferKind.DONATION, phase=Phase.PENDING,
-            reference=donation.reference, description=f"text {intent.keyword} to {shortcode.number}"))
+        batch.transfers.append(postings.text_charge_pending(charge, appeal.slug, intent.keyword, shortcode.number))
     log.info("text donation accepted", reference=donation.reference, amount_pence=amount, network=text.network)
 
 
@@ -407,68 +387,73 @@ def _task_for(request_id: str) -> dict[str, str]:
     return {"request_id": request_id}
 
 
-def _pending_key(request_id: str) -> str:
-    return f"sms:{request_id}"
-
-
-def charge_orders(uow: UnitOfWork, payloads: list[dict[str, Any]], donor_links: DonorLinks) -> list[ChargeOrder]:
+def charge_orders(tx: Transaction, tasks: list[OutboxTask],
+                  donor_links: DonorLinks) -> list[ForTask[ChargeOrder]]:
     """What to ask the aggregator to charge for these queued charges, each with its receipt."""
-    request_ids = [payload["request_id"] for payload in payloads]
-    charges = uow.texts.charges(request_ids)
+    request_ids = [task.payload["request_id"] for task in tasks]
+    charges = tx.texts.charges(request_ids)
     if unknown := [request_id for request_id in request_ids if request_id not in charges]:
         raise ChargeNotYetKnown(unknown[0])
     # A final charge's report beat this retry: the aggregator already has the request.
-    due = [charges[request_id] for request_id in dict.fromkeys(request_ids) if not charges[request_id].final]
-    gifts = uow.donations.get_many([charge.donation_reference for charge in due])
+    due = [(task, charges[request_id]) for request_id, task in _first_task_for_each(tasks).items()
+           if not charges[request_id].final]
+    gifts = tx.donations.get_many([charge.donation_reference for _, charge in due])
     orders = []
-    for charge in due:
+    for task, charge in due:
         donation = gifts[charge.donation_reference]
-        appeal = uow.appeals.get(donation.appeal).appeal
-        orders.append(ChargeOrder(
-            request_id=charge.request_id, msisdn=donation.phone.lstrip("+"),
+        appeal = appeal_of(tx, donation)
+        orders.append((task, ChargeOrder(
+            request_id=charge.request_id, msisdn=donation.text_phone.lstrip("+"),
             shortcode=donation.metadata["shortcode"], amount_pence=charge.amount_pence,
             currency=charge.currency, description=f"Donation to {appeal.name}"[:60],
-            receipt=receipt(appeal, charge.amount_pence, charge.sequence, _charge_count(uow, charge, donation),
+            receipt=receipt(appeal, charge.amount_pence, charge.sequence, _charge_count(tx, charge, donation),
                             donor_links.gift_aid(donation.reference)),
-            time_to_live_min=int(CHARGE_TIME_TO_LIVE.total_seconds() // 60)))
+            time_to_live_min=int(CHARGE_TIME_TO_LIVE.total_seconds() // 60))))
     return orders
 
 
-def _charge_count(uow: UnitOfWork, charge: SmsCharge, donation: Donation) -> int:
+def _first_task_for_each(tasks: list[OutboxTask]) -> dict[str, OutboxTask]:
+    """Each request id the tasks name, with the first task naming it, in claim order."""
+    first: dict[str, OutboxTask] = {}
+    for task in tasks:
+        first.setdefault(task.payload["request_id"], task)
+    return first
+
+
+def _charge_count(tx: Transaction, charge: SmsCharge, donation: Donation) -> int:
     """How many charges the gift was split into: most are one, and only a split gift needs its siblings read."""
-    return 1 if charge.amount_pence == donation.amount_pence else len(uow.texts.charges_for(donation.reference))
+    return 1 if charge.amount_pence == donation.amount_pence else len(tx.texts.charges_for(donation.reference))
 
 
-def request_charges(gateway: AggregatorGateway, orders: list[ChargeOrder],
+def request_charges(gateway: AggregatorGateway, orders: list[ForTask[ChargeOrder]],
                     calls: Executor) -> list[tuple[ChargeOrder, ChargeAnswer]]:
     """Asks for the charges side by side, but a phone's in turn (a split gift's charges in sequence, as the
     network would take them one after another); a charge whose call failed is asked again later, alone."""
-    return call_side_by_side(calls, gateway.request_charge, orders, lambda order: _task_for(order.request_id),
-                             in_turn=lambda order: order.msisdn)
+    return call_side_by_side(calls, gateway.request_charge, orders, in_turn=lambda order: order.msisdn)
 
 
-def record_charge_answers(uow: UnitOfWork, answered: list[tuple[ChargeOrder, ChargeAnswer]],
+def record_charge_answers(tx: Transaction, answered: list[tuple[ChargeOrder, ChargeAnswer]],
                           donor_links: DonorLinks) -> None:
     """Keeps the aggregator's id for each charge it took, and the receipt it took with it (sent, under that id,
     so its delivery report finds it); a charge it refused for good fails now, with its code, as a report
     saying so would."""
     taken = [(order, answer) for order, answer in answered if answer.txguid]
-    charges = uow.texts.charges([order.request_id for order, _ in taken])
-    uow.texts.set_charge_txguids({order.request_id: answer.txguid for order, answer in taken})
+    charges = tx.texts.charges([order.request_id for order, _ in taken])
+    tx.texts.set_charge_txguids({order.request_id: answer.txguid for order, answer in taken if answer.txguid})
     receipts = {message_request_id(order.request_id, "r", 1): (order, answer) for order, answer in taken}
-    recorded = uow.texts.messages(list(receipts))
+    recorded = tx.texts.messages(list(receipts))
     unrecorded = [(request_id, order, answer) for request_id, (order, answer) in receipts.items()
                   if request_id not in recorded]
-    gifts = uow.donations.get_many([charges[order.request_id].donation_reference for _, order, _ in unrecorded])
-    uow.texts.add_messages([_receipt_sent(request_id, order, answer, charges[order.request_id],
+    gifts = tx.donations.get_many([charges[order.request_id].donation_reference for _, order, _ in unrecorded])
+    tx.texts.add_messages([_receipt_sent(request_id, order, answer, charges[order.request_id],
                                           gifts[charges[order.request_id].donation_reference])
                             for request_id, order, answer in unrecorded])
-    _apply_reports_waiting_for(uow, [answer.txguid for _, _, answer in unrecorded])
-    refused_now = [asdict(ChargeReport(answer.request_id, ChargeStatus.FAILED.value, answer.failcode))
+    _apply_reports_waiting_for(tx, [answer.txguid for _, _, answer in unrecorded if answer.txguid])
+    refused_now = [ChargeReport(answer.request_id, ChargeStatus.FAILED.value, answer.failcode)
                    for _, answer in answered if answer.failcode]
     if refused_now:
-        log.warning("aggregator refused charges for good", request_ids=[p["request_id"] for p in refused_now])
-        apply_charge_reports(uow, refused_now, donor_links)
+        log.warning("aggregator refused charges for good", request_ids=[r.request_id for r in refused_now])
+        apply_charge_reports(tx, refused_now, donor_links)
 
 
 RECEIPT_NOT_SENT = "not sent: the charge failed"
@@ -478,22 +463,32 @@ def _receipt_sent(request_id: str, order: ChargeOrder, answer: ChargeAnswer, cha
                   donation: Donation) -> OutboundText:
     failed = charge.status is ChargeStatus.FAILED  # its report beat the answer
     return OutboundText(
-        request_id=request_id, provider=AGGREGATOR, to=donation.phone, sender=order.shortcode, body=order.receipt,
+        request_id=request_id, provider=AGGREGATOR, to=donation.text_phone, sender=order.shortcode,
+        body=order.receipt,
         purpose="receipt", in_reply_to=donation.metadata["message_id"], donation_reference=donation.reference,
         status=MessageStatus.FAILED if failed else MessageStatus.SENT,
         status_detail=RECEIPT_NOT_SENT if failed else None, txguid=answer.txguid)
 
 
-def apply_charge_reports(uow: UnitOfWork, payloads: list[dict[str, Any]], donor_links: DonorLinks | None) -> None:
+def apply_charge_reports(tx: Transaction, reports: Sequence[ChargeReport], donor_links: DonorLinks) -> None:
     """Each report in turn, as if alone: a second report for a charge in the same batch is a duplicate or a
-    contradiction of the first, and a split gift's charges may settle it together. Without `donor_links`
-    (an outcome learnt weeks later from a statement) donors are not texted."""
-    reports = [ChargeReport(**payload) for payload in payloads]
-    charges = uow.texts.charges([report.request_id for report in reports])
+    contradiction of the first, and a split gift's charges may settle it together. The donors are told."""
+    settled_now = record_charge_reports(tx, reports)
+    if settled_now:
+        move_reported_money(tx, settled_now)
+        settled = settle_donations(tx, settled_now)
+        tell_donors(tx, settled, donor_links)
+        record_receipts_delivery(tx, settled_now)
+
+
+def record_charge_reports(tx: Transaction, reports: Sequence[ChargeReport]) -> list[SmsCharge]:
+    """Stores what each report says of its charge; returns the charges whose first final report this is (a
+    report that contradicts an earlier final one is recorded on the charge and logged, and changes no money)."""
+    charges = tx.texts.charges([report.request_id for report in reports])
     if unknown := [report.request_id for report in reports if report.request_id not in charges]:
         raise ChargeNotYetKnown(f"charge report for {unknown[0]!r} arrived before its charge")
     changed: dict[str, SmsCharge] = {}
-    settled_now: list[SmsCharge] = []  # charges whose first final report this batch brings
+    settled_now: list[SmsCharge] = []
     for report in reports:
         charge = charges[report.request_id]
         if report.txguid and not charge.txguid:
@@ -509,78 +504,107 @@ def apply_charge_reports(uow: UnitOfWork, payloads: list[dict[str, Any]], donor_
                         contradiction=updated.contradicting_report)
         else:
             settled_now.append(updated)
-    uow.texts.save_charges(list(changed.values()))
-    uow.texts.set_charge_txguids({report.request_id: report.txguid for report in reports if report.txguid})
-    if not settled_now:
-        return
-    pendings = uow.ledger.get_many([_pending_key(charge.request_id) for charge in settled_now])
+    tx.texts.save_charges(list(changed.values()))
+    tx.texts.set_charge_txguids({report.request_id: report.txguid for report in reports if report.txguid})
+    return settled_now
+
+
+def move_reported_money(tx: Transaction, settled_now: Sequence[SmsCharge]) -> None:
+    """Posts each charged charge's pending transfer and voids each failed one's."""
+    pendings = tx.ledger.get_many([postings.text_charge_pending_key(charge.request_id) for charge in settled_now])
     moves = []
     for charge in settled_now:
-        pending = pendings[_pending_key(charge.request_id)]
+        pending = pendings[postings.text_charge_pending_key(charge.request_id)]
         if charge.status is ChargeStatus.CHARGED:
-            moves.append(TransferRequest.post(pending, f"{pending.idempotency_key}:post", description="charged"))
+            moves.append(postings.text_charge_posted(pending, charge.request_id))
         else:
-            moves.append(TransferRequest.void(pending, f"{pending.idempotency_key}:void",
-                                              description=f"failed: {charge.failure_reason}"))
-    apply_transfers(uow, moves)
-    gifts = uow.donations.get_many([charge.donation_reference for charge in settled_now])
+            moves.append(postings.text_charge_voided(pending, charge.request_id, charge.failure_reason))
+    apply_transfers(tx, moves)
+
+
+@dataclass(frozen=True)
+class SettledCharge:
+    """A charge whose first final report came, its gift as it stood before that report, and how many charges
+    the gift was split into."""
+
+    charge: SmsCharge
+    donation: Donation
+    charge_count: int
+
+
+def settle_donations(tx: Transaction, settled_now: Sequence[SmsCharge]) -> list[SettledCharge]:
+    """Each gift once all its charges are final: paid, part paid or failed."""
+    gifts = tx.donations.get_many([charge.donation_reference for charge in settled_now])
     resaved: dict[str, Donation] = {}
-    messages: list[OutboundText] = []
+    settled: list[SettledCharge] = []
     for charge in settled_now:
         donation = gifts[charge.donation_reference]
         # Most gifts are one charge; only a gift split into several (a £10-a-charge network) needs its siblings,
         # read after this batch's reports were saved.
-        siblings = [charge] if charge.amount_pence == donation.amount_pence else uow.texts.charges_for(
+        siblings = [charge] if charge.amount_pence == donation.amount_pence else tx.texts.charges_for(
             donation.reference)
-        settled = donation_after_charges(donation, siblings)
-        if settled != donation:
-            gifts[donation.reference] = resaved[donation.reference] = settled
-        if donor_links is not None:
-            messages.extend(_outcome_message(uow, charge, donation, len(siblings), donor_links))
-    uow.donations.save_many(list(resaved.values()))
-    recorded = uow.texts.messages([message.request_id for message in messages if message.purpose == "receipt"])
-    _store_messages(uow, [message for message in messages if message.request_id not in recorded])
-    _apply_reports_waiting_for(uow, [m.txguid for m in messages if m.txguid and m.request_id not in recorded])
+        after = donation_after_charges(donation, siblings)
+        if after != donation:
+            gifts[donation.reference] = resaved[donation.reference] = after
+        settled.append(SettledCharge(charge, donation, len(siblings)))
+    tx.donations.save_many(list(resaved.values()))
+    return settled
+
+
+def tell_donors(tx: Transaction, settled: Sequence[SettledCharge], donor_links: DonorLinks) -> None:
+    """Each charge's receipt (recorded here, delivered, unless its answer recorded it) or failure notice."""
+    messages = [message for one in settled
+                for message in _outcome_message(tx, one.charge, one.donation, one.charge_count, donor_links)]
+    recorded = tx.texts.messages([message.request_id for message in messages if message.purpose == "receipt"])
+    _store_messages(tx, [message for message in messages if message.request_id not in recorded])
+    _apply_reports_waiting_for(tx, [m.txguid for m in messages if m.txguid and m.request_id not in recorded])
+
+
+def record_receipts_delivery(tx: Transaction, settled_now: Sequence[SmsCharge]) -> None:
+    """A charge's report is its receipt's delivery report: a receipt sent with a charge that went through was
+    delivered, and one sent with a charge that failed was not sent at all."""
     for outcome, status, detail in ((ChargeStatus.CHARGED, MessageStatus.DELIVERED, None),
                                     (ChargeStatus.FAILED, MessageStatus.FAILED, RECEIPT_NOT_SENT)):
         if receipts := [message_request_id(c.request_id, "r", 1) for c in settled_now if c.status is outcome]:
-            uow.texts.set_message_statuses(receipts, status, detail, only_if=MessageStatus.SENT)
+            tx.texts.set_message_statuses(receipts, status, detail, only_if=MessageStatus.SENT)
 
 
-def _outcome_message(uow: UnitOfWork, charge: SmsCharge, donation: Donation, charge_count: int,
+def _outcome_message(tx: Transaction, charge: SmsCharge, donation: Donation, charge_count: int,
                      donor_links: DonorLinks) -> list[OutboundText]:
     """For a charge that went through, the receipt that went with it (recorded here too, in case the charge's
     answer was never recorded), delivered: the charge report of a charge with a message is that message's
     delivery report. For one that failed, the notice, with a link to give online, in as many parts as it
     takes."""
-    appeal = uow.appeals.get(donation.appeal).appeal
+    appeal = appeal_of(tx, donation)
 
     def messages(tag: str, purpose: str, parts: tuple[str, ...], **sent: Any) -> list[OutboundText]:
         return [OutboundText(
-            request_id=message_request_id(charge.request_id, tag, part), provider=AGGREGATOR, to=donation.phone,
+            request_id=message_request_id(charge.request_id, tag, part), provider=AGGREGATOR, to=donation.text_phone,
             sender=donation.metadata["shortcode"], body=body, purpose=purpose,
             in_reply_to=donation.metadata["message_id"], donation_reference=donation.reference, **sent)
             for part, body in enumerate(parts, 1)]
 
     if charge.status is ChargeStatus.FAILED:
         return messages("f", "failure", charge_failed(
-            appeal, charge.amount_pence, charge.failure_reason,
+            appeal, charge.amount_pence, charge.failure_reason or "FAILED",
             donor_links.donate(appeal.slug, charge.amount_pence, donation.phone)))
     return messages("r", "receipt", (receipt(appeal, charge.amount_pence, charge.sequence, charge_count,
                                              donor_links.gift_aid(donation.reference)),),
                     status=MessageStatus.DELIVERED, txguid=charge.txguid)
 
 
-def queued_messages(uow: UnitOfWork, payloads: list[dict[str, Any]]) -> list[OutboundText]:
+def queued_messages(tx: Transaction, tasks: list[OutboxTask]) -> list[ForTask[OutboundText]]:
     """The messages these tasks send that are still waiting to go."""
-    request_ids = list(dict.fromkeys(payload["request_id"] for payload in payloads))
-    messages = uow.texts.messages(request_ids)
-    if unknown := [request_id for request_id in request_ids if request_id not in messages]:
+    first = _first_task_for_each(tasks)
+    messages = tx.texts.messages(list(first))
+    if unknown := [request_id for request_id in first if request_id not in messages]:
         raise MessageNotYetKnown(unknown[0])
-    return [messages[request_id] for request_id in request_ids if messages[request_id].status is MessageStatus.QUEUED]
+    return [(task, messages[request_id]) for request_id, task in first.items()
+            if messages[request_id].status is MessageStatus.QUEUED]
 
 
-def send_messages(gateway: AggregatorGateway, messages: list[OutboundText], calls: Executor) -> dict[str, str]:
+def send_messages(gateway: AggregatorGateway, messages: list[ForTask[OutboundText]],
+                  calls: Executor) -> dict[str, str]:
     """Each message's request id and the aggregator's id for it (`txguid`), which its delivery report carries.
     Sent side by side, but a phone's in turn (a reply's parts arrive in order); a message whose call failed is
     sent again later, alone, and the others are recorded as sent (sending them again would text the donor
@@ -590,22 +614,21 @@ def send_messages(gateway: AggregatorGateway, messages: list[OutboundText], call
                                                  message.body))
 
     try:
-        sent = call_side_by_side(calls, send, messages, lambda message: _task_for(message.request_id),
-                                 in_turn=lambda message: message.to)
+        sent = call_side_by_side(calls, send, messages, in_turn=lambda message: message.to)
     except CallsFailed as partly:
-        raise CallsFailed({message.request_id: txguid for message, txguid in partly.made}, partly.failed,
+        raise CallsFailed({message.request_id: txguid for message, txguid in partly.made}, partly.tasks,
                           partly.error) from partly.error
     return {message.request_id: txguid for message, txguid in sent}
 
 
-def mark_sent(uow: UnitOfWork, txguids: dict[str, str]) -> None:
+def mark_sent(tx: Transaction, txguids: dict[str, str]) -> None:
     if txguids:
-        uow.texts.set_message_txguids(txguids)
-        uow.texts.set_message_statuses(list(txguids), MessageStatus.SENT, None, only_if=MessageStatus.QUEUED)
-        _apply_reports_waiting_for(uow, list(txguids.values()))
+        tx.texts.set_message_txguids(txguids)
+        tx.texts.set_message_statuses(list(txguids), MessageStatus.SENT, None, only_if=MessageStatus.QUEUED)
+        _apply_reports_waiting_for(tx, list(txguids.values()))
 
 
-def apply_delivery_reports(uow: UnitOfWork, payloads: list[dict[str, Any]]) -> None:
+def apply_delivery_reports(tx: Transaction, payloads: list[dict[str, Any]]) -> None:
     """A message's last report in the batch is the one that stands, as if they were applied in turn.
 
     Fonix often reports a message before we have recorded the id it gave it (the report races our record of
@@ -613,10 +636,10 @@ def apply_delivery_reports(uow: UnitOfWork, payloads: list[dict[str, Any]]) -> N
     the id applies it (`_apply_reports_waiting_for`). A report for an id we never record (a message sent
     again after a crash, whose first answer was lost) is logged and left. On PostgreSQL a report worked in
     the instant between our reading the inbox and committing the id would leave its message 'sent'."""
-    _apply_delivery_statuses(uow, [DeliveryReport(**payload) for payload in payloads])
+    _apply_delivery_statuses(tx, [DeliveryReport(**payload) for payload in payloads])
 
 
-def _apply_delivery_statuses(uow: UnitOfWork, reports: list[DeliveryReport]) -> None:
+def _apply_delivery_statuses(tx: Transaction, reports: list[DeliveryReport]) -> None:
     last = {report.txguid: report for report in reports}
     by_outcome: dict[tuple[MessageStatus, str | None], list[str]] = {}
     for report in last.values():
@@ -624,20 +647,20 @@ def _apply_delivery_statuses(uow: UnitOfWork, reports: list[DeliveryReport]) -> 
         by_outcome.setdefault((status, report.detail), []).append(report.txguid)
     updated: set[str] = set()
     for (status, detail), txguids in by_outcome.items():
-        updated |= uow.texts.set_statuses_by_txguid(txguids, status, detail)
+        updated |= tx.texts.set_statuses_by_txguid(txguids, status, detail)
     if unknown := [txguid for txguid in last if txguid not in updated]:
         log.info("delivery reports for messages not recorded yet wait in the inbox", count=len(unknown))
 
 
-def _apply_reports_waiting_for(uow: UnitOfWork, txguids: list[str]) -> None:
+def _apply_reports_waiting_for(tx: Transaction, txguids: list[str]) -> None:
     """Delivery reports that arrived before these messages' ids were recorded, applied now they are."""
     keys = [_delivery_report_id(txguid, status)
             for txguid in txguids for status in (MessageStatus.DELIVERED.value, MessageStatus.FAILED.value)]
-    if waiting := uow.inbox.payloads(AGGREGATOR, keys):
-        _apply_delivery_statuses(uow, [DeliveryReport(**payload) for payload in waiting])
+    if waiting := tx.inbox.payloads(AGGREGATOR, keys):
+        _apply_delivery_statuses(tx, [DeliveryReport(**payload) for payload in waiting])
 
 
-def mark_unconfirmed(uow_factory: Callable[[], UnitOfWork], limit: int = 1000) -> int:
+def mark_unconfirmed(uow_factory: UnitOfWorkFactory, limit: int = 1000) -> int:
     """Charges whose report never came, long after the aggregator gave up on them, become unconfirmed: their
     money stays pending (not raised) until the monthly statement settles them. Returns how many changed."""
     with uow_factory() as uow:
@@ -689,7 +712,7 @@ class TextRefund:
                 for charge in self.charges]
 
 
-def refund_text_gift(uow_factory: Callable[[], UnitOfWork], gateway: AggregatorGateway,
+def refund_text_gift(uow_factory: UnitOfWorkFactory, gateway: AggregatorGateway,
                      reference: str) -> TextRefund:
     """Gives a text gift's charges back through the aggregator (`/v2/refund`). A refund done is booked at once
     (a reversing transfer per charge, and the donation records it); one the network is still working on is
@@ -705,22 +728,19 @@ def refund_text_gift(uow_factory: Callable[[], UnitOfWork], gateway: AggregatorG
         raise TextRefundRefused(f"{reference} has no charged text payment left to refund")
     if unknown := [c.sequence for c in due if not c.txguid]:
         raise TextRefundRefused(f"charge {unknown[0]} of {reference} has no aggregator id to refund by")
-    answers = [(charge, gateway.refund(RefundOrder(refund_request_id(charge.request_id), donation.phone.lstrip("+"),
-                                                   charge.txguid))) for charge in due]
+    answers = [(charge, gateway.refund(RefundOrder(refund_request_id(charge.request_id),
+                                                   donation.text_phone.lstrip("+"), charge.txguid or "")))
+               for charge in due]
     with uow_factory() as uow:
         gift = uow.donations.get(reference)
+        assert gift is not None  # read above, and donations are never deleted
         for charge, answer in answers:
             if answer.status is RefundStatus.FAILURE:
                 continue
             refunded = answer.status is RefundStatus.SUCCESS
             uow.texts.set_refund_statuses({charge.request_id: "refunded" if refunded else "pending"})
             if refunded:
-                key = f"{_pending_key(charge.request_id)}:refund"
-                original = TransferRequest(
-                    idempotency_key=key, appeal=gift.appeal, debit=AccountCode.receivable(Channel.CARRIER_SMS),
-                    credit=AccountCode.RESTRICTED_FUND, amount_pence=charge.amount_pence, currency=charge.currency,
-                    kind=TransferKind.DONATION, phase=Phase.SINGLE, reference=reference)
-                apply_transfers(uow, [original.reversal(key, TransferKind.REFUND, f"refund of {reference}")])
+                apply_transfers(uow, [postings.text_charge_refunded(charge, gift)])
                 gift = gift.refunded(charge.amount_pence)
         uow.donations.save(gift)
         uow.commit()
@@ -734,11 +754,12 @@ def text_giving_handlers(gateway: AggregatorGateway, donor_links: DonorLinks) ->
     are made outside any transaction, side by side over the gateway's pooled connections."""
     calls = ThreadPoolExecutor(CONCURRENT_CALLS, thread_name_prefix="aggregator-call")
     return {
-        TEXT_RECEIVED: EachBatch(lambda uow, payloads: handle_texts(uow, payloads, donor_links)),
-        CHARGE: CallsOut(lambda uow, payloads: charge_orders(uow, payloads, donor_links),
+        TEXT_RECEIVED: EachBatch(lambda tx, payloads: handle_texts(tx, payloads, donor_links)),
+        CHARGE: CallsOut(lambda tx, tasks: charge_orders(tx, tasks, donor_links),
                          lambda orders: request_charges(gateway, orders, calls),
-                         lambda uow, answered: record_charge_answers(uow, answered, donor_links)),
-        CHARGE_REPORTED: EachBatch(lambda uow, payloads: apply_charge_reports(uow, payloads, donor_links)),
+                         lambda tx, answered: record_charge_answers(tx, answered, donor_links)),
+        CHARGE_REPORTED: EachBatch(lambda tx, payloads: apply_charge_reports(
+            tx, [ChargeReport(**payload) for payload in payloads], donor_links)),
         SEND: CallsOut(queued_messages, lambda messages: send_messages(gateway, messages, calls), mark_sent),
         DELIVERY_REPORTED: EachBatch(apply_delivery_reports),
     }

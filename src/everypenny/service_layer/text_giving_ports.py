@@ -10,6 +10,49 @@ from typing import Protocol
 
 from everypenny.domain.text_giving import MessageStatus, OutboundText, SmsCharge
 
+AGGREGATOR = "aggregator"  # the provider its callbacks are stored under
+
+
+@dataclass(frozen=True)
+class InboundText:
+    """A donor's text (MO) as a provider delivered it."""
+
+    provider: str
+    message_id: str
+    msisdn: str
+    to: str
+    body: str
+    network: str = ""
+    received_at: str = ""
+
+    @property
+    def key(self) -> str:
+        return f"{self.provider}:{self.message_id}"
+
+
+@dataclass(frozen=True)
+class ChargeReport:
+    request_id: str
+    status: str  # "charged" or "failed"
+    reason: str | None = None  # the aggregator's failure code
+    network: str = ""
+    txguid: str | None = None
+
+
+@dataclass(frozen=True)
+class DeliveryReport:
+    txguid: str  # the aggregator's id for the message, from its answer when it took it
+    status: str  # "delivered" or "failed"
+    detail: str | None = None
+
+
+# What the aggregator's callbacks tell us, as its adapter reads them from its wire format.
+AggregatorMessage = InboundText | ChargeReport | DeliveryReport
+
+
+class BadCallback(ValueError):
+    """A callback we cannot read; the message says which field, so the aggregator's logs say why."""
+
 
 class TextGivingStore(Protocol):
     """Reads and writes take many rows at once: a worker handles a batch of texts in a few statements."""

@@ -2,7 +2,8 @@
 
 It is a second, independent implementation of the format, from the recorded exchanges in the public Fonix
 clients (lindar-open/fonix-client, JakubOboza/fonix) and nothing of adapters/aggregator/: a contract suite
-(tests/contract/) runs the same recorded exchanges against both, so neither can drift from Fonix alone.
+(tests/unit/test_fonix_contract.py) runs the same recorded exchanges against both, so neither can drift from Fonix
+alone.
 
 Handsets text a shortcode (the simulator posts the MO to the app), the app asks for charges
 (`/v2/chargemobile`, whose BODY the handset receives if the charge goes through), sends free messages
@@ -383,7 +384,7 @@ class SimulatedAggregator:
         one courier taking all of it); a refused or failed one is retried with backoff."""
         now = time.monotonic()
         with self._lock:
-            batch = []
+            batch: list[tuple[float, int, str, dict[str, str], int]] = []
             while self._queue and self._queue[0][0] <= now and (limit is None or len(batch) < limit):
                 batch.append(heapq.heappop(self._queue))
             self._in_flight += len(batch)

@@ -18,6 +18,7 @@ from dataclasses import dataclass, field
 from sqlalchemy import create_engine, text
 
 from everypenny.config import Settings
+from everypenny.simulators.aggregator import SimulatedAggregator
 from everypenny.simulators.deployment import ROOT, LocalDeployment
 from everypenny.simulators.spike import SpikeFigures, SpikePlan, SpikeRun
 
@@ -96,15 +97,17 @@ def run_drill(database_url: str, plan: SpikePlan, kills: int, restart_postgres: 
 def audit(database_url: str, run: SpikeRun, figures: SpikeFigures) -> list[str]:
     """Everything the drill promises, checked against the simulator's record; an empty list means all held."""
     simulator = run.simulator
+    assert isinstance(simulator, SimulatedAggregator)  # the drill runs its simulator in this process
     problems: list[str] = []
-    charged = {c["request_id"]: c for c in simulator.charge_records()}
+    charged = {str(c["request_id"]): c for c in simulator.charge_records()}
     engine = create_engine(database_url)
     try:
         with engine.connect() as connection:
-            stored = dict(connection.execute(text("SELECT request_id, status FROM sms_charges")).all())
+            stored: dict[str, str] = dict(connection.execute(text("SELECT request_id, status FROM sms_charges"))
+                                          .all())
             texts = {row[0] for row in connection.execute(
                 text("SELECT message_id FROM inbox_messages WHERE kind = 'mo'"))}
-            phases = Counter(dict(connection.execute(text(
+            phases: Counter[str] = Counter(dict(connection.execute(text(
                 "SELECT phase, count(*) FROM ledger_transfers WHERE idempotency_key LIKE 'sms:%' GROUP BY phase"))
                 .all()))
             undone = connection.scalar(text("SELECT count(*) FROM outbox_tasks WHERE done_at IS NULL"))
@@ -129,7 +132,7 @@ def audit(database_url: str, run: SpikeRun, figures: SpikeFigures) -> list[str]:
     for phase, count in expected.items():
         if phases[phase] != count:
             problems.append(f"{phases[phase]} {phase} ledger transfers for text charges, expected {count}")
-    problems += _receipt_problems(run, charged)
+    problems += _receipt_problems(simulator, charged)
     problems += _ledger_chain_problems(database_url)
     if not figures.totals_match:
         problems.append(f"the books show {figures.raised_pence}p raised but the networks charged "
@@ -137,23 +140,23 @@ def audit(database_url: str, run: SpikeRun, figures: SpikeFigures) -> list[str]:
     return problems
 
 
-def _receipt_problems(run: SpikeRun, charged: dict[str, dict]) -> list[str]:
+def _receipt_problems(simulator: SimulatedAggregator, charged: dict[str, dict[str, str | int]]) -> list[str]:
     """Each charge that went through reached its handset with exactly one receipt (sent with the charge, which
     is idempotent on its request id), a failed one with none; and each handset with a failed charge got its
     failure notice. A free message (sendsms takes no request id) may come twice after a crash, never not at all."""
     problems = []
     notices_due: Counter = Counter()
     for request_id, record in charged.items():
-        handset = run.simulator.handset(str(record["msisdn"]))
+        handset = simulator.handset(str(record["msisdn"]))
         if handset.profile.refusal == "UNKNOWN_SUBSCRIBER":
             continue  # such handsets receive nothing, by design
         receipts = sum(1 for message in handset.received if message["txguid"] == record["txguid"])
         wanted = 1 if record["status"] == "charged" else 0
         if receipts != wanted:
             problems.append(f"{record['msisdn']} got {receipts} receipts for {request_id}, expected {wanted}")
-        notices_due[handset.msisdn] += record["status"] == "failed"
+        notices_due[handset.msisdn] += int(record["status"] == "failed")
     for msisdn, due in notices_due.items():
-        notices = sum(1 for m in run.simulator.handset(msisdn).received if "did not go through" in m["body"])
+        notices = sum(1 for m in simulator.handset(msisdn).received if "did not go through" in m["body"])
         if notices < due or (notices and not due):
             problems.append(f"{msisdn} got {notices} failure notices for {due} failed charges")
     return problems[:20]

@@ -281,9 +281,9 @@ class SpikeRun:
 
     def run(self, progress: Progress | None = None) -> SpikeFigures:
         where = urlparse(self.aggregator_url)
-        serving = nullcontext() if self.running_simulator else BackgroundServer(
+        serving = BackgroundServer(
             create_simulator_app(self.simulator), host=where.hostname or "127.0.0.1", port=where.port or 80,
-            name="aggregator")
+            name="aggregator") if isinstance(self.simulator, SimulatedAggregator) else nullcontext()
         with balanced_client(self.app_urls, 2) as client, serving:
             base_donations, base_raised = self._totals(client)
             acked_before = self._texts_acked(client) if self.running_simulator else 0

@@ -115,7 +115,7 @@ def sign(payload: bytes, secret: str, timestamp: int) -> str:
     return f"t={timestamp},v1={hmac.new(secret.encode(), signed, hashlib.sha256).hexdigest()}"
 
 
-def decode_form(pairs: list[tuple[str, str]]) -> dict[str, Any]:
+def decode_form(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
     """Stripe's form encoding (`a[b][0][c]=v`) back into nested dicts and lists."""
     root: dict[str, Any] = {}
     for key, value in pairs:
@@ -285,14 +285,14 @@ class StripeSimulator:
         self.expire_due_sessions()
         with self._wake:
             moment = time.monotonic()
-            if self._held and moment - self._held_since >= self.webhook.reorder_window_s:
+            if self._held_since is not None and moment - self._held_since >= self.webhook.reorder_window_s:
                 self.release_held()
             if self._queue and self._queue[0].due <= moment:
                 return heapq.heappop(self._queue)
             waits = [0.5]
             if self._queue:
                 waits.append(self._queue[0].due - moment)
-            if self._held:
+            if self._held_since is not None:
                 waits.append(self._held_since + self.webhook.reorder_window_s - moment)
             self._wake.wait(max(min(waits), 0.01))
             return None
@@ -350,7 +350,7 @@ class StripeSimulator:
             except StripeError as error:
                 if error.status >= 500:
                     raise
-                status, body = error.status, json.loads(error.response().body)
+                status, body = error.status, json.loads(bytes(error.response().body))
             if key is not None:
                 self._idempotent[key] = (fingerprint, status, body)
             return status, body, False
@@ -361,7 +361,7 @@ class StripeSimulator:
         for required in ("success_url", "line_items"):
             if not params.get(required):
                 raise StripeError(400, "invalid_request_error", f"Missing required param: {required}.", required)
-        total, currency = 0, None
+        total, currency = 0, ""  # line_items is not empty: each names its currency
         for index, item in enumerate(params["line_items"]):
             price = item.get("price_data") or {}
             try:
@@ -524,7 +524,7 @@ class StripeSimulator:
     def pay_elsewhere(self, amount: int, currency: str = "gbp") -> dict[str, Any]:
         """A card payment another integration on the same account takes (not through a checkout of ours)."""
         with self._lock:
-            intent = {"id": "pi_" + secrets.token_hex(12), "object": "payment_intent", "amount": amount,
+            intent: dict[str, Any] = {"id": "pi_" + secrets.token_hex(12), "object": "payment_intent", "amount": amount,
                       "currency": currency, "status": "succeeded", "metadata": {}, "description": None,
                       "last_payment_error": None, "latest_charge": None, "created": self.now(), "livemode": False}
             self.payment_intents[intent["id"]] = intent

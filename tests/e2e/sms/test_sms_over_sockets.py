@@ -6,11 +6,11 @@ import os
 import subprocess
 import sys
 import threading
-import time
 from pathlib import Path
 
 import httpx
 import pytest
+from tests.eventually import eventually
 
 import everypenny
 from everypenny.adapters.aggregator.fonix import FonixAggregator
@@ -55,14 +55,12 @@ def live(platform, seed_appeal):
 
 def _settled(settings) -> dict:
     """Waits until every callback is answered and nothing is pending, then returns the totals."""
-    deadline = time.monotonic() + 30
-    while time.monotonic() < deadline:
+    def settled() -> dict | None:
         totals = httpx.get(f"{settings.public_url}/api/v1/appeals/sun-ukraine-fund/totals").json()
         queued = httpx.get(f"{settings.aggregator_url}/sim/handsets/447700900010").json()["callbacks_queued"]
-        if totals["pending_pence"] == 0 and queued == 0 and totals["donation_count"] > 0:
-            return totals
-        time.sleep(0.1)
-    raise AssertionError("texts did not settle within 30 s")
+        return totals if totals["pending_pence"] == 0 and queued == 0 and totals["donation_count"] > 0 else None
+
+    return eventually(settled, 30, 0.1, "texts did not settle within 30 s")
 
 
 def test_simulate_text_prints_the_receipt_and_totals_equal_what_the_networks_charged(live):

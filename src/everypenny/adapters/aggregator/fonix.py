@@ -27,16 +27,22 @@ import json
 import select
 import threading
 import urllib.request
+from collections.abc import Callable
 from urllib.parse import parse_qsl, urlencode, urlsplit
 
 import httpx
 
 from everypenny.domain.text_giving import CHARGED_CODE, E164, FAILURE_REASON_LENGTH, network_for
-from everypenny.service_layer.text_giving import AGGREGATOR, ChargeReport, DeliveryReport, InboundText
 from everypenny.service_layer.text_giving_ports import (
+    AGGREGATOR,
+    AggregatorMessage,
     AggregatorRefused,
+    BadCallback,
     ChargeAnswer,
     ChargeOrder,
+    ChargeReport,
+    DeliveryReport,
+    InboundText,
     MessageOrder,
     RefundAnswer,
     RefundOrder,
@@ -53,10 +59,6 @@ DETAIL_LENGTH = 200
 # HTTP statuses whose failure is ours to fix or Fonix's to recover from: the request is retried. Any other
 # 4xx refuses the request itself (lindar's FonixBadRequestException), which the same request never gets past.
 RETRIED_STATUSES = {401, 403, 408, 425, 429}
-
-
-class BadCallback(ValueError):
-    """A callback we cannot read; the message says which field, so Fonix's logs say why."""
 
 
 class BadAnswer(ValueError):
@@ -118,6 +120,19 @@ def read_delivery_report(form: dict[str, str]) -> DeliveryReport:
     detail = " ".join(part for part in (code, form.get("STATUSTEXT", "").strip()) if part)
     return DeliveryReport(txguid=guid[:GUID_LENGTH], status="delivered" if delivered else "failed",
                           detail=None if delivered else detail[:DETAIL_LENGTH])
+
+
+# Our callback URLs, one per kind (the last part of the URL we give Fonix for each), and their readers.
+CALLBACKS: dict[str, Callable[[dict[str, str]], AggregatorMessage]] = {
+    "mo": read_mo,  # a donor's text to one of our shortcodes
+    "charge-report": read_charge_report,  # whether a charge went through
+    "delivery-report": read_delivery_report,  # whether a message arrived
+}
+
+
+def read_callback(kind: str, body: bytes) -> AggregatorMessage:
+    """The callback Fonix posted to our URL for `kind` (one of CALLBACKS). Raises BadCallback."""
+    return CALLBACKS[kind](decode(body))
 
 
 def read_answer(status_code: int, text: str) -> tuple[str, dict]:
@@ -225,6 +240,7 @@ class FonixAggregator:
         if self._connections is not None:
             status, text = self._connections.post(path, body, headers)
         else:
+            assert self._client is not None  # one or the other is set up
             response = self._client.post(f"{self.base_url}{path}", content=body, headers=headers)
             status, text = response.status_code, response.text
         if status >= 500:
@@ -257,7 +273,7 @@ class FonixAggregator:
         detail = " ".join(str(answer.get(key) or "") for key in ("statuscode", "statustext")).strip()
         refunded = answer.get("refunded_amount_in_pence")
         return RefundAnswer(RefundStatus(outcome), detail or failcode(answer),
-                            int(refunded) if str(refunded or "").isdigit() else None)
+                            int(str(refunded)) if str(refunded or "").isdigit() else None)
 
 
 def _txguid(answer: dict) -> str:

@@ -76,7 +76,9 @@ def schema_revisions(engine: Engine) -> tuple[str | None, str]:
     script = ScriptDirectory.from_config(alembic_config(engine.url.render_as_string(hide_password=False)))
     with engine.connect() as connection:
         current = MigrationContext.configure(connection).get_current_revision()
-    return current, script.get_current_head()
+    head = script.get_current_head()
+    assert head is not None  # the migrations have one head
+    return current, head
 
 
 def require_current_schema(engine: Engine) -> None:

@@ -66,9 +66,11 @@ class SqlGiftAidClaims:
     def record_claim(self, appeal_slug: str, references: list[str], donations_pence: int, gift_aid_pence: int,
                      claimed_at: datetime) -> int:
         """Records a claim; DuplicateKey if another claim took one of these donations first."""
-        claim_id = self.connection.execute(insert(gift_aid_claims).values(
+        inserted = self.connection.execute(insert(gift_aid_claims).values(
             appeal_id=_appeal_id(self.connection, appeal_slug), donations_pence=donations_pence,
-            gift_aid_pence=gift_aid_pence, claimed_at=claimed_at)).inserted_primary_key[0]
+            gift_aid_pence=gift_aid_pence, claimed_at=claimed_at)).inserted_primary_key
+        assert inserted is not None
+        claim_id = inserted[0]
         for start in range(0, len(references), 500):
             rows = self.connection.execute(select(donations.c.id, donations.c.paid_pence)
                                            .where(donations.c.reference.in_(references[start:start + 500]))).all()

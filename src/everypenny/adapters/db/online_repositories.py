@@ -138,7 +138,7 @@ class SqlRateLimitCounter:
             except DuplicateKey:  # another process opened the window first: count on its row
                 self.connection.execute(
                     update(rate_limit_windows).where(*where).values(attempts=rate_limit_windows.c.attempts + 1))
-        return self.connection.scalar(select(rate_limit_windows.c.attempts).where(*where))
+        return self.connection.execute(select(rate_limit_windows.c.attempts).where(*where)).scalar_one()
 
     def prune(self, scopes: tuple[str, ...], before: datetime) -> None:
         self.connection.execute(delete(rate_limit_windows).where(

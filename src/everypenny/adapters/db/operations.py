@@ -26,17 +26,17 @@ class OperationalFigures:
 
 def operational_figures(engine: Engine) -> OperationalFigures:
     with engine.connect() as connection:
-        received = dict(connection.execute(
+        received: dict[str, int] = dict(connection.execute(
             select(inbox_messages.c.kind, func.count()).group_by(inbox_messages.c.kind)).all())
         undone = outbox_tasks.c.done_at.is_(None)
         waiting = undone & outbox_tasks.c.parked_at.is_(None)
-        depth = dict(connection.execute(
+        depth: dict[str, int] = dict(connection.execute(
             select(outbox_tasks.c.topic, func.count()).where(waiting).group_by(outbox_tasks.c.topic)).all())
-        parked = dict(connection.execute(
+        parked: dict[str, int] = dict(connection.execute(
             select(outbox_tasks.c.topic, func.count()).where(undone, outbox_tasks.c.parked_at.is_not(None))
             .group_by(outbox_tasks.c.topic)).all())
         oldest = connection.scalar(select(func.min(outbox_tasks.c.created_at)).where(waiting))
-        charges = dict(connection.execute(
+        charges: dict[str, int] = dict(connection.execute(
             select(sms_charges.c.status, func.count()).group_by(sms_charges.c.status)).all())
     age = (datetime.now(UTC) - oldest).total_seconds() if oldest is not None else 0.0
     return OperationalFigures(received, depth, parked, max(age, 0.0), charges)

@@ -65,10 +65,10 @@ class SqlProofRepository:
         self.connection = connection
 
     def count_transfers(self, appeal_slug: str, kind: TransferKind) -> int:
-        return self.connection.scalar(
+        return self.connection.execute(
             select(func.count()).select_from(ledger_transfers)
             .where(ledger_transfers.c.appeal_id == _appeal_id(self.connection, appeal_slug),
-                   ledger_transfers.c.kind == kind.value))
+                   ledger_transfers.c.kind == kind.value)).scalar_one()
 
     def posted_transfers(self, appeal_slug: str, kinds: Iterable[TransferKind],
                          reference: str | None = None) -> list[SealedTransfer]:
@@ -138,7 +138,7 @@ class SqlProofRepository:
                 erased = _scrubbed_text(stored, replacements) if erased is None and stored else erased
                 if erased == stored:
                     continue
-                changes = {column.name: erased}
+                changes: dict[str, object] = {column.name: erased}
                 if table is donations:
                     changes["updated_at"] = now()
                     donation_ids.add(row_id)

@@ -11,7 +11,7 @@ from __future__ import annotations
 import csv
 import io
 import re
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Generator, Sequence
 from datetime import datetime, timedelta
 
 from sqlalchemy import Connection, Integer, String, and_, case, cast, func, literal, or_, select, union_all
@@ -234,16 +234,17 @@ class SqlDeskReporting:
 
     def export_size(self, kind: str, appeal_slug: str) -> int:
         query = self._export_query(kind, appeal_slug).order_by(None)
-        return self.connection.scalar(select(func.count()).select_from(query.subquery()))
+        return self.connection.execute(select(func.count()).select_from(query.subquery())).scalar_one()
 
-    def export_csv(self, kind: str, appeal_slug: str, rows_per_chunk: int) -> Iterator[ExportChunk]:
+    def export_csv(self, kind: str, appeal_slug: str, rows_per_chunk: int) -> Generator[ExportChunk, None, None]:
         query = self._export_query(kind, appeal_slug)
         cells = [EXPORT_CELLS.get(name, Cell.PLAIN) for name in EXPORT_COLUMNS[kind]]
         if self.connection.dialect.name == "postgresql":
             return self._copy_csv(query, cells, rows_per_chunk)
         return self._write_csv(query, cells, rows_per_chunk)
 
-    def _write_csv(self, query: Select, cells: list[Cell], rows_per_chunk: int) -> Iterator[ExportChunk]:
+    def _write_csv(self, query: Select, cells: list[Cell],
+                   rows_per_chunk: int) -> Generator[ExportChunk, None, None]:
         """Rows through a server-side cursor, each cell written by Python as `cells` says."""
         formats = [(index, PYTHON_CELLS[cell]) for index, cell in enumerate(cells) if cell in PYTHON_CELLS]
         buffer = io.StringIO()
@@ -259,7 +260,8 @@ class SqlDeskReporting:
             buffer.seek(0)
             buffer.truncate()
 
-    def _copy_csv(self, query: Select, cells: list[Cell], rows_per_chunk: int) -> Iterator[ExportChunk]:
+    def _copy_csv(self, query: Select, cells: list[Cell],
+                  rows_per_chunk: int) -> Generator[ExportChunk, None, None]:
         """PostgreSQL writes the CSV itself (COPY … TO STDOUT), each cell formatted in SQL as `_sql_cell` says,
         byte for byte what `_write_csv` writes; Python only turns each row's LF into CRLF.
 
@@ -271,7 +273,9 @@ class SqlDeskReporting:
             *(_sql_cell(cell, column) for cell, column in zip(cells, query.selected_columns, strict=True)),
             maintain_column_froms=True)
         statement = str(formatted.compile(dialect=self.connection.dialect, compile_kwargs={"literal_binds": True}))
-        cursor = self.connection.connection.driver_connection.cursor()
+        driver = self.connection.connection.driver_connection
+        assert driver is not None  # an open connection has its psycopg one
+        cursor = driver.cursor()
         with cursor, cursor.copy(f"COPY ({statement}) TO STDOUT WITH (FORMAT csv)") as copy:
             rows: list[bytes] = []
             for row in copy:

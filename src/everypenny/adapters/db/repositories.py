@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import functools
 import json
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from datetime import UTC, datetime, timedelta
 from itertools import pairwise
 from typing import Any
@@ -55,7 +55,7 @@ def now() -> datetime:
     return datetime.now(UTC)
 
 
-def one_of(connection: Connection, column, values: Sequence[Any]):
+def one_of(connection: Connection, column, values: Iterable[Any]):
     """`column IN values`. On PostgreSQL as `column = ANY(array)`: one statement text whatever the number of
     values, so the server parses and plans it once per connection instead of once per batch size."""
     if connection.dialect.name == "postgresql":
@@ -158,12 +158,6 @@ class SqlAppealRepository:
             self._read[slug] = self._stored(row) if row else None
         return self._read[slug]
 
-    def list(self) -> list[StoredAppeal]:
-        if None not in self._read:
-            rows = self.connection.execute(select(appeals).order_by(appeals.c.slug))
-            self._read[None] = [self._stored(row) for row in rows]
-        return list(self._read[None])
-
     @staticmethod
     def _stored(row) -> StoredAppeal:
         definition = json.loads(row.definition)
@@ -191,6 +185,12 @@ class SqlAppealRepository:
             select(appeal_changes).join(appeals, appeals.c.id == appeal_changes.c.appeal_id)
             .where(appeals.c.slug == slug).order_by(appeal_changes.c.id))
         return [AppealChange(r.changed_at, r.source, json.loads(r.changed_keys)) for r in rows]
+
+    def list(self) -> list[StoredAppeal]:  # last: below it in the class, `list` names this method
+        if None not in self._read:
+            rows = self.connection.execute(select(appeals).order_by(appeals.c.slug))
+            self._read[None] = [self._stored(row) for row in rows]
+        return list(self._read[None])
 
 
 class _RememberedIds:
@@ -452,7 +452,7 @@ class SqlLedgerRepository:
 
     def totals(self, appeal_slug: str) -> AppealTotals:
         appeal_id = self._appeal_id(appeal_slug)
-        currency = self.connection.scalar(select(appeals.c.currency).where(appeals.c.id == appeal_id))
+        currency = self.connection.execute(select(appeals.c.currency).where(appeals.c.id == appeal_id)).scalar_one()
         raising = {kind.value for kind in RAISING_KINDS}
         by_channel = dict.fromkeys((channel.value for channel in Channel), 0)
         pending_by_channel = dict.fromkeys((channel.value for channel in Channel), 0)
@@ -560,9 +560,9 @@ class SqlOutbox:
 
     def depth(self) -> int:
         """Tasks still to run (parked ones wait for an admin, not a worker)."""
-        return self.connection.scalar(
+        return self.connection.execute(
             select(func.count()).select_from(outbox_tasks)
-            .where(outbox_tasks.c.done_at.is_(None), outbox_tasks.c.parked_at.is_(None)))
+            .where(outbox_tasks.c.done_at.is_(None), outbox_tasks.c.parked_at.is_(None))).scalar_one()
 
     def enqueue_many(self, tasks: Sequence[tuple[str, dict[str, Any], str]]) -> None:
         """Queues (topic, payload, dedupe key) tasks in one statement; a key queued before is skipped."""

@@ -3,12 +3,16 @@
 from __future__ import annotations
 
 import functools
+from typing import TYPE_CHECKING, Any, cast
 
 import stripe
 
 from everypenny.adapters.payments.stripe_client import stripe_client
 from everypenny.config import Settings
-from everypenny.service_layer.online_ports import CheckoutRequest, HostedCheckout
+from everypenny.service_layer.online_ports import CheckoutRequest, HostedCheckout, PaymentUnavailable
+
+if TYPE_CHECKING:  # stripe.params came after the oldest stripe-python we run on
+    from stripe.params.checkout import SessionCreateParams
 
 
 class StripeCheckoutGateway:
@@ -26,7 +30,7 @@ class StripeCheckoutGateway:
     def create_checkout(self, request: CheckoutRequest) -> HostedCheckout:
         """One session per donation: the idempotency key makes a retried call return the same session."""
         metadata = {"reference": request.reference, "appeal": request.appeal_slug}
-        params = {
+        params: dict[str, Any] = {
             "mode": "payment",
             "line_items": [{
                 "quantity": 1,
@@ -45,11 +49,15 @@ class StripeCheckoutGateway:
         if request.email:
             params["customer_email"] = request.email
         session = self.client.v1.checkout.sessions.create(
-            params=params, options={"idempotency_key": f"everypenny-checkout-{request.reference}"})
-        return HostedCheckout(session_id=session.id, url=session.url)
+            params=cast("SessionCreateParams", params),
+            options={"idempotency_key": f"everypenny-checkout-{request.reference}"})
+        return HostedCheckout(session_id=session.id, url=session.url or "")
 
     def refund(self, payment_intent: str, amount_pence: int, idempotency_key: str) -> str:
-        refund = self.client.v1.refunds.create(
-            params={"payment_intent": payment_intent, "amount": amount_pence, "reason": "requested_by_customer"},
-            options={"idempotency_key": idempotency_key})
+        try:
+            refund = self.client.v1.refunds.create(
+                params={"payment_intent": payment_intent, "amount": amount_pence, "reason": "requested_by_customer"},
+                options={"idempotency_key": idempotency_key})
+        except stripe.StripeError as error:
+            raise PaymentUnavailable(error.user_message or str(error)) from error
         return refund.id

@@ -3,10 +3,17 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime
+from typing import TYPE_CHECKING
+
+import stripe
 
 from everypenny.adapters.payments.stripe_client import stripe_client
 from everypenny.config import Settings
 from everypenny.domain.settlement import CardPayout, CardTransaction
+from everypenny.service_layer.online_ports import PaymentUnavailable
+
+if TYPE_CHECKING:  # stripe.params came after the oldest stripe-python we run on
+    from stripe.params import PayoutListParams
 
 
 class StripePayouts:
@@ -17,11 +24,15 @@ class StripePayouts:
 
     def paid_since(self, since: datetime | None) -> list[CardPayout]:
         """Paid payouts created at or after `since`, oldest first, each with the transactions it paid."""
-        params: dict = {"limit": 100}
+        params: PayoutListParams = {"limit": 100}
         if since is not None:
             params["created"] = {"gte": int(since.timestamp())}
-        payouts = [p for p in self.client.v1.payouts.list(params=params).auto_paging_iter() if p.status == "paid"]
-        return [self._payout(payout) for payout in reversed(payouts)]
+        try:
+            payouts = [p for p in self.client.v1.payouts.list(params=params).auto_paging_iter()
+                       if p.status == "paid"]
+            return [self._payout(payout) for payout in reversed(payouts)]
+        except stripe.StripeError as error:
+            raise PaymentUnavailable(error.user_message or str(error)) from error
 
     def _payout(self, payout) -> CardPayout:
         listing = self.client.v1.balance_transactions.list(

@@ -10,7 +10,7 @@ from pathlib import Path
 import typer
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 
-from everypenny.domain.users import UserRuleBroken
+from everypenny.domain.users import UserRuleBroken, parse_role
 from everypenny.entrypoints.cli.shared import console, errors, fail, opened_platform
 from everypenny.service_layer import auth, desk
 from everypenny.service_layer.appeals import UnknownAppeal
@@ -34,7 +34,7 @@ def user_add(
 ) -> None:
     """Create a desk user; the password is asked for twice unless given on standard input."""
     try:
-        auth.parse_role(role)
+        parse_role(role)
     except UserRuleBroken as error:
         fail(str(error), code=2)
     password = _read_password(password_stdin)

@@ -182,7 +182,7 @@ def donor_erase(
     if (phone is None) == (email is None):
         fail("give exactly one of --phone or --email", code=2)
     try:
-        contact = Contact.parse(Medium.SMS, phone) if phone is not None else Contact.parse(Medium.EMAIL, email)
+        contact = Contact.parse(Medium.SMS, phone) if phone is not None else Contact.parse(Medium.EMAIL, email or "")
     except InvalidContact as error:
         fail(str(error), code=2)
     if not yes and not typer.confirm(f"Erase the personal data of {contact.value}? This cannot be undone"):

@@ -5,7 +5,6 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from pathlib import Path
 
-import stripe
 import typer
 
 from everypenny.adapters.hmrc_schedule import write_schedule_ods
@@ -25,6 +24,7 @@ from everypenny.entrypoints.cli.shared import (
 )
 from everypenny.service_layer import gift_aid_claims, money_out, settlement
 from everypenny.service_layer.appeals import UnknownAppeal
+from everypenny.service_layer.online_ports import PaymentUnavailable
 
 settlement_app = typer.Typer(help="Cash received from aggregators and card processors.", no_args_is_help=True)
 import_app = typer.Typer(help="Import a settlement: an aggregator's statement or Stripe's payouts.",
@@ -97,8 +97,8 @@ def import_stripe(ctx: typer.Context, since: datetime | None = typer.Option(
     try:
         results = _run(lambda running: settlement.import_card_payouts(
             running.uow, appeal, StripePayouts(running.settings), start))
-    except stripe.StripeError as error:
-        fail(f"Stripe refused or could not be reached: {error.user_message or error}", code=3)
+    except PaymentUnavailable as error:
+        fail(f"Stripe refused or could not be reached: {error}", code=3)
     money = appeal_money(appeal)
     for result in results:
         _report(appeal, result, money)

@@ -73,7 +73,7 @@ def create_app(platform: Platform) -> FastAPI:
     app.mount(STATIC_PATH, static_files())
     app.include_router(transparency.router(platform))
     app.include_router(metrics_router(platform))
-    app.openapi = lambda: published_openapi(app, (online.DonationIn,))
+    app.openapi = lambda: published_openapi(app, (online.DonationIn,))  # type: ignore[method-assign]  # FastAPI's way
     # Inside the security headers and body limit, so ETags are of the uncompressed body and a 304 stays empty.
     app.add_middleware(GZipMiddleware, minimum_size=500)
     app.add_middleware(BodySizeLimit, settings=platform.settings)

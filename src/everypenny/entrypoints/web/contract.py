@@ -55,9 +55,10 @@ def text(description: str) -> dict[str, Any]:
     return {"description": description, "content": {"text/plain": {"schema": {"type": "string"}}}}
 
 
-UNKNOWN_APPEAL = {404: problem("no appeal has this slug")}
-UNSIGNED = {400: problem("the body is not the provider's format"),
-            403: problem("the signature is missing or wrong")}
+Responses = dict[int | str, dict[str, Any]]  # a route's `responses`, as FastAPI takes them
+UNKNOWN_APPEAL: Responses = {404: problem("no appeal has this slug")}
+UNSIGNED: Responses = {400: problem("the body is not the provider's format"),
+                       403: problem("the signature is missing or wrong")}
 TOO_LARGE = text("the body is larger than this address accepts (EVERYPENNY_MAX_BODY_BYTES, or "
                  "EVERYPENNY_MAX_WEBHOOK_BODY_BYTES for webhooks)")
 HEADERS_TOO_LARGE = text("more headers, or more bytes of them, than EVERYPENNY_MAX_HEADERS and "
@@ -70,7 +71,7 @@ def published_openapi(app: FastAPI, request_models: tuple[type[BaseModel], ...])
     if app.openapi_schema is None:
         document = get_openapi(title=app.title, version=app.version, summary=app.summary, routes=app.routes)
         models = (*request_models, Problem, FieldProblems)
-        _, definitions = models_json_schema([(model, "validation") for model in models],
+        _, definitions = models_json_schema([(model, "validation") for model in models],  # type: ignore[misc]
                                             ref_template="#/components/schemas/{model}")
         document.setdefault("components", {}).setdefault("schemas", {}).update(definitions.get("$defs", {}))
         for operations in document["paths"].values():

@@ -234,6 +234,7 @@ class EdgeApp(FastAPI):
         self.edge_settings = settings
 
     def build_middleware_stack(self) -> ASGIApp:
-        docs_paths = frozenset({self.docs_url, self.swagger_ui_oauth2_redirect_url} if self.docs_url else ())
+        docs_paths = frozenset(path for path in (self.docs_url, self.swagger_ui_oauth2_redirect_url) if path) \
+            if self.docs_url else frozenset()
         return SecurityHeaders(RequestLimits(super().build_middleware_stack(), self.edge_settings),
                                self.edge_settings, docs_paths)

@@ -57,9 +57,10 @@ class BoundedHttpProtocol(HttpToolsProtocol):
     def __init__(self, config: Config, server_state: ServerState, app_state: dict[str, Any],
                  _loop: asyncio.AbstractEventLoop | None = None) -> None:
         super().__init__(config, server_state, app_state, _loop)
-        if type(self).limits is None:
-            type(self).limits = HttpLimits.from_settings(get_settings())
-        self.bounds: HttpLimits = type(self).limits
+        limits = type(self).limits
+        if limits is None:
+            limits = type(self).limits = HttpLimits.from_settings(get_settings())
+        self.bounds = limits
         self.reading_head = False  # a request has begun and its head is not complete
         self.reading_body = False  # its head is complete and its body is not
         self.message_ended = False  # a request ended during the read being parsed (pipelining)
@@ -142,6 +143,8 @@ class BoundedHttpProtocol(HttpToolsProtocol):
         self.transport.close()
 
 
-def _cancelled(timer: asyncio.TimerHandle | None) -> None:
+def _cancelled(timer: asyncio.TimerHandle | None) -> asyncio.TimerHandle | None:
+    """No timer: `timer` cancelled, if there was one."""
     if timer is not None:
         timer.cancel()
+    return None

@@ -4,7 +4,7 @@ donation pages as a page for people, with the same status."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 
 from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse, Response
@@ -54,7 +54,7 @@ def problem_response(refusal: Exception) -> JSONResponse:
     return JSONResponse({"detail": str(refusal)}, status_code=status_of(refusal), headers=refusal_headers(refusal))
 
 
-def answer_refusals(app: FastAPI, answer: Callable[[Request, Exception], Response]) -> None:
+def answer_refusals(app: FastAPI, answer: Callable[[Request, Exception], Awaitable[Response]]) -> None:
     """Every refusal that reaches `app` unhandled is answered by `answer`, with its status from the mapping."""
     for kind in REFUSALS:
         app.add_exception_handler(kind, answer)

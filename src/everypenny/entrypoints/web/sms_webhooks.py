@@ -17,7 +17,6 @@ from __future__ import annotations
 import asyncio
 import hmac
 import re
-from collections.abc import Callable
 
 from fastapi import APIRouter, HTTPException, Request, Response
 from fastapi.exception_handlers import http_exception_handler
@@ -44,15 +43,8 @@ from everypenny.entrypoints.web.edge import (
     secured,
     too_large,
 )
-from everypenny.service_layer.text_giving import (
-    TWILIO,
-    DonorLinks,
-    InboundText,
-    charge_report_callback,
-    delivery_report_callback,
-    reply_by_link,
-    text_callback,
-)
+from everypenny.service_layer.text_giving import TWILIO, DonorLinks, aggregator_callback, reply_by_link
+from everypenny.service_layer.text_giving_ports import BadCallback, InboundText
 
 TWILIO_PATH = "/webhooks/twilio/sms"
 # Phone numbers in E.164 and message SIDs of letters and digits (Twilio's are 34,
@@ -61,11 +53,6 @@ TWILIO_FIELDS = {"MessageSid": re.compile(r"^[A-Za-z0-9]{1,64}$"), "From": E164,
 FORM = "application/x-www-form-urlencoded"
 AGGREGATOR_PREFIX = "/webhooks/aggregator/"
 AGGREGATOR_CALLBACKS = AGGREGATOR_PREFIX + "{token}/{kind}"
-READERS: dict[str, tuple[Callable, Callable]] = {
-    "mo": (fonix.read_mo, text_callback),  # a donor's text to one of our shortcodes
-    "charge-report": (fonix.read_charge_report, charge_report_callback),  # whether a charge went through
-    "delivery-report": (fonix.read_delivery_report, delivery_report_callback),  # whether a message arrived
-}
 
 
 def callback_networks(setting: str) -> tuple[Network, ...]:
@@ -89,19 +76,18 @@ class AggregatorCallbacks:
         self.committer = platform.group_committer()
 
     def check(self, token: str, kind: str, connection: HTTPConnection) -> None:
-        if not hmac.compare_digest(token.encode(), self.token) or kind not in READERS:
+        if not hmac.compare_digest(token.encode(), self.token) or kind not in fonix.CALLBACKS:
             raise HTTPException(404, "Not Found")
         if self.networks and not address_in(client_address(connection), self.networks):
             raise HTTPException(403, "callbacks are not taken from this address")
 
     async def store(self, kind: str, body: bytes) -> PlainTextResponse:
         """Answers once the callback is durable: "OK", or "OK (already received)" for a repeat."""
-        read, as_callback = READERS[kind]
         try:
-            message = read(fonix.decode(body))
-        except fonix.BadCallback as error:
+            message = fonix.read_callback(kind, body)
+        except BadCallback as error:
             raise HTTPException(400, str(error)) from None
-        stored = await asyncio.wrap_future(self.committer.submit(as_callback(message)))
+        stored = await asyncio.wrap_future(self.committer.submit(aggregator_callback(message)))
         return PlainTextResponse("OK" if stored else "OK (already received)")
 
 
@@ -120,6 +106,7 @@ class AggregatorCallbackPath:
             await self.app(scope, receive, send)
             return
         limit = self.callbacks.body_limit
+        response: Response
         try:
             if declared_over(scope, limit):
                 response = too_large(limit)

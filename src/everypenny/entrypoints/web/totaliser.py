@@ -82,26 +82,26 @@ class PublicTotalsHeaders:
                 body.extend(message.get("body", b""))
 
         await self.app(scope, receive, capture)
-        headers = MutableHeaders(raw=list(start["headers"]))
+        answer = MutableHeaders(raw=list(start["headers"]))
         for name, value in cors.items():
-            headers[name] = value
+            answer[name] = value
         if cors:
-            headers["Access-Control-Expose-Headers"] = "ETag"
-        headers["Vary"] = "Origin"
+            answer["Access-Control-Expose-Headers"] = "ETag"
+        answer["Vary"] = "Origin"
         status = start["status"]
         if status == 200:
             etag = etag_of(bytes(body))
-            headers["ETag"] = etag
-            headers["Cache-Control"] = f"public, max-age={self.max_age_seconds}"
+            answer["ETag"] = etag
+            answer["Cache-Control"] = f"public, max-age={self.max_age_seconds}"
             if _matches(request_headers.get("if-none-match"), etag):
-                del headers["content-length"]
-                del headers["content-type"]
-                await send({"type": "http.response.start", "status": 304, "headers": headers.raw})
+                del answer["content-length"]
+                del answer["content-type"]
+                await send({"type": "http.response.start", "status": 304, "headers": answer.raw})
                 await send({"type": "http.response.body", "body": b""})
                 return
         else:
-            headers["Cache-Control"] = "no-store"
-        await send({"type": "http.response.start", "status": status, "headers": headers.raw})
+            answer["Cache-Control"] = "no-store"
+        await send({"type": "http.response.start", "status": status, "headers": answer.raw})
         await send({"type": "http.response.body", "body": bytes(body)})
 
 

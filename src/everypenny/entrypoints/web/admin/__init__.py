@@ -67,8 +67,9 @@ def desk_app(platform: Platform) -> FastAPI:
     desk_api = FastAPI(title="everypenny appeal desk", docs_url=None, redoc_url=None, openapi_url=None)
     desk_api.state.platform = platform
     desk_api.middleware("http")(security_headers)
-    desk_api.add_exception_handler(LoginRequired, login_required)
-    desk_api.add_exception_handler(HTTPException, http_error)
+    # Starlette types a handler as taking any Exception; each of these takes the one it is registered for.
+    desk_api.add_exception_handler(LoginRequired, login_required)  # type: ignore[arg-type]
+    desk_api.add_exception_handler(HTTPException, http_error)  # type: ignore[arg-type]
     answer_refusals(desk_api, refusal)
     for part in (login, appeals, donations, money, users, parked_tasks):
         # The routes themselves, not the router: newer FastAPIs keep an included router whole, and the

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import date
+from typing import Any
 
 from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import HTMLResponse
@@ -34,7 +35,7 @@ def donation_search(request: Request, platform: PlatformDep, q: str = Query("", 
                     made_from: str = Query("", alias="from", max_length=10),
                     made_to: str = Query("", alias="to", max_length=10),
                     session: DeskSession = Depends(allowed(Permission.VIEW))) -> HTMLResponse:
-    form = {"q": q, "made_from": made_from, "made_to": made_to}
+    form: dict[str, Any] = {"q": q, "made_from": made_from, "made_to": made_to}
     if not (q.strip() or made_from or made_to):
         return page(request, "donations.html", **form, result=None, error=None)
     try:

@@ -64,8 +64,9 @@ def login(request: Request, platform: PlatformDep, email: str = Form(""), passwo
         return login_page(request, email, f"Too many failed attempts for this account: try again after "
                                           f"{uk_time(error.until)}, or ask an admin.", next, 429)
     except auth.TooManyLogins as error:
-        response = login_page(request, email, "Too many login attempts from your connection: try again in "
-                                              f"{error.retry_after_s // 60 + 1} minutes.", next, 429)
+        response: Response = login_page(request, email, "Too many login attempts from your connection: try "
+                                                        f"again in {error.retry_after_s // 60 + 1} minutes.", next,
+                                        429)
         response.headers["Retry-After"] = str(error.retry_after_s)
         return response
     if logged_in is None:

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import io
 
-import stripe
 from fastapi import APIRouter, Depends, Form, Request
 from fastapi.responses import HTMLResponse, Response
 from starlette.exceptions import HTTPException
@@ -29,6 +28,7 @@ from everypenny.service_layer import desk, gift_aid_claims, money_out
 from everypenny.service_layer.appeals import UnknownAppeal
 from everypenny.service_layer.desk_ports import DeskSession
 from everypenny.service_layer.online_donations import DonationNotFound, RefundRefused, refundable, request_refund
+from everypenny.service_layer.online_ports import PaymentUnavailable
 from everypenny.service_layer.text_giving import TextRefundRefused, refund_text_gift
 
 CONFIRMED = "yes"
@@ -86,9 +86,8 @@ def refund(request: Request, reference: str, platform: PlatformDep, amount: str 
         requested = request_refund(platform.uow, platform.payment_gateway(), reference, amount_pence)
     except RefundRefused as refused:
         return refund_page(request, platform, reference, 400, error=str(refused))
-    except stripe.StripeError as error:
-        return refund_page(request, platform, reference, 502,
-                           error=f"Stripe refused or could not be reached: {error.user_message or error}")
+    except PaymentUnavailable as error:
+        return refund_page(request, platform, reference, 502, error=f"Stripe refused or could not be reached: {error}")
     return refund_page(request, platform, reference, 200, notice=(
         f"refund {requested.refund_id} of {format_pence(requested.amount_pence, requested.currency)} "
         f"requested for {reference}; the ledger records it when Stripe confirms"))
