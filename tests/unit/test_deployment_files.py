@@ -130,3 +130,19 @@ def test_the_services_commands_are_everypenny_commands(compose, service):
     result = CliRunner().invoke(app, [*command[1:], "--help"])
 
     assert result.exit_code == 0, result.output
+
+
+def test_a_deployment_of_another_checkout_runs_that_checkout_s_code_and_seed_appeal(tmp_path, monkeypatch):
+    """The spike bench's --baseline: an earlier revision's apps and workers, with the protocol its image ran."""
+    from everypenny.simulators import deployment
+
+    started = []
+    monkeypatch.setattr(deployment.subprocess, "Popen", lambda command, **options: started.append((command, options)))
+    older = deployment.LocalDeployment("sqlite://", app_processes=1, source=tmp_path)
+    older.start_app(0)
+    older.start_worker(0)
+
+    (app, app_options), (_, worker_options) = started
+    assert app[app.index("--http") + 1] == "httptools"  # no bounded protocol in that checkout
+    assert app_options["cwd"] == worker_options["cwd"] == tmp_path
+    assert app_options["env"]["PYTHONPATH"] == worker_options["env"]["PYTHONPATH"] == str(tmp_path / "src")

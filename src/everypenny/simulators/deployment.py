@@ -1,5 +1,6 @@
 """A deployment on this machine, as separate processes: app processes (uvicorn) and outbox workers sharing
-one database. The spike benchmark and the fault tests run against it, and kill its processes at will.
+one database. The spike benchmark and the fault tests run against it, and kill its processes at will; the
+spike benchmark's `--baseline` runs one from an earlier revision's checkout beside one from this tree.
 """
 
 from __future__ import annotations
@@ -16,8 +17,9 @@ from pathlib import Path
 import httpx
 
 ROOT = Path(__file__).resolve().parents[3]
-SEED_APPEAL = ROOT / "appeals" / "sun-ukraine-fund.toml"
+SEED_APPEAL = Path("appeals") / "sun-ukraine-fund.toml"
 BOUNDED_HTTP = "everypenny.entrypoints.web.edge_server:BoundedHttpProtocol"  # the image's --http
+BOUNDED_HTTP_MODULE = Path("src") / "everypenny" / "entrypoints" / "web" / "edge_server.py"
 
 
 def free_port() -> int:
@@ -29,7 +31,8 @@ def free_port() -> int:
 @dataclass
 class LocalDeployment:
     """`app_processes` uvicorn processes, each with its own port (the load generator spreads callbacks over
-    them as a load balancer would) and `workers` outbox workers, all on `database_url`."""
+    them as a load balancer would) and `workers` outbox workers, all on `database_url`, running the code (and
+    loading the seed appeal) of the checkout at `source`: this tree unless a benchmark compares a revision."""
 
     database_url: str
     app_processes: int = 2
@@ -39,6 +42,7 @@ class LocalDeployment:
     # Workers yield the CPU to app processes: on one machine this stands in for a deployment that runs them on
     # their own machines, where queued work never slows the acknowledgement of a donor's text.
     worker_niceness: int = 10
+    source: Path = ROOT
 
     def __post_init__(self) -> None:
         self.app_ports = [free_port() for _ in range(self.app_processes)]
@@ -59,18 +63,18 @@ class LocalDeployment:
         return [process.pid for process in self.outbox_workers if process is not None]
 
     def env(self) -> dict[str, str]:
-        return {**os.environ, "PYTHONPATH": str(ROOT / "src"), "EVERYPENNY_DATABASE_URL": self.database_url,
+        return {**os.environ, "PYTHONPATH": str(self.source / "src"), "EVERYPENNY_DATABASE_URL": self.database_url,
                 "EVERYPENNY_AGGREGATOR_URL": self.aggregator_url, "EVERYPENNY_PUBLIC_URL": self.app_urls[0],
                 "EVERYPENNY_LOG_LEVEL": "WARNING", **self.extra_env}
 
     def _cli(self, *arguments: str) -> None:
         subprocess.run([sys.executable, "-m", "everypenny", *arguments], env=self.env(), check=True,
-                       capture_output=True, cwd=ROOT)
+                       capture_output=True, cwd=self.source)
 
     def prepare(self) -> None:
         """Migrates the database and loads the canonical appeal."""
         self._cli("db", "upgrade")
-        self._cli("appeal", "load", str(SEED_APPEAL))
+        self._cli("appeal", "load", str(self.source / SEED_APPEAL))
 
     def _output(self, name: str):
         if self.log_dir is None:
@@ -81,16 +85,18 @@ class LocalDeployment:
     def start_app(self, index: int) -> None:
         # As the image runs an app node (Dockerfile): edge.client_address reads X-Forwarded-For itself, so
         # uvicorn's proxy headers middleware is off; uvloop and the bounded httptools protocol named, so no run
-        # falls back to the pure-Python loop or parser unnoticed.
+        # falls back to the pure-Python loop or parser unnoticed (a revision from before the bounded protocol runs
+        # uvicorn's own httptools one, as its image did).
+        http = BOUNDED_HTTP if (self.source / BOUNDED_HTTP_MODULE).exists() else "httptools"
         command = [sys.executable, "-m", "uvicorn", "--factory", "everypenny.entrypoints.web.asgi:app",
                    "--host", "127.0.0.1", "--port", str(self.app_ports[index]), "--log-level", "warning",
-                   "--no-access-log", "--no-proxy-headers", "--loop", "uvloop", "--http", BOUNDED_HTTP]
-        self.apps[index] = subprocess.Popen(command, env=self.env(), cwd=ROOT, stdout=self._output(f"app{index}"),
-                                            stderr=subprocess.STDOUT)
+                   "--no-access-log", "--no-proxy-headers", "--loop", "uvloop", "--http", http]
+        self.apps[index] = subprocess.Popen(command, env=self.env(), cwd=self.source,
+                                            stdout=self._output(f"app{index}"), stderr=subprocess.STDOUT)
 
     def start_worker(self, index: int) -> None:
         self.outbox_workers[index] = subprocess.Popen(
-            [sys.executable, "-m", "everypenny", "worker"], env=self.env(), cwd=ROOT,
+            [sys.executable, "-m", "everypenny", "worker"], env=self.env(), cwd=self.source,
             stdout=self._output(f"worker{index}"), stderr=subprocess.STDOUT,
             preexec_fn=lambda: os.nice(self.worker_niceness))
 
