@@ -147,3 +147,26 @@ def test_contrast_is_measured_as_wcag_defines_it(colour, ratio):
     from everypenny.domain.branding import contrast_ratio
 
     assert round(contrast_ratio(colour, "#ffffff"), 2) == ratio
+
+
+def test_the_phone_bill_description_is_at_most_30_gsm7_characters_and_its_mistakes_are_named():
+    """Fonix's CHARGEDESCRIPTION takes at most 30 characters (docs/appeal-rules.md)."""
+    assert problems_of(lambda d: d["sms"].update(charge_description="Donation to The Sun's Ukraine Fund")) == [
+        ("sms.charge_description",
+         "\"Donation to The Sun's Ukraine Fund\" is 34 characters; the aggregator takes at most 30")]
+    assert problems_of(lambda d: d["sms"].update(charge_description="Дарунок")) == [
+        ("sms.charge_description", "'Дарунок' has characters outside GSM-7, which a phone bill cannot show")]
+
+
+def test_without_a_phone_bill_description_the_default_names_the_charity_and_fits():
+    def unset(d):
+        d["sms"].pop("charge_description")
+
+    definition = copy.deepcopy(SEED)
+    unset(definition)
+    appeal, _ = parse_definition(definition, "appeals/x.toml")
+    assert appeal.description_on_bill == "Donation to British Red Cross"
+
+    definition["beneficiary"]["name"] = "The Royal National Lifeboat Institution"
+    appeal, _ = parse_definition(definition, "appeals/x.toml")
+    assert appeal.description_on_bill == "Charity donation"

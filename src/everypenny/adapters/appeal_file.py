@@ -79,6 +79,7 @@ class _Shortcode(_Strict):
 
 class _Sms(_Strict):
     shortcodes: list[_Shortcode] = []
+    charge_description: str | None = None  # what the phone bill shows; default "Donation to <charity>"
 
 
 class _Surplus(_Strict):
@@ -141,6 +142,7 @@ class AppealDocument(_Strict):
                                      self.surplus.restricted_target_pence),
             fees_borne_by=FeesBorneBy(self.fees.borne_by),
             branding=Branding(**self.branding.model_dump()) if self.branding else Branding(),
+            charge_description=self.sms.charge_description,
         )
 
 

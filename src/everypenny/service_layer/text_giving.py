@@ -405,7 +405,7 @@ def charge_orders(tx: Transaction, tasks: list[OutboxTask],
         orders.append((task, ChargeOrder(
             request_id=charge.request_id, msisdn=donation.text_phone.lstrip("+"),
             shortcode=donation.metadata["shortcode"], amount_pence=charge.amount_pence,
-            currency=charge.currency, description=f"Donation to {appeal.name}"[:60],
+            currency=charge.currency, description=appeal.description_on_bill,
             receipt=receipt(appeal, charge.amount_pence, charge.sequence, _charge_count(tx, charge, donation),
                             donor_links.gift_aid(donation.reference)),
             time_to_live_min=int(CHARGE_TIME_TO_LIVE.total_seconds() // 60))))
