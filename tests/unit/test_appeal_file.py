@@ -170,3 +170,25 @@ def test_without_a_phone_bill_description_the_default_names_the_charity_and_fits
     definition["beneficiary"]["name"] = "The Royal National Lifeboat Institution"
     appeal, _ = parse_definition(definition, "appeals/x.toml")
     assert appeal.description_on_bill == "Charity donation"
+
+
+def test_the_consent_model_is_read_and_its_words_must_offer_its_way_to_refuse_or_agree():
+    """PECR reg. 22 as amended by DUAA 2025 s.114 (docs/appeal-rules.md)."""
+    appeal, _ = load_appeal_file(SEED_APPEAL)
+    assert appeal.consent.model.value == "soft-opt-in" and "NOINFO" in appeal.consent.text
+
+    assert problems_of(lambda d: d["consent"].update(wording="We may text you. Text STOP to opt out.")) == [
+        ("consent.wording", "must tell the donor how to use NOINFO under the soft-opt-in model")]
+    assert problems_of(lambda d: d["consent"].update(model="opt-in")) == [
+        ("consent.wording", "must tell the donor how to use YES under the opt-in model")]
+    assert problems_of(lambda d: d.update(consent={"model": "assumed"})) == [
+        ("consent.model", "Input should be 'soft-opt-in' or 'opt-in'")]
+
+
+def test_without_its_own_words_a_consent_model_uses_the_models_words():
+    opted = copy.deepcopy(SEED) | {"consent": {"model": "opt-in"}}
+
+    appeal, _ = parse_definition(opted, "appeals/x.toml")
+
+    assert appeal.consent_wording.text == ("Reply YES if British Red Cross may text you about its work. "
+                                           "Text STOP at any time to opt out.")

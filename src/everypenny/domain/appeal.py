@@ -9,6 +9,7 @@ from enum import StrEnum
 from zoneinfo import ZoneInfo
 
 from everypenny.domain.branding import Branding
+from everypenny.domain.consent import ConsentModel, ConsentWording, default_wording, wording_problems
 from everypenny.domain.money import check_currency
 from everypenny.domain.sms_text import gsm7_length
 
@@ -157,6 +158,7 @@ class Appeal:
     intro: str = field(default="")
     branding: Branding = field(default_factory=Branding)
     charge_description: str | None = None  # on the phone bill; None: description_on_bill's default
+    consent: ConsentWording | None = None  # the file's [consent]; None: not stated (a live appeal must)
 
     def __post_init__(self) -> None:
         problems = self.problems()
@@ -186,6 +188,9 @@ class Appeal:
         if self.charge_description is not None:
             found.extend(AppealRuleBroken("sms.charge_description", message)
                          for message in charge_description_problems(self.charge_description))
+        if self.consent is not None:
+            found.extend(AppealRuleBroken("consent.wording", message)
+                         for message in wording_problems(self.consent.model, self.consent.text))
         found.extend(AppealRuleBroken(f"branding.{key}", message) for key, message in self.branding.problems())
         return found
 
@@ -230,6 +235,13 @@ class Appeal:
             return self.charge_description
         named = f"Donation to {self.beneficiary.name}"
         return named if not charge_description_problems(named) else FALLBACK_CHARGE_DESCRIPTION
+
+    @property
+    def consent_wording(self) -> ConsentWording:
+        """What donors are told about marketing texts: the file's, else the soft opt-in appeals used before
+        the model was stated (texting the keyword opts in, NOINFO refuses)."""
+        return self.consent or ConsentWording(ConsentModel.SOFT_OPT_IN,
+                                              default_wording(ConsentModel.SOFT_OPT_IN, self.beneficiary.name))
 
     def shortcode(self, number: str) -> Shortcode | None:
         return next((s for s in self.shortcodes if s.number == number), None)

@@ -52,12 +52,14 @@ def charity_statement(appeal: Appeal) -> str:
 def small_print(appeal: Appeal, amounts_pence: Sequence[int]) -> str:
     """The small print a text-to-give call to action carries next to it (BCAP 22.2, Ofcom PRS rules; the
     usual wording of UK donation platforms): cost, UK mobiles only, 16 or over with the bill payer's
-    permission, the charity's name and number, the helpline and the terms."""
+    permission, the charity's name and number, the marketing consent words (PECR reg. 22 as amended by DUAA
+    2025 s.114: a simple way to refuse where the number is collected), the helpline and the terms."""
     return " ".join([
         cost_statement(appeal, amounts_pence),
         "UK mobiles only.",
         "You must be 16 or over and have the bill payer's permission.",
         charity_statement(appeal),
+        appeal.consent_wording.text,
         f"Helpline: {appeal.helpline}.",
         f"T&Cs: {appeal.terms_url}",
     ])

@@ -234,13 +234,15 @@ def receipt(appeal: Appeal, charge_pence: int, sequence: int, of: int, gift_aid_
     """The thank-you the network delivers with the charge itself (the charge's BODY), so it reaches the donor
     only if the charge goes through; the aggregator sends it in as many parts as it takes. The Gift Aid
     invitation travels in it: a gift then costs one call to the aggregator and one report back, not a second
-    (free) message and its delivery report."""
+    (free) message and its delivery report. The first charge's receipt is the donor's first reply, so it carries
+    the appeal's marketing consent words (DUAA 2025 s.114: a way to refuse at collection; domain/consent.py)."""
     part = f" (part {sequence} of {of} of your gift)" if of > 1 else ""
     return " ".join(fit_parts([
         f"Thank you! You gave {_money(appeal, charge_pence)}{part} to {appeal.name} for "
         f"{appeal.beneficiary.name} by text.",
         f"Add Gift Aid at no cost to you: {gift_aid_url}",
-        f"Help: {appeal.helpline}. Text STOP to opt out.",
+        appeal.consent_wording.text if sequence == 1 else "Text STOP to opt out.",
+        f"Help: {appeal.helpline}.",
     ]))
 
 
