@@ -114,8 +114,12 @@ def test_the_desk_pages_pass_axe_in_every_state(axe_page, live_server, platform,
                        (f"{base}/admin/donations?q=07%E2%80%A2%E2%80%A2%E2%80%A2%E2%80%A2%E2%80%A2123", "search"),
                        (f"{base}/admin/donations?q=1", "search refused"),
                        (f"{base}/admin/donations/{donation.reference}", "donation"),
-                       (f"{dashboard}/reconciliation", "reconciliation"), (f"{base}/admin/users", "users")):
+                       (f"{dashboard}/reconciliation", "reconciliation"), (f"{base}/admin/users", "users"),
+                       (f"{dashboard}/promotion", "promotion copy")):
         visit(page, url, state)
+    page.get_by_role("button", name="Copy print").click()
+    expect(page.locator("#print-copied")).not_to_be_empty()
+    assert_no_axe_violations(page, "promotion copied")
 
     load_seed_variant(status="closed")
     visit(page, dashboard, "dashboard, closed")

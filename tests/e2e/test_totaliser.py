@@ -128,7 +128,7 @@ def test_a_closed_appeals_widget_says_so_and_offers_no_way_to_give(client, load_
 
     assert totals["status"] == "closed"
     assert '<span id="closed">This appeal has closed: thank you.</span>' in widget
-    assert widget.count("data-while-live hidden") == 2
+    assert widget.count("data-while-live hidden") == 3  # the text line, its small print and the buttons
 
 
 def test_the_widget_page_carries_an_etag_and_an_unchanged_one_is_a_304(client, platform, seed_appeal):

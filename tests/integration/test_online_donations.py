@@ -185,6 +185,17 @@ def test_marketing_consent_is_recorded_only_when_ticked(platform, seed_appeal, f
         assert uow.consents.current("no@example.org", Medium.EMAIL) is None
 
 
+def test_an_email_consent_keeps_the_words_of_the_box_the_donor_ticked(platform, seed_appeal, fake_gateway):
+    from everypenny.adapters.db.schema import consent_wordings, consents
+
+    start(platform, fake_gateway, DonationForm(amount_pence=500, email="yes@example.org", marketing_consent=True))
+
+    with platform.engine.connect() as connection:
+        words = connection.scalar(select(consent_wordings.c.wording).join(
+            consents, consents.c.wording_version == consent_wordings.c.version))
+    assert words == "Yes, British Red Cross may email me about its work and appeals. You can unsubscribe at any time."
+
+
 def test_attempts_over_the_limit_per_email_and_per_ip_are_refused(platform, seed_appeal, fake_gateway):
     for _ in range(2):
         start(platform, fake_gateway, DonationForm(amount_pence=300, email="tester@example.org"), per_email=2)

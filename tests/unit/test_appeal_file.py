@@ -147,3 +147,48 @@ def test_contrast_is_measured_as_wcag_defines_it(colour, ratio):
     from everypenny.domain.branding import contrast_ratio
 
     assert round(contrast_ratio(colour, "#ffffff"), 2) == ratio
+
+
+def test_the_phone_bill_description_is_at_most_30_gsm7_characters_and_its_mistakes_are_named():
+    """Fonix's CHARGEDESCRIPTION takes at most 30 characters (docs/appeal-rules.md)."""
+    assert problems_of(lambda d: d["sms"].update(charge_description="Donation to The Sun's Ukraine Fund")) == [
+        ("sms.charge_description",
+         "\"Donation to The Sun's Ukraine Fund\" is 34 characters; the aggregator takes at most 30")]
+    assert problems_of(lambda d: d["sms"].update(charge_description="Дарунок")) == [
+        ("sms.charge_description", "'Дарунок' has characters outside GSM-7, which a phone bill cannot show")]
+
+
+def test_without_a_phone_bill_description_the_default_names_the_charity_and_fits():
+    def unset(d):
+        d["sms"].pop("charge_description")
+
+    definition = copy.deepcopy(SEED)
+    unset(definition)
+    appeal, _ = parse_definition(definition, "appeals/x.toml")
+    assert appeal.description_on_bill == "Donation to British Red Cross"
+
+    definition["beneficiary"]["name"] = "The Royal National Lifeboat Institution"
+    appeal, _ = parse_definition(definition, "appeals/x.toml")
+    assert appeal.description_on_bill == "Charity donation"
+
+
+def test_the_consent_model_is_read_and_its_words_must_offer_its_way_to_refuse_or_agree():
+    """PECR reg. 22 as amended by DUAA 2025 s.114 (docs/appeal-rules.md)."""
+    appeal, _ = load_appeal_file(SEED_APPEAL)
+    assert appeal.consent.model.value == "soft-opt-in" and "NOINFO" in appeal.consent.text
+
+    assert problems_of(lambda d: d["consent"].update(wording="We may text you. Text STOP to opt out.")) == [
+        ("consent.wording", "must tell the donor how to use NOINFO under the soft-opt-in model")]
+    assert problems_of(lambda d: d["consent"].update(model="opt-in")) == [
+        ("consent.wording", "must tell the donor how to use YES under the opt-in model")]
+    assert problems_of(lambda d: d.update(consent={"model": "assumed"})) == [
+        ("consent.model", "Input should be 'soft-opt-in' or 'opt-in'")]
+
+
+def test_without_its_own_words_a_consent_model_uses_the_models_words():
+    opted = copy.deepcopy(SEED) | {"consent": {"model": "opt-in"}}
+
+    appeal, _ = parse_definition(opted, "appeals/x.toml")
+
+    assert appeal.consent_wording.text == ("Reply YES if British Red Cross may text you about its work. "
+                                           "Text STOP at any time to opt out.")

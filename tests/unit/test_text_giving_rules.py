@@ -13,6 +13,7 @@ from hypothesis import strategies as st
 from everypenny.adapters.appeal_file import load_appeal_file
 from everypenny.domain.appeal import AppealStatus
 from everypenny.domain.donation import Donation, DonationStatus
+from everypenny.domain.sms_text import fit_parts, gsm7_length, to_gsm7
 from everypenny.domain.text_giving import (
     ChargeStatus,
     FailureFamily,
@@ -22,8 +23,6 @@ from everypenny.domain.text_giving import (
     charge_failed,
     charge_request_id,
     donation_after_charges,
-    fit_parts,
-    gsm7_length,
     help_text,
     link_to_give,
     london_day_start,
@@ -36,7 +35,6 @@ from everypenny.domain.text_giving import (
     refused,
     split_charges,
     stopped,
-    to_gsm7,
     uk_mobile,
     unknown_text,
 )

@@ -23,6 +23,7 @@ from everypenny.domain.appeal import (
     SurplusRule,
 )
 from everypenny.domain.branding import Branding
+from everypenny.domain.consent import ConsentModel, ConsentWording, default_wording
 
 
 class AppealFileError(ValueError):
@@ -79,6 +80,12 @@ class _Shortcode(_Strict):
 
 class _Sms(_Strict):
     shortcodes: list[_Shortcode] = []
+    charge_description: str | None = None  # what the phone bill shows; default "Donation to <charity>"
+
+
+class _Consent(_Strict):
+    model: Literal["soft-opt-in", "opt-in"]
+    wording: str | None = None  # what promotions and the first reply say; default: the model's own words
 
 
 class _Surplus(_Strict):
@@ -119,6 +126,7 @@ class AppealDocument(_Strict):
     surplus: _Surplus
     fees: _Fees = _Fees()
     branding: _Branding | None = None
+    consent: _Consent | None = None
 
     def to_domain(self) -> Appeal:
         year_end = self.beneficiary.financial_year_end
@@ -141,7 +149,16 @@ class AppealDocument(_Strict):
                                      self.surplus.restricted_target_pence),
             fees_borne_by=FeesBorneBy(self.fees.borne_by),
             branding=Branding(**self.branding.model_dump()) if self.branding else Branding(),
+            charge_description=self.sms.charge_description,
+            consent=self._consent(),
         )
+
+
+    def _consent(self) -> ConsentWording | None:
+        if self.consent is None:
+            return None
+        model = ConsentModel(self.consent.model)
+        return ConsentWording(model, self.consent.wording or default_wording(model, self.beneficiary.name))
 
 
 def _location(loc: tuple[Any, ...]) -> str:
@@ -167,7 +184,9 @@ def parse_definition(definition: dict[str, Any], source: str) -> tuple[Appeal, d
     except AppealInvalid as error:
         raise AppealFileError(source, [(p.key, p.message) for p in error.problems]) from None
     # An appeal without [branding] keeps the definition (and its hash) it had before branding existed.
-    return appeal, document.model_dump(mode="json", exclude={"branding"} if document.branding is None else None)
+    # Settings added later stay out of the stored definition (and its hash) while a file leaves them out.
+    unset = {key for key in ("branding", "consent") if getattr(document, key) is None}
+    return appeal, document.model_dump(mode="json", exclude=unset or None)
 
 
 def appeal_from_definition(definition: dict[str, Any]) -> Appeal:

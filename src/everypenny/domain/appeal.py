@@ -9,7 +9,9 @@ from enum import StrEnum
 from zoneinfo import ZoneInfo
 
 from everypenny.domain.branding import Branding
+from everypenny.domain.consent import ConsentModel, ConsentWording, default_wording, wording_problems
 from everypenny.domain.money import check_currency
+from everypenny.domain.sms_text import gsm7_length
 
 # UK appeals count a donor's day, date a gift and show every time in UK local time (GMT or BST).
 UK_TIME = ZoneInfo("Europe/London")
@@ -53,6 +55,11 @@ class FeesBorneBy(StrEnum):
     MEDIA_PARTNER = "media_partner"
     PLATFORM = "platform"
 
+
+# Fonix's CHARGEDESCRIPTION, shown on the donor's phone bill, takes at most 30 characters (a payment
+# integrator's public Fonix provider page; see docs/appeal-rules.md).
+CHARGE_DESCRIPTION_MAX_LENGTH = 30
+FALLBACK_CHARGE_DESCRIPTION = "Charity donation"
 
 # Keyword providers ask for 3-20 characters that do not end in a digit, so that SUN5 reads as SUN + £5.
 KEYWORD_PATTERN = re.compile(r"^[A-Z][A-Z0-9]{1,18}[A-Z]$")
@@ -150,6 +157,8 @@ class Appeal:
     fees_borne_by: FeesBorneBy = FeesBorneBy.MEDIA_PARTNER
     intro: str = field(default="")
     branding: Branding = field(default_factory=Branding)
+    charge_description: str | None = None  # on the phone bill; None: description_on_bill's default
+    consent: ConsentWording | None = None  # the file's [consent]; None: not stated (a live appeal must)
 
     def __post_init__(self) -> None:
         problems = self.problems()
@@ -176,6 +185,12 @@ class Appeal:
                 found.append(AppealRuleBroken(
                     "online.suggested_pence", f"{amount} is below the online minimum {self.online_minimum_pence}"))
         found.extend(self._shortcode_problems())
+        if self.charge_description is not None:
+            found.extend(AppealRuleBroken("sms.charge_description", message)
+                         for message in charge_description_problems(self.charge_description))
+        if self.consent is not None:
+            found.extend(AppealRuleBroken("consent.wording", message)
+                         for message in wording_problems(self.consent.model, self.consent.text))
         found.extend(AppealRuleBroken(f"branding.{key}", message) for key, message in self.branding.problems())
         return found
 
@@ -213,9 +228,36 @@ class Appeal:
                         f"{at}.default_pence", f"{keyword.default_pence} is not one of the keyword's amounts"))
         return found
 
+    @property
+    def description_on_bill(self) -> str:
+        """Fonix's CHARGEDESCRIPTION: the file's, else "Donation to" the charity when that fits in 30."""
+        if self.charge_description is not None:
+            return self.charge_description
+        named = f"Donation to {self.beneficiary.name}"
+        return named if not charge_description_problems(named) else FALLBACK_CHARGE_DESCRIPTION
+
+    @property
+    def consent_wording(self) -> ConsentWording:
+        """What donors are told about marketing texts: the file's, else the soft opt-in appeals used before
+        the model was stated (texting the keyword opts in, NOINFO refuses)."""
+        return self.consent or ConsentWording(ConsentModel.SOFT_OPT_IN,
+                                              default_wording(ConsentModel.SOFT_OPT_IN, self.beneficiary.name))
+
     def shortcode(self, number: str) -> Shortcode | None:
         return next((s for s in self.shortcodes if s.number == number), None)
 
     @property
     def takes_money(self) -> bool:
         return self.status is AppealStatus.LIVE
+
+
+def charge_description_problems(text: str) -> list[str]:
+    """Fonix takes a CHARGEDESCRIPTION of 1-30 GSM-7 characters (docs/appeal-rules.md cites the source)."""
+    length = gsm7_length(text)
+    if not text.strip():
+        return ["is empty: the phone bill would not say what the charge was for"]
+    if length is None:
+        return [f"{text!r} has characters outside GSM-7, which a phone bill cannot show"]
+    if length > CHARGE_DESCRIPTION_MAX_LENGTH:
+        return [f"{text!r} is {length} characters; the aggregator takes at most {CHARGE_DESCRIPTION_MAX_LENGTH}"]
+    return []

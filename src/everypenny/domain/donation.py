@@ -12,6 +12,7 @@ from datetime import datetime
 from enum import StrEnum
 
 from everypenny.domain.appeal import Channel
+from everypenny.domain.consent import ConsentWording
 
 # Crockford's base 32: no I, L, O or U, so a reference read out over the phone is not misheard.
 _REFERENCE_ALPHABET = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"
@@ -108,3 +109,4 @@ class ConsentRecord:
     source: str  # e.g. "sms:STOP", "sms:SUN5", "online:checkbox"
     recorded_at: datetime
     appeal: str | None = None
+    wording: ConsentWording | None = None  # the words the person was shown when they gave it (STOP has none)

@@ -13,6 +13,7 @@ import unicodedata
 from dataclasses import dataclass
 
 from everypenny.domain.appeal import Keyword
+from everypenny.domain.consent import OPT_IN_REPLY
 
 NOINFO = "NOINFO"
 
@@ -40,7 +41,9 @@ class OptOut:
 
 @dataclass(frozen=True)
 class OptIn:
-    pass
+    """START, or YES (the reply the opt-in model's first message asks for: domain/consent.py)."""
+
+    word: str
 
 
 @dataclass(frozen=True)
@@ -59,7 +62,8 @@ COMMANDS: dict[str, Intent] = {
     "STOP": OptOut(everything=False),
     "STOPALL": OptOut(everything=True),
     "UNSUBSCRIBE": OptOut(everything=True),
-    "START": OptIn(),
+    "START": OptIn("START"),
+    OPT_IN_REPLY: OptIn(OPT_IN_REPLY),
     "HELP": Help(),
     "INFO": Help(),
 }

@@ -16,6 +16,7 @@ import phonenumbers
 from everypenny.domain.appeal import UK_TIME, Appeal, AppealStatus, Billing, Shortcode
 from everypenny.domain.donation import Donation, DonationStatus
 from everypenny.domain.money import format_pence
+from everypenny.domain.sms_text import fit_parts
 
 # A phone number or shortcode as providers send them: E.164's digits (at most 15, ITU-T E.164 §6.1), with or
 # without the +. Anything else is refused at the edge, before it is stored.
@@ -219,71 +220,6 @@ def donation_after_charges(donation: Donation, charges: list[SmsCharge]) -> Dona
 
 # ---- what donors read -------------------------------------------------------------------------------
 
-SMS_PART_LENGTH = 160
-_GSM7_BASIC = set(
-    "@£$¥èéùìòÇ\nØø\rÅåΔ_ΦΓΛΩΠΨΣΘΞÆæßÉ !\"#¤%&'()*+,-./0123456789:;<=>?"
-    "¡ABCDEFGHIJKLMNOPQRSTUVWXYZÄÖÑÜ§¿abcdefghijklmnopqrstuvwxyzäöñüà")
-_GSM7_EXTENSION = set("^{}\\[~]|€")  # each costs two septets
-_GSM7 = frozenset(_GSM7_BASIC | _GSM7_EXTENSION)
-_GSM7_SUBSTITUTES = str.maketrans({"’": "'", "‘": "'", "“": '"', "”": '"', "–": "-", "—": "-", "…": "..."})
-
-
-def gsm7_length(text: str) -> int | None:
-    """Septets `text` takes in GSM-7, or None when it needs Unicode (which would cut a part to 70)."""
-    # Set operations rather than a test per character: every reply and receipt is measured several times.
-    characters = set(text)
-    if not characters <= _GSM7:
-        return None
-    extended = characters & _GSM7_EXTENSION
-    return len(text) + (sum(text.count(ch) for ch in extended) if extended else 0)
-
-
-def to_gsm7(text: str) -> str:
-    """Typographic quotes and dashes become their plain forms; anything else outside GSM-7 becomes '?'."""
-    plain = text.translate(_GSM7_SUBSTITUTES)
-    if set(plain) <= _GSM7:
-        return plain
-    return "".join(ch if ch in _GSM7 else "?" for ch in plain)
-
-
-def _septets(plain: str) -> int:
-    """The length of text already made GSM-7 (to_gsm7)."""
-    length = gsm7_length(plain)
-    assert length is not None
-    return length
-
-
-def fit_parts(sentences: list[str]) -> tuple[str, ...]:
-    """Packs sentences into messages of at most 160 GSM-7 septets, each sent on its own (no concatenation).
-
-    A sentence stays whole in one message when it can, so a link is never parted from what it is for;
-    only a sentence longer than a message is broken, between words.
-    """
-    parts: list[str] = []
-    for sentence in sentences:
-        plain = to_gsm7(sentence)
-        if parts and _septets(f"{parts[-1]} {plain}") <= SMS_PART_LENGTH:
-            parts[-1] = f"{parts[-1]} {plain}"
-        elif _septets(plain) <= SMS_PART_LENGTH:
-            parts.append(plain)
-        else:
-            parts.extend(_between_words(plain))
-    return tuple(part for part in parts if part)
-
-
-def _between_words(text: str) -> list[str]:
-    # A word longer than a message (a very long link) is cut into pieces of 80, which fit even in escapes.
-    parts = [""]
-    for word in text.split(" "):
-        for piece in [word[i:i + SMS_PART_LENGTH // 2] for i in range(0, len(word), SMS_PART_LENGTH // 2)] or [""]:
-            joined = f"{parts[-1]} {piece}" if parts[-1] else piece
-            if _septets(joined) <= SMS_PART_LENGTH:
-                parts[-1] = joined
-            else:
-                parts.append(piece)
-    return parts
-
-
 def _money(appeal: Appeal, pence: int) -> str:
     return format_pence(pence, appeal.currency)
 
@@ -298,13 +234,15 @@ def receipt(appeal: Appeal, charge_pence: int, sequence: int, of: int, gift_aid_
     """The thank-you the network delivers with the charge itself (the charge's BODY), so it reaches the donor
     only if the charge goes through; the aggregator sends it in as many parts as it takes. The Gift Aid
     invitation travels in it: a gift then costs one call to the aggregator and one report back, not a second
-    (free) message and its delivery report."""
+    (free) message and its delivery report. The first charge's receipt is the donor's first reply, so it carries
+    the appeal's marketing consent words (DUAA 2025 s.114: a way to refuse at collection; domain/consent.py)."""
     part = f" (part {sequence} of {of} of your gift)" if of > 1 else ""
     return " ".join(fit_parts([
         f"Thank you! You gave {_money(appeal, charge_pence)}{part} to {appeal.name} for "
         f"{appeal.beneficiary.name} by text.",
         f"Add Gift Aid at no cost to you: {gift_aid_url}",
-        f"Help: {appeal.helpline}. Text STOP to opt out.",
+        appeal.consent_wording.text if sequence == 1 else "Text STOP to opt out.",
+        f"Help: {appeal.helpline}.",
     ]))
 
 

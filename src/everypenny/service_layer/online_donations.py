@@ -16,6 +16,7 @@ import structlog
 
 from everypenny.domain import postings
 from everypenny.domain.appeal import Appeal, Channel
+from everypenny.domain.consent import email_opt_in
 from everypenny.domain.donation import ConsentRecord, Donation, DonationStatus, Medium, new_reference
 from everypenny.domain.gift_aid import GiftAidDeclaration, GiftAidInvalid, GiftAidScope
 from everypenny.domain.ledger import TransferKind
@@ -221,7 +222,8 @@ def start_online_donation(uow_factory: UnitOfWorkFactory, gateway: PaymentGatewa
             uow.gift_aid.add(declaration)
         if form.marketing_consent and email is not None:
             uow.consents.record(ConsentRecord(contact=email, medium=Medium.EMAIL, granted=True,
-                                              source="online:checkbox", recorded_at=moment, appeal=appeal.slug))
+                                              source="online:checkbox", recorded_at=moment, appeal=appeal.slug,
+                                              wording=email_opt_in(appeal.beneficiary.name)))
         uow.commit()
 
     base = context.public_url.rstrip("/")

@@ -32,6 +32,7 @@ import structlog
 
 from everypenny.domain import postings
 from everypenny.domain.appeal import Appeal, AppealStatus, Billing, Channel, Shortcode
+from everypenny.domain.consent import ConsentModel, ConsentWording
 from everypenny.domain.donation import ConsentRecord, Donation, Medium, new_reference
 from everypenny.domain.keywords import Donate, Help, NeedsAmount, OptIn, OptOut, parse
 from everypenny.domain.ledger import TransferRequest
@@ -246,8 +247,9 @@ class _TextBatch:
             self._consent.update((record.contact, record.granted) for record in self.consents)
         return self._consent.get(phone) is False
 
-    def record_consent(self, contact: str, granted: bool, source: str, appeal: str | None) -> None:
-        self.consents.append(ConsentRecord(contact, Medium.SMS, granted, source, _now(), appeal))
+    def record_consent(self, contact: str, granted: bool, source: str, appeal: str | None,
+                       wording: ConsentWording | None = None) -> None:
+        self.consents.append(ConsentRecord(contact, Medium.SMS, granted, source, _now(), appeal, wording))
         if self._consent is not None:
             self._consent[contact] = granted
 
@@ -311,7 +313,7 @@ def _handle_text(batch: _TextBatch, text: InboundText, donor_links: DonorLinks, 
                              None if intent.everything else appeal.slug)
         reply("reply", stopped(appeal, intent.everything))
     elif isinstance(intent, OptIn):
-        batch.record_consent(contact, True, "sms:START", appeal.slug)
+        batch.record_consent(contact, True, f"sms:{intent.word}", appeal.slug, appeal.consent_wording)
         reply("reply", started(appeal))
     elif isinstance(intent, Help):
         reply("reply", help_text(appeal))
@@ -362,8 +364,11 @@ def _donate(batch: _TextBatch, text: InboundText, appeal: Appeal, shortcode: Sho
     if shortcode.billing is Billing.LINK:
         reply("link", link_to_give(appeal, amount, donor_links.donate(appeal.slug, amount, phone)))
         return
-    # A plain keyword opts in, as the T&Cs say, but never overrides an earlier STOP: only START does.
-    consent = intent.marketing_consent and not batch.opted_out(phone)
+    # Under the soft opt-in a plain keyword opts in, as the promotion said, but never overrides an earlier STOP:
+    # only START does. Under the opt-in model only a reply YES opts in.
+    wording = appeal.consent_wording
+    consent = (intent.marketing_consent and wording.model is ConsentModel.SOFT_OPT_IN
+               and not batch.opted_out(phone))
     donation = Donation(
         reference=new_reference(), appeal=appeal.slug, channel=Channel.CARRIER_SMS, amount_pence=amount,
         currency=appeal.currency, created_at=_now(), phone=phone, keyword=intent.keyword,
@@ -371,9 +376,9 @@ def _donate(batch: _TextBatch, text: InboundText, appeal: Appeal, shortcode: Sho
         metadata={"shortcode": shortcode.number, "network": text.network, "message_id": text.key})
     batch.add_donation(donation)
     if consent:
-        batch.record_consent(phone, True, f"sms:{intent.keyword}", appeal.slug)
+        batch.record_consent(phone, True, f"sms:{intent.keyword}", appeal.slug, wording)
     elif not intent.marketing_consent:
-        batch.record_consent(phone, False, f"sms:{intent.keyword}NOINFO", appeal.slug)
+        batch.record_consent(phone, False, f"sms:{intent.keyword}NOINFO", appeal.slug, wording)
     for sequence, charge_pence in enumerate(split_charges(amount, text.network), 1):
         charge = SmsCharge(charge_request_id(text.message_id, sequence), donation.reference, sequence,
                            charge_pence, appeal.currency, text.network)
@@ -405,7 +410,7 @@ def charge_orders(tx: Transaction, tasks: list[OutboxTask],
         orders.append((task, ChargeOrder(
             request_id=charge.request_id, msisdn=donation.text_phone.lstrip("+"),
             shortcode=donation.metadata["shortcode"], amount_pence=charge.amount_pence,
-            currency=charge.currency, description=f"Donation to {appeal.name}"[:60],
+            currency=charge.currency, description=appeal.description_on_bill,
             receipt=receipt(appeal, charge.amount_pence, charge.sequence, _charge_count(tx, charge, donation),
                             donor_links.gift_aid(donation.reference)),
             time_to_live_min=int(CHARGE_TIME_TO_LIVE.total_seconds() // 60))))

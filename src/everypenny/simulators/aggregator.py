@@ -254,7 +254,8 @@ class SimulatedAggregator:
                 handset.spent_pence += amount
             record: dict[str, str | int] = {
                 "request_id": request_id, "txguid": _txguid(), "msisdn": handset.msisdn,
-                "amount_pence": amount, "network": handset.profile.network, "operator": handset.profile.operator,
+                "amount_pence": amount, "description": fields["CHARGEDESCRIPTION"],
+                "network": handset.profile.network, "operator": handset.profile.operator,
                 "status": "charged" if code is None else "failed", "reason": code or "", "refunded_pence": 0,
                 "charged_at": datetime.now(UTC).isoformat(timespec="seconds")}
             self.charges[request_id] = record

@@ -272,3 +272,12 @@ def test_a_split_donation_whose_second_charge_fails_is_part_paid(texts, platform
     assert any(r.startswith("Thank you! You gave £10 (part") for r in replies)
     assert any("Sorry, your £10 gift" in r and "no charge was made" in r for r in replies)
     assert texts.totals()["raised_pence"] == 1000 == texts.simulator.charged_pence()
+
+
+def test_the_phone_bill_shows_the_appeal_files_charge_description(texts, platform):
+    load_seed_variant(platform, lambda d: d["sms"].update(charge_description="Sun Ukraine Fund"))
+
+    texts.text(EE, "SUN5")
+
+    [charge] = texts.simulator.charge_records()
+    assert charge["description"] == "Sun Ukraine Fund"

@@ -77,7 +77,7 @@ OTHER_COLUMNS: dict[str, frozenset[str]] = {
     "donations": frozenset({"id", "reference", "appeal_id", "channel", "status", "amount_pence", "paid_pence",
                             "refunded_pence", "currency", "keyword", "marketing_consent", "failure_reason",
                             "created_at", "updated_at"}),
-    "consents": frozenset({"id", "medium", "appeal_id", "granted", "source", "recorded_at"}),
+    "consents": frozenset({"id", "medium", "appeal_id", "granted", "source", "recorded_at", "wording_version"}),
     "gift_aid_declarations": frozenset({"id", "donation_id", "charity_name", "scope", "wording", "source",
                                         "declared_at"}),
     "email_messages": frozenset({"id", "purpose", "reference", "subject", "sent_at"}),
@@ -91,6 +91,7 @@ OTHER_COLUMNS: dict[str, frozenset[str]] = {
 
 NO_PERSONAL_DATA: dict[str, str] = {
     "appeals": "appeal definitions",
+    "consent_wordings": "the words shown about marketing, once per version",
     "appeal_changes": "who changed an appeal: desk users and files, not donors",
     "ledger_accounts": "account codes",
     "ledger_transfers": "money movements name donations by receipt reference, never by person",

@@ -18,6 +18,7 @@ from everypenny.adapters.appeal_file import appeal_from_definition
 from everypenny.adapters.db.schema import (
     appeal_changes,
     appeals,
+    consent_wordings,
     consents,
     donation_paid_counts,
     donations,
@@ -293,10 +294,16 @@ class SqlConsentRepository:
     def record_many(self, records: Sequence[ConsentRecord]) -> None:
         """In the order given: the last word a person gave is the one that counts."""
         if records:
+            wordings = {consent.wording.version: consent.wording for consent in records if consent.wording}
+            if wordings:  # each version's words stored once, whoever shows them first
+                self.connection.execute(_skipping_duplicates(self.connection.dialect.name, consent_wordings), [
+                    dict(version=version, model=wording.model.value, wording=wording.text)
+                    for version, wording in sorted(wordings.items())])
             insert_many(self.connection, consents, [dict(
                 contact=consent.contact, medium=consent.medium.value, granted=consent.granted,
                 source=consent.source[:60], recorded_at=consent.recorded_at,
-                appeal_id=_appeal_id(self.connection, consent.appeal) if consent.appeal else None)
+                appeal_id=_appeal_id(self.connection, consent.appeal) if consent.appeal else None,
+                wording_version=consent.wording.version if consent.wording else None)
                 for consent in records])
 
     def current(self, contact: str, medium: Medium) -> bool | None:

@@ -175,7 +175,17 @@ consents = Table(
     Column("granted", Boolean, nullable=False),
     Column("source", String(60), nullable=False),
     Column("recorded_at", UtcDateTime, nullable=False),
+    Column("wording_version", String(16), ForeignKey("consent_wordings.version", name="fk_consents_wording_version")),
     Index("ix_consents_contact", "contact", "medium", "id"),
+)
+
+# The words a donor was shown about marketing, once per version (migration 0016_consent_wording): a consent
+# names the version it was given under, so what the person agreed to can be read back exactly.
+consent_wordings = Table(
+    "consent_wordings", metadata,
+    Column("version", String(16), primary_key=True),
+    Column("model", String(20), nullable=False),
+    Column("wording", Text, nullable=False),
 )
 
 # Online donations (migration 0003_online_donations).

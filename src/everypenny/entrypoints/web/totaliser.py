@@ -21,6 +21,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from everypenny.bootstrap import Platform
 from everypenny.config import Settings
 from everypenny.domain.money import CURRENCY_SYMBOLS, format_pence
+from everypenny.domain.promotion import small_print
 from everypenny.entrypoints.web.contract import UNKNOWN_APPEAL
 from everypenny.service_layer import desk
 
@@ -109,6 +110,7 @@ def widget_router(platform: Platform) -> APIRouter:
     router = APIRouter(tags=["totaliser"])
     templates = Jinja2Templates(directory=Path(__file__).parent / "templates")
     templates.env.filters["money"] = format_pence
+    templates.env.globals["small_print"] = small_print
     origins = allowed_origins(platform.settings)
     frame_ancestors = " ".join(sorted(origins)) if origins else "*"
 

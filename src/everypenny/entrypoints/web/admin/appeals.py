@@ -9,9 +9,10 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response, Streamin
 from everypenny.bootstrap import Platform
 from everypenny.domain.appeal import AppealStatus
 from everypenny.domain.appeal_lifecycle import ALLOWED_TRANSITIONS
+from everypenny.domain.promotion import promotion_copy
 from everypenny.domain.users import Permission
 from everypenny.entrypoints.web.admin.charts import activity_svg
-from everypenny.entrypoints.web.admin.pages import page
+from everypenny.entrypoints.web.admin.pages import TEMPLATES, page
 from everypenny.entrypoints.web.admin.security import allowed, now
 from everypenny.entrypoints.web.dependencies import PlatformDep
 from everypenny.service_layer import desk, gift_aid_claims, settlement
@@ -81,6 +82,16 @@ def appeal_status(request: Request, slug: str, platform: PlatformDep, status: st
         return dashboard_page(request, platform, slug, 400, close_error=refused)
     desk.change_appeal_status(platform.uow(), slug, status, f"desk:{session.user.email}")
     return RedirectResponse(f"/admin/appeals/{slug}", status_code=303)
+
+
+@router.get("/appeals/{slug}/promotion", response_class=HTMLResponse)
+def appeal_promotion(request: Request, slug: str, platform: PlatformDep,
+                     session: DeskSession = Depends(allowed(Permission.VIEW))) -> HTMLResponse:
+    """The call to action with its small print for print, on air and the web (domain/promotion.py)."""
+    appeal = desk.appeal(platform.uow(), slug)
+    copy = promotion_copy(appeal)
+    snippet = TEMPLATES.get_template("promotion_snippet.html").render(appeal=appeal, promotion=copy)
+    return page(request, "promotion.html", appeal=appeal, promotion=copy, snippet=snippet.strip())
 
 
 @router.get("/appeals/{slug}/reconciliation", response_class=HTMLResponse)
