@@ -23,6 +23,7 @@ EXPECTED = {
     ("GET", "/appeals/{slug}"): "view",
     ("GET", "/appeals/{slug}/live"): "view",
     ("GET", "/appeals/{slug}/activity.svg"): "view",
+    ("GET", "/appeals/{slug}/promotion"): "view",
     ("POST", "/appeals/{slug}/status"): "manage_appeals",
     ("GET", "/donations"): "view",
     ("GET", "/donations/{reference}"): "view",

@@ -115,6 +115,9 @@ class AppealDocument(_Strict):
     status: Literal["draft", "live", "closed"] = "live"
     currency: str
     terms_url: str = Field(pattern=r"^https?://")
+    privacy_url: str | None = Field(default=None, pattern=r"^https?://")
+    refunds_url: str | None = Field(default=None, pattern=r"^https?://")
+    refunds_wording: str | None = Field(default=None, min_length=1)
     helpline: str = Field(min_length=1)
     intro: str = ""
     target_pence: int | None = None
@@ -150,7 +153,8 @@ class AppealDocument(_Strict):
             fees_borne_by=FeesBorneBy(self.fees.borne_by),
             branding=Branding(**self.branding.model_dump()) if self.branding else Branding(),
             charge_description=self.sms.charge_description,
-            consent=self._consent(),
+            consent=self._consent(), privacy_url=self.privacy_url, refunds_url=self.refunds_url,
+            refunds_wording=self.refunds_wording,
         )
 
 
@@ -185,7 +189,8 @@ def parse_definition(definition: dict[str, Any], source: str) -> tuple[Appeal, d
         raise AppealFileError(source, [(p.key, p.message) for p in error.problems]) from None
     # An appeal without [branding] keeps the definition (and its hash) it had before branding existed.
     # Settings added later stay out of the stored definition (and its hash) while a file leaves them out.
-    unset = {key for key in ("branding", "consent") if getattr(document, key) is None}
+    unset = {key for key in ("branding", "consent", "privacy_url", "refunds_url", "refunds_wording")
+             if getattr(document, key) is None}
     return appeal, document.model_dump(mode="json", exclude=unset or None)
 
 

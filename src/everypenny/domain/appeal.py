@@ -159,6 +159,9 @@ class Appeal:
     branding: Branding = field(default_factory=Branding)
     charge_description: str | None = None  # on the phone bill; None: description_on_bill's default
     consent: ConsentWording | None = None  # the file's [consent]; None: not stated (a live appeal must)
+    privacy_url: str | None = None  # the charity's privacy notice (a live appeal must have one)
+    refunds_url: str | None = None  # where to ask for a refund or complain; else the helpline
+    refunds_wording: str | None = None  # the charity's own words on refunds and complaints
 
     def __post_init__(self) -> None:
         problems = self.problems()

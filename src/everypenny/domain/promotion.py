@@ -49,6 +49,16 @@ def charity_statement(appeal: Appeal) -> str:
     return f"Donations go to {appeal.beneficiary.name}, registered charity number {appeal.beneficiary.charity_number}."
 
 
+def refunds_and_complaints(appeal: Appeal) -> str:
+    """How to get a refund and complain, which donors are told before they give (Code of Fundraising Practice,
+    "Processing donations" and "Complaints"); the Fundraising Regulator hears what the charity does not settle."""
+    route = appeal.refunds_wording or (
+        f"To ask for a refund or to complain, see {appeal.refunds_url} or call {appeal.helpline}."
+        if appeal.refunds_url else f"To ask for a refund or to complain, call {appeal.helpline}.")
+    return (f"{route} If you are not happy with the answer, you can complain to the Fundraising Regulator: "
+            "https://www.fundraisingregulator.org.uk/complaints")
+
+
 def small_print(appeal: Appeal, amounts_pence: Sequence[int]) -> str:
     """The small print a text-to-give call to action carries next to it (BCAP 22.2, Ofcom PRS rules; the
     usual wording of UK donation platforms): cost, UK mobiles only, 16 or over with the bill payer's

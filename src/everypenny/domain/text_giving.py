@@ -296,9 +296,12 @@ def unknown_text(appeal: Appeal, shortcode: Shortcode) -> tuple[str, ...]:
 
 
 def help_text(appeal: Appeal) -> tuple[str, ...]:
+    """The HELP reply, with the privacy notice (UK GDPR art. 13: where the number was collected)."""
     return fit_parts([
         f"{appeal.name} for {appeal.beneficiary.name} (charity {appeal.beneficiary.charity_number}). "
-        f"Help: {appeal.helpline}. T&Cs: {appeal.terms_url}. Text STOP to opt out."])
+        f"Help: {appeal.helpline}. T&Cs: {appeal.terms_url}",
+        *([f"Privacy: {appeal.privacy_url}"] if appeal.privacy_url else []),
+        "Text STOP to opt out."])
 
 
 def stopped(appeal: Appeal, everything: bool) -> tuple[str, ...]:

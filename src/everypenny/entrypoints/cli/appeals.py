@@ -9,6 +9,7 @@ from rich.table import Table
 
 from everypenny.adapters.appeal_file import AppealFileError, load_appeal_file
 from everypenny.domain.appeal_lifecycle import TransitionRefused
+from everypenny.domain.going_live import NotReadyToGoLive
 from everypenny.domain.money import format_pence
 from everypenny.entrypoints.cli.shared import console, fail, fail_unknown_appeal, opened_platform
 from everypenny.service_layer import desk, views
@@ -28,7 +29,7 @@ def load_appeal_files(files: list[Path]) -> None:
             try:
                 appeal, definition = load_appeal_file(path)
                 result = load_appeal(platform.uow(), appeal, definition, str(path))
-            except (AppealFileError, CurrencyChangeRefused, StatusChangeRefused) as error:
+            except (AppealFileError, CurrencyChangeRefused, StatusChangeRefused, NotReadyToGoLive) as error:
                 fail(str(error), code=2)
             detail = f" ({', '.join(result.changed_keys)})" if result.changed_keys else ""
             console.print(f"{result.slug}: {result.outcome}{detail}", highlight=False)
@@ -94,6 +95,6 @@ def appeal_status(slug: str = typer.Argument(..., help="The appeal's slug."),
             before = desk.change_appeal_status(running.uow(), slug, status, "cli")
         except UnknownAppeal as error:
             fail_unknown_appeal(error)
-        except (desk.StatusUnknown, TransitionRefused) as error:
+        except (desk.StatusUnknown, TransitionRefused, NotReadyToGoLive) as error:
             fail(str(error), code=2)
     console.print(f"{slug}: {before.value} → {status.strip().lower()}", highlight=False)
