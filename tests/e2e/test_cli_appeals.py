@@ -136,3 +136,13 @@ def test_the_demo_without_appeal_files_says_where_it_looked_and_starts_nothing(c
     assert result.exit_code == 2
     assert f"no appeal files (*.toml) in {tmp_path.resolve()}" in result.output
     assert "--appeals-dir" in result.output
+
+
+def test_a_live_appeal_without_a_privacy_notice_is_refused_and_nothing_is_stored(everypenny, edited_seed):
+    without = edited_seed('privacy_url = "https://www.redcross.org.uk/privacy-policy"\n', "")
+
+    result = everypenny("appeal", "load", without)
+
+    assert result.exit_code == 2
+    assert "sun-ukraine-fund.toml: privacy_url: a live appeal needs the charity's privacy notice" in result.output
+    assert "sun-ukraine-fund" not in everypenny("appeal", "list").output
