@@ -260,8 +260,8 @@ def refused(appeal: Appeal, shortcode: Shortcode, why: Refusal, amount_pence: in
     money = _money(appeal, amount_pence)
     if why is Refusal.CLOSED:
         return fit_parts([
-            f"{appeal.name} has closed, so no charge was made. Thank you for thinking of "
-            f"{appeal.beneficiary.name}: see {appeal.terms_url} or call {appeal.helpline}."])
+            f"{appeal.name} has closed, so no charge was made.",
+            f"Thank you for thinking of {appeal.beneficiary.name}: see {appeal.terms_url} or call {appeal.helpline}."])
     if why is Refusal.NOT_OFFERED:
         return fit_parts([
             f"Sorry, {money} is not an amount you can give by text, so no charge was made. "
