@@ -74,3 +74,13 @@ def test_the_refunds_route_may_be_the_charitys_own_words(client, load_seed_varia
 
     assert "Write to Supporter Care, 44 Moorfields, London EC2Y 9AL. If you are not happy" in \
         shown(client.get(f"/donate/{SLUG}").text)
+
+
+def test_the_pages_print_the_scottish_number_and_the_participators_statement_with_the_charity_number(
+        client, load_seed_variant):
+    load_seed_variant(commercial_participator_statement="The Sun bears every cost of this appeal.")
+
+    for url in (f"/donate/{SLUG}", f"/transparency/{SLUG}", f"/widget/{SLUG}"):
+        page = shown(client.get(url).text)
+        assert "Donations go to British Red Cross, registered charity 220949, Scottish charity SC037738. " \
+               "The Sun bears every cost of this appeal." in page, url

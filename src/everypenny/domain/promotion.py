@@ -45,8 +45,12 @@ def cost_statement(appeal: Appeal, amounts_pence: Sequence[int]) -> str:
 
 
 def charity_statement(appeal: Appeal) -> str:
-    """Who receives the money, as the Code of Fundraising Practice asks donors be told before they give."""
-    return f"Donations go to {appeal.beneficiary.name}, registered charity number {appeal.beneficiary.charity_number}."
+    """Who receives the money, as the Code of Fundraising Practice asks donors be told before they give: the
+    charity's numbers (Beneficiary.registered_as) and any commercial participator's statement (Charities Act
+    1992 s.60). Everywhere the charity number is printed, this is what is printed."""
+    statement = f"Donations go to {appeal.beneficiary.name}, {appeal.beneficiary.registered_as}."
+    participator = appeal.commercial_participator_statement
+    return f"{statement} {participator}" if participator else statement
 
 
 def refunds_and_complaints(appeal: Appeal) -> str:

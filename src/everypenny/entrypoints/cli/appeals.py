@@ -66,7 +66,7 @@ def appeal_show(slug: str) -> None:
     money = lambda pence: format_pence(pence, appeal.currency)  # noqa: E731
     console.print(f"[bold]{appeal.name}[/] ({appeal.slug}) — {appeal.status.value}")
     console.print(f"media partner: {appeal.media_partner}")
-    console.print(f"beneficiary: {appeal.beneficiary.name} (registered charity {appeal.beneficiary.charity_number})")
+    console.print(f"beneficiary: {appeal.beneficiary.name} ({appeal.beneficiary.registered_as})")
     console.print(f"restricted fund: {appeal.restricted_fund.name}: {appeal.restricted_fund.purpose}")
     console.print(f"online: from {money(appeal.online_minimum_pence)}; suggested "
                   + ", ".join(money(a) for a in appeal.suggested_amounts_pence))
