@@ -9,7 +9,7 @@ from rich.table import Table
 
 from everypenny.adapters.appeal_file import AppealFileError, load_appeal_file
 from everypenny.domain.appeal_lifecycle import TransitionRefused
-from everypenny.domain.going_live import NotReadyToGoLive
+from everypenny.domain.going_live import NotReadyToGoLive, live_appeal_problems
 from everypenny.domain.money import format_pence
 from everypenny.entrypoints.cli.shared import console, fail, fail_unknown_appeal, opened_platform
 from everypenny.service_layer import desk, views
@@ -39,6 +39,22 @@ def load_appeal_files(files: list[Path]) -> None:
 def appeal_load(files: list[Path] = typer.Argument(..., help="Appeal TOML files.")) -> None:
     """Create or update appeals from their files; loading an unchanged file changes nothing."""
     load_appeal_files(files)
+
+
+@appeal_app.command("check")
+def appeal_check(file: Path = typer.Argument(..., help="An appeal TOML file.")) -> None:
+    """What the appeal still lacks or breaks to go live (docs/appeal-rules.md); exit 1 if anything. Reads
+    nothing stored and changes nothing."""
+    try:
+        appeal, _ = load_appeal_file(file)
+        problems = [f"{file}: {p.key}: {p.message}" for p in live_appeal_problems(appeal)]
+    except AppealFileError as error:
+        problems = str(error).splitlines()
+    for line in problems:
+        console.print(line, highlight=False, markup=False)
+    if problems:
+        raise typer.Exit(1)
+    console.print(f"{file}: ready to go live", highlight=False, markup=False)
 
 
 @appeal_app.command("list")
