@@ -136,3 +136,46 @@ def test_the_demo_without_appeal_files_says_where_it_looked_and_starts_nothing(c
     assert result.exit_code == 2
     assert f"no appeal files (*.toml) in {tmp_path.resolve()}" in result.output
     assert "--appeals-dir" in result.output
+
+
+def test_a_live_appeal_without_a_privacy_notice_is_refused_and_nothing_is_stored(everypenny, edited_seed):
+    without = edited_seed('privacy_url = "https://www.redcross.org.uk/privacy-policy"\n', "")
+
+    result = everypenny("appeal", "load", without)
+
+    assert result.exit_code == 2
+    assert "sun-ukraine-fund.toml: privacy_url: a live appeal needs the charity's privacy notice" in result.output
+    assert "sun-ukraine-fund" not in everypenny("appeal", "list").output
+
+
+def test_appeal_check_says_the_reference_appeal_is_ready_to_go_live(everypenny):
+    result = everypenny("appeal", "check", SEED_APPEAL)
+
+    assert result.exit_code == 0
+    assert result.output.strip().endswith("sun-ukraine-fund.toml: ready to go live")
+
+
+def test_appeal_check_lists_everything_a_live_appeal_lacks_or_breaks_and_exits_1(everypenny, tmp_path):
+    original = SEED_APPEAL.read_text()
+    start, end = original.index("[consent]"), original.index("[surplus]")
+    lacking = tmp_path / "lacking.toml"
+    lacking.write_text(original[:start].replace('privacy_url = "https://www.redcross.org.uk/privacy-policy"\n', "")
+                       .replace("per_text_cap_pence = 2000", "per_text_cap_pence = 5000")
+                       .replace("per_number_daily_cap_pence = 3000", "per_number_daily_cap_pence = 30000")
+                       .replace('status = "live"', 'status = "draft"') + original[end:])
+
+    result = everypenny("appeal", "check", lacking)
+
+    assert result.exit_code == 1
+    assert [line.split(": ")[1] for line in result.output.splitlines()] == [
+        "privacy_url", "consent", "limits.per_text_cap_pence", "limits.per_number_daily_cap_pence"]
+
+
+def test_appeal_check_names_a_charge_description_too_long_for_the_phone_bill(everypenny, edited_seed):
+    long = edited_seed('charge_description = "Donation to British Red Cross"',
+                       'charge_description = "Donation to The Sun\'s Ukraine Fund"')
+
+    result = everypenny("appeal", "check", long)
+
+    assert result.exit_code == 1
+    assert "sms.charge_description: \"Donation to The Sun's Ukraine Fund\" is 34 characters" in result.output

@@ -227,6 +227,18 @@ def test_a_draft_appeal_goes_live_with_a_button_of_its_own_colour_far_from_closi
     assert went_live.status_code == 200 and '<span class="status live" id="appeal-status">' in went_live.text
 
 
+def test_a_draft_that_lacks_what_a_live_appeal_needs_cannot_go_live_from_the_desk(platform, load_seed_variant):
+    load_seed_variant(status="draft", privacy_url=None)
+    with TestClient(create_app(platform)) as admin:
+        log_in(admin, make_user(platform, "admin"))
+        refused = admin.post("/admin/appeals/sun-ukraine-fund/status",
+                             data={"status": "live", "csrf_token": session_csrf(admin)})
+
+    assert refused.status_code == 409
+    assert "privacy_url: a live appeal needs the charity&#39;s privacy notice" in refused.text
+    assert desk.appeal(platform.uow(), "sun-ukraine-fund").status.value == "draft"
+
+
 def test_an_appeal_closes_only_when_its_name_is_typed(as_role, platform):
     admin = as_role("admin")
     csrf = session_csrf(admin)

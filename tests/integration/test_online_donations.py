@@ -377,7 +377,8 @@ def test_the_receipt_is_mailed_once_over_smtp_with_what_a_donor_needs(platform, 
     assert message["Subject"] == "Thank you for your £5 donation to The Sun's Ukraine Fund"
     body = message.get_content()
     for expected in ("Amount: £5", "Appeal: The Sun's Ukraine Fund",
-                     "Beneficiary: British Red Cross (registered charity 220949)", f"Reference: {started.reference}",
+                     "Donations go to British Red Cross, registered charity 220949, Scottish charity SC037738.",
+                     f"Reference: {started.reference}",
                      "Gift Aid: not declared", "/gift-aid/"):
         assert expected in body
     with platform.uow() as uow:

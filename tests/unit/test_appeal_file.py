@@ -192,3 +192,8 @@ def test_without_its_own_words_a_consent_model_uses_the_models_words():
 
     assert appeal.consent_wording.text == ("Reply YES if British Red Cross may text you about its work. "
                                            "Text STOP at any time to opt out.")
+
+
+def test_a_scottish_charity_number_is_written_as_oscr_gives_it():
+    assert problems_of(lambda d: d["beneficiary"].update(scottish_charity_number="037738")) == [
+        ("beneficiary.scottish_charity_number", "'037738' must be SC and six digits, as OSCR's register gives it")]

@@ -7,7 +7,8 @@ from pathlib import Path
 
 from everypenny.adapters.appeal_file import load_appeal_file
 from everypenny.domain.consent import ConsentModel, ConsentWording, default_wording
-from everypenny.domain.promotion import promotion_copy, small_print
+from everypenny.domain.promotion import charity_statement, promotion_copy, small_print
+from everypenny.domain.text_giving import help_text
 
 APPEAL = load_appeal_file(Path(__file__).resolve().parents[2] / "appeals" / "sun-ukraine-fund.toml")[0]
 
@@ -17,7 +18,7 @@ def test_a_call_to_action_carries_cost_uk_mobiles_age_and_permission_charity_con
     assert small_print(APPEAL, [1000]) == (
         "Texts cost £10 + one standard rate message. UK mobiles only. "
         "You must be 16 or over and have the bill payer's permission. "
-        "Donations go to British Red Cross, registered charity number 220949. "
+        "Donations go to British Red Cross, registered charity 220949, Scottish charity SC037738. "
         "British Red Cross may text you about its work: add NOINFO to your text if you'd rather it didn't. "
         "Text STOP at any time to opt out. "
         "Helpline: 0344 871 11 11. T&Cs: https://www.redcross.org.uk/mobile")
@@ -47,3 +48,23 @@ def test_the_print_and_on_air_copy_carry_every_keyword_and_the_same_small_print(
                                   "SUN10 to give £10, to 70141.")
     assert copy.on_air.endswith(copy.small_print)
     assert copy.small_print == small_print(APPEAL, [300, 500, 1000])
+
+
+def test_a_charity_on_oscrs_register_shows_its_scottish_number_wherever_its_number_is():
+    """Charities and Trustee Investment (Scotland) Act 2005 s.39; SSI 2007/203 (docs/appeal-rules.md)."""
+    english_only = replace(APPEAL, beneficiary=replace(APPEAL.beneficiary, scottish_charity_number=None))
+
+    assert charity_statement(APPEAL) == ("Donations go to British Red Cross, registered charity 220949, Scottish "
+                                         "charity SC037738.")
+    assert charity_statement(english_only) == "Donations go to British Red Cross, registered charity 220949."
+    assert charity_statement(APPEAL) in small_print(APPEAL, [500]) and charity_statement(APPEAL) in " ".join(
+        help_text(APPEAL))
+
+
+def test_a_commercial_participators_statement_is_printed_with_the_charity_number():
+    """Charities Act 1992 s.60: the participator says which charity benefits and how."""
+    statement = "The Sun bears every cost of this appeal, so British Red Cross receives 100% of each donation."
+    participating = replace(APPEAL, commercial_participator_statement=statement)
+
+    assert charity_statement(participating).endswith(statement)
+    assert statement in small_print(participating, [500]) and statement in " ".join(help_text(participating))

@@ -7,7 +7,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
-from hypothesis import given
+from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from everypenny.adapters.appeal_file import load_appeal_file
@@ -212,3 +212,40 @@ def test_gsm7_length_counts_a_septet_per_character_and_two_per_extension_or_none
     expected = None if any(ch in outside for ch in text) else len(text) + sum(ch in extension for ch in text)
     assert gsm7_length(text) == expected
     assert gsm7_length(to_gsm7(text)) is not None
+
+
+def test_the_closed_appeal_reply_keeps_the_helpline_in_one_message():
+    parts = refused(APPEAL, SHORTCODE, Refusal.CLOSED, 0, None)
+
+    assert any("call 0344 871 11 11." in part for part in parts), parts
+
+
+def test_a_sentence_longer_than_a_message_is_never_broken_inside_a_phone_number():
+    sentence = ("The Sun's Ukraine Fund has closed, so no charge was made. Thank you for thinking of British Red "
+                "Cross: see https://www.redcross.org.uk/mobile or call 0344 871 11 11.")
+
+    assert fit_parts([sentence])[-1] == "0344 871 11 11."
+
+
+UNBREAKABLE_WORDS = [
+    "0344 871 11 11", "+44 7700 900123", "0800 123 4567", "£1,000.50", "£10", "SUN10NOINFO", "SUN£5",
+    "https://www.redcross.org.uk/mobile", "http://testserver/gift-aid/EP-0000000001?key=abcdefABCDEF0123456789"]
+UNBREAKABLE = st.sampled_from(UNBREAKABLE_WORDS)
+FILLER = st.text(alphabet="abcdefghij", min_size=1, max_size=12)
+
+
+# Sentences as we write them: words, and between them the things a donor must read whole (two numbers are
+# never written side by side, which would read as one).
+SENTENCES = st.lists(st.lists(st.tuples(FILLER, st.one_of(UNBREAKABLE, FILLER)).map(" ".join),
+                              min_size=4, max_size=30).map(" ".join), min_size=1, max_size=3)
+
+
+@settings(max_examples=300)
+@given(SENTENCES)
+def test_no_phone_number_amount_link_or_keyword_is_ever_broken_across_messages(sentences):
+    """Issue 22 item 9: a donor reads each of them whole in one message."""
+    parts = fit_parts(sentences)
+
+    for sentence in sentences:
+        for word in (w for w in UNBREAKABLE_WORDS if w in sentence):
+            assert any(word in part for part in parts), (word, parts)

@@ -41,6 +41,7 @@ class _Beneficiary(_Strict):
     name: str = Field(min_length=1)
     charity_number: str = Field(min_length=1)
     financial_year_end: str | None = None  # "31/03": the last day of the charity's accounting period
+    scottish_charity_number: str | None = None  # "SC037738": on OSCR's register
 
     @field_validator("financial_year_end")
     @classmethod
@@ -115,6 +116,10 @@ class AppealDocument(_Strict):
     status: Literal["draft", "live", "closed"] = "live"
     currency: str
     terms_url: str = Field(pattern=r"^https?://")
+    privacy_url: str | None = Field(default=None, pattern=r"^https?://")
+    refunds_url: str | None = Field(default=None, pattern=r"^https?://")
+    refunds_wording: str | None = Field(default=None, min_length=1)
+    commercial_participator_statement: str | None = Field(default=None, min_length=1)
     helpline: str = Field(min_length=1)
     intro: str = ""
     target_pence: int | None = None
@@ -135,7 +140,8 @@ class AppealDocument(_Strict):
             status=AppealStatus(self.status), currency=self.currency, terms_url=self.terms_url,
             helpline=self.helpline, intro=self.intro, target_pence=self.target_pence,
             beneficiary=Beneficiary(self.beneficiary.name, self.beneficiary.charity_number,
-                                    FinancialYearEnd.parse(year_end) if year_end else None),
+                                    FinancialYearEnd.parse(year_end) if year_end else None,
+                                    self.beneficiary.scottish_charity_number),
             restricted_fund=RestrictedFund(self.restricted_fund.name, self.restricted_fund.purpose),
             online_minimum_pence=self.online.minimum_pence,
             suggested_amounts_pence=tuple(self.online.suggested_pence),
@@ -150,7 +156,9 @@ class AppealDocument(_Strict):
             fees_borne_by=FeesBorneBy(self.fees.borne_by),
             branding=Branding(**self.branding.model_dump()) if self.branding else Branding(),
             charge_description=self.sms.charge_description,
-            consent=self._consent(),
+            consent=self._consent(), privacy_url=self.privacy_url, refunds_url=self.refunds_url,
+            refunds_wording=self.refunds_wording,
+            commercial_participator_statement=self.commercial_participator_statement,
         )
 
 
@@ -185,7 +193,8 @@ def parse_definition(definition: dict[str, Any], source: str) -> tuple[Appeal, d
         raise AppealFileError(source, [(p.key, p.message) for p in error.problems]) from None
     # An appeal without [branding] keeps the definition (and its hash) it had before branding existed.
     # Settings added later stay out of the stored definition (and its hash) while a file leaves them out.
-    unset = {key for key in ("branding", "consent") if getattr(document, key) is None}
+    unset = {key for key in ("branding", "consent", "privacy_url", "refunds_url", "refunds_wording",
+                             "commercial_participator_statement") if getattr(document, key) is None}
     return appeal, document.model_dump(mode="json", exclude=unset or None)
 
 

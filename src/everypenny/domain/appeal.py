@@ -114,11 +114,23 @@ class FinancialYearEnd:
         return f"{self.day:02d}/{self.month:02d}"
 
 
+# OSCR's Scottish Charity Register numbers charities SC and six digits (e.g. SC037738).
+SCOTTISH_CHARITY_NUMBER = re.compile(r"SC[0-9]{6}")
+
+
 @dataclass(frozen=True)
 class Beneficiary:
     name: str
     charity_number: str
     financial_year_end: FinancialYearEnd | None = None  # needed before small Gift Aid donations are aggregated
+    scottish_charity_number: str | None = None
+
+    @property
+    def registered_as(self) -> str:
+        """`registered charity 220949`, with the Scottish number a charity on OSCR's register must show on its
+        fundraising material (Charities and Trustee Investment (Scotland) Act 2005 s.39; SSI 2007/203)."""
+        scottish = f", Scottish charity {self.scottish_charity_number}" if self.scottish_charity_number else ""
+        return f"registered charity {self.charity_number}{scottish}"
 
 
 @dataclass(frozen=True)
@@ -159,6 +171,12 @@ class Appeal:
     branding: Branding = field(default_factory=Branding)
     charge_description: str | None = None  # on the phone bill; None: description_on_bill's default
     consent: ConsentWording | None = None  # the file's [consent]; None: not stated (a live appeal must)
+    privacy_url: str | None = None  # the charity's privacy notice (a live appeal must have one)
+    refunds_url: str | None = None  # where to ask for a refund or complain; else the helpline
+    refunds_wording: str | None = None  # the charity's own words on refunds and complaints
+    # When the media partner is a commercial participator, its statement of the charity and how it benefits
+    # (Charities Act 1992 s.60), printed wherever the charity number is.
+    commercial_participator_statement: str | None = None
 
     def __post_init__(self) -> None:
         problems = self.problems()
@@ -177,6 +195,10 @@ class Appeal:
         for key in ("online_minimum_pence", "per_text_cap_pence", "per_number_daily_cap_pence"):
             if getattr(self, key) <= 0:
                 found.append(AppealRuleBroken(key, "must be a positive whole number of pence"))
+        scottish = self.beneficiary.scottish_charity_number
+        if scottish is not None and not SCOTTISH_CHARITY_NUMBER.fullmatch(scottish):
+            found.append(AppealRuleBroken("beneficiary.scottish_charity_number",
+                                          f"{scottish!r} must be SC and six digits, as OSCR's register gives it"))
         if self.per_text_cap_pence > self.per_number_daily_cap_pence:
             found.append(AppealRuleBroken(
                 "limits.per_text_cap_pence", "is larger than the per-number daily cap, so no text could reach it"))

@@ -45,8 +45,22 @@ def cost_statement(appeal: Appeal, amounts_pence: Sequence[int]) -> str:
 
 
 def charity_statement(appeal: Appeal) -> str:
-    """Who receives the money, as the Code of Fundraising Practice asks donors be told before they give."""
-    return f"Donations go to {appeal.beneficiary.name}, registered charity number {appeal.beneficiary.charity_number}."
+    """Who receives the money, as the Code of Fundraising Practice asks donors be told before they give: the
+    charity's numbers (Beneficiary.registered_as) and any commercial participator's statement (Charities Act
+    1992 s.60). Everywhere the charity number is printed, this is what is printed."""
+    statement = f"Donations go to {appeal.beneficiary.name}, {appeal.beneficiary.registered_as}."
+    participator = appeal.commercial_participator_statement
+    return f"{statement} {participator}" if participator else statement
+
+
+def refunds_and_complaints(appeal: Appeal) -> str:
+    """How to get a refund and complain, which donors are told before they give (Code of Fundraising Practice,
+    "Processing donations" and "Complaints"); the Fundraising Regulator hears what the charity does not settle."""
+    route = appeal.refunds_wording or (
+        f"To ask for a refund or to complain, see {appeal.refunds_url} or call {appeal.helpline}."
+        if appeal.refunds_url else f"To ask for a refund or to complain, call {appeal.helpline}.")
+    return (f"{route} If you are not happy with the answer, you can complain to the Fundraising Regulator: "
+            "https://www.fundraisingregulator.org.uk/complaints")
 
 
 def small_print(appeal: Appeal, amounts_pence: Sequence[int]) -> str:

@@ -3,6 +3,8 @@ packed into parts of 160 septets that are each sent on their own."""
 
 from __future__ import annotations
 
+import re
+
 SMS_PART_LENGTH = 160
 _GSM7_BASIC = set(
     "@£$¥èéùìòÇ\nØø\rÅåΔ_ΦΓΛΩΠΨΣΘΞÆæßÉ !\"#¤%&'()*+,-./0123456789:;<=>?"
@@ -41,7 +43,8 @@ def fit_parts(sentences: list[str]) -> tuple[str, ...]:
     """Packs sentences into messages of at most 160 GSM-7 septets, each sent on its own (no concatenation).
 
     A sentence stays whole in one message when it can, so a link is never parted from what it is for;
-    only a sentence longer than a message is broken, between words.
+    only a sentence longer than a message is broken, between words, and never inside a phone number, an
+    amount, a link or a keyword (docs/appeal-rules.md): a donor must be able to read and use each from one message.
     """
     parts: list[str] = []
     for sentence in sentences:
@@ -55,10 +58,22 @@ def fit_parts(sentences: list[str]) -> tuple[str, ...]:
     return tuple(part for part in parts if part)
 
 
+# A number written in groups ("0344 871 11 11", "+44 7700 900123") is one word: the only thing a donor must
+# read whole that has spaces inside. Links, amounts (£1,000.50) and keywords (SUN10NOINFO) have none.
+_GROUPED_NUMBER = re.compile(r"\+?[0-9]+(?: [0-9]+)+")
+
+
+def _words(text: str) -> list[str]:
+    """The text's words, a number written in groups counting as one."""
+    kept = _GROUPED_NUMBER.sub(lambda number: number.group().replace(" ", "\0"), text)
+    return [word.replace("\0", " ") for word in kept.split(" ")]
+
+
 def _between_words(text: str) -> list[str]:
-    # A word longer than a message (a very long link) is cut into pieces of 80, which fit even in escapes.
+    # Only a word longer than a message (which nothing we send has) is cut, into pieces of 80 that fit even
+    # in escapes: there is no whole to keep.
     parts = [""]
-    for word in text.split(" "):
+    for word in _words(text):
         for piece in [word[i:i + SMS_PART_LENGTH // 2] for i in range(0, len(word), SMS_PART_LENGTH // 2)] or [""]:
             joined = f"{parts[-1]} {piece}" if parts[-1] else piece
             if _septets(joined) <= SMS_PART_LENGTH:

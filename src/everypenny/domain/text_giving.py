@@ -16,6 +16,7 @@ import phonenumbers
 from everypenny.domain.appeal import UK_TIME, Appeal, AppealStatus, Billing, Shortcode
 from everypenny.domain.donation import Donation, DonationStatus
 from everypenny.domain.money import format_pence
+from everypenny.domain.promotion import charity_statement
 from everypenny.domain.sms_text import fit_parts
 
 # A phone number or shortcode as providers send them: E.164's digits (at most 15, ITU-T E.164 §6.1), with or
@@ -260,8 +261,8 @@ def refused(appeal: Appeal, shortcode: Shortcode, why: Refusal, amount_pence: in
     money = _money(appeal, amount_pence)
     if why is Refusal.CLOSED:
         return fit_parts([
-            f"{appeal.name} has closed, so no charge was made. Thank you for thinking of "
-            f"{appeal.beneficiary.name}: see {appeal.terms_url} or call {appeal.helpline}."])
+            f"{appeal.name} has closed, so no charge was made.",
+            f"Thank you for thinking of {appeal.beneficiary.name}: see {appeal.terms_url} or call {appeal.helpline}."])
     if why is Refusal.NOT_OFFERED:
         return fit_parts([
             f"Sorry, {money} is not an amount you can give by text, so no charge was made. "
@@ -296,9 +297,12 @@ def unknown_text(appeal: Appeal, shortcode: Shortcode) -> tuple[str, ...]:
 
 
 def help_text(appeal: Appeal) -> tuple[str, ...]:
+    """The HELP reply, with the privacy notice (UK GDPR art. 13: where the number was collected)."""
     return fit_parts([
-        f"{appeal.name} for {appeal.beneficiary.name} (charity {appeal.beneficiary.charity_number}). "
-        f"Help: {appeal.helpline}. T&Cs: {appeal.terms_url}. Text STOP to opt out."])
+        f"{appeal.name}. {charity_statement(appeal)}",
+        f"Help: {appeal.helpline}. T&Cs: {appeal.terms_url}",
+        *([f"Privacy: {appeal.privacy_url}"] if appeal.privacy_url else []),
+        "Text STOP to opt out."])
 
 
 def stopped(appeal: Appeal, everything: bool) -> tuple[str, ...]:

@@ -11,6 +11,7 @@ from typing import Any
 from everypenny.domain.appeal import Appeal
 from everypenny.domain.appeal_lifecycle import TransitionRefused, check_transition
 from everypenny.domain.donation import Donation
+from everypenny.domain.going_live import check_ready
 from everypenny.domain.ledger import chart_of_accounts
 from everypenny.service_layer.unit_of_work import Transaction, UnitOfWork
 
@@ -71,6 +72,8 @@ class StatusChangeRefused(ValueError):
 
 
 def load_appeal(uow: UnitOfWork, appeal: Appeal, definition: dict[str, Any], source: str) -> LoadResult:
+    """Stores the definition; a live one must first have everything a live appeal needs (domain/going_live.py)."""
+    check_ready(appeal, source)
     new_hash = definition_hash(definition)
     with uow:
         stored = uow.appeals.get(appeal.slug)

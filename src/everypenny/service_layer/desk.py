@@ -22,6 +22,7 @@ from everypenny.domain.appeal import UK_TIME, Appeal, AppealStatus, Channel
 from everypenny.domain.appeal_lifecycle import check_transition
 from everypenny.domain.donation import Donation, DonationStatus, Medium
 from everypenny.domain.gift_aid import GiftAidDeclaration, GiftAidScope, gift_aid_pence
+from everypenny.domain.going_live import check_ready
 from everypenny.domain.ledger import RAISING_KINDS, AccountCode, TransferKind
 from everypenny.domain.money import average_pence, format_pence
 from everypenny.domain.privacy import mask_email, mask_phone
@@ -443,6 +444,7 @@ def change_appeal_status(uow: UnitOfWork, slug: str, wanted: str, source: str) -
         if stored is None:
             raise UnknownAppeal(slug)
         check_transition(slug, stored.appeal.status, status)
+        check_ready(replace(stored.appeal, status=status), f"appeal {slug}")
         definition = {**stored.definition, "status": status.value}
         new_hash = definition_hash(definition)
         uow.appeals.save(replace(stored.appeal, status=status), definition, new_hash)

@@ -10,6 +10,7 @@ import structlog
 from everypenny.domain.appeal import UK_TIME
 from everypenny.domain.gift_aid import gift_aid_pence
 from everypenny.domain.money import format_pence
+from everypenny.domain.promotion import charity_statement
 from everypenny.service_layer import links
 from everypenny.service_layer.appeals import appeal_of
 from everypenny.service_layer.online_ports import EmailMessage, Mailer, Undeliverable
@@ -38,7 +39,7 @@ def receipt_text(tx: Transaction, reference: str, public_url: str, secret_key: s
         "",
         f"Amount: {amount}",
         f"Appeal: {appeal.name}",
-        f"Beneficiary: {appeal.beneficiary.name} (registered charity {appeal.beneficiary.charity_number})",
+        charity_statement(appeal),
         f"Date: {donation.created_at.astimezone(UK_TIME):%d %B %Y}",
         f"Reference: {donation.reference}",
         gift_aid,

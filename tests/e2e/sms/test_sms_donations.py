@@ -188,7 +188,7 @@ def test_stopall_and_unsubscribe_opt_out_of_everything_on_the_number(texts, plat
 
 @pytest.mark.parametrize("word", ["HELP", "info"])
 def test_help_gives_the_helpline_and_terms_and_charges_nothing(texts, word):
-    [reply] = texts.text(EE, word)
+    reply = " ".join(texts.text(EE, word))
 
     assert "0344 871 11 11" in reply and "https://www.redcross.org.uk/mobile" in reply
     assert texts.simulator.charges == {} and texts.donations() == []
@@ -281,3 +281,9 @@ def test_the_phone_bill_shows_the_appeal_files_charge_description(texts, platfor
 
     [charge] = texts.simulator.charge_records()
     assert charge["description"] == "Sun Ukraine Fund"
+
+
+def test_the_help_reply_links_the_privacy_notice(texts):
+    replies = texts.text(EE, "HELP")
+
+    assert "Privacy: https://www.redcross.org.uk/privacy-policy" in " ".join(replies)

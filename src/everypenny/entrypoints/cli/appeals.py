@@ -9,6 +9,7 @@ from rich.table import Table
 
 from everypenny.adapters.appeal_file import AppealFileError, load_appeal_file
 from everypenny.domain.appeal_lifecycle import TransitionRefused
+from everypenny.domain.going_live import NotReadyToGoLive, live_appeal_problems
 from everypenny.domain.money import format_pence
 from everypenny.entrypoints.cli.shared import console, fail, fail_unknown_appeal, opened_platform
 from everypenny.service_layer import desk, views
@@ -28,7 +29,7 @@ def load_appeal_files(files: list[Path]) -> None:
             try:
                 appeal, definition = load_appeal_file(path)
                 result = load_appeal(platform.uow(), appeal, definition, str(path))
-            except (AppealFileError, CurrencyChangeRefused, StatusChangeRefused) as error:
+            except (AppealFileError, CurrencyChangeRefused, StatusChangeRefused, NotReadyToGoLive) as error:
                 fail(str(error), code=2)
             detail = f" ({', '.join(result.changed_keys)})" if result.changed_keys else ""
             console.print(f"{result.slug}: {result.outcome}{detail}", highlight=False)
@@ -38,6 +39,22 @@ def load_appeal_files(files: list[Path]) -> None:
 def appeal_load(files: list[Path] = typer.Argument(..., help="Appeal TOML files.")) -> None:
     """Create or update appeals from their files; loading an unchanged file changes nothing."""
     load_appeal_files(files)
+
+
+@appeal_app.command("check")
+def appeal_check(file: Path = typer.Argument(..., help="An appeal TOML file.")) -> None:
+    """What the appeal still lacks or breaks to go live (docs/appeal-rules.md); exit 1 if anything. Reads
+    nothing stored and changes nothing."""
+    try:
+        appeal, _ = load_appeal_file(file)
+        problems = [f"{file}: {p.key}: {p.message}" for p in live_appeal_problems(appeal)]
+    except AppealFileError as error:
+        problems = str(error).splitlines()
+    for line in problems:
+        console.print(line, highlight=False, markup=False)
+    if problems:
+        raise typer.Exit(1)
+    console.print(f"{file}: ready to go live", highlight=False, markup=False)
 
 
 @appeal_app.command("list")
@@ -65,7 +82,7 @@ def appeal_show(slug: str) -> None:
     money = lambda pence: format_pence(pence, appeal.currency)  # noqa: E731
     console.print(f"[bold]{appeal.name}[/] ({appeal.slug}) — {appeal.status.value}")
     console.print(f"media partner: {appeal.media_partner}")
-    console.print(f"beneficiary: {appeal.beneficiary.name} (registered charity {appeal.beneficiary.charity_number})")
+    console.print(f"beneficiary: {appeal.beneficiary.name} ({appeal.beneficiary.registered_as})")
     console.print(f"restricted fund: {appeal.restricted_fund.name}: {appeal.restricted_fund.purpose}")
     console.print(f"online: from {money(appeal.online_minimum_pence)}; suggested "
                   + ", ".join(money(a) for a in appeal.suggested_amounts_pence))
@@ -94,6 +111,6 @@ def appeal_status(slug: str = typer.Argument(..., help="The appeal's slug."),
             before = desk.change_appeal_status(running.uow(), slug, status, "cli")
         except UnknownAppeal as error:
             fail_unknown_appeal(error)
-        except (desk.StatusUnknown, TransitionRefused) as error:
+        except (desk.StatusUnknown, TransitionRefused, NotReadyToGoLive) as error:
             fail(str(error), code=2)
     console.print(f"{slug}: {before.value} → {status.strip().lower()}", highlight=False)

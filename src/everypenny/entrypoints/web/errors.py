@@ -10,6 +10,7 @@ from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse, Response
 
 from everypenny.domain.appeal_lifecycle import TransitionRefused
+from everypenny.domain.going_live import NotReadyToGoLive
 from everypenny.service_layer.appeals import UnknownAppeal
 from everypenny.service_layer.desk import ExportRefused, StatusUnknown
 from everypenny.service_layer.online_donations import (
@@ -25,6 +26,7 @@ STATUS_OF_REFUSAL: dict[type[Exception], int] = {
     AppealNotTakingDonations: 409,
     StatusUnknown: 409,
     TransitionRefused: 409,
+    NotReadyToGoLive: 409,
     DonationRefused: 422,
     RateLimited: 429,
     CheckoutUnavailable: 503,

@@ -28,7 +28,7 @@ from everypenny.domain.donation import DonationStatus
 from everypenny.domain.gift_aid import GiftAidInvalid, GiftAidScope, declaration_wording, gift_aid_pence
 from everypenny.domain.money import CURRENCY_SYMBOLS, format_pence, pounds_and_pence
 from everypenny.domain.privacy import mask_email, mask_phone
-from everypenny.domain.promotion import promotion_copy
+from everypenny.domain.promotion import charity_statement, promotion_copy, refunds_and_complaints
 from everypenny.entrypoints.web.contract import UNKNOWN_APPEAL, problem
 from everypenny.entrypoints.web.contract import field_problems as field_problems_doc
 from everypenny.entrypoints.web.dependencies import PlatformDep
@@ -67,7 +67,8 @@ def sentence(text: str) -> str:
 
 TEMPLATES.env.filters["money"] = lambda pence, currency="GBP": format_pence(pence, currency)
 TEMPLATES.env.filters["sentence"] = sentence
-TEMPLATES.env.globals.update(promotion_copy=promotion_copy, email_opt_in=email_opt_in)
+TEMPLATES.env.globals.update(promotion_copy=promotion_copy, email_opt_in=email_opt_in,
+                             refunds_and_complaints=refunds_and_complaints, charity_statement=charity_statement)
 HONEYPOT = "website"  # a field people never see or fill in; form-filling bots do
 _POUNDS = re.compile(r"^£?\s*(\d{1,7})(?:\.(\d{1,2}))?$")
 GIFT_AID_FIELDS = ("title", "first_name", "last_name", "first_name_latin", "last_name_latin", "house", "address",

@@ -15,6 +15,7 @@ from pydantic import BaseModel
 
 from everypenny.bootstrap import Platform
 from everypenny.domain.money import format_pence
+from everypenny.domain.promotion import charity_statement
 from everypenny.entrypoints.web.contract import UNKNOWN_APPEAL, html_page
 from everypenny.entrypoints.web.edge import client_address
 from everypenny.service_layer import views
@@ -26,6 +27,7 @@ CHANNEL_NAMES = {"carrier_sms": "Text, on the phone bill", "text_to_link": "Text
 
 templates = Jinja2Templates(directory=Path(__file__).parent / "templates")
 templates.env.filters["money"] = format_pence
+templates.env.globals["charity_statement"] = charity_statement
 templates.env.globals["channel_names"] = CHANNEL_NAMES
 # Money not yet counted, named by why it is waiting: each channel's pending money waits on someone else.
 templates.env.globals["pending_names"] = {
