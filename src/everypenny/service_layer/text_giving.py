@@ -32,6 +32,7 @@ import structlog
 
 from everypenny.domain import postings
 from everypenny.domain.appeal import Appeal, AppealStatus, Billing, Channel, Shortcode
+from everypenny.domain.contact_marks import ContactMark, MarkKind
 from everypenny.domain.donation import ConsentRecord, Donation, Medium, new_reference
 from everypenny.domain.keywords import Donate, Help, NeedsAmount, OptIn, OptOut, parse
 from everypenny.domain.ledger import TransferRequest
@@ -202,7 +203,7 @@ def reply_by_link(uow: UnitOfWork, text: InboundText, donor_links: DonorLinks,
             contact = _uk_mobile_or_none(text.msisdn) or text.msisdn
             change = twilio_consent_change(text.body, opt_out_type)
             if change is not None:
-                batch.record_consent(contact, change.granted, change.source, None)
+                batch.record_opt_out(contact, not change.granted, change.source, None)
             elif uow.consents.current_from(contact, Medium.SMS, TWILIO_CONSENTS) is False:
                 log.info("no reply: Twilio blocks texts to this phone until it opts back in",
                          message_id=text.message_id)
@@ -226,8 +227,10 @@ class _TextBatch:
         self._phones = sorted({phone for text in texts if (phone := _uk_mobile_or_none(text.msisdn))})
         self._given: dict[tuple[str, str], int] = {}
         self._consent: dict[str, bool | None] | None = None
+        self._marks: dict[str, frozenset[MarkKind]] | None = None
         self.donations: list[Donation] = []
         self.consents: list[ConsentRecord] = []
+        self.marks: list[ContactMark] = []
         self.charges: list[SmsCharge] = []
         self.transfers: list[TransferRequest] = []
         self.messages: list[OutboundText] = []
@@ -240,16 +243,39 @@ class _TextBatch:
         return self._given[appeal, phone]
 
     def opted_out(self, phone: str) -> bool:
-        """Stored consents for every phone in the batch, read at the first ask; then the batch's own words."""
+        """Stored consents for every phone in the batch, read at the first ask; then the batch's own words. A
+        number on the suppression list is opted out even when erasure has pseudonymised its consents."""
         if self._consent is None:
             self._consent = dict(self.tx.consents.current_many(self._phones, Medium.SMS))
             self._consent.update((record.contact, record.granted) for record in self.consents)
-        return self._consent.get(phone) is False
+        return self._consent.get(phone) is False or MarkKind.SUPPRESSED in self.marks_on(phone)
+
+    def marks_on(self, phone: str) -> frozenset[MarkKind]:
+        """The suppressions and blocks standing on the batch's phones, read at the first ask; then its own."""
+        if self._marks is None:
+            self._marks = dict(self.tx.marks.active_many(self._phones, Medium.SMS))
+            for mark in self.marks:
+                self._apply_mark(mark)
+        return self._marks.get(phone, frozenset())
+
+    def _apply_mark(self, mark: ContactMark) -> None:
+        assert self._marks is not None
+        kinds = self._marks.get(mark.contact, frozenset())
+        self._marks[mark.contact] = kinds | {mark.kind} if mark.active else kinds - {mark.kind}
 
     def record_consent(self, contact: str, granted: bool, source: str, appeal: str | None) -> None:
         self.consents.append(ConsentRecord(contact, Medium.SMS, granted, source, _now(), appeal))
         if self._consent is not None:
             self._consent[contact] = granted
+
+    def record_opt_out(self, contact: str, opted_out: bool, source: str, appeal: str | None) -> None:
+        """An opt-out word (STOP) or opt back in (START): a consent, and the suppression list, which outlives
+        erasure (ICO, direct marketing guidance: suppression lists)."""
+        self.record_consent(contact, not opted_out, source, appeal)
+        mark = ContactMark(contact, Medium.SMS, MarkKind.SUPPRESSED, opted_out, source, _now())
+        self.marks.append(mark)
+        if self._marks is not None:
+            self._apply_mark(mark)
 
     def add_donation(self, donation: Donation) -> None:
         self.donations.append(donation)
@@ -259,6 +285,7 @@ class _TextBatch:
     def store(self) -> None:
         self.tx.donations.add_many(self.donations)
         self.tx.consents.record_many(self.consents)
+        self.tx.marks.record_many(self.marks)
         self.tx.texts.add_charges(self.charges)
         apply_transfers(self.tx, self.transfers)
         self.tx.outbox.enqueue_many([(CHARGE, _task_for(charge.request_id), f"{CHARGE}:{charge.request_id}")
@@ -307,11 +334,11 @@ def _handle_text(batch: _TextBatch, text: InboundText, donor_links: DonorLinks, 
     contact = phone or text.msisdn
 
     if isinstance(intent, OptOut):
-        batch.record_consent(contact, False, "sms:STOPALL" if intent.everything else "sms:STOP",
+        batch.record_opt_out(contact, True, "sms:STOPALL" if intent.everything else "sms:STOP",
                              None if intent.everything else appeal.slug)
         reply("reply", stopped(appeal, intent.everything))
     elif isinstance(intent, OptIn):
-        batch.record_consent(contact, True, "sms:START", appeal.slug)
+        batch.record_opt_out(contact, False, "sms:START", appeal.slug)
         reply("reply", started(appeal))
     elif isinstance(intent, Help):
         reply("reply", help_text(appeal))

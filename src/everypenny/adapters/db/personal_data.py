@@ -103,6 +103,7 @@ NO_PERSONAL_DATA: dict[str, str] = {
     "sms_charges": "charges by request id, amount and network",
     "payouts": "money paid out to the charity",
     "donor_erasures": "pseudonyms and counts only",
+    "contact_marks": "suppressions and blocks by a keyed hash (HMAC) of the contact, kept through erasure by design",
     "rate_limit_windows": "attempt counts; addresses and emails only as keyed hashes (HMAC), pruned after a window",
     "settlement_statements": "aggregator and Stripe statements: totals",
     "settlement_lines": "statement lines: provider ids and amounts",

@@ -1,0 +1,39 @@
+"""Records the law asks for (issue 22).
+
+- `contact_marks`: marketing suppressions (STOP) and blocks on giving, by a keyed hash of the contact, so
+  erasure never removes them (ICO's guidance on suppression lists).
+
+Revision ID: 0017_compliance_records
+Revises: 0014_hot_path
+Create Date: 2026-12-08
+"""
+
+import sqlalchemy as sa
+from alembic import op
+
+revision = "0017_compliance_records"
+down_revision = "0014_hot_path"
+branch_labels = None
+depends_on = None
+
+Id = sa.BigInteger().with_variant(sa.Integer(), "sqlite")
+When = sa.DateTime(timezone=True)
+
+
+def upgrade() -> None:
+    op.create_table(
+        "contact_marks",
+        sa.Column("id", Id, primary_key=True, autoincrement=True),
+        sa.Column("contact_hash", sa.String(64), nullable=False),
+        sa.Column("medium", sa.String(10), nullable=False),
+        sa.Column("kind", sa.String(20), nullable=False),
+        sa.Column("active", sa.Boolean, nullable=False),
+        sa.Column("source", sa.String(60), nullable=False),
+        sa.Column("reason", sa.String(200), nullable=False),
+        sa.Column("recorded_at", When, nullable=False),
+    )
+    op.create_index("ix_contact_marks_hash", "contact_marks", ["contact_hash", "medium", "kind", "id"])
+
+
+def downgrade() -> None:
+    op.drop_table("contact_marks")
