@@ -30,6 +30,7 @@ EXPECTED = {
     ("GET", "/appeals/{slug}/reconciliation"): "export",
     ("POST", "/donations/{reference}/refund"): "manage_money",
     ("POST", "/donations/{reference}/phone-refund"): "manage_money",
+    ("POST", "/donations/{reference}/gift-aid-cancel"): "manage_money",
     ("GET", "/appeals/{slug}/settlements/new"): "manage_money",
     ("POST", "/appeals/{slug}/settlements"): "manage_money",
     ("GET", "/appeals/{slug}/gift-aid"): "manage_money",

@@ -79,7 +79,7 @@ OTHER_COLUMNS: dict[str, frozenset[str]] = {
                             "created_at", "updated_at"}),
     "consents": frozenset({"id", "medium", "appeal_id", "granted", "source", "recorded_at"}),
     "gift_aid_declarations": frozenset({"id", "donation_id", "charity_name", "scope", "wording", "source",
-                                        "declared_at"}),
+                                        "declared_at", "cancelled_at", "cancelled_by"}),
     "email_messages": frozenset({"id", "purpose", "reference", "subject", "sent_at"}),
     "sms_outbound": frozenset({"id", "request_id", "txguid", "provider", "sender", "purpose", "in_reply_to",
                                "donation_id", "status", "status_detail", "created_at", "updated_at"}),

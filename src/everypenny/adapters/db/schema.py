@@ -211,6 +211,9 @@ gift_aid_declarations = Table(
     Column("wording", Text, nullable=False),
     Column("source", String(40), nullable=False),
     Column("declared_at", UtcDateTime, nullable=False),
+    # Since 0017_compliance_records: when the donor cancelled it, and who recorded that (HMRC: keep both).
+    Column("cancelled_at", UtcDateTime),
+    Column("cancelled_by", String(60)),
     Index("ix_gift_aid_declarations_contact", "contact"),
 )
 

@@ -34,6 +34,7 @@ from everypenny.entrypoints.web.edge import client_address
 from everypenny.entrypoints.web.errors import field_problems, refusal_headers, status_of
 from everypenny.service_layer import links, views
 from everypenny.service_layer.appeals import UnknownAppeal
+from everypenny.service_layer.gift_aid_claims import GiftAidCancelRefused, cancel_gift_aid
 from everypenny.service_layer.online_donations import (
     AppealNotTakingDonations,
     CheckoutUnavailable,
@@ -427,6 +428,19 @@ async def gift_aid_submit(token: str, request: Request, platform: PlatformDep):
         return gift_aid_page(request, found, values, {f"gift_aid.{k}": v for k, v in invalid.problems.items()}, 422)
     except GiftAidAlreadyDeclared as already:
         return message(request, "Gift Aid", sentence(str(already)) + ".", 409)
+    return gift_aid_page(request, replace(found, declaration=declaration), {}, {})
+
+
+@router.post("/gift-aid/{token}/cancel", response_class=HTMLResponse, include_in_schema=False)
+def gift_aid_cancel(token: str, request: Request, platform: PlatformDep):
+    """The donor cancels their declaration from their own link; HMRC wants it recorded with its date."""
+    found, refusal = gift_aid_donation(request, platform, token)
+    if found is None:
+        return refusal
+    try:
+        declaration = cancel_gift_aid(platform.uow, found.donation.reference, "donor:gift-aid-link")
+    except GiftAidCancelRefused as refused:
+        return message(request, "Gift Aid", sentence(str(refused)) + ".", 409)
     return gift_aid_page(request, replace(found, declaration=declaration), {}, {})
 
 

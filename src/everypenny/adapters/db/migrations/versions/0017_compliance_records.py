@@ -2,6 +2,7 @@
 
 - `contact_marks`: marketing suppressions (STOP) and blocks on giving, by a keyed hash of the contact, so
   erasure never removes them (ICO's guidance on suppression lists).
+- `gift_aid_declarations.cancelled_at` and `.cancelled_by`: a cancelled declaration, with its date (HMRC).
 
 Revision ID: 0017_compliance_records
 Revises: 0014_hot_path
@@ -33,7 +34,13 @@ def upgrade() -> None:
         sa.Column("recorded_at", When, nullable=False),
     )
     op.create_index("ix_contact_marks_hash", "contact_marks", ["contact_hash", "medium", "kind", "id"])
+    with op.batch_alter_table("gift_aid_declarations") as batch:
+        batch.add_column(sa.Column("cancelled_at", When))
+        batch.add_column(sa.Column("cancelled_by", sa.String(60)))
 
 
 def downgrade() -> None:
+    with op.batch_alter_table("gift_aid_declarations") as batch:
+        batch.drop_column("cancelled_by")
+        batch.drop_column("cancelled_at")
     op.drop_table("contact_marks")
