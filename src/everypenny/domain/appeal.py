@@ -55,6 +55,10 @@ class FeesBorneBy(StrEnum):
 
 
 # Keyword providers ask for 3-20 characters that do not end in a digit, so that SUN5 reads as SUN + £5.
+# The Payment Services Regulations 2017 (Sch. 1 Part 2 para. 2(l), the electronic communications exclusion; FCA
+# PERG 15) cover a charge to a phone bill only up to £40 a transaction and £240 a month per subscriber.
+PSR_TRANSACTION_MAX_PENCE = 4000
+PSR_MONTHLY_MAX_PENCE = 24000
 KEYWORD_PATTERN = re.compile(r"^[A-Z][A-Z0-9]{1,18}[A-Z]$")
 
 
@@ -168,6 +172,14 @@ class Appeal:
         for key in ("online_minimum_pence", "per_text_cap_pence", "per_number_daily_cap_pence"):
             if getattr(self, key) <= 0:
                 found.append(AppealRuleBroken(key, "must be a positive whole number of pence"))
+        if self.per_text_cap_pence > PSR_TRANSACTION_MAX_PENCE:
+            found.append(AppealRuleBroken("limits.per_text_cap_pence", (
+                f"{self.per_text_cap_pence} is over {PSR_TRANSACTION_MAX_PENCE}: the Payment Services Regulations "
+                "2017 allow at most £40 a text to be charged to a phone bill")))
+        if self.per_number_daily_cap_pence > PSR_MONTHLY_MAX_PENCE:
+            found.append(AppealRuleBroken("limits.per_number_daily_cap_pence", (
+                f"{self.per_number_daily_cap_pence} is over {PSR_MONTHLY_MAX_PENCE}: the Payment Services "
+                "Regulations 2017 allow at most £240 a month to be charged to a phone bill")))
         if self.per_text_cap_pence > self.per_number_daily_cap_pence:
             found.append(AppealRuleBroken(
                 "limits.per_text_cap_pence", "is larger than the per-number daily cap, so no text could reach it"))

@@ -41,6 +41,7 @@ from everypenny.domain.provider_opt_out import SOURCE_PREFIX as TWILIO_CONSENTS
 from everypenny.domain.provider_opt_out import twilio_consent_change
 from everypenny.domain.text_giving import (
     ChargeStatus,
+    Given,
     MessageStatus,
     NotUkMobile,
     OutboundText,
@@ -52,6 +53,7 @@ from everypenny.domain.text_giving import (
     help_text,
     link_to_give,
     london_day_start,
+    london_month_start,
     message_request_id,
     needs_amount,
     no_appeal,
@@ -224,8 +226,10 @@ class _TextBatch:
     def __init__(self, tx: Transaction, texts: Sequence[InboundText]) -> None:
         self.tx = tx
         self.day_start = london_day_start(_now())
+        self.month_start = london_month_start(_now())
         self._phones = sorted({phone for text in texts if (phone := _uk_mobile_or_none(text.msisdn))})
-        self._given: dict[tuple[str, str], int] = {}
+        self._given_today: dict[tuple[str, str], int] = {}
+        self._given_month: dict[str, int] = {}
         self._consent: dict[str, bool | None] | None = None
         self._marks: dict[str, frozenset[MarkKind]] | None = None
         self.donations: list[Donation] = []
@@ -235,12 +239,15 @@ class _TextBatch:
         self.transfers: list[TransferRequest] = []
         self.messages: list[OutboundText] = []
 
-    def given_today(self, appeal: str, phone: str) -> int:
-        """The first ask for an appeal reads (and on PostgreSQL locks) every phone in the batch at once."""
-        if (appeal, phone) not in self._given:
-            given = self.tx.texts.given_today_many(appeal, self._phones, self.day_start)
-            self._given.update(((appeal, number), pence) for number, pence in given.items())
-        return self._given[appeal, phone]
+    def given(self, appeal: str, phone: str) -> Given:
+        """The first ask for an appeal reads (and on PostgreSQL locks) every phone in the batch at once, in the
+        one query that also sums each phone's month across every appeal; the batch's own gifts are added."""
+        if (appeal, phone) not in self._given_today:
+            given = self.tx.texts.given_many(appeal, self._phones, self.day_start, self.month_start)
+            self._given_today.update(((appeal, number), each.today_pence) for number, each in given.items())
+            for number, each in given.items():
+                self._given_month.setdefault(number, each.month_pence)
+        return Given(self._given_today[appeal, phone], self._given_month[phone])
 
     def opted_out(self, phone: str) -> bool:
         """Stored consents for every phone in the batch, read at the first ask; then the batch's own words. A
@@ -279,8 +286,9 @@ class _TextBatch:
 
     def add_donation(self, donation: Donation) -> None:
         self.donations.append(donation)
-        key = (donation.appeal, donation.text_phone)
-        self._given[key] = self.given_today(*key) + donation.amount_pence
+        given = self.given(donation.appeal, donation.text_phone)
+        self._given_today[donation.appeal, donation.text_phone] = given.today_pence + donation.amount_pence
+        self._given_month[donation.text_phone] = given.month_pence + donation.amount_pence
 
     def store(self) -> None:
         self.tx.donations.add_many(self.donations)
@@ -380,9 +388,9 @@ def _store_messages(tx: Transaction, messages: Sequence[OutboundText]) -> None:
 def _donate(batch: _TextBatch, text: InboundText, appeal: Appeal, shortcode: Shortcode, intent: Donate,
             phone: str, donor_links: DonorLinks, reply: Reply) -> None:
     amount = intent.amount_pence
-    why = refusal(appeal, shortcode, intent.keyword, amount, batch.given_today(appeal.slug, phone))
+    why = refusal(appeal, shortcode, intent.keyword, amount, batch.given(appeal.slug, phone))
     if why is not None:
-        caps = why in (Refusal.OVER_TEXT_CAP, Refusal.OVER_DAILY_CAP)
+        caps = why in (Refusal.OVER_TEXT_CAP, Refusal.OVER_DAILY_CAP, Refusal.OVER_MONTHLY_LIMIT)
         reply("reply", refused(appeal, shortcode, why, amount,
                                donor_links.donate(appeal.slug, amount, phone) if caps else None))
         return

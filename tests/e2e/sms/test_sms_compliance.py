@@ -3,7 +3,12 @@ people the charity protects are not charged. Each test reads as the rule it hold
 
 from __future__ import annotations
 
-from everypenny.domain.donation import Medium
+from datetime import UTC, datetime
+
+from sms_harness import load_seed_variant
+
+from everypenny.domain.appeal import Channel
+from everypenny.domain.donation import Donation, Medium, new_reference
 from everypenny.domain.erasure import Contact
 from everypenny.service_layer.erasure import erase_donor
 
@@ -40,3 +45,24 @@ def test_start_after_erasure_lifts_the_suppression(texts, platform, cli, tmp_pat
     texts.text(EE, "SUN5")
 
     assert [donation.marketing_consent for donation in texts.donations()] == [True]
+
+
+def test_a_text_that_would_take_a_number_past_240_pounds_a_month_across_appeals_is_refused(texts, platform):
+    """PSR 2017 electronic communications exclusion: £240 a month per subscriber, on every appeal together."""
+    def another_appeal(definition):
+        definition.update(slug="winter-appeal", name="Winter Appeal")
+        definition["sms"]["shortcodes"] = []
+    load_seed_variant(platform, another_appeal)
+    given_elsewhere = Donation(new_reference(), "winter-appeal", Channel.CARRIER_SMS, 23_500, "GBP",
+                               datetime.now(UTC), phone=EE).settled(23_500)
+    with platform.uow() as uow:
+        uow.donations.add(given_elsewhere)
+        uow.commit()
+
+    replies = texts.text(EE, "SUN10")
+
+    assert "past the £240 a month that can be charged to a phone bill, so no charge was made" in replies[0]
+    assert "Give £10 online: http://testserver/donate/sun-ukraine-fund?amount_pence=1000&from=" in " ".join(replies)
+    assert texts.donations() == [] and texts.simulator.charges == {}  # the sun appeal's: nothing taken
+    texts.text(EE, "SUN5")  # still within £240
+    assert texts.simulator.charged_pence() == 500
