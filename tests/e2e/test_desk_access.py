@@ -37,6 +37,8 @@ EXPECTED = {
     ("GET", "/appeals/{slug}/gift-aid/schedule.csv"): "manage_money",
     ("GET", "/appeals/{slug}/gift-aid/schedule-{number}.ods"): "manage_money",
     ("POST", "/appeals/{slug}/gift-aid/claim"): "manage_money",
+    ("GET", "/protect"): "manage_money",
+    ("POST", "/protect"): "manage_money",
     ("GET", "/users"): "manage_users",
     ("POST", "/users"): "manage_users",
     ("POST", "/users/remove"): "manage_users",

@@ -39,6 +39,17 @@ class ContactMark:
     reason: str = ""
 
 
+@dataclass(frozen=True)
+class MarkChange:
+    """A change as the record shows it: whose contact it was is not stored, only its kind of contact."""
+
+    medium: Medium
+    active: bool
+    source: str
+    reason: str
+    recorded_at: datetime
+
+
 class InvalidBlock(ValueError):
     pass
 

@@ -365,6 +365,14 @@ def not_uk_mobile(appeal: Appeal, why: str, donate_url: str) -> tuple[str, ...]:
         f"You can give to {appeal.name} online: {donate_url}"])
 
 
+def protected(appeal: Appeal) -> tuple[str, ...]:
+    """To a number the charity blocked from giving (Fundraising Regulator: people in vulnerable circumstances):
+    kind, no charge, and nothing that invites another try."""
+    return fit_parts([
+        f"Thank you for thinking of {appeal.beneficiary.name}. We can't take a gift from this phone, so no "
+        f"charge was made. Any questions? Call {appeal.helpline}"])
+
+
 def needs_amount(appeal: Appeal, shortcode: Shortcode) -> tuple[str, ...]:
     return fit_parts([
         f"To give to {appeal.name}, text {keyword_list(appeal, shortcode)} to {shortcode.number}. "

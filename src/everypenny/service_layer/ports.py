@@ -9,7 +9,7 @@ from typing import Any, NamedTuple, Protocol
 
 from everypenny.domain.appeal import Appeal
 from everypenny.domain.chain import ChainEntry, SealedTransfer
-from everypenny.domain.contact_marks import ContactMark, MarkKind
+from everypenny.domain.contact_marks import ContactMark, MarkChange, MarkKind
 from everypenny.domain.donation import ConsentRecord, Donation, Medium
 from everypenny.domain.erasure import Contact
 from everypenny.domain.ledger import AppealTotals, Transfer, TransferKind, TransferRequest
@@ -77,6 +77,7 @@ class ContactMarkStore(Protocol):
 
     def record_many(self, marks: Sequence[ContactMark]) -> None: ...
     def active_many(self, contacts: Sequence[str], medium: Medium) -> dict[str, frozenset[MarkKind]]: ...
+    def changes(self, kind: MarkKind, limit: int) -> list[MarkChange]: ...
 
 
 class ConsentRepository(Protocol):

@@ -58,6 +58,7 @@ from everypenny.domain.text_giving import (
     needs_amount,
     no_appeal,
     not_uk_mobile,
+    protected,
     receipt,
     refund_request_id,
     refusal,
@@ -358,6 +359,9 @@ def _handle_text(batch: _TextBatch, text: InboundText, donor_links: DonorLinks, 
         reply("reply", unknown_text(appeal, shortcode))
     elif phone is None:
         reply("reply", not_uk_mobile(appeal, not_uk, donor_links.donate(appeal.slug, intent.amount_pence, None)))
+    elif MarkKind.BLOCKED in batch.marks_on(phone):
+        log.info("text gift refused: the charity protects this number", message_id=text.message_id)
+        reply("reply", protected(appeal))
     else:
         _donate(batch, text, appeal, shortcode, intent, phone, donor_links, reply)
 

@@ -66,3 +66,23 @@ def test_a_text_that_would_take_a_number_past_240_pounds_a_month_across_appeals_
     assert texts.donations() == [] and texts.simulator.charges == {}  # the sun appeal's: nothing taken
     texts.text(EE, "SUN5")  # still within £240
     assert texts.simulator.charged_pence() == 500
+
+
+def test_a_protected_number_gets_a_kind_reply_and_no_charge(texts, cli):
+    """Fundraising Regulator, people in vulnerable circumstances: the charity can stop taking gifts from someone."""
+    blocked = cli("donor", "block", "--phone", "07700 900001", "--reason", "their daughter called: dementia")
+    assert blocked.exit_code == 0, blocked.output
+
+    [reply] = texts.text(EE, "SUN10")
+
+    assert "We can't take a gift from this phone, so no charge was made" in reply
+    assert "0344 871 11 11" in reply
+    assert texts.donations() == [] and texts.simulator.charges == {}
+    assert cli("donor", "unblock", "--phone", EE, "--reason", "power of attorney says yes").exit_code == 0
+    texts.text(EE, "SUN5")
+    assert texts.simulator.charged_pence() == 500
+
+
+def test_a_block_needs_a_reason(cli):
+    refused = cli("donor", "block", "--email", "jo@example.org", "--reason", "  ")
+    assert refused.exit_code == 2 and "give a reason for the block" in refused.output

@@ -10,7 +10,7 @@ from sqlalchemy import Connection, func, select
 
 from everypenny.adapters.db.repositories import insert_many, one_of
 from everypenny.adapters.db.schema import contact_marks
-from everypenny.domain.contact_marks import ContactMark, MarkKind
+from everypenny.domain.contact_marks import ContactMark, MarkChange, MarkKind
 from everypenny.domain.donation import Medium
 
 
@@ -50,3 +50,9 @@ class SqlContactMarks:
         for contact_hash, kind in rows:
             found.setdefault(hashes[contact_hash], set()).add(MarkKind(kind))
         return {contact: frozenset(kinds) for contact, kinds in found.items()}
+
+    def changes(self, kind: MarkKind, limit: int) -> list[MarkChange]:
+        """The latest changes of this kind, newest first: the audit trail of who set or lifted a mark, and why."""
+        rows = self.connection.execute(select(contact_marks).where(contact_marks.c.kind == kind.value)
+                                       .order_by(contact_marks.c.id.desc()).limit(limit))
+        return [MarkChange(Medium(row.medium), row.active, row.source, row.reason, row.recorded_at) for row in rows]

@@ -50,6 +50,7 @@ from everypenny.service_layer.online_donations import (
     start_online_donation,
 )
 from everypenny.service_layer.online_ports import CheckoutStatus, EventRefused
+from everypenny.service_layer.protection import GivingProtected
 from everypenny.service_layer.rate_limits import count_attempt
 from everypenny.service_layer.views import AppealFigures, DonorDonation
 
@@ -108,7 +109,7 @@ class DonationCreated(BaseModel):
 # A session stays payable at Stripe after a declined card, until it completes or expires.
 PAYABLE = (CheckoutStatus.OPEN, CheckoutStatus.FAILED)
 # The refusals the donation form shows beside its fields or above them; a closed appeal gets a page of its own.
-FORM_REFUSALS = (DonationRefused, RateLimited, CheckoutUnavailable)
+FORM_REFUSALS = (DonationRefused, RateLimited, CheckoutUnavailable, GivingProtected)
 GONE = 410  # a page whose appeal no longer takes money is gone for good, as its GET says (the API answers 409)
 
 router = APIRouter()
@@ -366,7 +367,8 @@ def cancelled(slug: str, reference: str, request: Request, platform: PlatformDep
              response_model=DonationCreated,
              openapi_extra={"requestBody": {"required": True, "content": {"application/json": {
                  "schema": {"$ref": "#/components/schemas/DonationIn"}}}}},
-             responses={**UNKNOWN_APPEAL, 409: problem("the appeal is not taking donations"),
+             responses={**UNKNOWN_APPEAL, 403: problem("the charity has asked not to take gifts from this donor"),
+                        409: problem("the appeal is not taking donations"),
                         422: field_problems_doc("a field is wrong: each, and why"),
                         429: problem("too many attempts from this client or email: see Retry-After"),
                         503: problem("the card processor is unavailable")})
