@@ -11,7 +11,7 @@ from sqlalchemy.exc import IntegrityError
 from everypenny.adapters.db.schema import sms_charges
 from everypenny.domain.appeal import Channel
 from everypenny.domain.donation import Donation
-from everypenny.domain.text_giving import ChargeStatus, MessageStatus, OutboundText, SmsCharge
+from everypenny.domain.text_giving import ChargeStatus, Given, MessageStatus, OutboundText, SmsCharge
 
 PHONE = "+447700900001"
 
@@ -20,20 +20,21 @@ def _donation(reference: str, amount: int, created_at: datetime, channel=Channel
     return Donation(reference, "sun-ukraine-fund", channel, amount, "GBP", created_at, phone=phone)
 
 
-def test_given_today_counts_pending_in_full_paid_as_paid_and_nothing_else(platform, seed_appeal):
+def test_given_counts_pending_in_full_paid_as_paid_and_nothing_else(platform, seed_appeal):
     now = datetime.now(UTC)
     with platform.uow() as uow:
         uow.donations.add(_donation("EP-0000000001", 1000, now))  # pending
         uow.donations.add(_donation("EP-0000000002", 2000, now).settled(1000, "SPEND_CAP"))  # part paid
         uow.donations.add(_donation("EP-0000000003", 500, now).settled(0, "BARRED"))  # failed
-        uow.donations.add(_donation("EP-0000000004", 500, now - timedelta(days=1)))  # yesterday
+        uow.donations.add(_donation("EP-0000000004", 500, now - timedelta(days=1)))  # yesterday: this month only
         uow.donations.add(_donation("EP-0000000005", 500, now, channel=Channel.ONLINE))  # not a text
         uow.donations.add(_donation("EP-0000000006", 500, now, phone="+447700900002"))  # another number
         uow.commit()
 
     with platform.uow() as uow:
-        assert uow.texts.given_today_many("sun-ukraine-fund", [PHONE, "+447700900003"], now - timedelta(hours=1)) == {
-            PHONE: 2000, "+447700900003": 0}
+        assert uow.texts.given_many("sun-ukraine-fund", [PHONE, "+447700900003"], now - timedelta(hours=1),
+                                    now - timedelta(days=2)) == {
+            PHONE: Given(today_pence=2000, month_pence=2500), "+447700900003": Given(0, 0)}
 
 
 def test_charges_and_messages_round_trip_and_request_ids_are_unique(platform, seed_appeal):

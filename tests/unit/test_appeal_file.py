@@ -56,6 +56,18 @@ def test_an_amount_over_the_per_text_cap_is_refused():
         ("sms.shortcodes[0].keywords[0].amounts_pence", "2500 is over the per-text cap of 2000")]
 
 
+def test_caps_above_what_the_psr_lets_a_phone_bill_carry_are_refused():
+    """Payment Services Regulations 2017 exclusion: at most £40 a transaction and £240 a month per subscriber."""
+    def over_the_law(d):
+        d["limits"] = {"per_text_cap_pence": 5000, "per_number_daily_cap_pence": 25000}
+
+    assert problems_of(over_the_law) == [
+        ("limits.per_text_cap_pence", "5000 is over 4000: the Payment Services Regulations 2017 allow at most £40 "
+                                      "a text to be charged to a phone bill"),
+        ("limits.per_number_daily_cap_pence", "25000 is over 24000: the Payment Services Regulations 2017 allow at "
+                                              "most £240 a month to be charged to a phone bill")]
+
+
 def test_an_unknown_currency_is_refused():
     [(key, message)] = problems_of(lambda d: d.update(currency="XYZ"))
     assert key == "currency" and "unknown currency 'XYZ'" in message

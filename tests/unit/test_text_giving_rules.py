@@ -17,6 +17,7 @@ from everypenny.domain.sms_text import fit_parts, gsm7_length, to_gsm7
 from everypenny.domain.text_giving import (
     ChargeStatus,
     FailureFamily,
+    Given,
     NotUkMobile,
     Refusal,
     SmsCharge,
@@ -26,6 +27,7 @@ from everypenny.domain.text_giving import (
     help_text,
     link_to_give,
     london_day_start,
+    london_month_start,
     message_request_id,
     needs_amount,
     network_for,
@@ -67,22 +69,36 @@ def test_the_daily_cap_resets_at_london_midnight_not_utc():
 
 
 def test_caps_and_listed_amounts_on_the_carrier_shortcode():
-    assert refusal(APPEAL, SHORTCODE, "SUN", 500, given_today_pence=0) is None
-    assert refusal(APPEAL, SHORTCODE, "SUN", 700, 0) is Refusal.NOT_OFFERED
-    assert refusal(APPEAL, SHORTCODE, "SUN", 2500, 0) is Refusal.OVER_TEXT_CAP
-    assert refusal(APPEAL, SHORTCODE, "SUN", 1000, 2000) is None  # exactly the £30 cap
-    assert refusal(APPEAL, SHORTCODE, "SUN", 1000, 2500) is Refusal.OVER_DAILY_CAP
+    assert refusal(APPEAL, SHORTCODE, "SUN", 500, Given()) is None
+    assert refusal(APPEAL, SHORTCODE, "SUN", 700, Given()) is Refusal.NOT_OFFERED
+    assert refusal(APPEAL, SHORTCODE, "SUN", 2500, Given()) is Refusal.OVER_TEXT_CAP
+    assert refusal(APPEAL, SHORTCODE, "SUN", 1000, Given(2000, 2000)) is None  # exactly the £30 cap
+    assert refusal(APPEAL, SHORTCODE, "SUN", 1000, Given(2500, 2500)) is Refusal.OVER_DAILY_CAP
+
+
+def test_no_text_takes_a_number_past_the_psr_240_pounds_a_month_on_every_appeal():
+    """Payment Services Regulations 2017, electronic communications exclusion: at most £240 a month per subscriber."""
+    assert refusal(APPEAL, SHORTCODE, "SUN", 1000, Given(today_pence=0, month_pence=23_000)) is None
+    assert refusal(APPEAL, SHORTCODE, "SUN", 1000, Given(today_pence=0, month_pence=23_500)) is \
+        Refusal.OVER_MONTHLY_LIMIT
+    [reply] = refused(APPEAL, SHORTCODE, Refusal.OVER_MONTHLY_LIMIT, 1000, "https://give.example/d")
+    assert "past the £240 a month that can be charged to a phone bill, so no charge was made" in reply
+    assert "Give £10 online: https://give.example/d" in reply
+
+
+def test_the_month_starts_at_london_midnight_on_the_first():
+    assert london_month_start(datetime(2026, 6, 30, 23, 30, tzinfo=UTC)) == datetime(2026, 6, 30, 23, 0, tzinfo=UTC)
 
 
 def test_the_link_number_takes_any_amount_the_donation_page_takes():
-    assert refusal(APPEAL, LONG_NUMBER, "SUN", 5000, given_today_pence=10_000) is None
-    assert refusal(APPEAL, LONG_NUMBER, "SUN", 250, 0) is Refusal.NOT_OFFERED
+    assert refusal(APPEAL, LONG_NUMBER, "SUN", 5000, Given(10_000, 10_000)) is None
+    assert refusal(APPEAL, LONG_NUMBER, "SUN", 250, Given()) is Refusal.NOT_OFFERED
 
 
 @pytest.mark.parametrize("status", [AppealStatus.CLOSED, AppealStatus.DRAFT])
 def test_closed_and_draft_appeals_take_no_money(status):
     appeal = replace(APPEAL, status=status)
-    assert refusal(appeal, SHORTCODE, "SUN", 500, 0) is Refusal.CLOSED
+    assert refusal(appeal, SHORTCODE, "SUN", 500, Given()) is Refusal.CLOSED
     assert "has closed" in refused(appeal, SHORTCODE, Refusal.CLOSED, 500, None)[0]
 
 

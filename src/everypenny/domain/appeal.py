@@ -61,6 +61,11 @@ class FeesBorneBy(StrEnum):
 CHARGE_DESCRIPTION_MAX_LENGTH = 30
 FALLBACK_CHARGE_DESCRIPTION = "Charity donation"
 
+# The Payment Services Regulations 2017 (Sch. 1 Part 2 para. 2(l), the electronic communications exclusion; FCA
+# PERG 15) cover a charge to a phone bill only up to £40 a transaction and £240 a month per subscriber.
+PSR_TRANSACTION_MAX_PENCE = 4000
+PSR_MONTHLY_MAX_PENCE = 24000
+
 # Keyword providers ask for 3-20 characters that do not end in a digit, so that SUN5 reads as SUN + £5.
 KEYWORD_PATTERN = re.compile(r"^[A-Z][A-Z0-9]{1,18}[A-Z]$")
 
@@ -199,6 +204,14 @@ class Appeal:
         if scottish is not None and not SCOTTISH_CHARITY_NUMBER.fullmatch(scottish):
             found.append(AppealRuleBroken("beneficiary.scottish_charity_number",
                                           f"{scottish!r} must be SC and six digits, as OSCR's register gives it"))
+        if self.per_text_cap_pence > PSR_TRANSACTION_MAX_PENCE:
+            found.append(AppealRuleBroken("limits.per_text_cap_pence", (
+                f"{self.per_text_cap_pence} is over {PSR_TRANSACTION_MAX_PENCE}: the Payment Services Regulations "
+                "2017 allow at most £40 a text to be charged to a phone bill")))
+        if self.per_number_daily_cap_pence > PSR_MONTHLY_MAX_PENCE:
+            found.append(AppealRuleBroken("limits.per_number_daily_cap_pence", (
+                f"{self.per_number_daily_cap_pence} is over {PSR_MONTHLY_MAX_PENCE}: the Payment Services "
+                "Regulations 2017 allow at most £240 a month to be charged to a phone bill")))
         if self.per_text_cap_pence > self.per_number_daily_cap_pence:
             found.append(AppealRuleBroken(
                 "limits.per_text_cap_pence", "is larger than the per-number daily cap, so no text could reach it"))

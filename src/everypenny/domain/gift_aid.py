@@ -112,6 +112,13 @@ class GiftAidDeclaration:
     contact: str | None = None  # the donor's email or phone, linking declarations to one person
     first_name_latin: str = ""  # the name in Latin letters, for HMRC's schedule, when written in another script
     last_name_latin: str = ""
+    cancelled_at: datetime | None = None
+    cancelled_by: str = ""  # "donor:gift-aid-link", "desk:EMAIL" or "cli:USER"
+
+    def covers(self, donated_at: datetime) -> bool:
+        """HMRC, Gift Aid guidance for charities, chapter 3 (cancelling a declaration): a cancellation is
+        recorded with its date and honoured from then on; gifts received before it may still be claimed."""
+        return self.cancelled_at is None or donated_at < self.cancelled_at
 
     @classmethod
     def make(cls, *, donation_reference: str, charity_name: str, title: str, first_name: str, last_name: str,

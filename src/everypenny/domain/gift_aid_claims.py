@@ -58,15 +58,19 @@ class Gift:
     contacts: tuple[str, ...]  # the donor's email and phone, as stored
 
 
-def covering_declaration(gift: Gift, own: GiftAidDeclaration | None,
-                         enduring: list[GiftAidDeclaration], charity_name: str) -> GiftAidDeclaration | None:
-    """The declaration that makes `gift` claimable, if any (its own first, then an enduring one)."""
-    if own is not None and own.charity_name == charity_name:
+def covering_declaration(gift: Gift, own: GiftAidDeclaration | None, enduring: list[GiftAidDeclaration],
+                         charity_name: str, honour_cancellations: bool = True) -> GiftAidDeclaration | None:
+    """The declaration that makes `gift` claimable, if any (its own first, then an enduring one); one cancelled
+    before the gift was made covers it no longer (GiftAidDeclaration.covers)."""
+    def counts(declaration: GiftAidDeclaration) -> bool:
+        return not honour_cancellations or declaration.covers(gift.donated_at)
+
+    if own is not None and own.charity_name == charity_name and counts(own):
         return own
     for declaration in enduring:
         if (declaration.scope is GiftAidScope.PAST_AND_FUTURE and declaration.charity_name == charity_name
                 and declaration.contact in gift.contacts
-                and gift.donated_at >= declaration.declared_at - PAST_COVERAGE):
+                and gift.donated_at >= declaration.declared_at - PAST_COVERAGE and counts(declaration)):
             return declaration
     return None
 

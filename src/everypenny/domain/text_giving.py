@@ -13,7 +13,7 @@ from functools import lru_cache
 
 import phonenumbers
 
-from everypenny.domain.appeal import UK_TIME, Appeal, AppealStatus, Billing, Shortcode
+from everypenny.domain.appeal import PSR_MONTHLY_MAX_PENCE, UK_TIME, Appeal, AppealStatus, Billing, Shortcode
 from everypenny.domain.donation import Donation, DonationStatus
 from everypenny.domain.money import format_pence
 from everypenny.domain.promotion import charity_statement
@@ -68,19 +68,34 @@ def london_day_start(moment: datetime) -> datetime:
     return datetime.combine(local.date(), time(0), tzinfo=UK_TIME)
 
 
+def london_month_start(moment: datetime) -> datetime:
+    """Midnight (appeal time) of the first of the month `moment` falls in: when the PSR's monthly limit starts."""
+    local = moment.astimezone(UK_TIME)
+    return datetime.combine(local.date().replace(day=1), time(0), tzinfo=UK_TIME)
+
+
+@dataclass(frozen=True)
+class Given:
+    """What a number has given by text: today to one appeal, and this month to every appeal on the platform."""
+
+    today_pence: int = 0
+    month_pence: int = 0
+
+
 class Refusal(StrEnum):
     CLOSED = "closed"
     NOT_OFFERED = "not_offered"
     OVER_TEXT_CAP = "over_text_cap"
     OVER_DAILY_CAP = "over_daily_cap"
+    OVER_MONTHLY_LIMIT = "over_monthly_limit"
 
 
-def refusal(appeal: Appeal, shortcode: Shortcode, keyword: str, amount_pence: int,
-            given_today_pence: int) -> Refusal | None:
+def refusal(appeal: Appeal, shortcode: Shortcode, keyword: str, amount_pence: int, given: Given) -> Refusal | None:
     """Why this text cannot become a donation, or None when it can.
 
-    `given_today_pence` counts the number's confirmed AND pending text donations today, so a burst of
-    texts cannot pass the daily cap while the first charges are still unconfirmed.
+    `given` counts the number's confirmed AND pending text donations, so a burst of texts cannot pass a cap
+    while the first charges are still unconfirmed. The monthly limit is the law's, across every appeal on the
+    platform: the Payment Services Regulations 2017 exclusion covers at most £240 a month per subscriber.
     """
     if appeal.status is not AppealStatus.LIVE:
         return Refusal.CLOSED
@@ -90,8 +105,10 @@ def refusal(appeal: Appeal, shortcode: Shortcode, keyword: str, amount_pence: in
         return None if listed or amount_pence >= appeal.online_minimum_pence else Refusal.NOT_OFFERED
     if amount_pence > appeal.per_text_cap_pence:
         return Refusal.OVER_TEXT_CAP
-    if given_today_pence + amount_pence > appeal.per_number_daily_cap_pence:
+    if given.today_pence + amount_pence > appeal.per_number_daily_cap_pence:
         return Refusal.OVER_DAILY_CAP
+    if given.month_pence + amount_pence > PSR_MONTHLY_MAX_PENCE:
+        return Refusal.OVER_MONTHLY_LIMIT
     return None if listed else Refusal.NOT_OFFERED
 
 
@@ -270,10 +287,13 @@ def refused(appeal: Appeal, shortcode: Shortcode, why: Refusal, amount_pence: in
     if why is Refusal.OVER_TEXT_CAP:
         sentence = (f"The most you can give in one text is {_money(appeal, appeal.per_text_cap_pence)}, "
                     f"so no charge was made.")
-    else:
+    elif why is Refusal.OVER_DAILY_CAP:
         sentence = (f"Giving {money} would take this number past the "
                     f"{_money(appeal, appeal.per_number_daily_cap_pence)} a day limit for text gifts, "
                     f"so no charge was made.")
+    else:
+        sentence = (f"Giving {money} would take this number past the {_money(appeal, PSR_MONTHLY_MAX_PENCE)} a "
+                    f"month that can be charged to a phone bill, so no charge was made.")
     return fit_parts([sentence, *([f"Give {money} online: {donate_url}"] if donate_url else [])])
 
 
@@ -282,6 +302,14 @@ def not_uk_mobile(appeal: Appeal, why: str, donate_url: str) -> tuple[str, ...]:
         f"Sorry, text giving is for UK mobiles only (not the Channel Islands or Isle of Man): {why}. "
         "No charge was made.",
         f"You can give to {appeal.name} online: {donate_url}"])
+
+
+def protected(appeal: Appeal) -> tuple[str, ...]:
+    """To a number the charity blocked from giving (Fundraising Regulator: people in vulnerable circumstances):
+    kind, no charge, and nothing that invites another try."""
+    return fit_parts([
+        f"Thank you for thinking of {appeal.beneficiary.name}. We can't take a gift from this phone, so no "
+        f"charge was made. Any questions? Call {appeal.helpline}"])
 
 
 def needs_amount(appeal: Appeal, shortcode: Shortcode) -> tuple[str, ...]:

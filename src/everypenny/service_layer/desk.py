@@ -340,6 +340,9 @@ def _gift_aid_section(tx: Transaction, donation: Donation) -> HistorySection:
         declaration.declared_at, f"Gift Aid declared ({GIFT_AID_SCOPES[declaration.scope]})",
         f"by {declaration.first_name} {declaration.last_name}, postcode {declaration.postcode}, "
         f"via {declaration.source}")]
+    if declaration is not None and declaration.cancelled_at is not None:
+        events.append(HistoryEvent(declaration.cancelled_at, "Gift Aid declaration cancelled",
+                                   f"recorded by {declaration.cancelled_by}; later gifts are not claimed"))
     return HistorySection("Gift Aid", events, "the donor made no Gift Aid declaration with this donation")
 
 

@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 
 from everypenny.domain.erasure import Contact, RetentionHold
+from everypenny.domain.gift_aid import GiftAidDeclaration
 from everypenny.domain.gift_aid_claims import Schedule, build_schedule, covering_declaration
 from everypenny.service_layer.appeals import stored_appeal
 from everypenny.service_layer.ports import DuplicateKey
@@ -49,6 +50,7 @@ class ClaimPosition:
     claim_ids: tuple[int, ...] = ()  # the claims this call recorded: one for each part of the schedule
     charity_name: str = ""
     appeal_name: str = ""
+    cancelled: int = 0  # paid donations made after their donor cancelled the declaration: not claimed
 
 
 def gift_aid_schedule(uow_factory: UnitOfWorkFactory, slug: str, claim: bool = False,
@@ -61,11 +63,14 @@ def gift_aid_schedule(uow_factory: UnitOfWorkFactory, slug: str, claim: bool = F
         gifts = store.unclaimed_gifts(slug)
         own = store.declarations([gift.reference for gift in gifts])
         enduring = store.enduring_declarations({contact for gift in gifts for contact in gift.contacts})
-        claimable = []
+        claimable, cancelled = [], 0
         for gift in gifts:
             declaration = covering_declaration(gift, own.get(gift.reference), enduring, appeal.beneficiary.name)
             if declaration is not None:
                 claimable.append((gift, declaration))
+            elif covering_declaration(gift, own.get(gift.reference), enduring, appeal.beneficiary.name,
+                                      honour_cancellations=False) is not None:
+                cancelled += 1
         schedule = build_schedule(claimable, appeal.beneficiary.financial_year_end)
         claim_ids: tuple[int, ...] = ()
         if claim:
@@ -81,5 +86,27 @@ def gift_aid_schedule(uow_factory: UnitOfWorkFactory, slug: str, claim: bool = F
         claims, donations_pence, gift_aid_pence = store.claimed(slug)
         if claim:
             uow.commit()
-    return ClaimPosition(schedule, len(gifts) - len(claimable), claims, donations_pence, gift_aid_pence, claim_ids,
-                         appeal.beneficiary.name, appeal.name)
+    return ClaimPosition(schedule, len(gifts) - len(claimable) - cancelled, claims, donations_pence, gift_aid_pence,
+                         claim_ids, appeal.beneficiary.name, appeal.name, cancelled)
+
+
+class GiftAidCancelRefused(ValueError):
+    """Nothing to cancel; nothing changed."""
+
+
+def cancel_gift_aid(uow_factory: UnitOfWorkFactory, reference: str, cancelled_by: str,
+                    clock: Callable[[], datetime] = lambda: datetime.now(UTC)) -> GiftAidDeclaration:
+    """Records the cancellation of the declaration made with this donation, dated now; later gifts it covered
+    are no longer claimed (HMRC, Gift Aid guidance for charities, chapter 3: cancelling a declaration)."""
+    with uow_factory() as uow:
+        declaration = uow.gift_aid.for_donation(reference)
+        if declaration is None:
+            raise GiftAidCancelRefused(f"{reference} has no Gift Aid declaration to cancel")
+        if declaration.cancelled_at is not None:
+            raise GiftAidCancelRefused(f"the Gift Aid declaration made with {reference} was already cancelled on "
+                                       f"{declaration.cancelled_at:%d %b %Y}")
+        uow.gift_aid.cancel(reference, clock(), cancelled_by)
+        cancelled = uow.gift_aid.for_donation(reference)
+        uow.commit()
+    assert cancelled is not None
+    return cancelled

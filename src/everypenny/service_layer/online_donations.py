@@ -44,6 +44,7 @@ from everypenny.service_layer.online_ports import (
     SessionPaymentFailed,
 )
 from everypenny.service_layer.ports import DuplicateKey
+from everypenny.service_layer.protection import GivingProtected, is_protected
 from everypenny.service_layer.rate_limits import seconds_left, window_start
 from everypenny.service_layer.unit_of_work import Transaction, UnitOfWork, UnitOfWorkFactory
 
@@ -211,6 +212,10 @@ def start_online_donation(uow_factory: UnitOfWorkFactory, gateway: PaymentGatewa
             problems.update({f"gift_aid.{field}": reason for field, reason in error.problems.items()})
     if problems:
         raise DonationRefused(problems)
+    with uow_factory() as uow:
+        if is_protected(uow, phone, email):
+            log.info("donation refused: the charity protects this donor", appeal=slug)
+            raise GivingProtected(appeal.helpline)
 
     donation = Donation(
         reference=reference, appeal=appeal.slug, channel=Channel.TEXT_TO_LINK if phone else Channel.ONLINE,

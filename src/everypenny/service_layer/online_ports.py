@@ -42,6 +42,7 @@ class GiftAidRepository(Protocol):
         """Raises DuplicateKey when the donation already has a declaration."""
 
     def for_donation(self, reference: str) -> GiftAidDeclaration | None: ...
+    def cancel(self, reference: str, cancelled_at: datetime, cancelled_by: str) -> None: ...
 
 
 @dataclass(frozen=True)

@@ -9,6 +9,7 @@ from typing import Any, NamedTuple, Protocol
 
 from everypenny.domain.appeal import Appeal
 from everypenny.domain.chain import ChainEntry, SealedTransfer
+from everypenny.domain.contact_marks import ContactMark, MarkChange, MarkKind
 from everypenny.domain.donation import ConsentRecord, Donation, Medium
 from everypenny.domain.erasure import Contact
 from everypenny.domain.ledger import AppealTotals, Transfer, TransferKind, TransferRequest
@@ -69,6 +70,14 @@ class DonationRepository(Protocol):
     def save(self, donation: Donation) -> None: ...
     def save_many(self, gifts: Sequence[Donation]) -> None: ...
     def latest(self, appeal_slug: str, limit: int = 50) -> list[Donation]: ...
+
+
+class ContactMarkStore(Protocol):
+    """Suppressions and blocks by a keyed hash of the contact, which erasure never removes."""
+
+    def record_many(self, marks: Sequence[ContactMark]) -> None: ...
+    def active_many(self, contacts: Sequence[str], medium: Medium) -> dict[str, frozenset[MarkKind]]: ...
+    def changes(self, kind: MarkKind, limit: int) -> list[MarkChange]: ...
 
 
 class ConsentRepository(Protocol):

@@ -33,6 +33,7 @@ import structlog
 from everypenny.domain import postings
 from everypenny.domain.appeal import Appeal, AppealStatus, Billing, Channel, Shortcode
 from everypenny.domain.consent import ConsentModel, ConsentWording
+from everypenny.domain.contact_marks import ContactMark, MarkKind
 from everypenny.domain.donation import ConsentRecord, Donation, Medium, new_reference
 from everypenny.domain.keywords import Donate, Help, NeedsAmount, OptIn, OptOut, parse
 from everypenny.domain.ledger import TransferRequest
@@ -41,6 +42,7 @@ from everypenny.domain.provider_opt_out import SOURCE_PREFIX as TWILIO_CONSENTS
 from everypenny.domain.provider_opt_out import twilio_consent_change
 from everypenny.domain.text_giving import (
     ChargeStatus,
+    Given,
     MessageStatus,
     NotUkMobile,
     OutboundText,
@@ -52,10 +54,12 @@ from everypenny.domain.text_giving import (
     help_text,
     link_to_give,
     london_day_start,
+    london_month_start,
     message_request_id,
     needs_amount,
     no_appeal,
     not_uk_mobile,
+    protected,
     receipt,
     refund_request_id,
     refusal,
@@ -203,7 +207,7 @@ def reply_by_link(uow: UnitOfWork, text: InboundText, donor_links: DonorLinks,
             contact = _uk_mobile_or_none(text.msisdn) or text.msisdn
             change = twilio_consent_change(text.body, opt_out_type)
             if change is not None:
-                batch.record_consent(contact, change.granted, change.source, None)
+                batch.record_opt_out(contact, not change.granted, change.source, None)
             elif uow.consents.current_from(contact, Medium.SMS, TWILIO_CONSENTS) is False:
                 log.info("no reply: Twilio blocks texts to this phone until it opts back in",
                          message_id=text.message_id)
@@ -224,28 +228,49 @@ class _TextBatch:
     def __init__(self, tx: Transaction, texts: Sequence[InboundText]) -> None:
         self.tx = tx
         self.day_start = london_day_start(_now())
+        self.month_start = london_month_start(_now())
         self._phones = sorted({phone for text in texts if (phone := _uk_mobile_or_none(text.msisdn))})
-        self._given: dict[tuple[str, str], int] = {}
+        self._given_today: dict[tuple[str, str], int] = {}
+        self._given_month: dict[str, int] = {}
         self._consent: dict[str, bool | None] | None = None
+        self._marks: dict[str, frozenset[MarkKind]] | None = None
         self.donations: list[Donation] = []
         self.consents: list[ConsentRecord] = []
+        self.marks: list[ContactMark] = []
         self.charges: list[SmsCharge] = []
         self.transfers: list[TransferRequest] = []
         self.messages: list[OutboundText] = []
 
-    def given_today(self, appeal: str, phone: str) -> int:
-        """The first ask for an appeal reads (and on PostgreSQL locks) every phone in the batch at once."""
-        if (appeal, phone) not in self._given:
-            given = self.tx.texts.given_today_many(appeal, self._phones, self.day_start)
-            self._given.update(((appeal, number), pence) for number, pence in given.items())
-        return self._given[appeal, phone]
+    def given(self, appeal: str, phone: str) -> Given:
+        """The first ask for an appeal reads (and on PostgreSQL locks) every phone in the batch at once, in the
+        one query that also sums each phone's month across every appeal; the batch's own gifts are added."""
+        if (appeal, phone) not in self._given_today:
+            given = self.tx.texts.given_many(appeal, self._phones, self.day_start, self.month_start)
+            self._given_today.update(((appeal, number), each.today_pence) for number, each in given.items())
+            for number, each in given.items():
+                self._given_month.setdefault(number, each.month_pence)
+        return Given(self._given_today[appeal, phone], self._given_month[phone])
 
     def opted_out(self, phone: str) -> bool:
-        """Stored consents for every phone in the batch, read at the first ask; then the batch's own words."""
+        """Stored consents for every phone in the batch, read at the first ask; then the batch's own words. A
+        number on the suppression list is opted out even when erasure has pseudonymised its consents."""
         if self._consent is None:
             self._consent = dict(self.tx.consents.current_many(self._phones, Medium.SMS))
             self._consent.update((record.contact, record.granted) for record in self.consents)
-        return self._consent.get(phone) is False
+        return self._consent.get(phone) is False or MarkKind.SUPPRESSED in self.marks_on(phone)
+
+    def marks_on(self, phone: str) -> frozenset[MarkKind]:
+        """The suppressions and blocks standing on the batch's phones, read at the first ask; then its own."""
+        if self._marks is None:
+            self._marks = dict(self.tx.marks.active_many(self._phones, Medium.SMS))
+            for mark in self.marks:
+                self._apply_mark(mark)
+        return self._marks.get(phone, frozenset())
+
+    def _apply_mark(self, mark: ContactMark) -> None:
+        assert self._marks is not None
+        kinds = self._marks.get(mark.contact, frozenset())
+        self._marks[mark.contact] = kinds | {mark.kind} if mark.active else kinds - {mark.kind}
 
     def record_consent(self, contact: str, granted: bool, source: str, appeal: str | None,
                        wording: ConsentWording | None = None) -> None:
@@ -253,14 +278,26 @@ class _TextBatch:
         if self._consent is not None:
             self._consent[contact] = granted
 
+    def record_opt_out(self, contact: str, opted_out: bool, source: str, appeal: str | None,
+                       wording: ConsentWording | None = None) -> None:
+        """An opt-out word (STOP) or opt back in (START, or YES where the appeal asks for it): a consent, and the
+        suppression list, which outlives erasure (ICO, direct marketing guidance: suppression lists)."""
+        self.record_consent(contact, not opted_out, source, appeal, wording)
+        mark = ContactMark(contact, Medium.SMS, MarkKind.SUPPRESSED, opted_out, source, _now())
+        self.marks.append(mark)
+        if self._marks is not None:
+            self._apply_mark(mark)
+
     def add_donation(self, donation: Donation) -> None:
         self.donations.append(donation)
-        key = (donation.appeal, donation.text_phone)
-        self._given[key] = self.given_today(*key) + donation.amount_pence
+        given = self.given(donation.appeal, donation.text_phone)
+        self._given_today[donation.appeal, donation.text_phone] = given.today_pence + donation.amount_pence
+        self._given_month[donation.text_phone] = given.month_pence + donation.amount_pence
 
     def store(self) -> None:
         self.tx.donations.add_many(self.donations)
         self.tx.consents.record_many(self.consents)
+        self.tx.marks.record_many(self.marks)
         self.tx.texts.add_charges(self.charges)
         apply_transfers(self.tx, self.transfers)
         self.tx.outbox.enqueue_many([(CHARGE, _task_for(charge.request_id), f"{CHARGE}:{charge.request_id}")
@@ -309,11 +346,11 @@ def _handle_text(batch: _TextBatch, text: InboundText, donor_links: DonorLinks, 
     contact = phone or text.msisdn
 
     if isinstance(intent, OptOut):
-        batch.record_consent(contact, False, "sms:STOPALL" if intent.everything else "sms:STOP",
+        batch.record_opt_out(contact, True, "sms:STOPALL" if intent.everything else "sms:STOP",
                              None if intent.everything else appeal.slug)
         reply("reply", stopped(appeal, intent.everything))
     elif isinstance(intent, OptIn):
-        batch.record_consent(contact, True, f"sms:{intent.word}", appeal.slug, appeal.consent_wording)
+        batch.record_opt_out(contact, False, f"sms:{intent.word}", appeal.slug, appeal.consent_wording)
         reply("reply", started(appeal))
     elif isinstance(intent, Help):
         reply("reply", help_text(appeal))
@@ -325,6 +362,9 @@ def _handle_text(batch: _TextBatch, text: InboundText, donor_links: DonorLinks, 
         reply("reply", unknown_text(appeal, shortcode))
     elif phone is None:
         reply("reply", not_uk_mobile(appeal, not_uk, donor_links.donate(appeal.slug, intent.amount_pence, None)))
+    elif MarkKind.BLOCKED in batch.marks_on(phone):
+        log.info("text gift refused: the charity protects this number", message_id=text.message_id)
+        reply("reply", protected(appeal))
     else:
         _donate(batch, text, appeal, shortcode, intent, phone, donor_links, reply)
 
@@ -355,9 +395,9 @@ def _store_messages(tx: Transaction, messages: Sequence[OutboundText]) -> None:
 def _donate(batch: _TextBatch, text: InboundText, appeal: Appeal, shortcode: Shortcode, intent: Donate,
             phone: str, donor_links: DonorLinks, reply: Reply) -> None:
     amount = intent.amount_pence
-    why = refusal(appeal, shortcode, intent.keyword, amount, batch.given_today(appeal.slug, phone))
+    why = refusal(appeal, shortcode, intent.keyword, amount, batch.given(appeal.slug, phone))
     if why is not None:
-        caps = why in (Refusal.OVER_TEXT_CAP, Refusal.OVER_DAILY_CAP)
+        caps = why in (Refusal.OVER_TEXT_CAP, Refusal.OVER_DAILY_CAP, Refusal.OVER_MONTHLY_LIMIT)
         reply("reply", refused(appeal, shortcode, why, amount,
                                donor_links.donate(appeal.slug, amount, phone) if caps else None))
         return

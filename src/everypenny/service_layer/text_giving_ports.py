@@ -8,7 +8,7 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Protocol
 
-from everypenny.domain.text_giving import MessageStatus, OutboundText, SmsCharge
+from everypenny.domain.text_giving import Given, MessageStatus, OutboundText, SmsCharge
 
 AGGREGATOR = "aggregator"  # the provider its callbacks are stored under
 
@@ -71,7 +71,8 @@ class TextGivingStore(Protocol):
     def set_message_txguids(self, txguids: dict[str, str]) -> None: ...
     def set_statuses_by_txguid(self, txguids: Sequence[str], status: MessageStatus, detail: str | None) -> set[str]: ...
     def replies_to(self, inbound_id: str) -> list[OutboundText]: ...
-    def given_today_many(self, appeal_slug: str, phones: Sequence[str], since: datetime) -> dict[str, int]: ...
+    def given_many(self, appeal_slug: str, phones: Sequence[str], day_start: datetime,
+                   month_start: datetime) -> dict[str, Given]: ...
 
 
 @dataclass(frozen=True)

@@ -26,6 +26,7 @@ from everypenny.service_layer.ports import (
     AppealRepository,
     ChainRepository,
     ConsentRepository,
+    ContactMarkStore,
     DonationRepository,
     Inbox,
     LedgerRepository,
@@ -43,6 +44,7 @@ class Transaction:
     ledger: LedgerRepository
     donations: DonationRepository
     consents: ConsentRepository
+    marks: ContactMarkStore
     outbox: Outbox
     inbox: Inbox
     checkouts: CheckoutRepository

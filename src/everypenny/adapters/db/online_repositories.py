@@ -80,6 +80,12 @@ class SqlGiftAidRepository:
             .where(donations.c.reference == reference)).first()
         return None if row is None else declaration_from_row(row)
 
+    def cancel(self, reference: str, cancelled_at: datetime, cancelled_by: str) -> None:
+        self.connection.execute(update(gift_aid_declarations).where(
+            gift_aid_declarations.c.donation_id == _donation_id(self.connection, reference),
+            gift_aid_declarations.c.cancelled_at.is_(None)).values(
+            cancelled_at=cancelled_at, cancelled_by=cancelled_by[:60]))
+
 
 def declaration_from_row(row) -> GiftAidDeclaration:
     """A declaration from its row joined with its donation's reference."""
@@ -88,7 +94,8 @@ def declaration_from_row(row) -> GiftAidDeclaration:
         first_name=row.first_name, last_name=row.last_name, first_name_latin=row.first_name_latin,
         last_name_latin=row.last_name_latin, house=row.house, address=row.address,
         postcode=row.postcode, scope=GiftAidScope(row.scope), wording=row.wording,
-        declared_at=row.declared_at, source=row.source, contact=row.contact)
+        declared_at=row.declared_at, source=row.source, contact=row.contact, cancelled_at=row.cancelled_at,
+        cancelled_by=row.cancelled_by or "")
 
 
 class SqlEmailLog:

@@ -221,6 +221,9 @@ gift_aid_declarations = Table(
     Column("wording", Text, nullable=False),
     Column("source", String(40), nullable=False),
     Column("declared_at", UtcDateTime, nullable=False),
+    # Since 0017_compliance_records: when the donor cancelled it, and who recorded that (HMRC: keep both).
+    Column("cancelled_at", UtcDateTime),
+    Column("cancelled_by", String(60)),
     Index("ix_gift_aid_declarations_contact", "contact"),
 )
 
@@ -452,4 +455,20 @@ donation_minute_counts = Table(
     Column("minute", BigInteger, primary_key=True, autoincrement=False),  # whole minutes since 1970, UTC
     Column("shard", SmallInteger, primary_key=True, autoincrement=False),
     Column("donation_count", BigInteger, nullable=False),
+)
+
+# Marks that outlive erasure (migration 0017_compliance_records): marketing suppressions and blocks on giving,
+# by a keyed hash of the contact (domain/contact_marks.py). The latest row for a contact and kind stands.
+
+contact_marks = Table(
+    "contact_marks", metadata,
+    Column("id", Id, primary_key=True, autoincrement=True),
+    Column("contact_hash", String(64), nullable=False),
+    Column("medium", String(10), nullable=False),
+    Column("kind", String(20), nullable=False),
+    Column("active", Boolean, nullable=False),
+    Column("source", String(60), nullable=False),
+    Column("reason", String(200), nullable=False),
+    Column("recorded_at", UtcDateTime, nullable=False),
+    Index("ix_contact_marks_hash", "contact_hash", "medium", "kind", "id"),
 )

@@ -6,12 +6,12 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, case, func, select, text
+from sqlalchemy import Connection, and_, case, func, select, text
 
 from everypenny.adapters.db.repositories import _donation_id, insert_many, now, one_of, update_many
 from everypenny.adapters.db.schema import appeals, donations, sms_charges, sms_outbound
 from everypenny.domain.donation import DonationStatus
-from everypenny.domain.text_giving import ChargeStatus, MessageStatus, OutboundText, SmsCharge
+from everypenny.domain.text_giving import ChargeStatus, Given, MessageStatus, OutboundText, SmsCharge
 
 # PostgreSQL evaluates a volatile function in the select list after ORDER BY: the locks come in array order.
 _LOCK_PHONES = text("SELECT pg_advisory_xact_lock(hashtextextended(phone, 0)) "
@@ -136,8 +136,10 @@ class SqlTextGivingStore:
                                        .order_by(sms_outbound.c.id))
         return [self._message(row) for row in rows]
 
-    def given_today_many(self, appeal_slug: str, phones: Sequence[str], since: datetime) -> dict[str, int]:
-        """Pence each number gave by text since `since`: pending donations at their full amount, others as paid.
+    def given_many(self, appeal_slug: str, phones: Sequence[str], day_start: datetime,
+                   month_start: datetime) -> dict[str, Given]:
+        """Pence each number gave by text to this appeal since `day_start`, and to every appeal since
+        `month_start` (one query on the phone's index): pending donations at their full amount, others as paid.
 
         On PostgreSQL it first takes a transaction lock on each number, in one order for every caller (so two
         batches cannot deadlock), so two texts from one phone handled side by side cannot both pass the daily
@@ -148,9 +150,10 @@ class SqlTextGivingStore:
             self.connection.execute(_LOCK_PHONES, {"phones": phones})
         counted = case((donations.c.status == DonationStatus.PENDING.value, donations.c.amount_pence),
                        else_=donations.c.paid_pence)
+        today = case((and_(appeals.c.slug == appeal_slug, donations.c.created_at >= day_start), counted), else_=0)
         rows = self.connection.execute(
-            select(donations.c.phone, func.sum(counted)).select_from(donations)
+            select(donations.c.phone, func.sum(today), func.sum(counted)).select_from(donations)
             .join(appeals, appeals.c.id == donations.c.appeal_id)
-            .where(appeals.c.slug == appeal_slug, one_of(self.connection, donations.c.phone, phones),
-                   donations.c.created_at >= since, donations.c.channel == "carrier_sms").group_by(donations.c.phone))
-        return dict.fromkeys(phones, 0) | {phone: int(total) for phone, total in rows}
+            .where(one_of(self.connection, donations.c.phone, phones), donations.c.created_at >= month_start,
+                   donations.c.channel == "carrier_sms").group_by(donations.c.phone))
+        return dict.fromkeys(phones, Given()) | {phone: Given(int(day), int(month)) for phone, day, month in rows}

@@ -5,6 +5,7 @@ from typing import Self
 from sqlalchemy import Connection, Engine
 
 from everypenny.adapters.db.chain import SqlChainRepository
+from everypenny.adapters.db.contact_marks import SqlContactMarks
 from everypenny.adapters.db.desk_users import SqlSessionRepository, SqlUserRepository
 from everypenny.adapters.db.gift_aid_claims import SqlGiftAidClaims
 from everypenny.adapters.db.online_repositories import (
@@ -41,6 +42,7 @@ class SqlUnitOfWork(UnitOfWork):
         self.ledger = SqlLedgerRepository(self.connection)
         self.donations = SqlDonationRepository(self.connection)
         self.consents = SqlConsentRepository(self.connection)
+        self.marks = SqlContactMarks(self.connection, self.secret_key)
         self.outbox = SqlOutbox(self.connection)
         self.inbox = SqlInbox(self.connection)
         self.checkouts = SqlCheckoutRepository(self.connection)

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import getpass
 from datetime import timedelta
 from pathlib import Path
 
 import typer
 
 from everypenny.domain.chain import DEFAULT_SEAL_GRACE
+from everypenny.domain.contact_marks import InvalidBlock
 from everypenny.domain.donation import Medium
 from everypenny.domain.erasure import Contact, ErasureRefused, InvalidContact
 from everypenny.domain.payouts import Fund, MoneyOutRefused
@@ -26,6 +28,7 @@ from everypenny.entrypoints.cli.shared import (
 from everypenny.service_layer import money_out, proof
 from everypenny.service_layer.appeals import UnknownAppeal
 from everypenny.service_layer.erasure import erase_donor
+from everypenny.service_layer.protection import set_block
 
 ledger_app = typer.Typer(help="The ledger's hash chain: seal it, verify it.", no_args_is_help=True)
 fees_app = typer.Typer(help="Fees borne by the media partner or the platform.", no_args_is_help=True)
@@ -179,12 +182,7 @@ def donor_erase(
     yes: bool = typer.Option(False, "--yes", help="Do not ask for confirmation."),
 ) -> None:
     """Replace a donor's personal data with a pseudonym; their donations stay counted in every total."""
-    if (phone is None) == (email is None):
-        fail("give exactly one of --phone or --email", code=2)
-    try:
-        contact = Contact.parse(Medium.SMS, phone) if phone is not None else Contact.parse(Medium.EMAIL, email or "")
-    except InvalidContact as error:
-        fail(str(error), code=2)
+    contact = _one_contact(phone, email)
     if not yes and not typer.confirm(f"Erase the personal data of {contact.value}? This cannot be undone"):
         raise typer.Exit(1)
     with opened_platform() as running:
@@ -200,3 +198,45 @@ def donor_erase(
     else:
         say("nothing stored under that contact")
 
+
+
+def _one_contact(phone: str | None, email: str | None) -> Contact:
+    """The one contact a donor command names, or exit code 2 saying what is wrong."""
+    if (phone is None) == (email is None):
+        fail("give exactly one of --phone or --email", code=2)
+    try:
+        return Contact.parse(Medium.SMS, phone) if phone is not None else Contact.parse(Medium.EMAIL, email or "")
+    except InvalidContact as error:
+        fail(str(error), code=2)
+
+
+def _set_block(phone: str | None, email: str | None, reason: str, blocked: bool) -> None:
+    contact = _one_contact(phone, email)
+    with opened_platform() as running:
+        try:
+            set_block(running.uow, contact, blocked, reason, f"cli:{getpass.getuser()}")
+        except InvalidBlock as error:
+            fail(str(error), code=2)
+    effect = ("may not give: their texts get a kind reply and no charge, and online giving is refused" if blocked
+              else "may give again")
+    say(f"{contact.value} {effect} (recorded with your reason)")
+
+
+@donor_app.command("block")
+def donor_block(
+    phone: str | None = typer.Option(None, "--phone", help="The mobile number to stop taking gifts from."),
+    email: str | None = typer.Option(None, "--email", help="The email address to stop taking gifts from."),
+    reason: str = typer.Option(..., "--reason", help="Why (kept on record; say nothing more than needed)."),
+) -> None:
+    """Protect someone: stop taking gifts from a number or email (Fundraising Regulator, vulnerable circumstances)."""
+    _set_block(phone, email, reason, blocked=True)
+
+
+@donor_app.command("unblock")
+def donor_unblock(
+    phone: str | None = typer.Option(None, "--phone", help="The mobile number."),
+    email: str | None = typer.Option(None, "--email", help="The email address."),
+    reason: str = typer.Option(..., "--reason", help="Why the block is lifted (kept on record)."),
+) -> None:
+    """Lift a block: the number or email may give again."""
+    _set_block(phone, email, reason, blocked=False)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import getpass
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -200,6 +201,20 @@ def giftaid_schedule(
     if position.without_declaration:
         say(f"  {count(position.without_declaration, 'paid donation')} without a Gift Aid declaration "
             "(not claimable)")
+    if position.cancelled:
+        say(f"  {count(position.cancelled, 'paid donation')} made after the donor cancelled their Gift Aid "
+            "declaration (not claimed)")
     say(f"  claimed so far: {count(position.claims, 'claim')}, {money(position.claimed_gift_aid_pence)} of Gift Aid "
         f"on {money(position.claimed_donations_pence)} of donations")
 
+
+
+@giftaid_app.command("cancel")
+def giftaid_cancel(reference: str = typer.Argument(..., help="The receipt reference of the donation the "
+                                                              "declaration was made with.")) -> None:
+    """Record that the donor cancelled their Gift Aid declaration, dated today: later gifts are not claimed."""
+    cancelled = run_refusing(lambda running: gift_aid_claims.cancel_gift_aid(
+        running.uow, reference.strip().upper(), f"cli:{getpass.getuser()}"), (gift_aid_claims.GiftAidCancelRefused,))
+    assert cancelled.cancelled_at is not None
+    say(f"Gift Aid declaration made with {cancelled.donation_reference} cancelled on "
+        f"{cancelled.cancelled_at:%d %b %Y}: gifts from then on are not claimed")

@@ -19,6 +19,7 @@ from everypenny.service_layer.online_donations import (
     DonationRefused,
     RateLimited,
 )
+from everypenny.service_layer.protection import GivingProtected
 
 STATUS_OF_REFUSAL: dict[type[Exception], int] = {
     UnknownAppeal: 404,
@@ -28,6 +29,7 @@ STATUS_OF_REFUSAL: dict[type[Exception], int] = {
     TransitionRefused: 409,
     NotReadyToGoLive: 409,
     DonationRefused: 422,
+    GivingProtected: 403,
     RateLimited: 429,
     CheckoutUnavailable: 503,
 }

@@ -36,6 +36,7 @@ from everypenny.entrypoints.web.edge import client_address
 from everypenny.entrypoints.web.errors import field_problems, refusal_headers, status_of
 from everypenny.service_layer import links, views
 from everypenny.service_layer.appeals import UnknownAppeal
+from everypenny.service_layer.gift_aid_claims import GiftAidCancelRefused, cancel_gift_aid
 from everypenny.service_layer.online_donations import (
     AppealNotTakingDonations,
     CheckoutUnavailable,
@@ -51,6 +52,7 @@ from everypenny.service_layer.online_donations import (
     start_online_donation,
 )
 from everypenny.service_layer.online_ports import CheckoutStatus, EventRefused
+from everypenny.service_layer.protection import GivingProtected
 from everypenny.service_layer.rate_limits import count_attempt
 from everypenny.service_layer.views import AppealFigures, DonorDonation
 
@@ -111,7 +113,7 @@ class DonationCreated(BaseModel):
 # A session stays payable at Stripe after a declined card, until it completes or expires.
 PAYABLE = (CheckoutStatus.OPEN, CheckoutStatus.FAILED)
 # The refusals the donation form shows beside its fields or above them; a closed appeal gets a page of its own.
-FORM_REFUSALS = (DonationRefused, RateLimited, CheckoutUnavailable)
+FORM_REFUSALS = (DonationRefused, RateLimited, CheckoutUnavailable, GivingProtected)
 GONE = 410  # a page whose appeal no longer takes money is gone for good, as its GET says (the API answers 409)
 
 router = APIRouter()
@@ -369,7 +371,8 @@ def cancelled(slug: str, reference: str, request: Request, platform: PlatformDep
              response_model=DonationCreated,
              openapi_extra={"requestBody": {"required": True, "content": {"application/json": {
                  "schema": {"$ref": "#/components/schemas/DonationIn"}}}}},
-             responses={**UNKNOWN_APPEAL, 409: problem("the appeal is not taking donations"),
+             responses={**UNKNOWN_APPEAL, 403: problem("the charity has asked not to take gifts from this donor"),
+                        409: problem("the appeal is not taking donations"),
                         422: field_problems_doc("a field is wrong: each, and why"),
                         429: problem("too many attempts from this client or email: see Retry-After"),
                         503: problem("the card processor is unavailable")})
@@ -431,6 +434,19 @@ async def gift_aid_submit(token: str, request: Request, platform: PlatformDep):
         return gift_aid_page(request, found, values, {f"gift_aid.{k}": v for k, v in invalid.problems.items()}, 422)
     except GiftAidAlreadyDeclared as already:
         return message(request, "Gift Aid", sentence(str(already)) + ".", 409)
+    return gift_aid_page(request, replace(found, declaration=declaration), {}, {})
+
+
+@router.post("/gift-aid/{token}/cancel", response_class=HTMLResponse, include_in_schema=False)
+def gift_aid_cancel(token: str, request: Request, platform: PlatformDep):
+    """The donor cancels their declaration from their own link; HMRC wants it recorded with its date."""
+    found, refusal = gift_aid_donation(request, platform, token)
+    if found is None:
+        return refusal
+    try:
+        declaration = cancel_gift_aid(platform.uow, found.donation.reference, "donor:gift-aid-link")
+    except GiftAidCancelRefused as refused:
+        return message(request, "Gift Aid", sentence(str(refused)) + ".", 409)
     return gift_aid_page(request, replace(found, declaration=declaration), {}, {})
 
 

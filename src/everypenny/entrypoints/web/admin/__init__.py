@@ -16,7 +16,7 @@ from fastapi.staticfiles import StaticFiles
 from starlette.exceptions import HTTPException
 
 from everypenny.bootstrap import Platform
-from everypenny.entrypoints.web.admin import appeals, donations, login, money, parked_tasks, users
+from everypenny.entrypoints.web.admin import appeals, donations, login, money, parked_tasks, protection, users
 from everypenny.entrypoints.web.admin.pages import HERE, STATIC_PATH, error_page
 from everypenny.entrypoints.web.admin.security import LoginRequired
 from everypenny.entrypoints.web.errors import answer_refusals, status_of
@@ -71,7 +71,7 @@ def desk_app(platform: Platform) -> FastAPI:
     desk_api.add_exception_handler(LoginRequired, login_required)  # type: ignore[arg-type]
     desk_api.add_exception_handler(HTTPException, http_error)  # type: ignore[arg-type]
     answer_refusals(desk_api, refusal)
-    for part in (login, appeals, donations, money, users, parked_tasks):
+    for part in (login, appeals, donations, money, protection, users, parked_tasks):
         # The routes themselves, not the router: newer FastAPIs keep an included router whole, and the
         # desk's routes stay one flat list, as tests/e2e/test_desk_access.py walks them.
         desk_api.router.routes.extend(part.router.routes)

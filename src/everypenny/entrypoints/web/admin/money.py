@@ -123,6 +123,29 @@ def phone_refund(request: Request, reference: str, platform: PlatformDep, confir
                        **({"error": outcomes} if given_back.refused else {"notice": outcomes}))
 
 
+# --- Gift Aid cancellations ------------------------------------------------------------------------------
+
+@router.post("/donations/{reference}/gift-aid-cancel", response_class=HTMLResponse)
+def gift_aid_cancel(request: Request, reference: str, platform: PlatformDep, confirmed: str = Form(""),
+                    session: DeskSession = Depends(money_permission)) -> HTMLResponse:
+    """The donor's cancellation of their declaration, recorded as `everypenny giftaid cancel` does."""
+    reference = reference.upper()
+    if desk.donation_history(platform.uow(), reference) is None:
+        raise HTTPException(404, f"no donation has the reference {reference}")
+    if confirmed != CONFIRMED:
+        return confirm(request, f"Cancel the Gift Aid declaration made with {reference}?",
+                       [("Donation", reference), ("Cancelled on", f"{now():%d %b %Y}")],
+                       f"/admin/donations/{reference}/gift-aid-cancel", {}, "Cancel the declaration",
+                       f"/admin/donations/{reference}",
+                       "Record this only when the donor asked. Gifts received from today are not claimed.")
+    try:
+        cancelled = gift_aid_claims.cancel_gift_aid(platform.uow, reference, f"desk:{session.user.email}")
+    except gift_aid_claims.GiftAidCancelRefused as refused:
+        return refund_page(request, platform, reference, 400, error=str(refused))
+    return refund_page(request, platform, reference, 200, notice=(
+        f"Gift Aid declaration cancelled on {cancelled.cancelled_at:%d %b %Y}: gifts from then on are not claimed"))
+
+
 # --- settlements ---------------------------------------------------------------------------------------
 
 def settlement_page(request: Request, platform: Platform, slug: str, status_code: int = 200,

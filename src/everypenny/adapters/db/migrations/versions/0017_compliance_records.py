@@ -1,0 +1,46 @@
+"""Records the law asks for (issue 22).
+
+- `contact_marks`: marketing suppressions (STOP) and blocks on giving, by a keyed hash of the contact, so
+  erasure never removes them (ICO's guidance on suppression lists).
+- `gift_aid_declarations.cancelled_at` and `.cancelled_by`: a cancelled declaration, with its date (HMRC).
+
+Revision ID: 0017_compliance_records
+Revises: 0014_hot_path
+Create Date: 2026-12-08
+"""
+
+import sqlalchemy as sa
+from alembic import op
+
+revision = "0017_compliance_records"
+down_revision = "0014_hot_path"
+branch_labels = None
+depends_on = None
+
+Id = sa.BigInteger().with_variant(sa.Integer(), "sqlite")
+When = sa.DateTime(timezone=True)
+
+
+def upgrade() -> None:
+    op.create_table(
+        "contact_marks",
+        sa.Column("id", Id, primary_key=True, autoincrement=True),
+        sa.Column("contact_hash", sa.String(64), nullable=False),
+        sa.Column("medium", sa.String(10), nullable=False),
+        sa.Column("kind", sa.String(20), nullable=False),
+        sa.Column("active", sa.Boolean, nullable=False),
+        sa.Column("source", sa.String(60), nullable=False),
+        sa.Column("reason", sa.String(200), nullable=False),
+        sa.Column("recorded_at", When, nullable=False),
+    )
+    op.create_index("ix_contact_marks_hash", "contact_marks", ["contact_hash", "medium", "kind", "id"])
+    with op.batch_alter_table("gift_aid_declarations") as batch:
+        batch.add_column(sa.Column("cancelled_at", When))
+        batch.add_column(sa.Column("cancelled_by", sa.String(60)))
+
+
+def downgrade() -> None:
+    with op.batch_alter_table("gift_aid_declarations") as batch:
+        batch.drop_column("cancelled_by")
+        batch.drop_column("cancelled_at")
+    op.drop_table("contact_marks")
