@@ -29,7 +29,8 @@ class SqlTextGivingStore:
                 request_id=charge.request_id, donation_id=_donation_id(self.connection, charge.donation_reference),
                 sequence=charge.sequence, amount_pence=charge.amount_pence, currency=charge.currency,
                 network=charge.network, status=charge.status.value, failure_reason=charge.failure_reason,
-                contradicting_report=charge.contradicting_report, txguid=charge.txguid, created_at=moment)
+                contradicting_report=charge.contradicting_report, txguid=charge.txguid,
+                refused_on_request=charge.refused_on_request, created_at=moment)
                 for charge in charges])
 
     def _charge_query(self):
@@ -41,7 +42,8 @@ class SqlTextGivingStore:
             request_id=row.request_id, donation_reference=row.reference, sequence=row.sequence,
             amount_pence=row.amount_pence, currency=row.currency, network=row.network,
             status=ChargeStatus(row.status), failure_reason=row.failure_reason,
-            contradicting_report=row.contradicting_report, txguid=row.txguid, refund_status=row.refund_status)
+            contradicting_report=row.contradicting_report, txguid=row.txguid, refund_status=row.refund_status,
+            refused_on_request=row.refused_on_request)
 
     def charges(self, request_ids: Sequence[str]) -> dict[str, SmsCharge]:
         rows = self.connection.execute(
@@ -52,7 +54,8 @@ class SqlTextGivingStore:
         moment = now()
         update_many(self.connection, sms_charges, "request_id", [dict(
             request_id=charge.request_id, status=charge.status.value, failure_reason=charge.failure_reason,
-            contradicting_report=charge.contradicting_report, reported_at=moment if charge.final else None)
+            contradicting_report=charge.contradicting_report, refused_on_request=charge.refused_on_request,
+            reported_at=moment if charge.final else None)
             for charge in charges])
 
     def set_charge_txguids(self, txguids: dict[str, str]) -> None:
