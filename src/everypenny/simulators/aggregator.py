@@ -30,6 +30,7 @@ import re
 import threading
 import time
 import uuid
+from collections import Counter
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -192,6 +193,7 @@ class SimulatedAggregator:
                  faults: Faults = Faults()) -> None:
         self.api_key = api_key
         self.faults = faults
+        self.struck: Counter[str] = Counter()  # how often each fault struck
         self.observer = observer
         self.callback_token = callback_token
         self.delivery = delivery
@@ -253,9 +255,11 @@ class SimulatedAggregator:
                 if (known["msisdn"], known["amount_pence"]) != (_msisdn(fields["NUMBERS"]), amount):
                     return _failure(400, "REQUESTID", "DUPLICATE_REQUESTID")
                 if self.faults.refuse_repeat(self._random):
+                    self.struck["refuse-repeats"] += 1
                     return _failure(400, "REQUESTID", "IS_DUPLICATE")
                 return 200, {"success": {"txguid": known["txguid"], "numbers": "1", "encoding": "gsm"}}
             struck = self.faults.roll(self._random)
+            self.struck.update(struck.names())
             record, early_report = self._new_charge(fields, struck)
         if early_report is not None:
             self._post_now(CHARGE_REPORT, early_report)

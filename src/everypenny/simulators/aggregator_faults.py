@@ -57,6 +57,10 @@ class ChargeFaults:
     early: bool = False
     late: bool = False
 
+    def names(self) -> list[str]:
+        return [name for name, struck in (("lost-answers", self.lost_answer), ("ttl-expiry", self.expired),
+                                          ("early-reports", self.early), ("late-reports", self.late)) if struck]
+
 
 def fault_name(field_name: str) -> str:
     return field_name.replace("_", "-")
