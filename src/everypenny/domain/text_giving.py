@@ -199,6 +199,7 @@ class SmsCharge:
     refund_status: str | None = None  # "pending" while the network works a refund, "refunded" once booked
     # Failed because the aggregator refused the request itself (its HTTP answer), not on a network's report.
     refused_on_request: bool = False
+    contradiction_resolved: str | None = None  # how finance resolved contradicting reports (who, what, when)
 
     @property
     def final(self) -> bool:

@@ -121,7 +121,8 @@ def audit(database_url: str, run: SpikeRun, figures: SpikeFigures, counted: list
                 "SELECT phase, count(*) FROM ledger_transfers WHERE idempotency_key LIKE 'sms:%' GROUP BY phase"))
                 .all()))
             charged_after_void = connection.scalar(text(
-                "SELECT count(*) FROM ledger_transfers WHERE idempotency_key LIKE 'sms:%:charged'"))
+                "SELECT count(*) FROM ledger_transfers WHERE idempotency_key LIKE :pattern"),
+                {"pattern": "sms:%:charged"})
             undone = connection.scalar(text("SELECT count(*) FROM outbox_tasks WHERE done_at IS NULL"))
     finally:
         engine.dispose()
