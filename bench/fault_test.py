@@ -3,6 +3,8 @@ moments and PostgreSQL restarts once; then every penny is audited against the si
 
     PYTHONPATH=src python bench/fault_test.py                      # the full drill (restarts PostgreSQL!)
     PYTHONPATH=src python bench/fault_test.py --texts 2000 --kills 4 --no-restart-postgres
+    PYTHONPATH=src python bench/fault_test.py --faults lost-answers=5,refuse-repeats=100,early-reports=5,\
+        late-reports=5,ttl-expiry=1                                # and the aggregator misbehaving too
 
 Checks: every acknowledged text is in the inbox and was worked; every charge the networks made is posted
 once and every failed one voided once; the books' raised total equals what the networks charged; every
@@ -23,9 +25,17 @@ sys.path.insert(0, str(ROOT / "bench"))
 
 from spike_bench import fresh_database  # noqa: E402
 
+from everypenny.simulators.aggregator_faults import Faults, parse_faults  # noqa: E402
 from everypenny.simulators.fault_drill import run_drill  # noqa: E402
 from everypenny.simulators.spike import SpikePlan  # noqa: E402
 from everypenny.simulators.spike_report import summary  # noqa: E402
+
+
+def _faults(text: str) -> Faults:
+    try:
+        return parse_faults(text)
+    except ValueError as error:
+        raise argparse.ArgumentTypeError(str(error)) from None  # argparse says it and exits with status 2
 
 
 def main() -> None:
@@ -36,6 +46,9 @@ def main() -> None:
     parser.add_argument("--restart-postgres", action=argparse.BooleanOptionalAction, default=True)
     parser.add_argument("--apps", type=int, default=2)
     parser.add_argument("--workers", type=int, default=2)
+    parser.add_argument("--faults", type=_faults, default=Faults(),
+                        help="the aggregator's misbehaviour on top of the kills, e.g. lost-answers=5,"
+                             "refuse-repeats=100,early-reports=5,late-reports=5,ttl-expiry=1 (percent of charges)")
     parser.add_argument("--drain-timeout", type=float, default=1800.0,
                         help="seconds to wait, after the last text, for every charge to be on the books")
     arguments = parser.parse_args()
@@ -45,13 +58,18 @@ def main() -> None:
                      duplicate_rate=0.05, jitter_s=0.05, couriers=16,
                      drain_timeout_s=arguments.drain_timeout)
     print(f"{plan.total_texts:,} texts, {arguments.kills} kills"
-          f"{', one PostgreSQL restart' if arguments.restart_postgres else ''}", flush=True)
+          f"{', one PostgreSQL restart' if arguments.restart_postgres else ''}, aggregator faults: {arguments.faults}",
+          flush=True)
     with fresh_database("postgresql") as url:
-        result = run_drill(url, plan, arguments.kills, arguments.restart_postgres, arguments.apps, arguments.workers)
+        result = run_drill(url, plan, arguments.kills, arguments.restart_postgres, arguments.apps, arguments.workers,
+                           faults=arguments.faults)
     for fault in result.faults:
         print(fault)
     for line in summary(result.figures):
         print(line)
+    print("audit:")
+    for line in result.audit_figures:
+        print(f"  {line}")
     if result.passed:
         print("PASSED: no donation lost, none counted twice, ledger sealed and verified, totals equal the "
               "networks' charges, every handset got exactly its receipts")

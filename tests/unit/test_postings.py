@@ -29,6 +29,8 @@ CARD_GIFT = Donation("EP-CARD000001", SLUG, Channel.ONLINE, 2500, "GBP", datetim
     (postings.text_charge_posted_key("AB12C1"), "sms:AB12C1:post"),
     (postings.text_charge_voided_key("AB12C1"), "sms:AB12C1:void"),
     (postings.text_charge_refunded_key("AB12C1"), "sms:AB12C1:refund"),
+    (postings.text_charge_charged_after_void_key("AB12C1"), "sms:AB12C1:charged"),
+    (postings.text_charge_correction_key("AB12C1"), "sms:AB12C1:correction"),
     (postings.checkout_pending_key("cs_test_1"), "stripe:cs_test_1:pending"),
     (postings.checkout_posted_key("cs_test_1"), "stripe:cs_test_1:post"),
     (postings.checkout_paid_key("cs_test_1"), "stripe:cs_test_1:paid"),
@@ -64,6 +66,25 @@ def test_a_text_charge_is_reserved_then_posted_or_voided_under_its_own_keys():
     assert postings.text_charge_voided(stored(pending), "AB12C1", "NOFUNDS") == TransferRequest(
         "sms:AB12C1:void", SLUG, SMS, FUND, 500, "GBP", TransferKind.DONATION, Phase.VOID,
         pending_key="sms:AB12C1", reference="EP-TEXT000001", description="failed: NOFUNDS")
+
+
+def test_a_text_charge_reported_charged_after_its_refusal_voided_it_is_booked_afresh():
+    voided = stored(postings.text_charge_pending(CHARGE, SLUG, "SUN", "70141"))
+
+    assert postings.text_charge_charged_after_void(voided, "AB12C1") == TransferRequest(
+        "sms:AB12C1:charged", SLUG, SMS, FUND, 500, "GBP", TransferKind.DONATION, Phase.SINGLE,
+        reference="EP-TEXT000001", description="charged after its request was refused")
+
+
+def test_finance_corrects_a_contradicted_charge_into_or_out_of_the_fund():
+    gift = Donation("EP-TEXT000001", SLUG, Channel.CARRIER_SMS, 500, "GBP", datetime(2026, 11, 26, tzinfo=UTC))
+
+    assert postings.text_charge_corrected(CHARGE, gift, True, "cli:ann") == TransferRequest(
+        "sms:AB12C1:correction", SLUG, SMS, FUND, 500, "GBP", TransferKind.DONATION,
+        reference="EP-TEXT000001", description="correction by cli:ann: the network charged it")
+    assert postings.text_charge_corrected(CHARGE, gift, False, "cli:ann") == TransferRequest(
+        "sms:AB12C1:correction", SLUG, FUND, SMS, 500, "GBP", TransferKind.DONATION,
+        reference="EP-TEXT000001", description="correction by cli:ann: the network did not charge it")
 
 
 def test_a_text_refund_takes_the_charge_back_out_of_the_fund():

@@ -35,6 +35,16 @@ def text_charge_voided_key(request_id: str) -> str:
     return f"{text_charge_pending_key(request_id)}:void"
 
 
+def text_charge_charged_after_void_key(request_id: str) -> str:
+    """A charge reported charged after a refusal read from the aggregator's answer had voided its money."""
+    return f"{text_charge_pending_key(request_id)}:charged"
+
+
+def text_charge_correction_key(request_id: str) -> str:
+    """Finance's one correction of a charge whose reports contradicted each other."""
+    return f"{text_charge_pending_key(request_id)}:correction"
+
+
 def text_charge_refunded_key(request_id: str) -> str:
     return f"{text_charge_pending_key(request_id)}:refund"
 
@@ -109,6 +119,27 @@ def text_charge_posted(pending: Transfer, request_id: str) -> TransferRequest:
 
 def text_charge_voided(pending: Transfer, request_id: str, failure_reason: str | None) -> TransferRequest:
     return TransferRequest.void(pending, text_charge_voided_key(request_id), description=f"failed: {failure_reason}")
+
+
+def text_charge_charged_after_void(voided: Transfer, request_id: str) -> TransferRequest:
+    """The gift booked as a new transfer (the pending one is resolved for ever), between the same accounts."""
+    return TransferRequest(
+        idempotency_key=text_charge_charged_after_void_key(request_id), appeal=voided.appeal, debit=voided.debit,
+        credit=voided.credit, amount_pence=voided.amount_pence, currency=voided.currency, kind=TransferKind.DONATION,
+        phase=Phase.SINGLE, reference=voided.reference, description="charged after its request was refused")
+
+
+def text_charge_corrected(charge: SmsCharge, donation: Donation, charged: bool, by: str) -> TransferRequest:
+    """Finance's correction of a charge whose first report the statement contradicts: the gift into the fund
+    for a charge the network made after all, out of it again for one it did not (a donation's movement either
+    way, so the raised total follows)."""
+    receivable, fund = AccountCode.receivable(Channel.CARRIER_SMS), AccountCode.RESTRICTED_FUND
+    return TransferRequest(
+        idempotency_key=text_charge_correction_key(charge.request_id), appeal=donation.appeal,
+        debit=receivable if charged else fund, credit=fund if charged else receivable,
+        amount_pence=charge.amount_pence, currency=charge.currency, kind=TransferKind.DONATION,
+        reference=donation.reference, description=f"correction by {by}: the network "
+                                                  f"{'charged it' if charged else 'did not charge it'}")
 
 
 def text_charge_refunded(charge: SmsCharge, donation: Donation) -> TransferRequest:

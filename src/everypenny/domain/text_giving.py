@@ -138,6 +138,11 @@ def message_request_id(base: str, tag: str, part: int) -> str:
     return f"{_id_base(base)}{tag.upper()}{part}"
 
 
+def is_failure_notice(message: OutboundText, charge_request_id: str) -> bool:
+    """Whether `message` is (a part of) the notice that this charge failed."""
+    return message.purpose == "failure" and message.request_id.startswith(f"{_id_base(charge_request_id)}F")
+
+
 def refund_request_id(charge_request_id: str) -> str:
     return f"{_id_base(charge_request_id)}RF"
 
@@ -211,25 +216,41 @@ class SmsCharge:
 
     txguid: str | None = None  # the aggregator's id for the charge, from its answer or its report
     refund_status: str | None = None  # "pending" while the network works a refund, "refunded" once booked
+    # Failed because the aggregator refused the request itself (its HTTP answer), not on a network's report.
+    refused_on_request: bool = False
+    contradiction_resolved: str | None = None  # how finance resolved contradicting reports (who, what, when)
 
     @property
     def final(self) -> bool:
         return self.status in (ChargeStatus.CHARGED, ChargeStatus.FAILED)
 
+    def refused(self, code: str) -> SmsCharge:
+        """The charge after the aggregator refused its first request outright: failed with that code, unless a
+        report settled it first (a report outranks an answer)."""
+        if self.final:
+            return self
+        return replace(self, status=ChargeStatus.FAILED, failure_reason=code, refused_on_request=True)
+
     def reported(self, status: ChargeStatus, reason: str | None) -> SmsCharge:
         """The charge after its report. The first final report wins (a report for an unconfirmed charge is
-        still its first)."""
+        still its first), except that a network's report of the charge outranks a failure we only read from
+        the aggregator's answer: the donor paid, so the gift stands."""
         if not self.final:
             return replace(self, status=status, failure_reason=reason if status is ChargeStatus.FAILED else None)
         if status is self.status:
             return self
+        if status is ChargeStatus.CHARGED and self.refused_on_request:
+            return replace(self, status=status, failure_reason=None)
         note = f"{status.value}" + (f" ({reason})" if reason else "") + f" after {self.status.value}"
         return replace(self, contradicting_report=note)
 
 
 def donation_after_charges(donation: Donation, charges: list[SmsCharge]) -> Donation:
-    """The donation once all its charges are final (settled() decides paid, part paid or failed)."""
-    if donation.status is not DonationStatus.PENDING or not all(c.final for c in charges):
+    """The donation once all its charges are final (settled() decides paid, part paid or failed); settled
+    again when a charge report overturns a failure read from an answer (nothing of it was refunded then)."""
+    unsettled = donation.status is DonationStatus.PENDING or (
+        donation.status in (DonationStatus.FAILED, DonationStatus.PART_PAID) and not donation.refunded_pence)
+    if not unsettled or not all(c.final for c in charges):
         return donation
     paid = sum(c.amount_pence for c in charges if c.status is ChargeStatus.CHARGED)
     reasons = sorted({c.failure_reason for c in charges if c.status is ChargeStatus.FAILED and c.failure_reason})

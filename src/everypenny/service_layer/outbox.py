@@ -16,7 +16,7 @@ import threading
 import time
 from collections.abc import Callable, Hashable, Mapping, Sequence
 from concurrent.futures import Executor, ThreadPoolExecutor
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import timedelta
 from typing import Any, TypeVar
 
@@ -205,9 +205,10 @@ class OutboxWorker:
         transaction). If any task fails, the batch is rolled back and its tasks run one by one, so only the
         failing one waits; calls already made are recorded first rather than made again (not every provider
         call can be repeated harmlessly: a text sent twice reaches the donor twice). A call that failed among
-        others (CallsFailed) puts only its own task back."""
+        others (CallsFailed) puts only its own task back. A task run again alone is another attempt: a call
+        it makes again is a repeat (a charge's handler trusts no refusal of a repeat)."""
         for task in self._run_together(tasks):
-            self._run_together([task])  # a batch of one leaves nothing to run again
+            self._run_together([replace(task, attempts=task.attempts + 1)])  # a batch of one leaves nothing to rerun
 
     def _run_together(self, tasks: Sequence[OutboxTask]) -> list[OutboxTask]:
         """Runs the tasks as one batch; returns those to run again one by one because the batch failed."""

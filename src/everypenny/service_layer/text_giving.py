@@ -12,7 +12,14 @@ aggregator and one report back. A charge whose report
 never comes becomes unconfirmed after its time to live plus a margin (still pending money), and the
 aggregator's monthly statement settles it (service_layer/settlement.py).
 
-A report that contradicts an earlier final one (failed, then charged) does not move money again: the first
+Only a report is trusted after the charge was asked for twice: the outbox repeats a charge whose answer was
+lost (same REQUESTID), and nothing public says the aggregator de-duplicates on it, so its answer to a repeat
+(400 IS_DUPLICATE, say) is never final: the charge waits for its report, or becomes unconfirmed. A first
+request the aggregator refuses outright fails at once (the donor is told), but a report saying the network
+charged it outranks that: the gift is booked by a new transfer (its pending one was voided), the donor's
+receipt is recorded and a failure notice still queued is not sent.
+
+A report that contradicts an earlier final report (failed, then charged) does not move money again: the first
 final report wins, and the contradiction is recorded on the charge and logged for finance. Reasons: a
 pending transfer resolves exactly once (the database enforces it), the donor has already been told the
 outcome, and the aggregator's settlement statement is where finance resolves what really happened: it is
@@ -52,6 +59,7 @@ from everypenny.domain.text_giving import (
     charge_request_id,
     donation_after_charges,
     help_text,
+    is_failure_notice,
     link_to_give,
     london_day_start,
     london_month_start,
@@ -453,7 +461,7 @@ def charge_orders(tx: Transaction, tasks: list[OutboxTask],
             currency=charge.currency, description=appeal.description_on_bill,
             receipt=receipt(appeal, charge.amount_pence, charge.sequence, _charge_count(tx, charge, donation),
                             donor_links.gift_aid(donation.reference)),
-            time_to_live_min=int(CHARGE_TIME_TO_LIVE.total_seconds() // 60))))
+            time_to_live_min=int(CHARGE_TIME_TO_LIVE.total_seconds() // 60), repeat=task.attempts > 1)))
     return orders
 
 
@@ -494,11 +502,23 @@ def record_charge_answers(tx: Transaction, answered: list[tuple[ChargeOrder, Cha
                                           gifts[charges[order.request_id].donation_reference])
                             for request_id, order, answer in unrecorded])
     _apply_reports_waiting_for(tx, [answer.txguid for _, _, answer in unrecorded if answer.txguid])
-    refused_now = [ChargeReport(answer.request_id, ChargeStatus.FAILED.value, answer.failcode)
-                   for _, answer in answered if answer.failcode]
-    if refused_now:
-        log.warning("aggregator refused charges for good", request_ids=[r.request_id for r in refused_now])
-        apply_charge_reports(tx, refused_now, donor_links)
+    if repeats := [order.request_id for order, answer in answered if answer.failcode and order.repeat]:
+        log.warning("aggregator refused repeated charge requests; each waits for its report", request_ids=repeats)
+    refusals = {order.request_id: answer.failcode for order, answer in answered
+                if answer.failcode and not order.repeat}
+    if refusals:
+        log.warning("aggregator refused charges for good", request_ids=list(refusals))
+        refuse_charges(tx, refusals, donor_links)
+
+
+def refuse_charges(tx: Transaction, refusals: dict[str, str], donor_links: DonorLinks) -> None:
+    """Fails each charge whose first request the aggregator refused, with its code, as a report saying so
+    would; a charge a report settled first is left as the report says."""
+    charges = tx.texts.charges(list(refusals))
+    refused_now = [refused for request_id, code in refusals.items()
+                   if (refused := charges[request_id].refused(code)) != charges[request_id]]
+    tx.texts.save_charges(refused_now)
+    _settle(tx, refused_now, donor_links)
 
 
 RECEIPT_NOT_SENT = "not sent: the charge failed"
@@ -518,7 +538,11 @@ def _receipt_sent(request_id: str, order: ChargeOrder, answer: ChargeAnswer, cha
 def apply_charge_reports(tx: Transaction, reports: Sequence[ChargeReport], donor_links: DonorLinks) -> None:
     """Each report in turn, as if alone: a second report for a charge in the same batch is a duplicate or a
     contradiction of the first, and a split gift's charges may settle it together. The donors are told."""
-    settled_now = record_charge_reports(tx, reports)
+    _settle(tx, record_charge_reports(tx, reports), donor_links)
+
+
+def _settle(tx: Transaction, settled_now: Sequence[SmsCharge], donor_links: DonorLinks) -> None:
+    """Moves the money of charges that just became final, settles their gifts and tells their donors."""
     if settled_now:
         move_reported_money(tx, settled_now)
         settled = settle_donations(tx, settled_now)
@@ -527,8 +551,9 @@ def apply_charge_reports(tx: Transaction, reports: Sequence[ChargeReport], donor
 
 
 def record_charge_reports(tx: Transaction, reports: Sequence[ChargeReport]) -> list[SmsCharge]:
-    """Stores what each report says of its charge; returns the charges whose first final report this is (a
-    report that contradicts an earlier final one is recorded on the charge and logged, and changes no money)."""
+    """Stores what each report says of its charge; returns the charges whose first final report this is, or
+    whose refusal read from an answer a report of the charge overturns (a report that contradicts an earlier
+    final report is recorded on the charge and logged, and changes no money)."""
     charges = tx.texts.charges([report.request_id for report in reports])
     if unknown := [report.request_id for report in reports if report.request_id not in charges]:
         raise ChargeNotYetKnown(f"charge report for {unknown[0]!r} arrived before its charge")
@@ -543,7 +568,7 @@ def record_charge_reports(tx: Transaction, reports: Sequence[ChargeReport]) -> l
         if updated == charge:
             continue
         charges[report.request_id] = changed[report.request_id] = updated
-        if charge.final:
+        if updated.contradicting_report != charge.contradicting_report:
             log.warning("charge report contradicts an earlier final report; first report stands",
                         request_id=charge.request_id, stands=charge.status.value,
                         contradiction=updated.contradicting_report)
@@ -555,12 +580,15 @@ def record_charge_reports(tx: Transaction, reports: Sequence[ChargeReport]) -> l
 
 
 def move_reported_money(tx: Transaction, settled_now: Sequence[SmsCharge]) -> None:
-    """Posts each charged charge's pending transfer and voids each failed one's."""
+    """Posts each charged charge's pending transfer and voids each failed one's; a charge reported charged
+    after its refusal voided its money is booked by a new transfer."""
     pendings = tx.ledger.get_many([postings.text_charge_pending_key(charge.request_id) for charge in settled_now])
     moves = []
     for charge in settled_now:
         pending = pendings[postings.text_charge_pending_key(charge.request_id)]
-        if charge.status is ChargeStatus.CHARGED:
+        if charge.status is ChargeStatus.CHARGED and charge.refused_on_request:
+            moves.append(postings.text_charge_charged_after_void(pending, charge.request_id))
+        elif charge.status is ChargeStatus.CHARGED:
             moves.append(postings.text_charge_posted(pending, charge.request_id))
         else:
             moves.append(postings.text_charge_voided(pending, charge.request_id, charge.failure_reason))
@@ -602,7 +630,24 @@ def tell_donors(tx: Transaction, settled: Sequence[SettledCharge], donor_links: 
                 for message in _outcome_message(tx, one.charge, one.donation, one.charge_count, donor_links)]
     recorded = tx.texts.messages([message.request_id for message in messages if message.purpose == "receipt"])
     _store_messages(tx, [message for message in messages if message.request_id not in recorded])
+    _withdraw_failure_notices(tx, [one for one in settled
+                                   if one.charge.refused_on_request and one.charge.status is ChargeStatus.CHARGED])
     _apply_reports_waiting_for(tx, [m.txguid for m in messages if m.txguid and m.request_id not in recorded])
+
+
+FAILURE_NOTICE_WITHDRAWN = "not sent: a report says the charge went through"
+
+
+def _withdraw_failure_notices(tx: Transaction, overturned: Sequence[SettledCharge]) -> None:
+    """A charged donor is never told the gift failed: a failure notice still waiting to go is not sent."""
+    notices = [message.request_id for one in overturned
+               for message in tx.texts.replies_to(one.donation.metadata["message_id"])
+               if is_failure_notice(message, one.charge.request_id)]
+    if withdrawn := tx.texts.set_message_statuses(notices, MessageStatus.FAILED, FAILURE_NOTICE_WITHDRAWN,
+                                                  only_if=MessageStatus.QUEUED) if notices else set():
+        log.info("failure notices withdrawn: the charges went through", request_ids=sorted(withdrawn))
+    if already := sorted(set(notices) - withdrawn):
+        log.warning("a donor was told a charge failed before its report said it went through", request_ids=already)
 
 
 def record_receipts_delivery(tx: Transaction, settled_now: Sequence[SmsCharge]) -> None:

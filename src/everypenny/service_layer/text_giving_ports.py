@@ -61,6 +61,8 @@ class TextGivingStore(Protocol):
     def charges(self, request_ids: Sequence[str]) -> dict[str, SmsCharge]: ...
     def save_charges(self, charges: Sequence[SmsCharge]) -> None: ...
     def charges_for(self, donation_reference: str) -> list[SmsCharge]: ...
+    def contradicted_charges(self, appeal_slug: str) -> list[SmsCharge]: ...
+    def resolve_contradiction(self, request_id: str, resolution: str) -> bool: ...
     def set_charge_txguids(self, txguids: dict[str, str]) -> None: ...
     def set_refund_statuses(self, statuses: dict[str, str]) -> None: ...
     def unconfirm_charges(self, requested_before: datetime, limit: int) -> int: ...
@@ -80,7 +82,9 @@ class ChargeOrder:
     """Bill `amount_pence` to `msisdn`'s phone and, if it goes through, send the donor `receipt` with it.
 
     The aggregator echoes `request_id` in the charge report and gives up on the charge after
-    `time_to_live_min` minutes."""
+    `time_to_live_min` minutes. A `repeat` asks again for a charge asked for before (its answer was lost, or
+    a crash fell before it was recorded): nothing public says the aggregator de-duplicates on `request_id`,
+    so its refusal of a repeat says nothing of the charge, which waits for its report."""
 
     request_id: str
     msisdn: str
@@ -90,12 +94,14 @@ class ChargeOrder:
     description: str
     receipt: str
     time_to_live_min: int
+    repeat: bool = False
 
 
 @dataclass(frozen=True)
 class ChargeAnswer:
-    """The aggregator's answer to a charge: taken (its id, `txguid`; the report follows) or refused for good
-    (`failcode`: the same request can never succeed, so the charge fails now with that code)."""
+    """The aggregator's answer to a charge: taken (its id, `txguid`; the report follows) or refused
+    (`failcode`: a first request refused can never succeed, so the charge fails now with that code, unless a
+    report later says it was charged after all)."""
 
     request_id: str
     txguid: str | None = None
@@ -136,8 +142,9 @@ class AggregatorRefused(Exception):
 
 
 class AggregatorGateway(Protocol):
-    """The aggregator's API. A charge is idempotent on `request_id`, so the outbox may repeat it; a message
-    may go twice if a crash falls between sending and recording it."""
+    """The aggregator's API. The outbox may repeat a charge with the same `request_id` (so the aggregator can
+    tell it is the same charge; only its report is trusted after a repeat); a message may go twice if a
+    crash falls between sending and recording it."""
 
     def request_charge(self, order: ChargeOrder) -> ChargeAnswer: ...
     def send_message(self, order: MessageOrder) -> str: ...

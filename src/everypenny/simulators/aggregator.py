@@ -11,8 +11,10 @@ Handsets text a shortcode (the simulator posts the MO to the app), the app asks 
 behaviour, then posts charge reports (which also report the message sent with a charge) and delivery
 reports of free messages back to the callback URLs with the secret token. It keeps
 a record of everything it charged, served over HTTP, so a test can check the appeal's totals against it.
-Callbacks can be delayed, duplicated and reordered on request; without those options nothing sleeps, so
-benchmarks measure the app, not the simulator. A request with DUMMY=yes is answered and otherwise ignored.
+Callbacks can be delayed, duplicated and reordered on request, and the aggregator can misbehave as a real
+one does (simulators/aggregator_faults.py: lost answers, refused repeats, early and late reports, charges
+whose time to live passes); without those options nothing sleeps, so benchmarks measure the app, not the
+simulator. A request with DUMMY=yes is answered and otherwise ignored.
 
 Handsets are chosen by number (Ofcom's drama range, 07700 900000-900999; see PROFILES and
 docs/going-live-aggregator.md).
@@ -28,6 +30,7 @@ import re
 import threading
 import time
 import uuid
+from collections import Counter
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -45,6 +48,7 @@ from starlette.routing import Route
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from everypenny.domain.settlement import StatementLine, statement_csv
+from everypenny.simulators.aggregator_faults import LATE_BY_S, AnswerLost, ChargeFaults, Faults
 
 log = structlog.get_logger(__name__)
 
@@ -185,8 +189,11 @@ class CallbackClient(Protocol):
 class SimulatedAggregator:
     def __init__(self, app_url: str, api_key: str, callback_token: str, delivery: Delivery = Delivery(),
                  seed: int = 0, client: CallbackClient | None = None, max_attempts: int = 8,
-                 retry_base_s: float = 0.2, observer: CallbackObserver | None = None) -> None:
+                 retry_base_s: float = 0.2, observer: CallbackObserver | None = None,
+                 faults: Faults = Faults()) -> None:
         self.api_key = api_key
+        self.faults = faults
+        self.struck: Counter[str] = Counter()  # how often each fault struck
         self.observer = observer
         self.callback_token = callback_token
         self.delivery = delivery
@@ -247,32 +254,50 @@ class SimulatedAggregator:
             if known is not None:
                 if (known["msisdn"], known["amount_pence"]) != (_msisdn(fields["NUMBERS"]), amount):
                     return _failure(400, "REQUESTID", "DUPLICATE_REQUESTID")
+                if self.faults.refuse_repeat(self._random):
+                    self.struck["refuse-repeats"] += 1
+                    return _failure(400, "REQUESTID", "IS_DUPLICATE")
                 return 200, {"success": {"txguid": known["txguid"], "numbers": "1", "encoding": "gsm"}}
-            handset = self.handset(fields["NUMBERS"])
-            code = self._refusal(handset, amount)
-            if code is None:
-                handset.spent_pence += amount
-            record: dict[str, str | int] = {
-                "request_id": request_id, "txguid": _txguid(), "msisdn": handset.msisdn,
-                "amount_pence": amount, "description": fields["CHARGEDESCRIPTION"],
-                "network": handset.profile.network, "operator": handset.profile.operator,
-                "status": "charged" if code is None else "failed", "reason": code or "", "refunded_pence": 0,
-                "charged_at": datetime.now(UTC).isoformat(timespec="seconds")}
-            self.charges[request_id] = record
-            if not handset.profile.reports_lost:
-                self._schedule(CHARGE_REPORT, {
-                    "IFVERSION": IFVERSION, "CHARGEMETHOD": "BILL", "MONUMBER": handset.msisdn,
-                    "OPERATOR": handset.profile.operator, "GUID": str(record["txguid"]), "DURATION": "1",
-                    "RETRYCOUNT": "0", "STATUSCODE": code or DELIVERED,
-                    "STATUSTEXT": "Delivered" if code is None else code.replace("_", " ").capitalize(),
-                    "REQUESTID": request_id, "STATUSTIME": _stamp(), "CONTRACT": "PAYG"})
-            if code is None and fields.get("CHARGESILENT", "no").lower() == "no" and fields.get("BODY"):
-                # The charged message's report is the charge report (STATUSCODE DELIVERED): JakubOboza/fonix's
-                # client/handlers.go reads one kind of report with REQUESTID, DURATION and RETRYCOUNT, and its
-                # chargemobile example's BODY is the billed message itself. No second report follows.
-                self._deliver(handset, str(record["txguid"]), fields.get("ORIGINATOR", ""), fields["BODY"],
-                              reported=False)
+            struck = self.faults.roll(self._random)
+            self.struck.update(struck.names())
+            record, early_report = self._new_charge(fields, struck)
+        if early_report is not None:
+            self._post_now(CHARGE_REPORT, early_report)
+        if struck.lost_answer:
+            raise AnswerLost(f"charged {request_id}, then closed the connection before answering")
         return 200, {"success": {"txguid": record["txguid"], "numbers": "1", "encoding": "gsm"}}
+
+    def _new_charge(self, fields: dict[str, str], struck: ChargeFaults) -> tuple[dict[str, str | int],
+                                                                                 dict[str, str] | None]:
+        """Bills the handset (unless the charge's time to live passes first) and queues its report; returns the
+        charge's record and its report when it is to beat the answer (early-reports)."""
+        request_id, amount = fields["REQUESTID"], int(fields["AMOUNT"])
+        handset = self.handset(fields["NUMBERS"])
+        code = None if struck.expired else self._refusal(handset, amount)
+        status = "expired" if struck.expired else "charged" if code is None else "failed"
+        if status == "charged":
+            handset.spent_pence += amount
+        record: dict[str, str | int] = {
+            "request_id": request_id, "txguid": _txguid(), "msisdn": handset.msisdn,
+            "amount_pence": amount, "description": fields["CHARGEDESCRIPTION"], "network": handset.profile.network,
+            "operator": handset.profile.operator, "status": status, "reason": code or "", "refunded_pence": 0,
+            "charged_at": datetime.now(UTC).isoformat(timespec="seconds")}
+        self.charges[request_id] = record
+        report = None if handset.profile.reports_lost or struck.expired else {
+            "IFVERSION": IFVERSION, "CHARGEMETHOD": "BILL", "MONUMBER": handset.msisdn,
+            "OPERATOR": handset.profile.operator, "GUID": str(record["txguid"]), "DURATION": "1",
+            "RETRYCOUNT": "0", "STATUSCODE": code or DELIVERED,
+            "STATUSTEXT": "Delivered" if code is None else code.replace("_", " ").capitalize(),
+            "REQUESTID": request_id, "STATUSTIME": _stamp(), "CONTRACT": "PAYG"}
+        if report is not None and not struck.early:
+            self._schedule(CHARGE_REPORT, report, later_s=LATE_BY_S if struck.late else 0.0)
+        if status == "charged" and fields.get("CHARGESILENT", "no").lower() == "no" and fields.get("BODY"):
+            # The charged message's report is the charge report (STATUSCODE DELIVERED): JakubOboza/fonix's
+            # client/handlers.go reads one kind of report with REQUESTID, DURATION and RETRYCOUNT, and its
+            # chargemobile example's BODY is the billed message itself. No second report follows.
+            self._deliver(handset, str(record["txguid"]), fields.get("ORIGINATOR", ""), fields["BODY"],
+                          reported=False)
+        return record, report if struck.early else None
 
     @staticmethod
     def _refusal(handset: Handset, amount: int) -> str | None:
@@ -368,10 +393,11 @@ class SimulatedAggregator:
 
     # ---- callbacks to the app ----
 
-    def _schedule(self, kind: str, fields: dict[str, str]) -> None:
+    def _schedule(self, kind: str, fields: dict[str, str], later_s: float = 0.0) -> None:
         copies = 2 if self._random.random() < self.delivery.duplicate_rate else 1
         for _ in range(copies):
-            due = time.monotonic() + self.delivery.delay_s + self._random.uniform(0, self.delivery.jitter_s)
+            due = (time.monotonic() + self.delivery.delay_s + later_s
+                   + self._random.uniform(0, self.delivery.jitter_s))
             heapq.heappush(self._queue, (due, next(self._sequence), kind, fields, 0))
         self._wake.set()
 
@@ -380,10 +406,17 @@ class SimulatedAggregator:
         with self._lock:
             return len(self._queue) + self._in_flight
 
-    def deliver_due(self, limit: int | None = None) -> int:
-        """Posts every callback whose time has come (at most `limit`, so couriers share a burst rather than
-        one courier taking all of it); a refused or failed one is retried with backoff."""
-        now = time.monotonic()
+    def _post_now(self, kind: str, fields: dict[str, str]) -> None:
+        """Posts a callback at once, before answering the call that caused it (retried later if refused)."""
+        with self._lock:
+            self._in_flight += 1
+        self._post(kind, fields, 0, time.monotonic())
+
+    def deliver_due(self, limit: int | None = None, ahead_s: float = 0.0) -> int:
+        """Posts every callback whose time has come, or comes within `ahead_s` (at most `limit`, so couriers
+        share a burst rather than one courier taking all of it); a refused or failed one is retried with
+        backoff."""
+        now = time.monotonic() + ahead_s
         with self._lock:
             batch: list[tuple[float, int, str, dict[str, str], int]] = []
             while self._queue and self._queue[0][0] <= now and (limit is None or len(batch) < limit):
@@ -477,7 +510,12 @@ def create_simulator_app(simulator: SimulatedAggregator) -> ASGIApp:
             message = await receive()
             body += message.get("body", b"")
             more = message.get("more_body", False)
-        status, answer = api(scope["headers"], body, handle)
+        try:
+            status, answer = api(scope["headers"], body, handle)
+        except AnswerLost:
+            # Start an answer and break off: the server closes the connection, and the caller has no answer.
+            await send({"type": "http.response.start", "status": 200, "headers": [(b"content-length", b"100")]})
+            raise
         payload = json.dumps(answer).encode()
         await send({"type": "http.response.start", "status": status, "headers": [
             (b"content-type", b"application/json"), (b"content-length", str(len(payload)).encode())]})

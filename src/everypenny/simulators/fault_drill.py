@@ -19,6 +19,7 @@ from sqlalchemy import create_engine, text
 
 from everypenny.config import Settings
 from everypenny.simulators.aggregator import SimulatedAggregator
+from everypenny.simulators.aggregator_faults import Faults
 from everypenny.simulators.deployment import ROOT, LocalDeployment
 from everypenny.simulators.spike import SpikeFigures, SpikePlan, SpikeRun
 
@@ -30,6 +31,7 @@ class DrillResult:
     figures: SpikeFigures
     faults: list[str] = field(default_factory=list)
     problems: list[str] = field(default_factory=list)
+    audit_figures: list[str] = field(default_factory=list)  # what the audit counted, to print
 
     @property
     def passed(self) -> bool:
@@ -78,24 +80,32 @@ class Saboteur:
 
 
 def run_drill(database_url: str, plan: SpikePlan, kills: int, restart_postgres: bool = False,
-              apps: int = 2, workers: int = 2, seed: int = 11, lease_s: float = 3.0) -> DrillResult:
-    """A short lease, so a killed worker's tasks are taken up again within the drill."""
+              apps: int = 2, workers: int = 2, seed: int = 11, lease_s: float = 3.0,
+              faults: Faults = Faults()) -> DrillResult:
+    """A short lease, so a killed worker's tasks are taken up again within the drill. `faults`: the
+    aggregator's own misbehaviour on top of the kills (simulators/aggregator_faults.py)."""
     settings = Settings()
     with LocalDeployment(database_url, app_processes=apps, workers=workers,
                          extra_env={"EVERYPENNY_WORKER_LEASE_S": str(lease_s)}) as deployment:
         run = SpikeRun(plan, deployment.app_urls, deployment.aggregator_url, settings.aggregator_api_key,
-                       settings.aggregator_callback_token)
+                       settings.aggregator_callback_token, faults=faults)
         with Saboteur(deployment, kills, plan.duration_s, restart_postgres, seed) as saboteur:
             figures = run.run()
         for url in deployment.app_urls:  # the last restarts are serving before the audit
             deployment.wait_until_serving(url)
         result = DrillResult(figures, saboteur.log)
-        result.problems = audit(database_url, run, figures)
+        result.problems = audit(database_url, run, figures, result.audit_figures)
     return result
 
 
-def audit(database_url: str, run: SpikeRun, figures: SpikeFigures) -> list[str]:
-    """Everything the drill promises, checked against the simulator's record; an empty list means all held."""
+# What the books may hold for each outcome the network recorded: a charge whose time to live passed without a
+# report waits (requested, then unconfirmed after its margin) for the monthly statement.
+STORED_FOR = {"charged": {"charged"}, "failed": {"failed"}, "expired": {"requested", "unconfirmed"}}
+
+
+def audit(database_url: str, run: SpikeRun, figures: SpikeFigures, counted: list[str] | None = None) -> list[str]:
+    """Everything the drill promises, checked against the simulator's record; an empty list means all held.
+    What it counted is appended to `counted`."""
     simulator = run.simulator
     assert isinstance(simulator, SimulatedAggregator)  # the drill runs its simulator in this process
     problems: list[str] = []
@@ -110,6 +120,9 @@ def audit(database_url: str, run: SpikeRun, figures: SpikeFigures) -> list[str]:
             phases: Counter[str] = Counter(dict(connection.execute(text(
                 "SELECT phase, count(*) FROM ledger_transfers WHERE idempotency_key LIKE 'sms:%' GROUP BY phase"))
                 .all()))
+            charged_after_void = connection.scalar(text(
+                "SELECT count(*) FROM ledger_transfers WHERE idempotency_key LIKE :pattern"),
+                {"pattern": "sms:%:charged"})
             undone = connection.scalar(text("SELECT count(*) FROM outbox_tasks WHERE done_at IS NULL"))
     finally:
         engine.dispose()
@@ -123,16 +136,20 @@ def audit(database_url: str, run: SpikeRun, figures: SpikeFigures) -> list[str]:
     never_asked = set(stored) - set(charged)
     if never_asked:
         problems.append(f"{len(never_asked)} charges stored but never requested from the networks")
-    disagree = [rid for rid, record in charged.items() if stored.get(rid) != record["status"]]
+    disagree = [rid for rid, record in charged.items() if stored.get(rid) not in STORED_FOR[str(record["status"])]]
     if disagree:
         problems.append(f"{len(disagree)} charges whose stored outcome differs from the network's, "
                         f"e.g. {disagree[:3]}")
     outcome_counts = Counter(record["status"] for record in charged.values())
-    expected = {"pending": len(stored), "post": outcome_counts["charged"], "void": outcome_counts["failed"]}
+    # A charge refused on its answer, then reported charged, was voided and then booked afresh.
+    expected = {"pending": len(stored), "post": outcome_counts["charged"] - charged_after_void,
+                "void": outcome_counts["failed"] + charged_after_void}
     for phase, count in expected.items():
         if phases[phase] != count:
             problems.append(f"{phases[phase]} {phase} ledger transfers for text charges, expected {count}")
     problems += _receipt_problems(simulator, charged)
+    if counted is not None:
+        counted += _figures(simulator, charged, figures, outcome_counts)
     problems += _ledger_chain_problems(database_url)
     if not figures.totals_match:
         problems.append(f"the books show {figures.raised_pence}p raised but the networks charged "
@@ -160,6 +177,28 @@ def _receipt_problems(simulator: SimulatedAggregator, charged: dict[str, dict[st
         if notices < due or (notices and not due):
             problems.append(f"{msisdn} got {notices} failure notices for {due} failed charges")
     return problems[:20]
+
+
+def _figures(simulator: SimulatedAggregator, charged: dict[str, dict[str, str | int]], figures: SpikeFigures,
+             outcomes: Counter) -> list[str]:
+    """The audit's figures: books against the networks, and what each charged handset received."""
+    charged_handsets = {str(r["msisdn"]) for r in charged.values() if r["status"] == "charged"} - {
+        str(r["msisdn"]) for r in charged.values() if r["status"] != "charged"}
+    receipts = Counter(message["txguid"] for msisdn in charged_handsets
+                       for message in simulator.handset(msisdn).received)
+    one_each = sum(1 for r in charged.values()
+                   if str(r["msisdn"]) in charged_handsets and receipts[str(r["txguid"])] == 1)
+    notices = sum(1 for msisdn in charged_handsets for m in simulator.handset(msisdn).received
+                  if "did not go through" in m["body"])
+    struck = ", ".join(f"{name} {count}" for name, count in sorted(simulator.struck.items())) or "none"
+    return [f"faults struck: {struck}",
+            f"books: {figures.raised_pence}p raised; networks charged {figures.simulator_charged_pence}p "
+            f"({'equal' if figures.totals_match else 'NOT equal'})",
+            f"charges: {outcomes['charged']} charged, {outcomes['failed']} failed, {outcomes['expired']} expired "
+            "(no report: pending until unconfirmed)",
+            f"handsets whose every charge went through: {len(charged_handsets)}; their charges with exactly one "
+            f"receipt: {one_each} of {sum(1 for r in charged.values() if str(r['msisdn']) in charged_handsets)}; "
+            f"failure notices they got: {notices}"]
 
 
 def _ledger_chain_problems(database_url: str) -> list[str]:

@@ -29,6 +29,7 @@ from urllib.parse import urlparse
 import httpx
 
 from everypenny.simulators.aggregator import MO, Delivery, SimulatedAggregator, create_simulator_app
+from everypenny.simulators.aggregator_faults import Faults
 from everypenny.simulators.keepalive import KeepAliveClient
 from everypenny.simulators.server import BackgroundServer
 
@@ -225,7 +226,7 @@ class SpikeRun:
     listening at `aggregator_url`."""
 
     def __init__(self, plan: SpikePlan, app_urls: list[str], aggregator_url: str, api_key: str,
-                 callback_token: str, running_simulator: bool = False) -> None:
+                 callback_token: str, running_simulator: bool = False, faults: Faults = Faults()) -> None:
         self.plan = plan
         self.app_urls = [url.rstrip("/") for url in app_urls]
         self.aggregator_url = aggregator_url
@@ -234,7 +235,7 @@ class SpikeRun:
         self.simulator = RunningSimulator(aggregator_url) if running_simulator else SimulatedAggregator(
             self.app_urls[0], api_key, callback_token, seed=plan.seed, observer=self.record.on_callback,
             delivery=Delivery(jitter_s=plan.jitter_s, duplicate_rate=plan.duplicate_rate),
-            client=KeepAliveClient(self.app_urls))
+            client=KeepAliveClient(self.app_urls), faults=faults)
         self._random = random.Random(plan.seed)
         self._bodies = [body for body, _ in plan.keywords]
         self._weights = [weight for _, weight in plan.keywords]

@@ -20,6 +20,7 @@ from sqlalchemy import (
     Text,
     TypeDecorator,
     UniqueConstraint,
+    false,
     text,
 )
 
@@ -269,6 +270,9 @@ sms_charges = Table(
     # Since 0013_fonix: the aggregator's id for the charge, and where its refund stands.
     Column("txguid", String(80)),
     Column("refund_status", String(10)),
+    # Since 0015_aggregator_faults: failed on the aggregator's answer to the request, not on a report.
+    Column("refused_on_request", Boolean, nullable=False, server_default=false()),
+    Column("contradiction_resolved", String(200)),  # who resolved contradicting reports, and how
     CheckConstraint("amount_pence > 0", name="ck_sms_charges_amount_positive"),
     CheckConstraint("status IN ('requested', 'charged', 'failed', 'unconfirmed')", name="ck_sms_charges_status"),
     CheckConstraint("(status = 'failed') = (failure_reason IS NOT NULL)", name="ck_sms_charges_failure_has_reason"),

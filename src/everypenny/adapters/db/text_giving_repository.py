@@ -29,7 +29,8 @@ class SqlTextGivingStore:
                 request_id=charge.request_id, donation_id=_donation_id(self.connection, charge.donation_reference),
                 sequence=charge.sequence, amount_pence=charge.amount_pence, currency=charge.currency,
                 network=charge.network, status=charge.status.value, failure_reason=charge.failure_reason,
-                contradicting_report=charge.contradicting_report, txguid=charge.txguid, created_at=moment)
+                contradicting_report=charge.contradicting_report, txguid=charge.txguid,
+                refused_on_request=charge.refused_on_request, created_at=moment)
                 for charge in charges])
 
     def _charge_query(self):
@@ -41,7 +42,8 @@ class SqlTextGivingStore:
             request_id=row.request_id, donation_reference=row.reference, sequence=row.sequence,
             amount_pence=row.amount_pence, currency=row.currency, network=row.network,
             status=ChargeStatus(row.status), failure_reason=row.failure_reason,
-            contradicting_report=row.contradicting_report, txguid=row.txguid, refund_status=row.refund_status)
+            contradicting_report=row.contradicting_report, txguid=row.txguid, refund_status=row.refund_status,
+            refused_on_request=row.refused_on_request, contradiction_resolved=row.contradiction_resolved)
 
     def charges(self, request_ids: Sequence[str]) -> dict[str, SmsCharge]:
         rows = self.connection.execute(
@@ -52,7 +54,8 @@ class SqlTextGivingStore:
         moment = now()
         update_many(self.connection, sms_charges, "request_id", [dict(
             request_id=charge.request_id, status=charge.status.value, failure_reason=charge.failure_reason,
-            contradicting_report=charge.contradicting_report, reported_at=moment if charge.final else None)
+            contradicting_report=charge.contradicting_report, refused_on_request=charge.refused_on_request,
+            reported_at=moment if charge.final else None)
             for charge in charges])
 
     def set_charge_txguids(self, txguids: dict[str, str]) -> None:
@@ -77,6 +80,19 @@ class SqlTextGivingStore:
         return self.connection.execute(sms_charges.update().where(
             one_of(self.connection, sms_charges.c.id, ids), sms_charges.c.status == ChargeStatus.REQUESTED.value)
             .values(status=ChargeStatus.UNCONFIRMED.value)).rowcount
+
+    def contradicted_charges(self, appeal_slug: str) -> list[SmsCharge]:
+        """Charges of the appeal whose reports contradict each other and that finance has not resolved."""
+        rows = self.connection.execute(self._charge_query().join(appeals, appeals.c.id == donations.c.appeal_id).where(
+            appeals.c.slug == appeal_slug, sms_charges.c.contradicting_report.is_not(None),
+            sms_charges.c.contradiction_resolved.is_(None)).order_by(sms_charges.c.id))
+        return [self._charge(row) for row in rows]
+
+    def resolve_contradiction(self, request_id: str, resolution: str) -> bool:
+        """False when the charge has no contradiction, or it was resolved already (by someone else meanwhile)."""
+        return self.connection.execute(sms_charges.update().where(
+            sms_charges.c.request_id == request_id, sms_charges.c.contradicting_report.is_not(None),
+            sms_charges.c.contradiction_resolved.is_(None)).values(contradiction_resolved=resolution)).rowcount == 1
 
     def charges_for(self, donation_reference: str) -> list[SmsCharge]:
         rows = self.connection.execute(self._charge_query().where(donations.c.reference == donation_reference)

@@ -13,8 +13,9 @@ from urllib.parse import urlparse
 import typer
 
 from everypenny.config import Settings, get_settings
-from everypenny.entrypoints.cli.shared import say
+from everypenny.entrypoints.cli.shared import fail, say
 from everypenny.simulators.aggregator import Delivery, SimulatedAggregator, create_simulator_app
+from everypenny.simulators.aggregator_faults import FAULT_NAMES, Faults, parse_faults
 from everypenny.simulators.server import BackgroundServer
 from everypenny.simulators.stripe import SimulatorServer, StripeSimulator, WebhookOptions
 
@@ -60,11 +61,11 @@ def stripe_command(
 
 @contextmanager
 def running_simulator(settings: Settings, app_url: str, delivery: Delivery = Delivery(),
-                      couriers: int = 1) -> Iterator[str]:
+                      couriers: int = 1, faults: Faults = Faults()) -> Iterator[str]:
     """The simulated aggregator, listening where settings say the aggregator is, calling back `app_url`."""
     where = urlparse(settings.aggregator_url)
     simulator = SimulatedAggregator(app_url, settings.aggregator_api_key, settings.aggregator_callback_token,
-                                    delivery=delivery)
+                                    delivery=delivery, faults=faults)
     simulator.start(couriers)
     try:
         with BackgroundServer(create_simulator_app(simulator), host=where.hostname or "127.0.0.1",
@@ -81,12 +82,19 @@ def simulator_aggregator(
     jitter_s: float = typer.Option(0.0, help="Add up to this much random delay, which reorders callbacks."),
     duplicate_rate: float = typer.Option(0.0, min=0.0, max=1.0, help="Share of callbacks sent twice."),
     couriers: int = typer.Option(1, min=1, max=64, help="Threads posting callbacks side by side."),
+    faults: str = typer.Option("", help=f"Misbehave as a real aggregator can, each fault with the share of charges "
+                                        f"it strikes in percent (a name alone is 100), e.g. lost-answers=5,"
+                                        f"refuse-repeats=100. Faults: {', '.join(FAULT_NAMES)}."),
 ) -> None:
     """Run the carrier-billing aggregator simulator at EVERYPENNY_AGGREGATOR_URL until interrupted."""
     settings = get_settings()
+    try:
+        chosen = parse_faults(faults)
+    except ValueError as error:
+        fail(f"--faults: {error}", code=2)
     delivery = Delivery(delay_s=delay_s, jitter_s=jitter_s, duplicate_rate=duplicate_rate)
-    with running_simulator(settings, app_url or settings.public_url, delivery, couriers) as url:
-        say(f"aggregator simulator on {url}, calling back {app_url or settings.public_url}")
+    with running_simulator(settings, app_url or settings.public_url, delivery, couriers, chosen) as url:
+        say(f"aggregator simulator on {url}, calling back {app_url or settings.public_url}, faults: {chosen}")
         with suppress(KeyboardInterrupt):
             while True:
                 time.sleep(3600)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import getpass
 import sys
 import time
 from xml.etree import ElementTree
@@ -20,6 +21,7 @@ from everypenny.entrypoints.cli.shared import fail, fail_unknown_appeal, opened_
 from everypenny.entrypoints.web.sms_webhooks import TWILIO_PATH
 from everypenny.service_layer import views
 from everypenny.service_layer.appeals import UnknownAppeal
+from everypenny.service_layer.charge_corrections import CorrectionRefused, contradictions, resolve_contradiction
 from everypenny.service_layer.text_giving import TextRefundRefused, refund_text_gift
 
 simulate_app = typer.Typer(help="Act as a donor against a running server.", no_args_is_help=True)
@@ -134,3 +136,31 @@ def sms_refund(reference: str = typer.Argument(..., help="The donation's referen
         console.print(f"{reference} {outcome}")
     if refund.refused:
         raise typer.Exit(1)
+
+
+@sms_app.command("contradictions")
+def sms_contradictions(appeal: str = typer.Option(..., "--appeal", help="The appeal's slug.")) -> None:
+    """List the appeal's charges whose reports contradict each other and that finance has not resolved."""
+    with opened_platform() as running:
+        found = contradictions(running.uow, appeal)
+    if not found:
+        console.print(f"no contradicted charges need attention in {appeal}")
+    for charge in found:
+        amount = format_pence(charge.amount_pence, charge.currency)
+        console.print(f"{charge.request_id} {charge.donation_reference} {amount} stands {charge.status.value}; "
+                      f"contradicted: {charge.contradicting_report}")
+
+
+@sms_app.command("resolve")
+def sms_resolve(
+    request_id: str = typer.Argument(..., help="The charge's REQUESTID, as `everypenny sms contradictions` lists."),
+    charged: bool = typer.Option(..., "--charged/--not-charged",
+                                 help="What the network really did, as its statement shows."),
+) -> None:
+    """Resolve a contradicted charge: the books are corrected by one transfer if they differ from the network."""
+    with opened_platform() as running:
+        try:
+            correction = resolve_contradiction(running.uow, request_id.strip(), charged, f"cli:{getpass.getuser()}")
+        except CorrectionRefused as refused:
+            fail(str(refused), 2)
+    console.print(correction.outcome())

@@ -16,6 +16,7 @@ from everypenny.entrypoints.web.admin.pages import TEMPLATES, page
 from everypenny.entrypoints.web.admin.security import allowed, now
 from everypenny.entrypoints.web.dependencies import PlatformDep
 from everypenny.service_layer import desk, gift_aid_claims, settlement
+from everypenny.service_layer.charge_corrections import contradictions
 from everypenny.service_layer.desk_ports import DeskSession
 
 PROBLEM_NAMES = {"short": "Short-paid", "over": "Over-paid", "unknown": "Paid for nothing we know of",
@@ -94,15 +95,22 @@ def appeal_promotion(request: Request, slug: str, platform: PlatformDep,
     return page(request, "promotion.html", appeal=appeal, promotion=copy, snippet=snippet.strip())
 
 
-@router.get("/appeals/{slug}/reconciliation", response_class=HTMLResponse)
-def appeal_reconciliation(request: Request, slug: str, platform: PlatformDep,
-                          session: DeskSession = Depends(allowed(Permission.EXPORT))) -> HTMLResponse:
-    """Finance's view: settlement lines against charges, and what is still owed or wrong."""
+def reconciliation_page(request: Request, platform: Platform, slug: str, status_code: int = 200,
+                        resolved: str | None = None, resolve_error: str | None = None) -> HTMLResponse:
     settings = platform.settings
     report = settlement.reconcile(platform.uow, slug, settings.settlement_window_days,
                                   settings.card_settlement_window_days)
-    return page(request, "reconciliation.html", board=desk.dashboard(platform.uow(), slug), report=report,
-                problem_names=PROBLEM_NAMES, gift_aid=gift_aid_claims.gift_aid_schedule(platform.uow, slug))
+    return page(request, "reconciliation.html", status_code, board=desk.dashboard(platform.uow(), slug),
+                report=report, problem_names=PROBLEM_NAMES,
+                gift_aid=gift_aid_claims.gift_aid_schedule(platform.uow, slug),
+                contradictions=contradictions(platform.uow, slug), resolved=resolved, resolve_error=resolve_error)
+
+
+@router.get("/appeals/{slug}/reconciliation", response_class=HTMLResponse)
+def appeal_reconciliation(request: Request, slug: str, platform: PlatformDep, resolved: str | None = None,
+                          session: DeskSession = Depends(allowed(Permission.EXPORT))) -> HTMLResponse:
+    """Finance's view: settlement lines against charges, contradicted charges, and what is still owed or wrong."""
+    return reconciliation_page(request, platform, slug, resolved=resolved)
 
 
 @router.get("/appeals/{slug}/exports/{kind}.csv")

@@ -11,7 +11,7 @@ from __future__ import annotations
 import io
 
 from fastapi import APIRouter, Depends, Form, Request
-from fastapi.responses import HTMLResponse, Response
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from starlette.exceptions import HTTPException
 
 from everypenny.adapters.hmrc_schedule import write_schedule_ods
@@ -21,11 +21,13 @@ from everypenny.domain.gift_aid_claims import schedule_csv
 from everypenny.domain.money import AmountNotUnderstood, format_pence, parse_pounds, pounds_and_pence
 from everypenny.domain.payouts import MoneyOutRefused
 from everypenny.domain.users import Permission
+from everypenny.entrypoints.web.admin.appeals import reconciliation_page
 from everypenny.entrypoints.web.admin.pages import page
 from everypenny.entrypoints.web.admin.security import allowed, now
 from everypenny.entrypoints.web.dependencies import PlatformDep
 from everypenny.service_layer import desk, gift_aid_claims, money_out
 from everypenny.service_layer.appeals import UnknownAppeal
+from everypenny.service_layer.charge_corrections import CorrectionRefused, resolve_contradiction
 from everypenny.service_layer.desk_ports import DeskSession
 from everypenny.service_layer.online_donations import DonationNotFound, RefundRefused, refundable, request_refund
 from everypenny.service_layer.online_ports import PaymentUnavailable
@@ -271,3 +273,21 @@ def record_claim(request: Request, slug: str, platform: PlatformDep, gift_aid_pe
     return gift_aid_page(request, platform, slug, notice=(
         f"{_claims_named(recorded.claim_ids)} recorded: {money(recorded.schedule.gift_aid_pence)} of Gift Aid on "
         f"{money(recorded.schedule.donations_pence)} from {count:,} donation{'' if count == 1 else 's'}"))
+
+
+# --- charges whose reports contradict each other ------------------------------------------------------------
+
+@router.post("/appeals/{slug}/contradictions/{request_id}", response_class=HTMLResponse,
+             responses={303: {"description": "resolved: back to reconciliation, which says so"},
+                        400: {"description": "not resolved: the page says why"}})
+def resolve_charge(request: Request, slug: str, request_id: str, platform: PlatformDep,
+                   charged: str = Form(...), session: DeskSession = Depends(money_permission)) -> Response:
+    """Finance records what the network really did with a contradicted charge (`everypenny sms resolve`): one
+    correcting transfer if the books differ, none if they agree; who did it is kept on the charge."""
+    if charged not in ("yes", "no"):
+        return reconciliation_page(request, platform, slug, 400, resolve_error="say whether the network charged it")
+    try:
+        resolve_contradiction(platform.uow, request_id, charged == "yes", f"desk:{session.user.email}")
+    except CorrectionRefused as refused:
+        return reconciliation_page(request, platform, slug, 400, resolve_error=str(refused))
+    return RedirectResponse(f"/admin/appeals/{slug}/reconciliation?resolved={request_id}", status_code=303)
