@@ -18,7 +18,7 @@ from everypenny.entrypoints.web.contract import UNKNOWN_APPEAL, published_openap
 from everypenny.entrypoints.web.dependencies import PlatformDep
 from everypenny.entrypoints.web.edge import BodySizeLimit, EdgeApp
 from everypenny.entrypoints.web.errors import answer_refusals, answer_with_problem
-from everypenny.entrypoints.web.metrics import metrics_router
+from everypenny.entrypoints.web.metrics import RequestMetrics, metrics_router
 from everypenny.entrypoints.web.sms_webhooks import AggregatorCallbackPath, AggregatorCallbacks, sms_webhooks
 from everypenny.entrypoints.web.totaliser import PublicTotalsHeaders, widget_router
 from everypenny.logs import redact_access_log
@@ -106,6 +106,7 @@ def create_app(platform: Platform) -> FastAPI:
     # Inside the security headers and body limit, so ETags are of the uncompressed body and a 304 stays empty.
     app.add_middleware(GZipMiddleware, minimum_size=500)
     app.add_middleware(BodySizeLimit, settings=platform.settings)
+    app.add_middleware(RequestMetrics)  # every request but the callbacks' fast path, which counts its own
     # In front of all of it, the aggregator's callbacks (a TV spike's thousands a second) take a lean path
     # that gives the same answers with the same headers.
     app.add_middleware(AggregatorCallbackPath, callbacks=callbacks)
