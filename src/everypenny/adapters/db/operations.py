@@ -10,9 +10,16 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
-from sqlalchemy import Engine, func, select
+from sqlalchemy import Connection, Engine, func, select
 
-from everypenny.adapters.db.schema import donations, inbox_messages, outbox_tasks, sms_charges
+from everypenny.adapters.db.schema import (
+    appeals,
+    donations,
+    inbox_messages,
+    outbox_tasks,
+    settlement_statements,
+    sms_charges,
+)
 
 POSTED = ("paid", "part_paid", "refunded")  # donations whose money came in (a refund is a later, separate event)
 
@@ -27,6 +34,10 @@ class OperationalFigures:
     network_charges: dict[tuple[str, str], int]  # by (network, status)
     outbox_lag_s: dict[str, float]  # by topic: how long the longest-due task has waited for a worker
     donations_posted: dict[str, tuple[int, int]]  # by channel: (donations, pence paid)
+    appeals_live: int
+    # Since when a statement from the aggregator is awaited: its last statement's import, or the first charge
+    # if none came yet (None: nothing charged, nothing awaited).
+    statement_awaited_since: datetime | None
 
 
 def operational_figures(engine: Engine) -> OperationalFigures:
@@ -51,9 +62,22 @@ def operational_figures(engine: Engine) -> OperationalFigures:
         posted = {channel: (count, pence or 0) for channel, count, pence in connection.execute(
             select(donations.c.channel, func.count(), func.sum(donations.c.paid_pence))
             .where(donations.c.status.in_(POSTED)).group_by(donations.c.channel))}
+        live = connection.scalar(select(func.count()).select_from(appeals).where(appeals.c.status == "live"))
+        awaited = _statement_awaited_since(connection)
     charges: dict[str, int] = {}
     for (_, status), count in network_charges.items():
         charges[status] = charges.get(status, 0) + count
     age = (moment - oldest).total_seconds() if oldest is not None else 0.0
     lag = {topic: max((moment - since).total_seconds(), 0.0) for topic, since in due}
-    return OperationalFigures(received, depth, parked, max(age, 0.0), charges, network_charges, lag, posted)
+    return OperationalFigures(received, depth, parked, max(age, 0.0), charges, network_charges, lag, posted,
+                              live or 0, awaited)
+
+
+def _statement_awaited_since(connection: Connection) -> datetime | None:
+    last = connection.scalar(select(func.max(settlement_statements.c.imported_at))
+                             .where(settlement_statements.c.source == "aggregator"))
+    if last is not None:
+        return last
+    first: datetime | None = connection.scalar(select(func.min(sms_charges.c.reported_at))
+                                               .where(sms_charges.c.status == "charged"))
+    return first

@@ -16,11 +16,13 @@ import os
 import time
 from collections.abc import Iterator
 
+import structlog
 from fastapi import APIRouter, Request, Response
 from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, generate_latest
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metric
 from prometheus_client.multiprocess import MultiProcessCollector
 from sqlalchemy import Engine
+from sqlalchemy.exc import SQLAlchemyError
 from starlette.concurrency import run_in_threadpool
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
@@ -28,6 +30,7 @@ from everypenny import instruments
 from everypenny.adapters.db.operations import OperationalFigures, operational_figures
 from everypenny.bootstrap import Platform
 
+log = structlog.get_logger()
 UNMATCHED = "unmatched"  # a path no route matched: one label value, however many paths are probed
 
 
@@ -36,10 +39,32 @@ class DatabaseCollector:
         self.platform = platform
 
     def collect(self) -> Iterator[Metric]:
-        figures = operational_figures(self.platform.engine)
+        up = GaugeMetricFamily("everypenny_database_up", "1 when the database answered this scrape's queries")
+        try:
+            figures = operational_figures(self.platform.engine)
+        except SQLAlchemyError as error:
+            log.warning("metrics cannot read the database", error=repr(error))
+            up.add_metric([], 0)
+            yield up
+            return
+        up.add_metric([], 1)
+        yield up
         yield from _callbacks(figures)
         yield from _outbox(figures)
         yield from _money(figures)
+        yield from _appeals(figures)
+
+
+def _appeals(figures: OperationalFigures) -> Iterator[Metric]:
+    live = GaugeMetricFamily("everypenny_appeals_live", "Appeals taking donations now")
+    live.add_metric([], figures.appeals_live)
+    yield live
+    awaited = GaugeMetricFamily("everypenny_settlement_awaited_since_timestamp_seconds",
+                                "Since when the aggregator's next statement is awaited: its last statement's "
+                                "import, or the first charge if none came (absent: nothing charged)")
+    if figures.statement_awaited_since is not None:
+        awaited.add_metric([], figures.statement_awaited_since.timestamp())
+    yield awaited
 
 
 def _callbacks(figures: OperationalFigures) -> Iterator[Metric]:
