@@ -97,6 +97,9 @@ class Settings(BaseSettings):
     max_header_bytes: int = 32 * 1024
     header_timeout_s: float = 10.0
     body_timeout_s: float = 20.0
+    # /readyz answers 503 once the longest-due outbox task has waited this long for a worker, so a load
+    # balancer sends callbacks to nodes whose work keeps up (the alert on outbox lag fires at 60 s).
+    ready_max_outbox_lag_s: float = 300.0
     # Prometheus scrapes /metrics with "Authorization: Bearer <token>"; required when served publicly.
     metrics_token: str = ""
     # Swagger UI at /docs loads its script from a CDN, so it is off unless asked for (the demo turns it on).

@@ -22,6 +22,7 @@ from typing import Any, TypeVar
 
 import structlog
 
+from everypenny import instruments
 from everypenny.domain.redaction import redact_secrets
 from everypenny.service_layer.ports import OutboxTask
 from everypenny.service_layer.unit_of_work import Transaction, UnitOfWorkFactory
@@ -207,8 +208,9 @@ class OutboxWorker:
         call can be repeated harmlessly: a text sent twice reaches the donor twice). A call that failed among
         others (CallsFailed) puts only its own task back. A task run again alone is another attempt: a call
         it makes again is a repeat (a charge's handler trusts no refusal of a repeat)."""
-        for task in self._run_together(tasks):
-            self._run_together([replace(task, attempts=task.attempts + 1)])  # a batch of one leaves nothing to rerun
+        with instruments.worker_batch_duration.time():
+            for task in self._run_together(tasks):
+                self._run_together([replace(task, attempts=task.attempts + 1)])  # a batch of one: nothing to rerun
 
     def _run_together(self, tasks: Sequence[OutboxTask]) -> list[OutboxTask]:
         """Runs the tasks as one batch; returns those to run again one by one because the batch failed."""
@@ -265,7 +267,8 @@ class OutboxWorker:
         """Marks the tasks done and applies them (records the calls made for them) in one transaction."""
         with self.uow_factory() as uow:
             ours = uow.outbox.complete_many([task.id for task in tasks])
-            for topic, topic_tasks in _by_topic([task for task in tasks if task.id in ours]).items():
+            done = _by_topic([task for task in tasks if task.id in ours])
+            for topic, topic_tasks in done.items():
                 handler = self.handlers.get(topic)
                 if handler is None:
                     raise LookupError(f"no handler for outbox topic {topic!r}")
@@ -274,11 +277,14 @@ class OutboxWorker:
                 else:
                     handler.run(uow, [task.payload for task in topic_tasks])
             uow.commit()
+        for topic, topic_tasks in done.items():
+            instruments.worker_tasks_done.labels(topic).inc(len(topic_tasks))
 
     def _retry_later(self, task: OutboxTask, error: Exception) -> None:
         """Backs off and tries again; after max_attempts the task is parked, so work that can never succeed
         (poison) stops costing retries and waits on the desk for an admin to retry or dismiss it."""
         reason = redact_secrets(repr(error))
+        instruments.worker_task_failures.labels(task.topic).inc()
         with self.uow_factory() as uow:
             if task.attempts >= self.max_attempts:
                 log.error("outbox task parked after repeated failures", task_id=task.id, topic=task.topic,

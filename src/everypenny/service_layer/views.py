@@ -6,7 +6,7 @@ these, the desk's reports (desk.py) and the use cases; none reaches a repository
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, datetime
 
 from everypenny.domain.appeal import Appeal
 from everypenny.domain.chain import ChainEntry
@@ -52,6 +52,14 @@ def check_store(uow: UnitOfWork) -> None:
     """Raises unless the store answers a query: the health check's one question."""
     with uow:
         uow.outbox.depth()
+
+
+def outbox_lag_s(uow: UnitOfWork, moment: datetime) -> float:
+    """Seconds the longest-due outbox task has waited for a worker (0 when none is due); raises unless the
+    store answers: readiness's two questions in one query."""
+    with uow:
+        oldest = uow.outbox.oldest_due()
+    return max((moment - oldest).total_seconds(), 0.0) if oldest is not None else 0.0
 
 
 def appeal_figures(uow: UnitOfWork, slug: str) -> AppealFigures:

@@ -571,6 +571,13 @@ class SqlOutbox:
             select(func.count()).select_from(outbox_tasks)
             .where(outbox_tasks.c.done_at.is_(None), outbox_tasks.c.parked_at.is_(None))).scalar_one()
 
+    def oldest_due(self) -> datetime | None:
+        """When the longest-due task still to run fell due: how far the workers lag (None when none is due).
+        A task waiting out a retry's backoff is not due, so it is not lag."""
+        return self.connection.scalar(select(func.min(outbox_tasks.c.available_at)).where(
+            outbox_tasks.c.done_at.is_(None), outbox_tasks.c.parked_at.is_(None),
+            outbox_tasks.c.available_at <= now()))
+
     def enqueue_many(self, tasks: Sequence[tuple[str, dict[str, Any], str]]) -> None:
         """Queues (topic, payload, dedupe key) tasks in one statement; a key queued before is skipped."""
         if not tasks:

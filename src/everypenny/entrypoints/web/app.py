@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
+
 from fastapi import APIRouter, FastAPI
+from fastapi.responses import JSONResponse
 from pydantic import BaseModel, Field
+from sqlalchemy.exc import SQLAlchemyError
 from starlette.middleware.gzip import GZipMiddleware
 
 from everypenny.bootstrap import Platform
@@ -14,7 +18,7 @@ from everypenny.entrypoints.web.contract import UNKNOWN_APPEAL, published_openap
 from everypenny.entrypoints.web.dependencies import PlatformDep
 from everypenny.entrypoints.web.edge import BodySizeLimit, EdgeApp
 from everypenny.entrypoints.web.errors import answer_refusals, answer_with_problem
-from everypenny.entrypoints.web.metrics import metrics_router
+from everypenny.entrypoints.web.metrics import RequestMetrics, metrics_router
 from everypenny.entrypoints.web.sms_webhooks import AggregatorCallbackPath, AggregatorCallbacks, sms_webhooks
 from everypenny.entrypoints.web.totaliser import PublicTotalsHeaders, widget_router
 from everypenny.logs import redact_access_log
@@ -36,13 +40,38 @@ class Health(BaseModel):
     status: str
 
 
+class Readiness(BaseModel):
+    status: str = Field(description="ready or not ready")
+    reason: str = Field(default="", description="why a node is not ready")
+
+
 router = APIRouter()
 
 
 @router.get("/healthz", tags=["operations"])
 def healthz(platform: PlatformDep) -> Health:
+    """Liveness: the process answers and its store answers a query."""
     views.check_store(platform.uow())
     return Health(status="ok")
+
+
+@router.get("/readyz", tags=["operations"], response_model=Readiness, responses={
+    503: {"model": Readiness, "description": "not ready: the database is unreachable or the outbox lags"}})
+def readyz(platform: PlatformDep) -> JSONResponse:
+    """Readiness for a load balancer: 503 with the reason when the database does not answer or the workers
+    lag more than EVERYPENNY_READY_MAX_OUTBOX_LAG_S behind, so callbacks go to a node that can store them."""
+    limit = platform.settings.ready_max_outbox_lag_s
+    try:
+        lag = views.outbox_lag_s(platform.uow(), datetime.now(UTC))
+    except SQLAlchemyError as error:
+        return _not_ready(f"database unreachable ({type(error).__name__})")
+    if lag > limit:
+        return _not_ready(f"outbox lag {lag:.0f} s is over {limit:g} s")
+    return JSONResponse(Readiness(status="ready").model_dump())
+
+
+def _not_ready(reason: str) -> JSONResponse:
+    return JSONResponse(Readiness(status="not ready", reason=reason).model_dump(), status_code=503)
 
 
 @router.get("/api/v1/appeals/{slug}/totals", tags=["appeals"], responses=UNKNOWN_APPEAL)
@@ -77,6 +106,7 @@ def create_app(platform: Platform) -> FastAPI:
     # Inside the security headers and body limit, so ETags are of the uncompressed body and a 304 stays empty.
     app.add_middleware(GZipMiddleware, minimum_size=500)
     app.add_middleware(BodySizeLimit, settings=platform.settings)
+    app.add_middleware(RequestMetrics)  # every request but the callbacks' fast path, which counts its own
     # In front of all of it, the aggregator's callbacks (a TV spike's thousands a second) take a lean path
     # that gives the same answers with the same headers.
     app.add_middleware(AggregatorCallbackPath, callbacks=callbacks)

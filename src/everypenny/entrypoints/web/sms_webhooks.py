@@ -17,6 +17,7 @@ from __future__ import annotations
 import asyncio
 import hmac
 import re
+import time
 
 from fastapi import APIRouter, HTTPException, Request, Response
 from fastapi.exception_handlers import http_exception_handler
@@ -27,6 +28,7 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 from twilio.request_validator import RequestValidator
 from twilio.twiml.messaging_response import MessagingResponse
 
+from everypenny import instruments
 from everypenny.adapters.aggregator import fonix
 from everypenny.bootstrap import Platform
 from everypenny.domain.text_giving import E164
@@ -44,7 +46,7 @@ from everypenny.entrypoints.web.edge import (
     too_large,
 )
 from everypenny.service_layer.text_giving import TWILIO, DonorLinks, aggregator_callback, reply_by_link
-from everypenny.service_layer.text_giving_ports import BadCallback, InboundText
+from everypenny.service_layer.text_giving_ports import AGGREGATOR, BadCallback, InboundText
 
 TWILIO_PATH = "/webhooks/twilio/sms"
 # Phone numbers in E.164 and message SIDs of letters and digits (Twilio's are 34,
@@ -98,6 +100,10 @@ class AggregatorCallbackPath:
     def __init__(self, app: ASGIApp, callbacks: AggregatorCallbacks) -> None:
         self.app = app
         self.callbacks = callbacks
+        # Counters made once per kind and status, so a callback costs two increments and no allocation.
+        self.answered = {kind: {status: instruments.callbacks.labels(AGGREGATOR, kind, str(status))
+                                for status in (200, 400, 403, 404, 413, 500)} for kind in fonix.CALLBACKS}
+        self.acked = {kind: instruments.callback_ack.labels(kind) for kind in fonix.CALLBACKS}
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         path = scope["path"] if scope["type"] == "http" and scope["method"] == "POST" else ""
@@ -105,6 +111,20 @@ class AggregatorCallbackPath:
         if not (path.startswith(AGGREGATOR_PREFIX) and token and kind) or "/" in kind:
             await self.app(scope, receive, send)
             return
+        started, answered = time.perf_counter(), self.answered.get(kind)  # a wrong kind is a 404, no series
+        try:
+            response = await self._answer(scope, receive, token, kind)
+        except Exception:
+            if answered:
+                answered[500].inc()
+            raise
+        await response(scope, receive, secured(send, PAGE_POLICY))
+        if answered:
+            answered.get(response.status_code, answered[500]).inc()
+            if response.status_code == 200:
+                self.acked[kind].observe(time.perf_counter() - started)
+
+    async def _answer(self, scope: Scope, receive: Receive, token: str, kind: str) -> Response:
         limit = self.callbacks.body_limit
         response: Response
         try:
@@ -116,7 +136,7 @@ class AggregatorCallbackPath:
                 response = too_large(limit) if body is None else await self.callbacks.store(kind, body)
         except HTTPException as refusal:
             response = await http_exception_handler(Request(scope), refusal)
-        await response(scope, receive, secured(send, PAGE_POLICY))
+        return response
 
 
 def sms_webhooks(platform: Platform, callbacks: AggregatorCallbacks) -> APIRouter:
