@@ -6,7 +6,7 @@
   consents recorded before this change.
 
 Revision ID: 0016_consent_wording
-Revises: 0014_hot_path
+Revises: 0015_aggregator_faults
 Create Date: 2026-12-08
 """
 
@@ -14,7 +14,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "0016_consent_wording"
-down_revision = "0014_hot_path"
+down_revision = "0015_aggregator_faults"
 branch_labels = None
 depends_on = None
 

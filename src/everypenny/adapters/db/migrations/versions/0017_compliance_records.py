@@ -5,7 +5,7 @@
 - `gift_aid_declarations.cancelled_at` and `.cancelled_by`: a cancelled declaration, with its date (HMRC).
 
 Revision ID: 0017_compliance_records
-Revises: 0014_hot_path
+Revises: 0016_consent_wording
 Create Date: 2026-12-08
 """
 
@@ -13,7 +13,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "0017_compliance_records"
-down_revision = "0014_hot_path"
+down_revision = "0016_consent_wording"
 branch_labels = None
 depends_on = None
 
