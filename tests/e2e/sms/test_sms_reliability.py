@@ -217,7 +217,7 @@ def test_a_delivery_report_that_beats_our_record_of_the_message_is_applied_once_
         return txguid
 
     platform.aggregator.send_message = send_and_report_at_once
-    texts.text(EE, "HELP")
+    texts.text(EE, "STOP")  # a one-message reply
 
     with texts.platform.engine.connect() as connection:
         row = connection.execute(sms_outbound.select()).one()
