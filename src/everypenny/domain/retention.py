@@ -9,7 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 
-from everypenny.domain.appeal import UK_TIME
+from everypenny.domain.appeal import UK_TIME, FinancialYearEnd
 
 
 @dataclass(frozen=True)
@@ -37,8 +37,8 @@ RETENTION_SCHEDULE = (PHONE_PAID, GIFT_AID, CHARITY_SET)
 
 PHONE_PAID_YEARS = 2
 GIFT_AID_YEARS = 6
-# We do not know each charity's accounting period when erasing, so the period a claim falls in is counted as
-# ending a year after it (no accounting period of 12 months ends later): never shorter than HMRC's six years.
+# A charity whose appeal file gives no financial year end: the period a claim falls in is counted as ending a
+# year after it (no accounting period of 12 months ends later), so never shorter than HMRC's six years.
 ACCOUNTING_PERIOD = timedelta(days=366)
 
 
@@ -51,8 +51,11 @@ def phone_paid_until(last_transaction: datetime) -> date:
     return years_after(last_transaction.astimezone(UK_TIME).date(), PHONE_PAID_YEARS)
 
 
-def gift_aid_until(last_record: datetime) -> date:
-    return years_after(last_record.astimezone(UK_TIME).date() + ACCOUNTING_PERIOD, GIFT_AID_YEARS)
+def gift_aid_until(last_record: datetime, year_end: FinancialYearEnd | None) -> date:
+    """6 years from the end of the charity's accounting period the record falls in."""
+    day = last_record.astimezone(UK_TIME).date()
+    period_end = year_end.period_end(day) if year_end is not None else day + ACCOUNTING_PERIOD
+    return years_after(period_end, GIFT_AID_YEARS)
 
 
 def schedule_table() -> str:

@@ -22,10 +22,11 @@ from everypenny.service_layer.unit_of_work import Transaction, UnitOfWorkFactory
 def gift_aid_retention(tx: Transaction, contact: Contact, now: datetime | None = None) -> RetentionHold | None:
     """HMRC (Gift Aid guidance, chapter 6): declarations and claim records are kept 6 years from the end of the
     accounting period of the claim (domain/retention.py): a retention rule."""
-    last = tx.gift_aid_claims.last_gift_aid_record(contact.value)
-    if last is None:
+    found = tx.gift_aid_claims.last_gift_aid_record(contact.value)
+    if found is None:
         return None
-    until = gift_aid_until(last)
+    last, slug = found
+    until = gift_aid_until(last, stored_appeal(tx, slug).beneficiary.financial_year_end)
     if (now or datetime.now(UTC)).date() >= until:
         return None
     return RetentionHold(GIFT_AID.rule, f"HMRC requires Gift Aid records to be kept {GIFT_AID.kept}: this donor's "
