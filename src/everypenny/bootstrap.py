@@ -14,7 +14,7 @@ from everypenny.adapters.passwords import Argon2Passwords
 from everypenny.config import Settings, get_settings
 from everypenny.service_layer import money_out, proof
 from everypenny.service_layer.desk_ports import PasswordHasher
-from everypenny.service_layer.erasure import RetentionRule
+from everypenny.service_layer.erasure import RetentionRule, erase_due, phone_paid_retention
 from everypenny.service_layer.gift_aid_claims import gift_aid_retention
 from everypenny.service_layer.group_commit import GroupCommit
 from everypenny.service_layer.online_ports import PaymentEvents, PaymentGateway
@@ -99,10 +99,8 @@ def online_task_handlers(settings: Settings) -> dict[str, Handler]:
 
 
 def retention_rules(settings: Settings) -> list[RetentionRule]:
-    """Records the law makes us keep: a donor's erasure is refused, with the reason, while any rule holds."""
-    rules: list[RetentionRule] = []
-    rules.append(gift_aid_retention)
-    return rules
+    """Records the law makes us keep (domain/retention.py): erasure leaves them for the day their period ends."""
+    return [phone_paid_retention, gift_aid_retention]
 
 
 def periodic_jobs(platform: Platform) -> list[PeriodicJob]:
@@ -115,6 +113,8 @@ def periodic_jobs(platform: Platform) -> list[PeriodicJob]:
                     lambda: money_out.allocate_all(platform.uow)),
         PeriodicJob("unconfirm-unreported-charges", timedelta(minutes=5),
                     lambda: mark_unconfirmed(platform.uow)),
+        PeriodicJob("erase-when-retention-ends", timedelta(hours=1),
+                    lambda: erase_due(platform.uow, settings.secret_key)),
     ]
 
 

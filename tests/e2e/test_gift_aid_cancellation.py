@@ -76,3 +76,6 @@ def test_finance_records_a_cancellation_on_the_desk_and_the_donation_shows_it(as
     assert "Cancel the Gift Aid declaration made with" in asked.text
     assert done.status_code == 200 and "cancelled on" in done.text and "Gift Aid declaration cancelled" in done.text
     assert "recorded by desk:" in finance.get(detail).text
+    record_donation(500, email=EMAIL)
+    claim_page = finance.get(f"/admin/appeals/{SLUG}/gift-aid")
+    assert '<span class="value" id="cancelled-declarations">1</span>' in claim_page.text

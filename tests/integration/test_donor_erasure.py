@@ -1,6 +1,6 @@
 """Erasing a donor keeps every ledger transfer, total and chain entry exactly as it was (both stores)."""
 
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 
 import pytest
 from sqlalchemy import text
@@ -8,6 +8,7 @@ from sqlalchemy import text
 from everypenny.domain.appeal import Channel
 from everypenny.domain.donation import ConsentRecord, Medium
 from everypenny.domain.erasure import Contact, ErasureRefused, RetentionHold, pseudonym
+from everypenny.domain.retention import years_after
 from everypenny.service_layer.erasure import erase_donor
 from everypenny.service_layer.proof import seal_appeal, verify_appeal
 
@@ -106,8 +107,11 @@ def test_erasure_from_the_command_line(cli, donors, platform):
     invalid = cli("donor", "erase", "--phone", "12", "--yes")
     both = cli("donor", "erase", "--phone", PHONE, "--email", EMAIL, "--yes")
 
-    assert erased.exit_code == 0 and "erased: 2 donations and 4 other records (consents, messages)" in erased.output
+    # The text gift is a phone-paid record (Ofcom: 2 years), which keeps the donations' contacts till then.
+    assert erased.exit_code == 0 and "erased now: 0 donations and 4 other records (consents, messages)" in erased.output
     assert "every ledger entry and total is unchanged" in erased.output
+    assert f"kept until {years_after(date.today(), 2):%d %b %Y}, then erased: Phone-paid service records" in \
+        erased.output
     assert again.exit_code == 0 and "already erased on" in again.output
     assert unknown.exit_code == 0 and "nothing stored under that contact" in unknown.output
     assert invalid.exit_code == 2 and "not a valid phone number" in invalid.output

@@ -13,6 +13,7 @@ import hmac
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import date
 from typing import Any
 
 import phonenumbers
@@ -78,10 +79,12 @@ def pseudonym(secret_key: str, contact: Contact) -> str:
 
 @dataclass(frozen=True)
 class RetentionHold:
-    """Why a record must be kept: the rule's name and the reason a donor is told."""
+    """Why a record must be kept: the rule's name, the reason a donor is told, and the day it may be erased
+    (None: until a person decides, which refuses the erasure)."""
 
     rule: str
     reason: str
+    until: date | None = None
 
 
 class ErasureRefused(Exception):

@@ -13,25 +13,25 @@ from datetime import UTC, datetime
 from everypenny.domain.erasure import Contact, RetentionHold
 from everypenny.domain.gift_aid import GiftAidDeclaration
 from everypenny.domain.gift_aid_claims import Schedule, build_schedule, covering_declaration
+from everypenny.domain.retention import GIFT_AID, gift_aid_until
 from everypenny.service_layer.appeals import stored_appeal
 from everypenny.service_layer.ports import DuplicateKey
 from everypenny.service_layer.unit_of_work import Transaction, UnitOfWorkFactory
 
-GIFT_AID_RETENTION_YEARS = 6
-
 
 def gift_aid_retention(tx: Transaction, contact: Contact, now: datetime | None = None) -> RetentionHold | None:
-    """HMRC requires Gift Aid declarations and claim records to be kept for six years: a retention rule."""
-    last = tx.gift_aid_claims.last_gift_aid_record(contact.value)
-    if last is None:
+    """HMRC (Gift Aid guidance, chapter 6): declarations and claim records are kept 6 years from the end of the
+    accounting period of the claim (domain/retention.py): a retention rule."""
+    found = tx.gift_aid_claims.last_gift_aid_record(contact.value)
+    if found is None:
         return None
-    until = last.replace(year=last.year + GIFT_AID_RETENTION_YEARS, day=min(last.day, 28) if last.month == 2
-                         else last.day)
-    if (now or datetime.now(UTC)) >= until:
+    last, slug = found
+    until = gift_aid_until(last, stored_appeal(tx, slug).beneficiary.financial_year_end)
+    if (now or datetime.now(UTC)).date() >= until:
         return None
-    return RetentionHold("gift-aid-records", f"HMRC requires Gift Aid declarations and claims to be kept for "
-                                             f"{GIFT_AID_RETENTION_YEARS} years: this donor's latest was on "
-                                             f"{last:%d %b %Y}, so their details are kept until {until:%d %b %Y}")
+    return RetentionHold(GIFT_AID.rule, f"HMRC requires Gift Aid records to be kept {GIFT_AID.kept}: this donor's "
+                                        f"latest was on {last:%d %b %Y}, so they are kept until {until:%d %b %Y}",
+                         until)
 
 
 class GiftAidClaimRefused(ValueError):

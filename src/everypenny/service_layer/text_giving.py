@@ -278,7 +278,7 @@ class _TextBatch:
     def _apply_mark(self, mark: ContactMark) -> None:
         assert self._marks is not None
         kinds = self._marks.get(mark.contact, frozenset())
-        self._marks[mark.contact] = kinds | {mark.kind} if mark.active else kinds - {mark.kind}
+        self._marks[mark.contact] = (kinds | {mark.kind}) if mark.active else (kinds - {mark.kind})
 
     def record_consent(self, contact: str, granted: bool, source: str, appeal: str | None,
                        wording: ConsentWording | None = None) -> None:

@@ -87,16 +87,21 @@ class SqlGiftAidClaims:
             .where(appeals.c.slug == appeal_slug)).one()
         return int(row[0]), int(row[1]), int(row[2])
 
-    def last_gift_aid_record(self, contact: str) -> datetime | None:
-        """When the newest Gift Aid record about this contact was made: a declaration or a claim on their gifts."""
+    def last_gift_aid_record(self, contact: str) -> tuple[datetime, str] | None:
+        """When the newest Gift Aid record about this contact was made (a declaration or a claim on their gifts),
+        and the appeal it was for."""
         theirs = or_(donations.c.phone == contact, donations.c.email == contact)
-        declared = self.connection.scalar(
-            select(func.max(gift_aid_declarations.c.declared_at))
+        declared = self.connection.execute(
+            select(gift_aid_declarations.c.declared_at, appeals.c.slug)
             .join(donations, donations.c.id == gift_aid_declarations.c.donation_id)
-            .where(or_(gift_aid_declarations.c.contact == contact, theirs)))
-        claimed = self.connection.scalar(
-            select(func.max(gift_aid_claims.c.claimed_at))
+            .join(appeals, appeals.c.id == donations.c.appeal_id)
+            .where(or_(gift_aid_declarations.c.contact == contact, theirs))
+            .order_by(gift_aid_declarations.c.declared_at.desc()).limit(1)).first()
+        claimed = self.connection.execute(
+            select(gift_aid_claims.c.claimed_at, appeals.c.slug)
+            .join(appeals, appeals.c.id == gift_aid_claims.c.appeal_id)
             .join(gift_aid_claimed_donations, gift_aid_claimed_donations.c.claim_id == gift_aid_claims.c.id)
-            .join(donations, donations.c.id == gift_aid_claimed_donations.c.donation_id).where(theirs))
-        moments = [moment for moment in (declared, claimed) if moment is not None]
-        return max(moments) if moments else None
+            .join(donations, donations.c.id == gift_aid_claimed_donations.c.donation_id).where(theirs)
+            .order_by(gift_aid_claims.c.claimed_at.desc()).limit(1)).first()
+        records = [(row[0], row[1]) for row in (declared, claimed) if row is not None]
+        return max(records) if records else None

@@ -23,6 +23,7 @@ from everypenny.adapters.db.schema import (
     outbox_tasks,
     sms_outbound,
 )
+from everypenny.domain.retention import GIFT_AID, PHONE_PAID
 
 
 class Treatment(Enum):
@@ -44,27 +45,31 @@ class PersonalData:
     treatment: Treatment
     holds: str  # what of a person it holds, in words
     owners: tuple[Column, ...] = ()  # for OWNED_*: the contact columns saying whose row it is
+    kept_by: tuple[str, ...] = ()  # the retention periods (domain/retention.py) that keep it past a request
 
+
+DONATION_RECORDS = (PHONE_PAID.rule, GIFT_AID.rule)
 
 PERSONAL_DATA: tuple[PersonalData, ...] = (
     PersonalData(donations.c.metadata, Treatment.OWNED_TEXT, "a channel's details about the donor",
-                 (donations.c.phone, donations.c.email)),
+                 (donations.c.phone, donations.c.email), DONATION_RECORDS),
     PersonalData(sms_outbound.c.body, Treatment.OWNED_TEXT, "texts we sent, with links carrying the phone",
-                 (sms_outbound.c.to_number,)),
+                 (sms_outbound.c.to_number,), (PHONE_PAID.rule,)),
     PersonalData(email_messages.c.body, Treatment.OWNED_TEXT, "receipts we emailed", (email_messages.c.recipient,)),
     *(PersonalData(column, Treatment.OWNED_FIELD, "a Gift Aid declarant's name and address "
                                                   "(kept six years by the Gift Aid retention rule)",
-                   (gift_aid_declarations.c.contact,))
+                   (gift_aid_declarations.c.contact,), (GIFT_AID.rule,))
       for column in (gift_aid_declarations.c.title, gift_aid_declarations.c.first_name,
                      gift_aid_declarations.c.last_name, gift_aid_declarations.c.first_name_latin,
                      gift_aid_declarations.c.last_name_latin, gift_aid_declarations.c.house,
                      gift_aid_declarations.c.address, gift_aid_declarations.c.postcode)),
-    PersonalData(donations.c.phone, Treatment.CONTACT, "the donor's phone"),
-    PersonalData(donations.c.email, Treatment.CONTACT, "the donor's email"),
+    PersonalData(donations.c.phone, Treatment.CONTACT, "the donor's phone", kept_by=DONATION_RECORDS),
+    PersonalData(donations.c.email, Treatment.CONTACT, "the donor's email", kept_by=DONATION_RECORDS),
     PersonalData(consents.c.contact, Treatment.CONTACT, "who agreed to hear from the charity"),
-    PersonalData(gift_aid_declarations.c.contact, Treatment.CONTACT, "a Gift Aid declarant's contact"),
+    PersonalData(gift_aid_declarations.c.contact, Treatment.CONTACT, "a Gift Aid declarant's contact",
+                 kept_by=(GIFT_AID.rule,)),
     PersonalData(email_messages.c.recipient, Treatment.CONTACT, "where a receipt went"),
-    PersonalData(sms_outbound.c.to_number, Treatment.CONTACT, "where a text went"),
+    PersonalData(sms_outbound.c.to_number, Treatment.CONTACT, "where a text went", kept_by=(PHONE_PAID.rule,)),
     PersonalData(inbox_messages.c.payload, Treatment.MENTIONS, "providers' callbacks: phones, Stripe's "
                                                               "customer_details (name, email, address)"),
     PersonalData(outbox_tasks.c.payload, Treatment.MENTIONS, "queued work, e.g. Stripe events to apply"),
@@ -104,6 +109,8 @@ NO_PERSONAL_DATA: dict[str, str] = {
     "sms_charges": "charges by request id, amount and network",
     "payouts": "money paid out to the charity",
     "donor_erasures": "pseudonyms and counts only",
+    "erasure_schedule": "a contact whose records a retention period keeps, until the day they are erased; "
+                        "the row goes with them",
     "contact_marks": "suppressions and blocks by a keyed hash (HMAC) of the contact, kept through erasure by design",
     "rate_limit_windows": "attempt counts; addresses and emails only as keyed hashes (HMAC), pruned after a window",
     "settlement_statements": "aggregator and Stripe statements: totals",

@@ -5,9 +5,9 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Iterable
-from datetime import datetime
+from datetime import date, datetime
 
-from sqlalchemy import Connection, and_, func, or_, select, update
+from sqlalchemy import Connection, and_, delete, func, or_, select, update
 from sqlalchemy.exc import IntegrityError
 
 from everypenny.adapters.db.chain import _sealed_transfer
@@ -22,9 +22,11 @@ from everypenny.adapters.db.schema import (
     appeals,
     donations,
     donor_erasures,
+    erasure_schedule,
     ledger_transfers,
     payouts,
 )
+from everypenny.domain.appeal import Channel
 from everypenny.domain.chain import SealedTransfer
 from everypenny.domain.donation import Medium
 from everypenny.domain.erasure import Contact, is_pseudonym, mentions, scrub
@@ -113,8 +115,10 @@ class SqlProofRepository:
             found |= {Contact(Medium.EMAIL, email)} if email and not is_pseudonym(email) else set()
         return found
 
-    def pseudonymise(self, contact: Contact, replacement: str) -> tuple[set[int], int]:
-        """Replaces the contact wherever personal_data.PERSONAL_DATA says it may be stored.
+    def pseudonymise(self, contact: Contact, replacement: str,
+                     kept: frozenset[str] = frozenset()) -> tuple[set[int], int]:
+        """Replaces the contact wherever personal_data.PERSONAL_DATA says it may be stored, except where one of
+        the `kept` retention periods keeps it.
 
         Returns the ids of the donations changed and how many other records were.
         """
@@ -124,6 +128,8 @@ class SqlProofRepository:
         donation_ids: set[int] = set()
         records: set[tuple[str, int]] = set()
         for entry in in_erasure_order():
+            if kept.intersection(entry.kept_by):
+                continue
             column, table = entry.column, entry.column.table
             if entry.treatment is Treatment.CONTACT:
                 where = func.lower(column) == value
@@ -155,3 +161,29 @@ class SqlProofRepository:
     def record_erasure(self, pseudonym: str, medium: str, donations: int, records: int) -> None:
         self.connection.execute(donor_erasures.insert().values(
             pseudonym=pseudonym, medium=medium, donations=donations, records=records, erased_at=now()))
+
+    def last_phone_paid(self, contact: Contact) -> datetime | None:
+        """When the contact's newest gift charged to a phone bill was made."""
+        return self.connection.scalar(select(func.max(donations.c.created_at)).where(
+            donations.c.phone == contact.value, donations.c.channel == Channel.CARRIER_SMS.value))
+
+    def schedule_erasure(self, contact: Contact, rule: str, erase_on: date) -> None:
+        where = (erasure_schedule.c.contact == contact.value, erasure_schedule.c.medium == contact.medium.value,
+                 erasure_schedule.c.rule == rule)
+        self.connection.execute(delete(erasure_schedule).where(*where))
+        self.connection.execute(erasure_schedule.insert().values(
+            contact=contact.value, medium=contact.medium.value, rule=rule, erase_on=erase_on, requested_at=now()))
+
+    def scheduled_erasures(self, contact: Contact | None = None) -> list[tuple[Contact, str, date]]:
+        """Erasures waiting for their day: one contact's, or everyone's, soonest first."""
+        query = select(erasure_schedule).order_by(erasure_schedule.c.erase_on, erasure_schedule.c.id)
+        if contact is not None:
+            query = query.where(erasure_schedule.c.contact == contact.value,
+                                erasure_schedule.c.medium == contact.medium.value)
+        return [(Contact(Medium(row.medium), row.contact), row.rule, row.erase_on)
+                for row in self.connection.execute(query)]
+
+    def unschedule_erasure(self, contact: Contact, rule: str) -> None:
+        self.connection.execute(delete(erasure_schedule).where(
+            erasure_schedule.c.contact == contact.value, erasure_schedule.c.medium == contact.medium.value,
+            erasure_schedule.c.rule == rule))

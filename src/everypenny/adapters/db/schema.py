@@ -9,6 +9,7 @@ from sqlalchemy import (
     Boolean,
     CheckConstraint,
     Column,
+    Date,
     DateTime,
     ForeignKey,
     Index,
@@ -475,4 +476,19 @@ contact_marks = Table(
     Column("reason", String(200), nullable=False),
     Column("recorded_at", UtcDateTime, nullable=False),
     Index("ix_contact_marks_hash", "contact_hash", "medium", "kind", "id"),
+)
+
+# Erasure scheduled for the day a retention period ends (domain/retention.py): the contact, which the records
+# a period keeps still hold until then; the housekeeping job erases them and deletes the row.
+
+erasure_schedule = Table(
+    "erasure_schedule", metadata,
+    Column("id", Id, primary_key=True, autoincrement=True),
+    Column("contact", String(320), nullable=False),
+    Column("medium", String(10), nullable=False),
+    Column("rule", String(40), nullable=False),
+    Column("erase_on", Date, nullable=False),
+    Column("requested_at", UtcDateTime, nullable=False),
+    UniqueConstraint("contact", "medium", "rule", name="uq_erasure_schedule_contact_rule"),
+    Index("ix_erasure_schedule_erase_on", "erase_on"),
 )

@@ -13,6 +13,7 @@ from everypenny.domain.contact_marks import InvalidBlock
 from everypenny.domain.donation import Medium
 from everypenny.domain.erasure import Contact, ErasureRefused, InvalidContact
 from everypenny.domain.payouts import Fund, MoneyOutRefused
+from everypenny.domain.retention import RETENTION_SCHEDULE
 from everypenny.entrypoints.cli.shared import (
     Reference,
     RequiredAppeal,
@@ -193,10 +194,13 @@ def donor_erase(
     if result.already_erased:
         say(f"already erased on {result.previously_erased_at[0]:%Y-%m-%d} as {result.pseudonym}")
     elif result.donations or result.records:
-        say(f"erased: {count(result.donations, 'donation')} and {count(result.records, 'other record')} "
+        say(f"erased now: {count(result.donations, 'donation')} and {count(result.records, 'other record')} "
             f"(consents, messages) now read {result.pseudonym}; every ledger entry and total is unchanged")
-    else:
+    elif not result.scheduled:
         say("nothing stored under that contact")
+    for rule, until in sorted(result.scheduled.items(), key=lambda item: item[1]):
+        period = next(period for period in RETENTION_SCHEDULE if period.rule == rule)
+        say(f"kept until {until:%d %b %Y}, then erased: {period.records} ({period.kept}, {period.source})")
 
 
 

@@ -3,6 +3,7 @@
 - `contact_marks`: marketing suppressions (STOP) and blocks on giving, by a keyed hash of the contact, so
   erasure never removes them (ICO's guidance on suppression lists).
 - `gift_aid_declarations.cancelled_at` and `.cancelled_by`: a cancelled declaration, with its date (HMRC).
+- `erasure_schedule`: what an erasure request leaves for the day a retention period ends (domain/retention.py).
 
 Revision ID: 0017_compliance_records
 Revises: 0016_consent_wording
@@ -37,9 +38,21 @@ def upgrade() -> None:
     with op.batch_alter_table("gift_aid_declarations") as batch:
         batch.add_column(sa.Column("cancelled_at", When))
         batch.add_column(sa.Column("cancelled_by", sa.String(60)))
+    op.create_table(
+        "erasure_schedule",
+        sa.Column("id", Id, primary_key=True, autoincrement=True),
+        sa.Column("contact", sa.String(320), nullable=False),
+        sa.Column("medium", sa.String(10), nullable=False),
+        sa.Column("rule", sa.String(40), nullable=False),
+        sa.Column("erase_on", sa.Date, nullable=False),
+        sa.Column("requested_at", When, nullable=False),
+        sa.UniqueConstraint("contact", "medium", "rule", name="uq_erasure_schedule_contact_rule"),
+    )
+    op.create_index("ix_erasure_schedule_erase_on", "erasure_schedule", ["erase_on"])
 
 
 def downgrade() -> None:
+    op.drop_table("erasure_schedule")
     with op.batch_alter_table("gift_aid_declarations") as batch:
         batch.drop_column("cancelled_by")
         batch.drop_column("cancelled_at")
