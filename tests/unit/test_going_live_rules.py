@@ -49,20 +49,6 @@ def test_a_live_appeal_states_its_marketing_consent_model():
                     "as amended by the Data (Use and Access) Act 2025 s.114)")]
 
 
-def test_no_text_may_charge_a_phone_bill_more_than_40_pounds():
-    """Payment Services Regulations 2017, Sch. 1 Part 2 para. 2(l): at most £40 a transaction on a phone bill."""
-    assert problems(per_text_cap_pence=5000, per_number_daily_cap_pence=5000) == [
-        ("limits.per_text_cap_pence", "£50 is over the £40 a transaction the Payment Services Regulations 2017 "
-                                      "allow on a phone bill")]
-
-
-def test_no_number_may_be_charged_more_in_a_day_than_the_240_pounds_a_month_allows():
-    """Payment Services Regulations 2017, Sch. 1 Part 2 para. 2(l): at most £240 a month per subscriber."""
-    assert problems(per_number_daily_cap_pence=25000) == [
-        ("limits.per_number_daily_cap_pence", "£250 a day is over the £240 a month the Payment Services Regulations "
-                                              "2017 allow on a phone bill")]
-
-
 def test_a_draft_may_lack_what_a_live_appeal_needs_but_cannot_go_live_without_it():
     draft = replace(SEED, status=AppealStatus.DRAFT, privacy_url=None)
     check_ready(draft, "appeals/x.toml")

@@ -2,6 +2,8 @@
 
 A draft loads with gaps so a charity can build it up; `everypenny appeal check FILE` lists every gap, and an
 appeal cannot be loaded as live, or go live on the desk, while any remains. docs/appeal-rules.md cites each rule.
+Caps over what the Payment Services Regulations 2017 allow on a phone bill are refused for every appeal, draft
+or live (domain/appeal.py), so `appeal check` lists them among the file's errors.
 """
 
 from __future__ import annotations
@@ -9,12 +11,7 @@ from __future__ import annotations
 import re
 
 from everypenny.domain.appeal import Appeal, AppealRuleBroken
-from everypenny.domain.money import format_pence
 
-# Payment Services Regulations 2017, Sch. 1 Part 2 para. 2(l): charges to a phone bill are outside the
-# regulations only up to £40 a transaction and £240 a month per subscriber (FCA PERG 15.2, Q. 40A).
-PSR_TRANSACTION_LIMIT_PENCE = 4000
-PSR_MONTHLY_LIMIT_PENCE = 24000
 # A UK number as donors dial it: 0 and 9-10 more digits, or +44 and 9-10 (Ofcom's National Telephone Numbering Plan).
 UK_PHONE = re.compile(r"(0|\+44)[1-9][0-9]{8,9}")
 
@@ -44,27 +41,8 @@ def live_appeal_problems(appeal: Appeal) -> list[AppealRuleBroken]:
         found.append(AppealRuleBroken(
             "consent", 'state the marketing consent model: [consent] model = "soft-opt-in" or "opt-in" '
                        "(PECR reg. 22 as amended by the Data (Use and Access) Act 2025 s.114)"))
-    found.extend(_cap_problems(appeal))
     return found
 
-
-def _cap_problems(appeal: Appeal) -> list[AppealRuleBroken]:
-    """A phone bill may be charged at most £40 a transaction and £240 a month per subscriber (PSR 2017)."""
-    found = []
-
-    def money(pence: int) -> str:
-        return format_pence(pence, appeal.currency)
-
-    if appeal.shortcodes and appeal.per_text_cap_pence > PSR_TRANSACTION_LIMIT_PENCE:
-        found.append(AppealRuleBroken(
-            "limits.per_text_cap_pence", f"{money(appeal.per_text_cap_pence)} is over the "
-            f"{money(PSR_TRANSACTION_LIMIT_PENCE)} a transaction the Payment Services Regulations 2017 allow "
-            "on a phone bill"))
-    if appeal.shortcodes and appeal.per_number_daily_cap_pence > PSR_MONTHLY_LIMIT_PENCE:
-        found.append(AppealRuleBroken(
-            "limits.per_number_daily_cap_pence", f"{money(appeal.per_number_daily_cap_pence)} a day is over the "
-            f"{money(PSR_MONTHLY_LIMIT_PENCE)} a month the Payment Services Regulations 2017 allow on a phone bill"))
-    return found
 
 
 def check_ready(appeal: Appeal, source: str) -> None:
