@@ -144,7 +144,39 @@ def test_dummy_mode_sends_dummy_yes_on_every_call():
 
     assert txguid == "7CDEB38F-4370-18FD-D7CE-329F21B99209"
     assert _form(seen[0].content.decode()) == {"NUMBERS": "447700900123", "ORIGINATOR": "70141",
-                                               "BODY": "Help: ...", "DUMMY": "yes"}
+                                               "BODY": "Help: ...", "DUMMY": "yes", "REQUESTID": "m1"}
+
+
+# client/sendsms.go's example: `-d REQUESTID=F21B992E9257936E3D2F7CDEB38F217C`; client/handlers.go's DrHandler
+# reads REQUESTID from the delivery report.
+RECORDED_DELIVERY_REPORT_WITH_ID = RECORDED_DELIVERY_REPORT + "&REQUESTID=F21B992E9257936E3D2F7CDEB38F217C"
+
+
+def test_the_adapter_sends_our_request_id_with_a_message_and_reads_it_back_from_the_delivery_report():
+    seen: list[httpx.Request] = []
+    _answering(200, RECORDED_SEND_ANSWER, seen).send_message(
+        MessageOrder("F21B992E9257936E3D2F7CDEB38F217C", "447700900123", "70141", "Help: ..."))
+
+    assert _form(seen[0].content.decode())["REQUESTID"] == "F21B992E9257936E3D2F7CDEB38F217C"
+    report = fonix.read_delivery_report(_form(RECORDED_DELIVERY_REPORT_WITH_ID))
+    assert (report.request_id, report.txguid) == ("F21B992E9257936E3D2F7CDEB38F217C",
+                                                  "7CDEB38F-4370-18FD-D7CE-329F21B99209")
+    assert fonix.read_delivery_report(_form(RECORDED_DELIVERY_REPORT)).request_id is None
+
+
+def test_the_simulator_echoes_a_messages_request_id_in_its_delivery_report(simulated):
+    simulator, api, recorder = simulated
+
+    message = {"NUMBERS": "447700900123", "ORIGINATOR": "70141", "BODY": "hi"}
+    api.post("/v2/sendsms", headers={"X-API-KEY": KEY},
+             data={**message, "REQUESTID": "F21B992E9257936E3D2F7CDEB38F217C"})
+    bad = api.post("/v2/sendsms", headers={"X-API-KEY": KEY}, data={**message, "REQUESTID": "not-letters!"})
+    simulator.deliver_due()
+
+    [delivery] = _callbacks(recorder, "delivery-report")
+    assert _shape(delivery) == _shape(_form(RECORDED_DELIVERY_REPORT_WITH_ID))
+    assert delivery["REQUESTID"] == "F21B992E9257936E3D2F7CDEB38F217C"
+    assert bad.json() == {"failure": {"parameter": "REQUESTID", "failcode": "INVALID_PARAMETER"}}
 
 
 @pytest.mark.parametrize("outcome", ["success", "pending", "failure"])

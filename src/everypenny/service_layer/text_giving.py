@@ -676,9 +676,11 @@ def mark_sent(tx: Transaction, txguids: dict[str, str]) -> None:
 def apply_delivery_reports(tx: Transaction, payloads: list[dict[str, Any]]) -> None:
     """A message's last report in the batch is the one that stands, as if they were applied in turn.
 
-    Fonix often reports a message before we have recorded the id it gave it (the report races our record of
-    its answer). Such a report changes nothing here and is not retried: it waits in the inbox, and recording
-    the id applies it (`_apply_reports_waiting_for`). A report for an id we never record (a message sent
+    A report that echoes our REQUESTID (we send one with every message) finds its message by it, whether or
+    not we have recorded the id Fonix gave the message. One without finds it by that id (`txguid`): Fonix
+    may report a message before we have recorded it (the report races our record of its answer). Such a
+    report changes nothing here and is not retried: it waits in the inbox, and recording the id applies it
+    (`_apply_reports_waiting_for`). A report for an id we never record (a message sent
     again after a crash, whose first answer was lost) is logged and left. On PostgreSQL a report worked in
     the instant between our reading the inbox and committing the id would leave its message 'sent'."""
     _apply_delivery_statuses(tx, [DeliveryReport(**payload) for payload in payloads])
@@ -686,14 +688,16 @@ def apply_delivery_reports(tx: Transaction, payloads: list[dict[str, Any]]) -> N
 
 def _apply_delivery_statuses(tx: Transaction, reports: list[DeliveryReport]) -> None:
     last = {report.txguid: report for report in reports}
-    by_outcome: dict[tuple[MessageStatus, str | None], list[str]] = {}
+    by_outcome: dict[tuple[MessageStatus, str | None, bool], list[str]] = {}
     for report in last.values():
         status = MessageStatus.DELIVERED if report.status == MessageStatus.DELIVERED.value else MessageStatus.FAILED
-        by_outcome.setdefault((status, report.detail), []).append(report.txguid)
+        by_outcome.setdefault((status, report.detail, bool(report.request_id)), []).append(
+            report.request_id or report.txguid)
     updated: set[str] = set()
-    for (status, detail), txguids in by_outcome.items():
-        updated |= tx.texts.set_statuses_by_txguid(txguids, status, detail)
-    if unknown := [txguid for txguid in last if txguid not in updated]:
+    for (status, detail, by_request_id), keys in by_outcome.items():
+        updated |= (tx.texts.set_message_statuses(keys, status, detail) if by_request_id
+                    else tx.texts.set_statuses_by_txguid(keys, status, detail))
+    if unknown := [key for key in (r.request_id or r.txguid for r in last.values()) if key not in updated]:
         log.info("delivery reports for messages not recorded yet wait in the inbox", count=len(unknown))
 
 

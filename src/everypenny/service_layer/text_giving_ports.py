@@ -44,6 +44,7 @@ class DeliveryReport:
     txguid: str  # the aggregator's id for the message, from its answer when it took it
     status: str  # "delivered" or "failed"
     detail: str | None = None
+    request_id: str | None = None  # ours, echoed when we sent one (Fonix's REQUESTID)
 
 
 # What the aggregator's callbacks tell us, as its adapter reads them from its wire format.

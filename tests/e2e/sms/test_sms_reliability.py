@@ -226,6 +226,20 @@ def test_a_delivery_report_that_beats_our_record_of_the_message_is_applied_once_
         assert uow.outbox.depth() == 0  # nothing left retrying
 
 
+def test_a_delivery_report_that_echoes_our_request_id_finds_its_message_before_its_id_is_recorded(texts, platform):
+    texts.text(EE, "HELP")
+    with platform.engine.begin() as connection:  # as if Fonix's answer to sendsms were not recorded yet
+        connection.execute(sms_outbound.update().values(status="sent", txguid=None))
+        request_id = connection.execute(sms_outbound.select()).one().request_id
+
+    texts.callback("delivery-report", {"GUID": "r-4-NOTRECORDED", "STATUSCODE": "DELIVERED",
+                                       "REQUESTID": request_id})
+    texts.settle()
+
+    with platform.engine.connect() as connection:
+        assert connection.execute(sms_outbound.select()).one().status == "delivered"
+
+
 def test_a_delivery_report_for_a_message_we_never_recorded_is_kept_but_not_retried(texts):
     response = texts.callback("delivery-report", {"GUID": "r-4-NEVERSENT", "STATUSCODE": "DELIVERED"})
     texts.settle()

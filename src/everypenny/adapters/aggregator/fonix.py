@@ -13,8 +13,9 @@ receipts. `/v2/sendsms` sends a free message. `/v2/refund` gives a charge back. 
 
 Fonix's callbacks to us (MO texts, charge reports, delivery reports) are form-encoded and unsigned: the
 webhooks check a secret in the URL and the source address instead (entrypoints/web/sms_webhooks.py).
-A charge report carries our `REQUESTID`; a delivery report carries only the `GUID` (`txguid`) Fonix gave the
-message it reports on. Fields longer than we store are cut here, at the edge.
+A charge report carries our `REQUESTID`; a delivery report carries the `GUID` (`txguid`) Fonix gave the
+message it reports on and, since we send one with every message, our `REQUESTID` (client/sendsms.go).
+Fields longer than we store are cut here, at the edge.
 
 Calls go over a few keep-alive connections (http.client) that many threads share: a worker makes its charge
 calls side by side, and httpx spends about three times the CPU per call (a cost every text gift pays once).
@@ -114,12 +115,14 @@ def read_charge_report(form: dict[str, str]) -> ChargeReport:
 
 
 def read_delivery_report(form: dict[str, str]) -> DeliveryReport:
-    """A message's fate, keyed by the GUID Fonix returned when it took the message."""
+    """A message's fate, keyed by the GUID Fonix returned when it took the message and by our REQUESTID, which
+    Fonix echoes when we sent one (JakubOboza/fonix client/handlers.go's DrHandler reads it)."""
     guid, code = _require(form, "GUID", "STATUSCODE")
     delivered = code.upper() == "DELIVERED"
     detail = " ".join(part for part in (code, form.get("STATUSTEXT", "").strip()) if part)
     return DeliveryReport(txguid=guid[:GUID_LENGTH], status="delivered" if delivered else "failed",
-                          detail=None if delivered else detail[:DETAIL_LENGTH])
+                          detail=None if delivered else detail[:DETAIL_LENGTH],
+                          request_id=form.get("REQUESTID", "").strip()[:GUID_LENGTH] or None)
 
 
 # Our callback URLs, one per kind (the last part of the URL we give Fonix for each), and their readers.
@@ -261,8 +264,9 @@ class FonixAggregator:
         return ChargeAnswer(order.request_id, txguid=_txguid(answer))
 
     def send_message(self, order: MessageOrder) -> str:
+        # REQUESTID as JakubOboza/fonix client/sendsms.go sends it: letters and digits, echoed in the report.
         _, outcome, answer = self._post(SEND_PATH, {
-            "NUMBERS": order.msisdn, "ORIGINATOR": order.sender, "BODY": order.body})
+            "NUMBERS": order.msisdn, "ORIGINATOR": order.sender, "BODY": order.body, "REQUESTID": order.request_id})
         if outcome == "failure":
             raise AggregatorRefused(f"Fonix refused a message: {failcode(answer)}")
         return _txguid(answer)
