@@ -292,3 +292,37 @@ def test_the_simulator_is_written_apart_from_the_adapter():
     imported = {node.module for node in ast.walk(ast.parse(source.read_text()))
                 if isinstance(node, ast.ImportFrom) and node.module}
     assert not any(name.startswith(("everypenny.adapters", "everypenny.service_layer")) for name in imported)
+
+
+# ---- refunds go to Fonix's refund host (JakubOboza/fonix client/client.go, DEFAULT_URL_REFUND) ---------------
+
+def test_refunds_go_to_the_refund_host_and_charges_to_the_api_host():
+    seen: list[httpx.Request] = []
+
+    def answer(request: httpx.Request) -> httpx.Response:
+        seen.append(request)
+        return httpx.Response(200, text=RECORDED_REFUND if request.url.path == "/v2/refund" else RECORDED_CHARGE_ANSWER)
+
+    aggregator = fonix.FonixAggregator("https://sonar.fonix.io", KEY, client=httpx.Client(
+        transport=httpx.MockTransport(answer)), refund_url="https://refund.fonix.io")
+    aggregator.request_charge(ORDER)
+    aggregator.refund(RefundOrder("EPC5K2M9Q1RF", "447700900123", "r-4-F21B992E9257936E3D2F7CDEB38F217C"))
+
+    assert [str(request.url) for request in seen] == ["https://sonar.fonix.io/v2/chargemobile",
+                                                      "https://refund.fonix.io/v2/refund"]
+
+
+@pytest.mark.parametrize(("environment", "refund_url"), [
+    ({"EVERYPENNY_AGGREGATOR_URL": "https://sonar.fonix.io"}, "https://refund.fonix.io"),
+    ({"EVERYPENNY_AGGREGATOR_URL": "http://127.0.0.1:8001"}, "http://127.0.0.1:8001"),
+    ({"EVERYPENNY_AGGREGATOR_URL": "https://sonar.fonix.io",
+      "EVERYPENNY_AGGREGATOR_REFUND_URL": "https://refunds.example"}, "https://refunds.example"),
+])
+def test_the_refund_host_is_fonixs_own_unless_the_aggregator_is_the_simulator_or_another_is_set(
+        monkeypatch, environment, refund_url):
+    from everypenny.config import Settings
+
+    for name, value in environment.items():
+        monkeypatch.setenv(name, value)
+
+    assert Settings().refund_url == refund_url

@@ -218,8 +218,10 @@ class FonixAggregator:
     httpx honours)."""
 
     def __init__(self, base_url: str, api_key: str, dummy: bool = False, client: httpx.Client | None = None,
-                 timeout_s: float = 10.0) -> None:
+                 timeout_s: float = 10.0, refund_url: str | None = None) -> None:
         self.base_url = base_url.rstrip("/")
+        # Fonix takes refunds on a host of its own (https://refund.fonix.io, JakubOboza/fonix client/client.go).
+        self.refund_url = (refund_url or base_url).rstrip("/")
         self.api_key = api_key
         self.dummy = dummy
         self.timeout_s = timeout_s
@@ -228,23 +230,30 @@ class FonixAggregator:
             client = httpx.Client(timeout=timeout_s)
         self._client = client
         self._connections = None if client is not None else KeepAliveConnections(self.base_url, timeout_s)
+        # Refunds go to their host over keep-alive connections of their own.
+        self._refund_connections = None if client is not None or self.refund_url == self.base_url else \
+            KeepAliveConnections(self.refund_url, timeout_s)
 
     def close(self) -> None:
         if self._client is not None:
             self._client.close()
-        if self._connections is not None:
-            self._connections.close()
+        for connections in (self._connections, self._refund_connections):
+            if connections is not None:
+                connections.close()
 
     def _post(self, path: str, fields: dict[str, str]) -> tuple[int, str, dict]:
         if self.dummy:
             fields = {**fields, "DUMMY": "yes"}
         body = urlencode(fields).encode()
         headers = {API_KEY_HEADER: self.api_key, "Content-Type": "application/x-www-form-urlencoded"}
-        if self._connections is not None:
-            status, text = self._connections.post(path, body, headers)
+        refund = path == REFUND_PATH
+        connections = self._refund_connections if refund and self._refund_connections else self._connections
+        if connections is not None:
+            status, text = connections.post(path, body, headers)
         else:
             assert self._client is not None  # one or the other is set up
-            response = self._client.post(f"{self.base_url}{path}", content=body, headers=headers)
+            base = self.refund_url if refund else self.base_url
+            response = self._client.post(f"{base}{path}", content=body, headers=headers)
             status, text = response.status_code, response.text
         if status >= 500:
             raise FonixUnavailable(f"Fonix answered {path} with HTTP {status}")
