@@ -43,6 +43,7 @@ from everypenny.entrypoints.web.edge import (
     secured,
     too_large,
 )
+from everypenny.production import ANY_ADDRESS
 from everypenny.service_layer.text_giving import TWILIO, DonorLinks, aggregator_callback, reply_by_link
 from everypenny.service_layer.text_giving_ports import BadCallback, InboundText
 
@@ -56,8 +57,10 @@ AGGREGATOR_CALLBACKS = AGGREGATOR_PREFIX + "{token}/{kind}"
 
 
 def callback_networks(setting: str) -> tuple[Network, ...]:
-    """EVERYPENNY_AGGREGATOR_CALLBACK_IPS as networks (empty: any address); a mistyped entry stops the app at
-    start rather than letting every callback through or none."""
+    """EVERYPENNY_AGGREGATOR_CALLBACK_IPS as networks (empty or `any`: any address; production refuses empty,
+    production.py); a mistyped entry stops the app at start rather than letting every callback through or none."""
+    if setting.strip().lower() == ANY_ADDRESS:
+        return ()
     try:
         return networks_from(setting)
     except ValueError as error:
