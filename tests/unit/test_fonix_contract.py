@@ -20,7 +20,14 @@ import pytest
 from fastapi.testclient import TestClient
 
 from everypenny.adapters.aggregator import fonix
-from everypenny.service_layer.text_giving_ports import ChargeOrder, MessageOrder, RefundOrder, RefundStatus
+from everypenny.service_layer.ports import NeverSucceeds
+from everypenny.service_layer.text_giving_ports import (
+    ChargeOrder,
+    MessageOrder,
+    MessageRefused,
+    RefundOrder,
+    RefundStatus,
+)
 from everypenny.simulators.aggregator import SimulatedAggregator, create_simulator_app
 
 RECORDED_MO = ("IFVERSION=201001&MONUMBER=447700900123&OPERATOR=o2-uk&DESTINATION=70141&BODY=SUN%C2%A35"
@@ -129,6 +136,30 @@ def test_a_refused_charge_fails_with_its_failcode_but_a_refused_key_is_retried()
     assert _answering(400, RECORDED_FAILURE, []).request_charge(ORDER).failcode == "INVALID_MSISDN (NUMBERS)"
     with pytest.raises(fonix.AggregatorRefused):
         _answering(401, RECORDED_FAILURE, []).request_charge(ORDER)
+    with pytest.raises(fonix.AggregatorRefused, match="refused our key"):  # lindar: 403, whatever its body
+        _answering(403, "Forbidden", []).request_charge(ORDER)
+
+
+# The failure answers the public clients show for parameters (lindar's FonixBadRequestException carries them).
+EMPTY_PARAMETER = '{"failure": {"parameter": "BODY", "failcode": "IS_EMPTY"}}'
+
+
+def test_a_message_fonix_refuses_with_a_4xx_is_never_retried_but_a_bad_key_is():
+    with pytest.raises(MessageRefused, match=r"HTTP 400 IS_EMPTY \(BODY\)") as refused:
+        _answering(400, EMPTY_PARAMETER, []).send_message(MessageOrder("m1", "447700900123", "70141", ""))
+    assert isinstance(refused.value, NeverSucceeds)
+    with pytest.raises(fonix.AggregatorRefused):
+        _answering(403, "", []).send_message(MessageOrder("m1", "447700900123", "70141", "hi"))
+
+
+def test_the_simulator_answers_empty_and_invalid_parameters_and_a_bad_key_as_the_clients_read_them(simulated):
+    _, api, _ = simulated
+
+    empty = api.post("/v2/sendsms", headers={"X-API-KEY": KEY}, data={"NUMBERS": "447700900123", "ORIGINATOR": "1"})
+    bad_key = api.post("/v2/sendsms", headers={"X-API-KEY": "wrong"}, data={})
+
+    assert (empty.status_code, empty.text) == (400, '{"failure": {"parameter": "BODY", "failcode": "IS_EMPTY"}}')
+    assert bad_key.status_code == 403
     with pytest.raises(fonix.FonixUnavailable):
         _answering(503, "busy", []).request_charge(ORDER)
     with pytest.raises(fonix.BadAnswer):
@@ -176,7 +207,7 @@ def test_the_simulator_echoes_a_messages_request_id_in_its_delivery_report(simul
     [delivery] = _callbacks(recorder, "delivery-report")
     assert _shape(delivery) == _shape(_form(RECORDED_DELIVERY_REPORT_WITH_ID))
     assert delivery["REQUESTID"] == "F21B992E9257936E3D2F7CDEB38F217C"
-    assert bad.json() == {"failure": {"parameter": "REQUESTID", "failcode": "INVALID_PARAMETER"}}
+    assert bad.json() == {"failure": {"parameter": "REQUESTID", "failcode": "IS_INVALID"}}
 
 
 @pytest.mark.parametrize("outcome", ["success", "pending", "failure"])

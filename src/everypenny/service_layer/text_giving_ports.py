@@ -9,6 +9,7 @@ from enum import StrEnum
 from typing import Protocol
 
 from everypenny.domain.text_giving import MessageStatus, OutboundText, SmsCharge
+from everypenny.service_layer.ports import NeverSucceeds
 
 AGGREGATOR = "aggregator"  # the provider its callbacks are stored under
 
@@ -134,6 +135,10 @@ class RefundAnswer:
     status: RefundStatus
     detail: str = ""  # the aggregator's status code and text
     refunded_pence: int | None = None
+
+
+class MessageRefused(NeverSucceeds):
+    """The aggregator refused a message itself (a 4xx answer with its failcode): parked with that reason."""
 
 
 class AggregatorRefused(Exception):

@@ -173,7 +173,7 @@ def _failure(status: int, parameter: str, code: str) -> Answer:
 def _check(fields: dict[str, str], *names: str) -> Answer | None:
     for name in names:
         if not fields.get(name, "").strip():
-            return _failure(400, name, "MISSING_PARAMETER")
+            return _failure(400, name, "IS_EMPTY")
     return None
 
 
@@ -241,11 +241,11 @@ class SimulatedAggregator:
         if problem:
             return problem
         if not fields["AMOUNT"].isdigit() or int(fields["AMOUNT"]) <= 0:
-            return _failure(400, "AMOUNT", "INVALID_PARAMETER")
+            return _failure(400, "AMOUNT", "IS_INVALID")
         if fields["CURRENCY"] != "GBP":
-            return _failure(400, "CURRENCY", "INVALID_PARAMETER")
+            return _failure(400, "CURRENCY", "IS_INVALID")
         if not _REQUEST_ID.match(fields["REQUESTID"]):
-            return _failure(400, "REQUESTID", "INVALID_PARAMETER")
+            return _failure(400, "REQUESTID", "IS_INVALID")
         if fields.get("DUMMY", "").lower() == "yes":
             return 200, {"success": {"txguid": _txguid(), "numbers": "1", "encoding": "gsm"}}
         request_id, amount = fields["REQUESTID"], int(fields["AMOUNT"])
@@ -320,7 +320,7 @@ class SimulatedAggregator:
             return problem
         request_id = fields.get("REQUESTID", "")
         if request_id and not _REQUEST_ID.match(request_id):
-            return _failure(400, "REQUESTID", "INVALID_PARAMETER")
+            return _failure(400, "REQUESTID", "IS_INVALID")
         txguid = _txguid()
         if fields.get("DUMMY", "").lower() != "yes":
             with self._lock:
@@ -499,7 +499,7 @@ def create_simulator_app(simulator: SimulatedAggregator) -> ASGIApp:
 
     def api(headers: list[tuple[bytes, bytes]], body: bytes, handle: Callable[[dict[str, str]], Answer]) -> Answer:
         if dict(headers).get(key_header, b"").decode("latin-1") != simulator.api_key:
-            return _failure(401, KEY_HEADER, "UNAUTHORIZED")
+            return _failure(403, KEY_HEADER, "IS_INVALID")  # lindar's client: 403 is a bad key
         try:
             fields = dict(parse_qsl(body.decode("utf-8"), keep_blank_values=True))
         except UnicodeDecodeError:

@@ -197,7 +197,7 @@ def test_help_gives_the_helpline_and_terms_and_charges_nothing(texts, word):
 @pytest.mark.parametrize(("number", "body", "says"), [
     (PAYG_5, "SUN10", "not enough pay-as-you-go credit"),
     (BARRED, "SUN5", "barred from premium or donation texts"),
-    (NO_DONATIONS_NETWORK, "SUN5", "your network does not take text donations"),
+    (NO_DONATIONS_NETWORK, "SUN5", "your network cannot take this donation just now"),
 ])
 def test_each_failure_reason_is_explained_voided_and_never_counted(texts, number, body, says):
     replies = texts.text(number, body)

@@ -265,3 +265,19 @@ def test_a_charge_the_aggregator_refuses_for_good_fails_the_gift_with_its_code(p
     assert texts.totals()["pending_pence"] == 0
     with platform.uow() as uow:
         assert uow.outbox.depth() == 0  # not retried: the same request can never succeed
+
+
+def test_a_message_the_aggregator_refuses_with_a_4xx_is_parked_with_its_reason_at_once(platform, client, seed_appeal,
+                                                                                       monkeypatch):
+    monkeypatch.setattr(SimulatedAggregator, "send", lambda self, fields: (
+        400, {"failure": {"parameter": "ORIGINATOR", "failcode": "IS_INVALID"}}))
+    texts = _harness(platform, client, Delivery())
+
+    texts.text(EE, "HELP")
+
+    with platform.engine.connect() as connection:
+        [(attempts, parked, error)] = connection.execute(
+            outbox_tasks.select().with_only_columns(outbox_tasks.c.attempts, outbox_tasks.c.parked_at,
+                                                    outbox_tasks.c.last_error)
+            .where(outbox_tasks.c.topic == "sms.send")).all()
+    assert attempts == 1 and parked is not None and "IS_INVALID (ORIGINATOR)" in error

@@ -45,6 +45,7 @@ from everypenny.service_layer.text_giving_ports import (
     DeliveryReport,
     InboundText,
     MessageOrder,
+    MessageRefused,
     RefundAnswer,
     RefundOrder,
     RefundStatus,
@@ -57,9 +58,12 @@ REFUND_PATH = "/v2/refund"
 GUID_LENGTH = 80
 NUMBER_LENGTH = 20
 DETAIL_LENGTH = 200
+# A bad key, as lindar-open/fonix-client's BaseFonixResource reads it (FonixNotAuthorizedException).
+BAD_KEY_STATUS = 403
 # HTTP statuses whose failure is ours to fix or Fonix's to recover from: the request is retried. Any other
-# 4xx refuses the request itself (lindar's FonixBadRequestException), which the same request never gets past.
-RETRIED_STATUSES = {401, 403, 408, 425, 429}
+# 4xx refuses the request itself (lindar's FonixBadRequestException, with IS_EMPTY or IS_INVALID for a
+# parameter), which the same request never gets past: a charge fails, a message's task is parked.
+RETRIED_STATUSES = {401, BAD_KEY_STATUS, 408, 425, 429}
 
 
 class BadAnswer(ValueError):
@@ -257,6 +261,8 @@ class FonixAggregator:
             status, text = response.status_code, response.text
         if status >= 500:
             raise FonixUnavailable(f"Fonix answered {path} with HTTP {status}")
+        if status == BAD_KEY_STATUS:  # lindar's FonixNotAuthorizedException: the body says nothing more
+            raise AggregatorRefused(f"Fonix refused our key (EVERYPENNY_AGGREGATOR_API_KEY) on {path}: HTTP 403")
         outcome, answer = read_answer(status, text)
         if outcome == "failure" and status in RETRIED_STATUSES:
             raise AggregatorRefused(f"Fonix refused {path}: HTTP {status} {failcode(answer)}")
@@ -274,10 +280,10 @@ class FonixAggregator:
 
     def send_message(self, order: MessageOrder) -> str:
         # REQUESTID as JakubOboza/fonix client/sendsms.go sends it: letters and digits, echoed in the report.
-        _, outcome, answer = self._post(SEND_PATH, {
+        status, outcome, answer = self._post(SEND_PATH, {
             "NUMBERS": order.msisdn, "ORIGINATOR": order.sender, "BODY": order.body, "REQUESTID": order.request_id})
         if outcome == "failure":
-            raise AggregatorRefused(f"Fonix refused a message: {failcode(answer)}")
+            raise MessageRefused(f"Fonix refused a message: HTTP {status} {failcode(answer)}")
         return _txguid(answer)
 
     def refund(self, order: RefundOrder) -> RefundAnswer:
