@@ -43,6 +43,8 @@ class Settings(BaseSettings):
     # The webhook URL exactly as configured at Twilio (it signs that URL, query string included); empty means
     # the public URL + /webhooks/twilio/sms, with whatever query string the request came with.
     twilio_webhook_url: str = ""
+    # The long code's Messaging Service uses Twilio's Advanced Opt-Out, which answers HELP itself: we stay quiet.
+    twilio_advanced_opt_out: bool = False
 
     # Online donations. The defaults point at the local Stripe simulator (`everypenny simulator stripe`).
     stripe_api_base: str = "http://127.0.0.1:12111"

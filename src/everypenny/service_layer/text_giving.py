@@ -44,6 +44,7 @@ from everypenny.domain.keywords import Donate, Help, NeedsAmount, OptIn, OptOut,
 from everypenny.domain.ledger import TransferRequest
 from everypenny.domain.money import format_pence
 from everypenny.domain.provider_opt_out import SOURCE_PREFIX as TWILIO_CONSENTS
+from everypenny.domain.provider_opt_out import twilio_answers_help as answered_by_twilio
 from everypenny.domain.provider_opt_out import twilio_consent_change
 from everypenny.domain.text_giving import (
     ChargeStatus,
@@ -197,12 +198,13 @@ def _delivery_report_id(txguid: str, status: str) -> str:
 
 
 def reply_by_link(uow: UnitOfWork, text: InboundText, donor_links: DonorLinks,
-                  opt_out_type: str | None = None) -> list[str]:
+                  opt_out_type: str | None = None, twilio_answers_help: bool = False) -> list[str]:
     """Text-to-link: answers inline (TwiML). A replayed message gets the same answer and changes nothing.
 
     Twilio answers its own opt-out and opt-in words and blocks our texts to a phone that opted out there
     (domain/provider_opt_out.py): those words are recorded as consent changes and get no reply from us, and
-    a phone Twilio blocks gets none either until it opts back in.
+    a phone Twilio blocks gets none either until it opts back in. With Advanced Opt-Out
+    (`twilio_answers_help`), Twilio answers HELP too, and we send no second answer.
     """
     with uow:
         if uow.inbox.accept(text.provider, text.message_id, "mo", asdict(text)):
@@ -211,6 +213,8 @@ def reply_by_link(uow: UnitOfWork, text: InboundText, donor_links: DonorLinks,
             change = twilio_consent_change(text.body, opt_out_type)
             if change is not None:
                 batch.record_consent(contact, change.granted, change.source, None)
+            elif twilio_answers_help and answered_by_twilio(text.body, opt_out_type):
+                log.info("no reply: Twilio's Advanced Opt-Out answered HELP", message_id=text.message_id)
             elif uow.consents.current_from(contact, Medium.SMS, TWILIO_CONSENTS) is False:
                 log.info("no reply: Twilio blocks texts to this phone until it opts back in",
                          message_id=text.message_id)
@@ -315,8 +319,9 @@ def _handle_text(batch: _TextBatch, text: InboundText, donor_links: DonorLinks, 
     contact = phone or text.msisdn
 
     if isinstance(intent, OptOut):
-        batch.record_consent(contact, False, "sms:STOPALL" if intent.everything else "sms:STOP",
-                             None if intent.everything else appeal.slug)
+        # STOP ALL stops every appeal on the number texted (PhonepayPlus' consumer guidance): a record for each.
+        for slug in dict.fromkeys(a.slug for a, _ in on_number) if intent.everything else (appeal.slug,):
+            batch.record_consent(contact, False, "sms:STOPALL" if intent.everything else "sms:STOP", slug)
         reply("reply", stopped(appeal, intent.everything))
     elif isinstance(intent, OptIn):
         batch.record_consent(contact, True, "sms:START", appeal.slug)

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import pytest
 from sms_harness import count_rows, load_seed_variant
+from sqlalchemy import select
 
-from everypenny.adapters.db.schema import consents, sms_outbound
+from everypenny.adapters.db.schema import appeals, consents, sms_outbound
 from everypenny.domain.donation import DonationStatus, Medium
 from everypenny.domain.text_giving import ChargeStatus, MessageStatus
 
@@ -272,3 +273,22 @@ def test_a_split_donation_whose_second_charge_fails_is_part_paid(texts, platform
     assert any(r.startswith("Thank you! You gave £10 (part") for r in replies)
     assert any("Sorry, your £10 gift" in r and "no charge was made" in r for r in replies)
     assert texts.totals()["raised_pence"] == 1000 == texts.simulator.charged_pence()
+
+
+def _second_appeal_on_the_shortcode(definition) -> None:
+    definition.update(slug="ukraine-two", name="A second appeal")
+    definition["sms"]["shortcodes"] = [{"number": "70141", "billing": "carrier",
+                                        "keywords": [{"word": "AID", "amounts_pence": [500]}]}]
+
+
+@pytest.mark.parametrize("words", ["STOP ALL", "STOPALL"])
+def test_stop_all_on_a_shortcode_opts_out_of_every_appeal_on_it(texts, platform, words):
+    load_seed_variant(platform, _second_appeal_on_the_shortcode)
+
+    [reply] = texts.text(EE, words)
+
+    assert "any charity on this number" in reply
+    with platform.engine.connect() as connection:
+        stopped = connection.execute(select(appeals.c.slug, consents.c.granted, consents.c.source).join(
+            appeals, appeals.c.id == consents.c.appeal_id).order_by(appeals.c.slug)).all()
+    assert stopped == [("sun-ukraine-fund", False, "sms:STOPALL"), ("ukraine-two", False, "sms:STOPALL")]

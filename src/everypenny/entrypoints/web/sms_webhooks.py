@@ -160,7 +160,8 @@ def sms_webhooks(platform: Platform, callbacks: AggregatorCallbacks) -> APIRoute
         text = InboundText(provider=TWILIO, message_id=form["MessageSid"], msisdn=form["From"], to=form["To"],
                            body=form.get("Body", ""))
         links = DonorLinks(settings.public_url, settings.secret_key)
-        replies = await run_in_threadpool(reply_by_link, platform.uow(), text, links, form.get("OptOutType"))
+        replies = await run_in_threadpool(reply_by_link, platform.uow(), text, links, form.get("OptOutType"),
+                                          settings.twilio_advanced_opt_out)
         twiml = MessagingResponse()
         for body in replies:
             twiml.message(body)
