@@ -603,8 +603,11 @@ def _withdraw_failure_notices(tx: Transaction, overturned: Sequence[SettledCharg
     notices = [message.request_id for one in overturned
                for message in tx.texts.replies_to(one.donation.metadata["message_id"])
                if is_failure_notice(message, one.charge.request_id)]
-    if withdrawn := tx.texts.set_message_statuses(notices, MessageStatus.FAILED, FAILURE_NOTICE_WITHDRAWN,
-                                                  only_if=MessageStatus.QUEUED) if notices else set():
+    if not notices:
+        return
+    withdrawn = tx.texts.set_message_statuses(notices, MessageStatus.FAILED, FAILURE_NOTICE_WITHDRAWN,
+                                              only_if=MessageStatus.QUEUED)
+    if withdrawn:
         log.info("failure notices withdrawn: the charges went through", request_ids=sorted(withdrawn))
     if already := sorted(set(notices) - withdrawn):
         log.warning("a donor was told a charge failed before its report said it went through", request_ids=already)
