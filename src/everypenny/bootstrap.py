@@ -79,7 +79,8 @@ def task_handlers(settings: Settings) -> dict[str, Handler]:
 
 
 def fonix_aggregator(settings: Settings) -> FonixAggregator:
-    return FonixAggregator(settings.aggregator_url, settings.aggregator_api_key, settings.aggregator_dummy)
+    return FonixAggregator(settings.aggregator_url, settings.aggregator_api_key, settings.aggregator_dummy,
+                           refund_url=settings.refund_url)
 
 
 def online_task_handlers(settings: Settings) -> dict[str, Handler]:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from urllib.parse import urlsplit
+
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 # The Stripe API version every call we make names (the Stripe-Version header) and the version our webhook
@@ -10,6 +12,10 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 # dispute status (docs.stripe.com/changelog/basil/2025-08-27/add-preventions-to-dispute). Moving it is a
 # code change: read Stripe's changelog for the objects in docs/going-live-stripe.md first.
 STRIPE_API_VERSION = "2025-08-27.basil"
+
+
+# Fonix's refund host, as JakubOboza/fonix client/client.go names it (DEFAULT_URL_REFUND).
+FONIX_REFUND_URL = "https://refund.fonix.io"
 
 
 class Settings(BaseSettings):
@@ -29,11 +35,16 @@ class Settings(BaseSettings):
     aggregator_callback_token: str = "dev-aggregator-callback-token"
     aggregator_callback_ips: str = ""
     aggregator_dummy: bool = False
+    # Where refunds go: Fonix takes them on a host of their own (FONIX_REFUND_URL). Empty: that host when the
+    # aggregator is Fonix (a *.fonix.io URL), else the aggregator's URL (the simulator serves refunds too).
+    aggregator_refund_url: str = ""
     # Text-to-link: Twilio signs its webhooks with the account's auth token.
     twilio_auth_token: str = "dev-twilio-auth-token"
     # The webhook URL exactly as configured at Twilio (it signs that URL, query string included); empty means
     # the public URL + /webhooks/twilio/sms, with whatever query string the request came with.
     twilio_webhook_url: str = ""
+    # The long code's Messaging Service uses Twilio's Advanced Opt-Out, which answers HELP itself: we stay quiet.
+    twilio_advanced_opt_out: bool = False
 
     # Online donations. The defaults point at the local Stripe simulator (`everypenny simulator stripe`).
     stripe_api_base: str = "http://127.0.0.1:12111"
@@ -109,6 +120,14 @@ class Settings(BaseSettings):
     login_attempts_per_client: int = 20
     login_window_s: int = 600
     password_hash_concurrency: int = 2
+
+    @property
+    def refund_url(self) -> str:
+        """Where the aggregator takes refunds (see aggregator_refund_url)."""
+        if self.aggregator_refund_url:
+            return self.aggregator_refund_url
+        host = urlsplit(self.aggregator_url).hostname or ""
+        return FONIX_REFUND_URL if host == "fonix.io" or host.endswith(".fonix.io") else self.aggregator_url
 
 
 def get_settings() -> Settings:

@@ -1,4 +1,5 @@
-"""Refuse to serve anyone but this machine on development or weak secrets.
+"""Refuse to serve anyone but this machine on development or weak secrets, or with the aggregator's
+callbacks open to every address unless the operator says so.
 
 Every default secret is in the public source: with it anyone can post aggregator callbacks, forge Stripe
 events or mint Gift Aid links. So whenever the platform can be reached from elsewhere (a public URL that is
@@ -13,8 +14,12 @@ import ipaddress
 from dataclasses import dataclass
 from urllib.parse import urlsplit
 
+import structlog
+
 from everypenny.config import Settings
 from everypenny.domain.guessing import guessability
+
+log = structlog.get_logger(__name__)
 
 
 @dataclass(frozen=True)
@@ -40,6 +45,12 @@ PRODUCTION_SECRETS: tuple[Secret, ...] = (
     Secret("stripe_webhook_secret"),
     Secret("metrics_token"),
 )
+
+
+# Where Fonix's callbacks come from, as lindar-open/fonix-client lists them for charge reports: a deployment
+# names them (or others Fonix confirms) in EVERYPENNY_AGGREGATOR_CALLBACK_IPS, or writes ANY_ADDRESS on purpose.
+FONIX_CALLBACK_ADDRESSES = ("54.194.146.155", "54.194.13.190")
+ANY_ADDRESS = "any"
 
 
 class UnsafeSettings(RuntimeError):
@@ -91,9 +102,21 @@ def require_production_secrets(settings: Settings, bind_host: str | None = None)
     """Raises UnsafeSettings when other machines could reach a platform running on development or weak secrets:
     its public URL is not loopback, or it serves on `bind_host` (None: a process that serves nothing) and that
     is not loopback. Otherwise returns the problems a process that only this machine reaches may run with."""
-    problems = secret_problems(settings)
+    problems = secret_problems(settings) + callback_address_problems(settings)
     reachable = not is_loopback_url(settings.public_url) or (bind_host is not None and not is_loopback_host(bind_host))
     if problems and reachable:
         raise UnsafeSettings(problems)
+    if reachable and settings.aggregator_callback_ips.strip().lower() == ANY_ADDRESS:
+        log.warning("aggregator callbacks are taken from any address (EVERYPENNY_AGGREGATOR_CALLBACK_IPS=any): "
+                    "only the secret token in their URL keeps strangers out", fonix_publishes=FONIX_CALLBACK_ADDRESSES)
     return problems
+
+
+def callback_address_problems(settings: Settings) -> list[str]:
+    """Fonix signs no callback: a public deployment names the addresses they may come from, or says `any`."""
+    if settings.aggregator_callback_ips.strip():
+        return []
+    return [f"{variable('aggregator_callback_ips')} is empty: list the addresses the aggregator's callbacks come "
+            f"from (Fonix publishes {' and '.join(FONIX_CALLBACK_ADDRESSES)}; confirm the current ones with Fonix), "
+            f"or write `{ANY_ADDRESS}` to take them from every address"]
 

@@ -10,16 +10,25 @@ from pathlib import Path
 
 import pytest
 from fastapi.testclient import TestClient
+from structlog.testing import capture_logs
 from typer.testing import CliRunner
 
 from everypenny.config import Settings
 from everypenny.domain.guessing import guessability
 from everypenny.entrypoints.cli import app
 from everypenny.entrypoints.web import asgi
-from everypenny.production import PRODUCTION_SECRETS, UnsafeSettings, require_production_secrets, variable
+from everypenny.entrypoints.web.sms_webhooks import callback_networks
+from everypenny.production import (
+    FONIX_CALLBACK_ADDRESSES,
+    PRODUCTION_SECRETS,
+    UnsafeSettings,
+    require_production_secrets,
+    variable,
+)
 
 PUBLIC = "https://donate.example.org"
 STRONG = {secret.setting: secrets.token_urlsafe(32) for secret in PRODUCTION_SECRETS}
+FONIX_ADDRESSES = {"aggregator_callback_ips": ",".join(FONIX_CALLBACK_ADDRESSES)}
 
 
 @pytest.mark.parametrize("command", ["serve", "worker"])
@@ -41,7 +50,7 @@ def test_the_asgi_factory_refuses_a_public_url_on_default_secrets(monkeypatch):
 
 
 def test_a_short_secret_is_refused_and_only_the_weak_ones_are_named():
-    settings = Settings(public_url=PUBLIC, **{**STRONG, "secret_key": "short"})
+    settings = Settings(public_url=PUBLIC, **{**STRONG, **FONIX_ADDRESSES, "secret_key": "short"})
 
     with pytest.raises(UnsafeSettings) as refused:
         require_production_secrets(settings)
@@ -50,7 +59,27 @@ def test_a_short_secret_is_refused_and_only_the_weak_ones_are_named():
 
 
 def test_strong_secrets_on_a_public_url_are_accepted():
-    require_production_secrets(Settings(public_url=PUBLIC, **STRONG))
+    require_production_secrets(Settings(public_url=PUBLIC, **STRONG, **FONIX_ADDRESSES))
+
+
+def test_a_public_deployment_refuses_callbacks_open_to_every_address_naming_fonixs_addresses():
+    with pytest.raises(UnsafeSettings) as refused:
+        require_production_secrets(Settings(public_url=PUBLIC, **STRONG))
+
+    assert refused.value.problems == [
+        "EVERYPENNY_AGGREGATOR_CALLBACK_IPS is empty: list the addresses the aggregator's callbacks come from "
+        "(Fonix publishes 54.194.146.155 and 54.194.13.190; confirm the current ones with Fonix), or write `any` "
+        "to take them from every address"]
+
+
+def test_callbacks_from_any_address_on_purpose_start_with_a_warning_every_time():
+    settings = Settings(public_url=PUBLIC, **STRONG, aggregator_callback_ips="any")
+
+    for _ in range(2):
+        with capture_logs() as logs:
+            require_production_secrets(settings)
+        assert [entry["log_level"] for entry in logs if "any address" in entry["event"]] == ["warning"]
+    assert callback_networks("any") == callback_networks("") == ()
 
 
 @pytest.mark.parametrize("url", ["http://127.0.0.1:8000", "http://localhost:8000", "http://[::1]:8000"])
@@ -99,7 +128,8 @@ def test_the_demo_refuses_other_machines_on_the_development_defaults_before_star
 @pytest.mark.parametrize("weak", ["a" * 40, "abcdefghijklmnopqrstuvwxyzabcdefghijkl", "changeme" * 5,
                                   "0123456789" * 4, "Password1!" * 4])
 def test_a_long_secret_anyone_could_guess_is_refused_as_every_secret(weak):
-    settings = Settings(public_url=PUBLIC, **{secret.setting: weak for secret in PRODUCTION_SECRETS})
+    settings = Settings(public_url=PUBLIC, **{secret.setting: weak for secret in PRODUCTION_SECRETS},
+                        **FONIX_ADDRESSES)
 
     with pytest.raises(UnsafeSettings) as refused:
         require_production_secrets(settings)
@@ -112,7 +142,7 @@ def test_a_long_secret_anyone_could_guess_is_refused_as_every_secret(weak):
 def test_a_development_default_padded_with_spaces_is_still_the_development_default():
     padded = {secret.setting: Settings.model_fields[secret.setting].default + "   " for secret in PRODUCTION_SECRETS
               if Settings.model_fields[secret.setting].default}
-    settings = Settings(public_url=PUBLIC, **{**STRONG, **padded})
+    settings = Settings(public_url=PUBLIC, **{**STRONG, **FONIX_ADDRESSES, **padded})
 
     with pytest.raises(UnsafeSettings) as refused:
         require_production_secrets(settings)
@@ -154,7 +184,7 @@ def test_the_asgi_factory_on_development_secrets_serves_only_requests_to_a_loopb
 
 @pytest.mark.usefixtures(factory_database.__name__)
 def test_the_asgi_factory_on_strong_secrets_serves_every_address(monkeypatch):
-    for setting, value in STRONG.items():
+    for setting, value in {**STRONG, **FONIX_ADDRESSES}.items():
         monkeypatch.setenv(variable(setting), value)
 
     with TestClient(asgi.app(), base_url="http://192.0.2.10:8000") as from_elsewhere:

@@ -137,3 +137,17 @@ def test_the_adapter_raises_on_an_answer_cut_off_so_the_charge_is_asked_again():
     finally:
         server.shutdown()
         server.server_close()
+
+
+@pytest.mark.parametrize(("faults", "says"), [
+    ("lost-answers=5,bogus=3", "--faults: unknown fault 'bogus'"),
+    ("late-reports=200", "--faults: late-reports must be a share from 0 to 100"),
+])
+def test_the_simulator_command_refuses_bad_faults_with_a_clear_error_and_exit_status_2(faults, says):
+    from typer.testing import CliRunner
+
+    from everypenny.entrypoints.cli import app
+
+    result = CliRunner().invoke(app, ["simulator", "aggregator", "--faults", faults])
+
+    assert result.exit_code == 2 and says in result.output

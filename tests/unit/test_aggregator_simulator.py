@@ -98,14 +98,14 @@ def test_charges_follow_the_handset_and_are_idempotent_on_request_id():
 def test_the_api_refuses_a_wrong_key_and_incomplete_requests():
     api = TestClient(create_simulator_app(_simulator(RecordingApp())))
 
-    assert api.post("/v2/sendsms", data={"BODY": "hi"}).status_code == 401
+    assert api.post("/v2/sendsms", data={"BODY": "hi"}).status_code == 403  # lindar's client: a bad key
     response = api.post("/v2/sendsms", headers={"X-API-KEY": KEY}, data={"BODY": "hi"})
     assert response.status_code == 400
-    assert response.json() == {"failure": {"parameter": "NUMBERS", "failcode": "MISSING_PARAMETER"}}
+    assert response.json() == {"failure": {"parameter": "NUMBERS", "failcode": "IS_EMPTY"}}
     bad_id = api.post("/v2/chargemobile", headers={"X-API-KEY": KEY}, data={
         "NUMBERS": "447700900001", "AMOUNT": "500", "CURRENCY": "GBP", "REQUESTID": "has-dashes",
         "CHARGEDESCRIPTION": "Gift"})
-    assert bad_id.json() == {"failure": {"parameter": "REQUESTID", "failcode": "INVALID_PARAMETER"}}
+    assert bad_id.json() == {"failure": {"parameter": "REQUESTID", "failcode": "IS_INVALID"}}
 
 
 def test_dummy_requests_are_answered_and_change_nothing():

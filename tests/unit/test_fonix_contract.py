@@ -20,7 +20,14 @@ import pytest
 from fastapi.testclient import TestClient
 
 from everypenny.adapters.aggregator import fonix
-from everypenny.service_layer.text_giving_ports import ChargeOrder, MessageOrder, RefundOrder, RefundStatus
+from everypenny.service_layer.ports import NeverSucceeds
+from everypenny.service_layer.text_giving_ports import (
+    ChargeOrder,
+    MessageOrder,
+    MessageRefused,
+    RefundOrder,
+    RefundStatus,
+)
 from everypenny.simulators.aggregator import SimulatedAggregator, create_simulator_app
 
 RECORDED_MO = ("IFVERSION=201001&MONUMBER=447700900123&OPERATOR=o2-uk&DESTINATION=70141&BODY=SUN%C2%A35"
@@ -129,6 +136,30 @@ def test_a_refused_charge_fails_with_its_failcode_but_a_refused_key_is_retried()
     assert _answering(400, RECORDED_FAILURE, []).request_charge(ORDER).failcode == "INVALID_MSISDN (NUMBERS)"
     with pytest.raises(fonix.AggregatorRefused):
         _answering(401, RECORDED_FAILURE, []).request_charge(ORDER)
+    with pytest.raises(fonix.AggregatorRefused, match="refused our key"):  # lindar: 403, whatever its body
+        _answering(403, "Forbidden", []).request_charge(ORDER)
+
+
+# The failure answers the public clients show for parameters (lindar's FonixBadRequestException carries them).
+EMPTY_PARAMETER = '{"failure": {"parameter": "BODY", "failcode": "IS_EMPTY"}}'
+
+
+def test_a_message_fonix_refuses_with_a_4xx_is_never_retried_but_a_bad_key_is():
+    with pytest.raises(MessageRefused, match=r"HTTP 400 IS_EMPTY \(BODY\)") as refused:
+        _answering(400, EMPTY_PARAMETER, []).send_message(MessageOrder("m1", "447700900123", "70141", ""))
+    assert isinstance(refused.value, NeverSucceeds)
+    with pytest.raises(fonix.AggregatorRefused):
+        _answering(403, "", []).send_message(MessageOrder("m1", "447700900123", "70141", "hi"))
+
+
+def test_the_simulator_answers_empty_and_invalid_parameters_and_a_bad_key_as_the_clients_read_them(simulated):
+    _, api, _ = simulated
+
+    empty = api.post("/v2/sendsms", headers={"X-API-KEY": KEY}, data={"NUMBERS": "447700900123", "ORIGINATOR": "1"})
+    bad_key = api.post("/v2/sendsms", headers={"X-API-KEY": "wrong"}, data={})
+
+    assert (empty.status_code, empty.text) == (400, '{"failure": {"parameter": "BODY", "failcode": "IS_EMPTY"}}')
+    assert bad_key.status_code == 403
     with pytest.raises(fonix.FonixUnavailable):
         _answering(503, "busy", []).request_charge(ORDER)
     with pytest.raises(fonix.BadAnswer):
@@ -144,7 +175,39 @@ def test_dummy_mode_sends_dummy_yes_on_every_call():
 
     assert txguid == "7CDEB38F-4370-18FD-D7CE-329F21B99209"
     assert _form(seen[0].content.decode()) == {"NUMBERS": "447700900123", "ORIGINATOR": "70141",
-                                               "BODY": "Help: ...", "DUMMY": "yes"}
+                                               "BODY": "Help: ...", "DUMMY": "yes", "REQUESTID": "m1"}
+
+
+# client/sendsms.go's example: `-d REQUESTID=F21B992E9257936E3D2F7CDEB38F217C`; client/handlers.go's DrHandler
+# reads REQUESTID from the delivery report.
+RECORDED_DELIVERY_REPORT_WITH_ID = RECORDED_DELIVERY_REPORT + "&REQUESTID=F21B992E9257936E3D2F7CDEB38F217C"
+
+
+def test_the_adapter_sends_our_request_id_with_a_message_and_reads_it_back_from_the_delivery_report():
+    seen: list[httpx.Request] = []
+    _answering(200, RECORDED_SEND_ANSWER, seen).send_message(
+        MessageOrder("F21B992E9257936E3D2F7CDEB38F217C", "447700900123", "70141", "Help: ..."))
+
+    assert _form(seen[0].content.decode())["REQUESTID"] == "F21B992E9257936E3D2F7CDEB38F217C"
+    report = fonix.read_delivery_report(_form(RECORDED_DELIVERY_REPORT_WITH_ID))
+    assert (report.request_id, report.txguid) == ("F21B992E9257936E3D2F7CDEB38F217C",
+                                                  "7CDEB38F-4370-18FD-D7CE-329F21B99209")
+    assert fonix.read_delivery_report(_form(RECORDED_DELIVERY_REPORT)).request_id is None
+
+
+def test_the_simulator_echoes_a_messages_request_id_in_its_delivery_report(simulated):
+    simulator, api, recorder = simulated
+
+    message = {"NUMBERS": "447700900123", "ORIGINATOR": "70141", "BODY": "hi"}
+    api.post("/v2/sendsms", headers={"X-API-KEY": KEY},
+             data={**message, "REQUESTID": "F21B992E9257936E3D2F7CDEB38F217C"})
+    bad = api.post("/v2/sendsms", headers={"X-API-KEY": KEY}, data={**message, "REQUESTID": "not-letters!"})
+    simulator.deliver_due()
+
+    [delivery] = _callbacks(recorder, "delivery-report")
+    assert _shape(delivery) == _shape(_form(RECORDED_DELIVERY_REPORT_WITH_ID))
+    assert delivery["REQUESTID"] == "F21B992E9257936E3D2F7CDEB38F217C"
+    assert bad.json() == {"failure": {"parameter": "REQUESTID", "failcode": "IS_INVALID"}}
 
 
 @pytest.mark.parametrize("outcome", ["success", "pending", "failure"])
@@ -260,3 +323,37 @@ def test_the_simulator_is_written_apart_from_the_adapter():
     imported = {node.module for node in ast.walk(ast.parse(source.read_text()))
                 if isinstance(node, ast.ImportFrom) and node.module}
     assert not any(name.startswith(("everypenny.adapters", "everypenny.service_layer")) for name in imported)
+
+
+# ---- refunds go to Fonix's refund host (JakubOboza/fonix client/client.go, DEFAULT_URL_REFUND) ---------------
+
+def test_refunds_go_to_the_refund_host_and_charges_to_the_api_host():
+    seen: list[httpx.Request] = []
+
+    def answer(request: httpx.Request) -> httpx.Response:
+        seen.append(request)
+        return httpx.Response(200, text=RECORDED_REFUND if request.url.path == "/v2/refund" else RECORDED_CHARGE_ANSWER)
+
+    aggregator = fonix.FonixAggregator("https://sonar.fonix.io", KEY, client=httpx.Client(
+        transport=httpx.MockTransport(answer)), refund_url="https://refund.fonix.io")
+    aggregator.request_charge(ORDER)
+    aggregator.refund(RefundOrder("EPC5K2M9Q1RF", "447700900123", "r-4-F21B992E9257936E3D2F7CDEB38F217C"))
+
+    assert [str(request.url) for request in seen] == ["https://sonar.fonix.io/v2/chargemobile",
+                                                      "https://refund.fonix.io/v2/refund"]
+
+
+@pytest.mark.parametrize(("environment", "refund_url"), [
+    ({"EVERYPENNY_AGGREGATOR_URL": "https://sonar.fonix.io"}, "https://refund.fonix.io"),
+    ({"EVERYPENNY_AGGREGATOR_URL": "http://127.0.0.1:8001"}, "http://127.0.0.1:8001"),
+    ({"EVERYPENNY_AGGREGATOR_URL": "https://sonar.fonix.io",
+      "EVERYPENNY_AGGREGATOR_REFUND_URL": "https://refunds.example"}, "https://refunds.example"),
+])
+def test_the_refund_host_is_fonixs_own_unless_the_aggregator_is_the_simulator_or_another_is_set(
+        monkeypatch, environment, refund_url):
+    from everypenny.config import Settings
+
+    for name, value in environment.items():
+        monkeypatch.setenv(name, value)
+
+    assert Settings().refund_url == refund_url

@@ -39,6 +39,7 @@ def test_a_bare_keyword_takes_the_default_amount_or_asks_for_one():
 @pytest.mark.parametrize(("body", "intent"), [
     ("STOP", OptOut(everything=False)), ("stop", OptOut(False)), ("Stop.", OptOut(False)),
     ("STOP SUN", OptOut(False)), ("STOPALL", OptOut(True)), ("unsubscribe", OptOut(True)),
+    ("STOP ALL", OptOut(True)), ("stop all.", OptOut(True)),
     ("START", OptIn("START")), ("yes", OptIn("YES")), ("HELP", Help()), ("info", Help()),
 ])
 def test_the_words_uk_donors_expect(body, intent):

@@ -159,7 +159,7 @@ def test_the_first_final_report_wins_and_a_contradiction_is_noted():
     ("INSUFFICIENT_FUNDS", FailureFamily.NO_CREDIT), ("TEMPORARY_BARRED", FailureFamily.BARRED),
     ("MAX_SPEND_MSISDN", FailureFamily.SPEND_CAP), ("OPERATOR_SRV_MONTHLY_MAX_SPEND", FailureFamily.SPEND_CAP),
     ("OPERATOR_SRV_TYPE_WEEKLY_MAX_SPEND", FailureFamily.SPEND_CAP),
-    ("SECTOR_NOT_ALLOWED", FailureFamily.NOT_SUPPORTED),
+    ("SECTOR_NOT_ALLOWED", FailureFamily.NOT_NOW), ("PAYM_MNO_SPEND_LIMIT", FailureFamily.SPEND_CAP),
     ("insufficient_funds", FailureFamily.NO_CREDIT), ("SOMETHING_NEW", FailureFamily.OTHER),
 ])
 def test_fonix_failure_codes_fall_into_families_and_unknown_ones_into_other(code, family):

@@ -34,7 +34,7 @@ class NeedsAmount:
 
 @dataclass(frozen=True)
 class OptOut:
-    """STOP stops this appeal's texts; STOPALL and UNSUBSCRIBE stop every text from the number."""
+    """STOP stops this appeal's texts; STOPALL (or STOP ALL) and UNSUBSCRIBE stop every appeal's on the number."""
 
     everything: bool
 
@@ -86,9 +86,11 @@ def parse(body: str, keywords: tuple[Keyword, ...]) -> Intent:
     """What the text asks for, read against the keywords of the number it was sent to."""
     text = _normalise(body)
     first_word = _TRAILING_PUNCTUATION.sub("", text.split(maxsplit=1)[0]) if text else ""
+    compact = _TRAILING_PUNCTUATION.sub("", _IGNORED.sub("", text))
+    if compact == "STOPALL":  # "STOP ALL" too, as PhonepayPlus' consumer guidance writes it
+        return COMMANDS[compact]
     if first_word in COMMANDS:
         return COMMANDS[first_word]
-    compact = _TRAILING_PUNCTUATION.sub("", _IGNORED.sub("", text))
     for keyword in sorted(keywords, key=lambda k: len(k.word), reverse=True):
         if compact.startswith(keyword.word):
             return _donation(keyword, compact[len(keyword.word):])

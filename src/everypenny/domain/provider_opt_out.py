@@ -22,6 +22,7 @@ from dataclasses import dataclass
 
 TWILIO_OPT_OUT = frozenset({"STOP", "STOPALL", "UNSUBSCRIBE", "END", "QUIT", "CANCEL", "OPTOUT", "REVOKE"})
 TWILIO_OPT_IN = frozenset({"START", "YES", "UNSTOP"})
+TWILIO_HELP = frozenset({"HELP", "INFO"})  # Advanced Opt-Out's default help words
 _OPT_OUT_TYPES = {"STOP": False, "START": True}  # HELP changes no consent
 SOURCE_PREFIX = "twilio:"  # how the consents recorded from these words begin
 
@@ -44,3 +45,9 @@ def twilio_consent_change(body: str, opt_out_type: str | None) -> ConsentChange 
     if word in TWILIO_OPT_OUT | TWILIO_OPT_IN:
         return ConsentChange(word in TWILIO_OPT_IN, f"{SOURCE_PREFIX}{word}")
     return None
+
+
+def twilio_answers_help(body: str, opt_out_type: str | None) -> bool:
+    """Whether Twilio's Advanced Opt-Out has answered this text as a help request (OptOutType=HELP, or a help
+    word alone), so a reply of ours would be the donor's second."""
+    return (opt_out_type or "").strip().upper() == "HELP" or body.strip().upper() in TWILIO_HELP

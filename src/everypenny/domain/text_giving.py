@@ -171,22 +171,23 @@ class FailureFamily(StrEnum):
     NO_CREDIT = "no_credit"
     BARRED = "barred"
     SPEND_CAP = "spend_cap"
-    NOT_SUPPORTED = "not_supported"
+    NOT_NOW = "not_now"
     OTHER = "other"
 
     @classmethod
     def of(cls, code: str) -> FailureFamily:
-        """Fonix's codes (INSUFFICIENT_FUNDS, TEMPORARY_BARRED, MAX_SPEND_MSISDN, OPERATOR_SRV_*_MAX_SPEND,
-        SECTOR_NOT_ALLOWED, ...); a code no list has is OTHER, never an error."""
+        """Fonix's codes as the public clients and integrators list them (INSUFFICIENT_FUNDS, TEMPORARY_BARRED,
+        MAX_SPEND_MSISDN, OPERATOR_SRV_*_MAX_SPEND, PAYM_MNO_SPEND_LIMIT: a spend cap; SECTOR_NOT_ALLOWED, which
+        O2 uses for "temporarily unavailable": the network cannot take it now); a code no list has is OTHER."""
         code = code.strip().upper()
         if code == "INSUFFICIENT_FUNDS":
             return cls.NO_CREDIT
         if "BARRED" in code:
             return cls.BARRED
-        if "MAX_SPEND" in code:
+        if "MAX_SPEND" in code or code == "PAYM_MNO_SPEND_LIMIT":
             return cls.SPEND_CAP
         if code == "SECTOR_NOT_ALLOWED":
-            return cls.NOT_SUPPORTED
+            return cls.NOT_NOW
         return cls.OTHER
 
 
@@ -195,7 +196,7 @@ FAILURE_EXPLANATIONS = {
     FailureFamily.NO_CREDIT: "there was not enough pay-as-you-go credit on this phone",
     FailureFamily.BARRED: "this number is barred from premium or donation texts",
     FailureFamily.SPEND_CAP: "this number has reached its network spending limit",
-    FailureFamily.NOT_SUPPORTED: "your network does not take text donations",
+    FailureFamily.NOT_NOW: "your network cannot take this donation just now",
     FailureFamily.OTHER: "your network could not take the donation",
 }
 

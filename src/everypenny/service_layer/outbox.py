@@ -24,7 +24,7 @@ import structlog
 
 from everypenny import instruments
 from everypenny.domain.redaction import redact_secrets
-from everypenny.service_layer.ports import OutboxTask
+from everypenny.service_layer.ports import NeverSucceeds, OutboxTask
 from everypenny.service_layer.unit_of_work import Transaction, UnitOfWorkFactory
 
 
@@ -281,12 +281,13 @@ class OutboxWorker:
             instruments.worker_tasks_done.labels(topic).inc(len(topic_tasks))
 
     def _retry_later(self, task: OutboxTask, error: Exception) -> None:
-        """Backs off and tries again; after max_attempts the task is parked, so work that can never succeed
-        (poison) stops costing retries and waits on the desk for an admin to retry or dismiss it."""
+        """Backs off and tries again; after max_attempts, or at once when the error says it never can succeed
+        (NeverSucceeds), the task is parked, so poison work stops costing retries and waits on the desk for an
+        admin to retry or dismiss it."""
         reason = redact_secrets(repr(error))
         instruments.worker_task_failures.labels(task.topic).inc()
         with self.uow_factory() as uow:
-            if task.attempts >= self.max_attempts:
+            if task.attempts >= self.max_attempts or isinstance(error, NeverSucceeds):
                 log.error("outbox task parked after repeated failures", task_id=task.id, topic=task.topic,
                           attempts=task.attempts, error=reason)
                 uow.outbox.park(task.id, reason)

@@ -16,6 +16,11 @@ from everypenny.domain.ledger import AppealTotals, Transfer, TransferKind, Trans
 from everypenny.domain.payouts import Payout
 
 
+class NeverSucceeds(Exception):
+    """A provider refused the request itself: repeating it can never succeed, so the outbox parks its task at
+    once, with this as its reason, for an admin to look at (rather than retrying it for hours)."""
+
+
 class DuplicateKey(Exception):
     """Another writer stored the same unique key first; re-read and decide again."""
 

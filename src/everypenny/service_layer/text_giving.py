@@ -29,7 +29,7 @@ re-posting triggered by a provider's retry.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from concurrent.futures import Executor, ThreadPoolExecutor
 from dataclasses import asdict, dataclass, replace
 from datetime import UTC, datetime, timedelta
@@ -46,6 +46,7 @@ from everypenny.domain.keywords import Donate, Help, NeedsAmount, OptIn, OptOut,
 from everypenny.domain.ledger import TransferRequest
 from everypenny.domain.money import format_pence
 from everypenny.domain.provider_opt_out import SOURCE_PREFIX as TWILIO_CONSENTS
+from everypenny.domain.provider_opt_out import twilio_answers_help as answered_by_twilio
 from everypenny.domain.provider_opt_out import twilio_consent_change
 from everypenny.domain.text_giving import (
     ChargeStatus,
@@ -202,12 +203,13 @@ def _delivery_report_id(txguid: str, status: str) -> str:
 
 
 def reply_by_link(uow: UnitOfWork, text: InboundText, donor_links: DonorLinks,
-                  opt_out_type: str | None = None) -> list[str]:
+                  opt_out_type: str | None = None, twilio_answers_help: bool = False) -> list[str]:
     """Text-to-link: answers inline (TwiML). A replayed message gets the same answer and changes nothing.
 
     Twilio answers its own opt-out and opt-in words and blocks our texts to a phone that opted out there
     (domain/provider_opt_out.py): those words are recorded as consent changes and get no reply from us, and
-    a phone Twilio blocks gets none either until it opts back in.
+    a phone Twilio blocks gets none either until it opts back in. With Advanced Opt-Out
+    (`twilio_answers_help`), Twilio answers HELP too, and we send no second answer.
     """
     with uow:
         if uow.inbox.accept(text.provider, text.message_id, "mo", asdict(text)):
@@ -215,7 +217,9 @@ def reply_by_link(uow: UnitOfWork, text: InboundText, donor_links: DonorLinks,
             contact = _uk_mobile_or_none(text.msisdn) or text.msisdn
             change = twilio_consent_change(text.body, opt_out_type)
             if change is not None:
-                batch.record_opt_out(contact, not change.granted, change.source, None)
+                batch.record_opt_out(contact, not change.granted, change.source, (None,))
+            elif twilio_answers_help and answered_by_twilio(text.body, opt_out_type):
+                log.info("no reply: Twilio's Advanced Opt-Out answered HELP", message_id=text.message_id)
             elif uow.consents.current_from(contact, Medium.SMS, TWILIO_CONSENTS) is False:
                 log.info("no reply: Twilio blocks texts to this phone until it opts back in",
                          message_id=text.message_id)
@@ -286,11 +290,13 @@ class _TextBatch:
         if self._consent is not None:
             self._consent[contact] = granted
 
-    def record_opt_out(self, contact: str, opted_out: bool, source: str, appeal: str | None,
+    def record_opt_out(self, contact: str, opted_out: bool, source: str, appeals: Iterable[str | None],
                        wording: ConsentWording | None = None) -> None:
-        """An opt-out word (STOP) or opt back in (START, or YES where the appeal asks for it): a consent, and the
-        suppression list, which outlives erasure (ICO, direct marketing guidance: suppression lists)."""
-        self.record_consent(contact, not opted_out, source, appeal, wording)
+        """An opt-out word (STOP) or opt back in (START, or YES where the appeal asks for it): a consent for each
+        of the appeals it speaks to (None: the provider's, for every appeal), and the suppression list, which
+        outlives erasure (ICO, direct marketing guidance: suppression lists)."""
+        for appeal in appeals:
+            self.record_consent(contact, not opted_out, source, appeal, wording)
         mark = ContactMark(contact, Medium.SMS, MarkKind.SUPPRESSED, opted_out, source, _now())
         self.marks.append(mark)
         if self._marks is not None:
@@ -354,11 +360,12 @@ def _handle_text(batch: _TextBatch, text: InboundText, donor_links: DonorLinks, 
     contact = phone or text.msisdn
 
     if isinstance(intent, OptOut):
-        batch.record_opt_out(contact, True, "sms:STOPALL" if intent.everything else "sms:STOP",
-                             None if intent.everything else appeal.slug)
+        # STOP ALL stops every appeal on the number texted (PhonepayPlus' consumer guidance): a record for each.
+        stopped_appeals = dict.fromkeys(a.slug for a, _ in on_number) if intent.everything else (appeal.slug,)
+        batch.record_opt_out(contact, True, "sms:STOPALL" if intent.everything else "sms:STOP", stopped_appeals)
         reply("reply", stopped(appeal, intent.everything))
     elif isinstance(intent, OptIn):
-        batch.record_opt_out(contact, False, f"sms:{intent.word}", appeal.slug, appeal.consent_wording)
+        batch.record_opt_out(contact, False, f"sms:{intent.word}", (appeal.slug,), appeal.consent_wording)
         reply("reply", started(appeal))
     elif isinstance(intent, Help):
         reply("reply", help_text(appeal))
@@ -643,8 +650,11 @@ def _withdraw_failure_notices(tx: Transaction, overturned: Sequence[SettledCharg
     notices = [message.request_id for one in overturned
                for message in tx.texts.replies_to(one.donation.metadata["message_id"])
                if is_failure_notice(message, one.charge.request_id)]
-    if withdrawn := tx.texts.set_message_statuses(notices, MessageStatus.FAILED, FAILURE_NOTICE_WITHDRAWN,
-                                                  only_if=MessageStatus.QUEUED) if notices else set():
+    if not notices:
+        return
+    withdrawn = tx.texts.set_message_statuses(notices, MessageStatus.FAILED, FAILURE_NOTICE_WITHDRAWN,
+                                              only_if=MessageStatus.QUEUED)
+    if withdrawn:
         log.info("failure notices withdrawn: the charges went through", request_ids=sorted(withdrawn))
     if already := sorted(set(notices) - withdrawn):
         log.warning("a donor was told a charge failed before its report said it went through", request_ids=already)
@@ -721,9 +731,11 @@ def mark_sent(tx: Transaction, txguids: dict[str, str]) -> None:
 def apply_delivery_reports(tx: Transaction, payloads: list[dict[str, Any]]) -> None:
     """A message's last report in the batch is the one that stands, as if they were applied in turn.
 
-    Fonix often reports a message before we have recorded the id it gave it (the report races our record of
-    its answer). Such a report changes nothing here and is not retried: it waits in the inbox, and recording
-    the id applies it (`_apply_reports_waiting_for`). A report for an id we never record (a message sent
+    A report that echoes our REQUESTID (we send one with every message) finds its message by it, whether or
+    not we have recorded the id Fonix gave the message. One without finds it by that id (`txguid`): Fonix
+    may report a message before we have recorded it (the report races our record of its answer). Such a
+    report changes nothing here and is not retried: it waits in the inbox, and recording the id applies it
+    (`_apply_reports_waiting_for`). A report for an id we never record (a message sent
     again after a crash, whose first answer was lost) is logged and left. On PostgreSQL a report worked in
     the instant between our reading the inbox and committing the id would leave its message 'sent'."""
     _apply_delivery_statuses(tx, [DeliveryReport(**payload) for payload in payloads])
@@ -731,14 +743,16 @@ def apply_delivery_reports(tx: Transaction, payloads: list[dict[str, Any]]) -> N
 
 def _apply_delivery_statuses(tx: Transaction, reports: list[DeliveryReport]) -> None:
     last = {report.txguid: report for report in reports}
-    by_outcome: dict[tuple[MessageStatus, str | None], list[str]] = {}
+    by_outcome: dict[tuple[MessageStatus, str | None, bool], list[str]] = {}
     for report in last.values():
         status = MessageStatus.DELIVERED if report.status == MessageStatus.DELIVERED.value else MessageStatus.FAILED
-        by_outcome.setdefault((status, report.detail), []).append(report.txguid)
+        by_outcome.setdefault((status, report.detail, bool(report.request_id)), []).append(
+            report.request_id or report.txguid)
     updated: set[str] = set()
-    for (status, detail), txguids in by_outcome.items():
-        updated |= tx.texts.set_statuses_by_txguid(txguids, status, detail)
-    if unknown := [txguid for txguid in last if txguid not in updated]:
+    for (status, detail, by_request_id), keys in by_outcome.items():
+        updated |= (tx.texts.set_message_statuses(keys, status, detail) if by_request_id
+                    else tx.texts.set_statuses_by_txguid(keys, status, detail))
+    if unknown := [key for key in (r.request_id or r.txguid for r in last.values()) if key not in updated]:
         log.info("delivery reports for messages not recorded yet wait in the inbox", count=len(unknown))
 
 

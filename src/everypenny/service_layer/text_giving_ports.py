@@ -9,6 +9,7 @@ from enum import StrEnum
 from typing import Protocol
 
 from everypenny.domain.text_giving import Given, MessageStatus, OutboundText, SmsCharge
+from everypenny.service_layer.ports import NeverSucceeds
 
 AGGREGATOR = "aggregator"  # the provider its callbacks are stored under
 
@@ -44,6 +45,7 @@ class DeliveryReport:
     txguid: str  # the aggregator's id for the message, from its answer when it took it
     status: str  # "delivered" or "failed"
     detail: str | None = None
+    request_id: str | None = None  # ours, echoed when we sent one (Fonix's REQUESTID)
 
 
 # What the aggregator's callbacks tell us, as its adapter reads them from its wire format.
@@ -134,6 +136,10 @@ class RefundAnswer:
     status: RefundStatus
     detail: str = ""  # the aggregator's status code and text
     refunded_pence: int | None = None
+
+
+class MessageRefused(NeverSucceeds):
+    """The aggregator refused a message itself (a 4xx answer with its failcode): parked with that reason."""
 
 
 class AggregatorRefused(Exception):

@@ -173,7 +173,7 @@ def _failure(status: int, parameter: str, code: str) -> Answer:
 def _check(fields: dict[str, str], *names: str) -> Answer | None:
     for name in names:
         if not fields.get(name, "").strip():
-            return _failure(400, name, "MISSING_PARAMETER")
+            return _failure(400, name, "IS_EMPTY")
     return None
 
 
@@ -241,11 +241,11 @@ class SimulatedAggregator:
         if problem:
             return problem
         if not fields["AMOUNT"].isdigit() or int(fields["AMOUNT"]) <= 0:
-            return _failure(400, "AMOUNT", "INVALID_PARAMETER")
+            return _failure(400, "AMOUNT", "IS_INVALID")
         if fields["CURRENCY"] != "GBP":
-            return _failure(400, "CURRENCY", "INVALID_PARAMETER")
+            return _failure(400, "CURRENCY", "IS_INVALID")
         if not _REQUEST_ID.match(fields["REQUESTID"]):
-            return _failure(400, "REQUESTID", "INVALID_PARAMETER")
+            return _failure(400, "REQUESTID", "IS_INVALID")
         if fields.get("DUMMY", "").lower() == "yes":
             return 200, {"success": {"txguid": _txguid(), "numbers": "1", "encoding": "gsm"}}
         request_id, amount = fields["REQUESTID"], int(fields["AMOUNT"])
@@ -313,17 +313,23 @@ class SimulatedAggregator:
         return None
 
     def send(self, fields: dict[str, str]) -> Answer:
-        """`/v2/sendsms`: every call is a new message (Fonix's sendsms takes no request id)."""
+        """`/v2/sendsms`: every call is a new message; an optional REQUESTID (JakubOboza/fonix client/sendsms.go)
+        is echoed in its delivery report."""
         problem = _check(fields, "NUMBERS", "ORIGINATOR", "BODY")
         if problem:
             return problem
+        request_id = fields.get("REQUESTID", "")
+        if request_id and not _REQUEST_ID.match(request_id):
+            return _failure(400, "REQUESTID", "IS_INVALID")
         txguid = _txguid()
         if fields.get("DUMMY", "").lower() != "yes":
             with self._lock:
-                self._deliver(self.handset(fields["NUMBERS"]), txguid, fields["ORIGINATOR"], fields["BODY"])
+                self._deliver(self.handset(fields["NUMBERS"]), txguid, fields["ORIGINATOR"], fields["BODY"],
+                              request_id=request_id)
         return 200, {"success": {"txguid": txguid, "numbers": "1", "smsparts": "1", "encoding": "gsm"}}
 
-    def _deliver(self, handset: Handset, txguid: str, sender: str, body: str, reported: bool = True) -> None:
+    def _deliver(self, handset: Handset, txguid: str, sender: str, body: str, reported: bool = True,
+                 request_id: str = "") -> None:
         """A message reaches the handset (unless no network knows it) and, unless another report stands for it,
         its delivery report is queued."""
         message = {"txguid": txguid, "from": sender, "to": handset.msisdn, "body": body, "received_at": _stamp()}
@@ -336,7 +342,7 @@ class SimulatedAggregator:
                 "IFVERSION": IFVERSION, "OPERATOR": handset.profile.operator, "MONUMBER": handset.msisdn,
                 "DESTINATION": sender, "STATUSCODE": "UNDELIVERED" if unknown else DELIVERED,
                 "STATUSTEXT": "Unknown subscriber" if unknown else "Delivered", "STATUSTIME": _stamp(),
-                "GUID": txguid})
+                "GUID": txguid, **({"REQUESTID": request_id} if request_id else {})})
 
     def refund(self, fields: dict[str, str]) -> Answer:
         """`/v2/refund`: gives a charge back whole; idempotent on REQUESTID."""
@@ -493,7 +499,7 @@ def create_simulator_app(simulator: SimulatedAggregator) -> ASGIApp:
 
     def api(headers: list[tuple[bytes, bytes]], body: bytes, handle: Callable[[dict[str, str]], Answer]) -> Answer:
         if dict(headers).get(key_header, b"").decode("latin-1") != simulator.api_key:
-            return _failure(401, KEY_HEADER, "UNAUTHORIZED")
+            return _failure(403, KEY_HEADER, "IS_INVALID")  # lindar's client: 403 is a bad key
         try:
             fields = dict(parse_qsl(body.decode("utf-8"), keep_blank_values=True))
         except UnicodeDecodeError:

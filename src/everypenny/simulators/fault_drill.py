@@ -160,7 +160,8 @@ def audit(database_url: str, run: SpikeRun, figures: SpikeFigures, counted: list
 def _receipt_problems(simulator: SimulatedAggregator, charged: dict[str, dict[str, str | int]]) -> list[str]:
     """Each charge that went through reached its handset with exactly one receipt (sent with the charge, which
     is idempotent on its request id), a failed one with none; and each handset with a failed charge got its
-    failure notice. A free message (sendsms takes no request id) may come twice after a crash, never not at all."""
+    failure notice. A free message (sendsms is not known to de-duplicate) may come twice after a crash, never
+    not at all."""
     problems = []
     notices_due: Counter = Counter()
     for request_id, record in charged.items():

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import pytest
 from sms_harness import count_rows, load_seed_variant
+from sqlalchemy import select
 
-from everypenny.adapters.db.schema import consents, sms_outbound
+from everypenny.adapters.db.schema import appeals, consents, sms_outbound
 from everypenny.domain.donation import DonationStatus, Medium
 from everypenny.domain.text_giving import ChargeStatus, MessageStatus
 
@@ -197,7 +198,7 @@ def test_help_gives_the_helpline_and_terms_and_charges_nothing(texts, word):
 @pytest.mark.parametrize(("number", "body", "says"), [
     (PAYG_5, "SUN10", "not enough pay-as-you-go credit"),
     (BARRED, "SUN5", "barred from premium or donation texts"),
-    (NO_DONATIONS_NETWORK, "SUN5", "your network does not take text donations"),
+    (NO_DONATIONS_NETWORK, "SUN5", "your network cannot take this donation just now"),
 ])
 def test_each_failure_reason_is_explained_voided_and_never_counted(texts, number, body, says):
     replies = texts.text(number, body)
@@ -287,3 +288,22 @@ def test_the_help_reply_links_the_privacy_notice(texts):
     replies = texts.text(EE, "HELP")
 
     assert "Privacy: https://www.redcross.org.uk/privacy-policy" in " ".join(replies)
+
+
+def _second_appeal_on_the_shortcode(definition) -> None:
+    definition.update(slug="ukraine-two", name="A second appeal")
+    definition["sms"]["shortcodes"] = [{"number": "70141", "billing": "carrier",
+                                        "keywords": [{"word": "AID", "amounts_pence": [500]}]}]
+
+
+@pytest.mark.parametrize("words", ["STOP ALL", "STOPALL"])
+def test_stop_all_on_a_shortcode_opts_out_of_every_appeal_on_it(texts, platform, words):
+    load_seed_variant(platform, _second_appeal_on_the_shortcode)
+
+    [reply] = texts.text(EE, words)
+
+    assert "any charity on this number" in reply
+    with platform.engine.connect() as connection:
+        stopped = connection.execute(select(appeals.c.slug, consents.c.granted, consents.c.source).join(
+            appeals, appeals.c.id == consents.c.appeal_id).order_by(appeals.c.slug)).all()
+    assert stopped == [("sun-ukraine-fund", False, "sms:STOPALL"), ("ukraine-two", False, "sms:STOPALL")]

@@ -226,6 +226,20 @@ def test_a_delivery_report_that_beats_our_record_of_the_message_is_applied_once_
         assert uow.outbox.depth() == 0  # nothing left retrying
 
 
+def test_a_delivery_report_that_echoes_our_request_id_finds_its_message_before_its_id_is_recorded(texts, platform):
+    texts.text(EE, "HELP")
+    with platform.engine.begin() as connection:  # as if Fonix's answer to sendsms were not recorded yet
+        connection.execute(sms_outbound.update().values(status="sent", txguid=None))
+        request_id = connection.execute(sms_outbound.select()).one().request_id
+
+    texts.callback("delivery-report", {"GUID": "r-4-NOTRECORDED", "STATUSCODE": "DELIVERED",
+                                       "REQUESTID": request_id})
+    texts.settle()
+
+    with platform.engine.connect() as connection:
+        assert connection.execute(sms_outbound.select()).one().status == "delivered"
+
+
 def test_a_delivery_report_for_a_message_we_never_recorded_is_kept_but_not_retried(texts):
     response = texts.callback("delivery-report", {"GUID": "r-4-NEVERSENT", "STATUSCODE": "DELIVERED"})
     texts.settle()
@@ -251,3 +265,19 @@ def test_a_charge_the_aggregator_refuses_for_good_fails_the_gift_with_its_code(p
     assert texts.totals()["pending_pence"] == 0
     with platform.uow() as uow:
         assert uow.outbox.depth() == 0  # not retried: the same request can never succeed
+
+
+def test_a_message_the_aggregator_refuses_with_a_4xx_is_parked_with_its_reason_at_once(platform, client, seed_appeal,
+                                                                                       monkeypatch):
+    monkeypatch.setattr(SimulatedAggregator, "send", lambda self, fields: (
+        400, {"failure": {"parameter": "ORIGINATOR", "failcode": "IS_INVALID"}}))
+    texts = _harness(platform, client, Delivery())
+
+    texts.text(EE, "HELP")
+
+    with platform.engine.connect() as connection:
+        [(attempts, parked, error)] = connection.execute(
+            outbox_tasks.select().with_only_columns(outbox_tasks.c.attempts, outbox_tasks.c.parked_at,
+                                                    outbox_tasks.c.last_error)
+            .where(outbox_tasks.c.topic == "sms.send")).all()
+    assert attempts == 1 and parked is not None and "IS_INVALID (ORIGINATOR)" in error

@@ -138,3 +138,14 @@ def test_the_signature_covers_the_configured_url_with_its_query_string(texts):
     assert with_query.status_code == 200 and as_configured.status_code == 200
     assert query_not_signed.status_code == 403 and another_query.status_code == 403
     assert count_rows(platform, inbox_messages) == 2
+
+
+def test_with_advanced_opt_out_twilio_answers_help_and_we_send_no_second_reply(texts):
+    texts.platform.settings.twilio_advanced_opt_out = True
+
+    help_ = texts.twilio(DONOR, "HELP", sid="SM" + "8" * 32, extra={"OptOutType": "HELP"})
+    info = texts.twilio(DONOR, "info", sid="SM" + "8" * 31 + "a")
+    keyword = texts.twilio(DONOR, "SUN5", sid="SM" + "8" * 31 + "b")
+
+    assert _messages(help_) == [] == _messages(info)
+    assert "Tap to give £5" in " ".join(_messages(keyword))

@@ -13,8 +13,9 @@ receipts. `/v2/sendsms` sends a free message. `/v2/refund` gives a charge back. 
 
 Fonix's callbacks to us (MO texts, charge reports, delivery reports) are form-encoded and unsigned: the
 webhooks check a secret in the URL and the source address instead (entrypoints/web/sms_webhooks.py).
-A charge report carries our `REQUESTID`; a delivery report carries only the `GUID` (`txguid`) Fonix gave the
-message it reports on. Fields longer than we store are cut here, at the edge.
+A charge report carries our `REQUESTID`; a delivery report carries the `GUID` (`txguid`) Fonix gave the
+message it reports on and, since we send one with every message, our `REQUESTID` (client/sendsms.go).
+Fields longer than we store are cut here, at the edge.
 
 Calls go over a few keep-alive connections (http.client) that many threads share: a worker makes its charge
 calls side by side, and httpx spends about three times the CPU per call (a cost every text gift pays once).
@@ -44,6 +45,7 @@ from everypenny.service_layer.text_giving_ports import (
     DeliveryReport,
     InboundText,
     MessageOrder,
+    MessageRefused,
     RefundAnswer,
     RefundOrder,
     RefundStatus,
@@ -56,9 +58,12 @@ REFUND_PATH = "/v2/refund"
 GUID_LENGTH = 80
 NUMBER_LENGTH = 20
 DETAIL_LENGTH = 200
+# A bad key, as lindar-open/fonix-client's BaseFonixResource reads it (FonixNotAuthorizedException).
+BAD_KEY_STATUS = 403
 # HTTP statuses whose failure is ours to fix or Fonix's to recover from: the request is retried. Any other
-# 4xx refuses the request itself (lindar's FonixBadRequestException), which the same request never gets past.
-RETRIED_STATUSES = {401, 403, 408, 425, 429}
+# 4xx refuses the request itself (lindar's FonixBadRequestException, with IS_EMPTY or IS_INVALID for a
+# parameter), which the same request never gets past: a charge fails, a message's task is parked.
+RETRIED_STATUSES = {401, BAD_KEY_STATUS, 408, 425, 429}
 
 
 class BadAnswer(ValueError):
@@ -114,12 +119,14 @@ def read_charge_report(form: dict[str, str]) -> ChargeReport:
 
 
 def read_delivery_report(form: dict[str, str]) -> DeliveryReport:
-    """A message's fate, keyed by the GUID Fonix returned when it took the message."""
+    """A message's fate, keyed by the GUID Fonix returned when it took the message and by our REQUESTID, which
+    Fonix echoes when we sent one (JakubOboza/fonix client/handlers.go's DrHandler reads it)."""
     guid, code = _require(form, "GUID", "STATUSCODE")
     delivered = code.upper() == "DELIVERED"
     detail = " ".join(part for part in (code, form.get("STATUSTEXT", "").strip()) if part)
     return DeliveryReport(txguid=guid[:GUID_LENGTH], status="delivered" if delivered else "failed",
-                          detail=None if delivered else detail[:DETAIL_LENGTH])
+                          detail=None if delivered else detail[:DETAIL_LENGTH],
+                          request_id=form.get("REQUESTID", "").strip()[:GUID_LENGTH] or None)
 
 
 # Our callback URLs, one per kind (the last part of the URL we give Fonix for each), and their readers.
@@ -215,8 +222,10 @@ class FonixAggregator:
     httpx honours)."""
 
     def __init__(self, base_url: str, api_key: str, dummy: bool = False, client: httpx.Client | None = None,
-                 timeout_s: float = 10.0) -> None:
+                 timeout_s: float = 10.0, refund_url: str | None = None) -> None:
         self.base_url = base_url.rstrip("/")
+        # Fonix takes refunds on a host of its own (https://refund.fonix.io, JakubOboza/fonix client/client.go).
+        self.refund_url = (refund_url or base_url).rstrip("/")
         self.api_key = api_key
         self.dummy = dummy
         self.timeout_s = timeout_s
@@ -225,26 +234,35 @@ class FonixAggregator:
             client = httpx.Client(timeout=timeout_s)
         self._client = client
         self._connections = None if client is not None else KeepAliveConnections(self.base_url, timeout_s)
+        # Refunds go to their host over keep-alive connections of their own.
+        self._refund_connections = None if client is not None or self.refund_url == self.base_url else \
+            KeepAliveConnections(self.refund_url, timeout_s)
 
     def close(self) -> None:
         if self._client is not None:
             self._client.close()
-        if self._connections is not None:
-            self._connections.close()
+        for connections in (self._connections, self._refund_connections):
+            if connections is not None:
+                connections.close()
 
     def _post(self, path: str, fields: dict[str, str]) -> tuple[int, str, dict]:
         if self.dummy:
             fields = {**fields, "DUMMY": "yes"}
         body = urlencode(fields).encode()
         headers = {API_KEY_HEADER: self.api_key, "Content-Type": "application/x-www-form-urlencoded"}
-        if self._connections is not None:
-            status, text = self._connections.post(path, body, headers)
+        refund = path == REFUND_PATH
+        connections = self._refund_connections if refund and self._refund_connections else self._connections
+        if connections is not None:
+            status, text = connections.post(path, body, headers)
         else:
             assert self._client is not None  # one or the other is set up
-            response = self._client.post(f"{self.base_url}{path}", content=body, headers=headers)
+            base = self.refund_url if refund else self.base_url
+            response = self._client.post(f"{base}{path}", content=body, headers=headers)
             status, text = response.status_code, response.text
         if status >= 500:
             raise FonixUnavailable(f"Fonix answered {path} with HTTP {status}")
+        if status == BAD_KEY_STATUS:  # lindar's FonixNotAuthorizedException: the body says nothing more
+            raise AggregatorRefused(f"Fonix refused our key (EVERYPENNY_AGGREGATOR_API_KEY) on {path}: HTTP 403")
         outcome, answer = read_answer(status, text)
         if outcome == "failure" and status in RETRIED_STATUSES:
             raise AggregatorRefused(f"Fonix refused {path}: HTTP {status} {failcode(answer)}")
@@ -261,10 +279,11 @@ class FonixAggregator:
         return ChargeAnswer(order.request_id, txguid=_txguid(answer))
 
     def send_message(self, order: MessageOrder) -> str:
-        _, outcome, answer = self._post(SEND_PATH, {
-            "NUMBERS": order.msisdn, "ORIGINATOR": order.sender, "BODY": order.body})
+        # REQUESTID as JakubOboza/fonix client/sendsms.go sends it: letters and digits, echoed in the report.
+        status, outcome, answer = self._post(SEND_PATH, {
+            "NUMBERS": order.msisdn, "ORIGINATOR": order.sender, "BODY": order.body, "REQUESTID": order.request_id})
         if outcome == "failure":
-            raise AggregatorRefused(f"Fonix refused a message: {failcode(answer)}")
+            raise MessageRefused(f"Fonix refused a message: HTTP {status} {failcode(answer)}")
         return _txguid(answer)
 
     def refund(self, order: RefundOrder) -> RefundAnswer:

@@ -45,6 +45,7 @@ from everypenny.entrypoints.web.edge import (
     secured,
     too_large,
 )
+from everypenny.production import ANY_ADDRESS
 from everypenny.service_layer.text_giving import TWILIO, DonorLinks, aggregator_callback, reply_by_link
 from everypenny.service_layer.text_giving_ports import AGGREGATOR, BadCallback, InboundText
 
@@ -58,8 +59,10 @@ AGGREGATOR_CALLBACKS = AGGREGATOR_PREFIX + "{token}/{kind}"
 
 
 def callback_networks(setting: str) -> tuple[Network, ...]:
-    """EVERYPENNY_AGGREGATOR_CALLBACK_IPS as networks (empty: any address); a mistyped entry stops the app at
-    start rather than letting every callback through or none."""
+    """EVERYPENNY_AGGREGATOR_CALLBACK_IPS as networks (empty or `any`: any address; production refuses empty,
+    production.py); a mistyped entry stops the app at start rather than letting every callback through or none."""
+    if setting.strip().lower() == ANY_ADDRESS:
+        return ()
     try:
         return networks_from(setting)
     except ValueError as error:
@@ -177,7 +180,8 @@ def sms_webhooks(platform: Platform, callbacks: AggregatorCallbacks) -> APIRoute
         text = InboundText(provider=TWILIO, message_id=form["MessageSid"], msisdn=form["From"], to=form["To"],
                            body=form.get("Body", ""))
         links = DonorLinks(settings.public_url, settings.secret_key)
-        replies = await run_in_threadpool(reply_by_link, platform.uow(), text, links, form.get("OptOutType"))
+        replies = await run_in_threadpool(reply_by_link, platform.uow(), text, links, form.get("OptOutType"),
+                                          settings.twilio_advanced_opt_out)
         twiml = MessagingResponse()
         for body in replies:
             twiml.message(body)
