@@ -39,6 +39,7 @@ EXPECTED = {
     ("GET", "/appeals/{slug}/gift-aid/schedule-{number}.ods"): "manage_money",
     ("POST", "/appeals/{slug}/gift-aid/claim"): "manage_money",
     ("GET", "/protect"): "manage_money",
+    ("POST", "/appeals/{slug}/contradictions/{request_id}"): "manage_money",
     ("POST", "/protect"): "manage_money",
     ("GET", "/users"): "manage_users",
     ("POST", "/users"): "manage_users",
@@ -61,7 +62,8 @@ def desk_routes(app):
 def concrete(path: str, reference: str) -> list[str]:
     """The route's URLs for the seed appeal: one per export for the export route."""
     kinds = EXPORT_COLUMNS if "{kind}" in path else [None]
-    return [("/admin" + path).format(slug="sun-ukraine-fund", reference=reference, kind=kind, task_id=1, number=1)
+    return [("/admin" + path).format(slug="sun-ukraine-fund", reference=reference, kind=kind, task_id=1, number=1,
+                                        request_id="no-such-charge")
             for kind in kinds]
 
 
