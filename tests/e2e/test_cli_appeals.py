@@ -160,15 +160,25 @@ def test_appeal_check_lists_everything_a_live_appeal_lacks_or_breaks_and_exits_1
     start, end = original.index("[consent]"), original.index("[surplus]")
     lacking = tmp_path / "lacking.toml"
     lacking.write_text(original[:start].replace('privacy_url = "https://www.redcross.org.uk/privacy-policy"\n', "")
-                       .replace("per_text_cap_pence = 2000", "per_text_cap_pence = 5000")
-                       .replace("per_number_daily_cap_pence = 3000", "per_number_daily_cap_pence = 30000")
                        .replace('status = "live"', 'status = "draft"') + original[end:])
 
     result = everypenny("appeal", "check", lacking)
 
     assert result.exit_code == 1
+    assert [line.split(": ")[1] for line in result.output.splitlines()] == ["privacy_url", "consent"]
+
+
+def test_appeal_check_names_caps_over_what_the_law_allows_on_a_phone_bill(everypenny, tmp_path):
+    """Payment Services Regulations 2017: at most £40 a text and £240 a month; refused in any file, draft or live."""
+    over = tmp_path / "over.toml"
+    over.write_text(SEED_APPEAL.read_text().replace("per_text_cap_pence = 2000", "per_text_cap_pence = 5000")
+                    .replace("per_number_daily_cap_pence = 3000", "per_number_daily_cap_pence = 30000"))
+
+    result = everypenny("appeal", "check", over)
+
+    assert result.exit_code == 1
     assert [line.split(": ")[1] for line in result.output.splitlines()] == [
-        "privacy_url", "consent", "limits.per_text_cap_pence", "limits.per_number_daily_cap_pence"]
+        "limits.per_text_cap_pence", "limits.per_number_daily_cap_pence"]
 
 
 def test_appeal_check_names_a_charge_description_too_long_for_the_phone_bill(everypenny, edited_seed):

@@ -227,7 +227,7 @@ def test_a_delivery_report_that_beats_our_record_of_the_message_is_applied_once_
 
 
 def test_a_delivery_report_that_echoes_our_request_id_finds_its_message_before_its_id_is_recorded(texts, platform):
-    texts.text(EE, "HELP")
+    texts.text(EE, "STOP")  # a one-text reply
     with platform.engine.begin() as connection:  # as if Fonix's answer to sendsms were not recorded yet
         connection.execute(sms_outbound.update().values(status="sent", txguid=None))
         request_id = connection.execute(sms_outbound.select()).one().request_id
@@ -273,7 +273,7 @@ def test_a_message_the_aggregator_refuses_with_a_4xx_is_parked_with_its_reason_a
         400, {"failure": {"parameter": "ORIGINATOR", "failcode": "IS_INVALID"}}))
     texts = _harness(platform, client, Delivery())
 
-    texts.text(EE, "HELP")
+    texts.text(EE, "STOP")  # a one-text reply
 
     with platform.engine.connect() as connection:
         [(attempts, parked, error)] = connection.execute(
