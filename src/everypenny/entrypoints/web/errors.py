@@ -10,6 +10,7 @@ from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse, Response
 
 from everypenny.domain.appeal_lifecycle import TransitionRefused
+from everypenny.domain.broadcast import BadMarker
 from everypenny.service_layer.appeals import UnknownAppeal
 from everypenny.service_layer.desk import ExportRefused, StatusUnknown
 from everypenny.service_layer.online_donations import (
@@ -26,6 +27,7 @@ STATUS_OF_REFUSAL: dict[type[Exception], int] = {
     StatusUnknown: 409,
     TransitionRefused: 409,
     DonationRefused: 422,
+    BadMarker: 422,
     RateLimited: 429,
     CheckoutUnavailable: 503,
 }

@@ -65,6 +65,11 @@ def _appeals(figures: OperationalFigures) -> Iterator[Metric]:
     if figures.statement_awaited_since is not None:
         awaited.add_metric([], figures.statement_awaited_since.timestamp())
     yield awaited
+    marker = GaugeMetricFamily("everypenny_broadcast_marker_last_timestamp_seconds",
+                               "When any appeal last went on air (its latest broadcast marker; absent: none)")
+    if figures.last_marker_at is not None:
+        marker.add_metric([], figures.last_marker_at.timestamp())
+    yield marker
 
 
 def _callbacks(figures: OperationalFigures) -> Iterator[Metric]:
