@@ -22,7 +22,7 @@ from typing import Any, TypeVar
 
 import structlog
 
-from everypenny import instruments
+from everypenny import instruments, tracing
 from everypenny.domain.redaction import redact_secrets
 from everypenny.service_layer.ports import OutboxTask
 from everypenny.service_layer.unit_of_work import Transaction, UnitOfWorkFactory
@@ -207,7 +207,8 @@ class OutboxWorker:
         failing one waits; calls already made are recorded first rather than made again (not every provider
         call can be repeated harmlessly: a text sent twice reaches the donor twice). A call that failed among
         others (CallsFailed) puts only its own task back."""
-        with instruments.worker_batch_duration.time():
+        parent, links = tracing.parent_of([tracing.taken_from(task.payload) for task in tasks])
+        with instruments.worker_batch_duration.time(), tracing.span("outbox batch", parent, links):
             for task in self._run_together(tasks):
                 self._run_together([task])  # a batch of one leaves nothing to run again
 
@@ -256,7 +257,8 @@ class OutboxWorker:
             try:
                 with self.uow_factory() as uow:
                     prepared = handler.prepare(uow, topic_tasks)
-                calls.answers[topic] = handler.call(prepared)
+                with tracing.span(f"call {topic}"):
+                    calls.answers[topic] = handler.call(prepared)
             except CallsFailed as partly:
                 calls.answers[topic] = partly.made
                 failed = {task.id for task in partly.tasks}
