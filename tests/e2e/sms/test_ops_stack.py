@@ -82,3 +82,16 @@ def test_prometheus_accepts_its_configuration(tmp_path):
                              capture_output=True, text=True)
 
     assert checked.returncode == 0, checked.stdout + checked.stderr
+
+
+def test_a_worker_serves_its_own_batch_metrics_when_given_a_port():
+    import httpx
+
+    from everypenny.entrypoints.cli.serving import serve_worker_metrics
+    from everypenny.simulators.deployment import free_port
+
+    port = free_port()
+    serve_worker_metrics(port)
+
+    body = httpx.get(f"http://127.0.0.1:{port}/metrics").text
+    assert "everypenny_worker_batch_duration_seconds" in body
