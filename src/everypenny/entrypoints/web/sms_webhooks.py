@@ -91,7 +91,8 @@ class AggregatorCallbacks:
         except BadCallback as error:
             raise HTTPException(400, str(error)) from None
         callback = aggregator_callback(message)
-        callback = replace(callback, payload=tracing.carried(callback.payload))  # the worker's spans join this trace
+        if tracing.enabled():  # the worker's spans join this trace
+            callback = replace(callback, payload=tracing.carried(callback.payload))
         stored = await asyncio.wrap_future(self.committer.submit(callback))
         return PlainTextResponse("OK" if stored else "OK (already received)")
 
@@ -107,6 +108,7 @@ class AggregatorCallbackPath:
         self.answered = {kind: {status: instruments.callbacks.labels(AGGREGATOR, kind, str(status))
                                 for status in (200, 400, 403, 404, 413, 500)} for kind in fonix.CALLBACKS}
         self.acked = {kind: instruments.callback_ack.labels(kind) for kind in fonix.CALLBACKS}
+        self.span_names = {kind: f"aggregator callback {kind}" for kind in fonix.CALLBACKS}
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         path = scope["path"] if scope["type"] == "http" and scope["method"] == "POST" else ""
@@ -116,7 +118,7 @@ class AggregatorCallbackPath:
             return
         started, answered = time.perf_counter(), self.answered.get(kind)  # a wrong kind is a 404, no series
         try:
-            with tracing.span(f"aggregator callback {kind}"):
+            with tracing.span(self.span_names.get(kind, "aggregator callback")):
                 response = await self._answer(scope, receive, token, kind)
         except Exception:
             if answered:
