@@ -16,6 +16,7 @@ class Sink(BaseHTTPRequestHandler):
 
     def do_POST(self) -> None:
         Sink.received += len(self.rfile.read(int(self.headers.get("Content-Length", 0))))
+        print(f"otlp sink: {Sink.received:,} bytes of spans received", file=sys.stderr, flush=True)
         self.send_response(200)
         self.send_header("Content-Type", "application/x-protobuf")
         self.send_header("Content-Length", "0")
@@ -27,7 +28,4 @@ class Sink(BaseHTTPRequestHandler):
 
 if __name__ == "__main__":
     server = ThreadingHTTPServer(("127.0.0.1", int(sys.argv[1]) if len(sys.argv) > 1 else 4318), Sink)
-    try:
-        server.serve_forever()
-    finally:
-        print(f"otlp sink: {Sink.received:,} bytes of spans received", file=sys.stderr)
+    server.serve_forever()

@@ -125,7 +125,7 @@ def build(settings: Settings | None = None, engine: Engine | None = None, check_
     engine = engine or make_engine(settings.database_url)
     if check_schema:
         require_current_schema(engine)
-    tracing.configure(settings.otlp_endpoint)
+    tracing.configure(settings.otlp_endpoint, settings.otlp_sample_ratio)
     instrument_engine(engine)
     return Platform(settings, engine, task_handlers(settings), retention_rules=retention_rules(settings),
                     passwords=Argon2Passwords(max_concurrent=settings.password_hash_concurrency))

@@ -18,6 +18,7 @@ from opentelemetry.context import Context
 from opentelemetry.sdk.resources import Resource
 from opentelemetry.sdk.trace import TracerProvider
 from opentelemetry.sdk.trace.export import BatchSpanProcessor, SimpleSpanProcessor, SpanExporter
+from opentelemetry.sdk.trace.sampling import ParentBased, TraceIdRatioBased
 from opentelemetry.trace import Link
 from opentelemetry.trace.propagation.tracecontext import TraceContextTextMapPropagator
 
@@ -35,18 +36,21 @@ def enabled() -> bool:
     return _State.on
 
 
-def configure(endpoint: str, service: str = "everypenny") -> None:
-    """Exports spans to the OTLP/HTTP collector at `endpoint` (e.g. http://collector:4318/v1/traces)."""
+def configure(endpoint: str, sample_ratio: float = 1.0, service: str = "everypenny") -> None:
+    """Exports spans to the OTLP/HTTP collector at `endpoint` (e.g. http://collector:4318/v1/traces), tracing
+    `sample_ratio` of the traces begun here (a task's trace follows the decision made where it began)."""
     if not endpoint or _State.on:
         return
     from opentelemetry.exporter.otlp.proto.http.trace_exporter import OTLPSpanExporter
 
-    start(OTLPSpanExporter(endpoint=endpoint), service, batch=True)
+    start(OTLPSpanExporter(endpoint=endpoint), sample_ratio, service, batch=True)
 
 
-def start(exporter: SpanExporter, service: str = "everypenny", batch: bool = False) -> TracerProvider:
+def start(exporter: SpanExporter, sample_ratio: float = 1.0, service: str = "everypenny",
+          batch: bool = False) -> TracerProvider:
     """Traces on, sent to `exporter` (a test passes the SDK's InMemorySpanExporter)."""
-    provider = TracerProvider(resource=Resource.create({"service.name": service}))
+    provider = TracerProvider(resource=Resource.create({"service.name": service}),
+                              sampler=ParentBased(TraceIdRatioBased(sample_ratio)))
     provider.add_span_processor(BatchSpanProcessor(exporter) if batch else SimpleSpanProcessor(exporter))
     global tracer
     tracer = provider.get_tracer("everypenny")  # ours, not the global provider: set once, it cannot be undone
