@@ -75,8 +75,8 @@ def span(name: str, context: Context | None = None, links: Sequence[Link] = ()) 
 def carried(payload: dict[str, Any]) -> dict[str, Any]:
     """The payload with the current trace context, so the spans of the worker that runs it join this trace
     (the same payload when tracing is off or no span is current)."""
-    if not _State.on:
-        return payload
+    if not recording():
+        return payload  # an unsampled trace has nothing downstream worth joining
     carrier: dict[str, str] = {}
     _PROPAGATOR.inject(carrier)
     return {**payload, TRACE_KEY: carrier["traceparent"]} if "traceparent" in carrier else payload
@@ -94,6 +94,11 @@ def parent_of(traceparents: Sequence[str | None]) -> tuple[Context | None, list[
     if len(contexts) == 1:
         return contexts[0], []
     return None, [Link(trace.get_current_span(context).get_span_context()) for context in contexts]
+
+
+def recording() -> bool:
+    """Whether the current span is kept (sampled): work for a span nobody will see can be skipped."""
+    return _State.on and trace.get_current_span().is_recording()
 
 
 def trace_id() -> str | None:

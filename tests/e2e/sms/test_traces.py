@@ -57,3 +57,14 @@ def test_a_log_line_inside_a_span_carries_its_trace_id(spans):
 
     assert len(line["trace_id"]) == 32 and line["trace_id"] != "0" * 32
     assert "trace_id" not in _trace_id(None, "info", {"event": "outside any span"})
+
+
+def test_a_text_whose_trace_is_not_sampled_costs_no_spans_and_carries_nothing(texts):
+    exporter = InMemorySpanExporter()
+    tracing.start(exporter, sample_ratio=0.0)
+    try:
+        texts.text("447700900001", "SUN5")
+    finally:
+        tracing.stop()
+
+    assert exporter.get_finished_spans() == ()

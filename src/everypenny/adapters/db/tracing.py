@@ -17,11 +17,13 @@ def instrument_engine(engine: Engine) -> None:
 
     @event.listens_for(engine, "before_cursor_execute")
     def _before(conn: Any, cursor: Any, statement: str, *_: Any) -> None:
-        verb = statement.split(None, 1)[0] if statement.strip() else "query"
-        span = tracing.tracer.start_span(f"db {verb}", attributes={"db.system": engine.dialect.name})
+        span = None
+        if tracing.recording():  # inside a kept trace: a statement of an unsampled one costs no span
+            verb = statement.split(None, 1)[0] if statement.strip() else "query"
+            span = tracing.tracer.start_span(f"db {verb}", attributes={"db.system": engine.dialect.name})
         conn.info.setdefault("everypenny_spans", []).append(span)
 
     @event.listens_for(engine, "after_cursor_execute")
     def _after(conn: Any, *_: Any) -> None:
-        if spans := conn.info.get("everypenny_spans"):
-            spans.pop().end()
+        if (spans := conn.info.get("everypenny_spans")) and (span := spans.pop()) is not None:
+            span.end()
