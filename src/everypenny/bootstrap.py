@@ -7,8 +7,10 @@ from datetime import timedelta
 
 from sqlalchemy import Engine
 
+from everypenny import tracing
 from everypenny.adapters.aggregator.fonix import FonixAggregator
 from everypenny.adapters.db.engine import make_engine, require_current_schema
+from everypenny.adapters.db.tracing import instrument_engine
 from everypenny.adapters.db.unit_of_work import HeldConnection, SqlUnitOfWork
 from everypenny.adapters.passwords import Argon2Passwords
 from everypenny.config import Settings, get_settings
@@ -124,6 +126,8 @@ def build(settings: Settings | None = None, engine: Engine | None = None, check_
     engine = engine or make_engine(settings.database_url)
     if check_schema:
         require_current_schema(engine)
+    tracing.configure(settings.otlp_endpoint, settings.otlp_sample_ratio)
+    instrument_engine(engine)
     return Platform(settings, engine, task_handlers(settings), retention_rules=retention_rules(settings),
                     passwords=Argon2Passwords(max_concurrent=settings.password_hash_concurrency))
 

@@ -111,6 +111,14 @@ class Settings(BaseSettings):
     # /readyz answers 503 once the longest-due outbox task has waited this long for a worker, so a load
     # balancer sends callbacks to nodes whose work keeps up (the alert on outbox lag fires at 60 s).
     ready_max_outbox_lag_s: float = 300.0
+    # `everypenny worker` serves its own metrics (batch durations, tasks done) on this port for Prometheus; 0: not.
+    worker_metrics_port: int = 0
+    # OpenTelemetry traces go to this OTLP/HTTP collector (e.g. http://otel-collector:4318/v1/traces); empty: off.
+    otlp_endpoint: str = ""
+    # The share of traces kept, decided where each begins (a text's callback): 1 % of a TV spike's thousand
+    # texts a second is ten whole traces a second, at a fraction of the cost of tracing every text (bench figures
+    # in docs/deployment.md).
+    otlp_sample_ratio: float = 0.01
     # Prometheus scrapes /metrics with "Authorization: Bearer <token>"; required when served publicly.
     metrics_token: str = ""
     # Swagger UI at /docs loads its script from a CDN, so it is off unless asked for (the demo turns it on).

@@ -9,6 +9,7 @@ from typing import Any
 
 import structlog
 
+from everypenny import tracing
 from everypenny.domain.redaction import redact_secrets, redact_url_tokens
 
 
@@ -38,6 +39,13 @@ def redact_access_log() -> None:
     logging.getLogger("uvicorn.access").addFilter(_ACCESS_LOG_REDACTION)
 
 
+def _trace_id(logger: object, method_name: str, event_dict: MutableMapping[str, Any]) -> MutableMapping[str, Any]:
+    """A line logged inside a traced span carries its trace id, to find the trace from the log and back."""
+    if trace_id := tracing.trace_id():
+        event_dict["trace_id"] = trace_id
+    return event_dict
+
+
 def configure_logging(level: str = "INFO") -> None:
     renderer = (structlog.dev.ConsoleRenderer() if sys.stderr.isatty()
                 else structlog.processors.JSONRenderer())
@@ -45,6 +53,7 @@ def configure_logging(level: str = "INFO") -> None:
         processors=[
             structlog.contextvars.merge_contextvars,
             structlog.processors.add_log_level,
+            _trace_id,
             structlog.processors.TimeStamper(fmt="iso", utc=True),
             structlog.processors.format_exc_info,
             _redact_secrets,

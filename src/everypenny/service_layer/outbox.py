@@ -22,7 +22,7 @@ from typing import Any, TypeVar
 
 import structlog
 
-from everypenny import instruments
+from everypenny import instruments, tracing
 from everypenny.domain.redaction import redact_secrets
 from everypenny.service_layer.ports import NeverSucceeds, OutboxTask
 from everypenny.service_layer.unit_of_work import Transaction, UnitOfWorkFactory
@@ -208,7 +208,8 @@ class OutboxWorker:
         call can be repeated harmlessly: a text sent twice reaches the donor twice). A call that failed among
         others (CallsFailed) puts only its own task back. A task run again alone is another attempt: a call
         it makes again is a repeat (a charge's handler trusts no refusal of a repeat)."""
-        with instruments.worker_batch_duration.time():
+        parent, links = tracing.parent_of([tracing.taken_from(task.payload) for task in tasks])
+        with instruments.worker_batch_duration.time(), tracing.span("outbox batch", parent, links):
             for task in self._run_together(tasks):
                 self._run_together([replace(task, attempts=task.attempts + 1)])  # a batch of one: nothing to rerun
 
@@ -257,7 +258,8 @@ class OutboxWorker:
             try:
                 with self.uow_factory() as uow:
                     prepared = handler.prepare(uow, topic_tasks)
-                calls.answers[topic] = handler.call(prepared)
+                with tracing.span(f"call {topic}"):
+                    calls.answers[topic] = handler.call(prepared)
             except CallsFailed as partly:
                 calls.answers[topic] = partly.made
                 failed = {task.id for task in partly.tasks}

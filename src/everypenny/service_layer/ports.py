@@ -8,6 +8,7 @@ from datetime import date, datetime, timedelta
 from typing import Any, NamedTuple, Protocol
 
 from everypenny.domain.appeal import Appeal
+from everypenny.domain.broadcast import BroadcastMarker, Window
 from everypenny.domain.chain import ChainEntry, SealedTransfer
 from everypenny.domain.contact_marks import ContactMark, MarkChange, MarkKind
 from everypenny.domain.donation import ConsentRecord, Donation, Medium
@@ -47,6 +48,12 @@ class AppealRepository(Protocol):
                       changed_keys: list[str]) -> None: ...
     def changes(self, slug: str) -> list[AppealChange]: ...
     def list(self) -> list[StoredAppeal]: ...  # last: in the class body below it, `list` names this method
+
+
+class BroadcastMarkers(Protocol):
+    def add(self, appeal_slug: str, marker: BroadcastMarker) -> None: ...
+    def of(self, appeal_slug: str) -> list[BroadcastMarker]: ...  # oldest first
+    def window(self, appeal_slug: str, start: datetime, end: datetime) -> Window: ...  # donations in [start, end)
 
 
 class TransferWithPending(NamedTuple):

@@ -24,6 +24,7 @@ from everypenny.service_layer.online_ports import (
 )
 from everypenny.service_layer.ports import (
     AppealRepository,
+    BroadcastMarkers,
     ChainRepository,
     ConsentRepository,
     ContactMarkStore,
@@ -59,6 +60,7 @@ class Transaction:
     proof: ProofRepository
     settlements: SettlementStore
     gift_aid_claims: GiftAidClaims
+    markers: BroadcastMarkers
 
 
 class UnitOfWork(Transaction, abc.ABC):

@@ -24,6 +24,7 @@ from collections import defaultdict
 from collections.abc import Callable
 from contextlib import nullcontext
 from dataclasses import asdict, dataclass, field
+from datetime import UTC, datetime
 from urllib.parse import urlparse
 
 import httpx
@@ -99,6 +100,7 @@ class SpikeRecord:
     """What happened, second by second; filled from the pacer, the couriers and the totals poller."""
 
     started: float = field(default_factory=time.monotonic)
+    started_at: datetime = field(default_factory=lambda: datetime.now(UTC))  # the same moment, on the wall clock
     offered: dict[int, int] = field(default_factory=lambda: defaultdict(int))
     acked: dict[int, int] = field(default_factory=lambda: defaultdict(int))
     latencies_ms: dict[int, list[float]] = field(default_factory=lambda: defaultdict(list))
@@ -292,7 +294,7 @@ class SpikeRun:
             poller = threading.Thread(target=self._poll_totals, args=(client, acked_before), name="totals",
                                       daemon=True)
             try:
-                self.record.started = time.monotonic()
+                self.record.started, self.record.started_at = time.monotonic(), datetime.now(UTC)
                 poller.start()
                 self._offer(progress)
                 offered_for_s = time.monotonic() - self.record.started
@@ -368,6 +370,13 @@ class SpikeRun:
             raised_pence=raised, simulator_charged_pence=charged,
             undeliverable_callbacks=len(self.simulator.undeliverable), drained=drained, seconds_to_drain=drain_s,
             latency_measured=not self.running_simulator)
+
+    def markers(self) -> list[tuple[float, str]]:
+        """The appeal's broadcast markers (its public API) as (seconds into the spike, label), for the chart."""
+        with balanced_client(self.app_urls, 1) as client:
+            listed = client.get(f"/api/v1/appeals/{self.plan.appeal}/markers").raise_for_status().json()
+        return [((datetime.fromisoformat(marker["at"]) - self.record.started_at).total_seconds(), marker["label"])
+                for marker in listed]
 
     def timeline(self) -> list[dict[str, float]]:
         """Per second: offered and acked texts, ack latency p50/p99, donations posted that second."""

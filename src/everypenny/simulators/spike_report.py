@@ -6,6 +6,7 @@ matplotlib comes with the `spike` extra (pip install 'everypenny[spike]'): app n
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
 from pathlib import Path
 
 from everypenny.domain.money import format_pence
@@ -38,14 +39,18 @@ def summary(figures: SpikeFigures, ack_only: bool = False) -> list[str]:
     ]
 
 
-def write_report(directory: Path, plan: SpikePlan, figures: SpikeFigures, timeline: list[dict]) -> list[Path]:
+def write_report(directory: Path, plan: SpikePlan, figures: SpikeFigures, timeline: list[dict],
+                 markers: Sequence[tuple[float, str]] = ()) -> list[Path]:
+    """`markers`: the appeal's broadcast markers as (seconds into the spike, label), drawn on the chart."""
     directory.mkdir(parents=True, exist_ok=True)
     report = directory / "spike-report.json"
     report.write_text(json.dumps({"plan": {**plan.__dict__, "keywords": dict(plan.keywords)},
-                                  "figures": figures.as_dict(), "timeline": timeline}, indent=2))
+                                  "figures": figures.as_dict(), "timeline": timeline,
+                                  "markers": [{"second": second, "label": label} for second, label in markers]},
+                                 indent=2))
     text = directory / "spike-report.txt"
     text.write_text("\n".join([*summary(figures, plan.ack_only), TARGETS]) + "\n")
-    return [report, text, chart(directory / "spike-chart.png", timeline)]
+    return [report, text, chart(directory / "spike-chart.png", timeline, markers)]
 
 
 def chart_library_missing() -> str | None:
@@ -57,7 +62,7 @@ def chart_library_missing() -> str | None:
     return None
 
 
-def chart(path: Path, timeline: list[dict]) -> Path:
+def chart(path: Path, timeline: list[dict], markers: Sequence[tuple[float, str]] = ()) -> Path:
     import matplotlib
 
     matplotlib.use("Agg")
@@ -76,6 +81,13 @@ def chart(path: Path, timeline: list[dict]) -> Path:
     latency.set_ylabel("ms")
     latency.set_xlabel("seconds into the spike")
     latency.legend()
+    last = seconds[-1] if seconds else 0
+    for second, label in markers:
+        if 0 <= second <= last:
+            for axes in (rates, latency):
+                axes.axvline(second, color="#1d70b8", linestyle="--", linewidth=1)
+            rates.annotate(label, (second, 1), xycoords=("data", "axes fraction"), rotation=90, va="top",
+                           ha="right", fontsize=8, color="#1d70b8")
     figure.tight_layout()
     figure.savefig(path, dpi=100)
     pyplot.close(figure)

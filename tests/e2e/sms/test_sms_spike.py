@@ -67,6 +67,22 @@ def test_an_acknowledgements_only_spike_ends_when_every_text_is_acked_and_queues
     assert "not measured: acknowledgements only" in report and "charged by the networks" not in report
 
 
+def test_the_spike_reads_the_appeals_broadcast_markers_for_its_chart(platform, seed_appeal):
+    from datetime import UTC, datetime
+
+    from everypenny.service_layer.broadcast import add_marker
+
+    plan = SpikePlan(peak_per_s=10, ramp_s=0, hold_s=1, couriers=2, ack_only=True, drain_timeout_s=60)
+    add_marker(platform.uow(), seed_appeal.slug, "BBC One appeal film", datetime.now(UTC))
+    with BackgroundServer(create_app(platform)) as app_url:
+        run = SpikeRun(plan, [app_url], f"http://127.0.0.1:{free_port()}", platform.settings.aggregator_api_key,
+                       platform.settings.aggregator_callback_token)
+        run.run()
+        [(second, label)] = run.markers()
+
+    assert label == "BBC One appeal film" and second <= 0  # marked before the spike began
+
+
 def test_the_command_refuses_an_impossible_plan_and_an_unreachable_deployment(tmp_path):
     runner = CliRunner()
 
@@ -90,11 +106,12 @@ def test_the_report_gives_the_figures_and_draws_the_chart(tmp_path):
                            drained=True, seconds_to_drain=3)
     timeline = [{"second": s, "offered": 50, "acked": 50, "p50_ms": 3, "p99_ms": 20, "posted": 30} for s in range(3)]
 
-    paths = write_report(tmp_path, SpikePlan(), figures, timeline)
+    paths = write_report(tmp_path, SpikePlan(), figures, timeline, [(1.0, "BBC One appeal film")])
 
     assert [p.name for p in paths] == ["spike-report.json", "spike-report.txt", "spike-chart.png"]
     assert paths[2].read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     assert json.loads(paths[0].read_text())["figures"]["totals_match"] is True
+    assert json.loads(paths[0].read_text())["markers"] == [{"second": 1.0, "label": "BBC One appeal film"}]
     text = paths[1].read_text()
     assert "£450 on the books, £450 charged by the networks: match" in text
     assert "p99 20.0 ms" in text

@@ -14,6 +14,7 @@ from sqlalchemy import Connection, Engine, func, select
 
 from everypenny.adapters.db.schema import (
     appeals,
+    broadcast_markers,
     donations,
     inbox_messages,
     outbox_tasks,
@@ -38,6 +39,7 @@ class OperationalFigures:
     # Since when a statement from the aggregator is awaited: its last statement's import, or the first charge
     # if none came yet (None: nothing charged, nothing awaited).
     statement_awaited_since: datetime | None
+    last_marker_at: datetime | None  # when any appeal last went on air
 
 
 def operational_figures(engine: Engine) -> OperationalFigures:
@@ -64,13 +66,14 @@ def operational_figures(engine: Engine) -> OperationalFigures:
             .where(donations.c.status.in_(POSTED)).group_by(donations.c.channel))}
         live = connection.scalar(select(func.count()).select_from(appeals).where(appeals.c.status == "live"))
         awaited = _statement_awaited_since(connection)
+        last_marker = connection.scalar(select(func.max(broadcast_markers.c.at)))
     charges: dict[str, int] = {}
     for (_, status), count in network_charges.items():
         charges[status] = charges.get(status, 0) + count
     age = (moment - oldest).total_seconds() if oldest is not None else 0.0
     lag = {topic: max((moment - since).total_seconds(), 0.0) for topic, since in due}
     return OperationalFigures(received, depth, parked, max(age, 0.0), charges, network_charges, lag, posted,
-                              live or 0, awaited)
+                              live or 0, awaited, last_marker)
 
 
 def _statement_awaited_since(connection: Connection) -> datetime | None:

@@ -97,6 +97,7 @@ OTHER_COLUMNS: dict[str, frozenset[str]] = {
 NO_PERSONAL_DATA: dict[str, str] = {
     "appeals": "appeal definitions",
     "consent_wordings": "the words shown about marketing, once per version",
+    "broadcast_markers": "when an appeal went on air, and what was shown",
     "appeal_changes": "who changed an appeal: desk users and files, not donors",
     "ledger_accounts": "account codes",
     "ledger_transfers": "money movements name donations by receipt reference, never by person",

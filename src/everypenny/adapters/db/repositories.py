@@ -14,6 +14,7 @@ from sqlalchemy import Connection, CursorResult, Insert, Table, any_, bindparam,
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import IntegrityError
 
+from everypenny import tracing
 from everypenny.adapters.appeal_file import appeal_from_definition
 from everypenny.adapters.db.schema import (
     appeal_changes,
@@ -486,7 +487,8 @@ class SqlOutbox:
                 delay: timedelta = timedelta(0)) -> bool:
         """False when a task with this dedupe key was queued before: the work is already promised."""
         moment = now()
-        values = dict(topic=topic, payload=json.dumps(payload), dedupe_key=dedupe_key, created_at=moment,
+        values = dict(topic=topic, payload=json.dumps(tracing.carried(payload)), dedupe_key=dedupe_key,
+                      created_at=moment,
                       available_at=moment + delay, attempts=0)
         return _insert_unless_present(self.connection, outbox_tasks, values) is not None
 
@@ -583,8 +585,8 @@ class SqlOutbox:
         if not tasks:
             return
         moment = now()
-        rows = [{"topic": topic, "payload": json.dumps(payload), "dedupe_key": key, "created_at": moment,
-                 "available_at": moment, "attempts": 0} for topic, payload, key in tasks]
+        rows = [{"topic": topic, "payload": json.dumps(tracing.carried(payload)), "dedupe_key": key,
+                 "created_at": moment, "available_at": moment, "attempts": 0} for topic, payload, key in tasks]
         insert_many(self.connection, outbox_tasks, rows, skip_duplicates=True)
 
 
@@ -606,7 +608,10 @@ class SqlInbox:
             select(inbox_messages.c.payload).where(inbox_messages.c.provider == provider,
                                                    one_of(self.connection, inbox_messages.c.message_id, message_ids))
             .order_by(inbox_messages.c.id))
-        return [json.loads(payload) for payload in rows]
+        stored = [json.loads(payload) for payload in rows]
+        for payload in stored:
+            tracing.taken_from(payload)  # the trace context travels with the task, not the callback
+        return stored
 
     def accept_and_queue(self, callbacks: Sequence[tuple[str, str, str, dict[str, Any], str, str]]) -> list[bool]:
         """Stores (provider, message id, kind, payload, topic, dedupe key) callbacks and queues, for each new

@@ -492,3 +492,14 @@ erasure_schedule = Table(
     UniqueConstraint("contact", "medium", "rule", name="uq_erasure_schedule_contact_rule"),
     Index("ix_erasure_schedule_erase_on", "erase_on"),
 )
+
+# Broadcast markers (migration 0018_broadcast_markers): the moments an appeal went on air, to read its effect.
+
+broadcast_markers = Table(
+    "broadcast_markers", metadata,
+    Column("id", Id, primary_key=True, autoincrement=True),
+    Column("appeal_id", Id, ForeignKey("appeals.id"), nullable=False),
+    Column("label", String(120), nullable=False),
+    Column("at", UtcDateTime, nullable=False),
+    Index("ix_broadcast_markers_appeal_at", "appeal_id", "at"),
+)

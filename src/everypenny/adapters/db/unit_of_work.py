@@ -4,6 +4,7 @@ from typing import Self
 
 from sqlalchemy import Connection, Engine
 
+from everypenny.adapters.db.broadcast import SqlBroadcastMarkers
 from everypenny.adapters.db.chain import SqlChainRepository
 from everypenny.adapters.db.contact_marks import SqlContactMarks
 from everypenny.adapters.db.desk_users import SqlSessionRepository, SqlUserRepository
@@ -57,6 +58,7 @@ class SqlUnitOfWork(UnitOfWork):
         self.proof = SqlProofRepository(self.connection)
         self.settlements = SqlSettlementStore(self.connection)
         self.gift_aid_claims = SqlGiftAidClaims(self.connection)
+        self.markers = SqlBroadcastMarkers(self.connection)
         return self
 
     def __exit__(self, *exc_info) -> None:

@@ -12,6 +12,7 @@ from everypenny.entrypoints.cli import proof
 from everypenny.entrypoints.cli.appeals import appeal_app
 from everypenny.entrypoints.cli.database import db_app
 from everypenny.entrypoints.cli.desk import export_app, user_app
+from everypenny.entrypoints.cli.markers import marker_app
 from everypenny.entrypoints.cli.online import online_app
 from everypenny.entrypoints.cli.serving import demo, serve, worker
 from everypenny.entrypoints.cli.settlement import giftaid_app, reconcile, settlement_app
@@ -40,6 +41,7 @@ app.add_typer(sms_app, name="sms")
 app.add_typer(user_app, name="user")
 app.add_typer(export_app, name="export")
 app.add_typer(tasks_app, name="tasks")
+app.add_typer(marker_app, name="marker")
 app.command()(serve)
 app.command()(worker)
 app.command()(demo)

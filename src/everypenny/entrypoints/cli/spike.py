@@ -66,7 +66,7 @@ def spike_command(
         fail(f"cannot reach {target} ({error}): is the deployment running?", code=3)
     for line in summary(figures):
         console.print(line)
-    for path in write_report(report_dir, plan, figures, run.timeline()):
+    for path in write_report(report_dir, plan, figures, run.timeline(), run.markers()):
         console.print(f"wrote {path}")
     if not figures.drained or not figures.totals_match:
         raise typer.Exit(1)

@@ -22,7 +22,7 @@ from everypenny.entrypoints.web.metrics import RequestMetrics, metrics_router
 from everypenny.entrypoints.web.sms_webhooks import AggregatorCallbackPath, AggregatorCallbacks, sms_webhooks
 from everypenny.entrypoints.web.totaliser import PublicTotalsHeaders, widget_router
 from everypenny.logs import redact_access_log
-from everypenny.service_layer import views
+from everypenny.service_layer import broadcast, views
 
 
 class Totals(BaseModel):
@@ -79,6 +79,18 @@ def totals(slug: str, platform: PlatformDep) -> Totals:
     """Posted money only: a text whose charge is not yet confirmed is pending, not raised."""
     figures = views.appeal_figures(platform.uow(), slug)
     return Totals(slug=slug, status=figures.appeal.status, **figures.totals.__dict__)
+
+
+class Marker(BaseModel):
+    label: str = Field(description="what went on air, e.g. \"BBC One appeal film\"")
+    at: datetime = Field(description="when, in UTC")
+
+
+@router.get("/api/v1/appeals/{slug}/markers", tags=["appeals"], responses=UNKNOWN_APPEAL)
+def markers(slug: str, platform: PlatformDep) -> list[Marker]:
+    """The moments the appeal went on air, oldest first: for charts and Grafana annotations. Public, like
+    the totals: what was broadcast and when, nothing about anyone."""
+    return [Marker(label=marker.label, at=marker.at) for marker in broadcast.markers(platform.uow(), slug)]
 
 
 def create_app(platform: Platform) -> FastAPI:

@@ -10,6 +10,7 @@ from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse, Response
 
 from everypenny.domain.appeal_lifecycle import TransitionRefused
+from everypenny.domain.broadcast import BadMarker
 from everypenny.domain.going_live import NotReadyToGoLive
 from everypenny.service_layer.appeals import UnknownAppeal
 from everypenny.service_layer.desk import ExportRefused, StatusUnknown
@@ -30,6 +31,7 @@ STATUS_OF_REFUSAL: dict[type[Exception], int] = {
     NotReadyToGoLive: 409,
     DonationRefused: 422,
     GivingProtected: 403,
+    BadMarker: 422,
     RateLimited: 429,
     CheckoutUnavailable: 503,
 }

@@ -26,7 +26,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from starlette.concurrency import run_in_threadpool
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from everypenny import instruments
+from everypenny import instruments, tracing
 from everypenny.adapters.db.operations import OperationalFigures, operational_figures
 from everypenny.bootstrap import Platform
 
@@ -65,6 +65,11 @@ def _appeals(figures: OperationalFigures) -> Iterator[Metric]:
     if figures.statement_awaited_since is not None:
         awaited.add_metric([], figures.statement_awaited_since.timestamp())
     yield awaited
+    marker = GaugeMetricFamily("everypenny_broadcast_marker_last_timestamp_seconds",
+                               "When any appeal last went on air (its latest broadcast marker; absent: none)")
+    if figures.last_marker_at is not None:
+        marker.add_metric([], figures.last_marker_at.timestamp())
+    yield marker
 
 
 def _callbacks(figures: OperationalFigures) -> Iterator[Metric]:
@@ -165,7 +170,10 @@ class RequestMetrics:
             await send(message)
 
         try:
-            await self.app(scope, receive, send_noting_status)
+            with tracing.span(scope["method"]) as span:
+                await self.app(scope, receive, send_noting_status)
+                if span is not None:  # named by the route's template: a path's tokens stay out of traces
+                    span.update_name(f"{scope['method']} {route_template(scope)}")
         finally:
             instruments.http_request_duration.labels(route_template(scope), scope["method"], str(status)) \
                 .observe(time.perf_counter() - started)

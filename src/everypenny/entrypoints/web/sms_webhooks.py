@@ -18,6 +18,7 @@ import asyncio
 import hmac
 import re
 import time
+from dataclasses import replace
 
 from fastapi import APIRouter, HTTPException, Request, Response
 from fastapi.exception_handlers import http_exception_handler
@@ -28,7 +29,7 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 from twilio.request_validator import RequestValidator
 from twilio.twiml.messaging_response import MessagingResponse
 
-from everypenny import instruments
+from everypenny import instruments, tracing
 from everypenny.adapters.aggregator import fonix
 from everypenny.bootstrap import Platform
 from everypenny.domain.text_giving import E164
@@ -92,7 +93,10 @@ class AggregatorCallbacks:
             message = fonix.read_callback(kind, body)
         except BadCallback as error:
             raise HTTPException(400, str(error)) from None
-        stored = await asyncio.wrap_future(self.committer.submit(aggregator_callback(message)))
+        callback = aggregator_callback(message)
+        if tracing.enabled():  # the worker's spans join this trace
+            callback = replace(callback, payload=tracing.carried(callback.payload))
+        stored = await asyncio.wrap_future(self.committer.submit(callback))
         return PlainTextResponse("OK" if stored else "OK (already received)")
 
 
@@ -107,6 +111,7 @@ class AggregatorCallbackPath:
         self.answered = {kind: {status: instruments.callbacks.labels(AGGREGATOR, kind, str(status))
                                 for status in (200, 400, 403, 404, 413, 500)} for kind in fonix.CALLBACKS}
         self.acked = {kind: instruments.callback_ack.labels(kind) for kind in fonix.CALLBACKS}
+        self.span_names = {kind: f"aggregator callback {kind}" for kind in fonix.CALLBACKS}
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         path = scope["path"] if scope["type"] == "http" and scope["method"] == "POST" else ""
@@ -116,7 +121,8 @@ class AggregatorCallbackPath:
             return
         started, answered = time.perf_counter(), self.answered.get(kind)  # a wrong kind is a 404, no series
         try:
-            response = await self._answer(scope, receive, token, kind)
+            with tracing.span(self.span_names.get(kind, "aggregator callback")):
+                response = await self._answer(scope, receive, token, kind)
         except Exception:
             if answered:
                 answered[500].inc()

@@ -15,12 +15,14 @@ from everypenny.entrypoints.web.admin.charts import activity_svg
 from everypenny.entrypoints.web.admin.pages import TEMPLATES, page
 from everypenny.entrypoints.web.admin.security import allowed, now
 from everypenny.entrypoints.web.dependencies import PlatformDep
-from everypenny.service_layer import desk, gift_aid_claims, settlement
+from everypenny.service_layer import broadcast, desk, gift_aid_claims, settlement
 from everypenny.service_layer.charge_corrections import contradictions
 from everypenny.service_layer.desk_ports import DeskSession
 
 PROBLEM_NAMES = {"short": "Short-paid", "over": "Over-paid", "unknown": "Paid for nothing we know of",
                  "failed_charge": "Paid for a failed charge", "duplicate": "Paid twice"}
+
+ON_AIR = "On air"  # the label when the desk's button gives none
 
 router = APIRouter()
 
@@ -44,7 +46,8 @@ def dashboard_page(request: Request, platform: Platform, slug: str, status_code:
                    close_error: str | None = None) -> HTMLResponse:
     board = desk.dashboard(platform.uow(), slug)
     return page(request, "dashboard.html", status_code, board=board, shown_at=now(), close_error=close_error,
-                transitions={status.value for status in ALLOWED_TRANSITIONS[board.appeal.status]})
+                transitions={status.value for status in ALLOWED_TRANSITIONS[board.appeal.status]},
+                effects=broadcast.marker_effects(platform.uow(), slug))
 
 
 @router.get("/", response_class=HTMLResponse)
@@ -63,13 +66,23 @@ def appeal_dashboard(request: Request, slug: str, platform: PlatformDep,
 def appeal_dashboard_live(request: Request, slug: str, platform: PlatformDep,
                           session: DeskSession = Depends(allowed(Permission.VIEW))) -> HTMLResponse:
     """The dashboard's figures alone, polled by HTMX while a spike runs."""
-    return page(request, "_live.html", board=desk.dashboard(platform.uow(), slug))
+    return page(request, "_live.html", board=desk.dashboard(platform.uow(), slug),
+                effects=broadcast.marker_effects(platform.uow(), slug))
 
 
 @router.get("/appeals/{slug}/activity.svg")
 def appeal_activity_chart(slug: str, platform: PlatformDep,
                           session: DeskSession = Depends(allowed(Permission.VIEW))) -> Response:
-    return Response(activity_svg(desk.activity(platform.uow(), slug)), media_type="image/svg+xml")
+    return Response(activity_svg(desk.activity(platform.uow(), slug), broadcast.markers(platform.uow(), slug)),
+                    media_type="image/svg+xml")
+
+
+@router.post("/appeals/{slug}/markers")
+def appeal_on_air(slug: str, platform: PlatformDep, label: str = Form(ON_AIR),
+                  session: DeskSession = Depends(allowed(Permission.MANAGE_APPEALS))) -> Response:
+    """"On air now": marks this moment, so the chart and the table of effects show what it brought in."""
+    broadcast.add_marker(platform.uow(), slug, label, now())
+    return RedirectResponse(f"/admin/appeals/{slug}#markers", status_code=303)
 
 
 @router.post("/appeals/{slug}/status")

@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+from datetime import timedelta
+
 import pygal
 from pygal.style import Style
 
+from everypenny.domain.broadcast import BroadcastMarker
 from everypenny.service_layer.desk import ActivitySeries
 
 _STYLE = Style(background="white", plot_background="white", foreground="#333", foreground_strong="#111",
-               foreground_subtle="#ddd", colors=("#c8102e",), font_family="system-ui, sans-serif",
+               foreground_subtle="#ddd", colors=("#c8102e", "#1d70b8"), font_family="system-ui, sans-serif",
                label_font_size=11, major_label_font_size=11, title_font_size=14)
 
 
@@ -21,7 +25,18 @@ def _bucket_name(seconds: int) -> str:
     return f"{seconds // 60} min" if seconds < 3600 else f"{seconds // 3600} h"
 
 
-def activity_svg(series: ActivitySeries | None) -> bytes:
+def _on_air(series: ActivitySeries, markers: Sequence[BroadcastMarker]) -> list[dict[str, object] | None]:
+    """A bar as tall as the busiest bucket wherever a marker falls, labelled with what went on air."""
+    height = max(series.per_minute, default=0) or 1
+    width = timedelta(seconds=series.bucket_seconds)
+    bars: list[dict[str, object] | None] = []
+    for bucket in series.buckets:
+        shown = [marker.label for marker in markers if bucket.start <= marker.at < bucket.start + width]
+        bars.append({"value": round(height, 2), "label": ", ".join(shown)} if shown else None)
+    return bars
+
+
+def activity_svg(series: ActivitySeries | None, markers: Sequence[BroadcastMarker] = ()) -> bytes:
     chart = pygal.Bar(
         style=_STYLE, js=[], width=900, height=300, show_legend=False, margin=10, spacing=2,
         x_label_rotation=30, show_minor_x_labels=False, print_values=False,
@@ -32,4 +47,7 @@ def activity_svg(series: ActivitySeries | None) -> bytes:
         chart.x_labels_major_count = 12
         chart.x_labels = [_label(series, i) for i in range(len(series.buckets))]
         chart.add("received", [round(rate, 2) for rate in series.per_minute])
+        if markers:
+            chart.show_legend = True
+            chart.add("on air", _on_air(series, markers))
     return chart.render()
