@@ -25,6 +25,7 @@ EXPECTED = {
     ("GET", "/appeals/{slug}/activity.svg"): "view",
     ("GET", "/appeals/{slug}/promotion"): "view",
     ("POST", "/appeals/{slug}/status"): "manage_appeals",
+    ("POST", "/appeals/{slug}/markers"): "manage_appeals",
     ("GET", "/donations"): "view",
     ("GET", "/donations/{reference}"): "view",
     ("GET", "/appeals/{slug}/exports/{kind}.csv"): "export",
