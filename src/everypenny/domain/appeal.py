@@ -6,10 +6,20 @@ import re
 from dataclasses import dataclass, field
 from datetime import date
 from enum import StrEnum
+from functools import cached_property
 from zoneinfo import ZoneInfo
 
 from everypenny.domain.branding import Branding
 from everypenny.domain.money import check_currency
+from everypenny.domain.national import (
+    BASIS_POINTS,
+    Member,
+    Partner,
+    ShareVersion,
+    member_problems,
+    partner_problems,
+    slug_of,
+)
 
 # UK appeals count a donor's day, date a gift and show every time in UK local time (GMT or BST).
 UK_TIME = ZoneInfo("Europe/London")
@@ -150,6 +160,10 @@ class Appeal:
     fees_borne_by: FeesBorneBy = FeesBorneBy.MEDIA_PARTNER
     intro: str = field(default="")
     branding: Branding = field(default_factory=Branding)
+    # A national appeal's partners, members and share versions; see domain/national.py and the effective_* views.
+    partners: tuple[Partner, ...] = ()
+    members: tuple[Member, ...] = ()
+    share_versions: tuple[ShareVersion, ...] = ()
 
     def __post_init__(self) -> None:
         problems = self.problems()
@@ -177,7 +191,13 @@ class Appeal:
                     "online.suggested_pence", f"{amount} is below the online minimum {self.online_minimum_pence}"))
         found.extend(self._shortcode_problems())
         found.extend(AppealRuleBroken(f"branding.{key}", message) for key, message in self.branding.problems())
+        found.extend(self._national_problems())
         return found
+
+    def _national_problems(self) -> list[AppealRuleBroken]:
+        words = {keyword.word for shortcode in self.shortcodes for keyword in shortcode.keywords}
+        return [AppealRuleBroken(key, message) for key, message in (
+            *partner_problems(self.partners, words), *member_problems(self.members, self.share_versions))]
 
     def _shortcode_problems(self) -> list[AppealRuleBroken]:
         found: list[AppealRuleBroken] = []
@@ -212,6 +232,40 @@ class Appeal:
                     found.append(AppealRuleBroken(
                         f"{at}.default_pence", f"{keyword.default_pence} is not one of the keyword's amounts"))
         return found
+
+    @cached_property
+    def effective_partners(self) -> tuple[Partner, ...]:
+        """The partners; without [[partners]], the one media partner, whose call to action is every keyword."""
+        if self.partners:
+            return self.partners
+        words = dict.fromkeys(keyword.word for shortcode in self.shortcodes for keyword in shortcode.keywords)
+        return (Partner(slug_of(self.media_partner), self.media_partner, tuple(words)),)
+
+    @cached_property
+    def effective_members(self) -> tuple[Member, ...]:
+        """The member charities; without [[members]], the beneficiary alone, with the appeal's restricted fund."""
+        if self.members:
+            return self.members
+        return (Member(slug_of(self.beneficiary.name), self.beneficiary.name, self.beneficiary.charity_number,
+                       self.restricted_fund.name),)
+
+    @cached_property
+    def effective_shares(self) -> tuple[ShareVersion, ...]:
+        """The share versions; without [[members]], the beneficiary's 10,000 since the appeal began."""
+        if self.share_versions:
+            return self.share_versions
+        return (ShareVersion(date.min, {self.effective_members[0].slug: BASIS_POINTS}),)
+
+    @cached_property
+    def _partner_by_keyword(self) -> dict[str, str]:
+        return {word: partner.slug for partner in self.effective_partners for word in partner.keywords}
+
+    def partner_of_keyword(self, word: str) -> str:
+        """The slug of the partner whose call to action `word` is (validation gives every keyword one)."""
+        return self._partner_by_keyword[word]
+
+    def partner(self, slug: str) -> Partner | None:
+        return next((p for p in self.effective_partners if p.slug == slug), None)
 
     def shortcode(self, number: str) -> Shortcode | None:
         return next((s for s in self.shortcodes if s.number == number), None)

@@ -5,13 +5,16 @@ from __future__ import annotations
 
 import hashlib
 import json
+from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from typing import Any
 
-from everypenny.domain.appeal import Appeal
+from everypenny.domain.appeal import UK_TIME, Appeal, AppealStatus
 from everypenny.domain.appeal_lifecycle import TransitionRefused, check_transition
 from everypenny.domain.donation import Donation
 from everypenny.domain.ledger import chart_of_accounts
+from everypenny.domain.national import check_share_history
 from everypenny.service_layer.unit_of_work import Transaction, UnitOfWork
 
 
@@ -70,7 +73,10 @@ class StatusChangeRefused(ValueError):
     """A file would move an appeal backwards (e.g. reopen one the desk closed)."""
 
 
-def load_appeal(uow: UnitOfWork, appeal: Appeal, definition: dict[str, Any], source: str) -> LoadResult:
+def load_appeal(uow: UnitOfWork, appeal: Appeal, definition: dict[str, Any], source: str,
+                clock: Callable[[], datetime] = lambda: datetime.now(UTC)) -> LoadResult:
+    """Creates or updates the appeal; SharesChangeRefused (naming `source`) when a live or closed appeal's file
+    would rewrite member shares already in force (a draft takes no money, so its shares may still change)."""
     new_hash = definition_hash(definition)
     with uow:
         stored = uow.appeals.get(appeal.slug)
@@ -87,6 +93,9 @@ def load_appeal(uow: UnitOfWork, appeal: Appeal, definition: dict[str, Any], sou
                 raise StatusChangeRefused(
                     f"{source}: status: {error}; to change anything else, set "
                     f'status = "{stored.appeal.status.value}" in the file') from None
+        if stored is not None and stored.appeal.status is not AppealStatus.DRAFT:
+            check_share_history(stored.appeal.effective_shares, appeal.effective_shares,
+                                clock().astimezone(UK_TIME).date(), source)
         keys = changed_keys(stored.definition, definition) if stored else []
         uow.appeals.save(appeal, definition, new_hash)
         uow.ledger.ensure_accounts(appeal.slug, appeal.currency, chart_of_accounts(appeal))
