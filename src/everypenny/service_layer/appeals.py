@@ -33,6 +33,14 @@ class UnknownAppeal(LookupError):
         self.slug = slug
 
 
+class UnknownPartner(LookupError):
+    """The appeal has no media partner with this slug: a partner's page link with a mistake in it."""
+
+    def __init__(self, appeal: Appeal, slug: str) -> None:
+        super().__init__(f"{appeal.name} has no media partner {slug!r}")
+        self.slug = slug
+
+
 def stored_appeal(tx: Transaction, slug: str) -> Appeal:
     """The appeal with this slug, read in the caller's open unit of work; UnknownAppeal when there is none."""
     stored = tx.appeals.get(slug)

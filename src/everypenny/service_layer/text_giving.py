@@ -367,7 +367,7 @@ def _donate(batch: _TextBatch, text: InboundText, appeal: Appeal, shortcode: Sho
     donation = Donation(
         reference=new_reference(), appeal=appeal.slug, channel=Channel.CARRIER_SMS, amount_pence=amount,
         currency=appeal.currency, created_at=_now(), phone=phone, keyword=intent.keyword,
-        marketing_consent=consent,
+        partner=appeal.partner_of_keyword(intent.keyword), marketing_consent=consent,
         metadata={"shortcode": shortcode.number, "network": text.network, "message_id": text.key})
     batch.add_donation(donation)
     if consent:
