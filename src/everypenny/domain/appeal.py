@@ -196,8 +196,13 @@ class Appeal:
 
     def _national_problems(self) -> list[AppealRuleBroken]:
         words = {keyword.word for shortcode in self.shortcodes for keyword in shortcode.keywords}
-        return [AppealRuleBroken(key, message) for key, message in (
+        found = [AppealRuleBroken(key, message) for key, message in (
             *partner_problems(self.partners, words), *member_problems(self.members, self.share_versions))]
+        if self.members and self.surplus_rule.restricted_target_pence is not None:
+            found.append(AppealRuleBroken(
+                "surplus.restricted_target_pence", "an appeal with [[members]] shares all its money by its "
+                "[[shares]]; a restricted fund target would move the same money to the surplus fund"))
+        return found
 
     def _shortcode_problems(self) -> list[AppealRuleBroken]:
         found: list[AppealRuleBroken] = []

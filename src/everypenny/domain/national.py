@@ -55,6 +55,25 @@ class ShareVersion:
         return "since the appeal began" if self.starts == date.min else f"from {self.starts.isoformat()}"
 
 
+def member_allocations(versions: tuple[ShareVersion, ...], raised_by_version: list[int]) -> dict[str, int]:
+    """Each member's whole pence of the money raised under each version (net of refunds, by the gift's date).
+
+    A member's exact share is the sum over versions of raised × basis points / 10,000. Each member gets the
+    whole pence of its exact share, and the pence left over go one each to the largest remainders (Hamilton's
+    largest remainder method), ties to the member listed first: so every member is within 1p of its exact
+    share and the allocations add up to the total exactly, however many gifts and refunds made it.
+    """
+    numerators: dict[str, int] = {}
+    for version, raised in zip(versions, raised_by_version, strict=True):
+        for slug, points in version.basis_points.items():
+            numerators[slug] = numerators.get(slug, 0) + raised * points
+    whole = {slug: numerator // BASIS_POINTS for slug, numerator in numerators.items()}
+    left_over = sum(raised_by_version) - sum(whole.values())
+    for slug in sorted(numerators, key=lambda slug: -(numerators[slug] % BASIS_POINTS))[:left_over]:
+        whole[slug] += 1
+    return whole
+
+
 class SharesChangeRefused(ValueError):
     """A new definition would rewrite shares already in force, or start new ones in the past."""
 
