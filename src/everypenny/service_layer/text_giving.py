@@ -124,8 +124,12 @@ class DonorLinks:
     def gift_aid(self, reference: str) -> str:
         return links.gift_aid_url(self.public_url, self.secret_key, reference)
 
-    def donate(self, slug: str, amount_pence: int, phone: str | None) -> str:
-        return links.prefilled_donation_url(self.public_url, self.secret_key, slug, amount_pence, phone)
+    def donate(self, appeal: Appeal, amount_pence: int, phone: str | None, keyword: str | None) -> str:
+        """The donation page a texter of `keyword` is sent to: on an appeal with [[partners]], the keyword's
+        partner's page, so the gift still counts for that partner; otherwise the appeal's own."""
+        partner = appeal.partner_of_keyword(keyword) if appeal.partners and keyword else None
+        return links.prefilled_donation_url(self.public_url, self.secret_key, appeal.slug, amount_pence, phone,
+                                            partner)
 
 
 def _now() -> datetime:
@@ -322,7 +326,8 @@ def _handle_text(batch: _TextBatch, text: InboundText, donor_links: DonorLinks, 
     elif not isinstance(intent, Donate):
         reply("reply", unknown_text(appeal, shortcode))
     elif phone is None:
-        reply("reply", not_uk_mobile(appeal, not_uk, donor_links.donate(appeal.slug, intent.amount_pence, None)))
+        reply("reply", not_uk_mobile(appeal, not_uk,
+                                     donor_links.donate(appeal, intent.amount_pence, None, intent.keyword)))
     else:
         _donate(batch, text, appeal, shortcode, intent, phone, donor_links, reply)
 
@@ -357,10 +362,10 @@ def _donate(batch: _TextBatch, text: InboundText, appeal: Appeal, shortcode: Sho
     if why is not None:
         caps = why in (Refusal.OVER_TEXT_CAP, Refusal.OVER_DAILY_CAP)
         reply("reply", refused(appeal, shortcode, why, amount,
-                               donor_links.donate(appeal.slug, amount, phone) if caps else None))
+                               donor_links.donate(appeal, amount, phone, intent.keyword) if caps else None))
         return
     if shortcode.billing is Billing.LINK:
-        reply("link", link_to_give(appeal, amount, donor_links.donate(appeal.slug, amount, phone)))
+        reply("link", link_to_give(appeal, amount, donor_links.donate(appeal, amount, phone, intent.keyword)))
         return
     # A plain keyword opts in, as the T&Cs say, but never overrides an earlier STOP: only START does.
     consent = intent.marketing_consent and not batch.opted_out(phone)
@@ -587,7 +592,7 @@ def _outcome_message(tx: Transaction, charge: SmsCharge, donation: Donation, cha
     if charge.status is ChargeStatus.FAILED:
         return messages("f", "failure", charge_failed(
             appeal, charge.amount_pence, charge.failure_reason or "FAILED",
-            donor_links.donate(appeal.slug, charge.amount_pence, donation.phone)))
+            donor_links.donate(appeal, charge.amount_pence, donation.phone, donation.keyword)))
     return messages("r", "receipt", (receipt(appeal, charge.amount_pence, charge.sequence, charge_count,
                                              donor_links.gift_aid(donation.reference)),),
                     status=MessageStatus.DELIVERED, txguid=charge.txguid)
