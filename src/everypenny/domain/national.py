@@ -143,6 +143,7 @@ def check_share_history(stored: tuple[ShareVersion, ...], new: tuple[ShareVersio
                 for version in stored if version.starts <= today and version not in new]
     problems += [f"a new version cannot start on {version.starts}: the earliest is tomorrow, "
                  f"{date.fromordinal(today.toordinal() + 1)}"
-                 for version in new if version not in stored and version.starts <= today]
+                 for version in new if version not in stored and version.starts <= today
+                 and version.starts not in {earlier.starts for earlier in stored}]  # a change: said above
     if problems:
         raise SharesChangeRefused(f"{source}: shares: " + "; ".join(problems))
