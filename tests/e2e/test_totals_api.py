@@ -6,6 +6,7 @@ def test_a_new_appeal_has_raised_nothing(client, seed_appeal):
         "slug": "sun-ukraine-fund", "status": "live", "currency": "GBP", "raised_pence": 0, "pending_pence": 0,
         "donation_count": 0, "by_channel": {"carrier_sms": 0, "text_to_link": 0, "online": 0},
         "pending_by_channel": {"carrier_sms": 0, "text_to_link": 0, "online": 0},
+        "partners": [{"slug": "the-sun", "name": "The Sun", "raised_pence": 0, "donors": 0}],
     }
 
 

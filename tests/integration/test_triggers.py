@@ -64,8 +64,8 @@ def test_a_sqlite_file_splits_into_its_statements_with_the_semicolons_inside_tri
 RUN_BY_MIGRATIONS = {
     "append_only.pg.sql": "96c4931ba155ae7953f7c9770ca3b231c798cb38df1f3aee6df255e23b9c3dac",
     "append_only.sqlite.sql": "5060f53a03da2420b68d20b9d385966ba1abd04355dca4b8f8d1427841b044ca",
-    "desk_rollups.pg.sql": "6e601f6089482b05cac834cf1f747240ee2b423f4dba955adf8920229fdb5dd9",
-    "desk_rollups.sqlite.sql": "3d5deaee45a8c96797b7e068398d6317483bc360d00fa01578e7f792ca98931f",
+    "desk_rollups.pg.sql": "6ae26e93800897dc3d411cd857eb1b7c780f0dcc042b0e18c4fb382e77b04fae",
+    "desk_rollups.sqlite.sql": "2fbfd3879fd14b288c548fff9766af5e9ae5cc28382ff7599c2dcdd9283b5e94",
     "ledger_rules.pg.sql": "d4c139c4fd6fe830d65a016e373ac073446353123eefd5579944c953e8ac516f",
     "ledger_rules.sqlite.sql": "0a384ad1007f98bf2d263cf48c7cc66079b9c5651bc806cae0d549f7a48188e0",
     "ledger_sums.pg.sql": "2ca269ddfd73c23dcdb1897d691471f5b9f64273a94a9f2d617f296223b30999",
@@ -74,6 +74,8 @@ RUN_BY_MIGRATIONS = {
     "transfer_checks.sqlite.sql": "a66f73a9aa598a1dfd2301a6a0391e3744acc474da3073204e597f4f6815f114",
     "history/0001_transfer_checks.pg.sql": "faf9ecf87c0430e1b5670c82dd5a553944ccb5c00ed640a1fecb62fac5267fb2",
     "history/0006_ledger_sums.pg.sql": "9cc26ad50128aff5b6684a786d723786d0ac1b21d29811c2c5bcba34cb2957be",
+    "history/0009_desk_rollups.pg.sql": "6e601f6089482b05cac834cf1f747240ee2b423f4dba955adf8920229fdb5dd9",
+    "history/0009_desk_rollups.sqlite.sql": "3d5deaee45a8c96797b7e068398d6317483bc360d00fa01578e7f792ca98931f",
 }
 
 

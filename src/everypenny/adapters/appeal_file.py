@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import re
 import tomllib
+from datetime import date
 from pathlib import Path
 from typing import Any, Literal
 
@@ -24,6 +26,7 @@ from everypenny.domain.appeal import (
 )
 from everypenny.domain.branding import Branding
 from everypenny.domain.consent import ConsentModel, ConsentWording, default_wording
+from everypenny.domain.national import Member, Partner, ShareVersion
 
 
 class AppealFileError(ValueError):
@@ -109,6 +112,43 @@ class _Branding(_Strict):
     image_alt: str = ""
 
 
+class _Partner(_Strict):
+    """A media partner of a national appeal: its keywords (on this appeal's shortcodes) and optional look."""
+
+    slug: str
+    name: str = Field(min_length=1)
+    keywords: list[str]
+    branding: _Branding | None = None
+
+
+class _Member(_Strict):
+    """A member charity of a national appeal and the restricted fund its share is given to."""
+
+    slug: str
+    name: str = Field(min_length=1)
+    charity_number: str = Field(min_length=1)
+    fund: str = Field(min_length=1)
+
+
+class _Shares(_Strict):
+    """One version of the members' shares: `from` a date (TOML date or "YYYY-MM-DD"), basis points by member."""
+
+    starts: str = Field(alias="from")
+    basis_points: dict[str, int]
+
+    @field_validator("starts", mode="before")
+    @classmethod
+    def _is_a_date(cls, value: object) -> object:
+        if isinstance(value, date):
+            return value.isoformat()
+        if isinstance(value, str) and re.fullmatch(r"\d{4}-\d{2}-\d{2}", value):
+            try:
+                return date.fromisoformat(value).isoformat()
+            except ValueError:
+                pass
+        raise PydanticCustomError("date", f"{value!r} must be a date written YYYY-MM-DD")
+
+
 class AppealDocument(_Strict):
     slug: str
     name: str = Field(min_length=1)
@@ -132,6 +172,9 @@ class AppealDocument(_Strict):
     fees: _Fees = _Fees()
     branding: _Branding | None = None
     consent: _Consent | None = None
+    partners: list[_Partner] | None = None
+    members: list[_Member] | None = None
+    shares: list[_Shares] | None = None
 
     def to_domain(self) -> Appeal:
         year_end = self.beneficiary.financial_year_end
@@ -159,14 +202,25 @@ class AppealDocument(_Strict):
             consent=self._consent(), privacy_url=self.privacy_url, refunds_url=self.refunds_url,
             refunds_wording=self.refunds_wording,
             commercial_participator_statement=self.commercial_participator_statement,
+            partners=tuple(Partner(p.slug, p.name, tuple(p.keywords),
+                                   Branding(**p.branding.model_dump()) if p.branding else None)
+                           for p in self.partners or ()),
+            members=tuple(Member(m.slug, m.name, m.charity_number, m.fund) for m in self.members or ()),
+            share_versions=tuple(ShareVersion(date.fromisoformat(s.starts), dict(s.basis_points))
+                                 for s in self.shares or ()),
         )
-
 
     def _consent(self) -> ConsentWording | None:
         if self.consent is None:
             return None
         model = ConsentModel(self.consent.model)
         return ConsentWording(model, self.consent.wording or default_wording(model, self.beneficiary.name))
+
+
+# Settings added after appeals were first stored: while a file leaves one out, it stays out of the stored
+# definition (and its hash), so an unchanged file stays unchanged.
+_OPTIONAL_SECTIONS = ("branding", "consent", "privacy_url", "refunds_url", "refunds_wording",
+                      "commercial_participator_statement", "partners", "members", "shares")
 
 
 def _location(loc: tuple[Any, ...]) -> str:
@@ -191,11 +245,8 @@ def parse_definition(definition: dict[str, Any], source: str) -> tuple[Appeal, d
         appeal = document.to_domain()
     except AppealInvalid as error:
         raise AppealFileError(source, [(p.key, p.message) for p in error.problems]) from None
-    # An appeal without [branding] keeps the definition (and its hash) it had before branding existed.
-    # Settings added later stay out of the stored definition (and its hash) while a file leaves them out.
-    unset = {key for key in ("branding", "consent", "privacy_url", "refunds_url", "refunds_wording",
-                             "commercial_participator_statement") if getattr(document, key) is None}
-    return appeal, document.model_dump(mode="json", exclude=unset or None)
+    absent = {key for key in _OPTIONAL_SECTIONS if getattr(document, key) is None}
+    return appeal, document.model_dump(mode="json", by_alias=True, exclude=absent or None)
 
 
 def appeal_from_definition(definition: dict[str, Any]) -> Appeal:

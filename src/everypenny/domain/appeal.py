@@ -6,11 +6,21 @@ import re
 from dataclasses import dataclass, field
 from datetime import date
 from enum import StrEnum
+from functools import cached_property
 from zoneinfo import ZoneInfo
 
 from everypenny.domain.branding import Branding
 from everypenny.domain.consent import ConsentModel, ConsentWording, default_wording, wording_problems
 from everypenny.domain.money import check_currency
+from everypenny.domain.national import (
+    BASIS_POINTS,
+    Member,
+    Partner,
+    ShareVersion,
+    member_problems,
+    partner_problems,
+    slug_of,
+)
 from everypenny.domain.sms_text import gsm7_length
 
 # UK appeals count a donor's day, date a gift and show every time in UK local time (GMT or BST).
@@ -182,6 +192,10 @@ class Appeal:
     # When the media partner is a commercial participator, its statement of the charity and how it benefits
     # (Charities Act 1992 s.60), printed wherever the charity number is.
     commercial_participator_statement: str | None = None
+    # A national appeal's partners, members and share versions; see domain/national.py and the effective_* views.
+    partners: tuple[Partner, ...] = ()
+    members: tuple[Member, ...] = ()
+    share_versions: tuple[ShareVersion, ...] = ()
 
     def __post_init__(self) -> None:
         problems = self.problems()
@@ -227,6 +241,17 @@ class Appeal:
             found.extend(AppealRuleBroken("consent.wording", message)
                          for message in wording_problems(self.consent.model, self.consent.text))
         found.extend(AppealRuleBroken(f"branding.{key}", message) for key, message in self.branding.problems())
+        found.extend(self._national_problems())
+        return found
+
+    def _national_problems(self) -> list[AppealRuleBroken]:
+        words = {keyword.word for shortcode in self.shortcodes for keyword in shortcode.keywords}
+        found = [AppealRuleBroken(key, message) for key, message in (
+            *partner_problems(self.partners, words), *member_problems(self.members, self.share_versions))]
+        if self.members and self.surplus_rule.restricted_target_pence is not None:
+            found.append(AppealRuleBroken(
+                "surplus.restricted_target_pence", "an appeal with [[members]] shares all its money by its "
+                "[[shares]]; a restricted fund target would move the same money to the surplus fund"))
         return found
 
     def _shortcode_problems(self) -> list[AppealRuleBroken]:
@@ -277,6 +302,40 @@ class Appeal:
         the model was stated (texting the keyword opts in, NOINFO refuses)."""
         return self.consent or ConsentWording(ConsentModel.SOFT_OPT_IN,
                                               default_wording(ConsentModel.SOFT_OPT_IN, self.beneficiary.name))
+
+    @cached_property
+    def effective_partners(self) -> tuple[Partner, ...]:
+        """The partners; without [[partners]], the one media partner, whose call to action is every keyword."""
+        if self.partners:
+            return self.partners
+        words = dict.fromkeys(keyword.word for shortcode in self.shortcodes for keyword in shortcode.keywords)
+        return (Partner(slug_of(self.media_partner), self.media_partner, tuple(words)),)
+
+    @cached_property
+    def effective_members(self) -> tuple[Member, ...]:
+        """The member charities; without [[members]], the beneficiary alone, with the appeal's restricted fund."""
+        if self.members:
+            return self.members
+        return (Member(slug_of(self.beneficiary.name), self.beneficiary.name, self.beneficiary.charity_number,
+                       self.restricted_fund.name),)
+
+    @cached_property
+    def effective_shares(self) -> tuple[ShareVersion, ...]:
+        """The share versions; without [[members]], the beneficiary's 10,000 since the appeal began."""
+        if self.share_versions:
+            return self.share_versions
+        return (ShareVersion(date.min, {self.effective_members[0].slug: BASIS_POINTS}),)
+
+    @cached_property
+    def _partner_by_keyword(self) -> dict[str, str]:
+        return {word: partner.slug for partner in self.effective_partners for word in partner.keywords}
+
+    def partner_of_keyword(self, word: str) -> str:
+        """The slug of the partner whose call to action `word` is (validation gives every keyword one)."""
+        return self._partner_by_keyword[word]
+
+    def partner(self, slug: str) -> Partner | None:
+        return next((p for p in self.effective_partners if p.slug == slug), None)
 
     def shortcode(self, number: str) -> Shortcode | None:
         return next((s for s in self.shortcodes if s.number == number), None)

@@ -50,6 +50,7 @@ class Donation:
     phone: str | None = None  # E.164
     email: str | None = None
     keyword: str | None = None
+    partner: str | None = None  # slug of the media partner whose call to action it answered; None: the appeal's page
     marketing_consent: bool = False
     failure_reason: str | None = None
     metadata: dict[str, str] = field(default_factory=dict)

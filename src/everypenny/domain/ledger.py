@@ -90,6 +90,11 @@ class AccountCode:
     FEES_RECOVERABLE = "recoverable:fees"
 
     @staticmethod
+    def member_fund(member_slug: str) -> str:
+        """A national appeal's member charity's share, allocated from the restricted fund (domain/national.py)."""
+        return f"fund:member:{member_slug}"
+
+    @staticmethod
     def receivable(channel: Channel) -> str:
         return f"receivable:{channel.value}"
 
@@ -108,6 +113,7 @@ def chart_of_accounts(appeal: Appeal) -> list[str]:
         AccountCode.SURPLUS_FUND,
         AccountCode.PAID_OUT,
         AccountCode.FEES_RECOVERABLE,
+        *(AccountCode.member_fund(member.slug) for member in appeal.members),
     ]
 
 

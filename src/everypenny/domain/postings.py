@@ -17,6 +17,7 @@ from everypenny.domain.appeal import Appeal, Channel, FeesBorneBy
 from everypenny.domain.donation import Donation
 from everypenny.domain.ledger import AccountCode, Phase, Transfer, TransferKind, TransferRequest
 from everypenny.domain.money import format_pence
+from everypenny.domain.national import Member
 from everypenny.domain.payouts import Fund
 from everypenny.domain.text_giving import SmsCharge
 
@@ -210,6 +211,19 @@ def allocation(appeal: Appeal, number: int, move_pence: int) -> TransferRequest:
     return TransferRequest(allocation_key(appeal.slug, number), appeal.slug, debit, credit, abs(move_pence),
                            appeal.currency, TransferKind.ALLOCATION,
                            description=allocation_description(appeal, move_pence))
+
+
+def member_allocation(appeal: Appeal, number: int, member: Member, move_pence: int) -> TransferRequest:
+    """A member charity's share moved from the appeal's restricted fund to its own, or back when `move_pence` < 0
+    (refunds, or the largest remainder's penny passing to another member)."""
+    debit, credit = AccountCode.RESTRICTED_FUND, AccountCode.member_fund(member.slug)
+    if move_pence < 0:
+        debit, credit = credit, debit
+    towards = "to" if move_pence > 0 else "back from"
+    return TransferRequest(allocation_key(appeal.slug, number), appeal.slug, debit, credit, abs(move_pence),
+                           appeal.currency, TransferKind.ALLOCATION,
+                           description=f"Share of {appeal.restricted_fund.name} {towards} {member.name} "
+                                       f"(registered charity {member.charity_number}) for its {member.fund}")
 
 
 def fee_bearer(appeal: Appeal) -> str:

@@ -5,14 +5,17 @@ from __future__ import annotations
 
 import hashlib
 import json
+from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from typing import Any
 
-from everypenny.domain.appeal import Appeal
+from everypenny.domain.appeal import UK_TIME, Appeal, AppealStatus
 from everypenny.domain.appeal_lifecycle import TransitionRefused, check_transition
 from everypenny.domain.donation import Donation
 from everypenny.domain.going_live import check_ready
 from everypenny.domain.ledger import chart_of_accounts
+from everypenny.domain.national import check_share_history
 from everypenny.service_layer.unit_of_work import Transaction, UnitOfWork
 
 
@@ -28,6 +31,14 @@ class UnknownAppeal(LookupError):
 
     def __init__(self, slug: str) -> None:
         super().__init__(f"no appeal has the slug {slug!r}")
+        self.slug = slug
+
+
+class UnknownPartner(LookupError):
+    """The appeal has no media partner with this slug: a partner's page link with a mistake in it."""
+
+    def __init__(self, appeal: Appeal, slug: str) -> None:
+        super().__init__(f"{appeal.name} has no media partner {slug!r}")
         self.slug = slug
 
 
@@ -71,8 +82,11 @@ class StatusChangeRefused(ValueError):
     """A file would move an appeal backwards (e.g. reopen one the desk closed)."""
 
 
-def load_appeal(uow: UnitOfWork, appeal: Appeal, definition: dict[str, Any], source: str) -> LoadResult:
-    """Stores the definition; a live one must first have everything a live appeal needs (domain/going_live.py)."""
+def load_appeal(uow: UnitOfWork, appeal: Appeal, definition: dict[str, Any], source: str,
+                clock: Callable[[], datetime] = lambda: datetime.now(UTC)) -> LoadResult:
+    """Creates or updates the appeal. A live one must first have everything a live appeal needs
+    (domain/going_live.py); SharesChangeRefused (naming `source`) when a live or closed appeal's file would
+    rewrite member shares already in force (a draft takes no money, so its shares may still change)."""
     check_ready(appeal, source)
     new_hash = definition_hash(definition)
     with uow:
@@ -90,6 +104,9 @@ def load_appeal(uow: UnitOfWork, appeal: Appeal, definition: dict[str, Any], sou
                 raise StatusChangeRefused(
                     f"{source}: status: {error}; to change anything else, set "
                     f'status = "{stored.appeal.status.value}" in the file') from None
+        if stored is not None and stored.appeal.status is not AppealStatus.DRAFT:
+            check_share_history(stored.appeal.effective_shares, appeal.effective_shares,
+                                clock().astimezone(UK_TIME).date(), source)
         keys = changed_keys(stored.definition, definition) if stored else []
         uow.appeals.save(appeal, definition, new_hash)
         uow.ledger.ensure_accounts(appeal.slug, appeal.currency, chart_of_accounts(appeal))

@@ -104,9 +104,12 @@ def phone_from_prefill_token(secret_key: str, token: str, lifetime: timedelta) -
     return phone
 
 
-def prefilled_donation_url(public_url: str, secret_key: str, slug: str, amount_pence: int, phone: str | None) -> str:
-    """Text-to-link's reply: the donation page with the amount (and the donor's phone, encrypted) filled in."""
+def prefilled_donation_url(public_url: str, secret_key: str, slug: str, amount_pence: int, phone: str | None,
+                           partner: str | None = None) -> str:
+    """Text-to-link's reply: the donation page (a media partner's, when given) with the amount (and the donor's
+    phone, encrypted) filled in."""
     params: dict[str, str | int] = {"amount_pence": amount_pence}
     if phone:
         params["from"] = _encrypted_phone(secret_key, phone)
-    return f"{public_url.rstrip('/')}/donate/{slug}?{urlencode(params)}"
+    page = f"{slug}/{partner}" if partner else slug
+    return f"{public_url.rstrip('/')}/donate/{page}?{urlencode(params)}"

@@ -11,11 +11,12 @@ import csv
 import io
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, time
+from typing import TypeVar
 
 from everypenny.domain import postings
 from everypenny.domain.allocation import FundBalances, surplus_move
-from everypenny.domain.appeal import Appeal, Channel
+from everypenny.domain.appeal import UK_TIME, Appeal, Channel
 from everypenny.domain.ledger import (
     RAISING_KINDS,
     AccountCode,
@@ -25,6 +26,7 @@ from everypenny.domain.ledger import (
     TransferRequest,
 )
 from everypenny.domain.money import format_pence, pounds_and_pence
+from everypenny.domain.national import member_allocations
 from everypenny.domain.payouts import (
     Fund,
     Gift,
@@ -43,6 +45,7 @@ from everypenny.service_layer.unit_of_work import Transaction, UnitOfWork, UnitO
 
 MAX_ATTEMPTS = 5
 MAX_REFERENCE_LENGTH = 120
+_Result = TypeVar("_Result")
 
 
 def _check_figures(what: str, reference: str, amount_pence: int | None = None) -> None:
@@ -79,36 +82,81 @@ class AllocationResult:
     target_pence: int | None
 
 
-def allocate_surplus(uow_factory: UnitOfWorkFactory, slug: str) -> AllocationResult:
-    """Applies the appeal's surplus rule to its posted money; running it again moves nothing more.
-
-    Allocation keys are numbered (allocation:SLUG:N), so two workers allocating at once collide on the
-    key and the loser re-reads the balances instead of moving the money twice.
-    """
+def _retried_on_key_collision(run: Callable[[], _Result]) -> _Result:
+    """Allocation keys are numbered (allocation:SLUG:N), so two workers allocating at once collide on the key
+    and the loser re-reads the balances instead of moving the money twice."""
     for attempt in range(MAX_ATTEMPTS):
         try:
-            with uow_factory() as uow:
-                appeal = stored_appeal(uow, slug)
-                funds = fund_balances(uow, slug)
-                target = appeal.surplus_rule.restricted_target_pence
-                move = surplus_move(target, funds)
-                if move == 0:
-                    return AllocationResult(0, funds, target)
-                number = uow.proof.count_transfers(slug, TransferKind.ALLOCATION) + 1
-                apply_transfer(uow, postings.allocation(appeal, number, move))
-                result = AllocationResult(move, fund_balances(uow, slug), target)
-                uow.commit()
-                return result
+            return run()
         except (DuplicateKey, IdempotencyConflict):
             if attempt == MAX_ATTEMPTS - 1:
                 raise
     raise AssertionError("unreachable")
 
 
+def allocate_surplus(uow_factory: UnitOfWorkFactory, slug: str) -> AllocationResult:
+    """Applies the appeal's surplus rule to its posted money; running it again moves nothing more."""
+
+    def run() -> AllocationResult:
+        with uow_factory() as uow:
+            appeal = stored_appeal(uow, slug)
+            funds = fund_balances(uow, slug)
+            target = appeal.surplus_rule.restricted_target_pence
+            move = surplus_move(target, funds)
+            if move == 0:
+                return AllocationResult(0, funds, target)
+            number = uow.proof.count_transfers(slug, TransferKind.ALLOCATION) + 1
+            apply_transfer(uow, postings.allocation(appeal, number, move))
+            result = AllocationResult(move, fund_balances(uow, slug), target)
+            uow.commit()
+            return result
+
+    return _retried_on_key_collision(run)
+
+
+# --- a national appeal's split between its member charities ---------------------------------------------------
+
+def _share_boundaries(appeal: Appeal, now: datetime) -> list[datetime]:
+    """When each later share version began (midnight, UK time), for those in force by `now`."""
+    today = now.astimezone(UK_TIME).date()
+    return [datetime.combine(version.starts, time(), UK_TIME).astimezone(UTC)
+            for version in appeal.share_versions[1:] if version.starts <= today]
+
+
+def allocate_to_members(uow_factory: UnitOfWorkFactory, slug: str,
+                        clock: Callable[[], datetime] = lambda: datetime.now(UTC)) -> dict[str, int]:
+    """Moves each member charity's share of the posted money (domain/national.py, member_allocations) from the
+    restricted fund to its own, or back after refunds; returns the pence moved per member (negative: back).
+    Running it again moves nothing more."""
+
+    def run() -> dict[str, int]:
+        with uow_factory() as uow:
+            appeal = stored_appeal(uow, slug)
+            boundaries = _share_boundaries(appeal, clock())
+            wanted = member_allocations(appeal.share_versions[:len(boundaries) + 1],
+                                        uow.ledger.raised_by_gift_time(slug, boundaries))
+            posted = _posted(uow, slug)  # a member's fund is credit-normal: what it holds is minus its balance
+            moves = {member: wanted.get(member.slug, 0) + posted.get(AccountCode.member_fund(member.slug), 0)
+                     for member in appeal.members}
+            number = uow.proof.count_transfers(slug, TransferKind.ALLOCATION)
+            for member, move in sorted(moves.items(), key=lambda item: item[1] > 0):  # back to the fund first
+                if move:
+                    number += 1
+                    apply_transfer(uow, postings.member_allocation(appeal, number, member, move))
+            uow.commit()
+            return {member.slug: move for member, move in moves.items() if move}
+
+    return _retried_on_key_collision(run)
+
+
 def allocate_all(uow_factory: UnitOfWorkFactory) -> dict[str, int]:
-    """The worker's periodic job: the surplus rule for every appeal that sets a target."""
-    return for_each_appeal(uow_factory, lambda slug: allocate_surplus(uow_factory, slug).moved_pence,
-                           lambda appeal: appeal.surplus_rule.restricted_target_pence is not None)
+    """The worker's periodic job: the surplus rule for every appeal that sets a target, and the split for every
+    appeal with member charities (the two never apply to one appeal); pence moved per appeal."""
+    surplus = for_each_appeal(uow_factory, lambda slug: allocate_surplus(uow_factory, slug).moved_pence,
+                              lambda appeal: appeal.surplus_rule.restricted_target_pence is not None)
+    shares = for_each_appeal(uow_factory, lambda slug: sum(map(abs, allocate_to_members(uow_factory, slug).values())),
+                             lambda appeal: bool(appeal.members))
+    return surplus | shares
 
 
 # --- settled cash and fees ----------------------------------------------------------------------------------

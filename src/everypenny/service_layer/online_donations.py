@@ -23,7 +23,7 @@ from everypenny.domain.ledger import TransferKind
 from everypenny.domain.money import format_pence
 from everypenny.domain.text import has_unstorable_characters
 from everypenny.service_layer import links
-from everypenny.service_layer.appeals import appeal_of, stored_appeal
+from everypenny.service_layer.appeals import UnknownPartner, appeal_of, stored_appeal
 from everypenny.service_layer.ledger import apply_transfer
 from everypenny.service_layer.online_ports import (
     Checkout,
@@ -100,6 +100,7 @@ class DonationForm:
     marketing_consent: bool = False
     gift_aid: GiftAidAnswers | None = None
     prefill_token: str | None = None  # the `from` of a text-to-link link: the donor's phone, signed
+    partner: str | None = None  # the slug of the media partner whose page it came from; None: the appeal's own
 
 
 @dataclass(frozen=True)
@@ -179,11 +180,14 @@ def record_checkout(tx: Transaction, donation: Donation, session: HostedCheckout
 
 def start_online_donation(uow_factory: UnitOfWorkFactory, gateway: PaymentGateway, context: OnlineContext,
                           slug: str, form: DonationForm, client_ip: str) -> StartedDonation:
-    """Checks the form, stores the donation (and any Gift Aid declaration) and opens a hosted checkout."""
+    """Checks the form, stores the donation (and any Gift Aid declaration) and opens a hosted checkout;
+    UnknownPartner when the form names a media partner the appeal does not have."""
     moment = _utcnow()
     email = normalise_email(form.email)
     with uow_factory() as uow:
         appeal = stored_appeal(uow, slug)
+    if form.partner is not None and appeal.partner(form.partner) is None:
+        raise UnknownPartner(appeal, form.partner)
     if not appeal.takes_money:
         raise AppealNotTakingDonations(appeal)
     _check_rate_limits(uow_factory(), context.limits, client_ip, email, moment)
@@ -220,7 +224,7 @@ def start_online_donation(uow_factory: UnitOfWorkFactory, gateway: PaymentGatewa
     donation = Donation(
         reference=reference, appeal=appeal.slug, channel=Channel.TEXT_TO_LINK if phone else Channel.ONLINE,
         amount_pence=form.amount_pence, currency=appeal.currency, created_at=moment, phone=phone, email=email,
-        marketing_consent=form.marketing_consent)
+        partner=form.partner, marketing_consent=form.marketing_consent)
     with uow_factory() as uow:
         uow.donations.add(donation)
         if declaration is not None:

@@ -15,7 +15,7 @@ from datetime import UTC, date, datetime, timedelta
 from everypenny.domain import chain
 from everypenny.domain.allocation import FundBalances
 from everypenny.domain.appeal import Appeal
-from everypenny.domain.chain import DEFAULT_SEAL_GRACE, ChainEntry, ChainVerifier, Verification
+from everypenny.domain.chain import DEFAULT_SEAL_GRACE, ChainEntry, ChainVerifier, SealedTransfer, Verification
 from everypenny.domain.ledger import RAISING_KINDS, AccountCode, AppealTotals, TransferKind
 from everypenny.domain.payouts import Fund
 from everypenny.service_layer.housekeeping import for_each_appeal
@@ -108,6 +108,18 @@ class TransparencyReport:
     daily_heads: list[tuple[date, ChainEntry]]
 
 
+def _allocated_where(appeal: Appeal, transfer: SealedTransfer) -> str:
+    """Where an allocation moved money: to the surplus fund or a member charity, or back to the restricted fund."""
+    members = {AccountCode.member_fund(member.slug): member.name for member in appeal.members}
+    if transfer.credit == AccountCode.SURPLUS_FUND:
+        return f"to the {appeal.surplus_rule.surplus_fund}"
+    if transfer.credit in members:
+        return f"to {members[transfer.credit]}"
+    if transfer.debit in members:
+        return f"back from {members[transfer.debit]} to the {appeal.restricted_fund.name}"
+    return f"back to the {appeal.restricted_fund.name}"
+
+
 def transparency_report(uow: UnitOfWork, slug: str) -> TransparencyReport | None:
     """Everything the public page shows about an appeal: totals, allocations, payouts, chain heads."""
     with uow:
@@ -115,11 +127,8 @@ def transparency_report(uow: UnitOfWork, slug: str) -> TransparencyReport | None
         if stored is None:
             return None
         appeal = stored.appeal
-        allocations = [
-            Movement(t.created_at, t.amount_pence,
-                     f"to the {appeal.surplus_rule.surplus_fund}" if t.credit == AccountCode.SURPLUS_FUND
-                     else f"back to the {appeal.restricted_fund.name}", t.description)
-            for t in uow.proof.posted_transfers(slug, [TransferKind.ALLOCATION])]
+        allocations = [Movement(t.created_at, t.amount_pence, _allocated_where(appeal, t), t.description)
+                       for t in uow.proof.posted_transfers(slug, [TransferKind.ALLOCATION])]
         fund_names = {Fund.RESTRICTED: appeal.restricted_fund.name, Fund.SURPLUS: appeal.surplus_rule.surplus_fund}
         payouts = [Movement(p.recorded_at, p.amount_pence, p.reference, fund_names[p.fund])
                    for p in uow.proof.payouts(slug)]

@@ -138,8 +138,12 @@ class DonorLinks:
     def gift_aid(self, reference: str) -> str:
         return links.gift_aid_url(self.public_url, self.secret_key, reference)
 
-    def donate(self, slug: str, amount_pence: int, phone: str | None) -> str:
-        return links.prefilled_donation_url(self.public_url, self.secret_key, slug, amount_pence, phone)
+    def donate(self, appeal: Appeal, amount_pence: int, phone: str | None, keyword: str | None) -> str:
+        """The donation page a texter of `keyword` is sent to: on an appeal with [[partners]], the keyword's
+        partner's page, so the gift still counts for that partner; otherwise the appeal's own."""
+        partner = appeal.partner_of_keyword(keyword) if appeal.partners and keyword else None
+        return links.prefilled_donation_url(self.public_url, self.secret_key, appeal.slug, amount_pence, phone,
+                                            partner)
 
 
 def _now() -> datetime:
@@ -376,7 +380,8 @@ def _handle_text(batch: _TextBatch, text: InboundText, donor_links: DonorLinks, 
     elif not isinstance(intent, Donate):
         reply("reply", unknown_text(appeal, shortcode))
     elif phone is None:
-        reply("reply", not_uk_mobile(appeal, not_uk, donor_links.donate(appeal.slug, intent.amount_pence, None)))
+        reply("reply", not_uk_mobile(appeal, not_uk,
+                                     donor_links.donate(appeal, intent.amount_pence, None, intent.keyword)))
     elif MarkKind.BLOCKED in batch.marks_on(phone):
         log.info("text gift refused: the charity protects this number", message_id=text.message_id)
         reply("reply", protected(appeal))
@@ -414,10 +419,10 @@ def _donate(batch: _TextBatch, text: InboundText, appeal: Appeal, shortcode: Sho
     if why is not None:
         caps = why in (Refusal.OVER_TEXT_CAP, Refusal.OVER_DAILY_CAP, Refusal.OVER_MONTHLY_LIMIT)
         reply("reply", refused(appeal, shortcode, why, amount,
-                               donor_links.donate(appeal.slug, amount, phone) if caps else None))
+                               donor_links.donate(appeal, amount, phone, intent.keyword) if caps else None))
         return
     if shortcode.billing is Billing.LINK:
-        reply("link", link_to_give(appeal, amount, donor_links.donate(appeal.slug, amount, phone)))
+        reply("link", link_to_give(appeal, amount, donor_links.donate(appeal, amount, phone, intent.keyword)))
         return
     # Under the soft opt-in a plain keyword opts in, as the promotion said, but never overrides an earlier STOP:
     # only START does. Under the opt-in model only a reply YES opts in.
@@ -427,7 +432,7 @@ def _donate(batch: _TextBatch, text: InboundText, appeal: Appeal, shortcode: Sho
     donation = Donation(
         reference=new_reference(), appeal=appeal.slug, channel=Channel.CARRIER_SMS, amount_pence=amount,
         currency=appeal.currency, created_at=_now(), phone=phone, keyword=intent.keyword,
-        marketing_consent=consent,
+        partner=appeal.partner_of_keyword(intent.keyword), marketing_consent=consent,
         metadata={"shortcode": shortcode.number, "network": text.network, "message_id": text.key})
     batch.add_donation(donation)
     if consent:
@@ -687,7 +692,7 @@ def _outcome_message(tx: Transaction, charge: SmsCharge, donation: Donation, cha
     if charge.status is ChargeStatus.FAILED:
         return messages("f", "failure", charge_failed(
             appeal, charge.amount_pence, charge.failure_reason or "FAILED",
-            donor_links.donate(appeal.slug, charge.amount_pence, donation.phone)))
+            donor_links.donate(appeal, charge.amount_pence, donation.phone, donation.keyword)))
     return messages("r", "receipt", (receipt(appeal, charge.amount_pence, charge.sequence, charge_count,
                                              donor_links.gift_aid(donation.reference)),),
                     status=MessageStatus.DELIVERED, txguid=charge.txguid)

@@ -68,6 +68,25 @@ def appeal_figures(uow: UnitOfWork, slug: str) -> AppealFigures:
         return AppealFigures(stored_appeal(uow, slug), uow.ledger.totals(slug))
 
 
+@dataclass(frozen=True)
+class PartnerFigures:
+    """What one media partner's call to action has raised: posted pence less refunds, and the gifts that paid."""
+
+    slug: str
+    name: str
+    raised_pence: int
+    donors: int
+
+
+def appeal_figures_by_partner(uow: UnitOfWork, slug: str) -> tuple[AppealFigures, list[PartnerFigures]]:
+    """The appeal's figures and each of its partners' (in the appeal's order), read together; UnknownAppeal."""
+    with uow:
+        appeal = stored_appeal(uow, slug)
+        sums = uow.reporting.partner_sums(slug)
+        partners = [PartnerFigures(p.slug, p.name, *sums.get(p.slug, (0, 0))) for p in appeal.effective_partners]
+        return AppealFigures(appeal, uow.ledger.totals(slug)), partners
+
+
 def every_appeals_figures(uow: UnitOfWork) -> list[AppealFigures]:
     with uow:
         return [AppealFigures(stored.appeal, uow.ledger.totals(stored.appeal.slug)) for stored in uow.appeals.list()]

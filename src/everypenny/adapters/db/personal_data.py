@@ -80,8 +80,8 @@ PERSONAL_DATA: tuple[PersonalData, ...] = (
 # to one of these tables must be placed here or in PERSONAL_DATA (the test says which).
 OTHER_COLUMNS: dict[str, frozenset[str]] = {
     "donations": frozenset({"id", "reference", "appeal_id", "channel", "status", "amount_pence", "paid_pence",
-                            "refunded_pence", "currency", "keyword", "marketing_consent", "failure_reason",
-                            "created_at", "updated_at"}),
+                            "refunded_pence", "currency", "keyword", "partner", "marketing_consent",
+                            "failure_reason", "created_at", "updated_at"}),
     "consents": frozenset({"id", "medium", "appeal_id", "granted", "source", "recorded_at", "wording_version"}),
     "gift_aid_declarations": frozenset({"id", "donation_id", "charity_name", "scope", "wording", "source",
                                         "declared_at", "cancelled_at", "cancelled_by"}),
@@ -104,7 +104,7 @@ NO_PERSONAL_DATA: dict[str, str] = {
     "ledger_chain": "hashes of transfers",
     "ledger_account_sums": "running sums",
     "donation_paid_counts": "running counts",
-    "donation_group_sums": "rollups by channel, status and keyword",
+    "donation_group_sums": "rollups by channel, status, keyword and media partner",
     "donation_minute_counts": "rollups by minute",
     "online_checkouts": "Stripe session ids and URLs (the session, not the donor)",
     "sms_charges": "charges by request id, amount and network",

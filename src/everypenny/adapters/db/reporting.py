@@ -31,7 +31,7 @@ from everypenny.adapters.db.schema import (
     sms_charges,
 )
 from everypenny.domain.appeal import UK_TIME
-from everypenny.domain.donation import Donation
+from everypenny.domain.donation import Donation, DonationStatus
 from everypenny.domain.money import pounds_and_pence
 from everypenny.domain.text_giving import ChargeStatus
 from everypenny.service_layer.desk_ports import (
@@ -55,6 +55,10 @@ class UnknownExport(ValueError):
     pass
 
 
+# A gift that paid anything, even if later refunded: the same donors the appeal's donation_count counts.
+_GAVE = [status.value for status in (DonationStatus.PAID, DonationStatus.PART_PAID, DonationStatus.REFUNDED)]
+
+
 class SqlDeskReporting:
     def __init__(self, connection: Connection) -> None:
         self.connection = connection
@@ -75,6 +79,15 @@ class SqlDeskReporting:
         return [DonationGroup(channel, status, keyword or None, amount if keyword else None, reason or None,
                               int(count), int(promised), int(paid), int(refunded))
                 for channel, status, keyword, amount, reason, count, promised, paid, refunded in rows]
+
+    def partner_sums(self, appeal_slug: str) -> dict[str, tuple[int, int]]:
+        """From the same rollups, which carry each gift's partner since 0019_partners: no scan of donations."""
+        g = donation_group_sums.c
+        gave = case((g.status.in_(_GAVE), g.donation_count), else_=0)
+        rows = self.connection.execute(
+            select(g.partner, func.sum(g.paid_pence - g.refunded_pence), func.sum(gave))
+            .where(g.appeal_id == self._appeal(appeal_slug), g.partner != "").group_by(g.partner))
+        return {partner: (int(net), int(donors)) for partner, net, donors in rows}
 
     def activity_span(self, appeal_slug: str) -> tuple[datetime, datetime] | None:
         """Two ends of the index on (appeal_id, created_at): two index probes, not a scan."""

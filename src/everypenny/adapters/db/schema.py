@@ -155,6 +155,8 @@ donations = Table(
     Column("phone", String(20)),
     Column("email", String(320)),
     Column("keyword", String(40)),
+    # Since 0019_partners: the media partner whose call to action the gift answered; NULL: the appeal's own page.
+    Column("partner", String(60)),
     Column("marketing_consent", Boolean, nullable=False),
     Column("failure_reason", String(200)),
     Column("metadata", Text, nullable=False),
@@ -447,6 +449,7 @@ donation_group_sums = Table(
     Column("keyword", String(40), primary_key=True),
     Column("keyword_amount_pence", BigInteger, primary_key=True, autoincrement=False),
     Column("failure_reason", String(200), primary_key=True),
+    Column("partner", String(60), primary_key=True),  # since 0019_partners; '' for none
     Column("shard", SmallInteger, primary_key=True, autoincrement=False),
     Column("donation_count", BigInteger, nullable=False),
     Column("amount_pence", BigInteger, nullable=False),

@@ -11,6 +11,7 @@ from everypenny.adapters.appeal_file import AppealFileError, load_appeal_file
 from everypenny.domain.appeal_lifecycle import TransitionRefused
 from everypenny.domain.going_live import NotReadyToGoLive, live_appeal_problems
 from everypenny.domain.money import format_pence
+from everypenny.domain.national import SharesChangeRefused
 from everypenny.entrypoints.cli.shared import console, fail, fail_unknown_appeal, opened_platform
 from everypenny.service_layer import desk, views
 from everypenny.service_layer.appeals import (
@@ -29,7 +30,8 @@ def load_appeal_files(files: list[Path]) -> None:
             try:
                 appeal, definition = load_appeal_file(path)
                 result = load_appeal(platform.uow(), appeal, definition, str(path))
-            except (AppealFileError, CurrencyChangeRefused, StatusChangeRefused, NotReadyToGoLive) as error:
+            except (AppealFileError, CurrencyChangeRefused, StatusChangeRefused, NotReadyToGoLive,
+                    SharesChangeRefused) as error:
                 fail(str(error), code=2)
             detail = f" ({', '.join(result.changed_keys)})" if result.changed_keys else ""
             console.print(f"{result.slug}: {result.outcome}{detail}", highlight=False)
@@ -93,6 +95,14 @@ def appeal_show(slug: str) -> None:
             amounts = ", ".join(money(a) for a in keyword.amounts_pence)
             console.print(f"text {keyword.word} to {shortcode.number} ({shortcode.billing.value}): {amounts}")
     console.print(f"surplus: {appeal.surplus_rule.wording}")
+    for partner in appeal.effective_partners:
+        console.print(f"partner {partner.slug}: {partner.name}, keywords {', '.join(partner.keywords)}")
+    for member in appeal.effective_members:
+        console.print(f"member {member.slug}: {member.name} (registered charity {member.charity_number}), "
+                      f"fund {member.fund}")
+    for version in appeal.effective_shares:
+        console.print(f"shares {version.describe()}: " + ", ".join(
+            f"{slug} {points // 100}.{points % 100:02d}%" for slug, points in version.basis_points.items()))
     table = Table("account", "posted", "pending")
     for code, (posted, pending) in sorted(balances.items()):
         table.add_row(code, money(posted), money(pending))

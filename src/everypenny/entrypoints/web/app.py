@@ -25,6 +25,13 @@ from everypenny.logs import redact_access_log
 from everypenny.service_layer import broadcast, views
 
 
+class PartnerTotals(BaseModel):
+    slug: str = Field(description="the media partner's slug, as in /donate/{appeal}/{partner}")
+    name: str
+    raised_pence: int = Field(description="gifts answering this partner's call to action, paid less refunded")
+    donors: int = Field(description="those gifts that paid anything")
+
+
 class Totals(BaseModel):
     slug: str
     status: AppealStatus = Field(description="draft, live or closed: a totaliser shows when giving has ended")
@@ -34,6 +41,9 @@ class Totals(BaseModel):
     donation_count: int
     by_channel: dict[str, int]
     pending_by_channel: dict[str, int]
+    partners: list[PartnerTotals] = Field(description=(
+        "each media partner's part (an appeal without [[partners]] has one: its media partner); gifts made on "
+        "the appeal's own page belong to no partner"))
 
 
 class Health(BaseModel):
@@ -77,8 +87,9 @@ def _not_ready(reason: str) -> JSONResponse:
 @router.get("/api/v1/appeals/{slug}/totals", tags=["appeals"], responses=UNKNOWN_APPEAL)
 def totals(slug: str, platform: PlatformDep) -> Totals:
     """Posted money only: a text whose charge is not yet confirmed is pending, not raised."""
-    figures = views.appeal_figures(platform.uow(), slug)
-    return Totals(slug=slug, status=figures.appeal.status, **figures.totals.__dict__)
+    figures, partners = views.appeal_figures_by_partner(platform.uow(), slug)
+    return Totals(slug=slug, status=figures.appeal.status, **figures.totals.__dict__,
+                  partners=[PartnerTotals(**partner.__dict__) for partner in partners])
 
 
 class Marker(BaseModel):

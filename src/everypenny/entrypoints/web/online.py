@@ -35,7 +35,7 @@ from everypenny.entrypoints.web.dependencies import PlatformDep
 from everypenny.entrypoints.web.edge import client_address
 from everypenny.entrypoints.web.errors import field_problems, refusal_headers, status_of
 from everypenny.service_layer import links, views
-from everypenny.service_layer.appeals import UnknownAppeal
+from everypenny.service_layer.appeals import UnknownAppeal, UnknownPartner
 from everypenny.service_layer.gift_aid_claims import GiftAidCancelRefused, cancel_gift_aid
 from everypenny.service_layer.online_donations import (
     AppealNotTakingDonations,
@@ -208,17 +208,19 @@ def appeal_not_found(request: Request) -> HTMLResponse:
 
 
 def donate_page(request: Request, platform: Platform, figures: AppealFigures, values: dict[str, Any],
-                errors: dict[str, str], status_code: int = 200, notice: str | None = None) -> HTMLResponse:
+                errors: dict[str, str], status_code: int = 200, notice: str | None = None,
+                partner: str | None = None) -> HTMLResponse:
     appeal = figures.appeal
     return page(request, "online/donate.html", {
         "appeal": appeal, "values": values, "errors": errors, "notice": notice, "totals": figures.totals,
+        "form_action": f"/donate/{appeal.slug}" + (f"/{partner}" if partner else ""),
         "symbol": CURRENCY_SYMBOLS[appeal.currency], "poll_seconds": platform.settings.widget_poll_seconds,
         "masked_phone": mask_phone(_prefilled_phone(platform, values.get("from"))),
         "wordings": _wordings(appeal), "honeypot": HONEYPOT}, status_code)
 
 
 def refused_form(request: Request, platform: Platform, figures: AppealFigures, values: dict[str, Any],
-                 errors: dict[str, str], refused: Exception) -> HTMLResponse:
+                 errors: dict[str, str], refused: Exception, partner: str | None = None) -> HTMLResponse:
     """The form again, saying why the donation did not start: beside each field, or above the form."""
     problems, notice = {}, None
     if isinstance(refused, DonationRefused):
@@ -228,7 +230,8 @@ def refused_form(request: Request, platform: Platform, figures: AppealFigures, v
                   f"{_wait_minutes(refused.retry_after_s)} minutes and try again.")
     else:
         notice = sentence(str(refused)) + "."
-    response = donate_page(request, platform, figures, values, {**problems, **errors}, status_of(refused), notice)
+    response = donate_page(request, platform, figures, values, {**problems, **errors}, status_of(refused), notice,
+                           partner)
     response.headers.update(refusal_headers(refused))
     return response
 
@@ -298,12 +301,29 @@ def gift_aid_page(request: Request, found: DonorDonation, values: dict[str, Any]
 
 # --- the routes ----------------------------------------------------------------------------------------------
 
-@router.get("/donate/{slug}", response_class=HTMLResponse, include_in_schema=False)
-def donate_form(slug: str, request: Request, platform: PlatformDep, amount_pence: int | None = None):
+def _figures(request: Request, platform: Platform, slug: str, partner: str | None) -> AppealFigures | HTMLResponse:
+    """The appeal's figures, on a partner's page shown as that partner presents it (its name and any branding
+    of its own); or the 404 page for an unknown appeal or partner."""
     try:
         figures = views.appeal_figures(platform.uow(), slug)
     except UnknownAppeal:
         return appeal_not_found(request)
+    if partner is None:
+        return figures
+    presenter = figures.appeal.partner(partner)
+    if presenter is None:
+        return message(request, "Page not found", f"{sentence(str(UnknownPartner(figures.appeal, partner)))}: "
+                                                        "please check the link.", 404)
+    presented = replace(figures.appeal, media_partner=presenter.name,
+                        branding=presenter.branding or figures.appeal.branding)
+    return replace(figures, appeal=presented)
+
+
+def _donate_form(request: Request, platform: Platform, slug: str, partner: str | None,
+                 amount_pence: int | None) -> HTMLResponse:
+    figures = _figures(request, platform, slug, partner)
+    if isinstance(figures, HTMLResponse):
+        return figures
     appeal = figures.appeal
     if appeal.status is AppealStatus.CLOSED:
         return page(request, "online/closed.html", {"appeal": appeal, "totals": figures.totals}, GONE)
@@ -311,34 +331,55 @@ def donate_form(slug: str, request: Request, platform: PlatformDep, amount_pence
         return message(request, appeal.name, f"{appeal.name} is not taking donations at the moment.", GONE)
     token = request.query_params.get("from")
     values = prefilled_values(appeal, amount_pence, token, _prefilled_phone(platform, token) is not None)
-    return donate_page(request, platform, figures, values, {})
+    return donate_page(request, platform, figures, values, {}, partner=partner)
 
 
-@router.post("/donate/{slug}", response_class=HTMLResponse, include_in_schema=False)
-async def donate_submit(slug: str, request: Request, platform: PlatformDep):
-    try:
-        figures = views.appeal_figures(platform.uow(), slug)
-    except UnknownAppeal:
-        return appeal_not_found(request)
+async def _donate_submit(request: Request, platform: Platform, slug: str, partner: str | None) -> Response:
+    figures = _figures(request, platform, slug, partner)
+    if isinstance(figures, HTMLResponse):
+        return figures
     values = {k: str(v) for k, v in (await request.form()).items()}
     if values.get(HONEYPOT):
         log.info("honeypot field filled: donation refused", appeal=slug)
         return donate_page(request, platform, figures, {}, {}, 400,
-                           "We could not start your donation. Please try again.")
+                           "We could not start your donation. Please try again.", partner=partner)
     amount, amount_problem = chosen_amount(values.get("amount", ""), values.get("other_amount", ""))
     errors = {"amount_pence": amount_problem} if amount_problem else {}
     gift_aid = _gift_aid_answers(values) if values.get("gift_aid") == "yes" else None
     form = DonationForm(amount_pence=amount or 0, email=values.get("email"),
                         marketing_consent=values.get("marketing_consent") == "yes", gift_aid=gift_aid,
-                        prefill_token=values.get("from") or None)
+                        prefill_token=values.get("from") or None, partner=partner)
     try:
         started = start_online_donation(platform.uow, platform.payment_gateway(), _context(platform), slug,
                                         form, client_address(request))
     except FORM_REFUSALS as refused:
-        return refused_form(request, platform, figures, values, errors, refused)
+        return refused_form(request, platform, figures, values, errors, refused, partner)
     except AppealNotTakingDonations as closed:
         return message(request, figures.appeal.name, str(closed) + ".", GONE)
     return RedirectResponse(started.checkout_url, status_code=303)
+
+
+@router.get("/donate/{slug}", response_class=HTMLResponse, include_in_schema=False)
+def donate_form(slug: str, request: Request, platform: PlatformDep, amount_pence: int | None = None):
+    """The appeal's own page: its gifts belong to no media partner."""
+    return _donate_form(request, platform, slug, None, amount_pence)
+
+
+@router.post("/donate/{slug}", response_class=HTMLResponse, include_in_schema=False)
+async def donate_submit(slug: str, request: Request, platform: PlatformDep):
+    return await _donate_submit(request, platform, slug, None)
+
+
+@router.get("/donate/{slug}/{partner}", response_class=HTMLResponse, include_in_schema=False)
+def partner_donate_form(slug: str, partner: str, request: Request, platform: PlatformDep,
+                        amount_pence: int | None = None):
+    """A media partner's page for the appeal: its gifts count towards that partner's part."""
+    return _donate_form(request, platform, slug, partner, amount_pence)
+
+
+@router.post("/donate/{slug}/{partner}", response_class=HTMLResponse, include_in_schema=False)
+async def partner_donate_submit(slug: str, partner: str, request: Request, platform: PlatformDep):
+    return await _donate_submit(request, platform, slug, partner)
 
 
 @router.get("/donate/{slug}/thank-you/{reference}", response_class=HTMLResponse, include_in_schema=False)

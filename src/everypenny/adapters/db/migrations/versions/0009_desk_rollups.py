@@ -110,7 +110,7 @@ def upgrade() -> None:
     postgresql = op.get_bind().dialect.name == "postgresql"
     for statement in _add_to_rollups(_signed("d", "FROM donations d", 1, postgresql), "0"):
         op.execute(statement)  # the donations already recorded
-    run_sql("desk_rollups")  # the triggers that keep them from now on: sql/desk_rollups.*.sql
+    run_sql("history/0009_desk_rollups")  # the triggers that kept them until 0019_partners added the partner
 
 
 def downgrade() -> None:
